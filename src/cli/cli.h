@@ -1,0 +1,15 @@
+/* The lurn command: shared by its argument handling (main.c) and its REPL (repl.c). */
+#ifndef LURN_CLI_H
+#define LURN_CLI_H
+
+#include <lua.h>
+
+/* Calls the function below `nargs` arguments on the stack with a traceback handler;
+ * on error prints the message and returns non-zero. */
+int cli_docall(lua_State *L, int nargs, int nresults);
+/* Prints the error message at the top of the stack, prefixed by the program name. */
+void cli_report(lua_State *L, int status);
+/* The interactive loop: readline, history, completion; returns at end of input. */
+void cli_repl(lua_State *L);
+
+#endif

@@ -1,0 +1,164 @@
+/* The lurn command: lua5.4's command line with the lurn module preloaded as the
+ * global `lurn`.
+ *   lurn script.lua args...   run a script (arg and ... as lua5.4 sets them)
+ *   lurn -e 'code'            run a string
+ *   lurn -i [script.lua]      run, then enter the REPL
+ *   lurn                      the REPL on a terminal, else read a script from stdin */
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "lurn.h"
+#include "lurn_paths.h"
+
+static const char *progname = "lurn";
+
+static void print_usage(FILE *f) {
+  fprintf(f,
+          "usage: %s [options] [script [args]]\n"
+          "Runs Lua 5.4 with the lurn neural-network library loaded as the global 'lurn'.\n"
+          "Options:\n"
+          "  -e code     execute string 'code'\n"
+          "  -i          enter the interactive REPL after running the script\n"
+          "  -v, --version  show the version\n"
+          "  -h, --help  show this help\n"
+          "  --          stop handling options\n"
+          "  -           run standard input as a script\n"
+          "With no script and standard input on a terminal, starts the REPL.\n",
+          progname);
+}
+
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+int cli_docall(lua_State *L, int nargs, int nresults) {
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  int status = lua_pcall(L, nargs, nresults, base);
+  lua_remove(L, base);
+  if (status != LUA_OK) cli_report(L, status);
+  return status;
+}
+
+void cli_report(lua_State *L, int status) {
+  if (status == LUA_OK) return;
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error object is not a string)");
+  fflush(stderr);
+  lua_pop(L, 1);
+}
+
+/* arg = {[-k..-1] = interpreter and options, [0] = script, [1..] = script args} */
+static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
+  lua_createtable(L, argc - script, script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int run_script(lua_State *L, char **argv, int argc, int script) {
+  const char *fname = argv[script];
+  if (strcmp(fname, "-") == 0 && strcmp(argv[script - 1], "--") != 0) fname = NULL;
+  int status = luaL_loadfile(L, fname);
+  if (status != LUA_OK) {
+    cli_report(L, status);
+    return status;
+  }
+  int n = argc - script - 1;
+  luaL_checkstack(L, n + 3, "too many arguments to script");
+  for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
+  return cli_docall(L, n, LUA_MULTRET) == LUA_OK ? LUA_OK : 1;
+}
+
+static int run_string(lua_State *L, const char *code) {
+  int status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
+  if (status != LUA_OK) {
+    cli_report(L, status);
+    return status;
+  }
+  return cli_docall(L, 0, 0);
+}
+
+int main(int argc, char **argv) {
+  if (argv[0] && argv[0][0]) progname = argv[0];
+  int interactive = 0, executed = 0, script = 0;
+  /* First pass: options that stop early, and where the script is. */
+  for (int i = 1; i < argc && !script; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      print_usage(stdout);
+      return 0;
+    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+      printf("lurn %s (%s)\n", LURN_VERSION, LUA_RELEASE);
+      return 0;
+    } else if (strcmp(a, "-i") == 0) {
+      interactive = 1;
+    } else if (strcmp(a, "-e") == 0) {
+      if (++i == argc) {
+        fprintf(stderr, "%s: '-e' needs an argument\n", progname);
+        print_usage(stderr);
+        return 1;
+      }
+    } else if (strcmp(a, "--") == 0) {
+      if (i + 1 < argc) script = i + 1;
+      break;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      fprintf(stderr, "%s: unrecognized option '%s'\n", progname, a);
+      print_usage(stderr);
+      return 1;
+    } else {
+      script = i;
+    }
+  }
+
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    fprintf(stderr, "%s: cannot create a Lua state: not enough memory\n", progname);
+    return 1;
+  }
+  luaL_openlibs(L);
+  create_arg_table(L, argv, argc, script ? script : 0);
+  if (lurn_open(L) != LUA_OK) {
+    cli_report(L, 1);
+    lua_close(L);
+    return 1;
+  }
+  int status = LUA_OK;
+  int last = script ? script : argc;
+  for (int i = 1; i < last && status == LUA_OK; i++) {
+    if (strcmp(argv[i], "-e") == 0) {
+      status = run_string(L, argv[++i]);
+      executed = 1;
+    }
+  }
+  if (status == LUA_OK && script) status = run_script(L, argv, argc, script);
+  if (status == LUA_OK) {
+    if (interactive) {
+      cli_repl(L);
+    } else if (!script && !executed) {
+      if (isatty(STDIN_FILENO)) {
+        printf("lurn %s (%s) -- the lurn module is loaded as 'lurn'; Ctrl-D quits\n", LURN_VERSION, LUA_RELEASE);
+        cli_repl(L);
+      } else if ((status = luaL_loadfile(L, NULL)) == LUA_OK) {
+        status = cli_docall(L, 0, 0);
+      } else {
+        cli_report(L, status);
+      }
+    }
+  }
+  lua_close(L);
+  return status == LUA_OK ? 0 : 1;
+}

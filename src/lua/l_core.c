@@ -1,0 +1,11 @@
+/* luaopen_lurn_core: the C module "lurn.core", assembled from the binding files. */
+#include "l_tensor.h"
+
+int luaopen_lurn_core(lua_State *L) {
+  lua_newtable(L);
+  l_tensor_register(L);
+  l_tensor_math_register(L);
+  l_settings_register(L);
+  l_npy_register(L);
+  return 1;
+}

@@ -1,0 +1,543 @@
+/* The lurn.Tensor userdata: construction, element access, views and printing.
+ * Positions and dimensions are 1-based here and 0-based in the C core. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "l_tensor.h"
+
+typedef struct {
+  lurn_tensor *t;
+} tensor_box;
+
+lurn_tensor *l_totensor(lua_State *L, int idx) {
+  tensor_box *b = luaL_testudata(L, idx, LURN_TENSOR_MT);
+  return b && b->t ? b->t : NULL;
+}
+
+lurn_tensor *l_checktensor(lua_State *L, int idx) {
+  tensor_box *b = luaL_checkudata(L, idx, LURN_TENSOR_MT);
+  if (!b->t) luaL_argerror(L, idx, "tensor has been closed");
+  return b->t;
+}
+
+void l_check(lua_State *L, lurn_status st) {
+  if (st != LURN_OK) luaL_error(L, "%s", lurn_last_error());
+}
+
+void l_pushtensor(lua_State *L, lurn_tensor *t) {
+  if (!t) luaL_error(L, "%s", lurn_last_error());
+  tensor_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->t = NULL;
+  luaL_setmetatable(L, LURN_TENSOR_MT);
+  b->t = t;
+  /* Lua cannot see the float buffer, so tell the collector about its size. */
+  int64_t kb = lurn_tensor_numel(t) / 256;
+  if (kb > 64) lua_gc(L, LUA_GCSTEP, (int)(kb > 1 << 20 ? 1 << 20 : kb));
+}
+
+static int64_t check_size(lua_State *L, int arg, lua_Integer v) {
+  if (v < 0) luaL_argerror(L, arg, lua_pushfstring(L, "sizes must be >= 0, got %I", v));
+  return (int64_t)v;
+}
+
+int l_checkshape(lua_State *L, int idx, int64_t *shape) {
+  int n;
+  if (lua_istable(L, idx)) {
+    n = (int)luaL_len(L, idx);
+    luaL_argcheck(L, n >= 1 && n <= LURN_MAX_DIMS, idx, "shape must have 1 to 8 sizes");
+    for (int i = 0; i < n; i++) {
+      lua_geti(L, idx, i + 1);
+      int ok;
+      lua_Integer v = lua_tointegerx(L, -1, &ok);
+      if (!ok) luaL_argerror(L, idx, "shape sizes must be integers");
+      shape[i] = check_size(L, idx, v);
+      lua_pop(L, 1);
+    }
+    return n;
+  }
+  n = lua_gettop(L) - idx + 1;
+  luaL_argcheck(L, n >= 1 && n <= LURN_MAX_DIMS, idx, "expected a shape: a table of sizes or sizes as arguments");
+  for (int i = 0; i < n; i++) shape[i] = check_size(L, idx + i, luaL_checkinteger(L, idx + i));
+  return n;
+}
+
+int l_checkdim(lua_State *L, int idx, const lurn_tensor *t) {
+  lua_Integer d = luaL_checkinteger(L, idx);
+  if (d < 0) d += t->ndim + 1;
+  if (d < 1 || d > t->ndim) {
+    char buf[LURN_SHAPE_STR_MAX];
+    luaL_argerror(L, idx, lua_pushfstring(L, "dimension %I out of range 1..%d for shape %s",
+                                          luaL_checkinteger(L, idx), t->ndim, lurn_shape_str(t, buf, sizeof buf)));
+  }
+  return (int)d - 1;
+}
+
+/* ---- construction -------------------------------------------------------------- */
+
+/* Measures the nested table at idx (depth first) and checks it is rectangular. */
+static int nested_shape(lua_State *L, int idx, int64_t *shape) {
+  int ndim = 0;
+  lua_pushvalue(L, idx);
+  while (lua_istable(L, -1)) {
+    if (ndim == LURN_MAX_DIMS) luaL_error(L, "tensor: more than %d nested levels", LURN_MAX_DIMS);
+    shape[ndim++] = (int64_t)luaL_len(L, -1);
+    if (shape[ndim - 1] == 0) break;
+    lua_geti(L, -1, 1);
+    lua_remove(L, -2);
+  }
+  lua_pop(L, 1);
+  return ndim;
+}
+
+static void nested_fill(lua_State *L, int idx, int dim, int ndim, const int64_t *shape, float **out,
+                        char *path, size_t pathlen) {
+  int64_t n = (int64_t)luaL_len(L, idx);
+  if (n != shape[dim])
+    luaL_error(L, "tensor: ragged nested table: row %s has %I elements, expected %I", pathlen ? path : "{}",
+               (lua_Integer)n, (lua_Integer)shape[dim]);
+  for (int64_t i = 1; i <= n; i++) {
+    lua_geti(L, idx, (lua_Integer)i);
+    size_t room = 256 - pathlen;  /* pathlen stays below 256: the text is cut, never overrun */
+    int w = snprintf(path + pathlen, room, "[%lld]", (long long)i);
+    size_t len = pathlen + (w > 0 && (size_t)w < room ? (size_t)w : room - 1);
+    if (dim + 1 < ndim) {
+      if (!lua_istable(L, -1)) luaL_error(L, "tensor: ragged nested table: element %s is not a table", path);
+      nested_fill(L, lua_gettop(L), dim + 1, ndim, shape, out, path, len);
+    } else {
+      int ok;
+      lua_Number v = lua_tonumberx(L, -1, &ok);
+      if (!ok) {
+        if (lua_istable(L, -1)) luaL_error(L, "tensor: ragged nested table: element %s is a table, expected a number", path);
+        luaL_error(L, "tensor: element %s is a %s, expected a number", path, luaL_typename(L, -1));
+      }
+      *(*out)++ = (float)v;
+    }
+    path[pathlen] = '\0';
+    lua_pop(L, 1);
+  }
+}
+
+static int l_tensor_new(lua_State *L) {
+  if (lua_isnumber(L, 1)) {  /* lurn.tensor(3.5): a 1-element vector */
+    int64_t one = 1;
+    lurn_tensor *t = lurn_tensor_full(1, &one, (float)lua_tonumber(L, 1));
+    l_pushtensor(L, t);
+    return 1;
+  }
+  lurn_tensor *src = l_totensor(L, 1);
+  if (src) {
+    l_pushtensor(L, lurn_tensor_clone(src));
+    return 1;
+  }
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int64_t shape[LURN_MAX_DIMS];
+  int ndim = nested_shape(L, 1, shape);
+  lurn_tensor *t = lurn_tensor_empty(ndim, shape);
+  l_pushtensor(L, t);
+  float *p = lurn_tensor_data(t);
+  char path[256] = "";
+  nested_fill(L, 1, 0, ndim, shape, &p, path, 0);
+  return 1;
+}
+
+static int l_zeros(lua_State *L) {
+  int64_t shape[LURN_MAX_DIMS];
+  int n = l_checkshape(L, 1, shape);
+  l_pushtensor(L, lurn_tensor_zeros(n, shape));
+  return 1;
+}
+
+static int l_ones(lua_State *L) {
+  int64_t shape[LURN_MAX_DIMS];
+  int n = l_checkshape(L, 1, shape);
+  l_pushtensor(L, lurn_tensor_full(n, shape, 1.0f));
+  return 1;
+}
+
+static int l_full(lua_State *L) {
+  int64_t shape[LURN_MAX_DIMS];
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = l_checkshape(L, 1, shape);
+  float v = (float)luaL_checknumber(L, 2);
+  l_pushtensor(L, lurn_tensor_full(n, shape, v));
+  return 1;
+}
+
+/* arange(stop) or arange(start, stop[, step]), stop exclusive, as numpy. */
+static int l_arange(lua_State *L) {
+  double start = 0, stop, step = 1;
+  if (lua_gettop(L) <= 1) {
+    stop = luaL_checknumber(L, 1);
+  } else {
+    start = luaL_checknumber(L, 1);
+    stop = luaL_checknumber(L, 2);
+    step = luaL_optnumber(L, 3, 1);
+  }
+  l_pushtensor(L, lurn_tensor_arange(start, stop, step));
+  return 1;
+}
+
+static int random_tensor(lua_State *L, int normal) {
+  int64_t shape[LURN_MAX_DIMS];
+  int n = l_checkshape(L, 1, shape);
+  lurn_tensor *t = lurn_tensor_empty(n, shape);
+  l_pushtensor(L, t);
+  if (normal) lurn_tensor_randn(t, lurn_rng_global(), 0.0f, 1.0f);
+  else lurn_tensor_rand(t, lurn_rng_global(), 0.0f, 1.0f);
+  return 1;
+}
+
+static int l_rand(lua_State *L) { return random_tensor(L, 0); }
+static int l_randn(lua_State *L) { return random_tensor(L, 1); }
+
+/* ---- metadata and element access -------------------------------------------------- */
+
+static int l_shape(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  lua_createtable(L, t->ndim, 0);
+  for (int i = 0; i < t->ndim; i++) {
+    lua_pushinteger(L, t->shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+static int l_size(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  if (lua_isnoneornil(L, 2)) return l_shape(L);
+  lua_pushinteger(L, t->shape[l_checkdim(L, 2, t)]);
+  return 1;
+}
+
+static int l_dim(lua_State *L) {
+  lua_pushinteger(L, l_checktensor(L, 1)->ndim);
+  return 1;
+}
+
+static int l_numel(lua_State *L) {
+  lua_pushinteger(L, lurn_tensor_numel(l_checktensor(L, 1)));
+  return 1;
+}
+
+static int l_len(lua_State *L) {
+  lua_pushinteger(L, l_checktensor(L, 1)->shape[0]);
+  return 1;
+}
+
+/* The element addressed by the positions at arguments 2..ndim+1. */
+static float *element(lua_State *L, lurn_tensor *t, int nargs) {
+  if (nargs != t->ndim) {
+    char buf[LURN_SHAPE_STR_MAX];
+    luaL_error(L, "expected %d positions for a tensor of shape %s, got %d", t->ndim,
+               lurn_shape_str(t, buf, sizeof buf), nargs);
+  }
+  int64_t off = 0;
+  for (int i = 0; i < t->ndim; i++) {
+    lua_Integer p = luaL_checkinteger(L, i + 2);
+    if (p < 1 || p > t->shape[i]) {
+      char buf[LURN_SHAPE_STR_MAX];
+      luaL_error(L, "position %I out of range 1..%I in dimension %d of shape %s", p, (lua_Integer)t->shape[i],
+                 i + 1, lurn_shape_str(t, buf, sizeof buf));
+    }
+    off += (p - 1) * t->stride[i];
+  }
+  return lurn_tensor_data(t) + off;
+}
+
+static int l_get(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  lua_pushnumber(L, *element(L, t, lua_gettop(L) - 1));
+  return 1;
+}
+
+static int l_set(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  int top = lua_gettop(L);
+  float v = (float)luaL_checknumber(L, top);
+  *element(L, t, top - 2) = v;
+  lua_settop(L, 1);
+  return 1;
+}
+
+static void push_nested(lua_State *L, const lurn_tensor *t, int dim, const float *x) {
+  lua_createtable(L, (int)t->shape[dim], 0);
+  for (int64_t i = 0; i < t->shape[dim]; i++) {
+    const float *xi = x + i * t->stride[dim];
+    if (dim + 1 < t->ndim) push_nested(L, t, dim + 1, xi);
+    else lua_pushnumber(L, *xi);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+static int l_totable(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  luaL_checkstack(L, t->ndim + 4, "tensor too deep");
+  push_nested(L, t, 0, lurn_tensor_data(t));
+  return 1;
+}
+
+/* t:item(): the value of a 1-element tensor. */
+static int l_item(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  if (lurn_tensor_numel(t) != 1) {
+    char buf[LURN_SHAPE_STR_MAX];
+    luaL_error(L, "item: expected a 1-element tensor, got shape %s", lurn_shape_str(t, buf, sizeof buf));
+  }
+  lua_pushnumber(L, *lurn_tensor_data(t));
+  return 1;
+}
+
+static int l_tostring(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  char *s = lurn_tensor_format(t);
+  if (!s) luaL_error(L, "out of memory printing a tensor");
+  lua_pushstring(L, s);
+  free(s);
+  return 1;
+}
+
+static int l_gc(lua_State *L) {
+  tensor_box *b = luaL_checkudata(L, 1, LURN_TENSOR_MT);
+  lurn_tensor_free(b->t);
+  b->t = NULL;
+  return 0;
+}
+
+/* ---- copies and views -------------------------------------------------------------- */
+
+static int l_contiguous(lua_State *L) {
+  l_pushtensor(L, lurn_tensor_contiguous(l_checktensor(L, 1)));
+  return 1;
+}
+
+static int l_is_contiguous(lua_State *L) {
+  lua_pushboolean(L, lurn_tensor_is_contiguous(l_checktensor(L, 1)));
+  return 1;
+}
+
+static int l_clone(lua_State *L) {
+  l_pushtensor(L, lurn_tensor_clone(l_checktensor(L, 1)));
+  return 1;
+}
+
+/* t:copy() returns a packed copy; t:copy(src) copies src into t (Torch7) and returns t. */
+static int l_copy(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  if (lua_isnoneornil(L, 2)) return l_clone(L);
+  l_check(L, lurn_tensor_copy_into(t, l_checktensor(L, 2)));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_fill(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  lurn_tensor_fill(t, (float)luaL_checknumber(L, 2));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_reshape(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  int64_t shape[LURN_MAX_DIMS];
+  int n;
+  if (lua_istable(L, 2)) {
+    n = (int)luaL_len(L, 2);
+    luaL_argcheck(L, n >= 1 && n <= LURN_MAX_DIMS, 2, "shape must have 1 to 8 sizes");
+    for (int i = 0; i < n; i++) {
+      lua_geti(L, 2, i + 1);
+      shape[i] = luaL_checkinteger(L, -1);
+      lua_pop(L, 1);
+    }
+  } else {
+    n = lua_gettop(L) - 1;
+    luaL_argcheck(L, n >= 1 && n <= LURN_MAX_DIMS, 2, "expected a shape");
+    for (int i = 0; i < n; i++) shape[i] = luaL_checkinteger(L, i + 2);
+  }
+  l_pushtensor(L, lurn_tensor_reshape(t, n, shape));
+  return 1;
+}
+
+static int l_transpose(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    if (t->ndim != 2) {
+      char buf[LURN_SHAPE_STR_MAX];
+      luaL_error(L, "transpose: give two dimensions for a tensor of shape %s", lurn_shape_str(t, buf, sizeof buf));
+    }
+    l_pushtensor(L, lurn_tensor_transpose(t, 0, 1));
+    return 1;
+  }
+  int d0 = l_checkdim(L, 2, t), d1 = l_checkdim(L, 3, t);
+  l_pushtensor(L, lurn_tensor_transpose(t, d0, d1));
+  return 1;
+}
+
+static int l_permute(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  int dims[LURN_MAX_DIMS];
+  int table = lua_istable(L, 2);
+  int n = table ? (int)luaL_len(L, 2) : lua_gettop(L) - 1;
+  if (n != t->ndim) luaL_error(L, "permute: expected %d dimensions, got %d", t->ndim, n);
+  for (int i = 0; i < n; i++) {
+    if (table) {
+      lua_geti(L, 2, i + 1);
+      dims[i] = l_checkdim(L, lua_gettop(L), t);
+      lua_pop(L, 1);
+    } else {
+      dims[i] = l_checkdim(L, i + 2, t);
+    }
+  }
+  l_pushtensor(L, lurn_tensor_permute(t, dims));
+  return 1;
+}
+
+static int l_narrow(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  int dim = l_checkdim(L, 2, t);
+  lua_Integer start = luaL_checkinteger(L, 3), length = luaL_checkinteger(L, 4);
+  l_pushtensor(L, lurn_tensor_narrow(t, dim, start - 1, length));
+  return 1;
+}
+
+static int l_select(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  int dim = l_checkdim(L, 2, t);
+  l_pushtensor(L, lurn_tensor_select(t, dim, luaL_checkinteger(L, 3) - 1));
+  return 1;
+}
+
+/* t:index(dim, positions): positions as a table or a tensor of 1-based integers. */
+static int l_index(lua_State *L) {
+  lurn_tensor *t = l_checktensor(L, 1);
+  int dim = l_checkdim(L, 2, t);
+  lurn_tensor *pos = l_totensor(L, 3);
+  int64_t n;
+  if (pos) {
+    if (pos->ndim != 1) luaL_argerror(L, 3, "positions must be a 1-D tensor");
+    n = pos->shape[0];
+  } else {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    n = (int64_t)luaL_len(L, 3);
+  }
+  int64_t *index = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n > 0 ? n : 1), 0);
+  for (int64_t i = 0; i < n; i++) {
+    double v;
+    if (pos) {
+      v = lurn_tensor_data(pos)[i * pos->stride[0]];
+    } else {
+      lua_geti(L, 3, (lua_Integer)i + 1);
+      int ok;
+      v = lua_tonumberx(L, -1, &ok);
+      if (!ok) luaL_error(L, "index: position %I is not a number", (lua_Integer)i + 1);
+      lua_pop(L, 1);
+    }
+    if (v != floor(v)) luaL_error(L, "index: position %f is not an integer", v);
+    index[i] = (int64_t)v - 1;
+  }
+  l_pushtensor(L, lurn_tensor_index(t, dim, index, n));
+  return 1;
+}
+
+/* Collects the tensors of the table at idx into a userdata-held array. */
+static const lurn_tensor **tensor_list(lua_State *L, int idx, int *n) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  *n = (int)luaL_len(L, idx);
+  if (*n < 1) luaL_argerror(L, idx, "expected a non-empty list of tensors");
+  const lurn_tensor **ts = lua_newuserdatauv(L, sizeof(*ts) * (size_t)*n, 0);
+  for (int i = 0; i < *n; i++) {
+    lua_geti(L, idx, i + 1);
+    ts[i] = l_totensor(L, -1);
+    if (!ts[i]) luaL_error(L, "element %d of the list is a %s, expected a tensor", i + 1, luaL_typename(L, -1));
+    lua_pop(L, 1);  /* still referenced by the table */
+  }
+  return ts;
+}
+
+static int l_cat(lua_State *L) {
+  int n;
+  lua_Integer d = luaL_optinteger(L, 2, 1);
+  lua_settop(L, 1);
+  const lurn_tensor **ts = tensor_list(L, 1, &n);
+  int ndim = ts[0]->ndim;
+  if (d < 0) d += ndim + 1;
+  luaL_argcheck(L, d >= 1 && d <= ndim, 2, "dimension out of range");
+  l_pushtensor(L, lurn_tensor_cat(ts, n, (int)d - 1));
+  return 1;
+}
+
+static int l_stack(lua_State *L) {
+  int n;
+  lua_Integer d = luaL_optinteger(L, 2, 1);
+  lua_settop(L, 1);
+  const lurn_tensor **ts = tensor_list(L, 1, &n);
+  int ndim = ts[0]->ndim + 1;
+  if (d < 0) d += ndim + 1;
+  luaL_argcheck(L, d >= 1 && d <= ndim, 2, "dimension out of range");
+  l_pushtensor(L, lurn_tensor_stack(ts, n, (int)d - 1));
+  return 1;
+}
+
+static const luaL_Reg tensor_methods[] = {
+    {"shape", l_shape},
+    {"size", l_size},
+    {"dim", l_dim},
+    {"numel", l_numel},
+    {"get", l_get},
+    {"set", l_set},
+    {"item", l_item},
+    {"totable", l_totable},
+    {"contiguous", l_contiguous},
+    {"is_contiguous", l_is_contiguous},
+    {"clone", l_clone},
+    {"copy", l_copy},
+    {"fill", l_fill},
+    {"reshape", l_reshape},
+    {"view", l_reshape},
+    {"transpose", l_transpose},
+    {"t", l_transpose},
+    {"permute", l_permute},
+    {"narrow", l_narrow},
+    {"select", l_select},
+    {"index", l_index},
+    {NULL, NULL},
+};
+
+static const luaL_Reg tensor_meta[] = {
+    {"__len", l_len},
+    {"__tostring", l_tostring},
+    {"__gc", l_gc},
+    {"__close", l_gc},
+    {NULL, NULL},
+};
+
+static const luaL_Reg tensor_functions[] = {
+    {"tensor", l_tensor_new},
+    {"zeros", l_zeros},
+    {"ones", l_ones},
+    {"full", l_full},
+    {"arange", l_arange},
+    {"rand", l_rand},
+    {"randn", l_randn},
+    {"cat", l_cat},
+    {"stack", l_stack},
+    {NULL, NULL},
+};
+
+static int l_is_tensor(lua_State *L) {
+  lua_pushboolean(L, l_totensor(L, 1) != NULL);
+  return 1;
+}
+
+void l_tensor_register(lua_State *L) {
+  luaL_newmetatable(L, LURN_TENSOR_MT);
+  luaL_setfuncs(L, tensor_meta, 0);
+  luaL_newlib(L, tensor_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "lurn.Tensor");
+  lua_setfield(L, -2, "__name");
+  lua_setfield(L, -2, "Tensor");  /* lurn.core.Tensor: the metatable, for extensions */
+  luaL_setfuncs(L, tensor_functions, 0);
+  lua_pushcfunction(L, l_is_tensor);
+  lua_setfield(L, -2, "is_tensor");
+}

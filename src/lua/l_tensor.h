@@ -1,0 +1,28 @@
+/* Shared by the binding files: the lurn.Tensor userdata. */
+#ifndef LURN_L_TENSOR_H
+#define LURN_L_TENSOR_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "lurn.h"
+
+#define LURN_TENSOR_MT "lurn.Tensor"
+
+lurn_tensor *l_checktensor(lua_State *L, int idx);
+lurn_tensor *l_totensor(lua_State *L, int idx);  /* NULL if not a tensor */
+/* Pushes t as a new userdata that owns it. A NULL t raises lurn_last_error(). */
+void l_pushtensor(lua_State *L, lurn_tensor *t);
+/* Raises lurn_last_error() unless st is LURN_OK. */
+void l_check(lua_State *L, lurn_status st);
+/* Reads a shape from a table {2, 3} at idx, or from the integers idx..top. */
+int l_checkshape(lua_State *L, int idx, int64_t *shape);
+/* A 1-based Lua dimension argument turned into a 0-based C one (negative counts from the end). */
+int l_checkdim(lua_State *L, int idx, const lurn_tensor *t);
+
+void l_tensor_register(lua_State *L);      /* metatable and constructors */
+void l_tensor_math_register(lua_State *L); /* math methods and functions */
+void l_settings_register(lua_State *L);    /* seed, threads, clock */
+void l_npy_register(lua_State *L);
+
+#endif

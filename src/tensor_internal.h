@@ -1,0 +1,20 @@
+/* Helpers shared by the tensor files of the C core; not part of the public API. */
+#ifndef LURN_TENSOR_INTERNAL_H
+#define LURN_TENSOR_INTERNAL_H
+
+#include "lurn.h"
+
+/* 1 if ndim/shape describe a valid tensor; else 0 with the error set. */
+int lurn_check_shape(int ndim, const int64_t *shape);
+void lurn_set_contiguous_strides(lurn_tensor *t);
+/* Strides that read t as if it had `shape` (numpy broadcasting); 0 if it cannot. */
+int lurn_broadcast_strides(const lurn_tensor *t, int ndim, const int64_t *shape, int64_t *stride);
+void lurn_strided_copy(float *dst, const int64_t *dst_stride, const float *src,
+                       const int64_t *src_stride, int ndim, const int64_t *shape);
+/* Checks a 0-based dimension; 0 with the error set if out of range. */
+int lurn_check_dim(const lurn_tensor *t, int dim, const char *what);
+
+/* Elementwise loops of more than this many elements run on OpenMP threads. */
+#define LURN_PARALLEL_MIN 32768
+
+#endif
