@@ -1,7 +1,8 @@
 /* lurn_open: makes `require "lurn"` work in any lua_State (the lurn command, a host
  * application) and sets the global `lurn`. lurn.core comes from this binary; the Lua
  * files come from, in order: $LURN_LUA_DIR, the source tree when the executable runs
- * from the build tree, the install tree next to the running executable, the install
+ * from the build tree, the install tree next to the running executable (as configured,
+ * then the standard <tree>/share/lua/5.4 where LuaRocks deploys them), the install
  * prefix, the source tree this binary was built from. */
 #include <limits.h>
 #include <stdio.h>
@@ -40,6 +41,10 @@ static int find_lua_dir(char *dir, size_t size) {
       /* Installed: <prefix>/bin -> <prefix>/<lua dir> */
       int n = LURN_LUA_INSTALL_DIR[0] == '/' ? snprintf(dir, size, "%s", LURN_LUA_INSTALL_DIR)
                                              : snprintf(dir, size, "%.3000s/../%s", exe, LURN_LUA_INSTALL_DIR);
+      if (n > 0 && (size_t)n < size && has_lurn(dir)) return 1;
+      /* A LuaRocks tree: <tree>/bin/lurn and <tree>/share/lua/5.4/lurn/init.lua, while
+       * LURN_LUA_INSTALL_DIR named the rock's own directory, emptied by the deploy. */
+      n = snprintf(dir, size, "%.3000s/../share/lua/" LUA_VERSION_MAJOR "." LUA_VERSION_MINOR, exe);
       if (n > 0 && (size_t)n < size && has_lurn(dir)) return 1;
     }
   }
