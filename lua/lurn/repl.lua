@@ -37,12 +37,13 @@ function repl.pretty(value, indent, seen)
     return "{}"
   end
   local inner = indent .. "  "
-  local parts, n = {}, #value
-  local flat = n == #keys
+  local parts, next_index = {}, 1
   for i, k in ipairs(keys) do
     local v = repl.pretty(value[k], inner, seen)
-    if flat then
+    -- keys sort in order, so the run 1, 2, 3... can be shown without its keys
+    if k == next_index then
       parts[i] = v
+      next_index = next_index + 1
     elseif is_identifier(k) then
       parts[i] = k .. " = " .. v
     else

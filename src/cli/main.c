@@ -106,8 +106,8 @@ int main(int argc, char **argv) {
       return 0;
     } else if (strcmp(a, "-i") == 0) {
       interactive = 1;
-    } else if (strcmp(a, "-e") == 0) {
-      if (++i == argc) {
+    } else if (strncmp(a, "-e", 2) == 0) { /* "-e code" or, as lua5.4 allows, "-ecode" */
+      if (a[2] == '\0' && ++i == argc) {
         fprintf(stderr, "%s: '-e' needs an argument\n", progname);
         print_usage(stderr);
         return 1;
@@ -139,8 +139,8 @@ int main(int argc, char **argv) {
   int status = LUA_OK;
   int last = script ? script : argc;
   for (int i = 1; i < last && status == LUA_OK; i++) {
-    if (strcmp(argv[i], "-e") == 0) {
-      status = run_string(L, argv[++i]);
+    if (strncmp(argv[i], "-e", 2) == 0) {
+      status = run_string(L, argv[i][2] ? argv[i] + 2 : argv[++i]);
       executed = 1;
     }
   }
@@ -150,7 +150,8 @@ int main(int argc, char **argv) {
       cli_repl(L);
     } else if (!script && !executed) {
       if (isatty(STDIN_FILENO)) {
-        printf("lurn %s (%s) -- the lurn module is loaded as 'lurn'; Ctrl-D quits\n", LURN_VERSION, LUA_RELEASE);
+        printf("lurn %s (%s) -- the lurn module is loaded as 'lurn'; Ctrl-D quits\n", LURN_VERSION,
+               LUA_RELEASE);
         cli_repl(L);
       } else if ((status = luaL_loadfile(L, NULL)) == LUA_OK) {
         status = cli_docall(L, 0, 0);

@@ -15,7 +15,7 @@
 #define PROMPT_MORE ">> "
 #define HISTORY_LINES 1000
 
-static lua_State *repl_state;  /* readline's completion callback has no user pointer */
+static lua_State *repl_state; /* readline's completion callback has no user pointer */
 
 static char history_path[4096];
 
@@ -82,9 +82,12 @@ static char *completion_generator(const char *word, int state) {
   return NULL;
 }
 
+/* Lua names only, except inside a string, where readline's file names make sense. */
 static char **attempt_completion(const char *text, int start, int end) {
   (void)start;
   (void)end;
+  if (rl_completion_quote_character) return NULL;
+  rl_attempted_completion_over = 1;
   rl_completion_append_character = '\0';
   return rl_completion_matches(text, completion_generator);
 }
@@ -126,6 +129,7 @@ void cli_repl(lua_State *L) {
   repl_state = L;
   rl_readline_name = "lurn";
   rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^#~[]";
+  rl_completer_quote_characters = "\"'";
   rl_attempted_completion_function = attempt_completion;
   history_open();
 
@@ -135,7 +139,7 @@ void cli_repl(lua_State *L) {
     lua_pushstring(L, line);
     free(line);
     int status;
-    for (;;) {  /* stack: source, then the compiled chunk or the error message */
+    for (;;) { /* stack: source, then the compiled chunk or the error message */
       status = compile(L, lua_tostring(L, -1));
       if (!incomplete(L, status)) break;
       char *more = readline(PROMPT_MORE);
