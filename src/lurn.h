@@ -80,6 +80,9 @@ void lurn_tensor_fill(lurn_tensor *t, float value);
 lurn_tensor *lurn_tensor_cat(const lurn_tensor *const *ts, int n, int dim);
 lurn_tensor *lurn_tensor_stack(const lurn_tensor *const *ts, int n, int dim);
 lurn_tensor *lurn_tensor_index(const lurn_tensor *t, int dim, const int64_t *index, int64_t n);
+/* The same into a packed out of the right shape (mini-batches without allocation). */
+lurn_status lurn_tensor_index_into(lurn_tensor *out, const lurn_tensor *t, int dim, const int64_t *index, int64_t n);
+
 
 /* Elementwise math with numpy broadcasting. */
 typedef enum lurn_binary_op {
@@ -120,6 +123,8 @@ lurn_rng *lurn_rng_global(void);
 void lurn_manual_seed(uint64_t seed);
 void lurn_tensor_rand(lurn_tensor *t, lurn_rng *r, float lo, float hi);
 void lurn_tensor_randn(lurn_tensor *t, lurn_rng *r, float mean, float stddev);
+/* A random permutation of 0..n-1 (Fisher-Yates) into index. */
+void lurn_randperm(int64_t *index, int64_t n, lurn_rng *r);
 
 /* ---- process settings -------------------------------------------------------- */
 void lurn_set_num_threads(int n);  /* OpenMP and OpenBLAS together */
@@ -130,6 +135,196 @@ double lurn_clock(void);           /* monotonic wall-clock seconds */
 /* .npy arrays: float32, float64, uint8 and int64 (C order) load as float32. */
 lurn_status lurn_npy_load(const char *path, lurn_tensor **out);
 lurn_status lurn_npy_save(const char *path, const lurn_tensor *t);  /* atomic */
+
+/* ---- activations ------------------------------------------------------------------ */
+/* Applied over the last dimension of (rows, cols) data; softmax normalises each row. */
+typedef enum lurn_activation {
+  LURN_ACT_LINEAR, LURN_ACT_RELU, LURN_ACT_SIGMOID, LURN_ACT_TANH, LURN_ACT_SOFTMAX,
+  LURN_ACT_SOFTPLUS, LURN_ACT_SOFTSIGN, LURN_ACT_SELU, LURN_ACT_ELU, LURN_ACT_LEAKY_RELU,
+  LURN_ACT_GELU, LURN_ACT_COUNT
+} lurn_activation;
+/* Keras names ("relu", "softmax", ...); returns 0 and sets the error for unknown names. */
+int lurn_activation_from_name(const char *name, lurn_activation *act);
+const char *lurn_activation_name(lurn_activation act);
+/* a = f(z); alpha is the slope of leaky_relu and elu. */
+void lurn_activation_forward(lurn_activation act, float alpha, const float *z, float *a, int64_t rows,
+                             int64_t cols);
+/* dz = f'(z) * da, from z and a = f(z); dz may alias da. */
+void lurn_activation_backward(lurn_activation act, float alpha, const float *z, const float *a,
+                              const float *da, float *dz, int64_t rows, int64_t cols);
+
+/* ---- initializers -------------------------------------------------------------------- */
+typedef enum lurn_init_kind {
+  LURN_INIT_ZEROS, LURN_INIT_ONES, LURN_INIT_CONSTANT, LURN_INIT_RANDOM_NORMAL,
+  LURN_INIT_RANDOM_UNIFORM, LURN_INIT_TRUNCATED_NORMAL, LURN_INIT_GLOROT_UNIFORM,
+  LURN_INIT_GLOROT_NORMAL, LURN_INIT_HE_NORMAL, LURN_INIT_HE_UNIFORM, LURN_INIT_LECUN_NORMAL,
+  LURN_INIT_LECUN_UNIFORM
+} lurn_init_kind;
+typedef struct lurn_initializer {
+  lurn_init_kind kind;
+  float a, b;  /* constant: value; random_normal: mean, stddev; random_uniform: minval, maxval */
+  int seeded;  /* 1: draw from a generator seeded with `seed`, not the one passed in */
+  uint64_t seed;
+} lurn_initializer;
+/* Fills t as Keras does, with fan_in/fan_out from t's shape (last two dimensions,
+ * times the receptive field of the leading ones). */
+void lurn_initialize(lurn_tensor *t, const lurn_initializer *init, lurn_rng *rng);
+
+/* ---- regularizers --------------------------------------------------------------------- */
+typedef struct lurn_regularizer { float l1, l2; } lurn_regularizer;  /* {0, 0}: none */
+/* Returns l1*sum|w| + l2*sum w^2 and, if grad is non-NULL, adds its gradient to grad. */
+double lurn_regularize(const lurn_regularizer *r, const lurn_tensor *w, lurn_tensor *grad);
+
+/* ---- layers ------------------------------------------------------------------------------ */
+/* A layer maps a batch (N, in_shape...) to (N, out_shape...). Shapes in the struct are
+ * per sample (no batch dimension). Parameters and their gradients are owned by the layer. */
+#define LURN_MAX_PARAMS 4
+typedef struct lurn_layer lurn_layer;
+
+typedef struct lurn_layer_ops {
+  const char *type;  /* Keras class name: "Dense" */
+  /* Checks in_shape, sets out_shape, creates and initialises the parameters. */
+  lurn_status (*build)(lurn_layer *l, lurn_rng *rng);
+  lurn_status (*forward)(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training);
+  /* Writes the parameter gradients (overwriting) and, when dx is non-NULL, dL/dx. */
+  lurn_status (*backward)(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                          const lurn_tensor *dy, lurn_tensor *dx);
+  void (*destroy)(lurn_layer *l);  /* frees impl and work buffers */
+} lurn_layer_ops;
+
+struct lurn_layer {
+  const lurn_layer_ops *ops;
+  void *impl;  /* the layer type's own state */
+  int built;
+  int in_ndim, out_ndim;
+  int64_t in_shape[LURN_MAX_DIMS], out_shape[LURN_MAX_DIMS];
+  int nparams;
+  lurn_tensor *params[LURN_MAX_PARAMS], *grads[LURN_MAX_PARAMS];
+  const char *param_names[LURN_MAX_PARAMS];
+  int trainable[LURN_MAX_PARAMS];
+  lurn_regularizer regularizers[LURN_MAX_PARAMS];
+  lurn_regularizer activity_regularizer;
+  /* Output activation, for the fused softmax/sigmoid + cross-entropy path: when the model
+   * sets dy_is_preactivation, backward receives dL/dz instead of dL/dy. */
+  lurn_activation activation;
+  const lurn_tensor *preactivation;  /* z of the last forward, or NULL */
+  int dy_is_preactivation;
+  char name[64];
+};
+
+/* Generic helpers for layer implementations (src/layers/layer.c). */
+lurn_layer *lurn_layer_alloc(const lurn_layer_ops *ops, void *impl);
+void lurn_layer_free(lurn_layer *l);
+/* Sets l->in_shape then calls ops->build. */
+lurn_status lurn_layer_build(lurn_layer *l, int ndim, const int64_t *in_shape, lurn_rng *rng);
+/* Adds a parameter of shape `shape`, initialised, with a zero gradient of the same shape. */
+lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, const int64_t *shape,
+                                  const lurn_initializer *init, lurn_rng *rng, int trainable);
+/* Makes *buf a tensor of the given shape, reusing its storage when large enough. */
+lurn_status lurn_buffer_ensure(lurn_tensor **buf, int ndim, const int64_t *shape);
+
+/* Layer constructors (one file each under src/layers/). */
+typedef struct lurn_dense_config {
+  int64_t units;
+  lurn_activation activation;
+  float alpha;  /* activation slope for leaky_relu/elu */
+  int use_bias;
+  lurn_initializer kernel_initializer, bias_initializer;
+} lurn_dense_config;
+lurn_layer *lurn_dense_new(const lurn_dense_config *c);
+lurn_layer *lurn_activation_layer_new(lurn_activation act, float alpha);
+lurn_layer *lurn_dropout_new(float rate, lurn_rng *rng);
+/* Reshape to a per-sample shape (-1 infers one size); Flatten is Reshape to {-1}. */
+lurn_layer *lurn_reshape_new(const char *type, int ndim, const int64_t *shape);
+
+/* ---- losses --------------------------------------------------------------------------------- */
+typedef enum lurn_loss_kind {
+  LURN_LOSS_BINARY_CROSSENTROPY, LURN_LOSS_CATEGORICAL_CROSSENTROPY,
+  LURN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LURN_LOSS_MEAN_SQUARED_ERROR,
+  LURN_LOSS_MEAN_ABSOLUTE_ERROR, LURN_LOSS_HUBER
+} lurn_loss_kind;
+typedef struct lurn_loss {
+  lurn_loss_kind kind;
+  int from_logits;
+  float delta;  /* huber */
+} lurn_loss;
+/* Keras reduction "sum_over_batch_size": sum_i w_i * loss_i / N, where loss_i is the
+ * mean over sample i's last dimension (regression losses). pred is (N, ...); target is
+ * (N, ...) of pred's shape, or (N) / (N, 1) class labels (0-based) for the sparse loss.
+ * sample_weight may be NULL. If dpred is non-NULL it receives dL/dpred. */
+lurn_status lurn_loss_compute(const lurn_loss *loss, const lurn_tensor *pred, const lurn_tensor *target,
+                              const float *sample_weight, double *value, lurn_tensor *dpred);
+
+/* ---- optimizers ------------------------------------------------------------------------------ */
+typedef enum lurn_optimizer_kind {
+  LURN_OPT_SGD, LURN_OPT_ADAM, LURN_OPT_ADAMW, LURN_OPT_RMSPROP, LURN_OPT_ADAGRAD
+} lurn_optimizer_kind;
+typedef struct lurn_optimizer_config {
+  lurn_optimizer_kind kind;
+  float learning_rate;
+  float momentum;                  /* sgd, rmsprop */
+  int nesterov;                    /* sgd */
+  float beta_1, beta_2, epsilon;   /* adam, adamw; epsilon also rmsprop, adagrad */
+  int amsgrad;                     /* adam, adamw */
+  float rho;                       /* rmsprop */
+  float initial_accumulator_value; /* adagrad */
+  float weight_decay;              /* adamw */
+  float clipnorm, clipvalue;       /* 0: off */
+} lurn_optimizer_config;
+typedef struct lurn_optimizer lurn_optimizer;
+lurn_optimizer *lurn_optimizer_new(const lurn_optimizer_config *c);
+void lurn_optimizer_free(lurn_optimizer *o);
+lurn_optimizer_config *lurn_optimizer_config_of(lurn_optimizer *o);  /* live: change lr here */
+int64_t lurn_optimizer_iterations(const lurn_optimizer *o);
+/* One update of params[i] from grads[i]. The slot state of each parameter is keyed by its
+ * position, so pass the same parameters in the same order every step. */
+lurn_status lurn_optimizer_step(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads,
+                                int n);
+
+/* ---- metrics --------------------------------------------------------------------------------- */
+typedef enum lurn_metric_kind {
+  LURN_METRIC_BINARY_ACCURACY, LURN_METRIC_CATEGORICAL_ACCURACY, LURN_METRIC_SPARSE_CATEGORICAL_ACCURACY,
+  LURN_METRIC_MSE, LURN_METRIC_MAE
+} lurn_metric_kind;
+/* Adds a batch to a weighted mean: *num += sum w * score, *den += sum w. */
+lurn_status lurn_metric_batch(lurn_metric_kind kind, const lurn_tensor *pred, const lurn_tensor *target,
+                              const float *sample_weight, double *num, double *den);
+/* Adds weighted tp, fp, tn, fn at each threshold to counts[4 * k .. 4 * k + 3]
+ * (precision, recall, AUC). */
+lurn_status lurn_metric_confusion(const lurn_tensor *pred, const lurn_tensor *target, const float *sample_weight,
+                                  const float *thresholds, int nthresholds, double *counts);
+
+/* ---- sequential models -------------------------------------------------------------------- */
+typedef struct lurn_model lurn_model;
+lurn_model *lurn_model_new(void);
+void lurn_model_free(lurn_model *m);  /* does not free the layers */
+lurn_status lurn_model_add(lurn_model *m, lurn_layer *l);  /* borrowed: the caller keeps it alive */
+int lurn_model_size(const lurn_model *m);
+lurn_layer *lurn_model_layer(const lurn_model *m, int i);
+/* Builds every layer for per-sample input shape in_shape. */
+lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_rng *rng);
+/* Runs the layers on x (N, in_shape...). *out points into the model's buffers: valid
+ * until the next call. */
+lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out);
+/* One training step on a batch: forward, loss (+ regularization penalties), backward,
+ * optimizer update. Reports the loss and keeps the predictions for metrics. */
+lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_optimizer *opt,
+                                  const lurn_tensor *x, const lurn_tensor *y, const float *sample_weight,
+                                  double *loss_value, const lurn_tensor **pred);
+/* Loss (+ penalties) of a batch in inference mode, no update. */
+lurn_status lurn_model_test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x,
+                                 const lurn_tensor *y, const float *sample_weight, double *loss_value,
+                                 const lurn_tensor **pred);
+/* Forward and backward without an update: fills every layer's grads and, if dx is non-NULL,
+ * dL/dx. For gradient checks and diagnosis. */
+lurn_status lurn_model_gradients(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x,
+                                 const lurn_tensor *y, const float *sample_weight, double *loss_value,
+                                 lurn_tensor *dx);
+
+/* ---- IDX files (MNIST format) -------------------------------------------------- */
+/* Plain or gzip'd (read through zlib). uint8, int8, int16, int32, float32 and float64
+ * values load as float32: bytes as 0..255. Truncated, damaged or over-long files fail. */
+lurn_status lurn_idx_load(const char *path, lurn_tensor **out);
 
 /* ---- Lua (needs lua.h in the caller; liblurn_lua) ------------------------------ */
 struct lua_State;

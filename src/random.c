@@ -88,3 +88,13 @@ void lurn_tensor_randn(lurn_tensor *t, lurn_rng *r, float mean, float stddev) {
     lurn_tensor_free(tmp);
   }
 }
+
+void lurn_randperm(int64_t *index, int64_t n, lurn_rng *r) {
+  for (int64_t i = 0; i < n; i++) index[i] = i;
+  for (int64_t i = n - 1; i > 0; i--) {
+    int64_t j = (int64_t)(lurn_rng_uniform(r) * (double)(i + 1));
+    int64_t tmp = index[i];
+    index[i] = index[j];
+    index[j] = tmp;
+  }
+}

@@ -130,6 +130,8 @@ void lurn_tensor_free(lurn_tensor *t) {
   free(t);
 }
 
+int64_t lurn_tensor_storage_size(const lurn_tensor *t) { return t->storage->size; }
+
 float *lurn_tensor_data(const lurn_tensor *t) { return t->storage->data + t->offset; }
 
 int64_t lurn_tensor_numel(const lurn_tensor *t) {

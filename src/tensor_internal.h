@@ -14,6 +14,9 @@ void lurn_strided_copy(float *dst, const int64_t *dst_stride, const float *src,
 /* Checks a 0-based dimension; 0 with the error set if out of range. */
 int lurn_check_dim(const lurn_tensor *t, int dim, const char *what);
 
+/* Number of floats the tensor's storage holds. */
+int64_t lurn_tensor_storage_size(const lurn_tensor *t);
+
 /* Elementwise loops of more than this many elements run on OpenMP threads. */
 #define LURN_PARALLEL_MIN 32768
 

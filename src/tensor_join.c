@@ -87,43 +87,54 @@ lurn_tensor *lurn_tensor_stack(const lurn_tensor *const *ts, int n, int dim) {
   return out;
 }
 
-lurn_tensor *lurn_tensor_index(const lurn_tensor *t, int dim, const int64_t *index, int64_t n) {
-  if (!lurn_check_dim(t, dim, "index")) return NULL;
+lurn_status lurn_tensor_index_into(lurn_tensor *out, const lurn_tensor *t, int dim, const int64_t *index, int64_t n) {
+  if (!lurn_check_dim(t, dim, "index")) return LURN_EINVAL;
   for (int64_t i = 0; i < n; i++) {
     if (index[i] < 0 || index[i] >= t->shape[dim]) {
       char buf[LURN_SHAPE_STR_MAX];
-      lurn_fail(LURN_EINVAL, "index: position %lld out of range 1..%lld for dimension %d of shape %s",
-                (long long)index[i] + 1, (long long)t->shape[dim], dim + 1, lurn_shape_str(t, buf, sizeof buf));
-      return NULL;
+      return lurn_fail(LURN_EINVAL, "index: position %lld out of range 1..%lld for dimension %d of shape %s",
+                       (long long)index[i] + 1, (long long)t->shape[dim], dim + 1, lurn_shape_str(t, buf, sizeof buf));
     }
   }
-  int64_t shape[LURN_MAX_DIMS];
-  memcpy(shape, t->shape, sizeof shape);
-  shape[dim] = n;
-  lurn_tensor *out = lurn_tensor_empty(t->ndim, shape);
-  if (!out) return NULL;
-  if (n == 0) return out;
-
+  int ok = out->ndim == t->ndim && lurn_tensor_is_contiguous(out);
+  for (int d = 0; ok && d < t->ndim; d++) ok = out->shape[d] == (d == dim ? n : t->shape[d]);
+  if (!ok) {
+    char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
+    return lurn_fail(LURN_EINVAL, "index: output of shape %s cannot hold %lld slices of %s along dimension %d",
+                     lurn_shape_str(out, a, sizeof a), (long long)n, lurn_shape_str(t, b, sizeof b), dim + 1);
+  }
+  if (n == 0) return LURN_OK;
+  const float *s = lurn_tensor_data(t);
+  float *o = lurn_tensor_data(out);
+  if (t->ndim == 1) {  /* gathering from a vector: one element per index */
+    for (int64_t i = 0; i < n; i++) o[i] = s[index[i] * t->stride[0]];
+    return LURN_OK;
+  }
   /* Copy one slice per index: out.select(dim, i) = t.select(dim, index[i]). */
   lurn_tensor src = *t, dst = *out;
   for (int d = dim; d < t->ndim - 1; d++) {
     src.shape[d] = t->shape[d + 1];
     src.stride[d] = t->stride[d + 1];
-    dst.shape[d] = out->shape[d + 1];
     dst.stride[d] = out->stride[d + 1];
   }
   int slice_ndim = t->ndim - 1;
-  if (slice_ndim == 0) {  /* gathering from a vector: one element per index */
-    const float *s = lurn_tensor_data(t);
-    float *o = lurn_tensor_data(out);
-    for (int64_t i = 0; i < n; i++) o[i] = s[index[i] * t->stride[0]];
-    return out;
-  }
-  const float *s = lurn_tensor_data(t);
-  float *o = lurn_tensor_data(out);
 #pragma omp parallel for if (lurn_tensor_numel(out) > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t i = 0; i < n; i++)
-    lurn_strided_copy(o + i * out->stride[dim], dst.stride, s + index[i] * t->stride[dim], src.stride,
-                      slice_ndim, src.shape);
+    lurn_strided_copy(o + i * out->stride[dim], dst.stride, s + index[i] * t->stride[dim], src.stride, slice_ndim,
+                      src.shape);
+  return LURN_OK;
+}
+
+lurn_tensor *lurn_tensor_index(const lurn_tensor *t, int dim, const int64_t *index, int64_t n) {
+  if (!lurn_check_dim(t, dim, "index")) return NULL;
+  int64_t shape[LURN_MAX_DIMS];
+  memcpy(shape, t->shape, sizeof shape);
+  shape[dim] = n;
+  lurn_tensor *out = lurn_tensor_empty(t->ndim, shape);
+  if (!out) return NULL;
+  if (lurn_tensor_index_into(out, t, dim, index, n) != LURN_OK) {
+    lurn_tensor_free(out);
+    return NULL;
+  }
   return out;
 }

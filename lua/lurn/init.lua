@@ -10,7 +10,7 @@ lurn.core = core
 
 -- Tensors: construction, math, files.
 for _, name in ipairs {
-  "tensor", "zeros", "ones", "full", "arange", "rand", "randn", "cat", "stack", "is_tensor",
+  "tensor", "zeros", "ones", "full", "arange", "rand", "randn", "randperm", "cat", "stack", "is_tensor",
   "add", "sub", "mul", "div", "pow", "maximum", "minimum", "gt", "lt", "ge", "le", "eq", "ne",
   "neg", "exp", "log", "sqrt", "abs", "sign", "square", "tanh", "sigmoid", "relu", "floor",
   "ceil", "round", "isnan", "clamp", "sum", "mean", "max", "min", "argmax", "argmin", "var",
@@ -24,5 +24,19 @@ lurn.manual_seed = core.manual_seed
 lurn.set_num_threads = core.set_num_threads
 lurn.get_num_threads = core.get_num_threads
 lurn.clock = core.clock
+
+lurn.datasets = require "lurn.datasets"
+
+-- Models and their parts, with Keras names.
+lurn.layers = require "lurn.layers"
+lurn.activations = require "lurn.activations"
+lurn.initializers = require "lurn.initializers"
+lurn.regularizers = require "lurn.regularizers"
+lurn.optimizers = require "lurn.optimizers"
+lurn.losses = require "lurn.losses"
+lurn.metrics = require "lurn.metrics"
+lurn.callbacks = require "lurn.callbacks"
+lurn.Sequential = require "lurn.models.sequential"
+lurn.models = {Sequential = lurn.Sequential}
 
 return lurn

@@ -7,5 +7,8 @@ int luaopen_lurn_core(lua_State *L) {
   l_tensor_math_register(L);
   l_settings_register(L);
   l_npy_register(L);
+  l_layer_register(L);
+  l_model_register(L);
+  l_idx_register(L);
   return 1;
 }

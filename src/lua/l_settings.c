@@ -1,4 +1,12 @@
-/* Process settings: the random seed, the thread count and the clock. */
+/* Process settings: the random seed, the thread count, the clock, and how much freed
+ * memory malloc keeps. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "l_tensor.h"
 
 static int l_manual_seed(lua_State *L) {
@@ -24,7 +32,14 @@ static int l_clock(lua_State *L) {
   return 1;
 }
 
+/* isatty(fd): whether progress bars can redraw in place. */
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 1)));
+  return 1;
+}
+
 static const luaL_Reg settings_functions[] = {
+    {"isatty", l_isatty},
     {"manual_seed", l_manual_seed},
     {"set_num_threads", l_set_num_threads},
     {"get_num_threads", l_get_num_threads},
@@ -32,4 +47,24 @@ static const luaL_Reg settings_functions[] = {
     {NULL, NULL},
 };
 
-void l_settings_register(lua_State *L) { luaL_setfuncs(L, settings_functions, 0); }
+/* Lua's collector frees tensors in batches, some cycles after their last use. glibc
+ * returns the top of its heap to the kernel as soon as more than twice the largest
+ * block it has seen freed lies there (8 MiB once a 1024 x 1024 result is freed), so
+ * every batch is handed back and the next results are written to fresh pages, a
+ * page fault per 4 KiB: 8% of a 1024^3 matmul on one core. Blocks up to 32 MiB from
+ * the heap and up to 64 MiB of freed memory kept mapped (glibc's own upper bounds
+ * for these thresholds) remove that. A user who tunes malloc through
+ * GLIBC_TUNABLES keeps their settings. */
+static void keep_freed_memory(void) {
+#ifdef __GLIBC__
+  const char *tunables = getenv("GLIBC_TUNABLES");
+  if (tunables && strstr(tunables, "glibc.malloc.")) return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
+}
+
+void l_settings_register(lua_State *L) {
+  keep_freed_memory();
+  luaL_setfuncs(L, settings_functions, 0);
+}

@@ -62,6 +62,21 @@ int l_checkshape(lua_State *L, int idx, int64_t *shape) {
   return n;
 }
 
+int l_checkshape_signed(lua_State *L, int idx, int64_t *shape) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  int n = (int)luaL_len(L, idx);
+  luaL_argcheck(L, n >= 1 && n <= LURN_MAX_DIMS, idx, "shape must have 1 to 8 sizes");
+  for (int i = 0; i < n; i++) {
+    lua_geti(L, idx, i + 1);
+    int ok;
+    lua_Integer v = lua_tointegerx(L, -1, &ok);
+    if (!ok || v < -1) luaL_argerror(L, idx, "shape sizes must be integers >= 0 (or -1 to infer one)");
+    shape[i] = v;
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
 int l_checkdim(lua_State *L, int idx, const lurn_tensor *t) {
   lua_Integer d = luaL_checkinteger(L, idx);
   if (d < 0) d += t->ndim + 1;
@@ -407,11 +422,13 @@ static int l_select(lua_State *L) {
   return 1;
 }
 
-/* t:index(dim, positions): positions as a table or a tensor of 1-based integers. */
+/* t:index(dim, positions[, out]): positions as a table or a tensor of 1-based integers;
+ * with out (packed, of the result's shape) the slices are written there, no allocation. */
 static int l_index(lua_State *L) {
   lurn_tensor *t = l_checktensor(L, 1);
   int dim = l_checkdim(L, 2, t);
   lurn_tensor *pos = l_totensor(L, 3);
+  lurn_tensor *out = lua_isnoneornil(L, 4) ? NULL : l_checktensor(L, 4);
   int64_t n;
   if (pos) {
     if (pos->ndim != 1) luaL_argerror(L, 3, "positions must be a 1-D tensor");
@@ -420,7 +437,8 @@ static int l_index(lua_State *L) {
     luaL_checktype(L, 3, LUA_TTABLE);
     n = (int64_t)luaL_len(L, 3);
   }
-  int64_t *index = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n > 0 ? n : 1), 0);
+  int64_t small[256];
+  int64_t *index = n <= 256 ? small : lua_newuserdatauv(L, sizeof(int64_t) * (size_t)n, 0);
   for (int64_t i = 0; i < n; i++) {
     double v;
     if (pos) {
@@ -435,7 +453,27 @@ static int l_index(lua_State *L) {
     if (v != floor(v)) luaL_error(L, "index: position %f is not an integer", v);
     index[i] = (int64_t)v - 1;
   }
+  if (out) {
+    l_check(L, lurn_tensor_index_into(out, t, dim, index, n));
+    lua_pushvalue(L, 4);
+    return 1;
+  }
   l_pushtensor(L, lurn_tensor_index(t, dim, index, n));
+  return 1;
+}
+
+/* lurn.randperm(n): the positions 1..n in random order (seeded generator). */
+static int l_randperm(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n >= 0, 1, "n must be >= 0");
+  int64_t len = n;
+  lurn_tensor *t = lurn_tensor_empty(1, &len);
+  l_pushtensor(L, t);
+  int64_t *index = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n ? n : 1), 0);
+  lurn_randperm(index, n, lurn_rng_global());
+  float *d = lurn_tensor_data(t);
+  for (int64_t i = 0; i < n; i++) d[i] = (float)(index[i] + 1);
+  lua_pop(L, 1);
   return 1;
 }
 
@@ -519,6 +557,7 @@ static const luaL_Reg tensor_functions[] = {
     {"arange", l_arange},
     {"rand", l_rand},
     {"randn", l_randn},
+    {"randperm", l_randperm},
     {"cat", l_cat},
     {"stack", l_stack},
     {NULL, NULL},

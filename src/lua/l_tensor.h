@@ -17,6 +17,8 @@ void l_pushtensor(lua_State *L, lurn_tensor *t);
 void l_check(lua_State *L, lurn_status st);
 /* Reads a shape from a table {2, 3} at idx, or from the integers idx..top. */
 int l_checkshape(lua_State *L, int idx, int64_t *shape);
+/* The same for a table in which one size may be -1 (reshape targets). */
+int l_checkshape_signed(lua_State *L, int idx, int64_t *shape);
 /* A 1-based Lua dimension argument turned into a 0-based C one (negative counts from the end). */
 int l_checkdim(lua_State *L, int idx, const lurn_tensor *t);
 
@@ -24,5 +26,11 @@ void l_tensor_register(lua_State *L);      /* metatable and constructors */
 void l_tensor_math_register(lua_State *L); /* math methods and functions */
 void l_settings_register(lua_State *L);    /* seed, threads, clock */
 void l_npy_register(lua_State *L);
+void l_layer_register(lua_State *L);       /* lurn.Layer */
+void l_model_register(lua_State *L);       /* lurn.Model, lurn.Optimizer, losses, metrics */
+void l_optimizer_register(lua_State *L);
+
+lurn_layer *l_checklayer(lua_State *L, int idx);
+void l_idx_register(lua_State *L);
 
 #endif

@@ -1,0 +1,57 @@
+--- Weight initializers, by Keras name ("he_normal") or as objects
+-- (`lurn.initializers.HeNormal{seed = 1}`). Each resolves to the plain table the C core
+-- takes: {kind =, a =, b =, seed =}. The formulas are in src/initializers.c.
+local initializers = {}
+
+-- Keras class name -> C kind and default arguments.
+local specs = {
+  Zeros = {kind = "zeros"},
+  Ones = {kind = "ones"},
+  Constant = {kind = "constant", args = {value = 0}, a = "value"},
+  RandomNormal = {kind = "random_normal", args = {mean = 0, stddev = 0.05}, a = "mean", b = "stddev"},
+  RandomUniform = {kind = "random_uniform", args = {minval = -0.05, maxval = 0.05}, a = "minval", b = "maxval"},
+  TruncatedNormal = {kind = "truncated_normal", args = {mean = 0, stddev = 0.05}, a = "mean", b = "stddev"},
+  GlorotUniform = {kind = "glorot_uniform"},
+  GlorotNormal = {kind = "glorot_normal"},
+  HeNormal = {kind = "he_normal"},
+  HeUniform = {kind = "he_uniform"},
+  LecunNormal = {kind = "lecun_normal"},
+  LecunUniform = {kind = "lecun_uniform"},
+}
+
+local by_name = {}
+for class_name, spec in pairs(specs) do
+  by_name[spec.kind] = class_name
+  initializers[class_name] = function(opts)
+    opts = opts or {}
+    if type(opts) == "number" and spec.a then opts = {[spec.a] = opts} end
+    local init = {kind = spec.kind, class_name = class_name, seed = opts.seed}
+    for k, v in pairs(spec.args or {}) do
+      init[k] = opts[k] == nil and v or opts[k]
+      if type(init[k]) ~= "number" then
+        error(("%s: %s must be a number"):format(class_name, k), 2)
+      end
+    end
+    init.a = spec.a and init[spec.a] or 0
+    init.b = spec.b and init[spec.b] or 0
+    return init
+  end
+end
+by_name.constant = "Constant"
+
+--- Resolves a name, an initializer object or a number (a constant) to a C spec.
+function initializers.get(x)
+  if type(x) == "table" and x.kind then return x end
+  if type(x) == "number" then return initializers.Constant{value = x} end
+  if type(x) == "string" then
+    local class_name = by_name[x] or (specs[x] and x)
+    if class_name then return initializers[class_name]() end
+  end
+  local known = {}
+  for k in pairs(by_name) do known[#known + 1] = k end
+  table.sort(known)
+  error(("unknown initializer %s (known: %s)"):format(
+    type(x) == "string" and ("'" .. x .. "'") or type(x), table.concat(known, ", ")), 2)
+end
+
+return initializers

@@ -1,0 +1,45 @@
+--- Dense(units, opts): y = activation(x @ kernel + bias), as Keras' Dense. Options:
+-- activation, use_bias (true), kernel_initializer ("glorot_uniform"), bias_initializer
+-- ("zeros"), kernel_regularizer, bias_regularizer, activity_regularizer, input_shape.
+local class = require "lurn.class"
+local core = require "lurn.core"
+local Layer = require "lurn.layers.layer"
+local initializers = require "lurn.initializers"
+local activations = require "lurn.activations"
+
+local Dense = class(Layer)
+Dense.class_name = "Dense"
+
+local function new(units, opts)
+  if type(units) == "table" and opts == nil then units, opts = units.units, units end
+  opts = opts or {}
+  if math.type(units) ~= "integer" or units < 1 then
+    error(("Dense: units must be a positive integer, got %s"):format(tostring(units)), 2)
+  end
+  local self = Layer.setup(setmetatable({}, Dense), opts)
+  self.units = units
+  self.activation, self.alpha = activations.resolve(opts.activation)
+  self.use_bias = opts.use_bias ~= false
+  self.kernel_initializer = initializers.get(opts.kernel_initializer or "glorot_uniform")
+  self.bias_initializer = initializers.get(opts.bias_initializer or "zeros")
+  self:_regularize(1, opts.kernel_regularizer)
+  if self.use_bias then self:_regularize(2, opts.bias_regularizer) end
+  self:_regularize("activity", opts.activity_regularizer)
+  return self
+end
+
+function Dense:_create()
+  return core.dense_layer{units = self.units, activation = self.activation, alpha = self.alpha,
+                          use_bias = self.use_bias, kernel_initializer = self.kernel_initializer,
+                          bias_initializer = self.bias_initializer}
+end
+
+function Dense:get_config()
+  local cfg = Layer.get_config(self)
+  cfg.units, cfg.activation, cfg.use_bias = self.units, self.activation, self.use_bias
+  cfg.kernel_initializer = self.kernel_initializer.class_name
+  cfg.bias_initializer = self.bias_initializer.class_name
+  return cfg
+end
+
+return new

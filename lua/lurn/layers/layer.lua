@@ -1,0 +1,132 @@
+--- The base of every layer on the Lua side: naming, building the C layer for an input
+-- shape, weights in and out. A layer type provides `class_name`, `_create()` (returns
+-- its lurn.Layer userdata) and `get_config()`; see dense.lua for a complete one.
+local class = require "lurn.class"
+local core = require "lurn.core"
+local regularizers = require "lurn.regularizers"
+
+local Layer = class()
+
+local name_counts = {}
+
+--- Common options: name, input_shape, trainable. Called by each constructor.
+function Layer.setup(self, opts)
+  opts = opts or {}
+  local base = self.class_name:gsub("(%l)(%u)", "%1_%2"):lower()
+  local count = name_counts[base] or 0
+  name_counts[base] = count + 1
+  self.name = opts.name or (count == 0 and base or (base .. "_" .. count))
+  if opts.input_shape ~= nil then
+    if type(opts.input_shape) ~= "table" or #opts.input_shape == 0 then
+      error(("%s: input_shape must be a table of sizes, e.g. {784}"):format(self.class_name), 3)
+    end
+    self.input_shape = opts.input_shape
+  end
+  self.trainable = opts.trainable ~= false
+  return self
+end
+
+local function copy_shape(s)
+  local c = {}
+  for i, v in ipairs(s) do c[i] = v end
+  return c
+end
+
+--- Creates the C layer for a per-sample input shape (no batch dimension).
+function Layer:build(input_shape)
+  if self.built then
+    self._core:build(input_shape)  -- the same shape is fine; another is an error
+    return
+  end
+  local ok, err = pcall(function()
+    self._core = self:_create()
+    local regs = self._regularizers or {}
+    for position, reg in pairs(regs) do
+      if position == "activity" then
+        self._core:set_activity_regularizer(reg.l1, reg.l2)
+      else
+        self._core:set_regularizer(position, reg.l1, reg.l2)
+      end
+    end
+    self._core:build(input_shape)
+  end)
+  if not ok then error(("layer '%s' (%s): %s"):format(self.name, self.class_name, tostring(err)), 0) end
+  self.built = true
+  self.input_shape = copy_shape(input_shape)
+  self.output_shape = self._core:output_shape()
+end
+
+--- Keeps a regularizer for parameter `position` (1-based) or "activity".
+function Layer:_regularize(position, reg)
+  reg = regularizers.get(reg)
+  if not reg then return end
+  self._regularizers = self._regularizers or {}
+  self._regularizers[position] = reg
+end
+
+--- The layer's weights as copies, in Keras order (Dense: kernel, bias).
+function Layer:get_weights()
+  if not self.built then return {} end
+  local params = self._core:params()
+  local out = {}
+  for i, p in ipairs(params) do out[i] = p:clone() end
+  return out
+end
+
+--- Views of the live parameters (changing them changes the layer), with their names.
+function Layer:parameters()
+  if not self.built then return {}, {} end
+  local params, names = self._core:params()
+  return params, names
+end
+
+--- Views of the gradients of the last backward pass.
+function Layer:gradients()
+  if not self.built then return {} end
+  return (self._core:params(true))
+end
+
+function Layer:set_weights(weights)
+  if not self.built then
+    error(("layer '%s' is not built yet: it gets weights once its input shape is known"):format(self.name), 2)
+  end
+  local params, names = self._core:params()
+  if type(weights) ~= "table" or #weights ~= #params then
+    error(("layer '%s' expects %d weight tensors (%s), got %s"):format(self.name, #params,
+      table.concat(names, ", "), type(weights) == "table" and #weights or type(weights)), 2)
+  end
+  for i, p in ipairs(params) do
+    local w = weights[i]
+    if not core.is_tensor(w) then w = core.tensor(w) end
+    local ps, ws = p:shape(), w:shape()
+    local same = #ps == #ws
+    for d = 1, #ps do same = same and ps[d] == ws[d] end
+    if not same then
+      error(("layer '%s': %s must have shape (%s), got (%s)"):format(self.name, names[i],
+        table.concat(ps, ", "), table.concat(ws, ", ")), 2)
+    end
+    p:copy(w)
+  end
+end
+
+function Layer:count_params()
+  local n = 0
+  for _, p in ipairs(self:parameters()) do n = n + p:numel() end
+  return n
+end
+
+--- Runs the layer alone on a batch (inference mode unless training is true).
+function Layer:__call(x, training)
+  if not self.built then self:build(table.pack(table.unpack(x:shape(), 2))) end
+  return self._core:forward(x:contiguous(), training)
+end
+
+function Layer:__tostring()
+  return ("%s '%s'"):format(self.class_name, self.name)
+end
+
+function Layer:get_config()
+  return {name = self.name, trainable = self.trainable}
+end
+
+return Layer

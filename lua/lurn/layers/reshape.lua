@@ -1,0 +1,42 @@
+--- Flatten() and Reshape(target_shape): the same values under another per-sample shape
+-- (one size of target_shape may be -1).
+local class = require "lurn.class"
+local core = require "lurn.core"
+local Layer = require "lurn.layers.layer"
+
+local Reshape = class(Layer)
+Reshape.class_name = "Reshape"
+local Flatten = class(Layer)
+Flatten.class_name = "Flatten"
+
+function Reshape:_create() return core.reshape_layer("Reshape", self.target_shape) end
+function Flatten:_create() return core.reshape_layer("Flatten") end
+
+function Reshape:get_config()
+  local cfg = Layer.get_config(self)
+  cfg.target_shape = self.target_shape
+  return cfg
+end
+
+local M = {}
+
+function M.Reshape(target_shape, opts)
+  if type(target_shape) == "table" and target_shape.target_shape then
+    target_shape, opts = target_shape.target_shape, target_shape
+  end
+  if type(target_shape) ~= "table" or #target_shape == 0 then
+    error("Reshape: target_shape must be a table of sizes, e.g. {28, 28, 1}", 2)
+  end
+  for _, v in ipairs(target_shape) do
+    if math.type(v) ~= "integer" or (v < 1 and v ~= -1) then
+      error("Reshape: sizes must be positive integers (or one -1)", 2)
+    end
+  end
+  local self = Layer.setup(setmetatable({}, Reshape), opts)
+  self.target_shape = target_shape
+  return self
+end
+
+function M.Flatten(opts) return Layer.setup(setmetatable({}, Flatten), opts) end
+
+return M

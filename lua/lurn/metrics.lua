@@ -1,0 +1,96 @@
+--- Metrics accumulated over an epoch, as Keras' stateful metrics: reset(), update(pred,
+-- y, sample_weight) once per batch (counting done in C), result(). "accuracy" picks
+-- binary, categorical or sparse accuracy from the loss and output shape, as Keras does.
+local core = require "lurn.core"
+local lurn_tensor = core.tensor
+
+local metrics = {}
+
+local Metric = {}
+Metric.__index = Metric
+
+local function mean_metric(name, kind)
+  local m = setmetatable({name = name, kind = kind}, Metric)
+  m:reset()
+  return m
+end
+
+function Metric:reset() self.num, self.den = 0, 0 end
+function Metric:update(pred, y, sw)
+  local num, den = core.metric_batch(self.kind, pred, y, sw)
+  self.num, self.den = self.num + num, self.den + den
+end
+function Metric:result() return self.den > 0 and self.num / self.den or 0 end
+
+-- Precision, recall and AUC from confusion counts at thresholds.
+local Confusion = setmetatable({}, {__index = Metric})
+Confusion.__index = Confusion
+
+local function confusion_metric(name, thresholds, result)
+  local m = setmetatable({name = name, thresholds = lurn_tensor(thresholds), compute = result}, Confusion)
+  m:reset()
+  return m
+end
+
+function Confusion:reset() self.counts = core.zeros{#self.thresholds, 4} end
+function Confusion:update(pred, y, sw)
+  core.metric_confusion(pred, y, self.thresholds, self.counts, sw)
+end
+function Confusion:result() return self.compute(self.counts:totable()) end
+
+local function ratio(a, b) return b > 0 and a / b or 0 end
+
+function metrics.Precision(opts)
+  return confusion_metric((opts or {}).name or "precision", {(opts or {}).thresholds or 0.5},
+    function(c) return ratio(c[1][1], c[1][1] + c[1][2]) end)
+end
+
+function metrics.Recall(opts)
+  return confusion_metric((opts or {}).name or "recall", {(opts or {}).thresholds or 0.5},
+    function(c) return ratio(c[1][1], c[1][1] + c[1][4]) end)
+end
+
+--- ROC AUC with Keras' defaults: 200 thresholds and trapezoidal interpolation.
+function metrics.AUC(opts)
+  opts = opts or {}
+  local n = opts.num_thresholds or 200
+  local eps = 1e-7
+  local th = {-eps}
+  for i = 1, n - 2 do th[#th + 1] = i / (n - 1) end
+  th[#th + 1] = 1 + eps
+  return confusion_metric(opts.name or "auc", th, function(c)
+    local area = 0
+    for i = 1, #c - 1 do
+      local tpr1, fpr1 = ratio(c[i][1], c[i][1] + c[i][4]), ratio(c[i][2], c[i][2] + c[i][3])
+      local tpr2, fpr2 = ratio(c[i + 1][1], c[i + 1][1] + c[i + 1][4]), ratio(c[i + 1][2], c[i + 1][2] + c[i + 1][3])
+      area = area + (fpr1 - fpr2) * (tpr1 + tpr2) / 2
+    end
+    return area
+  end)
+end
+
+local simple = {
+  binary_accuracy = "binary_accuracy", categorical_accuracy = "categorical_accuracy",
+  sparse_categorical_accuracy = "sparse_categorical_accuracy",
+  mse = "mse", mean_squared_error = "mse", mae = "mae", mean_absolute_error = "mae",
+}
+
+--- A metric object from a name or an object; `loss_kind` and `output_size` resolve "accuracy".
+function metrics.get(x, loss_kind, output_size)
+  if type(x) == "table" and x.update then return x end
+  if x == "accuracy" or x == "acc" then
+    local kind
+    if loss_kind == "sparse_categorical_crossentropy" then kind = "sparse_categorical_accuracy"
+    elseif loss_kind == "binary_crossentropy" or output_size == 1 then kind = "binary_accuracy"
+    else kind = "categorical_accuracy" end
+    return mean_metric(x, kind)
+  end
+  if simple[x] then return mean_metric(x, simple[x]) end
+  if x == "precision" then return metrics.Precision() end
+  if x == "recall" then return metrics.Recall() end
+  if x == "auc" or x == "AUC" then return metrics.AUC{name = x} end
+  error(("unknown metric %s (known: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, "
+    .. "precision, recall, auc, mse, mae)"):format(type(x) == "string" and ("'" .. x .. "'") or type(x)), 2)
+end
+
+return metrics

@@ -1,0 +1,454 @@
+--- Sequential: a stack of layers trained with compile/fit/evaluate/predict, as in Keras.
+-- The layers run in C (one lurn.Model); this file only orchestrates batches, metrics,
+-- callbacks and progress, calling C once per batch.
+local class = require "lurn.class"
+local core = require "lurn.core"
+local optimizers = require "lurn.optimizers"
+local losses = require "lurn.losses"
+local metrics_lib = require "lurn.metrics"
+local callbacks_lib = require "lurn.callbacks"
+local Progbar = require "lurn.progbar"
+
+local Sequential = class()
+Sequential.class_name = "Sequential"
+
+local function shape_text(shape)
+  return "(" .. table.concat(shape, ", ") .. (#shape == 1 and ",)" or ")")
+end
+
+local function batch_shape_text(shape)
+  return "(None, " .. table.concat(shape, ", ") .. ")"
+end
+
+--- Sequential{layer, ...} or Sequential(); model:add(layer).
+function Sequential.new(layers, opts)
+  local self = setmetatable({layers = {}, name = (opts or {}).name or "sequential", stop_training = false}, Sequential)
+  for _, layer in ipairs(layers or {}) do self:add(layer) end
+  return self
+end
+
+function Sequential:add(layer)
+  if type(layer) ~= "table" then error("Sequential:add expects a layer, got " .. type(layer), 2) end
+  if layer.is_input then
+    if #self.layers > 0 then error("Sequential: an Input must come first", 2) end
+    self.input_shape = layer.shape
+    return self
+  end
+  if not layer._create then error("Sequential:add expects a layer, got " .. tostring(layer), 2) end
+  if self._core then error("Sequential: cannot add layers after the model has been built", 2) end
+  if #self.layers == 0 and layer.input_shape and not self.input_shape then self.input_shape = layer.input_shape end
+  self.layers[#self.layers + 1] = layer
+  return self
+end
+
+--- Builds every layer for a per-sample input shape (from input_shape, Input, or the data).
+function Sequential:build(input_shape)
+  if self._core then return self end
+  input_shape = input_shape or self.input_shape
+  if not input_shape then
+    error("Sequential: the input shape is unknown: give the first layer input_shape = {...}, start with "
+      .. "lurn.layers.Input{shape = {...}}, or call fit/predict first", 2)
+  end
+  if #self.layers == 0 then error("Sequential: the model has no layers", 2) end
+  local m = core.model()
+  local shape = input_shape
+  for _, layer in ipairs(self.layers) do
+    layer:build(shape)
+    m:add(layer._core)
+    shape = layer.output_shape
+  end
+  m:build(input_shape)
+  self.input_shape, self.output_shape, self._core = input_shape, shape, m
+  return self
+end
+
+local function sample_shape(x)
+  local s = x:shape()
+  return table.move(s, 2, #s, 1, {})
+end
+
+local function check_x(self, x, what)
+  if not core.is_tensor(x) then error(("%s: x must be a tensor, got %s"):format(what, type(x)), 3) end
+  if x:dim() < 2 then
+    error(("%s: x must have a batch dimension, got shape %s"):format(what, shape_text(x:shape())), 3)
+  end
+  if not self._core then self:build(sample_shape(x)) end
+  local want, got = self.input_shape, sample_shape(x)
+  local same = #want == #got
+  for i = 1, #want do same = same and want[i] == got[i] end
+  if not same then
+    error(("%s: input of shape %s does not match the model's input shape %s"):format(
+      what, shape_text(x:shape()), batch_shape_text(want)), 3)
+  end
+end
+
+--- compile{optimizer = "adam" | lurn.optimizers.Adam{...}, loss = name | loss, metrics = {...}}
+function Sequential:compile(opts)
+  opts = opts or {}
+  self.optimizer = optimizers.get(opts.optimizer or "rmsprop")
+  if opts.loss == nil then error("compile: a loss is required (e.g. loss = \"sparse_categorical_crossentropy\")", 2) end
+  self.loss = losses.get(opts.loss)
+  self._metric_specs = opts.metrics or {}
+  if type(self._metric_specs) ~= "table" then error("compile: metrics must be a list", 2) end
+  -- Resolve names now so that unknown metrics fail at compile time.
+  for _, spec in ipairs(self._metric_specs) do metrics_lib.get(spec, self.loss.kind) end
+  self.compiled = true
+  return self
+end
+
+function Sequential:_new_metrics()
+  local out_size = self.output_shape and self.output_shape[#self.output_shape]
+  local list = {}
+  for i, spec in ipairs(self._metric_specs) do
+    local m = metrics_lib.get(spec, self.loss.kind, out_size)
+    if type(spec) == "table" then m:reset() end
+    list[i] = m
+  end
+  return list
+end
+
+local function metric_keys(metric_list, prefix)
+  local keys = {(prefix or "") .. "loss"}
+  for _, m in ipairs(metric_list) do keys[#keys + 1] = (prefix or "") .. m.name end
+  return keys
+end
+
+-- Per-sample weights from class_weight {[label] = w} and/or sample_weight (a tensor).
+local function sample_weights(y, class_weight, sample_weight, n)
+  if sample_weight ~= nil then
+    if not core.is_tensor(sample_weight) or sample_weight:dim() ~= 1 or sample_weight:size(1) ~= n then
+      error(("fit: sample_weight must be a 1-D tensor with one weight per sample (%d)"):format(n), 3)
+    end
+  end
+  if class_weight == nil then return sample_weight end
+  if type(class_weight) ~= "table" then error("fit: class_weight must be a table {[class] = weight}", 3) end
+  local labels
+  if y:dim() == 1 or (y:dim() == 2 and y:size(2) == 1) then
+    labels = y:reshape(n)
+  else
+    labels = y:argmax(2) - 1  -- one-hot rows: class = position - 1
+  end
+  local w = core.ones{n}
+  local lt = labels:totable()
+  for i = 1, n do
+    local cw = class_weight[math.tointeger(lt[i]) or lt[i]]
+    if cw ~= nil then w:set(i, cw) end
+  end
+  if sample_weight then w = w * sample_weight end
+  return w
+end
+
+-- Preallocated batch buffers, reused across batches.
+local function batch_buffer(t, size)
+  local s = t:shape()
+  s[1] = size
+  return core.zeros(s)
+end
+
+local function call_callbacks(cbs, method, ...)
+  for _, cb in ipairs(cbs) do
+    local fn = cb[method]
+    if fn then fn(cb, ...) end
+  end
+end
+
+-- Splits x, y into the first (1 - fraction) and the last fraction, as Keras does.
+local function split_tail(fraction, x, y, w)
+  if type(fraction) ~= "number" or fraction < 0 or fraction >= 1 then
+    error("fit: validation_split must be a number in [0, 1)", 3)
+  end
+  local n = x:size(1)
+  local n_val = math.floor(n * fraction)
+  if n_val == 0 then return x, y, w, nil end
+  local n_train = n - n_val
+  local val = {x:narrow(1, n_train + 1, n_val):contiguous(), y:narrow(1, n_train + 1, n_val):contiguous()}
+  return x:narrow(1, 1, n_train):contiguous(), y:narrow(1, 1, n_train):contiguous(),
+    w and w:narrow(1, 1, n_train):contiguous(), val
+end
+
+local function check_number_positive(v, name, what)
+  if math.type(v) ~= "integer" or v < 1 then error(("%s: %s must be a positive integer"):format(what, name), 3) end
+end
+
+--- Runs batches of (x, y[, w]) through step(xb, yb, wb) -> loss, pred, with running
+-- metrics; returns the logs. Used by fit (train) and evaluate (test).
+local function run_epoch(n, batch_size, order, x, y, w, step, metric_list, on_batch, stop)
+  local xb, yb = batch_buffer(x, batch_size), batch_buffer(y, batch_size)
+  local wb = w and core.zeros{batch_size}
+  local loss_sum, seen = 0, 0
+  local batches = math.ceil(n / batch_size)
+  local logs = {}
+  for b = 1, batches do
+    local start = (b - 1) * batch_size + 1
+    local size = math.min(batch_size, n - start + 1)
+    if size < batch_size then  -- the last partial batch is kept
+      xb, yb = batch_buffer(x, size), batch_buffer(y, size)
+      wb = w and core.zeros{size}
+    end
+    local idx = order and order:narrow(1, start, size)
+    local xs, ys, ws
+    if idx then
+      xs, ys = x:index(1, idx, xb), y:index(1, idx, yb)
+      ws = w and w:index(1, idx, wb)
+    else
+      xs, ys = x:narrow(1, start, size), y:narrow(1, start, size)
+      ws = w and w:narrow(1, start, size)
+    end
+    local loss, pred = step(xs, ys, ws, b)
+    loss_sum, seen = loss_sum + loss * size, seen + size
+    for _, m in ipairs(metric_list) do m:update(pred, ys, ws) end
+    logs.loss = loss_sum / seen
+    for _, m in ipairs(metric_list) do logs[m.name] = m:result() end
+    if on_batch then on_batch(b, logs) end
+    if stop and stop() then break end
+  end
+  return logs, batches
+end
+
+local function nan_error(epoch, batch)
+  return ("loss became NaN at epoch %d, batch %d: training stopped. Try a lower learning rate, "
+    .. "scaled inputs, or gradient clipping (clipnorm)"):format(epoch, batch)
+end
+
+--- fit(x, y, {epochs = 1, batch_size = 32, validation_data = {xv, yv}, validation_split = 0,
+--   shuffle = true, verbose = 1, callbacks = {}, class_weight = {}, sample_weight = t,
+--   initial_epoch = 0, steps_per_epoch = n (generators)}) -> History
+-- x may also be a generator: a function (or callable) returning xb, yb[, wb] per call.
+function Sequential:fit(x, y, opts)
+  if type(y) == "table" and not core.is_tensor(y) and opts == nil and not core.is_tensor(x) then opts, y = y, nil end
+  opts = opts or {}
+  if not self.compiled then error("fit: the model must be compiled first: call model:compile{...}", 2) end
+  local epochs = opts.epochs or 1
+  local batch_size = opts.batch_size or 32
+  check_number_positive(epochs, "epochs", "fit")
+  check_number_positive(batch_size, "batch_size", "fit")
+  local verbose = opts.verbose == nil and 1 or opts.verbose
+  local generator = not core.is_tensor(x) and (type(x) == "function" or (getmetatable(x) or {}).__call)
+
+  local w, val
+  if not generator then
+    check_x(self, x, "fit")
+    if not core.is_tensor(y) then error("fit: y must be a tensor, got " .. type(y), 2) end
+    if x:size(1) ~= y:size(1) then
+      error(("fit: x and y have different numbers of samples: %s and %s"):format(
+        shape_text(x:shape()), shape_text(y:shape())), 2)
+    end
+    x, y = x:contiguous(), y:contiguous()
+    w = sample_weights(y, opts.class_weight, opts.sample_weight, x:size(1))
+    if opts.validation_split and opts.validation_split > 0 then
+      x, y, w, val = split_tail(opts.validation_split, x, y, w)
+    end
+  end
+  if opts.validation_data then
+    local vd = opts.validation_data
+    if type(vd) ~= "table" or not core.is_tensor(vd[1]) or not core.is_tensor(vd[2]) then
+      error("fit: validation_data must be {x_val, y_val}", 2)
+    end
+    val = vd
+  end
+
+  local history = callbacks_lib.History.new()
+  local cbs = {history}
+  for _, cb in ipairs(opts.callbacks or {}) do cbs[#cbs + 1] = cb end
+  for _, cb in ipairs(cbs) do cb.model = self end
+  self.history = history
+  self.stop_training = false
+  local metric_list = self:_new_metrics()
+  local keys = metric_keys(metric_list)
+  local c, loss, opt = self._core, self.loss, self.optimizer._c
+
+  call_callbacks(cbs, "on_train_begin", {})
+  for epoch = opts.initial_epoch or 0, epochs - 1 do
+    for _, m in ipairs(metric_list) do m:reset() end
+    call_callbacks(cbs, "on_epoch_begin", epoch, {})
+    if verbose > 0 then print(("Epoch %d/%d"):format(epoch + 1, epochs)) end
+    local nan_at
+    local function step(xb, yb, wb, b)
+      call_callbacks(cbs, "on_train_batch_begin", b - 1, {})
+      local value, pred = c:train_step(loss, opt, xb, yb, wb)
+      if value ~= value then nan_at = b end
+      return value, pred
+    end
+    local logs, steps
+    if generator then
+      local n_steps = opts.steps_per_epoch
+      check_number_positive(n_steps, "steps_per_epoch", "fit (with a generator)")
+      local bar = Progbar.new(n_steps, verbose)
+      local loss_sum, seen = 0, 0
+      logs = {}
+      for b = 1, n_steps do
+        local xb, yb, wb = x()
+        if xb == nil then break end
+        check_x(self, xb, "fit")
+        local value, pred = step(xb:contiguous(), yb:contiguous(), wb, b)
+        local size = xb:size(1)
+        loss_sum, seen = loss_sum + value * size, seen + size
+        for _, m in ipairs(metric_list) do m:update(pred, yb:contiguous(), wb) end
+        logs.loss = loss_sum / seen
+        for _, m in ipairs(metric_list) do logs[m.name] = m:result() end
+        call_callbacks(cbs, "on_train_batch_end", b - 1, logs)
+        bar:update(b, keys, logs)
+        steps = b
+        if nan_at then break end
+      end
+      self._bar = bar
+    else
+      local n = x:size(1)
+      local order = opts.shuffle ~= false and core.randperm(n) or nil
+      local bar = Progbar.new(math.ceil(n / batch_size), verbose)
+      logs, steps = run_epoch(n, batch_size, order, x, y, w, step, metric_list, function(b, l)
+        call_callbacks(cbs, "on_train_batch_end", b - 1, l)
+        bar:update(b, keys, l)
+      end, function() return nan_at ~= nil end)
+      self._bar = bar
+    end
+    if nan_at then
+      local msg = nan_error(epoch + 1, nan_at)
+      io.stderr:write("lurn: ", msg, "\n")
+      history.nan = {epoch = epoch, batch = nan_at - 1, message = msg}
+      self.stop_training = true
+    end
+    if val and not nan_at then
+      local scores = self:evaluate(val[1], val[2], {batch_size = opts.validation_batch_size or batch_size, verbose = 0})
+      for k, v in pairs(scores) do logs["val_" .. k] = v end
+    end
+    local all_keys = metric_keys(metric_list)
+    if val then
+      for _, k in ipairs(metric_keys(metric_list, "val_")) do all_keys[#all_keys + 1] = k end
+    end
+    self._bar:finish(steps or 0, all_keys, logs)
+    call_callbacks(cbs, "on_epoch_end", epoch, logs)
+    if self.stop_training then break end
+  end
+  call_callbacks(cbs, "on_train_end", {})
+  return history
+end
+
+--- evaluate(x, y, {batch_size = 32, verbose = 1, sample_weight = nil}) -> {loss =, <metric> =}
+function Sequential:evaluate(x, y, opts)
+  opts = opts or {}
+  if not self.compiled then error("evaluate: the model must be compiled first: call model:compile{...}", 2) end
+  check_x(self, x, "evaluate")
+  if not core.is_tensor(y) then error("evaluate: y must be a tensor, got " .. type(y), 2) end
+  if x:size(1) ~= y:size(1) then
+    error(("evaluate: x and y have different numbers of samples: %s and %s"):format(
+      shape_text(x:shape()), shape_text(y:shape())), 2)
+  end
+  local batch_size = opts.batch_size or 32
+  check_number_positive(batch_size, "batch_size", "evaluate")
+  x, y = x:contiguous(), y:contiguous()
+  local w = opts.sample_weight
+  local metric_list = self:_new_metrics()
+  local c, loss = self._core, self.loss
+  local n = x:size(1)
+  local verbose = opts.verbose == nil and 1 or opts.verbose
+  local bar = Progbar.new(math.ceil(n / batch_size), verbose)
+  local keys = metric_keys(metric_list)
+  local logs, steps = run_epoch(n, batch_size, nil, x, y, w, function(xb, yb, wb)
+    return c:test_step(loss, xb:contiguous(), yb:contiguous(), wb and wb:contiguous())
+  end, metric_list, function(b, l) bar:update(b, keys, l) end)
+  bar:finish(steps, keys, logs)
+  return logs
+end
+
+--- predict(x, {batch_size = 32}) -> a tensor of outputs (inference mode, in batches).
+function Sequential:predict(x, opts)
+  opts = opts or {}
+  check_x(self, x, "predict")
+  local batch_size = opts.batch_size or 32
+  check_number_positive(batch_size, "batch_size", "predict")
+  x = x:contiguous()
+  local n = x:size(1)
+  local out_shape = {n}
+  for _, s in ipairs(self.output_shape) do out_shape[#out_shape + 1] = s end
+  local out = core.zeros(out_shape)
+  for start = 1, n, batch_size do
+    local size = math.min(batch_size, n - start + 1)
+    local y = self._core:forward(x:narrow(1, start, size))
+    out:narrow(1, start, size):copy(y)
+  end
+  return out
+end
+
+--- The model's output for x in inference mode (no batching): model(x).
+function Sequential:__call(x, training)
+  check_x(self, x, "call")
+  return self._core:forward(x:contiguous(), training):clone()
+end
+
+--- All weights, layer by layer in Keras order (copies).
+function Sequential:get_weights()
+  local out = {}
+  for _, layer in ipairs(self.layers) do
+    for _, w in ipairs(layer:get_weights()) do out[#out + 1] = w end
+  end
+  return out
+end
+
+function Sequential:set_weights(weights)
+  if not self._core then error("set_weights: the model is not built yet", 2) end
+  local at = 1
+  for _, layer in ipairs(self.layers) do
+    local k = #layer:parameters()
+    if k > 0 then
+      layer:set_weights(table.move(weights, at, at + k - 1, 1, {}))
+      at = at + k
+    end
+  end
+  if at - 1 ~= #weights then
+    error(("set_weights: the model has %d weight tensors, got %d"):format(at - 1, #weights), 2)
+  end
+end
+
+function Sequential:count_params()
+  local total, trainable = 0, 0
+  for _, layer in ipairs(self.layers) do
+    local n = layer:count_params()
+    total = total + n
+    if layer.trainable then trainable = trainable + n end
+  end
+  return total, trainable
+end
+
+local function thousands(n)
+  local s = tostring(math.tointeger(n) or n)
+  local out = s:reverse():gsub("(%d%d%d)", "%1,"):reverse()
+  return (out:gsub("^,", ""))
+end
+
+--- Prints a Keras-style summary: layer (type), output shape, parameters; totals.
+function Sequential:summary(print_fn)
+  print_fn = print_fn or print
+  if not self._core then
+    if self.input_shape then self:build() else
+      error("summary: the model is not built: give the first layer input_shape or call fit first", 2)
+    end
+  end
+  local rows = {}
+  for _, layer in ipairs(self.layers) do
+    rows[#rows + 1] = {("%s (%s)"):format(layer.name, layer.class_name), batch_shape_text(layer.output_shape),
+                       thousands(layer:count_params())}
+  end
+  local w1, w2, w3 = 29, 26, 10
+  for _, r in ipairs(rows) do
+    w1, w2, w3 = math.max(w1, #r[1] + 1), math.max(w2, #r[2] + 1), math.max(w3, #r[3])
+  end
+  local rule = ("_"):rep(w1 + w2 + w3 + 2)
+  print_fn(('Model: "%s"'):format(self.name))
+  print_fn(rule)
+  print_fn(("%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s"):format("Layer (type)", "Output Shape", "Param #"))
+  print_fn(("="):rep(#rule))
+  for i, r in ipairs(rows) do
+    print_fn(("%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s"):format(r[1], r[2], r[3]))
+    print_fn(i < #rows and rule or ("="):rep(#rule))
+  end
+  local total, trainable = self:count_params()
+  print_fn("Total params: " .. thousands(total))
+  print_fn("Trainable params: " .. thousands(trainable))
+  print_fn("Non-trainable params: " .. thousands(total - trainable))
+  print_fn(rule)
+end
+
+setmetatable(Sequential, {__call = function(_, layers, opts) return Sequential.new(layers, opts) end})
+
+return Sequential

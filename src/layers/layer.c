@@ -1,0 +1,94 @@
+/* What every layer type shares: allocation, building, parameters, reusable buffers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lurn.h"
+#include "tensor_internal.h"
+
+lurn_layer *lurn_layer_alloc(const lurn_layer_ops *ops, void *impl) {
+  lurn_layer *l = calloc(1, sizeof *l);
+  if (!l) {
+    lurn_fail(LURN_ENOMEM, "out of memory creating a %s layer", ops->type);
+    return NULL;
+  }
+  l->ops = ops;
+  l->impl = impl;
+  l->activation = LURN_ACT_LINEAR;
+  return l;
+}
+
+void lurn_layer_free(lurn_layer *l) {
+  if (!l) return;
+  if (l->ops->destroy) l->ops->destroy(l);
+  for (int i = 0; i < l->nparams; i++) {
+    lurn_tensor_free(l->params[i]);
+    lurn_tensor_free(l->grads[i]);
+  }
+  free(l);
+}
+
+lurn_status lurn_layer_build(lurn_layer *l, int ndim, const int64_t *in_shape, lurn_rng *rng) {
+  if (ndim < 1 || ndim >= LURN_MAX_DIMS)
+    return lurn_fail(LURN_EINVAL, "%s: input must have 1 to %d dimensions per sample", l->ops->type,
+                     LURN_MAX_DIMS - 1);
+  if (l->built) {  /* rebuilding with the same shape keeps the weights */
+    int same = ndim == l->in_ndim;
+    for (int i = 0; same && i < ndim; i++) same = in_shape[i] == l->in_shape[i];
+    if (same) return LURN_OK;
+    lurn_tensor in = {.ndim = ndim}, had = {.ndim = l->in_ndim};
+    memcpy(in.shape, in_shape, sizeof(int64_t) * ndim);
+    memcpy(had.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
+    char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
+    return lurn_fail(LURN_EINVAL, "%s: already built for input shape %s, cannot take %s", l->ops->type,
+                     lurn_shape_str(&had, a, sizeof a), lurn_shape_str(&in, b, sizeof b));
+  }
+  l->in_ndim = ndim;
+  memcpy(l->in_shape, in_shape, sizeof(int64_t) * ndim);
+  lurn_status st = l->ops->build(l, rng);
+  if (st == LURN_OK) l->built = 1;
+  return st;
+}
+
+lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, const int64_t *shape,
+                                  const lurn_initializer *init, lurn_rng *rng, int trainable) {
+  if (l->nparams == LURN_MAX_PARAMS) {
+    lurn_fail(LURN_EINVAL, "%s: too many parameters", l->ops->type);
+    return NULL;
+  }
+  lurn_tensor *p = lurn_tensor_empty(ndim, shape), *g = lurn_tensor_zeros(ndim, shape);
+  if (!p || !g) {
+    lurn_tensor_free(p);
+    lurn_tensor_free(g);
+    return NULL;
+  }
+  lurn_rng own;
+  if (init->seeded) {
+    lurn_rng_seed(&own, init->seed);
+    rng = &own;
+  }
+  lurn_initialize(p, init, rng);
+  int i = l->nparams++;
+  l->params[i] = p;
+  l->grads[i] = g;
+  l->param_names[i] = name;
+  l->trainable[i] = trainable;
+  return p;
+}
+
+lurn_status lurn_buffer_ensure(lurn_tensor **buf, int ndim, const int64_t *shape) {
+  if (!lurn_check_shape(ndim, shape)) return LURN_EINVAL;
+  int64_t n = 1;
+  for (int i = 0; i < ndim; i++) n *= shape[i];
+  lurn_tensor *b = *buf;
+  if (b && b->offset == 0 && lurn_tensor_storage_size(b) >= n) {
+    b->ndim = ndim;
+    memcpy(b->shape, shape, sizeof(int64_t) * ndim);
+    lurn_set_contiguous_strides(b);
+    return LURN_OK;
+  }
+  lurn_tensor *fresh = lurn_tensor_empty(ndim, shape);
+  if (!fresh) return LURN_ENOMEM;
+  lurn_tensor_free(b);
+  *buf = fresh;
+  return LURN_OK;
+}

@@ -1,0 +1,266 @@
+/* The lurn.Layer userdata: C layers created from Lua option tables, built for an
+ * input shape, run forward/backward on their own (tests, Lambda, diagnosis), and their
+ * parameters exposed as tensors that share storage with the layer. */
+#include <string.h>
+
+#include "l_tensor.h"
+
+#define LURN_LAYER_MT "lurn.Layer"
+
+typedef struct {
+  lurn_layer *l;
+} layer_box;
+
+lurn_layer *l_checklayer(lua_State *L, int idx) {
+  layer_box *b = luaL_checkudata(L, idx, LURN_LAYER_MT);
+  return b->l;
+}
+
+static int push_layer(lua_State *L, lurn_layer *l) {
+  if (!l) return luaL_error(L, "%s", lurn_last_error());
+  layer_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->l = l;
+  luaL_setmetatable(L, LURN_LAYER_MT);
+  return 1;
+}
+
+static float opt_float(lua_State *L, int t, const char *key, float def) {
+  lua_getfield(L, t, key);
+  float v = def;
+  if (!lua_isnil(L, -1)) {
+    int ok;
+    v = (float)lua_tonumberx(L, -1, &ok);
+    if (!ok) luaL_error(L, "option '%s' must be a number, got %s", key, luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static int opt_bool(lua_State *L, int t, const char *key, int def) {
+  lua_getfield(L, t, key);
+  int v = lua_isnil(L, -1) ? def : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+static const char *const init_names[] = {
+    "zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal", "glorot_uniform",
+    "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", NULL};
+
+/* {kind = "glorot_uniform", a =, b =, seed =} (the Lua side fills Keras defaults) */
+static lurn_initializer check_initializer(lua_State *L, int t, const char *key) {
+  lurn_initializer init = {0};
+  lua_getfield(L, t, key);
+  if (!lua_istable(L, -1)) luaL_error(L, "option '%s' must be an initializer table", key);
+  int it = lua_gettop(L);
+  lua_getfield(L, it, "kind");
+  const char *kind = lua_tostring(L, -1);
+  int found = -1;
+  for (int i = 0; kind && init_names[i]; i++)
+    if (strcmp(kind, init_names[i]) == 0) found = i;
+  if (found < 0) luaL_error(L, "unknown initializer '%s'", kind ? kind : "?");
+  lua_pop(L, 1);
+  init.kind = (lurn_init_kind)found;
+  init.a = opt_float(L, it, "a", 0);
+  init.b = opt_float(L, it, "b", 0);
+  lua_getfield(L, it, "seed");
+  if (!lua_isnil(L, -1)) {
+    init.seeded = 1;
+    init.seed = (uint64_t)luaL_checkinteger(L, -1);
+  }
+  lua_pop(L, 2);
+  return init;
+}
+
+static lurn_activation check_activation(lua_State *L, const char *name) {
+  lurn_activation act;
+  if (!lurn_activation_from_name(name, &act)) luaL_error(L, "%s", lurn_last_error());
+  return act;
+}
+
+/* core.dense_layer{units=, activation=, alpha=, use_bias=, kernel_initializer=, bias_initializer=} */
+static int l_dense_layer(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_dense_config c = {0};
+  lua_getfield(L, 1, "units");
+  int ok;
+  lua_Integer units = lua_tointegerx(L, -1, &ok);
+  if (!ok || units < 1) luaL_error(L, "Dense: units must be a positive integer");
+  lua_pop(L, 1);
+  c.units = units;
+  lua_getfield(L, 1, "activation");
+  c.activation = lua_isnil(L, -1) ? LURN_ACT_LINEAR : check_activation(L, luaL_checkstring(L, -1));
+  lua_pop(L, 1);
+  c.alpha = opt_float(L, 1, "alpha", 0.2f);
+  c.use_bias = opt_bool(L, 1, "use_bias", 1);
+  c.kernel_initializer = check_initializer(L, 1, "kernel_initializer");
+  c.bias_initializer = check_initializer(L, 1, "bias_initializer");
+  return push_layer(L, lurn_dense_new(&c));
+}
+
+static int l_activation_layer(lua_State *L) {
+  lurn_activation act = check_activation(L, luaL_checkstring(L, 1));
+  return push_layer(L, lurn_activation_layer_new(act, (float)luaL_optnumber(L, 2, 0.2)));
+}
+
+static int l_dropout_layer(lua_State *L) {
+  return push_layer(L, lurn_dropout_new((float)luaL_checknumber(L, 1), lurn_rng_global()));
+}
+
+/* core.reshape_layer("Reshape" | "Flatten", {sizes}) */
+static int l_reshape_layer(lua_State *L) {
+  const char *type = luaL_checkstring(L, 1);
+  int64_t shape[LURN_MAX_DIMS] = {-1};
+  int n = 1;
+  if (!lua_isnoneornil(L, 2)) n = l_checkshape_signed(L, 2, shape);
+  return push_layer(L, lurn_reshape_new(type, n, shape));
+}
+
+static void push_shape(lua_State *L, int ndim, const int64_t *shape) {
+  lua_createtable(L, ndim, 0);
+  for (int i = 0; i < ndim; i++) {
+    lua_pushinteger(L, shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+static int l_build(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  int64_t shape[LURN_MAX_DIMS];
+  int n = l_checkshape(L, 2, shape);
+  l_check(L, lurn_layer_build(l, n, shape, lurn_rng_global()));
+  return 0;
+}
+
+static int l_built(lua_State *L) {
+  lua_pushboolean(L, l_checklayer(L, 1)->built);
+  return 1;
+}
+
+static int l_output_shape(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  if (!l->built) return 0;
+  push_shape(L, l->out_ndim, l->out_shape);
+  return 1;
+}
+
+static int l_type(lua_State *L) {
+  lua_pushstring(L, l_checklayer(L, 1)->ops->type);
+  return 1;
+}
+
+/* layer:params() -> {kernel_view, bias_view}, {"kernel", "bias"}, {true, true} */
+static int l_params(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  int grads = lua_toboolean(L, 2);
+  lua_createtable(L, l->nparams, 0);
+  lua_createtable(L, l->nparams, 0);
+  lua_createtable(L, l->nparams, 0);
+  for (int i = 0; i < l->nparams; i++) {
+    l_pushtensor(L, lurn_tensor_view(grads ? l->grads[i] : l->params[i]));
+    lua_rawseti(L, -4, i + 1);
+    lua_pushstring(L, l->param_names[i]);
+    lua_rawseti(L, -3, i + 1);
+    lua_pushboolean(L, l->trainable[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 3;
+}
+
+static int l_set_regularizer(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  lua_Integer i = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, i >= 1 && i <= LURN_MAX_PARAMS, 2, "parameter position out of range");
+  l->regularizers[i - 1].l1 = (float)luaL_checknumber(L, 3);
+  l->regularizers[i - 1].l2 = (float)luaL_checknumber(L, 4);
+  return 0;
+}
+
+static int l_set_activity_regularizer(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  l->activity_regularizer.l1 = (float)luaL_checknumber(L, 2);
+  l->activity_regularizer.l2 = (float)luaL_checknumber(L, 3);
+  return 0;
+}
+
+/* The batch shape (N, shape...) of a per-sample shape. */
+static lurn_tensor *batch_tensor(lua_State *L, int64_t n, int ndim, const int64_t *shape) {
+  int64_t full[LURN_MAX_DIMS];
+  full[0] = n;
+  memcpy(full + 1, shape, sizeof(int64_t) * ndim);
+  lurn_tensor *t = lurn_tensor_zeros(ndim + 1, full);
+  l_pushtensor(L, t);
+  return t;
+}
+
+static void check_batch(lua_State *L, const lurn_layer *l, const lurn_tensor *x, int arg) {
+  int ok = x->ndim == l->in_ndim + 1 && lurn_tensor_is_contiguous(x);
+  for (int i = 0; ok && i < l->in_ndim; i++) ok = x->shape[i + 1] == l->in_shape[i];
+  if (!ok) {
+    char buf[LURN_SHAPE_STR_MAX];
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s expects a packed batch of its input shape, got %s", l->ops->type,
+                                          lurn_shape_str(x, buf, sizeof buf)));
+  }
+}
+
+/* layer:forward(x[, training]) -> y (a new tensor) */
+static int l_forward(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  lurn_tensor *x = l_checktensor(L, 2);
+  if (!l->built) luaL_error(L, "%s: build the layer before calling forward", l->ops->type);
+  check_batch(L, l, x, 2);
+  lurn_tensor *y = batch_tensor(L, x->shape[0], l->out_ndim, l->out_shape);
+  l_check(L, l->ops->forward(l, x, y, lua_toboolean(L, 3)));
+  return 1;
+}
+
+/* layer:backward(x, y, dy) -> dx; fills the parameter gradients */
+static int l_backward(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  lurn_tensor *x = l_checktensor(L, 2), *y = l_checktensor(L, 3), *dy = l_checktensor(L, 4);
+  if (!l->built) luaL_error(L, "%s: build the layer before calling backward", l->ops->type);
+  check_batch(L, l, x, 2);
+  if (!lurn_tensor_same_shape(y, dy) || !lurn_tensor_is_contiguous(dy) || y->shape[0] != x->shape[0])
+    luaL_argerror(L, 4, "dy must be a packed tensor of y's shape");
+  lurn_tensor *dx = batch_tensor(L, x->shape[0], l->in_ndim, l->in_shape);
+  l_check(L, l->ops->backward(l, x, y, dy, dx));
+  return 1;
+}
+
+static int l_layer_gc(lua_State *L) {
+  layer_box *b = luaL_checkudata(L, 1, LURN_LAYER_MT);
+  lurn_layer_free(b->l);
+  b->l = NULL;
+  return 0;
+}
+
+static const luaL_Reg layer_methods[] = {
+    {"build", l_build},
+    {"built", l_built},
+    {"output_shape", l_output_shape},
+    {"type", l_type},
+    {"params", l_params},
+    {"set_regularizer", l_set_regularizer},
+    {"set_activity_regularizer", l_set_activity_regularizer},
+    {"forward", l_forward},
+    {"backward", l_backward},
+    {NULL, NULL},
+};
+
+static const luaL_Reg layer_functions[] = {
+    {"dense_layer", l_dense_layer},
+    {"activation_layer", l_activation_layer},
+    {"dropout_layer", l_dropout_layer},
+    {"reshape_layer", l_reshape_layer},
+    {NULL, NULL},
+};
+
+void l_layer_register(lua_State *L) {
+  luaL_newmetatable(L, LURN_LAYER_MT);
+  lua_pushcfunction(L, l_layer_gc);
+  lua_setfield(L, -2, "__gc");
+  luaL_newlib(L, layer_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_setfuncs(L, layer_functions, 0);
+}

@@ -1,0 +1,130 @@
+/* The lurn.Optimizer userdata: a C optimizer whose settings (learning_rate first) can
+ * be read and changed while training: opt:get("learning_rate"), opt:set(...). */
+#include <string.h>
+
+#include "l_tensor.h"
+
+#define LURN_OPTIMIZER_MT "lurn.Optimizer"
+
+typedef struct {
+  lurn_optimizer *o;
+} optimizer_box;
+
+lurn_optimizer *l_checkoptimizer(lua_State *L, int idx) {
+  return ((optimizer_box *)luaL_checkudata(L, idx, LURN_OPTIMIZER_MT))->o;
+}
+
+static const char *const kinds[] = {"sgd", "adam", "adamw", "rmsprop", "adagrad", NULL};
+
+/* The float settings by name, as offsets into the config. */
+static float *setting(lurn_optimizer_config *c, const char *name) {
+  if (strcmp(name, "learning_rate") == 0) return &c->learning_rate;
+  if (strcmp(name, "momentum") == 0) return &c->momentum;
+  if (strcmp(name, "beta_1") == 0) return &c->beta_1;
+  if (strcmp(name, "beta_2") == 0) return &c->beta_2;
+  if (strcmp(name, "epsilon") == 0) return &c->epsilon;
+  if (strcmp(name, "rho") == 0) return &c->rho;
+  if (strcmp(name, "initial_accumulator_value") == 0) return &c->initial_accumulator_value;
+  if (strcmp(name, "weight_decay") == 0) return &c->weight_decay;
+  if (strcmp(name, "clipnorm") == 0) return &c->clipnorm;
+  if (strcmp(name, "clipvalue") == 0) return &c->clipvalue;
+  return NULL;
+}
+
+/* core.optimizer{kind = "adam", learning_rate = ..., ...}: the Lua side fills defaults. */
+static int l_optimizer_new(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_optimizer_config c = {0};
+  lua_getfield(L, 1, "kind");
+  c.kind = (lurn_optimizer_kind)luaL_checkoption(L, -1, NULL, kinds);
+  lua_pop(L, 1);
+  static const char *const floats[] = {"learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "rho",
+                                       "initial_accumulator_value", "weight_decay", "clipnorm", "clipvalue"};
+  for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++) {
+    lua_getfield(L, 1, floats[i]);
+    if (!lua_isnil(L, -1)) {
+      int ok;
+      lua_Number v = lua_tonumberx(L, -1, &ok);
+      if (!ok) luaL_error(L, "optimizer option '%s' must be a number, got %s", floats[i], luaL_typename(L, -1));
+      *setting(&c, floats[i]) = (float)v;
+    }
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, 1, "nesterov");
+  c.nesterov = lua_toboolean(L, -1);
+  lua_getfield(L, 1, "amsgrad");
+  c.amsgrad = lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  optimizer_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->o = NULL;
+  luaL_setmetatable(L, LURN_OPTIMIZER_MT);
+  b->o = lurn_optimizer_new(&c);
+  if (!b->o) luaL_error(L, "%s", lurn_last_error());
+  return 1;
+}
+
+static int l_get(lua_State *L) {
+  lurn_optimizer *o = l_checkoptimizer(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  if (strcmp(name, "iterations") == 0) {
+    lua_pushinteger(L, lurn_optimizer_iterations(o));
+    return 1;
+  }
+  float *v = setting(lurn_optimizer_config_of(o), name);
+  if (!v) return luaL_argerror(L, 2, lua_pushfstring(L, "unknown optimizer setting '%s'", name));
+  lua_pushnumber(L, *v);
+  return 1;
+}
+
+static int l_set(lua_State *L) {
+  lurn_optimizer *o = l_checkoptimizer(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  lua_Number value = luaL_checknumber(L, 3);
+  float *v = setting(lurn_optimizer_config_of(o), name);
+  if (!v) return luaL_argerror(L, 2, lua_pushfstring(L, "unknown optimizer setting '%s'", name));
+  if (value != value || value < 0) return luaL_argerror(L, 3, "optimizer settings must be numbers >= 0");
+  *v = (float)value;
+  return 0;
+}
+
+/* opt:step({params...}, {grads...}): one update, for tests and custom loops. */
+static int l_step(lua_State *L) {
+  lurn_optimizer *o = l_checkoptimizer(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  int n = (int)luaL_len(L, 2);
+  if (n != (int)luaL_len(L, 3)) luaL_error(L, "step: %d parameters but %d gradients", n, (int)luaL_len(L, 3));
+  lurn_tensor **ps = lua_newuserdatauv(L, sizeof(lurn_tensor *) * 2 * (size_t)(n ? n : 1), 0);
+  lurn_tensor **gs = ps + n;
+  for (int i = 0; i < n; i++) {
+    lua_geti(L, 2, i + 1);
+    ps[i] = l_checktensor(L, -1);
+    lua_geti(L, 3, i + 1);
+    gs[i] = l_checktensor(L, -1);
+    lua_pop(L, 2);
+    if (!lurn_tensor_same_shape(ps[i], gs[i]) || !lurn_tensor_is_contiguous(ps[i]) || !lurn_tensor_is_contiguous(gs[i]))
+      luaL_error(L, "step: parameter %d and its gradient must be packed tensors of the same shape", i + 1);
+  }
+  l_check(L, lurn_optimizer_step(o, ps, gs, n));
+  return 0;
+}
+
+static int l_optimizer_gc(lua_State *L) {
+  optimizer_box *b = luaL_checkudata(L, 1, LURN_OPTIMIZER_MT);
+  lurn_optimizer_free(b->o);
+  b->o = NULL;
+  return 0;
+}
+
+static const luaL_Reg optimizer_methods[] = {{"get", l_get}, {"set", l_set}, {"step", l_step}, {NULL, NULL}};
+
+void l_optimizer_register(lua_State *L) {
+  luaL_newmetatable(L, LURN_OPTIMIZER_MT);
+  lua_pushcfunction(L, l_optimizer_gc);
+  lua_setfield(L, -2, "__gc");
+  luaL_newlib(L, optimizer_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_optimizer_new);
+  lua_setfield(L, -2, "optimizer");
+}

@@ -1,0 +1,227 @@
+/* Sequential models: an ordered list of layers run forward and backward over whole
+ * batches in C. Activations and gradients live in buffers sized on the first batch
+ * and reused, so a training step allocates nothing once the first batch has run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lurn.h"
+#include "tensor_internal.h"
+
+struct lurn_model {
+  int n, cap;
+  lurn_layer **layers;
+  lurn_tensor **out;   /* out[i]: output of layer i */
+  lurn_tensor **dout;  /* dout[i]: dL/d out[i] */
+  int built;
+  int in_ndim;
+  int64_t in_shape[LURN_MAX_DIMS];
+  int ntrain;  /* trainable parameters, in layer order, for the optimizer */
+  lurn_tensor **train_params, **train_grads;
+  double activity_penalty;  /* of the last training forward */
+};
+
+lurn_model *lurn_model_new(void) {
+  lurn_model *m = calloc(1, sizeof *m);
+  if (!m) lurn_fail(LURN_ENOMEM, "out of memory");
+  return m;
+}
+
+void lurn_model_free(lurn_model *m) {
+  if (!m) return;
+  for (int i = 0; i < m->n; i++) {
+    lurn_tensor_free(m->out[i]);
+    lurn_tensor_free(m->dout[i]);
+  }
+  free(m->layers);
+  free(m->out);
+  free(m->dout);
+  free(m->train_params);
+  free(m->train_grads);
+  free(m);
+}
+
+lurn_status lurn_model_add(lurn_model *m, lurn_layer *l) {
+  if (m->built) return lurn_fail(LURN_EINVAL, "cannot add a layer to a model that is already built");
+  if (m->n == m->cap) {
+    int cap = m->cap ? m->cap * 2 : 8;
+    lurn_layer **layers = realloc(m->layers, sizeof(*layers) * (size_t)cap);
+    if (layers) m->layers = layers;
+    lurn_tensor **out = realloc(m->out, sizeof(*out) * (size_t)cap);
+    if (out) m->out = out;
+    lurn_tensor **dout = realloc(m->dout, sizeof(*dout) * (size_t)cap);
+    if (dout) m->dout = dout;
+    if (!layers || !out || !dout) return lurn_fail(LURN_ENOMEM, "out of memory");
+    m->cap = cap;
+  }
+  m->layers[m->n] = l;
+  m->out[m->n] = m->dout[m->n] = NULL;
+  m->n++;
+  return LURN_OK;
+}
+
+int lurn_model_size(const lurn_model *m) { return m->n; }
+
+lurn_layer *lurn_model_layer(const lurn_model *m, int i) { return i >= 0 && i < m->n ? m->layers[i] : NULL; }
+
+lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_rng *rng) {
+  if (m->n == 0) return lurn_fail(LURN_EINVAL, "the model has no layers");
+  int nd = ndim;
+  const int64_t *shape = in_shape;
+  for (int i = 0; i < m->n; i++) {
+    lurn_status st = lurn_layer_build(m->layers[i], nd, shape, rng);
+    if (st) return st;
+    nd = m->layers[i]->out_ndim;
+    shape = m->layers[i]->out_shape;
+  }
+  int count = 0;
+  for (int i = 0; i < m->n; i++)
+    for (int p = 0; p < m->layers[i]->nparams; p++) count += m->layers[i]->trainable[p];
+  free(m->train_params);
+  free(m->train_grads);
+  m->train_params = malloc(sizeof(lurn_tensor *) * (size_t)(count ? count : 1));
+  m->train_grads = malloc(sizeof(lurn_tensor *) * (size_t)(count ? count : 1));
+  if (!m->train_params || !m->train_grads) return lurn_fail(LURN_ENOMEM, "out of memory");
+  m->ntrain = 0;
+  for (int i = 0; i < m->n; i++)
+    for (int p = 0; p < m->layers[i]->nparams; p++)
+      if (m->layers[i]->trainable[p]) {
+        m->train_params[m->ntrain] = m->layers[i]->params[p];
+        m->train_grads[m->ntrain++] = m->layers[i]->grads[p];
+      }
+  m->in_ndim = ndim;
+  memcpy(m->in_shape, in_shape, sizeof(int64_t) * ndim);
+  m->built = 1;
+  return LURN_OK;
+}
+
+static lurn_status check_input(const lurn_model *m, const lurn_tensor *x) {
+  int ok = m->built && x->ndim == m->in_ndim + 1;
+  for (int i = 0; ok && i < m->in_ndim; i++) ok = x->shape[i + 1] == m->in_shape[i];
+  if (ok && lurn_tensor_is_contiguous(x)) return LURN_OK;
+  if (!m->built) return lurn_fail(LURN_EINVAL, "the model is not built: give the first layer an input_shape");
+  if (ok) return lurn_fail(LURN_EINVAL, "model input must be a packed tensor (call contiguous())");
+  char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
+  lurn_tensor want = {.ndim = m->in_ndim};
+  memcpy(want.shape, m->in_shape, sizeof(int64_t) * m->in_ndim);
+  return lurn_fail(LURN_EINVAL, "input of shape %s does not match the model's input shape (batch, %s)",
+                   lurn_shape_str(x, a, sizeof a), lurn_shape_str(&want, b, sizeof b) + 1);
+}
+
+static lurn_status layer_buffers(lurn_model *m, int i, int64_t batch, int with_grad) {
+  lurn_layer *l = m->layers[i];
+  int64_t shape[LURN_MAX_DIMS];
+  shape[0] = batch;
+  memcpy(shape + 1, l->out_shape, sizeof(int64_t) * l->out_ndim);
+  lurn_status st = lurn_buffer_ensure(&m->out[i], l->out_ndim + 1, shape);
+  if (!st && with_grad) st = lurn_buffer_ensure(&m->dout[i], l->out_ndim + 1, shape);
+  return st;
+}
+
+static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, int with_grad) {
+  lurn_status st = check_input(m, x);
+  if (st) return st;
+  int64_t batch = x->shape[0];
+  const lurn_tensor *in = x;
+  m->activity_penalty = 0;
+  for (int i = 0; i < m->n; i++) {
+    lurn_layer *l = m->layers[i];
+    if ((st = layer_buffers(m, i, batch, with_grad))) return st;
+    l->preactivation = NULL;
+    if ((st = l->ops->forward(l, in, m->out[i], training))) return st;
+    if (batch > 0 && (l->activity_regularizer.l1 != 0 || l->activity_regularizer.l2 != 0))
+      m->activity_penalty += lurn_regularize(&l->activity_regularizer, m->out[i], NULL) / (double)batch;
+    in = m->out[i];
+  }
+  return LURN_OK;
+}
+
+lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out) {
+  lurn_status st = forward(m, x, training, 0);
+  if (!st) *out = m->out[m->n - 1];
+  return st;
+}
+
+/* The loss on the last layer's output, or on its logits when softmax/sigmoid feeds a
+ * cross-entropy (tf.keras does the same: exact and stable). Returns 1 if fused. */
+static int fusable(const lurn_layer *last, const lurn_loss *loss) {
+  if (loss->from_logits || !last->preactivation) return 0;
+  if (last->activation == LURN_ACT_SOFTMAX)
+    return loss->kind == LURN_LOSS_CATEGORICAL_CROSSENTROPY || loss->kind == LURN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  if (last->activation == LURN_ACT_SIGMOID) return loss->kind == LURN_LOSS_BINARY_CROSSENTROPY;
+  return 0;
+}
+
+static double weight_penalties(lurn_model *m, int with_grad) {
+  double total = 0;
+  for (int i = 0; i < m->n; i++) {
+    lurn_layer *l = m->layers[i];
+    for (int p = 0; p < l->nparams; p++)
+      total += lurn_regularize(&l->regularizers[p], l->params[p], with_grad ? l->grads[p] : NULL);
+  }
+  return total;
+}
+
+/* Forward, loss, backward. Leaves the parameter gradients in the layers. */
+static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
+                                    const float *sample_weight, double *loss_value, lurn_tensor *dx) {
+  lurn_status st = forward(m, x, 1, 1);
+  if (st) return st;
+  int last = m->n - 1;
+  lurn_layer *top = m->layers[last];
+  int fused = fusable(top, loss);
+  lurn_loss logits_loss = *loss;
+  logits_loss.from_logits = 1;
+  st = lurn_loss_compute(fused ? &logits_loss : loss, fused ? top->preactivation : m->out[last], y, sample_weight,
+                         loss_value, m->dout[last]);
+  if (st) return st;
+  int64_t batch = x->shape[0];
+  for (int i = last; i >= 0; i--) {
+    lurn_layer *l = m->layers[i];
+    if (batch > 0 && (l->activity_regularizer.l1 != 0 || l->activity_regularizer.l2 != 0)) {
+      /* d(penalty / batch)/dy added onto dy (on dz when fused: only exact for linear outputs) */
+      lurn_regularizer r = l->activity_regularizer;
+      r.l1 /= (float)batch;
+      r.l2 /= (float)batch;
+      lurn_regularize(&r, m->out[i], m->dout[i]);
+    }
+    const lurn_tensor *in = i > 0 ? m->out[i - 1] : x;
+    lurn_tensor *din = i > 0 ? m->dout[i - 1] : dx;
+    l->dy_is_preactivation = i == last && fused;
+    st = l->ops->backward(l, in, m->out[i], m->dout[i], din);
+    l->dy_is_preactivation = 0;
+    if (st) return st;
+  }
+  *loss_value += m->activity_penalty + weight_penalties(m, 1);
+  return LURN_OK;
+}
+
+lurn_status lurn_model_gradients(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
+                                 const float *sample_weight, double *loss_value, lurn_tensor *dx) {
+  if (dx && !lurn_tensor_same_shape(dx, x)) return lurn_fail(LURN_EINVAL, "gradients: dx must have x's shape");
+  return forward_backward(m, loss, x, y, sample_weight, loss_value, dx);
+}
+
+lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_optimizer *opt, const lurn_tensor *x,
+                                  const lurn_tensor *y, const float *sample_weight, double *loss_value,
+                                  const lurn_tensor **pred) {
+  lurn_status st = forward_backward(m, loss, x, y, sample_weight, loss_value, NULL);
+  if (st) return st;
+  *pred = m->out[m->n - 1];
+  return lurn_optimizer_step(opt, m->train_params, m->train_grads, m->ntrain);
+}
+
+lurn_status lurn_model_test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
+                                 const float *sample_weight, double *loss_value, const lurn_tensor **pred) {
+  lurn_status st = forward(m, x, 0, 0);
+  if (st) return st;
+  lurn_layer *top = m->layers[m->n - 1];
+  int fused = fusable(top, loss);
+  lurn_loss logits_loss = *loss;
+  logits_loss.from_logits = 1;
+  st = lurn_loss_compute(fused ? &logits_loss : loss, fused ? top->preactivation : m->out[m->n - 1], y,
+                         sample_weight, loss_value, NULL);
+  if (st) return st;
+  *loss_value += m->activity_penalty + weight_penalties(m, 0);
+  *pred = m->out[m->n - 1];
+  return LURN_OK;
+}

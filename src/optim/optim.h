@@ -1,0 +1,28 @@
+/* Shared by the optimizer files: the optimizer struct and one update rule per file. */
+#ifndef LURN_OPTIM_H
+#define LURN_OPTIM_H
+
+#include "lurn.h"
+
+/* Per-parameter state ("slots"), allocated on the first step. */
+typedef struct {
+  int64_t size;
+  float *m;     /* momentum / first moment / accumulator */
+  float *v;     /* second moment (adam, rmsprop) */
+  float *vhat;  /* running max of v (amsgrad) */
+} lurn_slots;
+
+struct lurn_optimizer {
+  lurn_optimizer_config c;
+  int64_t iterations;
+  int nslots;
+  lurn_slots *slots;
+};
+
+/* Each updates w[0..n) from g in place; t is the 1-based step number. */
+void lurn_sgd_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s, int64_t n);
+void lurn_adam_update(const lurn_optimizer_config *c, int64_t t, float *w, const float *g, lurn_slots *s, int64_t n);
+void lurn_rmsprop_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s, int64_t n);
+void lurn_adagrad_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s, int64_t n);
+
+#endif

@@ -1,0 +1,109 @@
+/* Optimizers: creation, slot state, gradient clipping, and the step that dispatches to
+ * the update rule of each kind (sgd.c, adam.c, rmsprop.c, adagrad.c). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "optim.h"
+
+lurn_optimizer *lurn_optimizer_new(const lurn_optimizer_config *c) {
+  if (!(c->learning_rate >= 0)) {
+    lurn_fail(LURN_EINVAL, "optimizer: learning_rate must be >= 0, got %g", c->learning_rate);
+    return NULL;
+  }
+  if (c->clipnorm < 0 || c->clipvalue < 0) {
+    lurn_fail(LURN_EINVAL, "optimizer: clipnorm and clipvalue must be > 0");
+    return NULL;
+  }
+  lurn_optimizer *o = calloc(1, sizeof *o);
+  if (!o) {
+    lurn_fail(LURN_ENOMEM, "out of memory");
+    return NULL;
+  }
+  o->c = *c;
+  return o;
+}
+
+static void free_slots(lurn_optimizer *o) {
+  for (int i = 0; i < o->nslots; i++) {
+    free(o->slots[i].m);
+    free(o->slots[i].v);
+    free(o->slots[i].vhat);
+  }
+  free(o->slots);
+  o->slots = NULL;
+  o->nslots = 0;
+}
+
+void lurn_optimizer_free(lurn_optimizer *o) {
+  if (!o) return;
+  free_slots(o);
+  free(o);
+}
+
+lurn_optimizer_config *lurn_optimizer_config_of(lurn_optimizer *o) { return &o->c; }
+
+int64_t lurn_optimizer_iterations(const lurn_optimizer *o) { return o->iterations; }
+
+static lurn_status ensure_slots(lurn_optimizer *o, lurn_tensor *const *params, int n) {
+  int fits = o->nslots == n;
+  for (int i = 0; fits && i < n; i++) fits = o->slots[i].size == lurn_tensor_numel(params[i]);
+  if (fits) return LURN_OK;
+  if (o->nslots) return lurn_fail(LURN_EINVAL, "optimizer: the parameters changed since the first step; use a new optimizer for a new model");
+  o->slots = calloc((size_t)n, sizeof *o->slots);
+  if (!o->slots) return lurn_fail(LURN_ENOMEM, "out of memory");
+  o->nslots = n;
+  float init = o->c.kind == LURN_OPT_ADAGRAD ? o->c.initial_accumulator_value : 0.0f;
+  for (int i = 0; i < n; i++) {
+    int64_t size = lurn_tensor_numel(params[i]);
+    lurn_slots *s = &o->slots[i];
+    s->size = size;
+    size_t bytes = sizeof(float) * (size_t)(size ? size : 1);
+    s->m = calloc(1, bytes);
+    s->v = calloc(1, bytes);
+    s->vhat = o->c.amsgrad ? calloc(1, bytes) : NULL;
+    if (!s->m || !s->v || (o->c.amsgrad && !s->vhat)) {
+      free_slots(o);
+      return lurn_fail(LURN_ENOMEM, "out of memory for optimizer state");
+    }
+    for (int64_t k = 0; init != 0 && k < size; k++) s->m[k] = init;
+  }
+  return LURN_OK;
+}
+
+/* Keras clips each variable's gradient on its own (clipnorm), then by value. */
+static void clip(const lurn_optimizer_config *c, float *g, int64_t n) {
+  if (c->clipnorm > 0) {
+    double ss = 0;
+    for (int64_t i = 0; i < n; i++) ss += (double)g[i] * g[i];
+    double norm = sqrt(ss);
+    if (norm > c->clipnorm) {
+      float scale = (float)(c->clipnorm / norm);
+      for (int64_t i = 0; i < n; i++) g[i] *= scale;
+    }
+  }
+  if (c->clipvalue > 0)
+    for (int64_t i = 0; i < n; i++) g[i] = fminf(fmaxf(g[i], -c->clipvalue), c->clipvalue);
+}
+
+lurn_status lurn_optimizer_step(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads, int n) {
+  lurn_status st = ensure_slots(o, params, n);
+  if (st) return st;
+  int64_t t = ++o->iterations;
+  for (int i = 0; i < n; i++) {
+    float *w = lurn_tensor_data(params[i]), *g = lurn_tensor_data(grads[i]);
+    int64_t size = lurn_tensor_numel(params[i]);
+    clip(&o->c, g, size);
+    switch (o->c.kind) {
+      case LURN_OPT_SGD: lurn_sgd_update(&o->c, w, g, &o->slots[i], size); break;
+      case LURN_OPT_ADAMW:
+        /* AdamW is Adam after a decoupled weight decay */
+        for (int64_t k = 0; k < size; k++) w[k] -= w[k] * o->c.weight_decay * o->c.learning_rate;
+        __attribute__((fallthrough));
+      case LURN_OPT_ADAM: lurn_adam_update(&o->c, t, w, g, &o->slots[i], size); break;
+      case LURN_OPT_RMSPROP: lurn_rmsprop_update(&o->c, w, g, &o->slots[i], size); break;
+      case LURN_OPT_ADAGRAD: lurn_adagrad_update(&o->c, w, g, &o->slots[i], size); break;
+    }
+  }
+  return LURN_OK;
+}
