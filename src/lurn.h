@@ -237,6 +237,18 @@ lurn_layer *lurn_dropout_new(float rate, lurn_rng *rng);
 /* Reshape to a per-sample shape (-1 infers one size); Flatten is Reshape to {-1}. */
 lurn_layer *lurn_reshape_new(const char *type, int ndim, const int64_t *shape);
 
+/* A layer whose work is done by the host (Lambda layers in Lua). Each callback returns
+ * LURN_OK or a status with the error set; ud is passed back untouched. */
+typedef struct lurn_callback_ops {
+  lurn_status (*build)(void *ud, int in_ndim, const int64_t *in_shape, int *out_ndim, int64_t *out_shape);
+  lurn_status (*forward)(void *ud, const lurn_tensor *x, lurn_tensor *y, int training);
+  lurn_status (*backward)(void *ud, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
+                          lurn_tensor *dx);
+  void (*destroy)(void *ud);
+} lurn_callback_ops;
+lurn_layer *lurn_callback_layer_new(const lurn_callback_ops *ops, void *ud);
+void lurn_callback_layer_set_ud(lurn_layer *l, void *ud);
+
 /* ---- losses --------------------------------------------------------------------------------- */
 typedef enum lurn_loss_kind {
   LURN_LOSS_BINARY_CROSSENTROPY, LURN_LOSS_CATEGORICAL_CROSSENTROPY,

@@ -13,11 +13,13 @@ local known = {"linear", "relu", "sigmoid", "tanh", "softmax", "softplus", "soft
 local is_known = {}
 for _, k in ipairs(known) do is_known[k] = true end
 
---- name (or nil) -> C activation name, alpha. Errors on unknown names.
+--- name (or nil) -> C activation name, alpha; a Lua function -> "linear", 0, the
+-- function (the layer then applies it through a Lambda). Errors on unknown names.
 function activations.resolve(name)
   if name == nil then return "linear", 0 end
+  if type(name) == "function" then return "linear", 0, name end
   if type(name) ~= "string" then
-    error("activation must be a name (" .. table.concat(known, ", ") .. ")", 3)
+    error("activation must be a name (" .. table.concat(known, ", ") .. ") or a function", 3)
   end
   if not is_known[name] then
     error(("unknown activation '%s' (known: %s)"):format(name, table.concat(known, ", ")), 3)

@@ -8,16 +8,30 @@ local lurn = {}
 lurn._VERSION = "0.1.0"
 lurn.core = core
 
+local autograd = require "lurn.autograd"
+
 -- Tensors: construction, math, files.
 for _, name in ipairs {
   "tensor", "zeros", "ones", "full", "arange", "rand", "randn", "randperm", "cat", "stack", "is_tensor",
-  "add", "sub", "mul", "div", "pow", "maximum", "minimum", "gt", "lt", "ge", "le", "eq", "ne",
-  "neg", "exp", "log", "sqrt", "abs", "sign", "square", "tanh", "sigmoid", "relu", "floor",
-  "ceil", "round", "isnan", "clamp", "sum", "mean", "max", "min", "argmax", "argmin", "var",
-  "std", "matmul", "load_npy",
+  "gt", "lt", "ge", "le", "eq", "ne", "sign", "floor", "ceil", "round", "isnan", "max", "min", "argmax",
+  "argmin", "var", "std", "load_npy",
 } do
   lurn[name] = assert(core[name], name)
 end
+
+-- Math that is also differentiable: inside a Lambda layer these functions receive
+-- autograd Variables and record the operation; otherwise they are the C functions.
+for _, name in ipairs {
+  "add", "sub", "mul", "div", "pow", "maximum", "minimum", "neg", "exp", "log", "sqrt", "abs", "square",
+  "tanh", "sigmoid", "relu", "clamp", "sum", "mean", "matmul",
+} do
+  local plain, traced, is_var = assert(core[name], name), assert(autograd[name], name), autograd.is_variable
+  lurn[name] = function(a, b, ...)
+    if is_var(a) or is_var(b) then return traced(a, b, ...) end
+    return plain(a, b, ...)
+  end
+end
+lurn.autograd = autograd
 
 -- Process settings.
 lurn.manual_seed = core.manual_seed

@@ -16,9 +16,9 @@ lurn_layer *l_checklayer(lua_State *L, int idx) {
   return b->l;
 }
 
-static int push_layer(lua_State *L, lurn_layer *l) {
+int l_pushlayer(lua_State *L, lurn_layer *l, int nuvalue) {
   if (!l) return luaL_error(L, "%s", lurn_last_error());
-  layer_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  layer_box *b = lua_newuserdatauv(L, sizeof *b, nuvalue);
   b->l = l;
   luaL_setmetatable(L, LURN_LAYER_MT);
   return 1;
@@ -95,16 +95,16 @@ static int l_dense_layer(lua_State *L) {
   c.use_bias = opt_bool(L, 1, "use_bias", 1);
   c.kernel_initializer = check_initializer(L, 1, "kernel_initializer");
   c.bias_initializer = check_initializer(L, 1, "bias_initializer");
-  return push_layer(L, lurn_dense_new(&c));
+  return l_pushlayer(L, lurn_dense_new(&c), 0);
 }
 
 static int l_activation_layer(lua_State *L) {
   lurn_activation act = check_activation(L, luaL_checkstring(L, 1));
-  return push_layer(L, lurn_activation_layer_new(act, (float)luaL_optnumber(L, 2, 0.2)));
+  return l_pushlayer(L, lurn_activation_layer_new(act, (float)luaL_optnumber(L, 2, 0.2)), 0);
 }
 
 static int l_dropout_layer(lua_State *L) {
-  return push_layer(L, lurn_dropout_new((float)luaL_checknumber(L, 1), lurn_rng_global()));
+  return l_pushlayer(L, lurn_dropout_new((float)luaL_checknumber(L, 1), lurn_rng_global()), 0);
 }
 
 /* core.reshape_layer("Reshape" | "Flatten", {sizes}) */
@@ -113,7 +113,7 @@ static int l_reshape_layer(lua_State *L) {
   int64_t shape[LURN_MAX_DIMS] = {-1};
   int n = 1;
   if (!lua_isnoneornil(L, 2)) n = l_checkshape_signed(L, 2, shape);
-  return push_layer(L, lurn_reshape_new(type, n, shape));
+  return l_pushlayer(L, lurn_reshape_new(type, n, shape), 0);
 }
 
 static void push_shape(lua_State *L, int ndim, const int64_t *shape) {
@@ -126,6 +126,7 @@ static void push_shape(lua_State *L, int ndim, const int64_t *shape) {
 
 static int l_build(lua_State *L) {
   lurn_layer *l = l_checklayer(L, 1);
+  l_set_active_state(L);
   int64_t shape[LURN_MAX_DIMS];
   int n = l_checkshape(L, 2, shape);
   l_check(L, lurn_layer_build(l, n, shape, lurn_rng_global()));
@@ -206,6 +207,7 @@ static void check_batch(lua_State *L, const lurn_layer *l, const lurn_tensor *x,
 /* layer:forward(x[, training]) -> y (a new tensor) */
 static int l_forward(lua_State *L) {
   lurn_layer *l = l_checklayer(L, 1);
+  l_set_active_state(L);
   lurn_tensor *x = l_checktensor(L, 2);
   if (!l->built) luaL_error(L, "%s: build the layer before calling forward", l->ops->type);
   check_batch(L, l, x, 2);
@@ -217,6 +219,7 @@ static int l_forward(lua_State *L) {
 /* layer:backward(x, y, dy) -> dx; fills the parameter gradients */
 static int l_backward(lua_State *L) {
   lurn_layer *l = l_checklayer(L, 1);
+  l_set_active_state(L);
   lurn_tensor *x = l_checktensor(L, 2), *y = l_checktensor(L, 3), *dy = l_checktensor(L, 4);
   if (!l->built) luaL_error(L, "%s: build the layer before calling backward", l->ops->type);
   check_batch(L, l, x, 2);

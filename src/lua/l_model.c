@@ -83,6 +83,7 @@ static int l_add(lua_State *L) {
 
 static int l_build(lua_State *L) {
   lurn_model *m = check_model(L, 1);
+  l_set_active_state(L);
   int64_t shape[LURN_MAX_DIMS];
   int n = l_checkshape(L, 2, shape);
   l_check(L, lurn_model_build(m, n, shape, lurn_rng_global()));
@@ -95,6 +96,7 @@ static void push_view(lua_State *L, const lurn_tensor *t) { l_pushtensor(L, lurn
 /* m:forward(x[, training]) -> output (a view of the model's buffer) */
 static int l_forward(lua_State *L) {
   lurn_model *m = check_model(L, 1);
+  l_set_active_state(L);
   lurn_tensor *x = check_packed(L, 2);
   const lurn_tensor *out;
   l_check(L, lurn_model_forward(m, x, lua_toboolean(L, 3), &out));
@@ -105,6 +107,7 @@ static int l_forward(lua_State *L) {
 /* m:train_step(loss, optimizer, x, y[, sample_weight]) -> loss value, predictions view */
 static int l_train_step(lua_State *L) {
   lurn_model *m = check_model(L, 1);
+  l_set_active_state(L);
   lurn_loss loss = check_loss(L, 2);
   lurn_optimizer *o = l_checkoptimizer(L, 3);
   lurn_tensor *x = check_packed(L, 4), *y = check_packed(L, 5);
@@ -121,6 +124,7 @@ static int l_train_step(lua_State *L) {
 /* m:test_step(loss, x, y[, sample_weight]) -> loss value, predictions view */
 static int l_test_step(lua_State *L) {
   lurn_model *m = check_model(L, 1);
+  l_set_active_state(L);
   lurn_loss loss = check_loss(L, 2);
   lurn_tensor *x = check_packed(L, 3), *y = check_packed(L, 4);
   check_batches(L, x, y);
@@ -136,6 +140,7 @@ static int l_test_step(lua_State *L) {
 /* m:gradients(loss, x, y[, sample_weight]) -> loss value, dL/dx; layer grads are filled */
 static int l_gradients(lua_State *L) {
   lurn_model *m = check_model(L, 1);
+  l_set_active_state(L);
   lurn_loss loss = check_loss(L, 2);
   lurn_tensor *x = check_packed(L, 3), *y = check_packed(L, 4);
   check_batches(L, x, y);

@@ -31,6 +31,11 @@ void l_model_register(lua_State *L);       /* lurn.Model, lurn.Optimizer, losses
 void l_optimizer_register(lua_State *L);
 
 lurn_layer *l_checklayer(lua_State *L, int idx);
+/* Pushes a new lurn.Layer userdata owning l (with nuvalue user values); NULL raises. */
+int l_pushlayer(lua_State *L, lurn_layer *l, int nuvalue);
+/* Lambda callbacks run on the Lua state that last entered the C core. */
+void l_set_active_state(lua_State *L);
+void l_lambda_register(lua_State *L);
 void l_idx_register(lua_State *L);
 
 #endif

@@ -33,8 +33,10 @@ local M = {}
 
 function M.Activation(name, opts)
   if type(name) == "table" and opts == nil then name, opts = name.activation, name end
-  local act, alpha = activations.resolve(name)
-  return make("Activation", act, alpha, opts)
+  local act, alpha, fn = activations.resolve(name)
+  local self = make("Activation", act, alpha, opts)
+  self.activation_fn = fn
+  return self
 end
 
 local function number_option(opts, key, default, class_name)

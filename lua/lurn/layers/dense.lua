@@ -18,7 +18,7 @@ local function new(units, opts)
   end
   local self = Layer.setup(setmetatable({}, Dense), opts)
   self.units = units
-  self.activation, self.alpha = activations.resolve(opts.activation)
+  self.activation, self.alpha, self.activation_fn = activations.resolve(opts.activation)
   self.use_bias = opts.use_bias ~= false
   self.kernel_initializer = initializers.get(opts.kernel_initializer or "glorot_uniform")
   self.bias_initializer = initializers.get(opts.bias_initializer or "zeros")

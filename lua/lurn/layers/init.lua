@@ -14,6 +14,7 @@ local layers = {
   Flatten = reshape.Flatten,
   Reshape = reshape.Reshape,
   Input = require "lurn.layers.input",
+  Lambda = require "lurn.layers.lambda",
 }
 
 return layers

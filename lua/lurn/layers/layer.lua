@@ -49,11 +49,20 @@ function Layer:build(input_shape)
       end
     end
     self._core:build(input_shape)
+    if self.activation_fn then  -- a Lua-function activation runs as a Lambda after the layer
+      self._post = require("lurn.layers.lambda").core_for(self.activation_fn)
+      self._post:build(self._core:output_shape())
+    end
   end)
   if not ok then error(("layer '%s' (%s): %s"):format(self.name, self.class_name, tostring(err)), 0) end
   self.built = true
   self.input_shape = copy_shape(input_shape)
-  self.output_shape = self._core:output_shape()
+  self.output_shape = (self._post or self._core):output_shape()
+end
+
+--- The C layers this layer runs, in order (the layer, then its Lua activation if any).
+function Layer:cores()
+  return self._post and {self._core, self._post} or {self._core}
 end
 
 --- Keeps a regularizer for parameter `position` (1-based) or "activity".
@@ -117,8 +126,10 @@ end
 
 --- Runs the layer alone on a batch (inference mode unless training is true).
 function Layer:__call(x, training)
-  if not self.built then self:build(table.pack(table.unpack(x:shape(), 2))) end
-  return self._core:forward(x:contiguous(), training)
+  if not self.built then self:build(table.move(x:shape(), 2, x:dim(), 1, {})) end
+  local y = self._core:forward(x:contiguous(), training)
+  if self._post then y = self._post:forward(y, training) end
+  return y
 end
 
 function Layer:__tostring()

@@ -54,7 +54,7 @@ function Sequential:build(input_shape)
   local shape = input_shape
   for _, layer in ipairs(self.layers) do
     layer:build(shape)
-    m:add(layer._core)
+    for _, c in ipairs(layer:cores()) do m:add(c) end
     shape = layer.output_shape
   end
   m:build(input_shape)
