@@ -107,7 +107,11 @@ typedef enum lurn_reduce_op {
 lurn_status lurn_reduce_all(lurn_reduce_op op, const lurn_tensor *t, int ddof, double *out);
 lurn_tensor *lurn_reduce_dim(lurn_reduce_op op, const lurn_tensor *t, int dim, int keepdim, int ddof);
 
-/* c = op(a) @ op(b) for 2-D tensors, through cblas_sgemm. */
+/* Row-major C = alpha * op(A) @ op(B) + beta * C, as cblas_sgemm; split across lurn's
+ * OpenMP threads when large (OpenBLAS itself stays single-threaded). */
+void lurn_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+/* c = op(a) @ op(b) for 2-D tensors, through lurn_sgemm. */
 lurn_tensor *lurn_matmul(const lurn_tensor *a, const lurn_tensor *b, int trans_a, int trans_b);
 
 /* ---- random numbers -------------------------------------------------------- */
@@ -337,6 +341,49 @@ lurn_status lurn_model_gradients(lurn_model *m, const lurn_loss *loss, const lur
 /* Plain or gzip'd (read through zlib). uint8, int8, int16, int32, float32 and float64
  * values load as float32: bytes as 0..255. Truncated, damaged or over-long files fail. */
 lurn_status lurn_idx_load(const char *path, lurn_tensor **out);
+
+/* ---- CSV files (parsed by libcsv) ------------------------------------------------ */
+/* A column is FLOAT when every field that is not missing parses as a decimal number
+ * (or inf/nan), else STRING; INFER lets the data decide, the others force it. Column
+ * positions count from 1, like the file's lines. Blank lines are skipped; a UTF-8 BOM
+ * is dropped; CRLF, LF and CR line ends all read. */
+typedef enum lurn_csv_type { LURN_CSV_INFER, LURN_CSV_FLOAT, LURN_CSV_STRING } lurn_csv_type;
+typedef struct lurn_csv_ref {
+  const char *name; /* the header's name, or NULL to use position */
+  int position;     /* 1-based */
+} lurn_csv_ref;
+typedef struct lurn_csv_dtype {
+  lurn_csv_ref column;
+  lurn_csv_type type;
+} lurn_csv_dtype;
+typedef struct lurn_csv_options {
+  int header;                                   /* 1: the first row names the columns; 0: "1", "2", ... */
+  unsigned char delimiter, quote;               /* ',' and '"'; quote 0: no quoting */
+  const char *const *na_values; int n_na_values; /* NULL: "", "NA", "NaN", "?" read as missing */
+  const lurn_csv_ref *columns; int n_columns;   /* kept, in this order; NULL: all, in file order */
+  const lurn_csv_dtype *dtypes; int n_dtypes;   /* types forced on some columns */
+} lurn_csv_options;
+void lurn_csv_options_init(lurn_csv_options *o); /* the defaults above */
+
+typedef struct lurn_csv_column {
+  char *name;
+  lurn_csv_type type;  /* FLOAT or STRING */
+  int64_t missing;     /* how many fields were missing */
+  lurn_tensor *values; /* FLOAT: (nrows,) float32, NaN where missing; owned by the table */
+  char *text;          /* STRING: the texts, read with lurn_csv_text */
+  int64_t *offsets;    /* STRING: where each row's text is in `text`; -1 where missing */
+} lurn_csv_column;
+typedef struct lurn_csv_table {
+  int64_t nrows;
+  int ncols;
+  lurn_csv_column *columns;
+} lurn_csv_table;
+/* Reads a whole file. Ragged rows, malformed quoting, unknown columns and non-numbers in
+ * FLOAT columns fail with the file's name and line. */
+lurn_status lurn_csv_read(const char *path, const lurn_csv_options *o, lurn_csv_table **out);
+void lurn_csv_free(lurn_csv_table *t);
+/* Row `row` of a STRING column and its length (it may hold NUL bytes); NULL where missing. */
+const char *lurn_csv_text(const lurn_csv_column *c, int64_t row, size_t *len);
 
 /* ---- Lua (needs lua.h in the caller; liblurn_lua) ------------------------------ */
 struct lua_State;

@@ -1,7 +1,5 @@
-/* Matrix product of 2-D tensors through cblas_sgemm. Transposed views are passed
+/* Matrix product of 2-D tensors through lurn_sgemm. Transposed views are passed
  * to BLAS as transpose flags instead of being copied. */
-#include <cblas.h>
-
 #include "lurn.h"
 #include "tensor_internal.h"
 
@@ -61,10 +59,8 @@ lurn_tensor *lurn_matmul(const lurn_tensor *a, const lurn_tensor *b, int trans_a
     if (!pb) goto fail;
     blas_layout(pb, &tb, &ldb);
   }
-  cblas_sgemm(CblasRowMajor, (ta ^ trans_a) ? CblasTrans : CblasNoTrans,
-              (tb ^ trans_b) ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
-              lurn_tensor_data(pa ? pa : a), (int)lda, lurn_tensor_data(pb ? pb : b), (int)ldb, 0.0f,
-              lurn_tensor_data(c), (int)n);
+  lurn_sgemm(ta ^ trans_a, tb ^ trans_b, m, n, k, 1.0f, lurn_tensor_data(pa ? pa : a), lda,
+             lurn_tensor_data(pb ? pb : b), ldb, 0.0f, lurn_tensor_data(c), n);
   lurn_tensor_free(pa);
   lurn_tensor_free(pb);
   return c;

@@ -145,6 +145,8 @@ lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training
  * cross-entropy (tf.keras does the same: exact and stable). Returns 1 if fused. */
 static int fusable(const lurn_layer *last, const lurn_loss *loss) {
   if (loss->from_logits || !last->preactivation) return 0;
+  /* an activity penalty on the output needs dL/dy, which the fused path never forms */
+  if (last->activity_regularizer.l1 != 0 || last->activity_regularizer.l2 != 0) return 0;
   if (last->activation == LURN_ACT_SOFTMAX)
     return loss->kind == LURN_LOSS_CATEGORICAL_CROSSENTROPY || loss->kind == LURN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
   if (last->activation == LURN_ACT_SIGMOID) return loss->kind == LURN_LOSS_BINARY_CROSSENTROPY;
@@ -178,7 +180,7 @@ static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const 
   for (int i = last; i >= 0; i--) {
     lurn_layer *l = m->layers[i];
     if (batch > 0 && (l->activity_regularizer.l1 != 0 || l->activity_regularizer.l2 != 0)) {
-      /* d(penalty / batch)/dy added onto dy (on dz when fused: only exact for linear outputs) */
+      /* d(penalty / batch)/dy added onto dy (never fused: see fusable) */
       lurn_regularizer r = l->activity_regularizer;
       r.l1 /= (float)batch;
       r.l2 /= (float)batch;

@@ -1,7 +1,6 @@
 /* Dense: y = activation(x @ kernel + bias) over the last dimension of x.
  * kernel (in, units) as Keras lays it out; x (N, ..., in) is treated as (rows, in).
- * Forward and backward are whole-batch cblas_sgemm calls. */
-#include <cblas.h>
+ * Forward and backward are whole-batch lurn_sgemm calls. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,9 +45,8 @@ static lurn_status dense_forward(lurn_layer *l, const lurn_tensor *x, lurn_tenso
     for (int64_t r = 0; r < rows; r++) memcpy(out + r * units, bias, sizeof(float) * (size_t)units);
   }
   if (rows > 0)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)units, (int)in, 1.0f,
-                lurn_tensor_data(x), (int)in, lurn_tensor_data(l->params[0]), (int)units, bias ? 1.0f : 0.0f,
-                out, (int)units);
+    lurn_sgemm(0, 0, rows, units, in, 1.0f, lurn_tensor_data(x), in, lurn_tensor_data(l->params[0]), units,
+               bias ? 1.0f : 0.0f, out, units);
   if (d->c.activation != LURN_ACT_LINEAR) {
     lurn_activation_forward(d->c.activation, d->c.alpha, out, lurn_tensor_data(y), rows, units);
     l->preactivation = d->z;
@@ -71,8 +69,8 @@ static lurn_status dense_backward(lurn_layer *l, const lurn_tensor *x, const lur
     dz = lurn_tensor_data(d->dz);
   }
   /* kernel gradient: x^T @ dz */
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)units, (int)rows, 1.0f, lurn_tensor_data(x),
-              (int)in, dz, (int)units, 0.0f, lurn_tensor_data(l->grads[0]), (int)units);
+  lurn_sgemm(1, 0, in, units, rows, 1.0f, lurn_tensor_data(x), in, dz, units, 0.0f, lurn_tensor_data(l->grads[0]),
+             units);
   if (d->c.use_bias) {
     float *db = lurn_tensor_data(l->grads[1]);
     memset(db, 0, sizeof(float) * (size_t)units);
@@ -80,8 +78,8 @@ static lurn_status dense_backward(lurn_layer *l, const lurn_tensor *x, const lur
       for (int64_t u = 0; u < units; u++) db[u] += dz[r * units + u];
   }
   if (dx)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)in, (int)units, 1.0f, dz, (int)units,
-                lurn_tensor_data(l->params[0]), (int)units, 0.0f, lurn_tensor_data(dx), (int)in);
+    lurn_sgemm(0, 1, rows, in, units, 1.0f, dz, units, lurn_tensor_data(l->params[0]), units, 0.0f,
+               lurn_tensor_data(dx), in);
   return LURN_OK;
 }
 

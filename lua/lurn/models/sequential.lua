@@ -72,7 +72,8 @@ local function check_x(self, x, what)
   if x:dim() < 2 then
     error(("%s: x must have a batch dimension, got shape %s"):format(what, shape_text(x:shape())), 3)
   end
-  if not self._core then self:build(sample_shape(x)) end
+  -- a declared input shape wins over the data's, so that a mismatch is reported below
+  if not self._core then self:build(self.input_shape or sample_shape(x)) end
   local want, got = self.input_shape, sample_shape(x)
   local same = #want == #got
   for i = 1, #want do same = same and want[i] == got[i] end
