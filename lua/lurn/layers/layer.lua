@@ -54,7 +54,11 @@ function Layer:build(input_shape)
       self._post:build(self._core:output_shape())
     end
   end)
-  if not ok then error(("layer '%s' (%s): %s"):format(self.name, self.class_name, tostring(err)), 0) end
+  if not ok then
+    -- the message is for the user: drop the "file:line: " of lurn's own Lua files
+    local msg = tostring(err):gsub("^[^\n]-%.lua:%d+: ", "")
+    error(("layer '%s' (%s): %s"):format(self.name, self.class_name, msg), 0)
+  end
   self.built = true
   self.input_shape = copy_shape(input_shape)
   self.output_shape = (self._post or self._core):output_shape()

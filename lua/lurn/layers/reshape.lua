@@ -27,11 +27,14 @@ function M.Reshape(target_shape, opts)
   if type(target_shape) ~= "table" or #target_shape == 0 then
     error("Reshape: target_shape must be a table of sizes, e.g. {28, 28, 1}", 2)
   end
+  local inferred = 0
   for _, v in ipairs(target_shape) do
     if math.type(v) ~= "integer" or (v < 1 and v ~= -1) then
       error("Reshape: sizes must be positive integers (or one -1)", 2)
     end
+    if v == -1 then inferred = inferred + 1 end
   end
+  if inferred > 1 then error("Reshape: sizes must be positive, with at most one -1", 2) end
   local self = Layer.setup(setmetatable({}, Reshape), opts)
   self.target_shape = target_shape
   return self

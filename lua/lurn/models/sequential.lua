@@ -114,13 +114,9 @@ local function metric_keys(metric_list, prefix)
   return keys
 end
 
--- Per-sample weights from class_weight {[label] = w} and/or sample_weight (a tensor).
+-- Per-sample weights from class_weight {[label] = w} and/or sample_weight (a tensor):
+-- a lookup table of class weights gathered by label, in C.
 local function sample_weights(y, class_weight, sample_weight, n)
-  if sample_weight ~= nil then
-    if not core.is_tensor(sample_weight) or sample_weight:dim() ~= 1 or sample_weight:size(1) ~= n then
-      error(("fit: sample_weight must be a 1-D tensor with one weight per sample (%d)"):format(n), 3)
-    end
-  end
   if class_weight == nil then return sample_weight end
   if type(class_weight) ~= "table" then error("fit: class_weight must be a table {[class] = weight}", 3) end
   local labels
@@ -129,12 +125,16 @@ local function sample_weights(y, class_weight, sample_weight, n)
   else
     labels = y:argmax(2) - 1  -- one-hot rows: class = position - 1
   end
-  local w = core.ones{n}
-  local lt = labels:totable()
-  for i = 1, n do
-    local cw = class_weight[math.tointeger(lt[i]) or lt[i]]
-    if cw ~= nil then w:set(i, cw) end
+  local top = n > 0 and labels:max() or 0
+  for k, v in pairs(class_weight) do
+    if math.type(k) ~= "integer" or k < 0 or type(v) ~= "number" then
+      error("fit: class_weight must map 0-based class numbers to numbers", 3)
+    end
+    top = math.max(top, k)
   end
+  local lookup = {}
+  for c = 0, math.tointeger(top) or top do lookup[c + 1] = class_weight[c] or 1 end
+  local w = core.tensor(lookup):index(1, labels + 1)
   if sample_weight then w = w * sample_weight end
   return w
 end
@@ -162,7 +162,8 @@ local function split_tail(fraction, x, y, w)
   local n_val = math.floor(n * fraction)
   if n_val == 0 then return x, y, w, nil end
   local n_train = n - n_val
-  local val = {x:narrow(1, n_train + 1, n_val):contiguous(), y:narrow(1, n_train + 1, n_val):contiguous()}
+  local val = {x:narrow(1, n_train + 1, n_val):contiguous(), y:narrow(1, n_train + 1, n_val):contiguous(),
+               w and w:narrow(1, n_train + 1, n_val):contiguous()}
   return x:narrow(1, 1, n_train):contiguous(), y:narrow(1, 1, n_train):contiguous(),
     w and w:narrow(1, 1, n_train):contiguous(), val
 end
@@ -207,7 +208,7 @@ local function run_epoch(n, batch_size, order, x, y, w, step, metric_list, on_ba
 end
 
 local function nan_error(epoch, batch)
-  return ("loss became NaN at epoch %d, batch %d: training stopped. Try a lower learning rate, "
+  return ("loss became NaN or infinite at epoch %d, batch %d: training stopped. Try a lower learning rate, "
     .. "scaled inputs, or gradient clipping (clipnorm)"):format(epoch, batch)
 end
 
@@ -235,10 +236,17 @@ function Sequential:fit(x, y, opts)
         shape_text(x:shape()), shape_text(y:shape())), 2)
     end
     x, y = x:contiguous(), y:contiguous()
-    w = sample_weights(y, opts.class_weight, opts.sample_weight, x:size(1))
+    self:_check_labels(y, "fit")
+    w = opts.sample_weight
+    if w ~= nil and (not core.is_tensor(w) or w:dim() ~= 1 or w:size(1) ~= x:size(1)) then
+      error(("fit: sample_weight must be a 1-D tensor with one weight per sample (%d)"):format(x:size(1)), 2)
+    end
+    -- As Keras: split off the validation tail first (sample weights with it), then turn
+    -- class_weight into per-sample weights of the training part only.
     if opts.validation_split and opts.validation_split > 0 then
       x, y, w, val = split_tail(opts.validation_split, x, y, w)
     end
+    w = sample_weights(y, opts.class_weight, w, x:size(1))
   end
   if opts.validation_data then
     local vd = opts.validation_data
@@ -267,7 +275,7 @@ function Sequential:fit(x, y, opts)
     local function step(xb, yb, wb, b)
       call_callbacks(cbs, "on_train_batch_begin", b - 1, {})
       local value, pred = c:train_step(loss, opt, xb, yb, wb)
-      if value ~= value then nan_at = b end
+      if value ~= value or value == math.huge or value == -math.huge then nan_at = b end
       return value, pred
     end
     local logs, steps
@@ -310,7 +318,8 @@ function Sequential:fit(x, y, opts)
       self.stop_training = true
     end
     if val and not nan_at then
-      local scores = self:evaluate(val[1], val[2], {batch_size = opts.validation_batch_size or batch_size, verbose = 0})
+      local scores = self:evaluate(val[1], val[2], {batch_size = opts.validation_batch_size or batch_size, verbose = 0,
+                                                    sample_weight = val[3]})
       for k, v in pairs(scores) do logs["val_" .. k] = v end
     end
     local all_keys = metric_keys(metric_list)
@@ -323,6 +332,30 @@ function Sequential:fit(x, y, opts)
   end
   call_callbacks(cbs, "on_train_end", {})
   return history
+end
+
+--- Class labels for a sparse loss must be whole numbers in 0..classes-1: checked once
+-- over the whole set, so that the error names the sample's position in the data.
+function Sequential:_check_labels(y, what)
+  if self.loss.kind ~= "sparse_categorical_crossentropy" or y:numel() == 0 then return end
+  local classes = self.output_shape[#self.output_shape]
+  local flat = y:reshape(y:numel())
+  local lo, hi = flat:min(), flat:max()
+  local bad
+  if lo ~= lo or hi ~= hi then
+    bad = flat:isnan():argmax()
+  elseif lo < 0 then
+    bad = flat:argmin()
+  elseif hi > classes - 1 then
+    bad = flat:argmax()
+  else
+    local fractional = (flat - flat:floor()):ne(0)
+    if fractional:max() > 0 then bad = fractional:argmax() end
+  end
+  if bad then
+    error(("%s: label %g at sample %d is not a class in 0..%d (labels are 0-based class numbers)"):format(
+      what, flat:get(bad), bad, classes - 1), 3)
+  end
 end
 
 --- evaluate(x, y, {batch_size = 32, verbose = 1, sample_weight = nil}) -> {loss =, <metric> =}
@@ -338,6 +371,7 @@ function Sequential:evaluate(x, y, opts)
   local batch_size = opts.batch_size or 32
   check_number_positive(batch_size, "batch_size", "evaluate")
   x, y = x:contiguous(), y:contiguous()
+  self:_check_labels(y, "evaluate")
   local w = opts.sample_weight
   local metric_list = self:_new_metrics()
   local c, loss = self._core, self.loss
