@@ -22,8 +22,8 @@ if opts.threads then lurn.set_num_threads(opts.threads) end
 lurn.manual_seed(opts.seed)
 
 local x_train, y_train, x_test, y_test = lurn.datasets.fashion_mnist.load_data()
-x_train = x_train:reshape(-1, 784) / 255
-x_test = x_test:reshape(-1, 784) / 255
+x_train = x_train:reshape(-1, 784):div_(255)  -- in place: no second copy of the data
+x_test = x_test:reshape(-1, 784):div_(255)
 
 local model = lurn.Sequential{
   L.Dense(256, {activation = "relu", input_shape = {784}}),

@@ -118,6 +118,20 @@ describe("math", function()
     assert.has_error(function() return a + lurn.zeros{2} end, "shapes (2, 3) and (2,) cannot be broadcast together")
   end)
 
+  it("updates in place with add_, sub_, mul_ and div_, through views too", function()
+    local t = lurn.arange(6):reshape(2, 3)
+    assert.equal(t, t:div_(2))
+    assert_close({{0, 0.5, 1}, {1.5, 2, 2.5}}, t:totable())
+    t:t():add_(lurn.tensor{{10}, {20}, {30}})  -- a transposed view writes through
+    assert_close({{10, 20.5, 31}, {11.5, 22, 32.5}}, t:totable())
+    t:sub_(t:narrow(1, 1, 1))  -- overlapping operand: read before written
+    assert_close({{0, 0, 0}, {1.5, 1.5, 1.5}}, t:totable())
+    t:mul_(lurn.tensor{2, 0, 1})
+    assert_close({{0, 0, 0}, {3, 0, 1.5}}, t:totable())
+    assert.has_error(function() t:add_(lurn.zeros{3}:reshape(3, 1)) end,
+      "in-place: shape (3, 1) cannot be broadcast to (2, 3)")
+  end)
+
   it("has elementwise functions, comparisons and maximum", function()
     local x = lurn.tensor{-2, -0.5, 0, 3}
     assert.same({2, 0.5, 0, 3}, x:abs():totable())

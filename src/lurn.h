@@ -95,6 +95,9 @@ typedef enum lurn_unary_op {
 } lurn_unary_op;
 lurn_tensor *lurn_binary(lurn_binary_op op, const lurn_tensor *a, const lurn_tensor *b);
 lurn_tensor *lurn_binary_scalar(lurn_binary_op op, const lurn_tensor *a, float s, int scalar_first);
+/* a = a op b in place (b broadcasts to a's shape), and a = a op s. */
+lurn_status lurn_binary_inplace(lurn_binary_op op, lurn_tensor *a, const lurn_tensor *b);
+void lurn_binary_scalar_inplace(lurn_binary_op op, lurn_tensor *a, float s);
 lurn_tensor *lurn_unary(lurn_unary_op op, const lurn_tensor *a);
 lurn_tensor *lurn_clamp(const lurn_tensor *a, float lo, float hi);
 int lurn_broadcast_shape(const lurn_tensor *a, const lurn_tensor *b, int *ndim, int64_t *shape);

@@ -119,6 +119,56 @@ lurn_tensor *lurn_binary_scalar(lurn_binary_op op, const lurn_tensor *a, float s
   return res;
 }
 
+lurn_status lurn_binary_inplace(lurn_binary_op op, lurn_tensor *a, const lurn_tensor *b) {
+  int64_t sb[LURN_MAX_DIMS];
+  if (!lurn_broadcast_strides(b, a->ndim, a->shape, sb)) {
+    char x[LURN_SHAPE_STR_MAX], y[LURN_SHAPE_STR_MAX];
+    return lurn_fail(LURN_EINVAL, "in-place: shape %s cannot be broadcast to %s", lurn_shape_str(b, x, sizeof x),
+                     lurn_shape_str(a, y, sizeof y));
+  }
+  lurn_tensor *bc = NULL;
+  if (a->storage == b->storage) {  /* b may overlap a: read it from a copy */
+    if (!(bc = lurn_tensor_clone(b))) return LURN_ENOMEM;
+    lurn_broadcast_strides(bc, a->ndim, a->shape, sb);
+  }
+  const float *pb = lurn_tensor_data(bc ? bc : b);
+  float *pa = lurn_tensor_data(a);
+  int64_t n = lurn_tensor_numel(a);
+  if (n > 0) {
+    int nd = a->ndim;
+    int64_t idx[LURN_MAX_DIMS] = {0}, oa = 0, ob = 0, inner = a->shape[nd - 1];
+    int64_t ia = a->stride[nd - 1], ib = sb[nd - 1];
+    for (int64_t base = 0; base < n; base += inner) {
+      for (int64_t k = 0; k < inner; k++) pa[oa + k * ia] = binary_apply(op, pa[oa + k * ia], pb[ob + k * ib]);
+      for (int d = nd - 2; d >= 0; d--) {
+        idx[d]++;
+        oa += a->stride[d];
+        ob += sb[d];
+        if (idx[d] < a->shape[d]) break;
+        oa -= a->stride[d] * a->shape[d];
+        ob -= sb[d] * a->shape[d];
+        idx[d] = 0;
+      }
+    }
+  }
+  lurn_tensor_free(bc);
+  return LURN_OK;
+}
+
+void lurn_binary_scalar_inplace(lurn_binary_op op, lurn_tensor *a, float s) {
+  if (lurn_tensor_is_contiguous(a)) {
+    float *x = lurn_tensor_data(a);
+    int64_t n = lurn_tensor_numel(a);
+#pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)
+    for (int64_t i = 0; i < n; i++) x[i] = binary_apply(op, x[i], s);
+    return;
+  }
+  int64_t one = 1;
+  lurn_tensor *st = lurn_tensor_full(1, &one, s);
+  if (st) lurn_binary_inplace(op, a, st);
+  lurn_tensor_free(st);
+}
+
 lurn_tensor *lurn_unary(lurn_unary_op op, const lurn_tensor *a) {
   lurn_tensor *res = lurn_tensor_clone(a);
   if (!res) return NULL;

@@ -35,6 +35,22 @@ BINARY(le, LURN_LE)
 BINARY(eq, LURN_EQ)
 BINARY(ne, LURN_NE)
 
+/* t:add_(b) etc.: in place, returning t (b a tensor that broadcasts to t, or a number). */
+static int inplace(lua_State *L, lurn_binary_op op) {
+  lurn_tensor *a = l_checktensor(L, 1), *b = l_totensor(L, 2);
+  if (b) l_check(L, lurn_binary_inplace(op, a, b));
+  else lurn_binary_scalar_inplace(op, a, (float)luaL_checknumber(L, 2));
+  lua_settop(L, 1);
+  return 1;
+}
+
+#define INPLACE(name, op) \
+  static int tm_##name##_(lua_State *L) { return inplace(L, op); }
+INPLACE(add, LURN_ADD)
+INPLACE(sub, LURN_SUB)
+INPLACE(mul, LURN_MUL)
+INPLACE(div, LURN_DIV)
+
 #define UNARY(name, op) \
   static int tm_##name(lua_State *L) { \
     l_pushtensor(L, lurn_unary(op, l_checktensor(L, 1))); \
@@ -115,6 +131,10 @@ static const luaL_Reg math_functions[] = {
     {"matmul", tm_matmul},   {NULL, NULL},
 };
 
+static const luaL_Reg inplace_methods[] = {
+    {"add_", tm_add_}, {"sub_", tm_sub_}, {"mul_", tm_mul_}, {"div_", tm_div_}, {NULL, NULL},
+};
+
 static const luaL_Reg math_meta[] = {
     {"__add", tm_add}, {"__sub", tm_sub}, {"__mul", tm_mul}, {"__div", tm_div},
     {"__pow", tm_pow}, {"__unm", tm_neg}, {NULL, NULL},
@@ -126,5 +146,6 @@ void l_tensor_math_register(lua_State *L) {
   luaL_setfuncs(L, math_meta, 0);
   lua_getfield(L, -1, "__index");
   luaL_setfuncs(L, math_functions, 0);  /* t:exp() ... */
+  luaL_setfuncs(L, inplace_methods, 0);
   lua_pop(L, 2);
 }
