@@ -53,4 +53,6 @@ lurn.callbacks = require "lurn.callbacks"
 lurn.Sequential = require "lurn.models.sequential"
 lurn.models = {Sequential = lurn.Sequential}
 
+lurn.data = require "lurn.data"
+
 return lurn

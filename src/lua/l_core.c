@@ -11,5 +11,6 @@ int luaopen_lurn_core(lua_State *L) {
   l_lambda_register(L);
   l_model_register(L);
   l_idx_register(L);
+  l_csv_register(L);
   return 1;
 }

@@ -37,5 +37,6 @@ int l_pushlayer(lua_State *L, lurn_layer *l, int nuvalue);
 void l_set_active_state(lua_State *L);
 void l_lambda_register(lua_State *L);
 void l_idx_register(lua_State *L);
+void l_csv_register(lua_State *L);     /* read_csv */
 
 #endif
