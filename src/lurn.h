@@ -244,6 +244,13 @@ lurn_layer *lurn_dropout_new(float rate, lurn_rng *rng);
 /* Reshape to a per-sample shape (-1 infers one size); Flatten is Reshape to {-1}. */
 lurn_layer *lurn_reshape_new(const char *type, int ndim, const int64_t *shape);
 
+typedef struct lurn_batchnorm_config {
+  float momentum, epsilon;  /* Keras: 0.99, 0.001 */
+  int center, scale;        /* train beta / gamma */
+  lurn_initializer beta_initializer, gamma_initializer;
+} lurn_batchnorm_config;
+lurn_layer *lurn_batchnorm_new(const lurn_batchnorm_config *c);
+
 /* A layer whose work is done by the host (Lambda layers in Lua). Each callback returns
  * LURN_OK or a status with the error set; ud is passed back untouched. */
 typedef struct lurn_callback_ops {
@@ -255,6 +262,32 @@ typedef struct lurn_callback_ops {
 } lurn_callback_ops;
 lurn_layer *lurn_callback_layer_new(const lurn_callback_ops *ops, void *ud);
 void lurn_callback_layer_set_ud(lurn_layer *l, void *ud);
+
+/* Convolution and pooling over channels-last images: batches (N, H, W, C), per-sample
+ * input shape (H, W, C). Sizes are (height, width) pairs. "same" padding follows
+ * TensorFlow: out = ceil(in / stride), the odd pixel of padding at the bottom/right. */
+typedef struct lurn_conv2d_config {
+  int64_t filters;
+  int64_t kernel_size[2], strides[2], dilation_rate[2];
+  int padding_same;  /* 0: "valid", 1: "same" */
+  lurn_activation activation;
+  float alpha;  /* activation slope for leaky_relu/elu */
+  int use_bias;
+  lurn_initializer kernel_initializer, bias_initializer;
+} lurn_conv2d_config;
+/* Conv2D: (N, H, W, C) -> (N, OH, OW, filters); kernel (kh, kw, C, filters) as Keras. */
+lurn_layer *lurn_conv2d_new(const lurn_conv2d_config *c);
+
+typedef enum lurn_pool_kind { LURN_POOL_MAX, LURN_POOL_AVERAGE } lurn_pool_kind;
+typedef struct lurn_pool2d_config {
+  lurn_pool_kind kind;
+  int global;    /* Global*Pooling2D: one window over the whole image, (N, C) out */
+  int keepdims;  /* global only: (N, 1, 1, C) out */
+  int64_t pool_size[2], strides[2];
+  int padding_same;  /* windows over the border pool the elements inside the image only */
+} lurn_pool2d_config;
+/* MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D. */
+lurn_layer *lurn_pool2d_new(const lurn_pool2d_config *c);
 
 /* ---- losses --------------------------------------------------------------------------------- */
 typedef enum lurn_loss_kind {

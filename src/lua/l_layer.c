@@ -98,6 +98,19 @@ static int l_dense_layer(lua_State *L) {
   return l_pushlayer(L, lurn_dense_new(&c), 0);
 }
 
+/* core.batchnorm_layer{momentum=, epsilon=, center=, scale=, beta_initializer=, gamma_initializer=} */
+static int l_batchnorm_layer(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_batchnorm_config c = {0};
+  c.momentum = opt_float(L, 1, "momentum", 0.99f);
+  c.epsilon = opt_float(L, 1, "epsilon", 1e-3f);
+  c.center = opt_bool(L, 1, "center", 1);
+  c.scale = opt_bool(L, 1, "scale", 1);
+  c.beta_initializer = check_initializer(L, 1, "beta_initializer");
+  c.gamma_initializer = check_initializer(L, 1, "gamma_initializer");
+  return l_pushlayer(L, lurn_batchnorm_new(&c), 0);
+}
+
 static int l_activation_layer(lua_State *L) {
   lurn_activation act = check_activation(L, luaL_checkstring(L, 1));
   return l_pushlayer(L, lurn_activation_layer_new(act, (float)luaL_optnumber(L, 2, 0.2)), 0);
@@ -252,6 +265,7 @@ static const luaL_Reg layer_methods[] = {
 
 static const luaL_Reg layer_functions[] = {
     {"dense_layer", l_dense_layer},
+    {"batchnorm_layer", l_batchnorm_layer},
     {"activation_layer", l_activation_layer},
     {"dropout_layer", l_dropout_layer},
     {"reshape_layer", l_reshape_layer},

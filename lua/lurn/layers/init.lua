@@ -6,6 +6,7 @@ local reshape = require "lurn.layers.reshape"
 local layers = {
   Dense = require "lurn.layers.dense",
   Dropout = require "lurn.layers.dropout",
+  BatchNormalization = require "lurn.layers.batchnorm",
   Activation = activation.Activation,
   ReLU = activation.ReLU,
   LeakyReLU = activation.LeakyReLU,

@@ -122,10 +122,17 @@ function Layer:set_weights(weights)
   end
 end
 
+--- Number of parameters, and how many of them training updates (Keras' trainable
+-- weights: BatchNormalization's moving statistics are not).
 function Layer:count_params()
-  local n = 0
-  for _, p in ipairs(self:parameters()) do n = n + p:numel() end
-  return n
+  if not self.built then return 0, 0 end
+  local params, _, trainable = self._core:params()
+  local n, t = 0, 0
+  for i, p in ipairs(params) do
+    n = n + p:numel()
+    if trainable[i] and self.trainable then t = t + p:numel() end
+  end
+  return n, t
 end
 
 --- Runs the layer alone on a batch (inference mode unless training is true).

@@ -438,9 +438,8 @@ end
 function Sequential:count_params()
   local total, trainable = 0, 0
   for _, layer in ipairs(self.layers) do
-    local n = layer:count_params()
-    total = total + n
-    if layer.trainable then trainable = trainable + n end
+    local n, t = layer:count_params()
+    total, trainable = total + n, trainable + t
   end
   return total, trainable
 end

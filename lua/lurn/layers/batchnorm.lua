@@ -1,0 +1,48 @@
+--- BatchNormalization{momentum = 0.99, epsilon = 0.001, center = true, scale = true,
+-- beta_initializer = "zeros", gamma_initializer = "ones", beta_regularizer,
+-- gamma_regularizer}: normalises the last dimension (channels) with batch statistics in
+-- training and moving statistics in evaluate/predict, as Keras (axis = -1).
+-- get_weights: gamma, beta, moving_mean, moving_variance.
+local class = require "lurn.class"
+local core = require "lurn.core"
+local Layer = require "lurn.layers.layer"
+local initializers = require "lurn.initializers"
+
+local BatchNormalization = class(Layer)
+BatchNormalization.class_name = "BatchNormalization"
+
+local function new(opts)
+  opts = opts or {}
+  local self = Layer.setup(setmetatable({}, BatchNormalization), opts)
+  if opts.axis ~= nil and opts.axis ~= -1 then
+    error("BatchNormalization: only axis = -1 (channels last) is supported", 2)
+  end
+  for _, k in ipairs{"momentum", "epsilon"} do
+    if opts[k] ~= nil and type(opts[k]) ~= "number" then
+      error(("BatchNormalization: %s must be a number"):format(k), 2)
+    end
+  end
+  self.momentum = opts.momentum or 0.99
+  self.epsilon = opts.epsilon or 0.001
+  self.center = opts.center ~= false
+  self.scale = opts.scale ~= false
+  self.beta_initializer = initializers.get(opts.beta_initializer or "zeros")
+  self.gamma_initializer = initializers.get(opts.gamma_initializer or "ones")
+  self:_regularize(1, opts.gamma_regularizer)
+  self:_regularize(2, opts.beta_regularizer)
+  return self
+end
+
+function BatchNormalization:_create()
+  return core.batchnorm_layer{momentum = self.momentum, epsilon = self.epsilon, center = self.center,
+                              scale = self.scale, beta_initializer = self.beta_initializer,
+                              gamma_initializer = self.gamma_initializer}
+end
+
+function BatchNormalization:get_config()
+  local cfg = Layer.get_config(self)
+  cfg.momentum, cfg.epsilon, cfg.center, cfg.scale = self.momentum, self.epsilon, self.center, self.scale
+  return cfg
+end
+
+return new

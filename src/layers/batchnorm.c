@@ -1,0 +1,167 @@
+/* BatchNormalization over the last dimension (channels), as Keras' BatchNormalization
+ * with axis = -1: in training, batch statistics over every other dimension
+ * (N, or N*H*W for images) normalise x and update the moving statistics
+ *   moving = moving * momentum + batch * (1 - momentum)
+ * (variance: the biased batch variance, as Keras 3 and Keras 2's non-fused path);
+ * in inference the moving statistics normalise x.
+ * Parameters in Keras order: gamma, beta (trainable), moving_mean, moving_variance. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lurn.h"
+#include "tensor_internal.h"
+
+typedef struct {
+  lurn_batchnorm_config c;
+  lurn_tensor *xhat;      /* normalised input of the last training forward */
+  lurn_tensor *inv_std;   /* 1 / sqrt(var + eps) per channel, of the last forward */
+  int batch_stats;        /* whether the last forward used batch statistics */
+} batchnorm;
+
+enum { GAMMA, BETA, MOVING_MEAN, MOVING_VAR };
+
+static lurn_status bn_build(lurn_layer *l, lurn_rng *rng) {
+  batchnorm *b = l->impl;
+  int64_t ch = l->in_shape[l->in_ndim - 1];
+  lurn_initializer ones = {.kind = LURN_INIT_ONES}, zeros = {.kind = LURN_INIT_ZEROS};
+  /* gamma/beta exist even when scale/center are off (fixed at 1/0, not trained), so
+   * the parameter positions stay those of Keras' get_weights minus the unused ones. */
+  if (!lurn_layer_add_param(l, "gamma", 1, &ch, &b->c.gamma_initializer, rng, b->c.scale)) return LURN_ENOMEM;
+  if (!lurn_layer_add_param(l, "beta", 1, &ch, &b->c.beta_initializer, rng, b->c.center)) return LURN_ENOMEM;
+  if (!lurn_layer_add_param(l, "moving_mean", 1, &ch, &zeros, rng, 0)) return LURN_ENOMEM;
+  if (!lurn_layer_add_param(l, "moving_variance", 1, &ch, &ones, rng, 0)) return LURN_ENOMEM;
+  if (!b->c.scale) lurn_tensor_fill(l->params[GAMMA], 1.0f);
+  if (!b->c.center) lurn_tensor_fill(l->params[BETA], 0.0f);
+  if (!(b->inv_std = lurn_tensor_zeros(1, &ch))) return LURN_ENOMEM;
+  l->out_ndim = l->in_ndim;
+  memcpy(l->out_shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
+  return LURN_OK;
+}
+
+static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
+  batchnorm *b = l->impl;
+  int64_t ch = x->shape[x->ndim - 1], rows = ch ? lurn_tensor_numel(x) / ch : 0;
+  const float *in = lurn_tensor_data(x);
+  float *out = lurn_tensor_data(y), *inv = lurn_tensor_data(b->inv_std);
+  const float *gamma = lurn_tensor_data(l->params[GAMMA]), *beta = lurn_tensor_data(l->params[BETA]);
+  float *mm = lurn_tensor_data(l->params[MOVING_MEAN]), *mv = lurn_tensor_data(l->params[MOVING_VAR]);
+  b->batch_stats = training && rows > 0;
+  if (!b->batch_stats) {
+    for (int64_t c = 0; c < ch; c++) inv[c] = 1.0f / sqrtf(mv[c] + b->c.epsilon);
+#pragma omp parallel for if (rows * ch > LURN_PARALLEL_MIN) schedule(static)
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < ch; c++) out[r * ch + c] = (in[r * ch + c] - mm[c]) * inv[c] * gamma[c] + beta[c];
+    return LURN_OK;
+  }
+  lurn_status st = lurn_buffer_ensure(&b->xhat, x->ndim, x->shape);
+  if (st) return st;
+  double *sum = calloc((size_t)ch * 2, sizeof(double));
+  if (!sum) return lurn_fail(LURN_ENOMEM, "out of memory");
+  double *sq = sum + ch;
+  /* mean first, then the centred sum of squares: no cancellation for large means */
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < ch; c++) sum[c] += in[r * ch + c];
+  for (int64_t c = 0; c < ch; c++) sum[c] /= (double)rows;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < ch; c++) {
+      double d = in[r * ch + c] - sum[c];
+      sq[c] += d * d;
+    }
+  float mom = b->c.momentum;
+  for (int64_t c = 0; c < ch; c++) {
+    double var = sq[c] / (double)rows;
+    inv[c] = (float)(1.0 / sqrt(var + b->c.epsilon));
+    mm[c] = mm[c] * mom + (float)sum[c] * (1 - mom);
+    mv[c] = mv[c] * mom + (float)var * (1 - mom);
+  }
+  float *xh = lurn_tensor_data(b->xhat);
+#pragma omp parallel for if (rows * ch > LURN_PARALLEL_MIN) schedule(static)
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < ch; c++) {
+      float v = (in[r * ch + c] - (float)sum[c]) * inv[c];
+      xh[r * ch + c] = v;
+      out[r * ch + c] = v * gamma[c] + beta[c];
+    }
+  free(sum);
+  return LURN_OK;
+}
+
+static lurn_status bn_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
+                               lurn_tensor *dx) {
+  (void)y;
+  batchnorm *b = l->impl;
+  int64_t ch = x->shape[x->ndim - 1], rows = ch ? lurn_tensor_numel(x) / ch : 0;
+  const float *g = lurn_tensor_data(dy), *inv = lurn_tensor_data(b->inv_std);
+  const float *gamma = lurn_tensor_data(l->params[GAMMA]);
+  float *dgamma = lurn_tensor_data(l->grads[GAMMA]), *dbeta = lurn_tensor_data(l->grads[BETA]);
+  memset(dgamma, 0, sizeof(float) * (size_t)ch);
+  memset(dbeta, 0, sizeof(float) * (size_t)ch);
+  if (!b->batch_stats) {  /* frozen statistics: an affine map per channel */
+    const float *in = lurn_tensor_data(x), *mm = lurn_tensor_data(l->params[MOVING_MEAN]);
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < ch; c++) {
+        dgamma[c] += g[r * ch + c] * (in[r * ch + c] - mm[c]) * inv[c];
+        dbeta[c] += g[r * ch + c];
+      }
+    if (dx) {
+      float *d = lurn_tensor_data(dx);
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < ch; c++) d[r * ch + c] = g[r * ch + c] * gamma[c] * inv[c];
+    }
+    if (!b->c.scale) memset(dgamma, 0, sizeof(float) * (size_t)ch);
+    if (!b->c.center) memset(dbeta, 0, sizeof(float) * (size_t)ch);
+    return LURN_OK;
+  }
+  const float *xh = lurn_tensor_data(b->xhat);
+  double *sg = calloc((size_t)ch * 2, sizeof(double));
+  if (!sg) return lurn_fail(LURN_ENOMEM, "out of memory");
+  double *sgx = sg + ch;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < ch; c++) {
+      sg[c] += g[r * ch + c];
+      sgx[c] += (double)g[r * ch + c] * xh[r * ch + c];
+    }
+  for (int64_t c = 0; c < ch; c++) {
+    dbeta[c] = b->c.center ? (float)sg[c] : 0.0f;
+    dgamma[c] = b->c.scale ? (float)sgx[c] : 0.0f;
+  }
+  if (dx) {
+    /* dx = gamma * inv_std / M * (M * dy - sum(dy) - xhat * sum(dy * xhat)) */
+    float *d = lurn_tensor_data(dx);
+    double m = (double)rows;
+#pragma omp parallel for if (rows * ch > LURN_PARALLEL_MIN) schedule(static)
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < ch; c++) {
+        double k = gamma[c] * inv[c] / m;
+        d[r * ch + c] = (float)(k * (m * g[r * ch + c] - sg[c] - xh[r * ch + c] * sgx[c]));
+      }
+  }
+  free(sg);
+  return LURN_OK;
+}
+
+static void bn_destroy(lurn_layer *l) {
+  batchnorm *b = l->impl;
+  lurn_tensor_free(b->xhat);
+  lurn_tensor_free(b->inv_std);
+  free(b);
+}
+
+static const lurn_layer_ops batchnorm_ops = {"BatchNormalization", bn_build, bn_forward, bn_backward, bn_destroy};
+
+lurn_layer *lurn_batchnorm_new(const lurn_batchnorm_config *c) {
+  if (!(c->momentum >= 0 && c->momentum <= 1) || !(c->epsilon > 0)) {
+    lurn_fail(LURN_EINVAL, "BatchNormalization: momentum must be in [0, 1] and epsilon > 0");
+    return NULL;
+  }
+  batchnorm *b = calloc(1, sizeof *b);
+  if (!b) {
+    lurn_fail(LURN_ENOMEM, "out of memory");
+    return NULL;
+  }
+  b->c = *c;
+  lurn_layer *l = lurn_layer_alloc(&batchnorm_ops, b);
+  if (!l) free(b);
+  return l;
+}
