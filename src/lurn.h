@@ -197,6 +197,9 @@ typedef struct lurn_layer_ops {
   lurn_status (*backward)(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
                           const lurn_tensor *dy, lurn_tensor *dx);
   void (*destroy)(lurn_layer *l);  /* frees impl and work buffers */
+  /* Containers (Residual) list the layers they run, so that the model trains and
+   * regularizes their parameters; NULL for plain layers. Returns the count. */
+  int (*children)(const lurn_layer *l, lurn_layer **out, int max);
 } lurn_layer_ops;
 
 struct lurn_layer {
@@ -216,6 +219,7 @@ struct lurn_layer {
   lurn_activation activation;
   const lurn_tensor *preactivation;  /* z of the last forward, or NULL */
   int dy_is_preactivation;
+  double nested_penalty;  /* activity penalties of a container's inner layers, last forward */
   char name[64];
 };
 
@@ -243,6 +247,10 @@ lurn_layer *lurn_activation_layer_new(lurn_activation act, float alpha);
 lurn_layer *lurn_dropout_new(float rate, lurn_rng *rng);
 /* Reshape to a per-sample shape (-1 infers one size); Flatten is Reshape to {-1}. */
 lurn_layer *lurn_reshape_new(const char *type, int ndim, const int64_t *shape);
+
+/* Residual: y = layers(x) + x, or + projection(x) when the shapes differ. The inner
+ * layers and the projection are borrowed (the caller keeps them alive). */
+lurn_layer *lurn_residual_new(lurn_layer *const *layers, int n, lurn_layer *projection);
 
 typedef struct lurn_batchnorm_config {
   float momentum, epsilon;  /* Keras: 0.99, 0.001 */
@@ -367,6 +375,11 @@ lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_opt
 lurn_status lurn_model_test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x,
                                  const lurn_tensor *y, const float *sample_weight, double *loss_value,
                                  const lurn_tensor **pred);
+/* Backward through the layers after a training forward, from dL/d(output) dy; fills the
+ * layers' gradients and, if dx is non-NULL, dL/dx. Containers use it. */
+lurn_status lurn_model_backward(lurn_model *m, const lurn_tensor *x, const lurn_tensor *dy, lurn_tensor *dx);
+/* Sum of the activity penalties of the last forward. */
+double lurn_model_activity_penalty(const lurn_model *m);
 /* Forward and backward without an update: fills every layer's grads and, if dx is non-NULL,
  * dL/dx. For gradient checks and diagnosis. */
 lurn_status lurn_model_gradients(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x,

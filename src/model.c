@@ -63,6 +63,28 @@ int lurn_model_size(const lurn_model *m) { return m->n; }
 
 lurn_layer *lurn_model_layer(const lurn_model *m, int i) { return i >= 0 && i < m->n ? m->layers[i] : NULL; }
 
+#define MAX_CHILDREN 64
+
+/* Counts (and with store, lists) the trainable parameters of l and of the layers it
+ * contains, depth first in layer order. */
+static int collect_params(lurn_layer *l, lurn_tensor **params, lurn_tensor **grads, int store) {
+  int n = 0;
+  for (int p = 0; p < l->nparams; p++) {
+    if (!l->trainable[p]) continue;
+    if (store) {
+      params[n] = l->params[p];
+      grads[n] = l->grads[p];
+    }
+    n++;
+  }
+  if (l->ops->children) {
+    lurn_layer *kids[MAX_CHILDREN];
+    int k = l->ops->children(l, kids, MAX_CHILDREN);
+    for (int i = 0; i < k; i++) n += collect_params(kids[i], store ? params + n : NULL, store ? grads + n : NULL, store);
+  }
+  return n;
+}
+
 lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_rng *rng) {
   if (m->n == 0) return lurn_fail(LURN_EINVAL, "the model has no layers");
   int nd = ndim;
@@ -74,8 +96,7 @@ lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, l
     shape = m->layers[i]->out_shape;
   }
   int count = 0;
-  for (int i = 0; i < m->n; i++)
-    for (int p = 0; p < m->layers[i]->nparams; p++) count += m->layers[i]->trainable[p];
+  for (int i = 0; i < m->n; i++) count += collect_params(m->layers[i], NULL, NULL, 0);
   free(m->train_params);
   free(m->train_grads);
   m->train_params = malloc(sizeof(lurn_tensor *) * (size_t)(count ? count : 1));
@@ -83,11 +104,7 @@ lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, l
   if (!m->train_params || !m->train_grads) return lurn_fail(LURN_ENOMEM, "out of memory");
   m->ntrain = 0;
   for (int i = 0; i < m->n; i++)
-    for (int p = 0; p < m->layers[i]->nparams; p++)
-      if (m->layers[i]->trainable[p]) {
-        m->train_params[m->ntrain] = m->layers[i]->params[p];
-        m->train_grads[m->ntrain++] = m->layers[i]->grads[p];
-      }
+    m->ntrain += collect_params(m->layers[i], m->train_params + m->ntrain, m->train_grads + m->ntrain, 1);
   m->in_ndim = ndim;
   memcpy(m->in_shape, in_shape, sizeof(int64_t) * ndim);
   m->built = 1;
@@ -130,13 +147,14 @@ static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, in
     if ((st = l->ops->forward(l, in, m->out[i], training))) return st;
     if (batch > 0 && (l->activity_regularizer.l1 != 0 || l->activity_regularizer.l2 != 0))
       m->activity_penalty += lurn_regularize(&l->activity_regularizer, m->out[i], NULL) / (double)batch;
+    m->activity_penalty += l->nested_penalty;
     in = m->out[i];
   }
   return LURN_OK;
 }
 
 lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out) {
-  lurn_status st = forward(m, x, training, 0);
+  lurn_status st = forward(m, x, training, training);  /* training keeps buffers for backward */
   if (!st) *out = m->out[m->n - 1];
   return st;
 }
@@ -153,15 +171,25 @@ static int fusable(const lurn_layer *last, const lurn_loss *loss) {
   return 0;
 }
 
-static double weight_penalties(lurn_model *m, int with_grad) {
+static double layer_penalties(lurn_layer *l, int with_grad) {
   double total = 0;
-  for (int i = 0; i < m->n; i++) {
-    lurn_layer *l = m->layers[i];
-    for (int p = 0; p < l->nparams; p++)
-      total += lurn_regularize(&l->regularizers[p], l->params[p], with_grad ? l->grads[p] : NULL);
+  for (int p = 0; p < l->nparams; p++)
+    total += lurn_regularize(&l->regularizers[p], l->params[p], with_grad ? l->grads[p] : NULL);
+  if (l->ops->children) {
+    lurn_layer *kids[MAX_CHILDREN];
+    int k = l->ops->children(l, kids, MAX_CHILDREN);
+    for (int i = 0; i < k; i++) total += layer_penalties(kids[i], with_grad);
   }
   return total;
 }
+
+static double weight_penalties(lurn_model *m, int with_grad) {
+  double total = 0;
+  for (int i = 0; i < m->n; i++) total += layer_penalties(m->layers[i], with_grad);
+  return total;
+}
+
+static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused);
 
 /* Forward, loss, backward. Leaves the parameter gradients in the layers. */
 static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
@@ -176,6 +204,15 @@ static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const 
   st = lurn_loss_compute(fused ? &logits_loss : loss, fused ? top->preactivation : m->out[last], y, sample_weight,
                          loss_value, m->dout[last]);
   if (st) return st;
+  if ((st = backward_layers(m, x, dx, fused))) return st;
+  *loss_value += m->activity_penalty + weight_penalties(m, 1);
+  return LURN_OK;
+}
+
+/* Runs the layers backward from dout[last], adding activity-penalty gradients. */
+static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused) {
+  int last = m->n - 1;
+  lurn_status st;
   int64_t batch = x->shape[0];
   for (int i = last; i >= 0; i--) {
     lurn_layer *l = m->layers[i];
@@ -193,9 +230,18 @@ static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const 
     l->dy_is_preactivation = 0;
     if (st) return st;
   }
-  *loss_value += m->activity_penalty + weight_penalties(m, 1);
   return LURN_OK;
 }
+
+lurn_status lurn_model_backward(lurn_model *m, const lurn_tensor *x, const lurn_tensor *dy, lurn_tensor *dx) {
+  int last = m->n - 1;
+  if (!m->built || !m->dout[last] || !lurn_tensor_same_shape(dy, m->dout[last]))
+    return lurn_fail(LURN_EINVAL, "backward: needs a training forward on a batch of dy's shape first");
+  lurn_status st = lurn_tensor_copy_into(m->dout[last], dy);
+  return st ? st : backward_layers(m, x, dx, 0);
+}
+
+double lurn_model_activity_penalty(const lurn_model *m) { return m->activity_penalty; }
 
 lurn_status lurn_model_gradients(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
                                  const float *sample_weight, double *loss_value, lurn_tensor *dx) {

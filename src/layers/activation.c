@@ -15,7 +15,9 @@ static lurn_status act_build(lurn_layer *l, lurn_rng *rng) {
   return LURN_OK;
 }
 
-static int64_t cols_of(const lurn_tensor *x) { return x->shape[x->ndim - 1]; }
+static int64_t cols_of(const lurn_tensor *x) {
+  return x->shape[x->ndim - 1];
+}
 
 static lurn_status act_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
   (void)training;
@@ -26,8 +28,8 @@ static lurn_status act_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor 
   return LURN_OK;
 }
 
-static lurn_status act_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
-                                lurn_tensor *dx) {
+static lurn_status act_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                                const lurn_tensor *dy, lurn_tensor *dx) {
   activation_layer *a = l->impl;
   if (!dx) return LURN_OK;
   int64_t cols = cols_of(x), rows = cols ? lurn_tensor_numel(x) / cols : 0;
@@ -35,14 +37,20 @@ static lurn_status act_backward(lurn_layer *l, const lurn_tensor *x, const lurn_
     memcpy(lurn_tensor_data(dx), lurn_tensor_data(dy), sizeof(float) * (size_t)lurn_tensor_numel(dy));
     return LURN_OK;
   }
-  lurn_activation_backward(l->activation, a->alpha, lurn_tensor_data(x), lurn_tensor_data(y), lurn_tensor_data(dy),
-                           lurn_tensor_data(dx), rows, cols);
+  lurn_activation_backward(l->activation, a->alpha, lurn_tensor_data(x), lurn_tensor_data(y),
+                           lurn_tensor_data(dy), lurn_tensor_data(dx), rows, cols);
   return LURN_OK;
 }
 
-static void act_destroy(lurn_layer *l) { free(l->impl); }
+static void act_destroy(lurn_layer *l) {
+  free(l->impl);
+}
 
-static const lurn_layer_ops activation_ops = {"Activation", act_build, act_forward, act_backward, act_destroy};
+static const lurn_layer_ops activation_ops = {.type = "Activation",
+                                              .build = act_build,
+                                              .forward = act_forward,
+                                              .backward = act_backward,
+                                              .destroy = act_destroy};
 
 lurn_layer *lurn_activation_layer_new(lurn_activation act, float alpha) {
   activation_layer *a = calloc(1, sizeof *a);

@@ -14,9 +14,9 @@
 
 typedef struct {
   lurn_batchnorm_config c;
-  lurn_tensor *xhat;      /* normalised input of the last training forward */
-  lurn_tensor *inv_std;   /* 1 / sqrt(var + eps) per channel, of the last forward */
-  int batch_stats;        /* whether the last forward used batch statistics */
+  lurn_tensor *xhat;    /* normalised input of the last training forward */
+  lurn_tensor *inv_std; /* 1 / sqrt(var + eps) per channel, of the last forward */
+  int batch_stats;      /* whether the last forward used batch statistics */
 } batchnorm;
 
 enum { GAMMA, BETA, MOVING_MEAN, MOVING_VAR };
@@ -51,7 +51,8 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
     for (int64_t c = 0; c < ch; c++) inv[c] = 1.0f / sqrtf(mv[c] + b->c.epsilon);
 #pragma omp parallel for if (rows * ch > LURN_PARALLEL_MIN) schedule(static)
     for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < ch; c++) out[r * ch + c] = (in[r * ch + c] - mm[c]) * inv[c] * gamma[c] + beta[c];
+      for (int64_t c = 0; c < ch; c++)
+        out[r * ch + c] = (in[r * ch + c] - mm[c]) * inv[c] * gamma[c] + beta[c];
     return LURN_OK;
   }
   lurn_status st = lurn_buffer_ensure(&b->xhat, x->ndim, x->shape);
@@ -87,8 +88,8 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
   return LURN_OK;
 }
 
-static lurn_status bn_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
-                               lurn_tensor *dx) {
+static lurn_status bn_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                               const lurn_tensor *dy, lurn_tensor *dx) {
   (void)y;
   batchnorm *b = l->impl;
   int64_t ch = x->shape[x->ndim - 1], rows = ch ? lurn_tensor_numel(x) / ch : 0;
@@ -97,7 +98,7 @@ static lurn_status bn_backward(lurn_layer *l, const lurn_tensor *x, const lurn_t
   float *dgamma = lurn_tensor_data(l->grads[GAMMA]), *dbeta = lurn_tensor_data(l->grads[BETA]);
   memset(dgamma, 0, sizeof(float) * (size_t)ch);
   memset(dbeta, 0, sizeof(float) * (size_t)ch);
-  if (!b->batch_stats) {  /* frozen statistics: an affine map per channel */
+  if (!b->batch_stats) { /* frozen statistics: an affine map per channel */
     const float *in = lurn_tensor_data(x), *mm = lurn_tensor_data(l->params[MOVING_MEAN]);
     for (int64_t r = 0; r < rows; r++)
       for (int64_t c = 0; c < ch; c++) {
@@ -148,7 +149,11 @@ static void bn_destroy(lurn_layer *l) {
   free(b);
 }
 
-static const lurn_layer_ops batchnorm_ops = {"BatchNormalization", bn_build, bn_forward, bn_backward, bn_destroy};
+static const lurn_layer_ops batchnorm_ops = {.type = "BatchNormalization",
+                                             .build = bn_build,
+                                             .forward = bn_forward,
+                                             .backward = bn_backward,
+                                             .destroy = bn_destroy};
 
 lurn_layer *lurn_batchnorm_new(const lurn_batchnorm_config *c) {
   if (!(c->momentum >= 0 && c->momentum <= 1) || !(c->epsilon > 0)) {

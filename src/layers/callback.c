@@ -22,8 +22,8 @@ static lurn_status callback_forward(lurn_layer *l, const lurn_tensor *x, lurn_te
   return c->ops.forward(c->ud, x, y, training);
 }
 
-static lurn_status callback_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
-                                     lurn_tensor *dx) {
+static lurn_status callback_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                                     const lurn_tensor *dy, lurn_tensor *dx) {
   callback *c = l->impl;
   if (!dx) return LURN_OK;
   return c->ops.backward(c->ud, x, y, dy, dx);
@@ -35,8 +35,11 @@ static void callback_destroy(lurn_layer *l) {
   free(c);
 }
 
-static const lurn_layer_ops callback_layer_ops = {"Lambda", callback_build, callback_forward, callback_backward,
-                                                  callback_destroy};
+static const lurn_layer_ops callback_layer_ops = {.type = "Lambda",
+                                                  .build = callback_build,
+                                                  .forward = callback_forward,
+                                                  .backward = callback_backward,
+                                                  .destroy = callback_destroy};
 
 lurn_layer *lurn_callback_layer_new(const lurn_callback_ops *ops, void *ud) {
   callback *c = calloc(1, sizeof *c);
@@ -51,4 +54,6 @@ lurn_layer *lurn_callback_layer_new(const lurn_callback_ops *ops, void *ud) {
   return l;
 }
 
-void lurn_callback_layer_set_ud(lurn_layer *l, void *ud) { ((callback *)l->impl)->ud = ud; }
+void lurn_callback_layer_set_ud(lurn_layer *l, void *ud) {
+  ((callback *)l->impl)->ud = ud;
+}

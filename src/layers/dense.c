@@ -9,11 +9,13 @@
 
 typedef struct {
   lurn_dense_config c;
-  lurn_tensor *z;   /* pre-activation, kept for backward when there is an activation */
-  lurn_tensor *dz;  /* work buffer for dL/dz */
+  lurn_tensor *z;  /* pre-activation, kept for backward when there is an activation */
+  lurn_tensor *dz; /* work buffer for dL/dz */
 } dense;
 
-static int64_t rows_of(const lurn_tensor *x) { return lurn_tensor_numel(x) / x->shape[x->ndim - 1]; }
+static int64_t rows_of(const lurn_tensor *x) {
+  return lurn_tensor_numel(x) / x->shape[x->ndim - 1];
+}
 
 static lurn_status dense_build(lurn_layer *l, lurn_rng *rng) {
   dense *d = l->impl;
@@ -40,7 +42,7 @@ static lurn_status dense_forward(lurn_layer *l, const lurn_tensor *x, lurn_tenso
     out = lurn_tensor_data(d->z);
   }
   const float *bias = d->c.use_bias ? lurn_tensor_data(l->params[1]) : NULL;
-  if (bias) {  /* start from the bias so that sgemm accumulates onto it (beta = 1) */
+  if (bias) { /* start from the bias so that sgemm accumulates onto it (beta = 1) */
 #pragma omp parallel for if (rows * units > LURN_PARALLEL_MIN) schedule(static)
     for (int64_t r = 0; r < rows; r++) memcpy(out + r * units, bias, sizeof(float) * (size_t)units);
   }
@@ -69,8 +71,8 @@ static lurn_status dense_backward(lurn_layer *l, const lurn_tensor *x, const lur
     dz = lurn_tensor_data(d->dz);
   }
   /* kernel gradient: x^T @ dz */
-  lurn_sgemm(1, 0, in, units, rows, 1.0f, lurn_tensor_data(x), in, dz, units, 0.0f, lurn_tensor_data(l->grads[0]),
-             units);
+  lurn_sgemm(1, 0, in, units, rows, 1.0f, lurn_tensor_data(x), in, dz, units, 0.0f,
+             lurn_tensor_data(l->grads[0]), units);
   if (d->c.use_bias) {
     float *db = lurn_tensor_data(l->grads[1]);
     memset(db, 0, sizeof(float) * (size_t)units);
@@ -90,7 +92,11 @@ static void dense_destroy(lurn_layer *l) {
   free(d);
 }
 
-static const lurn_layer_ops dense_ops = {"Dense", dense_build, dense_forward, dense_backward, dense_destroy};
+static const lurn_layer_ops dense_ops = {.type = "Dense",
+                                         .build = dense_build,
+                                         .forward = dense_forward,
+                                         .backward = dense_backward,
+                                         .destroy = dense_destroy};
 
 lurn_layer *lurn_dense_new(const lurn_dense_config *c) {
   if (c->units < 1) {

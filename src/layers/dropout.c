@@ -8,8 +8,8 @@
 typedef struct {
   float rate;
   lurn_rng *rng;
-  lurn_tensor *mask;  /* 0 or 1/(1-rate) per element of the last training batch */
-  int masked;         /* whether the last forward applied the mask */
+  lurn_tensor *mask; /* 0 or 1/(1-rate) per element of the last training batch */
+  int masked;        /* whether the last forward applied the mask */
 } dropout;
 
 static lurn_status dropout_build(lurn_layer *l, lurn_rng *rng) {
@@ -44,8 +44,8 @@ static lurn_status dropout_forward(lurn_layer *l, const lurn_tensor *x, lurn_ten
   return LURN_OK;
 }
 
-static lurn_status dropout_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
-                                    lurn_tensor *dx) {
+static lurn_status dropout_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                                    const lurn_tensor *dy, lurn_tensor *dx) {
   (void)x;
   (void)y;
   dropout *d = l->impl;
@@ -68,8 +68,11 @@ static void dropout_destroy(lurn_layer *l) {
   free(d);
 }
 
-static const lurn_layer_ops dropout_ops = {"Dropout", dropout_build, dropout_forward, dropout_backward,
-                                           dropout_destroy};
+static const lurn_layer_ops dropout_ops = {.type = "Dropout",
+                                           .build = dropout_build,
+                                           .forward = dropout_forward,
+                                           .backward = dropout_backward,
+                                           .destroy = dropout_destroy};
 
 lurn_layer *lurn_dropout_new(float rate, lurn_rng *rng) {
   if (!(rate >= 0 && rate < 1)) {

@@ -8,7 +8,7 @@
 
 typedef struct {
   int ndim;
-  int64_t shape[LURN_MAX_DIMS];  /* target per-sample shape; one size may be -1 */
+  int64_t shape[LURN_MAX_DIMS]; /* target per-sample shape; one size may be -1 */
 } reshape;
 
 static lurn_status reshape_build(lurn_layer *l, lurn_rng *rng) {
@@ -18,13 +18,17 @@ static lurn_status reshape_build(lurn_layer *l, lurn_rng *rng) {
   int infer = -1;
   for (int i = 0; i < l->in_ndim; i++) n *= l->in_shape[i];
   for (int i = 0; i < r->ndim; i++) {
-    if (r->shape[i] == -1) infer = i;
-    else known *= r->shape[i];
+    if (r->shape[i] == -1)
+      infer = i;
+    else
+      known *= r->shape[i];
   }
   memcpy(l->out_shape, r->shape, sizeof(int64_t) * r->ndim);
   l->out_ndim = r->ndim;
-  if (infer >= 0 && known > 0 && n % known == 0) l->out_shape[infer] = n / known;
-  else if (infer >= 0) known = -1;
+  if (infer >= 0 && known > 0 && n % known == 0)
+    l->out_shape[infer] = n / known;
+  else if (infer >= 0)
+    known = -1;
   if ((infer < 0 && known != n) || known < 0) {
     lurn_tensor in = {.ndim = l->in_ndim}, want = {.ndim = r->ndim};
     memcpy(in.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
@@ -44,8 +48,8 @@ static lurn_status reshape_forward(lurn_layer *l, const lurn_tensor *x, lurn_ten
   return LURN_OK;
 }
 
-static lurn_status reshape_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
-                                    lurn_tensor *dx) {
+static lurn_status reshape_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                                    const lurn_tensor *dy, lurn_tensor *dx) {
   (void)l;
   (void)x;
   (void)y;
@@ -53,12 +57,20 @@ static lurn_status reshape_backward(lurn_layer *l, const lurn_tensor *x, const l
   return LURN_OK;
 }
 
-static void reshape_destroy(lurn_layer *l) { free(l->impl); }
+static void reshape_destroy(lurn_layer *l) {
+  free(l->impl);
+}
 
-static const lurn_layer_ops reshape_ops = {"Reshape", reshape_build, reshape_forward, reshape_backward,
-                                           reshape_destroy};
-static const lurn_layer_ops flatten_ops = {"Flatten", reshape_build, reshape_forward, reshape_backward,
-                                           reshape_destroy};
+static const lurn_layer_ops reshape_ops = {.type = "Reshape",
+                                           .build = reshape_build,
+                                           .forward = reshape_forward,
+                                           .backward = reshape_backward,
+                                           .destroy = reshape_destroy};
+static const lurn_layer_ops flatten_ops = {.type = "Flatten",
+                                           .build = reshape_build,
+                                           .forward = reshape_forward,
+                                           .backward = reshape_backward,
+                                           .destroy = reshape_destroy};
 
 lurn_layer *lurn_reshape_new(const char *type, int ndim, const int64_t *shape) {
   int flatten = strcmp(type, "Flatten") == 0;

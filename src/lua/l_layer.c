@@ -111,6 +111,29 @@ static int l_batchnorm_layer(lua_State *L) {
   return l_pushlayer(L, lurn_batchnorm_new(&c), 0);
 }
 
+/* core.residual_layer({layer, ...}[, projection]): the layers stay alive as long as
+ * the block, through its user value. */
+static int l_residual_layer(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = (int)luaL_len(L, 1);
+  luaL_argcheck(L, n >= 1 && n <= 64, 1, "a Residual block holds 1 to 64 layers");
+  lurn_layer *layers[64];
+  for (int i = 0; i < n; i++) {
+    lua_geti(L, 1, i + 1);
+    layers[i] = l_checklayer(L, -1);
+    lua_pop(L, 1);
+  }
+  lurn_layer *projection = lua_isnoneornil(L, 2) ? NULL : l_checklayer(L, 2);
+  l_pushlayer(L, lurn_residual_new(layers, n, projection), 1);
+  lua_createtable(L, 2, 0);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, 2);
+  lua_setiuservalue(L, -2, 1);
+  return 1;
+}
+
 static int l_activation_layer(lua_State *L) {
   lurn_activation act = check_activation(L, luaL_checkstring(L, 1));
   return l_pushlayer(L, lurn_activation_layer_new(act, (float)luaL_optnumber(L, 2, 0.2)), 0);
@@ -127,6 +150,73 @@ static int l_reshape_layer(lua_State *L) {
   int n = 1;
   if (!lua_isnoneornil(L, 2)) n = l_checkshape_signed(L, 2, shape);
   return l_pushlayer(L, lurn_reshape_new(type, n, shape), 0);
+}
+
+/* A (height, width) option: a positive integer for both, or a pair {h, w}. */
+static void check_pair(lua_State *L, int t, const char *key, int64_t *pair) {
+  lua_getfield(L, t, key);
+  int ok = lua_isinteger(L, -1) || lua_istable(L, -1);
+  for (int i = 0; ok && i < 2; i++) {
+    if (lua_istable(L, -1)) lua_geti(L, -1, i + 1);
+    else lua_pushvalue(L, -1);
+    lua_Integer v = lua_tointegerx(L, -1, &ok);
+    ok = ok && v >= 1;
+    pair[i] = v;
+    lua_pop(L, 1);
+  }
+  if (!ok) luaL_error(L, "option '%s' must be a positive integer or a pair {height, width}", key);
+  lua_pop(L, 1);
+}
+
+static int check_padding(lua_State *L, int t) {
+  static const char *const names[] = {"valid", "same", NULL};
+  lua_getfield(L, t, "padding");
+  int same = luaL_checkoption(L, -1, "valid", names);
+  lua_pop(L, 1);
+  return same;
+}
+
+/* core.conv2d_layer{filters=, kernel_size=, strides=, dilation_rate=, padding=, activation=,
+ * alpha=, use_bias=, kernel_initializer=, bias_initializer=} */
+static int l_conv2d_layer(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_conv2d_config c = {0};
+  lua_getfield(L, 1, "filters");
+  int ok;
+  lua_Integer filters = lua_tointegerx(L, -1, &ok);
+  if (!ok || filters < 1) luaL_error(L, "Conv2D: filters must be a positive integer");
+  lua_pop(L, 1);
+  c.filters = filters;
+  check_pair(L, 1, "kernel_size", c.kernel_size);
+  check_pair(L, 1, "strides", c.strides);
+  check_pair(L, 1, "dilation_rate", c.dilation_rate);
+  c.padding_same = check_padding(L, 1);
+  lua_getfield(L, 1, "activation");
+  c.activation = lua_isnil(L, -1) ? LURN_ACT_LINEAR : check_activation(L, luaL_checkstring(L, -1));
+  lua_pop(L, 1);
+  c.alpha = opt_float(L, 1, "alpha", 0.2f);
+  c.use_bias = opt_bool(L, 1, "use_bias", 1);
+  c.kernel_initializer = check_initializer(L, 1, "kernel_initializer");
+  c.bias_initializer = check_initializer(L, 1, "bias_initializer");
+  return l_pushlayer(L, lurn_conv2d_new(&c), 0);
+}
+
+/* core.pool2d_layer{kind = "max" | "average", global=, keepdims=, pool_size=, strides=, padding=} */
+static int l_pool2d_layer(lua_State *L) {
+  static const char *const kinds[] = {"max", "average", NULL};
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_pool2d_config c = {0};
+  lua_getfield(L, 1, "kind");
+  c.kind = luaL_checkoption(L, -1, NULL, kinds) == 0 ? LURN_POOL_MAX : LURN_POOL_AVERAGE;
+  lua_pop(L, 1);
+  c.global = opt_bool(L, 1, "global", 0);
+  c.keepdims = opt_bool(L, 1, "keepdims", 0);
+  if (!c.global) {
+    check_pair(L, 1, "pool_size", c.pool_size);
+    check_pair(L, 1, "strides", c.strides);
+    c.padding_same = check_padding(L, 1);
+  }
+  return l_pushlayer(L, lurn_pool2d_new(&c), 0);
 }
 
 static void push_shape(lua_State *L, int ndim, const int64_t *shape) {
@@ -266,9 +356,12 @@ static const luaL_Reg layer_methods[] = {
 static const luaL_Reg layer_functions[] = {
     {"dense_layer", l_dense_layer},
     {"batchnorm_layer", l_batchnorm_layer},
+    {"residual_layer", l_residual_layer},
     {"activation_layer", l_activation_layer},
     {"dropout_layer", l_dropout_layer},
     {"reshape_layer", l_reshape_layer},
+    {"conv2d_layer", l_conv2d_layer},
+    {"pool2d_layer", l_pool2d_layer},
     {NULL, NULL},
 };
 

@@ -2,11 +2,14 @@
 -- name that loading a model uses.
 local activation = require "lurn.layers.activation"
 local reshape = require "lurn.layers.reshape"
+local conv2d = require "lurn.layers.conv2d"
+local pooling = require "lurn.layers.pooling"
 
 local layers = {
   Dense = require "lurn.layers.dense",
   Dropout = require "lurn.layers.dropout",
   BatchNormalization = require "lurn.layers.batchnorm",
+  Residual = require "lurn.layers.residual",
   Activation = activation.Activation,
   ReLU = activation.ReLU,
   LeakyReLU = activation.LeakyReLU,
@@ -16,6 +19,15 @@ local layers = {
   Reshape = reshape.Reshape,
   Input = require "lurn.layers.input",
   Lambda = require "lurn.layers.lambda",
+  Conv2D = conv2d.Conv2D,
+  MaxPooling2D = pooling.MaxPooling2D,
+  AveragePooling2D = pooling.AveragePooling2D,
+  GlobalMaxPooling2D = pooling.GlobalMaxPooling2D,
+  GlobalAveragePooling2D = pooling.GlobalAveragePooling2D,
 }
+
+-- Keras' aliases
+layers.Convolution2D, layers.MaxPool2D, layers.AvgPool2D = layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D
+layers.GlobalMaxPool2D, layers.GlobalAvgPool2D = layers.GlobalMaxPooling2D, layers.GlobalAveragePooling2D
 
 return layers

@@ -32,6 +32,28 @@ local function copy_shape(s)
   return c
 end
 
+--- Creates the C layer(s) without building them (containers build their inner layers).
+function Layer:_make_core()
+  self._core = self:_create()
+  for position, reg in pairs(self._regularizers or {}) do
+    if position == "activity" then
+      self._core:set_activity_regularizer(reg.l1, reg.l2)
+    else
+      self._core:set_regularizer(position, reg.l1, reg.l2)
+    end
+  end
+  if self.activation_fn then  -- a Lua-function activation runs as a Lambda after the layer
+    self._post = require("lurn.layers.lambda").core_for(self.activation_fn)
+  end
+end
+
+--- Records the shapes once the C layer(s) are built (by this layer or a container).
+function Layer:_built(input_shape)
+  self.built = true
+  self.input_shape = copy_shape(input_shape)
+  self.output_shape = (self._post or self._core):output_shape()
+end
+
 --- Creates the C layer for a per-sample input shape (no batch dimension).
 function Layer:build(input_shape)
   if self.built then
@@ -39,29 +61,16 @@ function Layer:build(input_shape)
     return
   end
   local ok, err = pcall(function()
-    self._core = self:_create()
-    local regs = self._regularizers or {}
-    for position, reg in pairs(regs) do
-      if position == "activity" then
-        self._core:set_activity_regularizer(reg.l1, reg.l2)
-      else
-        self._core:set_regularizer(position, reg.l1, reg.l2)
-      end
-    end
+    self:_make_core()
     self._core:build(input_shape)
-    if self.activation_fn then  -- a Lua-function activation runs as a Lambda after the layer
-      self._post = require("lurn.layers.lambda").core_for(self.activation_fn)
-      self._post:build(self._core:output_shape())
-    end
+    if self._post then self._post:build(self._core:output_shape()) end
   end)
   if not ok then
     -- the message is for the user: drop the "file:line: " of lurn's own Lua files
     local msg = tostring(err):gsub("^[^\n]-%.lua:%d+: ", "")
     error(("layer '%s' (%s): %s"):format(self.name, self.class_name, msg), 0)
   end
-  self.built = true
-  self.input_shape = copy_shape(input_shape)
-  self.output_shape = (self._post or self._core):output_shape()
+  self:_built(input_shape)
 end
 
 --- The C layers this layer runs, in order (the layer, then its Lua activation if any).

@@ -1,0 +1,223 @@
+/* MaxPooling2D, AveragePooling2D and their global forms over channels-last batches:
+ * x (N, H, W, C) -> y (N, OH, OW, C), or (N, C) for the global ones (the window is the
+ * whole image). With "same" padding a window over the border takes the max, or the
+ * average, of the elements inside the image only, as TensorFlow does.
+ *
+ * Output rows (image, oh) run in parallel; each window is walked channels innermost, so
+ * every tap is a contiguous run of C floats. Max pooling keeps, per output element, the
+ * offset of the input it took, and backward adds dy there. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "im2col.h"
+#include "lurn.h"
+#include "tensor_internal.h"
+
+typedef struct {
+  lurn_pool2d_config c;
+  lurn_conv_geom g;
+  int32_t *argmax;     /* max: per output element, the offset in its image of the input it took */
+  int64_t argmax_cap;  /* elements allocated */
+  int64_t argmax_n;    /* images of the last forward, -1 before the first */
+} pool2d;
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static lurn_status pool2d_build(lurn_layer *l, lurn_rng *rng) {
+  (void)rng;
+  pool2d *p = l->impl;
+  const char *type = l->ops->type;
+  if (l->in_ndim != 3) {
+    lurn_tensor in = {.ndim = l->in_ndim};
+    memcpy(in.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
+    char s[LURN_SHAPE_STR_MAX];
+    return lurn_fail(LURN_EINVAL, "%s: expects input of shape (height, width, channels) per sample, got %s", type,
+                     lurn_shape_str(&in, s, sizeof s));
+  }
+  lurn_conv_geom *g = &p->g;
+  *g = (lurn_conv_geom){.h = l->in_shape[0], .w = l->in_shape[1], .c = l->in_shape[2], .dh = 1, .dw = 1};
+  if (p->c.global) {
+    g->kh = g->h, g->kw = g->w, g->sh = g->sw = 1;
+  } else {
+    g->kh = p->c.pool_size[0], g->kw = p->c.pool_size[1], g->sh = p->c.strides[0], g->sw = p->c.strides[1];
+  }
+  lurn_status st = lurn_conv_geom_init(g, !p->c.global && p->c.padding_same, type, "pool");
+  if (st) return st;
+  if (g->h * g->w * g->c > INT32_MAX)
+    return lurn_fail(LURN_EINVAL, "%s: an image of %lld values is too large", type, (long long)(g->h * g->w * g->c));
+  if (p->c.global && !p->c.keepdims) {
+    l->out_ndim = 1;
+    l->out_shape[0] = g->c;
+    return LURN_OK;
+  }
+  l->out_ndim = 3;
+  l->out_shape[0] = g->oh;
+  l->out_shape[1] = g->ow;
+  l->out_shape[2] = g->c;
+  return LURN_OK;
+}
+
+/* The part of window (i, j) inside the image: rows [*h0, *h1), columns [*w0, *w1). */
+static void clip(const lurn_conv_geom *g, int64_t i, int64_t j, int64_t *h0, int64_t *h1, int64_t *w0, int64_t *w1) {
+  int64_t top = i * g->sh - g->pad_top, left = j * g->sw - g->pad_left;
+  *h0 = max64(top, 0), *h1 = min64(top + g->kh, g->h);
+  *w0 = max64(left, 0), *w1 = min64(left + g->kw, g->w);
+}
+
+/* Output row i of one image: the max of each window and the offset it came from. */
+static void max_row(const lurn_conv_geom *g, const float *img, int64_t i, float *out, int32_t *arg) {
+  const int64_t c = g->c;
+  for (int64_t j = 0; j < g->ow; j++, out += c, arg += c) {
+    int64_t h0, h1, w0, w1;
+    clip(g, i, j, &h0, &h1, &w0, &w1);
+    int64_t first = (h0 * g->w + w0) * c;
+    for (int64_t ch = 0; ch < c; ch++) out[ch] = img[first + ch], arg[ch] = (int32_t)(first + ch);
+    for (int64_t ih = h0; ih < h1; ih++)
+      for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
+        int32_t off = (int32_t)((ih * g->w + iw) * c);
+        const float *v = img + off;
+        for (int64_t ch = 0; ch < c; ch++)
+          if (v[ch] > out[ch]) out[ch] = v[ch], arg[ch] = off + (int32_t)ch;
+      }
+  }
+}
+
+/* Output row i of one image: the mean of each window's elements inside the image. */
+static void average_row(const lurn_conv_geom *g, const float *img, int64_t i, float *out) {
+  const int64_t c = g->c;
+  for (int64_t j = 0; j < g->ow; j++, out += c) {
+    int64_t h0, h1, w0, w1;
+    clip(g, i, j, &h0, &h1, &w0, &w1);
+    memset(out, 0, sizeof(float) * (size_t)c);
+    for (int64_t ih = h0; ih < h1; ih++)
+      for (int64_t iw = w0; iw < w1; iw++) {
+        const float *v = img + (ih * g->w + iw) * c;
+        for (int64_t ch = 0; ch < c; ch++) out[ch] += v[ch];
+      }
+    float scale = 1.0f / (float)((h1 - h0) * (w1 - w0));
+    for (int64_t ch = 0; ch < c; ch++) out[ch] *= scale;
+  }
+}
+
+/* dx of one image += the gradient of output row i (dy: that row). */
+static void average_row_backward(const lurn_conv_geom *g, const float *dy, int64_t i, float *dx) {
+  const int64_t c = g->c;
+  for (int64_t j = 0; j < g->ow; j++, dy += c) {
+    int64_t h0, h1, w0, w1;
+    clip(g, i, j, &h0, &h1, &w0, &w1);
+    float scale = 1.0f / (float)((h1 - h0) * (w1 - w0));
+    for (int64_t ih = h0; ih < h1; ih++)
+      for (int64_t iw = w0; iw < w1; iw++) {
+        float *v = dx + (ih * g->w + iw) * c;
+        for (int64_t ch = 0; ch < c; ch++) v[ch] += dy[ch] * scale;
+      }
+  }
+}
+
+static void max_row_backward(const lurn_conv_geom *g, const float *dy, const int32_t *arg, float *dx) {
+  for (int64_t e = 0; e < g->ow * g->c; e++) dx[arg[e]] += dy[e];
+}
+
+static lurn_status check_batch(const lurn_layer *l, const lurn_tensor *x) {
+  int ok = x->ndim == 4 && lurn_tensor_is_contiguous(x);
+  for (int i = 0; ok && i < 3; i++) ok = x->shape[i + 1] == l->in_shape[i];
+  if (ok) return LURN_OK;
+  lurn_tensor want = {.ndim = 3, .shape = {l->in_shape[0], l->in_shape[1], l->in_shape[2]}};
+  char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
+  return lurn_fail(LURN_EINVAL, "%s: expects a packed batch (N, %s, got %s", l->ops->type,
+                   lurn_shape_str(&want, a, sizeof a) + 1, lurn_shape_str(x, b, sizeof b));
+}
+
+static lurn_status pool2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
+  (void)training;
+  pool2d *p = l->impl;
+  const lurn_conv_geom *g = &p->g;
+  lurn_status st = check_batch(l, x);
+  if (st) return st;
+  const int64_t n = x->shape[0], rows = n * g->oh, image = g->h * g->w * g->c, row = g->ow * g->c;
+  const int max = p->c.kind == LURN_POOL_MAX;
+  if (max && rows * row > p->argmax_cap) {
+    int32_t *a = realloc(p->argmax, sizeof(int32_t) * (size_t)(rows * row));
+    if (!a) return lurn_fail(LURN_ENOMEM, "out of memory");
+    p->argmax = a, p->argmax_cap = rows * row;
+  }
+  const float *in = lurn_tensor_data(x);
+  float *out = lurn_tensor_data(y);
+  int32_t *arg = p->argmax;
+#pragma omp parallel for if (n * g->oh * row * g->kh * g->kw > LURN_PARALLEL_MIN) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *img = in + r / g->oh * image;
+    if (max) max_row(g, img, r % g->oh, out + r * row, arg + r * row);
+    else average_row(g, img, r % g->oh, out + r * row);
+  }
+  p->argmax_n = n;
+  return LURN_OK;
+}
+
+static lurn_status pool2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
+                                   lurn_tensor *dx) {
+  (void)y;
+  pool2d *p = l->impl;
+  const lurn_conv_geom *g = &p->g;
+  lurn_status st = check_batch(l, x);
+  if (st || !dx) return st;
+  const int64_t n = x->shape[0], image = g->h * g->w * g->c, row = g->ow * g->c;
+  const int max = p->c.kind == LURN_POOL_MAX;
+  if (max && p->argmax_n != n)
+    return lurn_fail(LURN_EINVAL, "%s: backward needs the forward of the same batch first", l->ops->type);
+  const float *grad = lurn_tensor_data(dy);
+  float *out = lurn_tensor_data(dx);
+  memset(out, 0, sizeof(float) * (size_t)(n * image));
+  /* Windows that do not overlap write disjoint rows of dx: every output row can run on
+   * its own thread. Overlapping ones share rows, so each thread takes whole images. */
+  const int disjoint = g->kh <= g->sh && g->kw <= g->sw;
+  const int64_t tasks = disjoint ? n * g->oh : n, per_task = disjoint ? 1 : g->oh;
+#pragma omp parallel for if (n * g->oh * row * g->kh * g->kw > LURN_PARALLEL_MIN) schedule(static)
+  for (int64_t t = 0; t < tasks; t++)
+    for (int64_t r = t * per_task; r < (t + 1) * per_task; r++) {
+      float *img = out + r / g->oh * image;
+      if (max) max_row_backward(g, grad + r * row, p->argmax + r * row, img);
+      else average_row_backward(g, grad + r * row, r % g->oh, img);
+    }
+  return LURN_OK;
+}
+
+static void pool2d_destroy(lurn_layer *l) {
+  pool2d *p = l->impl;
+  free(p->argmax);
+  free(p);
+}
+
+#define POOL2D_OPS(name, type_name)                                                                 \
+  static const lurn_layer_ops name = {.type = type_name,                                            \
+                                      .build = pool2d_build,                                        \
+                                      .forward = pool2d_forward,                                    \
+                                      .backward = pool2d_backward,                                  \
+                                      .destroy = pool2d_destroy}
+POOL2D_OPS(max_ops, "MaxPooling2D");
+POOL2D_OPS(average_ops, "AveragePooling2D");
+POOL2D_OPS(global_max_ops, "GlobalMaxPooling2D");
+POOL2D_OPS(global_average_ops, "GlobalAveragePooling2D");
+
+lurn_layer *lurn_pool2d_new(const lurn_pool2d_config *c) {
+  int max = c->kind == LURN_POOL_MAX;
+  const lurn_layer_ops *ops = c->global ? (max ? &global_max_ops : &global_average_ops) : (max ? &max_ops : &average_ops);
+  for (int i = 0; i < 2 && !c->global; i++)
+    if (c->pool_size[i] < 1 || c->strides[i] < 1) {
+      lurn_fail(LURN_EINVAL, "%s: pool_size and strides must be positive, got pool_size %lldx%lld, strides %lldx%lld",
+                ops->type, (long long)c->pool_size[0], (long long)c->pool_size[1], (long long)c->strides[0],
+                (long long)c->strides[1]);
+      return NULL;
+    }
+  pool2d *p = calloc(1, sizeof *p);
+  if (!p) {
+    lurn_fail(LURN_ENOMEM, "out of memory");
+    return NULL;
+  }
+  p->c = *c;
+  p->argmax_n = -1;
+  lurn_layer *l = lurn_layer_alloc(ops, p);
+  if (!l) free(p);
+  return l;
+}
