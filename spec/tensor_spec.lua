@@ -58,6 +58,11 @@ describe("lurn.tensor", function()
     assert.has_error(function() t:get(1) end, "expected 2 positions for a tensor of shape (2, 3), got 1")
     assert.error_matches(function() lurn.zeros{-1} end, "sizes must be >= 0")
   end)
+
+  it("raises an error, not a crash, when memory cannot be had", function()
+    assert.error_matches(function() lurn.zeros{1000000, 1000000} end, "out of memory allocating a tensor of shape %(1000000, 1000000%)")
+    assert.error_matches(function() lurn.zeros{2 ^ 40, 2 ^ 40} end, "too large")
+  end)
 end)
 
 describe("views", function()
