@@ -17,6 +17,7 @@ typedef struct {
   lurn_tensor *xhat;    /* normalised input of the last training forward */
   lurn_tensor *inv_std; /* 1 / sqrt(var + eps) per channel, of the last forward */
   int batch_stats;      /* whether the last forward used batch statistics */
+  double *acc; /* 2 * channels accumulators, allocated at build */
 } batchnorm;
 
 enum { GAMMA, BETA, MOVING_MEAN, MOVING_VAR };
@@ -34,6 +35,7 @@ static lurn_status bn_build(lurn_layer *l, lurn_rng *rng) {
   if (!b->c.scale) lurn_tensor_fill(l->params[GAMMA], 1.0f);
   if (!b->c.center) lurn_tensor_fill(l->params[BETA], 0.0f);
   if (!(b->inv_std = lurn_tensor_zeros(1, &ch))) return LURN_ENOMEM;
+  if (!(b->acc = malloc(sizeof(double) * 2 * (size_t)(ch ? ch : 1)))) return lurn_fail(LURN_ENOMEM, "out of memory");
   l->out_ndim = l->in_ndim;
   memcpy(l->out_shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
   return LURN_OK;
@@ -57,9 +59,8 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
   }
   lurn_status st = lurn_buffer_ensure(&b->xhat, x->ndim, x->shape);
   if (st) return st;
-  double *sum = calloc((size_t)ch * 2, sizeof(double));
-  if (!sum) return lurn_fail(LURN_ENOMEM, "out of memory");
-  double *sq = sum + ch;
+  double *sum = b->acc, *sq = b->acc + ch;
+  memset(sum, 0, sizeof(double) * 2 * (size_t)ch);
   /* mean first, then the centred sum of squares: no cancellation for large means */
   for (int64_t r = 0; r < rows; r++)
     for (int64_t c = 0; c < ch; c++) sum[c] += in[r * ch + c];
@@ -84,7 +85,6 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
       xh[r * ch + c] = v;
       out[r * ch + c] = v * gamma[c] + beta[c];
     }
-  free(sum);
   return LURN_OK;
 }
 
@@ -115,9 +115,8 @@ static lurn_status bn_backward(lurn_layer *l, const lurn_tensor *x, const lurn_t
     return LURN_OK;
   }
   const float *xh = lurn_tensor_data(b->xhat);
-  double *sg = calloc((size_t)ch * 2, sizeof(double));
-  if (!sg) return lurn_fail(LURN_ENOMEM, "out of memory");
-  double *sgx = sg + ch;
+  double *sg = b->acc, *sgx = b->acc + ch;
+  memset(sg, 0, sizeof(double) * 2 * (size_t)ch);
   for (int64_t r = 0; r < rows; r++)
     for (int64_t c = 0; c < ch; c++) {
       sg[c] += g[r * ch + c];
@@ -138,7 +137,6 @@ static lurn_status bn_backward(lurn_layer *l, const lurn_tensor *x, const lurn_t
         d[r * ch + c] = (float)(k * (m * g[r * ch + c] - sg[c] - xh[r * ch + c] * sgx[c]));
       }
   }
-  free(sg);
   return LURN_OK;
 }
 
@@ -146,6 +144,7 @@ static void bn_destroy(lurn_layer *l) {
   batchnorm *b = l->impl;
   lurn_tensor_free(b->xhat);
   lurn_tensor_free(b->inv_std);
+  free(b->acc);
   free(b);
 }
 

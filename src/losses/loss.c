@@ -33,14 +33,18 @@ lurn_status lurn_loss_compute(const lurn_loss *loss, const lurn_tensor *pred, co
   }
   if (dpred && lurn_tensor_numel(dpred) != total) return lurn_fail(LURN_EINVAL, "%s: gradient buffer has the wrong size", name);
 
-  lurn_tensor *pc = lurn_tensor_contiguous(pred), *tc = lurn_tensor_contiguous(target);
-  double *row_loss = malloc(sizeof(double) * (size_t)(rows ? rows : 1));
+  /* No allocation for the usual case (packed tensors, batches up to 4096 rows): the
+   * training loop calls this once per batch. */
+  lurn_tensor *pc = lurn_tensor_is_contiguous(pred) ? NULL : lurn_tensor_clone(pred);
+  lurn_tensor *tc = lurn_tensor_is_contiguous(target) ? NULL : lurn_tensor_clone(target);
+  double small[4096];
+  double *row_loss = rows <= 4096 ? small : malloc(sizeof(double) * (size_t)rows);
   lurn_status st = LURN_OK;
-  if (!pc || !tc || !row_loss) {
+  if ((!pc && !lurn_tensor_is_contiguous(pred)) || (!tc && !lurn_tensor_is_contiguous(target)) || !row_loss) {
     st = lurn_fail(LURN_ENOMEM, "out of memory computing %s", name);
     goto done;
   }
-  const float *p = lurn_tensor_data(pc), *t = lurn_tensor_data(tc);
+  const float *p = lurn_tensor_data(pc ? pc : pred), *t = lurn_tensor_data(tc ? tc : target);
   float *g = dpred ? lurn_tensor_data(dpred) : NULL;
   switch (loss->kind) {
     case LURN_LOSS_BINARY_CROSSENTROPY:
@@ -72,6 +76,6 @@ lurn_status lurn_loss_compute(const lurn_loss *loss, const lurn_tensor *pred, co
 done:
   lurn_tensor_free(pc);
   lurn_tensor_free(tc);
-  free(row_loss);
+  if (row_loss != small) free(row_loss);
   return st;
 }
