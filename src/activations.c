@@ -96,6 +96,11 @@ void lurn_activation_forward(lurn_activation act, float alpha, const float *z, f
     if (a != z) memcpy(a, z, sizeof(float) * (size_t)n);
     return;
   }
+  if (act == LURN_ACT_RELU) {  /* the common case, as its own loop so that it vectorises */
+#pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)
+    for (int64_t i = 0; i < n; i++) a[i] = z[i] > 0 ? z[i] : 0.0f;
+    return;
+  }
 #pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t i = 0; i < n; i++) a[i] = elementwise(act, alpha, z[i]);
 }
@@ -116,6 +121,11 @@ void lurn_activation_backward(lurn_activation act, float alpha, const float *z, 
   }
   if (act == LURN_ACT_LINEAR) {
     if (dz != da) memcpy(dz, da, sizeof(float) * (size_t)n);
+    return;
+  }
+  if (act == LURN_ACT_RELU) {
+#pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)
+    for (int64_t i = 0; i < n; i++) dz[i] = (z[i] > 0 ? 1.0f : 0.0f) * da[i];
     return;
   }
 #pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)

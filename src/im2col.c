@@ -1,17 +1,20 @@
 /* im2col and col2im for channels-last images. A window row of kw taps at dilation 1 is
  * one contiguous run of kw*c floats in both the image and the column matrix, so each
  * kernel row of a window is a single copy (or add); padding is cut off at the ends. */
-#include <string.h>
-
 #include "im2col.h"
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+#include <string.h>
+
+static int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 lurn_status lurn_conv_geom_init(lurn_conv_geom *g, int same, const char *layer, const char *what) {
   lurn_tensor in = {.ndim = 3, .shape = {g->h, g->w, g->c}};
   char shape[LURN_SHAPE_STR_MAX];
   lurn_shape_str(&in, shape, sizeof shape);
-  if (g->h < 1 || g->w < 1 || g->c < 1) return lurn_fail(LURN_EINVAL, "%s: input shape %s has a zero size", layer, shape);
+  if (g->h < 1 || g->w < 1 || g->c < 1)
+    return lurn_fail(LURN_EINVAL, "%s: input shape %s has a zero size", layer, shape);
   int64_t span_h = (g->kh - 1) * g->dh + 1, span_w = (g->kw - 1) * g->dw + 1;
   if (same) {
     g->oh = ceil_div(g->h, g->sh);
@@ -24,17 +27,38 @@ lurn_status lurn_conv_geom_init(lurn_conv_geom *g, int same, const char *layer, 
   g->pad_top = g->pad_left = 0;
   if (span_h > g->h || span_w > g->w) {
     if (g->dh == 1 && g->dw == 1)
-      return lurn_fail(LURN_EINVAL, "%s: %s %lldx%lld is larger than the input %lldx%lld (input shape %s, padding 'valid')",
-                       layer, what, (long long)g->kh, (long long)g->kw, (long long)g->h, (long long)g->w, shape);
-    return lurn_fail(LURN_EINVAL,
-                     "%s: %s %lldx%lld with dilation %lldx%lld spans %lldx%lld, larger than the input %lldx%lld "
-                     "(input shape %s, padding 'valid')",
-                     layer, what, (long long)g->kh, (long long)g->kw, (long long)g->dh, (long long)g->dw,
-                     (long long)span_h, (long long)span_w, (long long)g->h, (long long)g->w, shape);
+      return lurn_fail(
+          LURN_EINVAL,
+          "%s: %s %lldx%lld is larger than the input %lldx%lld (input shape %s, padding 'valid')", layer,
+          what, (long long)g->kh, (long long)g->kw, (long long)g->h, (long long)g->w, shape);
+    return lurn_fail(
+        LURN_EINVAL,
+        "%s: %s %lldx%lld with dilation %lldx%lld spans %lldx%lld, larger than the input %lldx%lld "
+        "(input shape %s, padding 'valid')",
+        layer, what, (long long)g->kh, (long long)g->kw, (long long)g->dh, (long long)g->dw,
+        (long long)span_h, (long long)span_w, (long long)g->h, (long long)g->w, shape);
   }
   g->oh = (g->h - span_h) / g->sh + 1;
   g->ow = (g->w - span_w) / g->sw + 1;
   return LURN_OK;
+}
+
+/* Short runs (images with few channels) are copied and cleared by loops: a libc call
+ * per run of a few floats costs more than the copy itself. */
+static void copy_run(float *restrict dst, const float *restrict src, int64_t n) {
+  if (n >= 32) {
+    memcpy(dst, src, sizeof(float) * (size_t)n);
+    return;
+  }
+  for (int64_t k = 0; k < n; k++) dst[k] = src[k];
+}
+
+static void zero_run(float *dst, int64_t n) {
+  if (n >= 32) {
+    memset(dst, 0, sizeof(float) * (size_t)n);
+    return;
+  }
+  for (int64_t k = 0; k < n; k++) dst[k] = 0;
 }
 
 /* Taps [lo, hi) of a window row starting at column iw0 fall inside the image (dilation 1). */
@@ -53,20 +77,22 @@ static void window_to_col(const lurn_conv_geom *g, const float *img, int64_t i, 
   for (int64_t p = 0; p < g->kh; p++, dst += run) {
     int64_t ih = ih0 + p * g->dh;
     if (ih < 0 || ih >= g->h) {
-      memset(dst, 0, sizeof(float) * (size_t)run);
+      zero_run(dst, run);
       continue;
     }
-    const float *row = img + ih * g->w * c;  /* column 0 of image row ih */
+    const float *row = img + ih * g->w * c; /* column 0 of image row ih */
     if (g->dw == 1) {
-      memset(dst, 0, sizeof(float) * (size_t)(lo * c));
-      memcpy(dst + lo * c, row + (iw0 + lo) * c, sizeof(float) * (size_t)((hi - lo) * c));
-      memset(dst + hi * c, 0, sizeof(float) * (size_t)((g->kw - hi) * c));
+      zero_run(dst, lo * c);
+      copy_run(dst + lo * c, row + (iw0 + lo) * c, (hi - lo) * c);
+      zero_run(dst + hi * c, (g->kw - hi) * c);
       continue;
     }
     for (int64_t q = 0; q < g->kw; q++) {
       int64_t iw = iw0 + q * g->dw;
-      if (iw < 0 || iw >= g->w) memset(dst + q * c, 0, sizeof(float) * (size_t)c);
-      else memcpy(dst + q * c, row + iw * c, sizeof(float) * (size_t)c);
+      if (iw < 0 || iw >= g->w)
+        zero_run(dst + q * c, c);
+      else
+        copy_run(dst + q * c, row + iw * c, c);
     }
   }
 }

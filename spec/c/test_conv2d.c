@@ -47,9 +47,13 @@ static void check_conv(const conv_case *k, int threads) {
   lurn_rng rng;
   lurn_rng_seed(&rng, 42);
   lurn_set_num_threads(threads);
-  lurn_conv2d_config cfg = {.filters = k->f, .kernel_size = {k->kh, k->kw}, .strides = {k->sh, k->sw},
-                            .dilation_rate = {k->dh, k->dw}, .padding_same = k->same,
-                            .activation = LURN_ACT_LINEAR, .use_bias = 1,
+  lurn_conv2d_config cfg = {.filters = k->f,
+                            .kernel_size = {k->kh, k->kw},
+                            .strides = {k->sh, k->sw},
+                            .dilation_rate = {k->dh, k->dw},
+                            .padding_same = k->same,
+                            .activation = LURN_ACT_LINEAR,
+                            .use_bias = 1,
                             .kernel_initializer = {.kind = LURN_INIT_GLOROT_UNIFORM},
                             .bias_initializer = {.kind = LURN_INIT_RANDOM_NORMAL, .b = 1}};
   lurn_layer *l = lurn_conv2d_new(&cfg);
@@ -82,7 +86,8 @@ static void check_conv(const conv_case *k, int threads) {
               int64_t ih = i * k->sh - pt + p * k->dh, iw = j * k->sw - pl + q * k->dw;
               if (ih < 0 || ih >= k->h || iw < 0 || iw >= k->w) continue;
               for (int64_t c = 0; c < k->c; c++) {
-                int64_t xi = ((b * k->h + ih) * k->w + iw) * k->c + c, wi = ((p * k->kw + q) * k->c + c) * k->f + o;
+                int64_t xi = ((b * k->h + ih) * k->w + iw) * k->c + c,
+                        wi = ((p * k->kw + q) * k->c + c) * k->f + o;
                 s += (double)xv[xi] * wv[wi];
                 want_dw[wi] += (double)xv[xi] * g;
                 want_dx[xi] += (double)wv[wi] * g;
@@ -101,9 +106,9 @@ static void check_conv(const conv_case *k, int threads) {
     fprintf(stderr,
             "  case n=%lld %lldx%lldx%lld f=%lld k=%lldx%lld s=%lldx%lld d=%lldx%lld %s, %d threads: "
             "y %.2g dx %.2g dW %.2g db %.2g\n",
-            (long long)k->n, (long long)k->h, (long long)k->w, (long long)k->c, (long long)k->f, (long long)k->kh,
-            (long long)k->kw, (long long)k->sh, (long long)k->sw, (long long)k->dh, (long long)k->dw,
-            k->same ? "same" : "valid", threads, ey, edx, edw, edb);
+            (long long)k->n, (long long)k->h, (long long)k->w, (long long)k->c, (long long)k->f,
+            (long long)k->kh, (long long)k->kw, (long long)k->sh, (long long)k->sw, (long long)k->dh,
+            (long long)k->dw, k->same ? "same" : "valid", threads, ey, edx, edw, edb);
   free(want_y);
   free(want_dx);
   free(want_dw);
@@ -117,16 +122,14 @@ static void check_conv(const conv_case *k, int threads) {
 
 static const conv_case conv_cases[] = {
     /* n, h, w, c, f, kh, kw, sh, sw, dh, dw, same */
-    {2, 7, 6, 3, 4, 3, 3, 1, 1, 1, 1, 0},
-    {3, 9, 8, 2, 5, 3, 2, 2, 2, 1, 1, 1},
-    {2, 11, 10, 3, 2, 3, 3, 1, 1, 2, 2, 1},
-    {4, 12, 13, 2, 3, 2, 3, 2, 1, 2, 3, 0},
-    {3, 5, 6, 7, 4, 1, 1, 1, 1, 1, 1, 0},      /* 1x1: no im2col */
-    {2, 6, 6, 4, 3, 1, 1, 2, 2, 1, 1, 1},      /* 1x1 strided: im2col */
-    {2, 3, 4, 2, 3, 5, 5, 1, 1, 1, 1, 1},      /* kernel larger than the image */
-    {5, 16, 16, 8, 16, 3, 3, 1, 1, 1, 1, 1},   /* large enough to run threaded */
-    {3, 12, 12, 160, 3, 3, 3, 1, 1, 1, 1, 0},  /* K = 1440: several blocks per image */
-    {1, 20, 20, 6, 8, 5, 5, 1, 1, 1, 1, 1},    /* one image: threads split the GEMMs */
+    {2, 7, 6, 3, 4, 3, 3, 1, 1, 1, 1, 0},     {3, 9, 8, 2, 5, 3, 2, 2, 2, 1, 1, 1},
+    {2, 11, 10, 3, 2, 3, 3, 1, 1, 2, 2, 1},   {4, 12, 13, 2, 3, 2, 3, 2, 1, 2, 3, 0},
+    {3, 5, 6, 7, 4, 1, 1, 1, 1, 1, 1, 0},     /* 1x1: no im2col */
+    {2, 6, 6, 4, 3, 1, 1, 2, 2, 1, 1, 1},     /* 1x1 strided: im2col */
+    {2, 3, 4, 2, 3, 5, 5, 1, 1, 1, 1, 1},     /* kernel larger than the image */
+    {5, 16, 16, 8, 16, 3, 3, 1, 1, 1, 1, 1},  /* large enough to run threaded */
+    {3, 12, 12, 160, 3, 3, 3, 1, 1, 1, 1, 0}, /* K = 1440: several blocks per image */
+    {1, 20, 20, 6, 8, 5, 5, 1, 1, 1, 1, 1},   /* one image: threads split the GEMMs */
 };
 
 static void test_conv_matches_direct_convolution(void) {
@@ -142,8 +145,8 @@ static void check_pool(lurn_pool_kind kind, int global, int64_t n, int64_t h, in
                        int64_t s, int same) {
   lurn_rng rng;
   lurn_rng_seed(&rng, 7);
-  lurn_pool2d_config cfg = {.kind = kind, .global = global, .pool_size = {k, k}, .strides = {s, s},
-                            .padding_same = same};
+  lurn_pool2d_config cfg = {
+      .kind = kind, .global = global, .pool_size = {k, k}, .strides = {s, s}, .padding_same = same};
   lurn_layer *l = lurn_pool2d_new(&cfg);
   int64_t in_shape[3] = {h, w, c};
   CHECK(l && lurn_layer_build(l, 3, in_shape, &rng) == LURN_OK);
@@ -184,7 +187,8 @@ static void check_pool(lurn_pool_kind kind, int global, int64_t n, int64_t h, in
           for (int64_t p = 0; p < k; p++)
             for (int64_t q = 0; q < kw; q++) {
               int64_t ih = i * s - pt + p, iw = j * s - pl + q;
-              if (ih >= 0 && ih < h && iw >= 0 && iw < w) want_dx[((b * h + ih) * w + iw) * c + ch] += gv[yi] / (double)count;
+              if (ih >= 0 && ih < h && iw >= 0 && iw < w)
+                want_dx[((b * h + ih) * w + iw) * c + ch] += gv[yi] / (double)count;
             }
         }
   CHECK(rel_error(lurn_tensor_data(y), want_y, ny) < 1e-6);
@@ -214,8 +218,12 @@ static void test_pooling_matches_direct_loops(void) {
 static void test_errors_name_the_layer_and_shapes(void) {
   lurn_rng rng;
   lurn_rng_seed(&rng, 1);
-  lurn_conv2d_config cfg = {.filters = 2, .kernel_size = {3, 3}, .strides = {1, 1}, .dilation_rate = {1, 1},
-                            .use_bias = 1, .kernel_initializer = {.kind = LURN_INIT_GLOROT_UNIFORM}};
+  lurn_conv2d_config cfg = {.filters = 2,
+                            .kernel_size = {3, 3},
+                            .strides = {1, 1},
+                            .dilation_rate = {1, 1},
+                            .use_bias = 1,
+                            .kernel_initializer = {.kind = LURN_INIT_GLOROT_UNIFORM}};
   lurn_conv2d_config bad = cfg;
   bad.strides[1] = 0;
   CHECK(lurn_conv2d_new(&bad) == NULL);

@@ -148,7 +148,16 @@ describe("Conv2D", function()
     assert.equal(2, y:abs():sum())
   end)
 
-  it("applies its activation, and exposes the pre-activation for fused losses", function()
+  it("reports a Keras config", function()
+    local layer = lurn.layers.Conv2D{filters = 8, kernel_size = {3, 1}, strides = 2, padding = "SAME",
+                                     activation = "relu", name = "c"}
+    local cfg = layer:get_config()
+    assert.same({name = "c", trainable = true, filters = 8, kernel_size = {3, 1}, strides = {2, 2}, padding = "same",
+                 data_format = "channels_last", dilation_rate = {1, 1}, activation = "relu", use_bias = true,
+                 kernel_initializer = "GlorotUniform", bias_initializer = "Zeros"}, cfg)
+  end)
+
+  it("applies its activation after the convolution", function()
     local layer = conv(2, 1, {activation = "relu", use_bias = false}, {2, 2, 1},
       {lurn.tensor{1, -1}:reshape{1, 1, 1, 2}})
     local y = layer(image{{1, -2}, {3, 0}})
@@ -208,9 +217,11 @@ describe("Conv2D", function()
 
   it("back-propagates through a Sequential model with pooling and Dense layers", function()
     local model = lurn.Sequential{
-      lurn.layers.Conv2D(3, 3, {activation = "tanh", padding = "same", input_shape = {6, 5, 2}}),
+      lurn.layers.Conv2D(3, 3, {activation = "tanh", padding = "same", input_shape = {6, 5, 2},
+                                kernel_regularizer = lurn.regularizers.l2(0.1)}),
       lurn.layers.MaxPooling2D(2, {padding = "same"}),
-      lurn.layers.Conv2D(2, 2, {activation = "tanh"}),
+      lurn.layers.Conv2D(2, 2, {activation = "tanh", bias_regularizer = lurn.regularizers.l1(0.1),
+                                activity_regularizer = lurn.regularizers.l2(0.05)}),
       lurn.layers.GlobalAveragePooling2D(),
       lurn.layers.Dense(3, {activation = "softmax"}),
     }

@@ -26,14 +26,16 @@
 typedef struct {
   lurn_conv2d_config c;
   lurn_conv_geom g;
-  int pointwise;       /* 1x1 kernel, stride 1, no padding: cols is x itself */
-  lurn_tensor *z;      /* pre-activation (N, OH, OW, F), kept for backward when there is an activation */
-  lurn_tensor *cols;   /* (threads, block * K): each thread's block of cols, then of dL/dcols */
-  lurn_tensor *dz;     /* (threads, block * F): dL/dz of a block */
-  lurn_tensor *sums;   /* (threads, K * F + F): per-thread kernel and bias gradient sums */
+  int pointwise;     /* 1x1 kernel, stride 1, no padding: cols is x itself */
+  lurn_tensor *z;    /* pre-activation (N, OH, OW, F), kept for backward when there is an activation */
+  lurn_tensor *cols; /* (threads, block * K): each thread's block of cols, then of dL/dcols */
+  lurn_tensor *dz;   /* (threads, block * F): dL/dz of a block */
+  lurn_tensor *sums; /* (threads, K * F + F): per-thread kernel and bias gradient sums */
 } conv2d;
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
 static lurn_status conv2d_build(lurn_layer *l, lurn_rng *rng) {
   conv2d *d = l->impl;
@@ -41,13 +43,20 @@ static lurn_status conv2d_build(lurn_layer *l, lurn_rng *rng) {
     lurn_tensor in = {.ndim = l->in_ndim};
     memcpy(in.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
     char s[LURN_SHAPE_STR_MAX];
-    return lurn_fail(LURN_EINVAL, "Conv2D: expects input of shape (height, width, channels) per sample, got %s",
+    return lurn_fail(LURN_EINVAL,
+                     "Conv2D: expects input of shape (height, width, channels) per sample, got %s",
                      lurn_shape_str(&in, s, sizeof s));
   }
   lurn_conv_geom *g = &d->g;
-  *g = (lurn_conv_geom){.h = l->in_shape[0], .w = l->in_shape[1], .c = l->in_shape[2],
-                        .kh = d->c.kernel_size[0], .kw = d->c.kernel_size[1], .sh = d->c.strides[0],
-                        .sw = d->c.strides[1], .dh = d->c.dilation_rate[0], .dw = d->c.dilation_rate[1]};
+  *g = (lurn_conv_geom){.h = l->in_shape[0],
+                        .w = l->in_shape[1],
+                        .c = l->in_shape[2],
+                        .kh = d->c.kernel_size[0],
+                        .kw = d->c.kernel_size[1],
+                        .sh = d->c.strides[0],
+                        .sw = d->c.strides[1],
+                        .dh = d->c.dilation_rate[0],
+                        .dw = d->c.dilation_rate[1]};
   lurn_status st = lurn_conv_geom_init(g, d->c.padding_same, "Conv2D", "kernel");
   if (st) return st;
   d->pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->oh == g->h && g->ow == g->w;
@@ -68,15 +77,17 @@ static lurn_status check_batch(const lurn_layer *l, const lurn_tensor *x) {
   if (ok) return LURN_OK;
   lurn_tensor want = {.ndim = 3, .shape = {l->in_shape[0], l->in_shape[1], l->in_shape[2]}};
   char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
-  return lurn_fail(LURN_EINVAL, "Conv2D: expects a packed batch (N, %s, got %s", lurn_shape_str(&want, a, sizeof a) + 1,
-                   lurn_shape_str(x, b, sizeof b));
+  return lurn_fail(LURN_EINVAL, "Conv2D: expects a packed batch (N, %s, got %s",
+                   lurn_shape_str(&want, a, sizeof a) + 1, lurn_shape_str(x, b, sizeof b));
 }
 
 /* Rows per block for `rows` rows in all: as many as fit in BLOCK_FLOATS, but small
- * enough that every thread gets a block. */
+ * enough that every thread gets a block, and as even as the count of blocks allows. */
 static int64_t block_rows(int64_t k, int64_t rows, int threads) {
-  int64_t b = min64(BLOCK_FLOATS / k, (rows + threads - 1) / threads);
-  return b > 0 ? b : 1;
+  int64_t most = min64(BLOCK_FLOATS / k, (rows + threads - 1) / threads);
+  if (most < 1) return 1;
+  int64_t blocks = (rows + most - 1) / most;
+  return (rows + blocks - 1) / blocks;
 }
 
 /* Output rows [r0, r0 + rows): z = cols @ kernel + bias, then a = f(z). */
@@ -90,11 +101,12 @@ static void forward_block(const lurn_layer *l, const float *x, float *z, float *
     in = cols;
   }
   z += r0 * f;
-  if (d->c.use_bias) {  /* start from the bias so that sgemm accumulates onto it */
+  if (d->c.use_bias) { /* start from the bias so that sgemm accumulates onto it */
     const float *bias = lurn_tensor_data(l->params[1]);
     for (int64_t r = 0; r < rows; r++) memcpy(z + r * f, bias, sizeof(float) * (size_t)f);
   }
-  lurn_sgemm(0, 0, rows, f, k, 1.0f, in, k, lurn_tensor_data(l->params[0]), f, d->c.use_bias ? 1.0f : 0.0f, z, f);
+  lurn_sgemm(0, 0, rows, f, k, 1.0f, in, k, lurn_tensor_data(l->params[0]), f, d->c.use_bias ? 1.0f : 0.0f, z,
+             f);
   if (a) lurn_activation_forward(d->c.activation, d->c.alpha, z, a + r0 * f, rows, f);
 }
 
@@ -132,8 +144,8 @@ static lurn_status conv2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
 typedef struct {
   const float *x, *y, *dy, *z, *kernel;
   float *dx;
-  int64_t block;  /* rows per block */
-  float *cols, *dz, *sums;  /* per-thread buffers, thread 0's */
+  int64_t block;           /* rows per block */
+  float *cols, *dz, *sums; /* per-thread buffers, thread 0's */
 } backward_args;
 
 /* Rows [r0, r0 + rows), all of one image: adds their share of dkernel and dbias to
@@ -170,8 +182,8 @@ static void backward_block(const lurn_layer *l, const backward_args *p, int64_t 
   lurn_col2im(&d->g, mine, r0, rows, p->dx);
 }
 
-static lurn_status conv2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
-                                   lurn_tensor *dx) {
+static lurn_status conv2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                                   const lurn_tensor *dy, lurn_tensor *dx) {
   conv2d *d = l->impl;
   lurn_status st = check_batch(l, x);
   if (st) return st;
@@ -182,8 +194,11 @@ static lurn_status conv2d_backward(lurn_layer *l, const lurn_tensor *x, const lu
    * another and lurn_sgemm splits each product instead */
   const int by_image = threads > 1 && n >= threads && n * per_image * k * f >= PARALLEL_MACS;
   const int workers = by_image ? threads : 1;
-  backward_args p = {.x = lurn_tensor_data(x), .y = lurn_tensor_data(y), .dy = lurn_tensor_data(dy),
-                     .kernel = lurn_tensor_data(l->params[0]), .dx = dx ? lurn_tensor_data(dx) : NULL,
+  backward_args p = {.x = lurn_tensor_data(x),
+                     .y = lurn_tensor_data(y),
+                     .dy = lurn_tensor_data(dy),
+                     .kernel = lurn_tensor_data(l->params[0]),
+                     .dx = dx ? lurn_tensor_data(dx) : NULL,
                      .block = block_rows(k, per_image, 1)};
   int64_t shape[2] = {workers, p.block * k};
   if (!d->pointwise && (st = lurn_buffer_ensure(&d->cols, 2, shape))) return st;
@@ -236,15 +251,20 @@ static const lurn_layer_ops conv2d_ops = {.type = "Conv2D",
 lurn_layer *lurn_conv2d_new(const lurn_conv2d_config *c) {
   const char *bad = c->filters < 1 ? "filters" : NULL;
   for (int i = 0; i < 2 && !bad; i++) {
-    if (c->kernel_size[i] < 1) bad = "kernel_size";
-    else if (c->strides[i] < 1) bad = "strides";
-    else if (c->dilation_rate[i] < 1) bad = "dilation_rate";
+    if (c->kernel_size[i] < 1)
+      bad = "kernel_size";
+    else if (c->strides[i] < 1)
+      bad = "strides";
+    else if (c->dilation_rate[i] < 1)
+      bad = "dilation_rate";
   }
   if (bad) {
-    lurn_fail(LURN_EINVAL, "Conv2D: %s must be positive, got filters %lld, kernel_size %lldx%lld, strides %lldx%lld, "
-              "dilation_rate %lldx%lld", bad, (long long)c->filters, (long long)c->kernel_size[0],
-              (long long)c->kernel_size[1], (long long)c->strides[0], (long long)c->strides[1],
-              (long long)c->dilation_rate[0], (long long)c->dilation_rate[1]);
+    lurn_fail(LURN_EINVAL,
+              "Conv2D: %s must be positive, got filters %lld, kernel_size %lldx%lld, strides %lldx%lld, "
+              "dilation_rate %lldx%lld",
+              bad, (long long)c->filters, (long long)c->kernel_size[0], (long long)c->kernel_size[1],
+              (long long)c->strides[0], (long long)c->strides[1], (long long)c->dilation_rate[0],
+              (long long)c->dilation_rate[1]);
     return NULL;
   }
   conv2d *d = calloc(1, sizeof *d);

@@ -16,13 +16,17 @@
 typedef struct {
   lurn_pool2d_config c;
   lurn_conv_geom g;
-  int32_t *argmax;     /* max: per output element, the offset in its image of the input it took */
-  int64_t argmax_cap;  /* elements allocated */
-  int64_t argmax_n;    /* images of the last forward, -1 before the first */
+  int32_t *argmax;    /* max: per output element, the offset in its image of the input it took */
+  int64_t argmax_cap; /* elements allocated */
+  int64_t argmax_n;   /* images of the last forward, -1 before the first */
 } pool2d;
 
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) {
+  return a > b ? a : b;
+}
+static int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
 static lurn_status pool2d_build(lurn_layer *l, lurn_rng *rng) {
   (void)rng;
@@ -32,8 +36,8 @@ static lurn_status pool2d_build(lurn_layer *l, lurn_rng *rng) {
     lurn_tensor in = {.ndim = l->in_ndim};
     memcpy(in.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
     char s[LURN_SHAPE_STR_MAX];
-    return lurn_fail(LURN_EINVAL, "%s: expects input of shape (height, width, channels) per sample, got %s", type,
-                     lurn_shape_str(&in, s, sizeof s));
+    return lurn_fail(LURN_EINVAL, "%s: expects input of shape (height, width, channels) per sample, got %s",
+                     type, lurn_shape_str(&in, s, sizeof s));
   }
   lurn_conv_geom *g = &p->g;
   *g = (lurn_conv_geom){.h = l->in_shape[0], .w = l->in_shape[1], .c = l->in_shape[2], .dh = 1, .dw = 1};
@@ -45,7 +49,8 @@ static lurn_status pool2d_build(lurn_layer *l, lurn_rng *rng) {
   lurn_status st = lurn_conv_geom_init(g, !p->c.global && p->c.padding_same, type, "pool");
   if (st) return st;
   if (g->h * g->w * g->c > INT32_MAX)
-    return lurn_fail(LURN_EINVAL, "%s: an image of %lld values is too large", type, (long long)(g->h * g->w * g->c));
+    return lurn_fail(LURN_EINVAL, "%s: an image of %lld values is too large", type,
+                     (long long)(g->h * g->w * g->c));
   if (p->c.global && !p->c.keepdims) {
     l->out_ndim = 1;
     l->out_shape[0] = g->c;
@@ -59,7 +64,8 @@ static lurn_status pool2d_build(lurn_layer *l, lurn_rng *rng) {
 }
 
 /* The part of window (i, j) inside the image: rows [*h0, *h1), columns [*w0, *w1). */
-static void clip(const lurn_conv_geom *g, int64_t i, int64_t j, int64_t *h0, int64_t *h1, int64_t *w0, int64_t *w1) {
+static void clip(const lurn_conv_geom *g, int64_t i, int64_t j, int64_t *h0, int64_t *h1, int64_t *w0,
+                 int64_t *w1) {
   int64_t top = i * g->sh - g->pad_top, left = j * g->sw - g->pad_left;
   *h0 = max64(top, 0), *h1 = min64(top + g->kh, g->h);
   *w0 = max64(left, 0), *w1 = min64(left + g->kw, g->w);
@@ -148,15 +154,17 @@ static lurn_status pool2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
 #pragma omp parallel for if (n * g->oh * row * g->kh * g->kw > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float *img = in + r / g->oh * image;
-    if (max) max_row(g, img, r % g->oh, out + r * row, arg + r * row);
-    else average_row(g, img, r % g->oh, out + r * row);
+    if (max)
+      max_row(g, img, r % g->oh, out + r * row, arg + r * row);
+    else
+      average_row(g, img, r % g->oh, out + r * row);
   }
   p->argmax_n = n;
   return LURN_OK;
 }
 
-static lurn_status pool2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
-                                   lurn_tensor *dx) {
+static lurn_status pool2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                                   const lurn_tensor *dy, lurn_tensor *dx) {
   (void)y;
   pool2d *p = l->impl;
   const lurn_conv_geom *g = &p->g;
@@ -177,8 +185,10 @@ static lurn_status pool2d_backward(lurn_layer *l, const lurn_tensor *x, const lu
   for (int64_t t = 0; t < tasks; t++)
     for (int64_t r = t * per_task; r < (t + 1) * per_task; r++) {
       float *img = out + r / g->oh * image;
-      if (max) max_row_backward(g, grad + r * row, p->argmax + r * row, img);
-      else average_row_backward(g, grad + r * row, r % g->oh, img);
+      if (max)
+        max_row_backward(g, grad + r * row, p->argmax + r * row, img);
+      else
+        average_row_backward(g, grad + r * row, r % g->oh, img);
     }
   return LURN_OK;
 }
@@ -189,11 +199,11 @@ static void pool2d_destroy(lurn_layer *l) {
   free(p);
 }
 
-#define POOL2D_OPS(name, type_name)                                                                 \
-  static const lurn_layer_ops name = {.type = type_name,                                            \
-                                      .build = pool2d_build,                                        \
-                                      .forward = pool2d_forward,                                    \
-                                      .backward = pool2d_backward,                                  \
+#define POOL2D_OPS(name, type_name)                                \
+  static const lurn_layer_ops name = {.type = type_name,           \
+                                      .build = pool2d_build,       \
+                                      .forward = pool2d_forward,   \
+                                      .backward = pool2d_backward, \
                                       .destroy = pool2d_destroy}
 POOL2D_OPS(max_ops, "MaxPooling2D");
 POOL2D_OPS(average_ops, "AveragePooling2D");
@@ -202,10 +212,12 @@ POOL2D_OPS(global_average_ops, "GlobalAveragePooling2D");
 
 lurn_layer *lurn_pool2d_new(const lurn_pool2d_config *c) {
   int max = c->kind == LURN_POOL_MAX;
-  const lurn_layer_ops *ops = c->global ? (max ? &global_max_ops : &global_average_ops) : (max ? &max_ops : &average_ops);
+  const lurn_layer_ops *ops =
+      c->global ? (max ? &global_max_ops : &global_average_ops) : (max ? &max_ops : &average_ops);
   for (int i = 0; i < 2 && !c->global; i++)
     if (c->pool_size[i] < 1 || c->strides[i] < 1) {
-      lurn_fail(LURN_EINVAL, "%s: pool_size and strides must be positive, got pool_size %lldx%lld, strides %lldx%lld",
+      lurn_fail(LURN_EINVAL,
+                "%s: pool_size and strides must be positive, got pool_size %lldx%lld, strides %lldx%lld",
                 ops->type, (long long)c->pool_size[0], (long long)c->pool_size[1], (long long)c->strides[0],
                 (long long)c->strides[1]);
       return NULL;

@@ -157,8 +157,10 @@ static void check_pair(lua_State *L, int t, const char *key, int64_t *pair) {
   lua_getfield(L, t, key);
   int ok = lua_isinteger(L, -1) || lua_istable(L, -1);
   for (int i = 0; ok && i < 2; i++) {
-    if (lua_istable(L, -1)) lua_geti(L, -1, i + 1);
-    else lua_pushvalue(L, -1);
+    if (lua_istable(L, -1))
+      lua_geti(L, -1, i + 1);
+    else
+      lua_pushvalue(L, -1);
     lua_Integer v = lua_tointegerx(L, -1, &ok);
     ok = ok && v >= 1;
     pair[i] = v;
