@@ -221,6 +221,69 @@ static int l_pool2d_layer(lua_State *L) {
   return l_pushlayer(L, lurn_pool2d_new(&c), 0);
 }
 
+/* core.zero_padding2d_layer{padding = {{top, bottom}, {left, right}}} (Keras' normalised form) */
+static int l_zero_padding2d_layer(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int64_t pad[4];
+  lua_getfield(L, 1, "padding");
+  int ok = lua_istable(L, -1);
+  for (int i = 0; ok && i < 4; i++) {
+    lua_geti(L, -1, i / 2 + 1);
+    ok = lua_istable(L, -1);
+    if (ok) {
+      lua_geti(L, -1, i % 2 + 1);
+      lua_Integer v = lua_tointegerx(L, -1, &ok);
+      ok = ok && v >= 0;
+      pad[i] = v;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  if (!ok)
+    luaL_error(L, "ZeroPadding2D: padding must be {{top, bottom}, {left, right}} of non-negative integers");
+  lua_pop(L, 1);
+  lurn_zero_padding2d_config c = {.top = pad[0], .bottom = pad[1], .left = pad[2], .right = pad[3]};
+  return l_pushlayer(L, lurn_zero_padding2d_new(&c), 0);
+}
+
+/* core.upsampling2d_layer{size =, interpolation = "nearest" | "bilinear"} */
+static int l_upsampling2d_layer(lua_State *L) {
+  static const char *const names[] = {"nearest", "bilinear", NULL};
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_upsampling2d_config c = {0};
+  check_pair(L, 1, "size", c.size);
+  lua_getfield(L, 1, "interpolation");
+  c.interpolation =
+      luaL_checkoption(L, -1, "nearest", names) == 0 ? LURN_INTERP_NEAREST : LURN_INTERP_BILINEAR;
+  lua_pop(L, 1);
+  return l_pushlayer(L, lurn_upsampling2d_new(&c), 0);
+}
+
+/* core.depthwise_conv2d_layer{kernel_size=, strides=, dilation_rate=, padding=, depth_multiplier=,
+ * activation=, alpha=, use_bias=, depthwise_initializer=, bias_initializer=} */
+static int l_depthwise_conv2d_layer(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_depthwise_conv2d_config c = {0};
+  check_pair(L, 1, "kernel_size", c.kernel_size);
+  check_pair(L, 1, "strides", c.strides);
+  check_pair(L, 1, "dilation_rate", c.dilation_rate);
+  c.padding_same = check_padding(L, 1);
+  lua_getfield(L, 1, "depth_multiplier");
+  int ok = 1;
+  lua_Integer m = lua_isnil(L, -1) ? 1 : lua_tointegerx(L, -1, &ok);
+  if (!ok || m < 1) luaL_error(L, "DepthwiseConv2D: depth_multiplier must be a positive integer");
+  lua_pop(L, 1);
+  c.depth_multiplier = m;
+  lua_getfield(L, 1, "activation");
+  c.activation = lua_isnil(L, -1) ? LURN_ACT_LINEAR : check_activation(L, luaL_checkstring(L, -1));
+  lua_pop(L, 1);
+  c.alpha = opt_float(L, 1, "alpha", 0.2f);
+  c.use_bias = opt_bool(L, 1, "use_bias", 1);
+  c.depthwise_initializer = check_initializer(L, 1, "depthwise_initializer");
+  c.bias_initializer = check_initializer(L, 1, "bias_initializer");
+  return l_pushlayer(L, lurn_depthwise_conv2d_new(&c), 0);
+}
+
 static void push_shape(lua_State *L, int ndim, const int64_t *shape) {
   lua_createtable(L, ndim, 0);
   for (int i = 0; i < ndim; i++) {
@@ -364,6 +427,9 @@ static const luaL_Reg layer_functions[] = {
     {"reshape_layer", l_reshape_layer},
     {"conv2d_layer", l_conv2d_layer},
     {"pool2d_layer", l_pool2d_layer},
+    {"zero_padding2d_layer", l_zero_padding2d_layer},
+    {"upsampling2d_layer", l_upsampling2d_layer},
+    {"depthwise_conv2d_layer", l_depthwise_conv2d_layer},
     {NULL, NULL},
 };
 

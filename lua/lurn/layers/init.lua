@@ -24,6 +24,9 @@ local layers = {
   AveragePooling2D = pooling.AveragePooling2D,
   GlobalMaxPooling2D = pooling.GlobalMaxPooling2D,
   GlobalAveragePooling2D = pooling.GlobalAveragePooling2D,
+  ZeroPadding2D = require "lurn.layers.zero_padding2d",
+  UpSampling2D = require "lurn.layers.upsampling2d",
+  DepthwiseConv2D = require "lurn.layers.depthwise_conv2d",
 }
 
 -- Keras' aliases
