@@ -54,5 +54,11 @@ lurn.Sequential = require "lurn.models.sequential"
 lurn.models = {Sequential = lurn.Sequential}
 
 lurn.data = require "lurn.data"
+lurn.preprocessing = require "lurn.preprocessing"
+lurn.model_selection = require "lurn.model_selection"
+lurn.data.check_splits = require "lurn.check_splits"
 
+lurn.preprocessing = lurn.preprocessing or {}; lurn.preprocessing.image = require "lurn.preprocessing.image"
+lurn.sampling = require "lurn.sampling"
+lurn.utils = require "lurn.utils"
 return lurn

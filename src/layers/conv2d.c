@@ -7,11 +7,16 @@
  * the whole cols matrix never exists. Backward walks the same blocks, one image per
  * thread so that col2im never races: dkernel += cols^T @ dz into per-thread sums,
  * dcols = dz @ kernel^T into the same buffer, then col2im adds dcols onto dx. A 1x1 kernel with stride 1 and
- * no padding needs no im2col: x is its own cols matrix. */
+ * no padding needs no im2col: x is its own cols matrix.
+ *
+ * When liblurn is built with oneDNN, its convolution primitives run the whole batch
+ * instead (src/conv_dnnl.c); im2col stays for geometries oneDNN has no fast code for,
+ * for calls from inside a parallel region, and for builds without oneDNN. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_dnnl.h"
 #include "im2col.h"
 #include "lurn.h"
 #include "tensor_internal.h"
@@ -31,6 +36,8 @@ typedef struct {
   lurn_tensor *cols; /* (threads, block * K): each thread's block of cols, then of dL/dcols */
   lurn_tensor *dz;   /* (threads, block * F): dL/dz of a block */
   lurn_tensor *sums; /* (threads, K * F + F): per-thread kernel and bias gradient sums */
+  /* oneDNN's primitives, used when lurn_dnnl_conv_prepare says so; NULL: im2col only */
+  lurn_dnnl_conv *dnnl;
 } conv2d;
 
 static int64_t min64(int64_t a, int64_t b) {
@@ -59,6 +66,8 @@ static lurn_status conv2d_build(lurn_layer *l, lurn_rng *rng) {
                         .dw = d->c.dilation_rate[1]};
   lurn_status st = lurn_conv_geom_init(g, d->c.padding_same, "Conv2D", "kernel");
   if (st) return st;
+  lurn_dnnl_conv_free(d->dnnl);
+  d->dnnl = lurn_dnnl_conv_new(g, d->c.filters, d->c.use_bias);
   d->pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->oh == g->h && g->ow == g->w;
   int64_t kshape[4] = {g->kh, g->kw, g->c, d->c.filters};
   if (!lurn_layer_add_param(l, "kernel", 4, kshape, &d->c.kernel_initializer, rng, 1)) return LURN_ENOMEM;
@@ -125,6 +134,14 @@ static lurn_status conv2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
   }
   l->preactivation = act ? d->z : y;
   if (rows == 0) return LURN_OK;
+  int dnnl = 0;
+  if (d->dnnl && (st = lurn_dnnl_conv_prepare(d->dnnl, x->shape[0], &dnnl))) return st;
+  if (dnnl) {
+    const float *bias = d->c.use_bias ? lurn_tensor_data(l->params[1]) : NULL;
+    st = lurn_dnnl_conv_forward(d->dnnl, lurn_tensor_data(x), lurn_tensor_data(l->params[0]), bias, z);
+    if (!st && a) lurn_activation_forward(d->c.activation, d->c.alpha, z, a, rows, d->c.filters);
+    return st;
+  }
   const int threads = rows * k * d->c.filters < PARALLEL_MACS ? 1 : lurn_get_num_threads();
   const int64_t block = block_rows(k, rows, threads), nblocks = (rows + block - 1) / block;
   int64_t cshape[2] = {threads, block * k};
@@ -182,11 +199,32 @@ static void backward_block(const lurn_layer *l, const backward_args *p, int64_t 
   lurn_col2im(&d->g, mine, r0, rows, p->dx);
 }
 
+/* The whole batch on oneDNN: dz = dL/dz over all of it, then the gradients from it. */
+static lurn_status backward_dnnl(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                                 const lurn_tensor *dy, lurn_tensor *dx) {
+  conv2d *d = l->impl;
+  const float *dz = lurn_tensor_data(dy);
+  if (d->c.activation != LURN_ACT_LINEAR && !l->dy_is_preactivation) {
+    if (!d->z) return lurn_fail(LURN_EINVAL, "Conv2D: backward before forward");
+    lurn_status st = lurn_buffer_ensure(&d->dz, dy->ndim, dy->shape);
+    if (st) return st;
+    lurn_activation_backward(d->c.activation, d->c.alpha, lurn_tensor_data(d->z), lurn_tensor_data(y), dz,
+                             lurn_tensor_data(d->dz), dy->shape[0] * d->g.oh * d->g.ow, d->c.filters);
+    dz = lurn_tensor_data(d->dz);
+  }
+  float *db = d->c.use_bias ? lurn_tensor_data(l->grads[1]) : NULL;
+  return lurn_dnnl_conv_backward(d->dnnl, lurn_tensor_data(x), dz, lurn_tensor_data(l->params[0]),
+                                 lurn_tensor_data(l->grads[0]), db, dx ? lurn_tensor_data(dx) : NULL);
+}
+
 static lurn_status conv2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
                                    const lurn_tensor *dy, lurn_tensor *dx) {
   conv2d *d = l->impl;
   lurn_status st = check_batch(l, x);
   if (st) return st;
+  int dnnl = 0;
+  if (d->dnnl && x->shape[0] > 0 && (st = lurn_dnnl_conv_prepare(d->dnnl, x->shape[0], &dnnl))) return st;
+  if (dnnl) return backward_dnnl(l, x, y, dy, dx);
   const int64_t k = d->g.kh * d->g.kw * d->g.c, f = d->c.filters, n = x->shape[0];
   const int64_t per_image = d->g.oh * d->g.ow, image = d->g.h * d->g.w * d->g.c;
   const int threads = lurn_get_num_threads();
@@ -235,6 +273,7 @@ static lurn_status conv2d_backward(lurn_layer *l, const lurn_tensor *x, const lu
 
 static void conv2d_destroy(lurn_layer *l) {
   conv2d *d = l->impl;
+  lurn_dnnl_conv_free(d->dnnl);
   lurn_tensor_free(d->z);
   lurn_tensor_free(d->cols);
   lurn_tensor_free(d->dz);

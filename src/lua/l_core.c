@@ -12,5 +12,8 @@ int luaopen_lurn_core(lua_State *L) {
   l_model_register(L);
   l_idx_register(L);
   l_csv_register(L);
+  l_preprocessing_register(L);
+  l_sampling_register(L);
+  l_augment_register(L);
   return 1;
 }

@@ -38,5 +38,8 @@ void l_set_active_state(lua_State *L);
 void l_lambda_register(lua_State *L);
 void l_idx_register(lua_State *L);
 void l_csv_register(lua_State *L);     /* read_csv */
+void l_preprocessing_register(lua_State *L); /* scalers, encoders, splits */
+void l_sampling_register(lua_State *L);      /* SMOTE, random samplers, k nearest neighbours */
+void l_augment_register(lua_State *L);  /* image augmentation */
 
 #endif

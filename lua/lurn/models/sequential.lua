@@ -264,7 +264,7 @@ function Sequential:fit(x, y, opts)
   self.stop_training = false
   local metric_list = self:_new_metrics()
   local keys = metric_keys(metric_list)
-  local c, loss, opt = self._core, self.loss, self.optimizer._c
+  local loss, opt = self.loss, self.optimizer._c
 
   call_callbacks(cbs, "on_train_begin", {})
   for epoch = opts.initial_epoch or 0, epochs - 1 do
@@ -274,13 +274,15 @@ function Sequential:fit(x, y, opts)
     local nan_at
     local function step(xb, yb, wb, b)
       call_callbacks(cbs, "on_train_batch_begin", b - 1, {})
-      local value, pred = c:train_step(loss, opt, xb, yb, wb)
+      -- self._core, not a local: a generator's first batch may build the model
+      local value, pred = self._core:train_step(loss, opt, xb, yb, wb)
       if value ~= value or value == math.huge or value == -math.huge then nan_at = b end
       return value, pred
     end
     local logs, steps
     if generator then
-      local n_steps = opts.steps_per_epoch
+      -- as Keras for a Sequence: one epoch is len() batches unless told otherwise
+      local n_steps = opts.steps_per_epoch or (type(x) == "table" and x.len and x:len() or nil)
       check_number_positive(n_steps, "steps_per_epoch", "fit (with a generator)")
       local bar = Progbar.new(n_steps, verbose)
       local loss_sum, seen = 0, 0

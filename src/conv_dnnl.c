@@ -1,0 +1,429 @@
+/* Conv2D on oneDNN: three primitives (forward, backward-data, backward-weights), each
+ * with the kernel in the layout it picks. Direct convolutions run on lurn's NHWC
+ * buffers where they lie; Winograd, where it pays (winograd_pays), on oneDNN's blocked
+ * activations, reordered from and to ours around the primitive. oneDNN's JIT kernels
+ * beat im2col + sgemm on the seeds' CNN (docs/benchmarks.md, "Conv2D on oneDNN"); its
+ * reference loops do not, so a pass that only has those leaves the layer on im2col.
+ *
+ * oneDNN (OpenMP build) runs on omp_get_max_threads() threads and plans its work for
+ * that count when a primitive is made, so the primitives are remade when lurn's
+ * thread count changes; at a fixed count its results are the same run after run. */
+#include "conv_dnnl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef LURN_HAVE_DNNL
+
+lurn_dnnl_conv *lurn_dnnl_conv_new(const lurn_conv_geom *g, int64_t filters, int use_bias) {
+  (void)g, (void)filters, (void)use_bias;
+  return NULL;
+}
+
+void lurn_dnnl_conv_free(lurn_dnnl_conv *c) {
+  (void)c;
+}
+
+lurn_status lurn_dnnl_conv_prepare(lurn_dnnl_conv *c, int64_t n, int *usable) {
+  (void)c, (void)n;
+  *usable = 0;
+  return LURN_OK;
+}
+
+lurn_status lurn_dnnl_conv_forward(lurn_dnnl_conv *c, const float *x, const float *kernel, const float *bias,
+                                   float *z) {
+  (void)c, (void)x, (void)kernel, (void)bias, (void)z;
+  return lurn_fail(LURN_EINVAL, "Conv2D: liblurn was built without oneDNN");
+}
+
+lurn_status lurn_dnnl_conv_backward(lurn_dnnl_conv *c, const float *x, const float *dz, const float *kernel,
+                                    float *dkernel, float *dbias, float *dx) {
+  (void)c, (void)x, (void)dz, (void)kernel, (void)dkernel, (void)dbias, (void)dx;
+  return lurn_fail(LURN_EINVAL, "Conv2D: liblurn was built without oneDNN");
+}
+
+#else
+
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+
+/* One argument of a primitive. `user` wraps lurn's buffer (its handle set at each call);
+ * when the primitive wants another layout, `own` holds the data in that layout and
+ * `reorder` copies user -> own before the primitive (inputs) or own -> user after it
+ * (outputs). */
+typedef struct {
+  int arg; /* DNNL_ARG_* */
+  int output;
+  dnnl_memory_t user, own;
+  dnnl_primitive_t reorder;
+} port;
+
+/* A primitive, its scratchpad (ours, so that no call allocates) and its arguments. */
+typedef struct {
+  dnnl_primitive_t prim;
+  dnnl_memory_t scratch;
+  int nports;
+  port ports[4];
+} step;
+
+struct lurn_dnnl_conv {
+  lurn_conv_geom g;
+  int64_t f;
+  int use_bias;
+  dnnl_engine_t engine;
+  dnnl_stream_t stream;
+  /* for batch n at `threads` threads (n = 0: none made yet) */
+  int64_t n;
+  int threads, usable, backward_made;
+  dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;
+  step fwd, bwd_data, bwd_weights;
+  float *bias_parts; /* (threads, f): each thread's share of the bias gradient */
+};
+
+static lurn_status fail(dnnl_status_t s, const char *what) {
+  if (s == dnnl_out_of_memory) return lurn_fail(LURN_ENOMEM, "Conv2D: out of memory in oneDNN (%s)", what);
+  return lurn_fail(LURN_EINVAL, "Conv2D: oneDNN %s failed (status %d)", what, (int)s);
+}
+
+#define TRY(call, what)                            \
+  do {                                             \
+    dnnl_status_t s_ = (call);                     \
+    if (s_ != dnnl_success) return fail(s_, what); \
+  } while (0)
+
+static void step_free(step *s) {
+  for (int i = 0; i < s->nports; i++) {
+    port *p = &s->ports[i];
+    if (p->reorder) dnnl_primitive_destroy(p->reorder);
+    if (p->own) dnnl_memory_destroy(p->own);
+    if (p->user) dnnl_memory_destroy(p->user);
+  }
+  if (s->prim) dnnl_primitive_destroy(s->prim);
+  if (s->scratch) dnnl_memory_destroy(s->scratch);
+  *s = (step){0};
+}
+
+static void pd_free(dnnl_primitive_desc_t *pd) {
+  if (*pd) dnnl_primitive_desc_destroy(*pd);
+  *pd = NULL;
+}
+
+/* Everything made for one batch size and thread count. */
+static void release(lurn_dnnl_conv *c) {
+  step_free(&c->fwd);
+  step_free(&c->bwd_data);
+  step_free(&c->bwd_weights);
+  pd_free(&c->fwd_pd);
+  pd_free(&c->bwd_data_pd);
+  pd_free(&c->bwd_weights_pd);
+  free(c->bias_parts);
+  c->bias_parts = NULL;
+  c->n = 0;
+  c->usable = c->backward_made = 0;
+}
+
+lurn_dnnl_conv *lurn_dnnl_conv_new(const lurn_conv_geom *g, int64_t filters, int use_bias) {
+  lurn_dnnl_conv *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  *c = (lurn_dnnl_conv){.g = *g, .f = filters, .use_bias = use_bias};
+  if (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success ||
+      dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags) != dnnl_success) {
+    lurn_dnnl_conv_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void lurn_dnnl_conv_free(lurn_dnnl_conv *c) {
+  if (!c) return;
+  release(c);
+  if (c->stream) dnnl_stream_destroy(c->stream);
+  if (c->engine) dnnl_engine_destroy(c->engine);
+  free(c);
+}
+
+/* lurn's layouts of the batch of n: x and z channels-last, the kernel (kh, kw, c, f),
+ * which oneDNN calls hwio over its logical (f, c, kh, kw); and "any" of each, for
+ * primitives that pick their own. */
+typedef struct {
+  dnnl_memory_desc_t x, z, kernel, bias, x_any, z_any, kernel_any;
+  dnnl_dims_t strides, dilates, pad_l, pad_r;
+} layouts;
+
+static lurn_status describe(const lurn_dnnl_conv *c, int64_t n, layouts *d) {
+  const lurn_conv_geom *g = &c->g;
+  dnnl_dims_t x = {n, g->c, g->h, g->w}, z = {n, c->f, g->oh, g->ow}, k = {c->f, g->c, g->kh, g->kw},
+              b = {c->f};
+  TRY(dnnl_memory_desc_init_by_tag(&d->x, 4, x, dnnl_f32, dnnl_nhwc), "memory_desc_init");
+  TRY(dnnl_memory_desc_init_by_tag(&d->z, 4, z, dnnl_f32, dnnl_nhwc), "memory_desc_init");
+  TRY(dnnl_memory_desc_init_by_tag(&d->kernel, 4, k, dnnl_f32, dnnl_hwio), "memory_desc_init");
+  TRY(dnnl_memory_desc_init_by_tag(&d->bias, 1, b, dnnl_f32, dnnl_a), "memory_desc_init");
+  TRY(dnnl_memory_desc_init_by_tag(&d->x_any, 4, x, dnnl_f32, dnnl_format_tag_any), "memory_desc_init");
+  TRY(dnnl_memory_desc_init_by_tag(&d->z_any, 4, z, dnnl_f32, dnnl_format_tag_any), "memory_desc_init");
+  TRY(dnnl_memory_desc_init_by_tag(&d->kernel_any, 4, k, dnnl_f32, dnnl_format_tag_any), "memory_desc_init");
+  /* oneDNN counts dilation from 0 (none) and wants the padding on both sides; the
+   * bottom/right padding is what the last window needs beyond the image, never < 0 */
+  int64_t span_h = (g->kh - 1) * g->dh + 1, span_w = (g->kw - 1) * g->dw + 1;
+  int64_t pad_b = (g->oh - 1) * g->sh + span_h - g->h - g->pad_top;
+  int64_t pad_r = (g->ow - 1) * g->sw + span_w - g->w - g->pad_left;
+  d->strides[0] = g->sh, d->strides[1] = g->sw;
+  d->dilates[0] = g->dh - 1, d->dilates[1] = g->dw - 1;
+  d->pad_l[0] = g->pad_top, d->pad_l[1] = g->pad_left;
+  d->pad_r[0] = pad_b > 0 ? pad_b : 0, d->pad_r[1] = pad_r > 0 ? pad_r : 0;
+  return LURN_OK;
+}
+
+/* 1 if pd's implementation is one of oneDNN's fast ones, not its reference loops. */
+static int fast(const_dnnl_primitive_desc_t pd) {
+  const char *impl = NULL;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl) return 0;
+  return strncmp(impl, "ref", 3) != 0;
+}
+
+/* A primitive descriptor for op with our scratchpad, or NULL (*pd) when oneDNN has none,
+ * or only its reference code. */
+static lurn_status make_pd(lurn_dnnl_conv *c, const dnnl_convolution_desc_t *op,
+                           const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd) {
+  dnnl_primitive_attr_t attr;
+  *pd = NULL;
+  TRY(dnnl_primitive_attr_create(&attr), "primitive_attr_create");
+  dnnl_status_t s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+  if (s == dnnl_success) s = dnnl_primitive_desc_create(pd, op, attr, c->engine, hint);
+  dnnl_primitive_attr_destroy(attr);
+  if (s == dnnl_unimplemented) return LURN_OK;
+  TRY(s, "primitive_desc_create");
+  if (!fast(*pd)) pd_free(pd);
+  return LURN_OK;
+}
+
+static double up16(int64_t v) {
+  return (double)((v + 15) / 16 * 16);
+}
+
+/* oneDNN's Winograd F(4x4, 3x3) multiplies 6x6 transformed tiles per 4x4 outputs, with
+ * the channels padded to 16: 1 if that is under half of direct's multiply-adds. The
+ * seeds' CNN's second layer (64 -> 128 channels) needs 0.3 of them; its first, with
+ * one input channel padded to 16, 4.8 times more. */
+static int winograd_pays(const lurn_dnnl_conv *c) {
+  const lurn_conv_geom *g = &c->g;
+  double tiles = (double)((g->oh + 3) / 4 * ((g->ow + 3) / 4));
+  double direct = (double)(g->c * c->f * g->kh * g->kw * g->oh * g->ow);
+  return up16(g->c) * up16(c->f) * 36 * tiles < 0.5 * direct;
+}
+
+/* The pass's descriptor for algorithm alg: direct on lurn's NHWC activations, Winograd
+ * on the layout it picks. *pd stays NULL when oneDNN has no fast code for it. */
+static lurn_status forward_pd(lurn_dnnl_conv *c, const layouts *d, dnnl_alg_kind_t alg) {
+  const int nhwc = alg == dnnl_convolution_direct;
+  dnnl_convolution_desc_t op;
+  TRY(dnnl_dilated_convolution_forward_desc_init(&op, dnnl_forward_training, alg, nhwc ? &d->x : &d->x_any,
+                                                 &d->kernel_any, c->use_bias ? &d->bias : NULL,
+                                                 nhwc ? &d->z : &d->z_any, d->strides, d->dilates, d->pad_l,
+                                                 d->pad_r),
+      "convolution_forward_desc_init");
+  return make_pd(c, &op, NULL, &c->fwd_pd);
+}
+
+static lurn_status backward_data_pd(lurn_dnnl_conv *c, const layouts *d, dnnl_alg_kind_t alg) {
+  const int nhwc = alg == dnnl_convolution_direct;
+  dnnl_convolution_desc_t op;
+  TRY(dnnl_dilated_convolution_backward_data_desc_init(&op, alg, nhwc ? &d->x : &d->x_any, &d->kernel_any,
+                                                       nhwc ? &d->z : &d->z_any, d->strides, d->dilates,
+                                                       d->pad_l, d->pad_r),
+      "convolution_backward_data_desc_init");
+  return make_pd(c, &op, c->fwd_pd, &c->bwd_data_pd);
+}
+
+static lurn_status backward_weights_pd(lurn_dnnl_conv *c, const layouts *d, dnnl_alg_kind_t alg) {
+  const int nhwc = alg == dnnl_convolution_direct;
+  dnnl_convolution_desc_t op;
+  TRY(dnnl_dilated_convolution_backward_weights_desc_init(&op, alg, nhwc ? &d->x : &d->x_any, &d->kernel_any,
+                                                          NULL, nhwc ? &d->z : &d->z_any, d->strides,
+                                                          d->dilates, d->pad_l, d->pad_r),
+      "convolution_backward_weights_desc_init");
+  return make_pd(c, &op, c->fwd_pd, &c->bwd_weights_pd);
+}
+
+/* Which algorithm runs each pass: Winograd where it pays and oneDNN has it (AVX-512,
+ * 3x3 kernels at stride 1, on its blocked activations, reordered from and to ours),
+ * else direct on lurn's NHWC buffers. On the seeds' CNN's second layer Winograd ran
+ * forward and the kernel gradient twice as fast as direct, and dx as fast on one
+ * thread, a quarter faster on two (docs/benchmarks.md). The choice is fixed, never
+ * timed at run time, so that results are the same from run to run. usable stays 0
+ * when a pass has no fast code at all. */
+static lurn_status make_descriptors(lurn_dnnl_conv *c, const layouts *d) {
+  const dnnl_alg_kind_t direct = dnnl_convolution_direct, wino = dnnl_convolution_winograd;
+  const int try_wino = winograd_pays(c);
+  lurn_status st;
+  if (try_wino && (st = forward_pd(c, d, wino))) return st;
+  if (!c->fwd_pd && ((st = forward_pd(c, d, direct)) || !c->fwd_pd)) return st;
+  if (try_wino && (st = backward_data_pd(c, d, wino))) return st;
+  if (!c->bwd_data_pd && ((st = backward_data_pd(c, d, direct)) || !c->bwd_data_pd)) return st;
+  if (try_wino && (st = backward_weights_pd(c, d, wino))) return st;
+  if (!c->bwd_weights_pd && ((st = backward_weights_pd(c, d, direct)) || !c->bwd_weights_pd)) return st;
+  c->usable = 1;
+  return LURN_OK;
+}
+
+/* Adds argument `arg` of s: lurn's buffer of layout `user`, the primitive's layout `want`. */
+static lurn_status add_port(lurn_dnnl_conv *c, step *s, int arg, int output, const dnnl_memory_desc_t *user,
+                            const dnnl_memory_desc_t *want) {
+  port *p = &s->ports[s->nports++];
+  *p = (port){.arg = arg, .output = output};
+  TRY(dnnl_memory_create(&p->user, user, c->engine, DNNL_MEMORY_NONE), "memory_create");
+  if (dnnl_memory_desc_equal(user, want)) return LURN_OK;
+  TRY(dnnl_memory_create(&p->own, want, c->engine, DNNL_MEMORY_ALLOCATE), "memory_create");
+  dnnl_primitive_desc_t pd;
+  TRY(output ? dnnl_reorder_primitive_desc_create(&pd, want, c->engine, user, c->engine, NULL)
+             : dnnl_reorder_primitive_desc_create(&pd, user, c->engine, want, c->engine, NULL),
+      "reorder_primitive_desc_create");
+  dnnl_status_t st = dnnl_primitive_create(&p->reorder, pd);
+  dnnl_primitive_desc_destroy(pd);
+  TRY(st, "primitive_create");
+  return LURN_OK;
+}
+
+static const dnnl_memory_desc_t *md(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
+  return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+static lurn_status make_primitive(lurn_dnnl_conv *c, const_dnnl_primitive_desc_t pd, step *s) {
+  TRY(dnnl_primitive_create(&s->prim, pd), "primitive_create");
+  const dnnl_memory_desc_t *scratch = md(pd, dnnl_query_scratchpad_md);
+  if (scratch && dnnl_memory_desc_get_size(scratch) > 0)
+    TRY(dnnl_memory_create(&s->scratch, scratch, c->engine, DNNL_MEMORY_ALLOCATE), "memory_create");
+  return LURN_OK;
+}
+
+/* The forward primitive for the layouts d; its ports: x, kernel, z, bias. */
+static lurn_status make_forward(lurn_dnnl_conv *c, const layouts *d) {
+  const_dnnl_primitive_desc_t pd = c->fwd_pd;
+  step *s = &c->fwd;
+  lurn_status st;
+  if ((st = add_port(c, s, DNNL_ARG_SRC, 0, &d->x, md(pd, dnnl_query_src_md))) ||
+      (st = add_port(c, s, DNNL_ARG_WEIGHTS, 0, &d->kernel, md(pd, dnnl_query_weights_md))) ||
+      (st = add_port(c, s, DNNL_ARG_DST, 1, &d->z, md(pd, dnnl_query_dst_md))) ||
+      (c->use_bias && (st = add_port(c, s, DNNL_ARG_BIAS, 0, &d->bias, &d->bias))))
+    return st;
+  return make_primitive(c, pd, s);
+}
+
+/* The backward primitives, made at the first backward of a batch size so that
+ * inference never pays for them. Ports of bwd_data: dz, kernel, dx; of bwd_weights:
+ * x, dz, dkernel, dbias. */
+static lurn_status make_backward(lurn_dnnl_conv *c) {
+  layouts d;
+  lurn_status st = describe(c, c->n, &d);
+  if (st) return st;
+  const_dnnl_primitive_desc_t pd = c->bwd_data_pd;
+  step *s = &c->bwd_data;
+  if ((st = add_port(c, s, DNNL_ARG_DIFF_DST, 0, &d.z, md(pd, dnnl_query_diff_dst_md))) ||
+      (st = add_port(c, s, DNNL_ARG_WEIGHTS, 0, &d.kernel, md(pd, dnnl_query_weights_md))) ||
+      (st = add_port(c, s, DNNL_ARG_DIFF_SRC, 1, &d.x, md(pd, dnnl_query_diff_src_md))) ||
+      (st = make_primitive(c, pd, s)))
+    return st;
+  pd = c->bwd_weights_pd;
+  s = &c->bwd_weights;
+  if ((st = add_port(c, s, DNNL_ARG_SRC, 0, &d.x, md(pd, dnnl_query_src_md))) ||
+      (st = add_port(c, s, DNNL_ARG_DIFF_DST, 0, &d.z, md(pd, dnnl_query_diff_dst_md))) ||
+      (st = add_port(c, s, DNNL_ARG_DIFF_WEIGHTS, 1, &d.kernel, md(pd, dnnl_query_diff_weights_md))) ||
+      (st = make_primitive(c, pd, s)))
+    return st;
+  c->backward_made = 1;
+  return LURN_OK;
+}
+
+lurn_status lurn_dnnl_conv_prepare(lurn_dnnl_conv *c, int64_t n, int *usable) {
+  *usable = 0;
+  /* inside a parallel region oneDNN would get one thread, not the count it planned for */
+  if (omp_in_parallel() || n < 1) return LURN_OK;
+  const int threads = lurn_get_num_threads();
+  if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
+  if (c->n == n && c->threads == threads) {
+    *usable = c->usable;
+    return LURN_OK;
+  }
+  release(c);
+  layouts d;
+  lurn_status st = describe(c, n, &d);
+  if (!st) st = make_descriptors(c, &d);
+  if (!st && c->usable) st = make_forward(c, &d);
+  if (!st && c->usable && !(c->bias_parts = malloc(sizeof(float) * (size_t)(threads * c->f))))
+    st = lurn_fail(LURN_ENOMEM, "out of memory");
+  if (st) {
+    release(c);
+    return st;
+  }
+  c->n = n;
+  c->threads = threads;
+  *usable = c->usable;
+  return LURN_OK;
+}
+
+static lurn_status reorder_run(lurn_dnnl_conv *c, const port *p) {
+  dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, p->output ? p->own : p->user},
+                             {DNNL_ARG_TO, p->output ? p->user : p->own}};
+  TRY(dnnl_primitive_execute(p->reorder, c->stream, 2, args), "reorder");
+  return LURN_OK;
+}
+
+/* Runs s on lurn's buffers, one per port in port order (oneDNN takes them all as void *;
+ * it writes only the outputs). */
+static lurn_status run(lurn_dnnl_conv *c, const step *s, const float *const *buffers) {
+  dnnl_exec_arg_t args[5];
+  int nargs = 0;
+  lurn_status st;
+  for (int i = 0; i < s->nports; i++) {
+    const port *p = &s->ports[i];
+    TRY(dnnl_memory_set_data_handle(p->user, (void *)buffers[i]), "memory_set_data_handle");
+    if (p->reorder && !p->output && (st = reorder_run(c, p))) return st;
+    args[nargs++] = (dnnl_exec_arg_t){p->arg, p->own ? p->own : p->user};
+  }
+  if (s->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
+  TRY(dnnl_primitive_execute(s->prim, c->stream, nargs, args), "primitive_execute");
+  for (int i = 0; i < s->nports; i++)
+    if (s->ports[i].reorder && s->ports[i].output && (st = reorder_run(c, &s->ports[i]))) return st;
+  TRY(dnnl_stream_wait(c->stream), "stream_wait");
+  return LURN_OK;
+}
+
+lurn_status lurn_dnnl_conv_forward(lurn_dnnl_conv *c, const float *x, const float *kernel, const float *bias,
+                                   float *z) {
+  if (!c->usable) return lurn_fail(LURN_EINVAL, "Conv2D: oneDNN forward without a usable prepare");
+  const float *buffers[4] = {x, kernel, z, bias};
+  return run(c, &c->fwd, buffers);
+}
+
+/* dbias = the sum of dz's rows (n * oh * ow of them, f wide). oneDNN's own sum over NHWC
+ * rows runs in plain SSE loops, a fifth of the first layer's kernel-gradient time; this
+ * one vectorises. Each thread sums a fixed range of rows, then the partial sums are
+ * added in thread order: the same result every time at a given thread count. */
+static void bias_gradient(const lurn_dnnl_conv *c, const float *dz, float *dbias) {
+  const int64_t rows = c->n * c->g.oh * c->g.ow, f = c->f;
+  const int threads = c->threads;
+  float *part = c->bias_parts;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static, 1)
+  for (int t = 0; t < threads; t++) {
+    float *sum = part + (int64_t)t * f;
+    for (int64_t u = 0; u < f; u++) sum[u] = 0;
+    for (int64_t r = rows * t / threads; r < rows * (t + 1) / threads; r++)
+      for (int64_t u = 0; u < f; u++) sum[u] += dz[r * f + u];
+  }
+  for (int64_t u = 0; u < f; u++) dbias[u] = part[u];
+  for (int t = 1; t < threads; t++)
+    for (int64_t u = 0; u < f; u++) dbias[u] += part[(int64_t)t * f + u];
+}
+
+lurn_status lurn_dnnl_conv_backward(lurn_dnnl_conv *c, const float *x, const float *dz, const float *kernel,
+                                    float *dkernel, float *dbias, float *dx) {
+  if (!c->usable) return lurn_fail(LURN_EINVAL, "Conv2D: oneDNN backward without a usable prepare");
+  lurn_status st;
+  if (!c->backward_made && (st = make_backward(c))) return st;
+  const float *weights[3] = {x, dz, dkernel};
+  if (c->use_bias) bias_gradient(c, dz, dbias);
+  if ((st = run(c, &c->bwd_weights, weights)) || !dx) return st;
+  const float *data[3] = {dz, kernel, dx};
+  return run(c, &c->bwd_data, data);
+}
+
+#endif

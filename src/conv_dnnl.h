@@ -1,0 +1,40 @@
+/* Conv2D's convolution on oneDNN's primitives, for src/layers/conv2d.c; not part of the
+ * public API. The batches x (N, h, w, c) and z (N, oh, ow, f) are lurn's channels-last
+ * buffers, the kernel (kh, kw, c, f) laid out as Keras does; oneDNN reads and writes
+ * them in place where its kernels take that layout, and through reorders into buffers
+ * of its own where they do not (in practice the kernel and its gradient, and the
+ * activations of Winograd).
+ *
+ * Primitives are made for one batch size and thread count at a time and kept until
+ * either changes. Without oneDNN at build time (LURN_DNNL off or libdnnl-dev missing),
+ * or where oneDNN has only its slow reference code, lurn_dnnl_conv_prepare says no and
+ * the layer runs its own im2col + GEMM. */
+#ifndef LURN_CONV_DNNL_H
+#define LURN_CONV_DNNL_H
+
+#include "im2col.h"
+#include "lurn.h"
+
+typedef struct lurn_dnnl_conv lurn_dnnl_conv;
+
+/* The convolution of geometry g into `filters` channels, bias added when use_bias.
+ * NULL when liblurn has no oneDNN or oneDNN cannot start (no error set): the layer
+ * then runs im2col alone. */
+lurn_dnnl_conv *lurn_dnnl_conv_new(const lurn_conv_geom *g, int64_t filters, int use_bias);
+void lurn_dnnl_conv_free(lurn_dnnl_conv *c);
+
+/* Readies the primitives for a batch of n at the current thread count. *usable is 1
+ * when oneDNN runs it, 0 when the caller must (no fast implementation, or called from
+ * inside a parallel region). Fails only on out-of-memory or a oneDNN error. */
+lurn_status lurn_dnnl_conv_prepare(lurn_dnnl_conv *c, int64_t n, int *usable);
+
+/* z = conv(x, kernel) + bias over the batch prepared last. bias is ignored without use_bias. */
+lurn_status lurn_dnnl_conv_forward(lurn_dnnl_conv *c, const float *x, const float *kernel, const float *bias,
+                                   float *z);
+
+/* From dz = dL/dz: dkernel and dbias (overwritten; dbias ignored without use_bias) and,
+ * when dx is not NULL, dx = dL/dx (overwritten), over the batch prepared last. */
+lurn_status lurn_dnnl_conv_backward(lurn_dnnl_conv *c, const float *x, const float *dz, const float *kernel,
+                                    float *dkernel, float *dbias, float *dx);
+
+#endif
