@@ -68,16 +68,6 @@ static lurn_status depthwise_build(lurn_layer *l, lurn_rng *rng) {
   return LURN_OK;
 }
 
-static lurn_status check_batch(const lurn_layer *l, const lurn_tensor *x) {
-  int ok = x->ndim == 4 && lurn_tensor_is_contiguous(x);
-  for (int i = 0; ok && i < 3; i++) ok = x->shape[i + 1] == l->in_shape[i];
-  if (ok) return LURN_OK;
-  lurn_tensor want = {.ndim = 3, .shape = {l->in_shape[0], l->in_shape[1], l->in_shape[2]}};
-  char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
-  return lurn_fail(LURN_EINVAL, "DepthwiseConv2D: expects a packed batch (N, %s, got %s",
-                   lurn_shape_str(&want, a, sizeof a) + 1, lurn_shape_str(x, b, sizeof b));
-}
-
 /* Tap rows [*p0, *p1) of output row i fall inside the image (rows i*sh - top + p*dh). */
 static void tap_range(int64_t first, int64_t k, int64_t dil, int64_t size, int64_t *p0, int64_t *p1) {
   int64_t lo = first < 0 ? (-first + dil - 1) / dil : 0;
@@ -136,7 +126,7 @@ static lurn_status depthwise_forward(lurn_layer *l, const lurn_tensor *x, lurn_t
   (void)training;
   depthwise *d = l->impl;
   const lurn_conv_geom *g = &d->g;
-  lurn_status st = check_batch(l, x);
+  lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
   const int act = d->c.activation != LURN_ACT_LINEAR;
   float *z = lurn_tensor_data(y);
@@ -220,7 +210,7 @@ static lurn_status depthwise_backward(lurn_layer *l, const lurn_tensor *x, const
                                       const lurn_tensor *dy, lurn_tensor *dx) {
   depthwise *d = l->impl;
   const lurn_conv_geom *g = &d->g;
-  lurn_status st = check_batch(l, x);
+  lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
   const int64_t n = x->shape[0], f = d->f, m = d->c.depth_multiplier, image = g->h * g->w * f,
                 row = g->ow * f;

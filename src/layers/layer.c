@@ -92,3 +92,14 @@ lurn_status lurn_buffer_ensure(lurn_tensor **buf, int ndim, const int64_t *shape
   *buf = fresh;
   return LURN_OK;
 }
+
+lurn_status lurn_layer_check_batch(const lurn_layer *l, const lurn_tensor *x) {
+  int ok = x->ndim == l->in_ndim + 1 && lurn_tensor_is_contiguous(x);
+  for (int i = 0; ok && i < l->in_ndim; i++) ok = x->shape[i + 1] == l->in_shape[i];
+  if (ok) return LURN_OK;
+  lurn_tensor want = {.ndim = l->in_ndim};
+  memcpy(want.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
+  char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
+  return lurn_fail(LURN_EINVAL, "%s: expects a packed batch (N, %s, got %s", l->ops->type,
+                   lurn_shape_str(&want, a, sizeof a) + 1, lurn_shape_str(x, b, sizeof b));
+}

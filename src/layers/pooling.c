@@ -125,21 +125,11 @@ static void max_row_backward(const lurn_conv_geom *g, const float *dy, const int
   for (int64_t e = 0; e < g->ow * g->c; e++) dx[arg[e]] += dy[e];
 }
 
-static lurn_status check_batch(const lurn_layer *l, const lurn_tensor *x) {
-  int ok = x->ndim == 4 && lurn_tensor_is_contiguous(x);
-  for (int i = 0; ok && i < 3; i++) ok = x->shape[i + 1] == l->in_shape[i];
-  if (ok) return LURN_OK;
-  lurn_tensor want = {.ndim = 3, .shape = {l->in_shape[0], l->in_shape[1], l->in_shape[2]}};
-  char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
-  return lurn_fail(LURN_EINVAL, "%s: expects a packed batch (N, %s, got %s", l->ops->type,
-                   lurn_shape_str(&want, a, sizeof a) + 1, lurn_shape_str(x, b, sizeof b));
-}
-
 static lurn_status pool2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
   (void)training;
   pool2d *p = l->impl;
   const lurn_conv_geom *g = &p->g;
-  lurn_status st = check_batch(l, x);
+  lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
   const int64_t n = x->shape[0], rows = n * g->oh, image = g->h * g->w * g->c, row = g->ow * g->c;
   const int max = p->c.kind == LURN_POOL_MAX;
@@ -168,7 +158,7 @@ static lurn_status pool2d_backward(lurn_layer *l, const lurn_tensor *x, const lu
   (void)y;
   pool2d *p = l->impl;
   const lurn_conv_geom *g = &p->g;
-  lurn_status st = check_batch(l, x);
+  lurn_status st = lurn_layer_check_batch(l, x);
   if (st || !dx) return st;
   const int64_t n = x->shape[0], image = g->h * g->w * g->c, row = g->ow * g->c;
   const int max = p->c.kind == LURN_POOL_MAX;

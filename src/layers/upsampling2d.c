@@ -80,16 +80,6 @@ static lurn_status upsampling2d_build(lurn_layer *l, lurn_rng *rng) {
   return LURN_OK;
 }
 
-static lurn_status check_batch(const lurn_layer *l, const lurn_tensor *x) {
-  int ok = x->ndim == 4 && lurn_tensor_is_contiguous(x);
-  for (int i = 0; ok && i < 3; i++) ok = x->shape[i + 1] == l->in_shape[i];
-  if (ok) return LURN_OK;
-  lurn_tensor want = {.ndim = 3, .shape = {l->in_shape[0], l->in_shape[1], l->in_shape[2]}};
-  char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
-  return lurn_fail(LURN_EINVAL, "UpSampling2D: expects a packed batch (N, %s, got %s",
-                   lurn_shape_str(&want, a, sizeof a) + 1, lurn_shape_str(x, b, sizeof b));
-}
-
 /* Output row i of one image, nearest: pixel j is source pixel j / sw of row i / sh. */
 static void nearest_row(const upsampling2d *u, const float *img, int64_t i, float *out) {
   const int64_t c = u->ch;
@@ -118,7 +108,7 @@ static void bilinear_row(const upsampling2d *u, const float *img, int64_t i, flo
 static lurn_status upsampling2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
   (void)training;
   const upsampling2d *u = l->impl;
-  lurn_status st = check_batch(l, x);
+  lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
   const int64_t n = x->shape[0], image = u->h * u->w * u->ch, row = u->ow * u->ch;
   const int bilinear = u->c.interpolation == LURN_INTERP_BILINEAR;
@@ -171,7 +161,7 @@ static lurn_status upsampling2d_backward(lurn_layer *l, const lurn_tensor *x, co
                                          const lurn_tensor *dy, lurn_tensor *dx) {
   (void)y;
   const upsampling2d *u = l->impl;
-  lurn_status st = check_batch(l, x);
+  lurn_status st = lurn_layer_check_batch(l, x);
   if (st || !dx) return st;
   const int64_t n = x->shape[0], in_row = u->w * u->ch, out_image = u->oh * u->ow * u->ch;
   const int bilinear = u->c.interpolation == LURN_INTERP_BILINEAR;

@@ -36,20 +36,10 @@ static lurn_status zero_padding2d_build(lurn_layer *l, lurn_rng *rng) {
   return LURN_OK;
 }
 
-static lurn_status check_batch(const lurn_layer *l, const lurn_tensor *x) {
-  int ok = x->ndim == 4 && lurn_tensor_is_contiguous(x);
-  for (int i = 0; ok && i < 3; i++) ok = x->shape[i + 1] == l->in_shape[i];
-  if (ok) return LURN_OK;
-  lurn_tensor want = {.ndim = 3, .shape = {l->in_shape[0], l->in_shape[1], l->in_shape[2]}};
-  char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
-  return lurn_fail(LURN_EINVAL, "ZeroPadding2D: expects a packed batch (N, %s, got %s",
-                   lurn_shape_str(&want, a, sizeof a) + 1, lurn_shape_str(x, b, sizeof b));
-}
-
 static lurn_status zero_padding2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
   (void)training;
   const zero_padding2d *p = l->impl;
-  lurn_status st = check_batch(l, x);
+  lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
   const int64_t n = x->shape[0], c = p->ch, out_row = p->ow * c, in_row = p->w * c;
   const int64_t left = p->c.left * c, right = p->c.right * c;
@@ -74,7 +64,7 @@ static lurn_status zero_padding2d_backward(lurn_layer *l, const lurn_tensor *x, 
                                            const lurn_tensor *dy, lurn_tensor *dx) {
   (void)y;
   const zero_padding2d *p = l->impl;
-  lurn_status st = check_batch(l, x);
+  lurn_status st = lurn_layer_check_batch(l, x);
   if (st || !dx) return st;
   const int64_t n = x->shape[0], c = p->ch, out_row = p->ow * c, in_row = p->w * c;
   const float *grad = lurn_tensor_data(dy);
