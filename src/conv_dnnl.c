@@ -15,9 +15,14 @@
 
 #ifndef LURN_HAVE_DNNL
 
-lurn_dnnl_conv *lurn_dnnl_conv_new(const lurn_conv_geom *g, int64_t filters, int use_bias) {
-  (void)g, (void)filters, (void)use_bias;
+lurn_dnnl_conv *lurn_dnnl_conv_new(const lurn_conv_geom *g, int64_t filters, int use_bias, int relu) {
+  (void)g, (void)filters, (void)use_bias, (void)relu;
   return NULL;
+}
+
+int lurn_dnnl_conv_fuses_relu(const lurn_dnnl_conv *c) {
+  (void)c;
+  return 0;
 }
 
 void lurn_dnnl_conv_free(lurn_dnnl_conv *c) {
@@ -37,8 +42,8 @@ lurn_status lurn_dnnl_conv_forward(lurn_dnnl_conv *c, const float *x, const floa
 }
 
 lurn_status lurn_dnnl_conv_backward(lurn_dnnl_conv *c, const float *x, const float *dz, const float *kernel,
-                                    float *dkernel, float *dbias, float *dx) {
-  (void)c, (void)x, (void)dz, (void)kernel, (void)dkernel, (void)dbias, (void)dx;
+                                    float *dkernel, float *dx) {
+  (void)c, (void)x, (void)dz, (void)kernel, (void)dkernel, (void)dx;
   return lurn_fail(LURN_EINVAL, "Conv2D: liblurn was built without oneDNN");
 }
 
@@ -69,15 +74,14 @@ typedef struct {
 struct lurn_dnnl_conv {
   lurn_conv_geom g;
   int64_t f;
-  int use_bias;
+  int use_bias, relu; /* relu: max(0, .) after the bias, in the forward pass when oneDNN can */
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   /* for batch n at `threads` threads (n = 0: none made yet) */
   int64_t n;
-  int threads, usable, backward_made;
+  int threads, usable, fused, backward_made;
   dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;
   step fwd, bwd_data, bwd_weights;
-  float *bias_parts; /* (threads, f): each thread's share of the bias gradient */
 };
 
 static lurn_status fail(dnnl_status_t s, const char *what) {
@@ -116,16 +120,14 @@ static void release(lurn_dnnl_conv *c) {
   pd_free(&c->fwd_pd);
   pd_free(&c->bwd_data_pd);
   pd_free(&c->bwd_weights_pd);
-  free(c->bias_parts);
-  c->bias_parts = NULL;
   c->n = 0;
-  c->usable = c->backward_made = 0;
+  c->usable = c->fused = c->backward_made = 0;
 }
 
-lurn_dnnl_conv *lurn_dnnl_conv_new(const lurn_conv_geom *g, int64_t filters, int use_bias) {
+lurn_dnnl_conv *lurn_dnnl_conv_new(const lurn_conv_geom *g, int64_t filters, int use_bias, int relu) {
   lurn_dnnl_conv *c = calloc(1, sizeof *c);
   if (!c) return NULL;
-  *c = (lurn_dnnl_conv){.g = *g, .f = filters, .use_bias = use_bias};
+  *c = (lurn_dnnl_conv){.g = *g, .f = filters, .use_bias = use_bias, .relu = relu};
   if (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success ||
       dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags) != dnnl_success) {
     lurn_dnnl_conv_free(c);
@@ -183,12 +185,17 @@ static int fast(const_dnnl_primitive_desc_t pd) {
 /* A primitive descriptor for op with our scratchpad, or NULL (*pd) when oneDNN has none,
  * or only its reference code. */
 static lurn_status make_pd(lurn_dnnl_conv *c, const dnnl_convolution_desc_t *op,
-                           const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd) {
+                           const_dnnl_primitive_desc_t hint, int relu, dnnl_primitive_desc_t *pd) {
   dnnl_primitive_attr_t attr;
+  dnnl_post_ops_t ops = NULL;
   *pd = NULL;
   TRY(dnnl_primitive_attr_create(&attr), "primitive_attr_create");
   dnnl_status_t s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+  if (s == dnnl_success && relu) s = dnnl_post_ops_create(&ops);
+  if (s == dnnl_success && relu) s = dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+  if (s == dnnl_success && relu) s = dnnl_primitive_attr_set_post_ops(attr, ops);
   if (s == dnnl_success) s = dnnl_primitive_desc_create(pd, op, attr, c->engine, hint);
+  if (ops) dnnl_post_ops_destroy(ops);
   dnnl_primitive_attr_destroy(attr);
   if (s == dnnl_unimplemented) return LURN_OK;
   TRY(s, "primitive_desc_create");
@@ -221,7 +228,9 @@ static lurn_status forward_pd(lurn_dnnl_conv *c, const layouts *d, dnnl_alg_kind
                                                  nhwc ? &d->z : &d->z_any, d->strides, d->dilates, d->pad_l,
                                                  d->pad_r),
       "convolution_forward_desc_init");
-  return make_pd(c, &op, NULL, &c->fwd_pd);
+  lurn_status st = c->relu ? make_pd(c, &op, NULL, 1, &c->fwd_pd) : LURN_OK;
+  c->fused = c->fwd_pd != NULL;
+  return st || c->fwd_pd ? st : make_pd(c, &op, NULL, 0, &c->fwd_pd);
 }
 
 static lurn_status backward_data_pd(lurn_dnnl_conv *c, const layouts *d, dnnl_alg_kind_t alg) {
@@ -231,9 +240,11 @@ static lurn_status backward_data_pd(lurn_dnnl_conv *c, const layouts *d, dnnl_al
                                                        nhwc ? &d->z : &d->z_any, d->strides, d->dilates,
                                                        d->pad_l, d->pad_r),
       "convolution_backward_data_desc_init");
-  return make_pd(c, &op, c->fwd_pd, &c->bwd_data_pd);
+  return make_pd(c, &op, c->fwd_pd, 0, &c->bwd_data_pd);
 }
 
+/* No bias gradient here: oneDNN sums NHWC rows in plain SSE loops, a third of the first
+ * layer's kernel-gradient time; Conv2D sums them itself while it forms dz. */
 static lurn_status backward_weights_pd(lurn_dnnl_conv *c, const layouts *d, dnnl_alg_kind_t alg) {
   const int nhwc = alg == dnnl_convolution_direct;
   dnnl_convolution_desc_t op;
@@ -241,7 +252,7 @@ static lurn_status backward_weights_pd(lurn_dnnl_conv *c, const layouts *d, dnnl
                                                           NULL, nhwc ? &d->z : &d->z_any, d->strides,
                                                           d->dilates, d->pad_l, d->pad_r),
       "convolution_backward_weights_desc_init");
-  return make_pd(c, &op, c->fwd_pd, &c->bwd_weights_pd);
+  return make_pd(c, &op, c->fwd_pd, 0, &c->bwd_weights_pd);
 }
 
 /* Which algorithm runs each pass: Winograd where it pays and oneDNN has it (AVX-512,
@@ -310,8 +321,10 @@ static lurn_status make_forward(lurn_dnnl_conv *c, const layouts *d) {
 
 /* The backward primitives, made at the first backward of a batch size so that
  * inference never pays for them. Ports of bwd_data: dz, kernel, dx; of bwd_weights:
- * x, dz, dkernel, dbias. */
+ * x, dz, dkernel. */
 static lurn_status make_backward(lurn_dnnl_conv *c) {
+  step_free(&c->bwd_data); /* what a failed earlier attempt left */
+  step_free(&c->bwd_weights);
   layouts d;
   lurn_status st = describe(c, c->n, &d);
   if (st) return st;
@@ -348,8 +361,6 @@ lurn_status lurn_dnnl_conv_prepare(lurn_dnnl_conv *c, int64_t n, int *usable) {
   lurn_status st = describe(c, n, &d);
   if (!st) st = make_descriptors(c, &d);
   if (!st && c->usable) st = make_forward(c, &d);
-  if (!st && c->usable && !(c->bias_parts = malloc(sizeof(float) * (size_t)(threads * c->f))))
-    st = lurn_fail(LURN_ENOMEM, "out of memory");
   if (st) {
     release(c);
     return st;
@@ -387,6 +398,10 @@ static lurn_status run(lurn_dnnl_conv *c, const step *s, const float *const *buf
   return LURN_OK;
 }
 
+int lurn_dnnl_conv_fuses_relu(const lurn_dnnl_conv *c) {
+  return c->usable && c->fused;
+}
+
 lurn_status lurn_dnnl_conv_forward(lurn_dnnl_conv *c, const float *x, const float *kernel, const float *bias,
                                    float *z) {
   if (!c->usable) return lurn_fail(LURN_EINVAL, "Conv2D: oneDNN forward without a usable prepare");
@@ -394,33 +409,12 @@ lurn_status lurn_dnnl_conv_forward(lurn_dnnl_conv *c, const float *x, const floa
   return run(c, &c->fwd, buffers);
 }
 
-/* dbias = the sum of dz's rows (n * oh * ow of them, f wide). oneDNN's own sum over NHWC
- * rows runs in plain SSE loops, a fifth of the first layer's kernel-gradient time; this
- * one vectorises. Each thread sums a fixed range of rows, then the partial sums are
- * added in thread order: the same result every time at a given thread count. */
-static void bias_gradient(const lurn_dnnl_conv *c, const float *dz, float *dbias) {
-  const int64_t rows = c->n * c->g.oh * c->g.ow, f = c->f;
-  const int threads = c->threads;
-  float *part = c->bias_parts;
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static, 1)
-  for (int t = 0; t < threads; t++) {
-    float *sum = part + (int64_t)t * f;
-    for (int64_t u = 0; u < f; u++) sum[u] = 0;
-    for (int64_t r = rows * t / threads; r < rows * (t + 1) / threads; r++)
-      for (int64_t u = 0; u < f; u++) sum[u] += dz[r * f + u];
-  }
-  for (int64_t u = 0; u < f; u++) dbias[u] = part[u];
-  for (int t = 1; t < threads; t++)
-    for (int64_t u = 0; u < f; u++) dbias[u] += part[(int64_t)t * f + u];
-}
-
 lurn_status lurn_dnnl_conv_backward(lurn_dnnl_conv *c, const float *x, const float *dz, const float *kernel,
-                                    float *dkernel, float *dbias, float *dx) {
+                                    float *dkernel, float *dx) {
   if (!c->usable) return lurn_fail(LURN_EINVAL, "Conv2D: oneDNN backward without a usable prepare");
   lurn_status st;
   if (!c->backward_made && (st = make_backward(c))) return st;
   const float *weights[3] = {x, dz, dkernel};
-  if (c->use_bias) bias_gradient(c, dz, dbias);
   if ((st = run(c, &c->bwd_weights, weights)) || !dx) return st;
   const float *data[3] = {dz, kernel, dx};
   return run(c, &c->bwd_data, data);

@@ -17,10 +17,11 @@
 
 typedef struct lurn_dnnl_conv lurn_dnnl_conv;
 
-/* The convolution of geometry g into `filters` channels, bias added when use_bias.
- * NULL when liblurn has no oneDNN or oneDNN cannot start (no error set): the layer
- * then runs im2col alone. */
-lurn_dnnl_conv *lurn_dnnl_conv_new(const lurn_conv_geom *g, int64_t filters, int use_bias);
+/* The convolution of geometry g into `filters` channels, bias added when use_bias, and
+ * relu applied after it in the same pass when `relu` and oneDNN can (see
+ * lurn_dnnl_conv_fuses_relu). NULL when liblurn has no oneDNN or oneDNN cannot start
+ * (no error set): the layer then runs im2col alone. */
+lurn_dnnl_conv *lurn_dnnl_conv_new(const lurn_conv_geom *g, int64_t filters, int use_bias, int relu);
 void lurn_dnnl_conv_free(lurn_dnnl_conv *c);
 
 /* Readies the primitives for a batch of n at the current thread count. *usable is 1
@@ -28,13 +29,19 @@ void lurn_dnnl_conv_free(lurn_dnnl_conv *c);
  * inside a parallel region). Fails only on out-of-memory or a oneDNN error. */
 lurn_status lurn_dnnl_conv_prepare(lurn_dnnl_conv *c, int64_t n, int *usable);
 
-/* z = conv(x, kernel) + bias over the batch prepared last. bias is ignored without use_bias. */
+/* 1 if the forward of the batch prepared last applies relu itself (asked for, and oneDNN
+ * has it for the algorithm chosen); 0 if it leaves z for the caller. */
+int lurn_dnnl_conv_fuses_relu(const lurn_dnnl_conv *c);
+
+/* z = conv(x, kernel) + bias over the batch prepared last, or relu(z) when
+ * lurn_dnnl_conv_fuses_relu. bias is ignored without use_bias. */
 lurn_status lurn_dnnl_conv_forward(lurn_dnnl_conv *c, const float *x, const float *kernel, const float *bias,
                                    float *z);
 
-/* From dz = dL/dz: dkernel and dbias (overwritten; dbias ignored without use_bias) and,
- * when dx is not NULL, dx = dL/dx (overwritten), over the batch prepared last. */
+/* From dz = dL/dz: dkernel (overwritten) and, when dx is not NULL, dx = dL/dx
+ * (overwritten), over the batch prepared last. The bias gradient, the sum of dz's rows,
+ * is the caller's: it sums them in the same pass that forms dz. */
 lurn_status lurn_dnnl_conv_backward(lurn_dnnl_conv *c, const float *x, const float *dz, const float *kernel,
-                                    float *dkernel, float *dbias, float *dx);
+                                    float *dkernel, float *dx);
 
 #endif

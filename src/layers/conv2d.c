@@ -67,7 +67,7 @@ static lurn_status conv2d_build(lurn_layer *l, lurn_rng *rng) {
   lurn_status st = lurn_conv_geom_init(g, d->c.padding_same, "Conv2D", "kernel");
   if (st) return st;
   lurn_dnnl_conv_free(d->dnnl);
-  d->dnnl = lurn_dnnl_conv_new(g, d->c.filters, d->c.use_bias);
+  d->dnnl = lurn_dnnl_conv_new(g, d->c.filters, d->c.use_bias, d->c.activation == LURN_ACT_RELU);
   d->pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->oh == g->h && g->ow == g->w;
   int64_t kshape[4] = {g->kh, g->kw, g->c, d->c.filters};
   if (!lurn_layer_add_param(l, "kernel", 4, kshape, &d->c.kernel_initializer, rng, 1)) return LURN_ENOMEM;
@@ -119,12 +119,25 @@ static void forward_block(const lurn_layer *l, const float *x, float *z, float *
   if (a) lurn_activation_forward(d->c.activation, d->c.alpha, z, a + r0 * f, rows, f);
 }
 
+/* The whole batch on oneDNN, into z, or into y when it applies relu itself. */
+static lurn_status forward_dnnl(const lurn_layer *l, const lurn_tensor *x, float *out) {
+  const conv2d *d = l->impl;
+  const float *bias = d->c.use_bias ? lurn_tensor_data(l->params[1]) : NULL;
+  return lurn_dnnl_conv_forward(d->dnnl, lurn_tensor_data(x), lurn_tensor_data(l->params[0]), bias, out);
+}
+
 static lurn_status conv2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
   (void)training;
   conv2d *d = l->impl;
   lurn_status st = check_batch(l, x);
   if (st) return st;
   const int64_t k = d->g.kh * d->g.kw * d->g.c, rows = x->shape[0] * d->g.oh * d->g.ow;
+  int dnnl = 0;
+  if (d->dnnl && rows > 0 && (st = lurn_dnnl_conv_prepare(d->dnnl, x->shape[0], &dnnl))) return st;
+  if (dnnl && lurn_dnnl_conv_fuses_relu(d->dnnl)) { /* relu in the same pass: z is never formed */
+    l->preactivation = NULL;
+    return forward_dnnl(l, x, lurn_tensor_data(y));
+  }
   const int act = d->c.activation != LURN_ACT_LINEAR;
   float *z = lurn_tensor_data(y), *a = NULL;
   if (act) {
@@ -134,11 +147,8 @@ static lurn_status conv2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
   }
   l->preactivation = act ? d->z : y;
   if (rows == 0) return LURN_OK;
-  int dnnl = 0;
-  if (d->dnnl && (st = lurn_dnnl_conv_prepare(d->dnnl, x->shape[0], &dnnl))) return st;
   if (dnnl) {
-    const float *bias = d->c.use_bias ? lurn_tensor_data(l->params[1]) : NULL;
-    st = lurn_dnnl_conv_forward(d->dnnl, lurn_tensor_data(x), lurn_tensor_data(l->params[0]), bias, z);
+    st = forward_dnnl(l, x, z);
     if (!st && a) lurn_activation_forward(d->c.activation, d->c.alpha, z, a, rows, d->c.filters);
     return st;
   }
@@ -199,22 +209,67 @@ static void backward_block(const lurn_layer *l, const backward_args *p, int64_t 
   lurn_col2im(&d->g, mine, r0, rows, p->dx);
 }
 
-/* The whole batch on oneDNN: dz = dL/dz over all of it, then the gradients from it. */
+/* db = the sum of the rows (rows, f) of g. With relu_y, g is dL/dy of a relu and the
+ * rows summed are dz = dL/dz, g where relu_y > 0, written out on the way: forming dz and
+ * summing it are both bound by memory, so one pass does both. Each of `parts` threads
+ * sums a fixed range of rows into its row of `part` (parts, f); the ranges' sums are then
+ * added in order, so the result is the same every time at a given thread count. */
+static void bias_gradient(const float *g, const float *relu_y, float *dz, int64_t rows, int64_t f, int parts,
+                          float *part, float *db) {
+#pragma omp parallel for num_threads(parts) if (parts > 1) schedule(static, 1)
+  for (int t = 0; t < parts; t++) {
+    float *restrict sum = part + (int64_t)t * f;
+    for (int64_t u = 0; u < f; u++) sum[u] = 0;
+    for (int64_t r = rows * t / parts; r < rows * (t + 1) / parts; r++) {
+      const float *restrict gr = g + r * f;
+      if (!relu_y) {
+        for (int64_t u = 0; u < f; u++) sum[u] += gr[u];
+        continue;
+      }
+      /* relu's gradient as lurn_activation_backward forms it */
+      const float *restrict yr = relu_y + r * f;
+      float *restrict out = dz + r * f;
+      for (int64_t u = 0; u < f; u++) sum[u] += out[u] = (yr[u] > 0 ? 1.0f : 0.0f) * gr[u];
+    }
+  }
+  memcpy(db, part, sizeof(float) * (size_t)f);
+  for (int t = 1; t < parts; t++)
+    for (int64_t u = 0; u < f; u++) db[u] += part[(int64_t)t * f + u];
+}
+
+/* The whole batch on oneDNN: dz = dL/dz over all of it and the bias gradient, then the
+ * kernel gradient and dx from dz. */
 static lurn_status backward_dnnl(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
                                  const lurn_tensor *dy, lurn_tensor *dx) {
   conv2d *d = l->impl;
-  const float *dz = lurn_tensor_data(dy);
+  const int64_t rows = dy->shape[0] * d->g.oh * d->g.ow, f = d->c.filters;
+  float *dz = NULL; /* when the activation's gradient must be formed */
+  int relu_in_bias_pass = 0;
+  lurn_status st;
   if (d->c.activation != LURN_ACT_LINEAR && !l->dy_is_preactivation) {
-    if (!d->z) return lurn_fail(LURN_EINVAL, "Conv2D: backward before forward");
-    lurn_status st = lurn_buffer_ensure(&d->dz, dy->ndim, dy->shape);
-    if (st) return st;
-    lurn_activation_backward(d->c.activation, d->c.alpha, lurn_tensor_data(d->z), lurn_tensor_data(y), dz,
-                             lurn_tensor_data(d->dz), dy->shape[0] * d->g.oh * d->g.ow, d->c.filters);
+    /* relu fused into the forward kept no z; y > 0 exactly where z > 0 */
+    const int fused = lurn_dnnl_conv_fuses_relu(d->dnnl);
+    if (!fused && !d->z) return lurn_fail(LURN_EINVAL, "Conv2D: backward before forward");
+    if ((st = lurn_buffer_ensure(&d->dz, dy->ndim, dy->shape))) return st;
     dz = lurn_tensor_data(d->dz);
+    relu_in_bias_pass = d->c.activation == LURN_ACT_RELU && d->c.use_bias;
+    if (!relu_in_bias_pass) {
+      const float *z = fused ? lurn_tensor_data(y) : lurn_tensor_data(d->z);
+      lurn_activation_backward(d->c.activation, d->c.alpha, z, lurn_tensor_data(y), lurn_tensor_data(dy), dz,
+                               rows, f);
+    }
   }
-  float *db = d->c.use_bias ? lurn_tensor_data(l->grads[1]) : NULL;
-  return lurn_dnnl_conv_backward(d->dnnl, lurn_tensor_data(x), dz, lurn_tensor_data(l->params[0]),
-                                 lurn_tensor_data(l->grads[0]), db, dx ? lurn_tensor_data(dx) : NULL);
+  if (d->c.use_bias) {
+    const int parts = rows * f > LURN_PARALLEL_MIN ? lurn_get_num_threads() : 1;
+    int64_t shape[2] = {parts, f};
+    if ((st = lurn_buffer_ensure(&d->sums, 2, shape))) return st;
+    const float *g = dz && !relu_in_bias_pass ? dz : lurn_tensor_data(dy);
+    bias_gradient(g, relu_in_bias_pass ? lurn_tensor_data(y) : NULL, dz, rows, f, parts,
+                  lurn_tensor_data(d->sums), lurn_tensor_data(l->grads[1]));
+  }
+  return lurn_dnnl_conv_backward(d->dnnl, lurn_tensor_data(x), dz ? dz : lurn_tensor_data(dy),
+                                 lurn_tensor_data(l->params[0]), lurn_tensor_data(l->grads[0]),
+                                 dx ? lurn_tensor_data(dx) : NULL);
 }
 
 static lurn_status conv2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
