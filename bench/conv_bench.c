@@ -14,8 +14,11 @@
  * ("hwio"), each primitive free to pick its own kernel layout ("any"); the reorders
  * between the two are timed on their own lines. Algorithms direct, winograd and auto;
  * "n/a" where oneDNN has no implementation. The implementation oneDNN chose is named.
- * Times are medians of R calls after W warm-up calls, in milliseconds, with GFLOP/s
- * counted as 2 * N * OH * OW * F * KH * KW * C per pass. */
+ * --blocked 1: oneDNN on its own nChw16c activations instead (where Winograd lives),
+ * with the reorders lurn's NHWC tensors would need timed on their own lines.
+ * --check 1: Conv2D's outputs and gradients against direct loops in double precision.
+ * Times are medians of R calls after W warm-up calls (the fastest call in brackets), in
+ * milliseconds, with GFLOP/s counted as 2 * N * OH * OW * F * KH * KW * C per pass. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>

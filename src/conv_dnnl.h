@@ -33,6 +33,11 @@ lurn_status lurn_dnnl_conv_prepare(lurn_dnnl_conv *c, int64_t n, int *usable);
  * has it for the algorithm chosen); 0 if it leaves z for the caller. */
 int lurn_dnnl_conv_fuses_relu(const lurn_dnnl_conv *c);
 
+/* 1 if oneDNN computes dx faster than the layer's own im2col for this geometry (enough
+ * input channels); the layer runs its whole backward on im2col when it needs dx and
+ * this says no. */
+int lurn_dnnl_conv_dx_pays(const lurn_dnnl_conv *c);
+
 /* z = conv(x, kernel) + bias over the batch prepared last, or relu(z) when
  * lurn_dnnl_conv_fuses_relu. bias is ignored without use_bias. */
 lurn_status lurn_dnnl_conv_forward(lurn_dnnl_conv *c, const float *x, const float *kernel, const float *bias,

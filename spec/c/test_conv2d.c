@@ -130,6 +130,8 @@ static const conv_case conv_cases[] = {
     {5, 16, 16, 8, 16, 3, 3, 1, 1, 1, 1, 1},  /* large enough to run threaded */
     {3, 12, 12, 160, 3, 3, 3, 1, 1, 1, 1, 0}, /* K = 1440: several blocks per image */
     {1, 20, 20, 6, 8, 5, 5, 1, 1, 1, 1, 1},   /* one image: threads split the GEMMs */
+    {4, 13, 13, 64, 128, 3, 3, 1, 1, 1, 1, 0}, /* oneDNN's Winograd path (the seeds' second conv) */
+    {3, 10, 9, 16, 32, 3, 3, 2, 1, 1, 1, 1},   /* oneDNN direct with dx, strided, "same" */
 };
 
 static void test_conv_matches_direct_convolution(void) {

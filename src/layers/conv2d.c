@@ -279,7 +279,9 @@ static lurn_status conv2d_backward(lurn_layer *l, const lurn_tensor *x, const lu
   if (st) return st;
   int dnnl = 0;
   if (d->dnnl && x->shape[0] > 0 && (st = lurn_dnnl_conv_prepare(d->dnnl, x->shape[0], &dnnl))) return st;
-  if (dnnl) return backward_dnnl(l, x, y, dy, dx);
+  if (dnnl && (!dx || lurn_dnnl_conv_dx_pays(d->dnnl))) return backward_dnnl(l, x, y, dy, dx);
+  /* relu fused into a oneDNN forward kept no z; y > 0 exactly where z > 0 */
+  const int fused = dnnl && lurn_dnnl_conv_fuses_relu(d->dnnl);
   const int64_t k = d->g.kh * d->g.kw * d->g.c, f = d->c.filters, n = x->shape[0];
   const int64_t per_image = d->g.oh * d->g.ow, image = d->g.h * d->g.w * d->g.c;
   const int threads = lurn_get_num_threads();
@@ -297,9 +299,9 @@ static lurn_status conv2d_backward(lurn_layer *l, const lurn_tensor *x, const lu
   if (!d->pointwise && (st = lurn_buffer_ensure(&d->cols, 2, shape))) return st;
   shape[1] = p.block * f;
   if (d->c.activation != LURN_ACT_LINEAR && !l->dy_is_preactivation) {
-    if (!d->z) return lurn_fail(LURN_EINVAL, "Conv2D: backward before forward");
+    if (!fused && !d->z) return lurn_fail(LURN_EINVAL, "Conv2D: backward before forward");
     if ((st = lurn_buffer_ensure(&d->dz, 2, shape))) return st;
-    p.z = lurn_tensor_data(d->z);
+    p.z = fused ? p.y : lurn_tensor_data(d->z);
     p.dz = lurn_tensor_data(d->dz);
   }
   shape[1] = k * f + f;
