@@ -16,8 +16,9 @@ per-batch .item().
 Debian's torch runs its operators on an OpenMP pool and its matrix products on
 OpenBLAS's own pthreads pool (libopenblas0-pthread). With OpenMP's default active
 waiting, the idle OpenMP threads spin while OpenBLAS works and the two pools fight
-over the cores: at 2 threads on 2 cores an epoch took 3 to 6 times longer than with
-passive waiting (docs/benchmarks.md). So that lurn is compared with the fastest
+over the cores: at 2 threads on 2 cores an epoch took 1.8 to 3 times longer than
+with passive waiting on a quiet machine, up to 6 times with other jobs running
+(docs/benchmarks.md). So that lurn is compared with the fastest
 PyTorch, this script sets OMP_WAIT_POLICY=passive unless the environment sets it;
 it has to be set before torch is imported.
 
