@@ -11,10 +11,12 @@
  * to zero, as TensorFlow's flush-to-zero mode does. */
 static inline float flush(float x) { return fabsf(x) < FLT_MIN ? 0.0f : x; }
 
-/* One loop per variant, with restrict, so that each vectorises. */
+/* One loop per variant, with restrict, so that each vectorises. The if clause names
+ * `parallel`: unqualified, it would also switch off simd for small layers (OpenMP 5),
+ * and their scalar loop was a quarter of the seeds' MLP's Adam time. */
 static void adam(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
                  float b1, float b2, float alpha, float eps) {
-#pragma omp parallel for simd if (n > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
   for (int64_t i = 0; i < n; i++) {
     float mi = flush(m[i] + (g[i] - m[i]) * (1 - b1));
     float vi = flush(v[i] + (g[i] * g[i] - v[i]) * (1 - b2));
@@ -26,7 +28,7 @@ static void adam(float *restrict w, const float *restrict g, float *restrict m, 
 
 static void amsgrad(float *restrict w, const float *restrict g, float *restrict m, float *restrict v,
                     float *restrict vhat, int64_t n, float b1, float b2, float alpha, float eps) {
-#pragma omp parallel for simd if (n > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
   for (int64_t i = 0; i < n; i++) {
     float mi = flush(m[i] + (g[i] - m[i]) * (1 - b1));
     float vi = flush(v[i] + (g[i] * g[i] - v[i]) * (1 - b2));
