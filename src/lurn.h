@@ -123,6 +123,8 @@ lurn_tensor *lurn_matmul(const lurn_tensor *a, const lurn_tensor *b, int trans_a
 typedef struct lurn_rng { uint64_t s[4]; } lurn_rng;
 void lurn_rng_seed(lurn_rng *r, uint64_t seed);
 uint64_t lurn_rng_next(lurn_rng *r);
+/* n 32-bit draws: the low then the high half of each 64-bit one (the last low alone) */
+void lurn_rng_fill_u32(lurn_rng *r, uint32_t *out, int64_t n);
 double lurn_rng_uniform(lurn_rng *r);  /* [0, 1) */
 double lurn_rng_normal(lurn_rng *r);   /* mean 0, stddev 1 */
 void lurn_rng_jump(lurn_rng *r);       /* advance 2^128 steps: an independent stream */

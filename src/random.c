@@ -29,6 +29,16 @@ uint64_t lurn_rng_next(lurn_rng *r) {
   return result;
 }
 
+void lurn_rng_fill_u32(lurn_rng *r, uint32_t *out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    uint64_t v = lurn_rng_next(r);
+    out[i] = (uint32_t)v;
+    out[i + 1] = (uint32_t)(v >> 32);
+  }
+  if (i < n) out[i] = (uint32_t)lurn_rng_next(r);
+}
+
 double lurn_rng_uniform(lurn_rng *r) { return (double)(lurn_rng_next(r) >> 11) * 0x1.0p-53; }
 
 double lurn_rng_normal(lurn_rng *r) {
