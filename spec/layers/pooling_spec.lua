@@ -51,6 +51,25 @@ describe("MaxPooling2D", function()
     assert.same({0, 10, 0, 0, 0, 0, 20, 0}, flat(dx))
   end)
 
+  it("gives zero gradient to the rows and columns no window covers", function()
+    -- 5x5 in 2x2 windows: row 5 and column 5 are in none. dx is a fresh (uninitialised)
+    -- buffer: backward must write every element of it, not only the winners.
+    local layer = built(L.MaxPooling2D(2), {5, 5, 1})
+    local x = lurn.arange(25):reshape{1, 5, 5, 1}
+    local y = layer._core:forward(x, true)
+    assert.same({6, 8, 16, 18}, flat(y))
+    for _ = 1, 3 do
+      local junk = lurn.ones{1, 5, 5, 1} * 7  -- freed memory of dx's size, not zero
+      junk = nil
+      collectgarbage()
+      local dx = flat(layer._core:backward(x, y, lurn.tensor{1, 2, 3, 4}:reshape{1, 2, 2, 1}))
+      local want = {}
+      for i = 1, 25 do want[i] = 0 end
+      want[7], want[9], want[17], want[19] = 1, 2, 3, 4
+      assert.same(want, dx)
+    end
+  end)
+
   it("pads 'same' without letting the padding win", function()
     local layer = built(L.MaxPooling2D(2, {padding = "same"}), {3, 3, 1})
     assert.same({2, 2, 1}, layer.output_shape)

@@ -166,20 +166,31 @@ static lurn_status pool2d_backward(lurn_layer *l, const lurn_tensor *x, const lu
     return lurn_fail(LURN_EINVAL, "%s: backward needs the forward of the same batch first", l->ops->type);
   const float *grad = lurn_tensor_data(dy);
   float *out = lurn_tensor_data(dx);
-  memset(out, 0, sizeof(float) * (size_t)(n * image));
   /* Windows that do not overlap write disjoint rows of dx: every output row can run on
-   * its own thread. Overlapping ones share rows, so each thread takes whole images. */
+   * its own thread, and clears its own band of dx rows (stride rows; the last band also
+   * the rows below every window) just before it scatters into them, while they are in
+   * cache; a separate clearing pass over dx was 40% of the seeds' CNN's pooling
+   * backward. Overlapping windows share rows, so each thread takes whole images. */
   const int disjoint = g->kh <= g->sh && g->kw <= g->sw;
   const int64_t tasks = disjoint ? n * g->oh : n, per_task = disjoint ? 1 : g->oh;
+  const int64_t row_len = g->w * g->c;
 #pragma omp parallel for if (n * g->oh * row * g->kh * g->kw > LURN_PARALLEL_MIN) schedule(static)
-  for (int64_t t = 0; t < tasks; t++)
+  for (int64_t t = 0; t < tasks; t++) {
+    float *img = out + t / (disjoint ? g->oh : 1) * image;
+    if (disjoint) {
+      int64_t i = t % g->oh, top = i * g->sh - g->pad_top;
+      int64_t h0 = i == 0 ? 0 : max64(top, 0), h1 = i == g->oh - 1 ? g->h : min64(top + g->sh, g->h);
+      if (h1 > h0) memset(img + h0 * row_len, 0, sizeof(float) * (size_t)((h1 - h0) * row_len));
+    } else {
+      memset(img, 0, sizeof(float) * (size_t)image);
+    }
     for (int64_t r = t * per_task; r < (t + 1) * per_task; r++) {
-      float *img = out + r / g->oh * image;
       if (max)
         max_row_backward(g, grad + r * row, p->argmax + r * row, img);
       else
         average_row_backward(g, grad + r * row, r % g->oh, img);
     }
+  }
   return LURN_OK;
 }
 

@@ -357,7 +357,8 @@ static lurn_tensor *batch_tensor(lua_State *L, int64_t n, int ndim, const int64_
   int64_t full[LURN_MAX_DIMS];
   full[0] = n;
   memcpy(full + 1, shape, sizeof(int64_t) * ndim);
-  lurn_tensor *t = lurn_tensor_zeros(ndim + 1, full);
+  /* uninitialised, as a model's reused buffers are: a layer must write all of y and dx */
+  lurn_tensor *t = lurn_tensor_empty(ndim + 1, full);
   l_pushtensor(L, t);
   return t;
 }
