@@ -3,17 +3,25 @@
  * float matrices of M x K and K x N, the way scripts/benchmarks/ time lurn: warm-up
  * calls first, then every repetition timed on its own, median reported.
  *
- *   sgemm_peak [M N K] [--threads T] [--reps R] [--warmup W]
+ *   sgemm_peak [M N K] [--threads T] [--reps R] [--warmup W] [--trans TA TB] [--dnnl 1]
  *
  * Defaults: 1024 1024 1024, OpenBLAS's own thread count (OPENBLAS_NUM_THREADS),
- * 21 repetitions after 3 warm-up calls. Prints one machine-readable line, e.g.
+ * 21 repetitions after 3 warm-up calls, no transposes (--trans 1 0: A is stored K x M).
+ * --dnnl 1 times oneDNN's dnnl_sgemm instead (built with oneDNN only; threads from
+ * OMP_NUM_THREADS or --threads), the library lurn_sgemm uses for all but small products.
+ * Prints one machine-readable line, e.g.
  *   sgemm_peak m=1024 n=1024 k=1024 threads=1 reps=21 median_s=0.0213 best_s=0.0210 gflops=100.8
- * where gflops = 2 M N K / median_s / 1e9. Calls nothing of lurn's. */
+ * (library=dnnl added with --dnnl 1) where gflops = 2 M N K / median_s / 1e9. Calls
+ * nothing of lurn's. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef LURN_HAVE_DNNL
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 /* From OpenBLAS; not in every cblas.h. */
 void openblas_set_num_threads(int n);
@@ -38,7 +46,10 @@ static long integer(const char *s, long min, long max) {
 }
 
 static int usage(const char *why) {
-  fprintf(stderr, "sgemm_peak: %s\nusage: sgemm_peak [M N K] [--threads T] [--reps R] [--warmup W]\n", why);
+  fprintf(stderr,
+          "sgemm_peak: %s\nusage: sgemm_peak [M N K] [--threads T] [--reps R] [--warmup W] [--trans TA TB] "
+          "[--dnnl 1]\n",
+          why);
   return 2;
 }
 
@@ -60,11 +71,20 @@ static float *random_matrix(long rows, long cols, unsigned *seed) {
 }
 
 int main(int argc, char **argv) {
-  long dims[3] = {1024, 1024, 1024}, threads = 0, reps = 21, warmup = 3;
+  long dims[3] = {1024, 1024, 1024}, threads = 0, reps = 21, warmup = 3, dnnl = 0, ta = 0, tb = 0;
   int ndims = 0;
   for (int i = 1; i < argc; i++) {
     long *opt = NULL, min = 1;
-    if (strcmp(argv[i], "--threads") == 0) {
+    if (strcmp(argv[i], "--trans") == 0) {
+      if (i + 2 >= argc || (ta = integer(argv[i + 1], 0, 1)) < 0 || (tb = integer(argv[i + 2], 0, 1)) < 0)
+        return usage("--trans takes two flags, 0 or 1");
+      i += 2;
+      continue;
+    }
+    if (strcmp(argv[i], "--dnnl") == 0) {
+      opt = &dnnl;
+      min = 0;
+    } else if (strcmp(argv[i], "--threads") == 0) {
       opt = &threads;
     } else if (strcmp(argv[i], "--reps") == 0) {
       opt = &reps;
@@ -84,6 +104,11 @@ int main(int argc, char **argv) {
   if (ndims != 0 && ndims != 3) return usage("give all three sizes, M N K, or none");
   long m = dims[0], n = dims[1], k = dims[2];
   if (threads) openblas_set_num_threads((int)threads);
+#ifdef LURN_HAVE_DNNL
+  if (threads) omp_set_num_threads((int)threads);
+#else
+  if (dnnl) return usage("--dnnl: built without oneDNN");
+#endif
 
   unsigned seed = 42;
   float *a = random_matrix(m, k, &seed), *b = random_matrix(k, n, &seed);
@@ -95,15 +120,27 @@ int main(int argc, char **argv) {
   }
   for (long r = 0; r < warmup + reps; r++) {
     double t0 = now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, a, (int)k, b, (int)n,
-                0.0f, c, (int)n);
+    int lda = ta ? (int)m : (int)k, ldb = tb ? (int)k : (int)n;
+#ifdef LURN_HAVE_DNNL
+    if (dnnl)
+      dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, n);
+    else
+#endif
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
+                  (int)k, 1.0f, a, lda, b, ldb, 0.0f, c, (int)n);
     if (r >= warmup) t[r - warmup] = now() - t0;
   }
   qsort(t, (size_t)reps, sizeof *t, cmp_double);
   double median = reps % 2 ? t[reps / 2] : (t[reps / 2 - 1] + t[reps / 2]) / 2;
   double flops = 2.0 * (double)m * (double)n * (double)k;
-  printf("sgemm_peak m=%ld n=%ld k=%ld threads=%ld reps=%ld median_s=%.6g best_s=%.6g gflops=%.2f\n", m, n, k,
-         threads ? threads : (long)openblas_get_num_threads(), reps, median, t[0], flops / median / 1e9);
+  long used = threads ? threads : (long)openblas_get_num_threads();
+#ifdef LURN_HAVE_DNNL
+  if (dnnl && !threads) used = omp_get_max_threads();
+#endif
+  printf("sgemm_peak m=%ld n=%ld k=%ld threads=%ld reps=%ld median_s=%.6g best_s=%.6g gflops=%.2f", m, n, k, used,
+         reps, median, t[0], flops / median / 1e9);
+  if (ta || tb) printf(" trans=%c%c", ta ? 'T' : 'N', tb ? 'T' : 'N');
+  printf(dnnl ? " library=dnnl\n" : "\n");
   free(a);
   free(b);
   free(c);

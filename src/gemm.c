@@ -1,12 +1,23 @@
 /* lurn_sgemm: every matrix product of lurn goes through here. OpenBLAS always runs
  * single-threaded; lurn splits large products across its own OpenMP threads instead,
  * so there is one thread pool, never two competing for the cores (two pools that
- * spin-wait on 2 cores made a batch-32 MLP epoch four times slower). */
+ * spin-wait on 2 cores made a batch-32 MLP epoch four times slower).
+ *
+ * When liblurn is built with oneDNN, products of at least DNNL_MACS multiply-adds go to
+ * its sgemm instead (JIT AVX-512/AVX2 kernels, threaded on the same OpenMP pool, and on
+ * one thread inside a parallel region). On this project's machine (docs/benchmarks.md,
+ * "Matrix products") it beat OpenBLAS on every shape from 32 x 128 x 256 up, by 7 to 23%
+ * on one thread, and scaled better on two at the seeds' MLP's shapes (M = 32); below
+ * 64 x 64 x 64 its call costs more than OpenBLAS's, so small products stay there. */
 #include <cblas.h>
 #include <omp.h>
 #include <pthread.h>
 
 #include "lurn.h"
+#ifdef LURN_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#define DNNL_MACS (1 << 19)
+#endif
 
 void openblas_set_num_threads(int n);  /* from OpenBLAS; not in the cblas.h interface */
 
@@ -28,6 +39,13 @@ void lurn_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, co
                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
   pthread_once(&blas_once, blas_single_threaded);
   int threads = omp_in_parallel() ? 1 : lurn_get_num_threads();
+#ifdef LURN_HAVE_DNNL
+  if ((double)m * (double)n * (double)k >= DNNL_MACS) {
+    if (threads > 1 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
+    if (dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == dnnl_success)
+      return;
+  }
+#endif
   if (threads <= 1 || (double)m * (double)n * (double)k < PARALLEL_MACS) {
     sgemm1(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
