@@ -216,12 +216,31 @@ describe("cross_val_score", function()
     assert.same({75, 75}, custom)
   end)
 
+  it("passes fit's and evaluate's options to every fold", function()
+    local epochs, batches, evaluated = 0, 0, {}
+    local counter = {on_epoch_end = function() epochs = epochs + 1 end,
+                     on_train_batch_end = function() batches = batches + 1 end}
+    local scores = ms.cross_val_score(build, x, y, {cv = ms.KFold{n_splits = 3, shuffle = true, random_state = 0},
+      fit = {epochs = 2, batch_size = 50, callbacks = {counter}},
+      scoring = function(model, x_test)
+        evaluated[#evaluated + 1] = x_test:size(1)
+        return model:evaluate(x_test, y:narrow(1, 1, x_test:size(1)), {batch_size = 7}).loss
+      end})
+    assert.equal(3, #scores)
+    assert.equal(3 * 2, epochs) -- 2 epochs on each of the 3 folds
+    assert.equal(3 * 2 * 2, batches) -- 100 training samples in batches of 50
+    assert.same({50, 50, 50}, evaluated)
+  end)
+
   it("says which scores exist and what build_fn must return", function()
     assert.matches("evaluate%(%) gives accuracy, loss, not 'auc'",
       error_of(ms.cross_val_score, build, x, y, {cv = 2, scoring = "auc", fit = {epochs = 1}}))
     assert.matches("build_fn must return a compiled model", error_of(ms.cross_val_score, function()
       return lurn.Sequential{L.Dense(3, {input_shape = {4}})}
     end, x, y))
+    assert.matches("unknown option 'epochs' %(options: cv, evaluate, fit, scoring; fit's options such as epochs go "
+      .. "in fit = {...}%)", error_of(ms.cross_val_score, build, x, y, {cv = 2, epochs = 3}))
+    assert.matches("fit must be a table of model:fit options", error_of(ms.cross_val_score, build, x, y, {fit = 3}))
   end)
 end)
 
@@ -248,6 +267,12 @@ describe("lurn.data.check_splits", function()
     assert.same({train = {2}, test = {2}}, e.missing)
     local onehot = lurn.data.check_splits{train = lurn.utils.to_categorical({0, 1, 2}), test = lurn.tensor{0, 2}}
     assert.same({test = {1}}, onehot.missing)
+    -- one-hot rows (N, 4) name class 3 even though no split holds it
+    local wide = lurn.data.check_splits{train = lurn.utils.to_categorical({0, 1, 2}, 4),
+                                        val = lurn.utils.to_categorical({2, 1, 0}, 4)}
+    assert.is_false(wide.ok)
+    assert.same({0, 1, 2, 3}, wide.classes)
+    assert.same({train = {3}, val = {3}}, wide.missing)
   end)
 
   it("prints a table of counts when verbose", function()

@@ -282,6 +282,7 @@ describe("LabelEncoder", function()
     assert.matches("label 5 at position 1 is out of range 0..1", error_of(le.inverse_transform, le, {5}))
     local num = P.LabelEncoder():fit(lurn.tensor{0, 1})
     assert.matches("unknown value 4 at position 3", error_of(num.transform, num, lurn.tensor{0, 1, 4}))
+    assert.matches("unknown value nan at position 2", error_of(num.transform, num, lurn.tensor{0, nan}))
     assert.matches("fitted on string labels, got numbers", error_of(le.transform, le, lurn.tensor{1}))
     assert.matches("y holds missing values", error_of(le.fit, le, {"a", false}))
   end)
@@ -340,7 +341,12 @@ describe("OneHotEncoder", function()
     assert.same({{"f", "m", "x"}}, enc.categories_)
     assert.same({3, 3}, {enc:transform{{"x", "f", "m"}}:size(1), enc:transform{{"x", "f", "m"}}:size(2)})
     local strict = P.OneHotEncoder{categories = {{"m"}}}
-    assert.matches("OneHotEncoder.fit: column 1: unknown value 'f' at position 2", error_of(strict.fit, strict, {sex}))
+    assert.matches("OneHotEncoder.fit: column 1: unknown value 'f' at position 2 %(not among the categories given%)",
+      error_of(strict.fit, strict, {sex}))
+    local df = lurn.data.read_csv(ROOT .. "/examples/data/penguins.csv")
+    strict = P.OneHotEncoder():fit{{"female", "male"}}
+    assert.matches("OneHotEncoder.transform: column 1: unknown value %(missing%) at position 4 %(not seen in fit%)",
+      error_of(strict.transform, strict, {df:column("sex")}))
   end)
 
   it("rejects bad input and options", function()
@@ -368,57 +374,101 @@ describe("lurn.utils.to_categorical", function()
     assert.matches("to_categorical: label 1.5 at position 3 is not a whole number",
       error_of(to_categorical, lurn.tensor{0, 1, 1.5}))
     assert.matches("to_categorical: label %-1 at position 1", error_of(to_categorical, {-1, 0}))
+    assert.matches("to_categorical: label nan at position 2 is missing: not a class number",
+      error_of(to_categorical, lurn.tensor{0, nan}, 3))
+    assert.matches("to_categorical: label nan at position 2 is missing", error_of(to_categorical, lurn.tensor{0, nan}))
     assert.matches("num_classes must be a positive integer", error_of(to_categorical, {0}, 0))
   end)
 end)
 
--- True if v is plain data: numbers, strings, booleans, tensors and tables of them.
-local function plain(v)
-  if type(v) == "table" and not lurn.is_tensor(v) then
-    if getmetatable(v) ~= nil then return false end
-    for k, x in pairs(v) do
-      if not plain(k) or not plain(x) then return false end
-    end
-    return true
-  end
-  return lurn.is_tensor(v) or type(v) == "number" or type(v) == "string" or type(v) == "boolean"
-end
+describe("get_state / from_state (the hook model files use)", function()
+  local state_check = require "state_check"
+  local same = state_check.assert_same_bits
+  local df = lurn.data.read_csv(ROOT .. "/examples/data/penguins.csv")
 
-describe("get_state / from_state", function()
+  -- {name, make a fitted (or unfitted) object, data, more checks(obj, again)}
   local cases = {
+    {"StandardScaler", function() return P.StandardScaler():fit(X()) end, X()},
     {"StandardScaler", function() return P.StandardScaler{with_mean = false}:fit(X()) end, X()},
     {"MinMaxScaler", function() return P.MinMaxScaler{feature_range = {-1, 1}, clip = true}:fit(X()) end, X()},
     {"RobustScaler", function() return P.RobustScaler{quantile_range = {10, 90}}:fit(X()) end, X()},
+    {"RobustScaler", function() return P.RobustScaler{with_centering = false, unit_variance = true}:fit(X()) end, X()},
     {"Normalizer", function() return P.Normalizer{norm = "max"}:fit(lurn.ones{2, 3}) end, lurn.tensor{{1, -3, 2}}},
+    {"Normalizer", function() return P.Normalizer{norm = "l1"} end, lurn.tensor{{1, -3, 2}}},
     {"SimpleImputer", function() return P.SimpleImputer{strategy = "median"}:fit(X()) end, X()},
+    {"SimpleImputer", function() return P.SimpleImputer{strategy = "most_frequent", missing_values = -4}:fit(
+      lurn.tensor{{1, -4}, {1, 2}, {-4, 2}, {3, 5}}) end, lurn.tensor{{-4, -4}, {7, 1}}},
+    {"SimpleImputer", function() return P.SimpleImputer{strategy = "constant", fill_value = -7}:fit(X()) end, X()},
     {"LabelEncoder", function() return P.LabelEncoder():fit{"b", "a", "c"} end, {"c", "a"}},
-    {"OneHotEncoder", function() return P.OneHotEncoder{handle_unknown = "ignore"}:fit{{"a", "b"}, lurn.tensor{1, 2}} end,
-     {{"b", "z"}, lurn.tensor{2, 2}}},
+    {"LabelEncoder", function() return P.LabelEncoder():fit(lurn.tensor{7, 3, 3, 5}) end, lurn.tensor{5, 7, 3}},
+    {"OneHotEncoder", function()
+      return P.OneHotEncoder{handle_unknown = "ignore"}:fit{{"a", "b"}, lurn.tensor{1, 2}}
+    end, {{"b", "z"}, lurn.tensor{2, 2}}},
+    {"OneHotEncoder", function() return P.OneHotEncoder{handle_unknown = "ignore",
+      categories = {{"male", "female"}, lurn.tensor{2009, 2008, 2007}}}:fit(df, {"sex", "year"}) end, df},
   }
-  for _, case in ipairs(cases) do
+
+  for i, case in ipairs(cases) do
     local name, make, data = case[1], case[2], case[3]
-    it("rebuilds a fitted " .. name .. " that transforms the same", function()
+    it(("rebuilds %s (case %d) as plain data that transforms bit for bit the same"):format(name, i), function()
       local obj = make()
       local state = obj:get_state()
       assert.equal(name, state.class)
-      assert.is_true(state.fitted)
-      assert.is_true(plain(state), "the state must be plain data")
-      local again = P.from_state(state)
+      assert.equal(1, state.version)
+      assert.equal(obj:is_fitted(), state.fitted)
+      local ok, where = state_check.plain(state)
+      assert(ok, "the state must be plain data: " .. tostring(where))
+      -- through text, as a model file would keep it
+      local again = P.from_state((state_check.through_text(state)))
       assert.equal(name, again.class_name)
-      assert_close(obj:transform(data), again:transform(data))
-      -- the copy is independent of the state it came from
-      for _, v in pairs(state.attributes) do if lurn.is_tensor(v) then v:fill(12345) end end
-      assert_close(obj:transform(data), again:transform(data))
+      assert.equal(getmetatable(obj), getmetatable(again))
+      assert.equal(obj:is_fitted(), again:is_fitted())
+      for k in pairs(obj._defaults) do same(obj[k], again[k]) end
+      for _, k in ipairs(obj._attributes) do same(obj[k], again[k]) end
+      local out = obj:transform(data)
+      same(out, again:transform(data))
+      if obj.inverse_transform and name ~= "OneHotEncoder" then
+        same(obj:inverse_transform(out), again:inverse_transform(out))
+      end
+      if name == "OneHotEncoder" then same(obj:get_feature_names_out(), again:get_feature_names_out()) end
+      -- the state and the object share nothing
+      same(out, P.from_state(state):transform(data))
+      state.attributes = {}
+      same(out, again:transform(data))
     end)
   end
 
-  it("keeps options of an unfitted object and rejects unknown classes", function()
+  it("keeps the options of an unfitted object", function()
     local state = P.MinMaxScaler{feature_range = {2, 5}}:get_state()
     assert.is_false(state.fitted)
+    assert.same({}, state.attributes)
     local m = P.from_state(state)
     assert.same({2, 5}, m.feature_range)
     assert.is_false(m:is_fitted())
-    assert.matches("from_state: unknown class Scaler", error_of(P.from_state, {class = "Scaler"}))
+    assert.matches("not fitted yet", error_of(m.transform, m, X()))
+  end)
+
+  it("stores a tensor as {type = 'tensor', dtype, shape, data}", function()
+    local s = P.StandardScaler():fit(lurn.tensor{{1, 10}, {3, 30}}):get_state()
+    assert.same({type = "tensor", dtype = "float32", shape = {2}, data = {2, 20}}, s.attributes.mean_)
+    assert.equal(2, s.attributes.n_samples_seen_)
+  end)
+
+  it("rejects states it cannot read, naming what is wrong", function()
+    assert.matches("from_state: unknown class Scaler %(known: .*StandardScaler",
+      error_of(P.from_state, {class = "Scaler"}))
     assert.matches("from_state: expected a table", error_of(P.from_state, 3))
+    assert.matches("StandardScaler state version 2 is newer than this lurn reads %(1%)",
+      error_of(P.from_state, {class = "StandardScaler", version = 2}))
+    local state = P.StandardScaler():fit(X()):get_state()
+    state.attributes.mean_.data[4] = 1
+    assert.matches("from_state: attributes.mean_ has 4 values for shape {3}", error_of(P.from_state, state))
+    state = P.StandardScaler():fit(X()):get_state()
+    state.attributes.scale_.data[2] = "x"
+    assert.matches("attributes.scale_.data%[2%] is a string, not a number", error_of(P.from_state, state))
+    state.attributes.scale_ = print
+    assert.matches("attributes.scale_ is a function: a state holds plain data only", error_of(P.from_state, state))
+    assert.matches("from_state: StandardScaler: unknown option 'with_means'",
+      error_of(P.from_state, {class = "StandardScaler", params = {with_means = true}}))
   end)
 end)

@@ -77,6 +77,16 @@ describe("lurn.data.read_csv", function()
     assert.same({1, 2}, df:column("n"):totable())
   end)
 
+  it("keeps CRLF line breaks inside quoted fields and counts CRLF lines once", function()
+    local path = temp_file("crlf_quoted.csv", 'id,note,v\r\n1,"a\r\nb, c",2\r\n\r\n3,"x",4\r\n5,6\r\n')
+    -- line 1 header, 2-3 the quoted break, 4 blank, 5 a row, 6 the ragged row
+    assert.matches("crlf_quoted.csv:6: ragged row: 2 fields where the header on line 1 has 3",
+      error_of(lurn.data.read_csv, path))
+    local df = lurn.data.read_csv(temp_file("crlf_ok.csv", 'id,note,v\r\n1,"a\r\nb, c",2\r\n\r\n3,"x",4\r\n'))
+    assert.same({"a\r\nb, c", "x"}, df:column("note"))
+    assert.same({{1, 2}, {3, 4}}, df:to_tensor{columns = {"id", "v"}}:totable())
+  end)
+
   it("reads missing values as NaN in float columns and false in string columns", function()
     local df = lurn.data.read_csv(temp_file("na.csv", "x,s\n1,a\n,b\nNA,NA\nNaN,?\n?,e\n"))
     local x = df:column("x"):totable()
@@ -109,6 +119,19 @@ describe("lurn.data.read_csv", function()
       error_of(lurn.data.read_csv, path, {dtype = {[2] = "float"}}))
     assert.matches('dtype values are "float" or "string", got "int"',
       error_of(lurn.data.read_csv, path, {dtype = {v = "int"}}))
+  end)
+
+  it("takes dtype positions in the file, whatever columns keeps", function()
+    local path = temp_file("dtype_pos.csv", "a,b,c\n1,2,3\n4,5,6\n")
+    local df = lurn.data.read_csv(path, {columns = {"c", "a"}, dtype = {[3] = "string"}})
+    assert.same({c = "string", a = "float"}, df.dtypes)
+    assert.same({"3", "6"}, df:column(1)) -- df:column takes positions in the frame
+    assert.same({1, 4}, df:column(2):totable())
+    -- a dtype for a column left out is allowed; one the file lacks is an error
+    df = lurn.data.read_csv(path, {columns = {"a"}, dtype = {b = "string"}})
+    assert.same({a = "float"}, df.dtypes)
+    assert.matches("dtype_pos.csv: dtype names column 'd', which the header does not have",
+      error_of(lurn.data.read_csv, path, {dtype = {d = "float"}}))
   end)
 
   it("reads files without a header, other delimiters and no quoting", function()

@@ -379,6 +379,89 @@ describe("lurn.utils.compute_class_weight", function()
   end)
 end)
 
+describe("reference values from scikit-learn and imbalanced-learn (hard-coded)", function()
+  local ROOT = os.getenv("LURN_SOURCE_DIR") or "."
+  -- examples/data/wine.csv, the 13 features standardized (StandardScaler), class 2 (48 wines).
+  -- With numpy/scikit-learn 1.2.1 and imbalanced-learn 0.10 (Debian), float32 data:
+  --   d = np.loadtxt("wine.csv", delimiter=",", skiprows=1, dtype=np.float32)
+  --   X = StandardScaler().fit_transform(d[:, :13]).astype(np.float32); y = d[:, 13].astype(int)
+  --   NearestNeighbors(n_neighbors=6).fit(X[y == 2]).kneighbors(X[y == 2])   # self first
+  --   np.bincount(SMOTE(random_state=0).fit_resample(X, y)[1])              # [71 71 71]
+  local df = lurn.data.read_csv(ROOT .. "/examples/data/wine.csv")
+  local x = lurn.preprocessing.StandardScaler():fit_transform(df:to_tensor{columns = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    11, 12, 13}})
+  local y = df:column("target")
+
+  it("finds SMOTE's neighbours of the wines of class 2 as scikit-learn's NearestNeighbors", function()
+    local idx = {}
+    for i, v in ipairs(y:totable()) do if v == 2 then idx[#idx + 1] = i end end
+    assert.equal(48, #idx)
+    local pos, dist = S.kneighbors(x:index(1, lurn.tensor(idx)), 5)
+    -- 0-based positions within the class, nearest first, and their distances
+    local want_pos = {{1, 3, 2, 33, 40}, {3, 2, 33, 40, 0}, {1, 3, 40, 33, 11}, {1, 2, 33, 0, 40},
+                      {5, 24, 8, 40, 41}, {4, 8, 24, 41, 40}, {7, 17, 40, 33, 10}, {6, 32, 25, 17, 43}}
+    local want_dist = {{2.2091, 2.59333, 2.87718, 2.89442, 3.29906}, {1.1916, 1.51323, 1.71213, 1.97458, 2.2091},
+                       {1.51323, 1.99781, 2.30978, 2.46415, 2.57689}, {1.1916, 1.99781, 2.36105, 2.59333, 2.67675},
+                       {1.73571, 2.23112, 2.74191, 3.00539, 3.04472}, {1.73571, 1.85784, 1.92548, 2.21654, 2.39508},
+                       {2.22138, 2.364, 2.53939, 2.58992, 2.59228}, {2.22138, 2.49292, 2.57431, 2.76306, 2.78953}}
+    for i = 1, #want_pos do
+      local got = pos:select(1, i):totable()
+      for j = 1, 5 do got[j] = math.tointeger(got[j]) - 1 end
+      assert.same(want_pos[i], got, "wine " .. i)
+      for j = 1, 5 do assert.near(want_dist[i][j], dist:get(i, j), 2e-5) end
+    end
+  end)
+
+  it("grows the wine classes (59, 71, 48) to imbalanced-learn's 71 each", function()
+    local sm = S.SMOTE {random_state = 0}
+    local xr, yr = sm:fit_resample(x, y)
+    assert.same({213, 13}, xr:shape())
+    assert.same({[0] = 71, [1] = 71, [2] = 71}, counts_of(yr))
+    assert.same({[0] = 12, [2] = 23}, sm.sampling_strategy_)
+  end)
+end)
+
+describe("sampler get_state / from_state", function()
+  local state_check = require "state_check"
+
+  local cases = {
+    {"SMOTE", function() return S.SMOTE {k_neighbors = 3, random_state = 5} end},
+    {"SMOTE", function() return S.SMOTE {sampling_strategy = {[1] = 25, [2] = 12}, random_state = 2} end},
+    {"RandomOverSampler", function() return S.RandomOverSampler {sampling_strategy = "minority", random_state = 1} end},
+    {"RandomUnderSampler", function() return S.RandomUnderSampler {replacement = true, random_state = 3} end},
+  }
+  for i, case in ipairs(cases) do
+    local name, make = case[1], case[2]
+    it(("rebuilds %s (case %d) as plain data that resamples the same"):format(name, i), function()
+      local x, y = dataset({30, 10, 8}, 3)
+      local sampler = make()
+      local unfitted = sampler:get_state()
+      assert.is_false(unfitted.fitted)
+      local xr, yr = sampler:fit_resample(x, y)
+      local state = sampler:get_state()
+      assert.equal(name, state.class)
+      assert.is_true(state.fitted)
+      local ok, where = state_check.plain(state)
+      assert(ok, "the state must be plain data: " .. tostring(where))
+      local again = S.from_state((state_check.through_text(state)))
+      assert.equal(getmetatable(sampler), getmetatable(again))
+      assert.same(sampler.sampling_strategy_, again.sampling_strategy_)
+      state_check.assert_same_bits(sampler.sample_indices_, again.sample_indices_)
+      local xa, ya = lurn.preprocessing.from_state(unfitted):fit_resample(x, y)
+      state_check.assert_same_bits({xr, yr}, {xa, ya})
+    end)
+  end
+
+  it("names a sampling_strategy function it cannot hold", function()
+    local function strategy() return {[1] = 12} end
+    local state = S.SMOTE {sampling_strategy = strategy}:get_state()
+    assert.same({"sampling_strategy"}, state.unsaved)
+    local err = error_of(S.from_state, state)
+    assert.truthy(err:find("this SMOTE had a function as sampling_strategy", 1, true), err)
+    assert.equal(strategy, S.from_state(state, {sampling_strategy = strategy}).sampling_strategy)
+  end)
+end)
+
 -- imbalanced-learn itself, through /usr/bin/python3, when python3-imblearn is installed.
 local PYTHON = "/usr/bin/python3"
 local function imblearn_available()

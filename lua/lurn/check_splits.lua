@@ -1,8 +1,9 @@
 --- lurn.data.check_splits{train = y_train, val = y_val, test = y_test [, classes =,
 -- verbose = false]}: how many samples of each class every split holds, and which classes
 -- a split lacks (a class seen in no split at all is only known when `classes` lists the
--- expected ones). Labels are in any form lurn takes: a tensor (N,) or (N, 1) of class
--- numbers, one-hot rows (N, C), or a Lua list of strings. Any key other than classes and
+-- expected ones, or when one-hot labels have a column for it). Labels are in any form
+-- lurn takes: a tensor (N,) or (N, 1) of class numbers, one-hot rows (N, C) (classes 0 to
+-- C - 1), or a Lua list of strings. Any key other than classes and
 -- verbose names a split.
 --
 -- Returns {ok = true | false, classes = {sorted classes}, splits = {names, in order},
@@ -88,6 +89,11 @@ return function(splits)
     kind = lab.kind
     per_split[name] = lab
     class_lists[#class_lists + 1] = lab.classes
+    local y = splits[name]
+    if core.is_tensor(y) and y:dim() == 2 and y:size(2) > 1 then
+      -- one-hot rows name every class by their width, even one no row holds
+      class_lists[#class_lists + 1] = core.arange(0, y:size(2))
+    end
   end
   if splits.classes ~= nil then
     local expected, ekind = labels.values(splits.classes, who .. ": classes", 2)

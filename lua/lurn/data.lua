@@ -14,7 +14,8 @@
 --   quote = '"'           one character; false: no quoting
 --   columns = {...}       keep only these columns (names or 1-based positions), in this order
 --   na_values = {...}     texts read as missing; default {"", "NA", "NaN", "?"}
---   dtype = {name = "float" | "string"}   force a column's type (also by position)
+--   dtype = {name = "float" | "string"}   force a column's type (also by its position
+--                         in the file, not in `columns`)
 -- A column is "float" when every value that is not missing is a number, else "string".
 -- Blank lines are skipped, a UTF-8 BOM is dropped, CRLF line ends are fine, and quoted
 -- fields may hold delimiters, quotes (doubled) and line breaks. Errors name the file and

@@ -248,9 +248,23 @@ end
 -- (StratifiedKFold when the model's loss is a cross-entropy, as scikit-learn does for
 -- classifiers, else KFold; neither shuffles), a KFold/StratifiedKFold, or a list of
 -- {train, test} position tensors.
+local CV_OPTIONS = {cv = true, scoring = true, fit = true, evaluate = true}
+
 function model_selection.cross_val_score(build_fn, x, y, opts)
   local who = "cross_val_score"
   opts = opts or {}
+  if type(opts) ~= "table" then error(who .. ": options must be a table, got " .. type(opts), 2) end
+  for k in pairs(opts) do
+    if not CV_OPTIONS[k] then
+      error(("%s: unknown option '%s' (options: cv, evaluate, fit, scoring; fit's options such as epochs go "
+        .. "in fit = {...})"):format(who, tostring(k)), 2)
+    end
+  end
+  for _, k in ipairs {"fit", "evaluate"} do
+    if opts[k] ~= nil and type(opts[k]) ~= "table" then
+      error(("%s: %s must be a table of model:%s options, got %s"):format(who, k, k, type(opts[k])), 2)
+    end
+  end
   if type(build_fn) ~= "function" and not (getmetatable(build_fn) or {}).__call then
     error(who .. ": build_fn must be a function returning a compiled model", 2)
   end

@@ -22,6 +22,7 @@
 -- thread count); without, lurn's global generator (lurn.manual_seed) is used.
 local core = require "lurn.core"
 local class = require "lurn.class"
+local base = require "lurn.preprocessing.base"
 
 local sampling = {}
 
@@ -51,7 +52,7 @@ local function target_stats(y, who)
   for c in pairs(stats) do classes[#classes + 1] = c end
   table.sort(classes)
   if #classes <= 1 then
-    fail("%s: y needs more than 1 class; got %d class", who, #classes)
+    fail("%s: y needs more than 1 class; got %d class%s", who, #classes, #classes == 1 and "" or "es")
   end
   return stats, classes
 end
@@ -302,10 +303,26 @@ function RandomUnderSampler:fit_resample(x, y)
   return xr, yr
 end
 
--- SMOTE{...} and SMOTE(...) both construct.
+--- sampler:get_state() -> plain data for saving (lurn.preprocessing.from_state rebuilds
+-- the sampler): its options and, after fit or fit_resample, sampling_strategy_ and
+-- sample_indices_. A sampling_strategy that is a function is named in `unsaved` instead.
+function Sampler:get_state()
+  local params, attributes = {}, {}
+  for _, k in ipairs(self.option_names) do params[k] = self[k] end
+  for _, k in ipairs(self._attributes) do attributes[k] = self[k] end
+  return base.make_state(self, params, attributes, self.sampling_strategy_ ~= nil)
+end
+
+-- SMOTE{...} and SMOTE(...) both construct; from_state finds them by name.
 for _, cls in ipairs {SMOTE, RandomOverSampler, RandomUnderSampler} do
+  cls._attributes = {"sampling_strategy_", "sample_indices_"}
+  base.registry[cls.class_name] = cls
   setmetatable(cls, {__index = Sampler, __call = function(c, opts) return c.new(opts) end})
 end
+
+--- from_state(state [, options]) -> the sampler get_state described (the same function as
+-- lurn.preprocessing.from_state).
+sampling.from_state = base.from_state
 
 --- kneighbors(x, k [, query]) -> positions, distances: the k nearest rows of x (N, d) by
 -- Euclidean distance to each row of query (M, d), nearest first, as (M, k) tensors of

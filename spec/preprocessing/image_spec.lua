@@ -325,6 +325,33 @@ describe("ImageDataGenerator:flow", function()
     assert.equal(seen + gen:len(), gen.total_batches_seen)
   end)
 
+  it("gives model:fit steps_per_epoch batches an epoch, weighted by class_weight", function()
+    local L = lurn.layers
+    local x, y = labelled(10)
+    y = y:ge(4):contiguous() -- 4 of class 0, 6 of class 1
+    local function train(opts)
+      lurn.manual_seed(1)
+      local model = lurn.Sequential{L.Flatten{input_shape = {5, 6, 1}}, L.Dense(2, {activation = "softmax"})}
+      -- learning rate 0: every batch sees the same model, so the losses compare exactly
+      model:compile{optimizer = lurn.optimizers.SGD{learning_rate = 0}, loss = "sparse_categorical_crossentropy"}
+      local gen = ImageDataGenerator{rescale = 1 / 10}:flow(x, y, {batch_size = 4, shuffle = false})
+      opts.verbose = 0
+      local history = model:fit(gen, opts)
+      return history, gen
+    end
+    local h, gen = train{epochs = 3, steps_per_epoch = 2}
+    assert.equal(3, #h.history.loss)
+    assert.equal(6, gen.total_batches_seen) -- 2 a epoch, not gen:len() = 3
+    assert.equal(3, gen:len())
+    -- class weights scale each sample's loss: all doubled doubles the mean loss (Keras'
+    -- sum over the batch size), and a zero weight leaves that class out
+    local plain = train{epochs = 1, steps_per_epoch = 3}.history.loss[1]
+    local doubled = train{epochs = 1, steps_per_epoch = 3, class_weight = {[0] = 2, [1] = 2}}.history.loss[1]
+    assert.near(2 * plain, doubled, 1e-5 * plain)
+    local only1 = train{epochs = 1, steps_per_epoch = 3, class_weight = {[0] = 0, [1] = 1}}.history.loss[1]
+    assert.is_true(math.abs(only1 - plain) > 1e-6)
+  end)
+
   it("splits off the validation subset first, as Keras", function()
     local x, y = labelled(10)
     local gen = ImageDataGenerator{validation_split = 0.3}
@@ -426,5 +453,66 @@ describe("ImageDataGenerator errors", function()
     error_matching("call fit%(x_train%) first", gen.standardize, gen, lurn.zeros{3, 3, 1})
     local it = gen:flow(lurn.zeros{4, 3, 3, 1}, lurn.zeros{4})
     error_matching("call fit%(x_train%) first", it)
+  end)
+
+  it("rejects images with other channels than fit() saw", function()
+    local gen = ImageDataGenerator{featurewise_std_normalization = true}
+    gen:fit(lurn.rand{4, 3, 3, 3})
+    error_matching("standardize: fit%(%) saw 3 channels, x has 1", gen.standardize, gen, lurn.zeros{3, 3, 1})
+    local it = gen:flow(lurn.zeros{4, 3, 3, 1}, lurn.zeros{4})
+    error_matching("ImageDataGenerator: flow: fit%(%) saw 3 channels, x has 1", it)
+  end)
+end)
+
+describe("ImageDataGenerator:get_state", function()
+  local state_check = require "state_check"
+  local from_state = lurn.preprocessing.from_state
+
+  local function batches(gen, x, y)
+    local it = gen:flow(x, y, {batch_size = 3, seed = 7})
+    local out = {}
+    for b = 1, 3 do out[b] = {it()} end
+    return out
+  end
+
+  it("is plain data that rebuilds the options and the featurewise statistics bit for bit", function()
+    lurn.manual_seed(4)
+    local x, y = lurn.rand{8, 5, 6, 2} * 255, lurn.arange(8)
+    local gen = ImageDataGenerator{rotation_range = 30, width_shift_range = 2, height_shift_range = 0.1,
+      zoom_range = 0.2, shear_range = 5, brightness_range = {0.5, 1.5}, horizontal_flip = true,
+      fill_mode = "reflect", rescale = 1 / 255, featurewise_center = true, featurewise_std_normalization = true}
+    gen:fit(x)
+    local state = gen:get_state()
+    assert.equal("ImageDataGenerator", state.class)
+    assert.is_true(state.fitted)
+    local ok, where = state_check.plain(state)
+    assert(ok, "the state must be plain data: " .. tostring(where))
+    assert.is_nil(state.unsaved)
+    local again = from_state((state_check.through_text(state)))
+    assert.equal(ImageDataGenerator, getmetatable(again))
+    state_check.assert_same_bits(gen.mean, again.mean)
+    state_check.assert_same_bits(gen.std, again.std)
+    state_check.assert_same_bits(gen._config, again._config)
+    state_check.assert_same_bits(gen:standardize(x:clone()), again:standardize(x:clone()))
+    state_check.assert_same_bits(batches(gen, x, y), batches(again, x, y))
+  end)
+
+  it("keeps an unfitted generator unfitted", function()
+    local state = ImageDataGenerator{featurewise_center = true}:get_state()
+    assert.is_false(state.fitted)
+    local again = from_state(state)
+    error_matching("call fit%(x_train%) first", again.standardize, again, lurn.zeros{3, 3, 1})
+  end)
+
+  it("names a preprocessing_function it cannot hold and takes it again in from_state", function()
+    local function negate(im) return -im end
+    local gen = ImageDataGenerator{preprocessing_function = negate}
+    local state = gen:get_state()
+    assert.same({"preprocessing_function"}, state.unsaved)
+    assert.is_true(state_check.plain(state))
+    error_matching("this ImageDataGenerator had a function as preprocessing_function, which a state cannot hold: "
+      .. "give it again, from_state%(state, {preprocessing_function = ...}%)", from_state, state)
+    local again = from_state(state, {preprocessing_function = negate})
+    state_check.assert_same_bits(gen:standardize(x44:clone()), again:standardize(x44:clone()))
   end)
 end)

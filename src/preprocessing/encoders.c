@@ -80,7 +80,8 @@ lurn_tensor *lurn_encode(const lurn_tensor *x, const lurn_tensor *classes, int a
   for (int64_t i = 0; i < n; i++) {
     int64_t code = find_value(cls, k, v[i]);
     if (code < 0 && !allow_unknown) {
-      lurn_fail(LURN_EINVAL, "unknown value %g at position %lld (not seen in fit)", v[i], (long long)i + 1);
+      lurn_fail(LURN_EINVAL, "unknown value %g at position %lld (not seen in fit)", v[i] != v[i] ? NAN : v[i],
+                (long long)i + 1);
       lurn_tensor_free(out);
       out = NULL;
       break;
@@ -99,7 +100,10 @@ static int valid_code(float v, int64_t k, int allow_unknown) {
 }
 
 static lurn_status code_error(float v, int64_t i, int64_t k) {
-  if (v != v || v != floorf(v))
+  if (v != v) /* a missing label, printed without the sign glibc gives some NaN */
+    return lurn_fail(LURN_EINVAL, "label nan at position %lld is missing: not a class number",
+                     (long long)i + 1);
+  if (v != floorf(v))
     return lurn_fail(LURN_EINVAL, "label %g at position %lld is not a whole number", v, (long long)i + 1);
   return lurn_fail(LURN_EINVAL, "label %g at position %lld is out of range 0..%lld", v, (long long)i + 1,
                    (long long)k - 1);
@@ -180,7 +184,7 @@ lurn_status lurn_unique_strings(const lurn_str *v, int64_t n, int64_t *first, in
 
 /* A text for a message: quoted, cut at 60 bytes. */
 static const char *quoted(const lurn_str *s, char *buf, size_t size) {
-  if (!s->s) return "a missing value";
+  if (!s->s) return "(missing)";
   int len = s->len > 60 ? 60 : (int)s->len;
   snprintf(buf, size, "'%.*s'%s", len, s->s, s->len > 60 ? "..." : "");
   return buf;

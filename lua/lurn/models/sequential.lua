@@ -291,6 +291,7 @@ function Sequential:fit(x, y, opts)
         local xb, yb, wb = x()
         if xb == nil then break end
         check_x(self, xb, "fit")
+        if opts.class_weight ~= nil then wb = sample_weights(yb:contiguous(), opts.class_weight, wb, xb:size(1)) end
         local value, pred = step(xb:contiguous(), yb:contiguous(), wb, b)
         local size = xb:size(1)
         loss_sum, seen = loss_sum + value * size, seen + size

@@ -154,44 +154,155 @@ function base.call(who, level, fn, ...)
   return table.unpack(results, 2, results.n)
 end
 
--- Deep copies of tensors and lists, so that a state and the object never share memory.
-local function copy(v)
-  if core.is_tensor(v) then return v:clone() end
-  if type(v) == "table" then
+-- ---- the state hook: plain data for model files -------------------------------------------
+--
+-- A state holds numbers (NaN and infinities included), strings, booleans and tables of
+-- them: no functions, no userdata, no metatables, so that a model file can store it and
+-- loading it runs no code. A tensor becomes {type = "tensor", dtype = "float32",
+-- shape = {...}, data = {values, row-major}}; float32 values are exact as Lua numbers, so
+-- the round trip gives the same bits. An option that is a function (an
+-- ImageDataGenerator's preprocessing_function, a sampler's sampling_strategy) cannot be
+-- stored: the state leaves it out and names it in `unsaved`, and from_state asks for it.
+
+local function is_tensor_state(v)
+  return type(v) == "table" and v.type == "tensor" and type(v.shape) == "table" and type(v.data) == "table"
+end
+
+local function to_plain(v, path)
+  if core.is_tensor(v) then
+    return {type = "tensor", dtype = "float32", shape = v:shape(), data = v:contiguous():reshape(v:numel()):totable()}
+  end
+  local t = type(v)
+  if t == "table" then
     local out = {}
-    for k, x in pairs(v) do out[k] = copy(x) end
+    for k, x in pairs(v) do
+      if type(k) ~= "string" and type(k) ~= "number" then
+        error(("get_state: %s has a %s key, which a state cannot hold"):format(path, type(k)), 0)
+      end
+      out[k] = to_plain(x, path .. "." .. tostring(k))
+    end
     return out
   end
-  return v
+  if t == "number" or t == "string" or t == "boolean" or t == "nil" then return v end
+  error(("get_state: %s is a %s, which a state cannot hold"):format(path, t), 0)
 end
-base.copy = copy
 
---- get_state() -> {class =, params = {options}, attributes = {fitted attributes}}: plain
--- data (numbers, strings, booleans, tensors and lists of them) for saving with a model.
--- Unfitted objects have no attributes.
+local function from_plain(v, path)
+  if is_tensor_state(v) then
+    if v.dtype ~= nil and v.dtype ~= "float32" then
+      error(("from_state: %s has dtype %s; lurn tensors are float32"):format(path, tostring(v.dtype)), 0)
+    end
+    local n = 1
+    for i, d in ipairs(v.shape) do
+      if type(d) ~= "number" or d ~= math.floor(d) or d < 0 then
+        error(("from_state: %s.shape[%d] is not a size: %s"):format(path, i, tostring(d)), 0)
+      end
+      n = n * d
+    end
+    if #v.data ~= n then
+      error(("from_state: %s has %d values for shape {%s}"):format(path, #v.data, table.concat(v.shape, ", ")), 0)
+    end
+    for i = 1, n do
+      if type(v.data[i]) ~= "number" then
+        error(("from_state: %s.data[%d] is a %s, not a number"):format(path, i, type(v.data[i])), 0)
+      end
+    end
+    if n == 0 then return core.zeros(v.shape) end
+    return core.tensor(v.data):reshape(v.shape)
+  end
+  if type(v) == "table" then
+    local out = {}
+    for k, x in pairs(v) do out[k] = from_plain(x, path .. "." .. tostring(k)) end
+    return out
+  end
+  local t = type(v)
+  if t == "number" or t == "string" or t == "boolean" or t == "nil" then return v end
+  error(("from_state: %s is a %s: a state holds plain data only"):format(path, t), 0)
+end
+
+local function is_code(v)
+  return type(v) == "function" or (type(v) == "table" and not core.is_tensor(v) and getmetatable(v) ~= nil
+    and getmetatable(v).__call ~= nil)
+end
+
+--- make_state(obj, params, attributes, fitted) -> the plain state of obj (see above):
+-- {class =, version = 1, params = {options}, attributes = {fitted attributes},
+--  fitted = boolean [, unsaved = {names of options left out}]}.
+function base.make_state(obj, params, attributes, fitted)
+  local who = obj.class_name
+  local state = {class = who, version = 1, params = {}, attributes = {}, fitted = fitted}
+  local unsaved = {}
+  for k, v in pairs(params) do
+    if is_code(v) then
+      unsaved[#unsaved + 1] = k
+    else
+      local ok, plain = pcall(to_plain, v, "params." .. k)
+      if not ok then error(who .. "." .. plain, 3) end
+      state.params[k] = plain
+    end
+  end
+  for k, v in pairs(attributes) do
+    local ok, plain = pcall(to_plain, v, "attributes." .. k)
+    if not ok then error(who .. "." .. plain, 3) end
+    state.attributes[k] = plain
+  end
+  if #unsaved > 0 then
+    table.sort(unsaved)
+    state.unsaved = unsaved
+  end
+  return state
+end
+
+--- get_state() -> plain data (make_state) with the options and fitted attributes; an
+-- unfitted object has no attributes.
 function Transformer:get_state()
   local params, attributes = {}, {}
-  for k in pairs(self._defaults) do params[k] = copy(self[k]) end
-  for _, k in ipairs(self._attributes) do attributes[k] = copy(self[k]) end
-  return {class = self.class_name, version = 1, params = params, attributes = attributes,
-          fitted = self:is_fitted()}
+  for k in pairs(self._defaults) do params[k] = self[k] end
+  for _, k in ipairs(self._attributes) do attributes[k] = self[k] end
+  return base.make_state(self, params, attributes, self:is_fitted())
 end
 
---- from_state(state) -> the object get_state described, fitted as it was.
-function base.from_state(state)
+-- Classes defined outside this folder's eager modules, loaded when a state names them.
+local LAZY = {ImageDataGenerator = "lurn.preprocessing.image", SMOTE = "lurn.sampling",
+              RandomOverSampler = "lurn.sampling", RandomUnderSampler = "lurn.sampling"}
+
+--- from_state(state [, options]) -> the object get_state described, fitted as it was.
+-- A class registers itself in base.registry with a constructor new(options) and the list
+-- _attributes of what fit sets. `options` sets options again, and must give those the
+-- state lists as unsaved (functions).
+function base.from_state(state, options)
   if type(state) ~= "table" then error("from_state: expected a table from get_state(), got " .. type(state), 2) end
+  if options ~= nil and type(options) ~= "table" then
+    error("from_state: options must be a table, got " .. type(options), 2)
+  end
+  if registry[state.class] == nil and LAZY[state.class] then require(LAZY[state.class]) end
   local cls = registry[state.class]
   if not cls then
-    error(("from_state: unknown class %s (known: %s)"):format(tostring(state.class),
-      table.concat(sorted_keys(registry), ", ")), 2)
+    local known = sorted_keys(registry)
+    for name in pairs(LAZY) do if not registry[name] then known[#known + 1] = name end end
+    table.sort(known)
+    error(("from_state: unknown class %s (known: %s)"):format(tostring(state.class), table.concat(known, ", ")), 2)
   end
   if state.version ~= nil and state.version ~= 1 then
     error(("from_state: %s state version %s is newer than this lurn reads (1)"):format(state.class,
       tostring(state.version)), 2)
   end
-  local ok, obj = pcall(cls.new, copy(state.params or {}))
+  for _, name in ipairs(state.unsaved or {}) do
+    if options == nil or options[name] == nil then
+      error(("from_state: this %s had a function as %s, which a state cannot hold: give it again, "
+        .. "from_state(state, {%s = ...})"):format(state.class, name, name), 2)
+    end
+  end
+  local ok, params = pcall(from_plain, state.params or {}, "params")
+  if not ok then error(params, 2) end
+  for k, v in pairs(options or {}) do params[k] = v end
+  local attributes
+  ok, attributes = pcall(from_plain, state.attributes or {}, "attributes")
+  if not ok then error(attributes, 2) end
+  local obj
+  ok, obj = pcall(cls.new, params)
   if not ok then error("from_state: " .. base.message(obj), 2) end
-  for _, k in ipairs(cls._attributes) do obj[k] = copy((state.attributes or {})[k]) end
+  for _, k in ipairs(cls._attributes) do obj[k] = attributes[k] end
   return obj
 end
 

@@ -179,7 +179,10 @@ function OneHotEncoder:fit(x, names)
       cats[j] = base.call(who, 2, unique, given, kind)
       if self.handle_unknown == "error" then
         local ok, err = pcall(encode, col.values, col.kind, cats[j], false)
-        if not ok then error(("%s: %s: %s"):format(who, column_label(self, j), base.message(err)), 2) end
+        if not ok then
+          error(("%s: %s: %s"):format(who, column_label(self, j),
+            (base.message(err):gsub(" %(not seen in fit%)$", " (not among the categories given)"))), 2)
+        end
       end
     end
   end

@@ -31,6 +31,7 @@
 --     warns and skips the step); zca_whitening is not implemented.
 local core = require "lurn.core"
 local class = require "lurn.class"
+local base = require "lurn.preprocessing.base"
 
 local image = {}
 
@@ -107,7 +108,9 @@ end
 
 local ImageDataGenerator = class()
 ImageDataGenerator.class_name = "ImageDataGenerator"
+ImageDataGenerator._attributes = {"mean", "std"} -- what fit sets, for from_state
 image.ImageDataGenerator = ImageDataGenerator
+base.registry.ImageDataGenerator = ImageDataGenerator
 
 --- ImageDataGenerator{rotation_range = 0, width_shift_range = 0, height_shift_range = 0,
 --   shear_range = 0, zoom_range = 0, channel_shift_range = 0, brightness_range = nil,
@@ -263,6 +266,14 @@ function ImageDataGenerator:_standardize_config(what)
           std = self.featurewise_std_normalization and self.std or nil}
 end
 
+-- The featurewise statistics must have one value per channel of the images.
+local function check_channels(cfg, channels, what)
+  local stats = cfg.mean or cfg.std
+  if stats and stats:numel() ~= channels then
+    fail(("%s: fit() saw %d channels, x has %d"):format(what, stats:numel(), channels), 3)
+  end
+end
+
 --- standardize(x) -> x normalized in place (one image (H, W, C) or a batch (N, H, W, C)):
 -- preprocessing_function, rescale, samplewise (per image), then featurewise (per channel).
 function ImageDataGenerator:standardize(x)
@@ -272,10 +283,7 @@ function ImageDataGenerator:standardize(x)
   local cfg = self:_standardize_config("standardize")
   if self.preprocessing_function then x = self.preprocessing_function(x) end
   if not x:is_contiguous() then fail("standardize: x must be a packed tensor (it is changed in place)", 2) end
-  local channels = x:size(x:dim())
-  if cfg.mean and cfg.mean:numel() ~= channels then
-    fail(("standardize: fit() saw %d channels, x has %d"):format(cfg.mean:numel(), channels), 2)
-  end
+  check_channels(cfg, x:size(x:dim()), "standardize")
   return core.image_standardize(x, cfg)
 end
 
@@ -299,6 +307,16 @@ function ImageDataGenerator:fit(x, opts)
   if self.featurewise_center then self.mean = flat:mean(1):reshape{1, 1, c} end
   if self.featurewise_std_normalization then self.std = flat:std(1):reshape{1, 1, c} end
   return self
+end
+
+--- get_state() -> plain data for saving (lurn.preprocessing.from_state rebuilds it): the
+-- options and, once fit, the featurewise mean and std. A preprocessing_function cannot be
+-- stored: the state names it in `unsaved` and from_state(state, {preprocessing_function =
+-- f}) takes it again. The random generators are not part of it.
+function ImageDataGenerator:get_state()
+  local params = {}
+  for k in pairs(DEFAULTS) do params[k] = self[k] end
+  return base.make_state(self, params, {mean = self.mean, std = self.std}, self.mean ~= nil or self.std ~= nil)
 end
 
 --- flow(x, y, {batch_size = 32, shuffle = true, seed = nil, sample_weight = nil,
@@ -398,6 +416,7 @@ end
 function NumpyArrayIterator:next()
   local gen = self.image_data_generator
   local cfg = gen:_standardize_config("flow")
+  check_channels(cfg, self.x:size(4), "flow")
   local idx = self:_next_index()
   local xs = self.x:index(1, idx)
   local xb = self._aug:augment(xs, core.zeros(xs:shape()))

@@ -6,6 +6,11 @@
 --   local state = scaler:get_state()                   -- plain data, for saving
 --   local again = P.from_state(state)                  -- the same fitted scaler
 --
+-- get_state / from_state is the hook model files use (docs/api.md, "Saving fitted
+-- preprocessing"): a state holds only numbers, strings, booleans and tables, tensors
+-- written as {type = "tensor", dtype =, shape =, data =}. from_state also rebuilds an
+-- ImageDataGenerator and the samplers of lurn.sampling.
+--
 -- StandardScaler, MinMaxScaler, RobustScaler, Normalizer (scalers.lua), SimpleImputer
 -- (imputer.lua), LabelEncoder, OneHotEncoder (encoders.lua). Submodules beside this file
 -- (lurn.preprocessing.image, ...) load on first use as fields of this table.
@@ -19,7 +24,7 @@ for _, module in ipairs {"lurn.preprocessing.scalers", "lurn.preprocessing.imput
   end
 end
 
---- from_state(state) -> the preprocessing object that obj:get_state() described.
+--- from_state(state [, options]) -> the object that obj:get_state() described.
 preprocessing.from_state = base.from_state
 
 -- Submodules in this folder (lurn/preprocessing/NAME.lua) are required on first access.
