@@ -337,6 +337,9 @@ describe("Sequential errors", function()
       "validation_split must be a number in %[0, 1%)")
     assert.error_matches(function() model:fit(x, y, {sample_weight = lurn.ones{3}, verbose = 0}) end,
       "sample_weight must be a 1%-D tensor with one weight per sample %(4%)")
+    local function gen() return x, y end
+    assert.error_matches(function() model:fit(gen, {steps_per_epoch = 1, validation_split = 0.5, verbose = 0}) end,
+      "validation_split needs x and y tensors, not a generator")
   end)
 
   it("adding layers after building", function()

@@ -247,6 +247,8 @@ function Sequential:fit(x, y, opts)
       x, y, w, val = split_tail(opts.validation_split, x, y, w)
     end
     w = sample_weights(y, opts.class_weight, w, x:size(1))
+  elseif (opts.validation_split or 0) > 0 then  -- as Keras: a generator has no tail to split off
+    error("fit: validation_split needs x and y tensors, not a generator: give validation_data = {x_val, y_val}", 2)
   end
   if opts.validation_data then
     local vd = opts.validation_data
