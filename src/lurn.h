@@ -199,10 +199,11 @@ typedef struct lurn_layer_ops {
   lurn_status (*backward)(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
                           const lurn_tensor *dy, lurn_tensor *dx);
   void (*destroy)(lurn_layer *l);  /* frees impl and work buffers */
-  /* Containers (Residual) list the layers they run, so that the model trains and
+  /* Containers (Residual, Graph) list the layers they run, so that the model trains and
    * regularizes their parameters; NULL for plain layers. Returns the count. */
   int (*children)(const lurn_layer *l, lurn_layer **out, int max);
 } lurn_layer_ops;
+#define LURN_MAX_CHILDREN 1024  /* the most layers one container runs directly */
 
 struct lurn_layer {
   const lurn_layer_ops *ops;
@@ -255,6 +256,35 @@ lurn_layer *lurn_reshape_new(const char *type, int ndim, const int64_t *shape);
 /* Residual: y = layers(x) + x, or + projection(x) when the shapes differ. The inner
  * layers and the projection are borrowed (the caller keeps them alive). */
 lurn_layer *lurn_residual_new(lurn_layer *const *layers, int n, lurn_layer *projection);
+
+/* Merge layers (src/layers/merge.c): one output from 2 or more inputs, run by a Graph.
+ * Add, Subtract (exactly 2), Multiply, Average, Maximum and Minimum work elementwise on
+ * inputs of one shape; Concatenate joins inputs along a per-sample axis (0-based, negative
+ * counts from the end) on which only they may differ. Their one-input ops refuse to run. */
+typedef enum lurn_merge_kind {
+  LURN_MERGE_ADD, LURN_MERGE_SUBTRACT, LURN_MERGE_MULTIPLY, LURN_MERGE_AVERAGE, LURN_MERGE_MAXIMUM,
+  LURN_MERGE_MINIMUM, LURN_MERGE_CONCATENATE
+} lurn_merge_kind;
+#define LURN_MERGE_MAX_INPUTS 32
+lurn_layer *lurn_merge_new(lurn_merge_kind kind, int axis);  /* axis: Concatenate only */
+int lurn_layer_is_merge(const lurn_layer *l);
+/* Checks the per-sample input shapes and sets the output shape (in_shape: the first's). */
+lurn_status lurn_merge_build(lurn_layer *l, int n, const int *ndim, const int64_t *const *shape);
+lurn_status lurn_merge_forward(lurn_layer *l, const lurn_tensor *const *xs, int n, lurn_tensor *y);
+/* Adds dL/dx_j into dxs[j] (skipped where NULL); Maximum/Minimum send the gradient to the
+ * first input holding the extreme, as TensorFlow does on ties. */
+lurn_status lurn_merge_backward(lurn_layer *l, const lurn_tensor *const *xs, int n, const lurn_tensor *y,
+                                const lurn_tensor *dy, lurn_tensor *const *dxs);
+
+/* Graph (src/layers/graph.c): layers wired as a directed acyclic graph and run as one
+ * layer (the functional API). Nodes are added in a topological order: node k (1-based)
+ * runs `layer` on the outputs of earlier nodes, 0 naming the graph's input; the last node
+ * added is the output, and every other node must feed a later one. A merge layer takes 2
+ * or more inputs, any other layer one. Gradients of an output read by several nodes are
+ * summed; inner activity penalties are reported in nested_penalty. The layers are
+ * borrowed, each at one node only (no shared weights yet). */
+lurn_layer *lurn_graph_new(void);
+lurn_status lurn_graph_add(lurn_layer *graph, lurn_layer *layer, const int *inputs, int ninputs);
 
 typedef struct lurn_batchnorm_config {
   float momentum, epsilon;  /* Keras: 0.99, 0.001 */

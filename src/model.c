@@ -63,7 +63,7 @@ int lurn_model_size(const lurn_model *m) { return m->n; }
 
 lurn_layer *lurn_model_layer(const lurn_model *m, int i) { return i >= 0 && i < m->n ? m->layers[i] : NULL; }
 
-#define MAX_CHILDREN 64
+#define MAX_CHILDREN LURN_MAX_CHILDREN
 
 /* Counts (and with store, lists) the trainable parameters of l and of the layers it
  * contains, depth first in layer order. */

@@ -51,7 +51,9 @@ lurn.losses = require "lurn.losses"
 lurn.metrics = require "lurn.metrics"
 lurn.callbacks = require "lurn.callbacks"
 lurn.Sequential = require "lurn.models.sequential"
-lurn.models = {Sequential = lurn.Sequential}
+lurn.Model = require "lurn.models.model"
+lurn.Input = lurn.layers.Input
+lurn.models = {Sequential = lurn.Sequential, Model = lurn.Model}
 
 lurn.data = require "lurn.data"
 lurn.preprocessing = require "lurn.preprocessing"

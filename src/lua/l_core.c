@@ -9,6 +9,7 @@ int luaopen_lurn_core(lua_State *L) {
   l_npy_register(L);
   l_layer_register(L);
   l_lambda_register(L);
+  l_graph_register(L);
   l_model_register(L);
   l_idx_register(L);
   l_csv_register(L);

@@ -36,6 +36,7 @@ int l_pushlayer(lua_State *L, lurn_layer *l, int nuvalue);
 /* Lambda callbacks run on the Lua state that last entered the C core. */
 void l_set_active_state(lua_State *L);
 void l_lambda_register(lua_State *L);
+void l_graph_register(lua_State *L);   /* merge layers and the graph container */
 void l_idx_register(lua_State *L);
 void l_csv_register(lua_State *L);     /* read_csv */
 void l_preprocessing_register(lua_State *L); /* scalers, encoders, splits */

@@ -4,6 +4,7 @@ local activation = require "lurn.layers.activation"
 local reshape = require "lurn.layers.reshape"
 local conv2d = require "lurn.layers.conv2d"
 local pooling = require "lurn.layers.pooling"
+local merge = require "lurn.layers.merge"
 
 local layers = {
   Dense = require "lurn.layers.dense",
@@ -28,6 +29,11 @@ local layers = {
   UpSampling2D = require "lurn.layers.upsampling2d",
   DepthwiseConv2D = require "lurn.layers.depthwise_conv2d",
 }
+
+-- Merge layers, and Keras' lower-case functions that call a new one: L.add({a, b})
+for _, name in ipairs{"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"} do
+  layers[name], layers[name:lower()] = merge[name], merge[name:lower()]
+end
 
 -- Keras' aliases
 layers.Convolution2D, layers.MaxPool2D, layers.AvgPool2D = layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D

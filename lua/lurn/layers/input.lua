@@ -1,15 +1,65 @@
---- Input{shape = {784}}: declares a Sequential model's per-sample input shape. It is
--- not a layer of its own: it only sets the shape, as in Keras.
-local Input = {}
-Input.__index = Input
-Input.class_name = "InputLayer"
+--- Input{shape = {784}, name =, dtype = "float32"}: the start of a model. It returns a
+-- symbolic tensor (see lurn/symbolic.lua) made by an InputLayer: call layers on it and
+-- pass it to lurn.Model{inputs =, outputs =}, or put it first in a Sequential to declare
+-- the input shape. Shapes are per sample (no batch dimension), as everywhere in lurn.
+local class = require "lurn.class"
+local Layer = require "lurn.layers.layer"
+local symbolic = require "lurn.symbolic"
 
-return function(opts)
+local InputLayer = class(Layer)
+InputLayer.class_name = "InputLayer"
+
+local known = {shape = true, name = true, dtype = true}
+local count = 0
+
+local function new(opts)
   if type(opts) ~= "table" then error("Input: expected {shape = {...}}", 2) end
-  local shape = opts.shape or opts
+  local shape = opts.shape
+  if shape == nil and #opts > 0 then shape = table.move(opts, 1, #opts, 1, {}) end  -- Input{784}
+  for k in pairs(opts) do
+    if math.type(k) ~= "integer" and not known[k] then
+      error(("Input: unknown option '%s' (known: shape, name, dtype)"):format(tostring(k)), 2)
+    end
+  end
   if type(shape) ~= "table" or #shape == 0 then error("Input: shape must be a table of sizes, e.g. {784}", 2) end
   for _, v in ipairs(shape) do
     if math.type(v) ~= "integer" or v < 1 then error("Input: sizes must be positive integers", 2) end
   end
-  return setmetatable({shape = shape, is_input = true, name = opts.name}, Input)
+  if opts.dtype ~= nil and opts.dtype ~= "float32" then
+    error(("Input: lurn computes in float32, dtype %s is not supported"):format(tostring(opts.dtype)), 2)
+  end
+  count = count + 1
+  local layer = setmetatable({name = opts.name or ("input_" .. count), trainable = true, built = true}, InputLayer)
+  layer.input_shape = table.move(shape, 1, #shape, 1, {})
+  layer.output_shape = table.move(shape, 1, #shape, 1, {})
+  local t = symbolic.new(shape, layer)
+  t.is_input, t.name = true, layer.name  -- what Sequential:add reads
+  return t
 end
+
+-- No parameters and no C layer: the graph's input is the model's input.
+function InputLayer:build() end
+function InputLayer:cores() return {} end
+function InputLayer:get_weights() return {} end
+function InputLayer:parameters() return {}, {} end
+function InputLayer:gradients() return {} end
+function InputLayer:count_params() return 0, 0 end
+
+function InputLayer:set_weights(weights)
+  if type(weights) ~= "table" or #weights ~= 0 then
+    error(("layer '%s' (InputLayer) has no weights"):format(self.name), 2)
+  end
+end
+
+function InputLayer:__call()
+  error(("layer '%s' (InputLayer) cannot be called: start from the symbolic tensor lurn.Input returns"):format(
+    self.name), 2)
+end
+
+function InputLayer:get_config()
+  local cfg = Layer.get_config(self)
+  cfg.shape = self.output_shape
+  return cfg
+end
+
+return new

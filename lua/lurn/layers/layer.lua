@@ -4,6 +4,7 @@
 local class = require "lurn.class"
 local core = require "lurn.core"
 local regularizers = require "lurn.regularizers"
+local symbolic = require "lurn.symbolic"
 
 local Layer = class()
 
@@ -144,8 +145,10 @@ function Layer:count_params()
   return n, t
 end
 
---- Runs the layer alone on a batch (inference mode unless training is true).
+--- Runs the layer alone on a batch (inference mode unless training is true). On a
+-- symbolic tensor (lurn.Input) it builds the layer and returns its symbolic output.
 function Layer:__call(x, training)
+  if type(x) == "table" then return symbolic.call(self, x, 2) end
   if not self.built then self:build(table.move(x:shape(), 2, x:dim(), 1, {})) end
   local y = self._core:forward(x:contiguous(), training)
   if self._post then y = self._post:forward(y, training) end

@@ -1,0 +1,135 @@
+/* The functional API's C pieces as lurn.Layer userdata: merge layers (built for, and run
+ * on, lists of inputs) and the graph container that wires layers together. */
+#include <string.h>
+
+#include "l_tensor.h"
+
+static const char *const merge_kinds[] = {"Add",     "Subtract", "Multiply",    "Average",
+                                          "Maximum", "Minimum",  "Concatenate", NULL};
+
+/* core.merge_layer(kind[, axis]): kind a Keras class name; axis (Concatenate) 0-based per
+ * sample, negative from the end. */
+static int l_merge_layer(lua_State *L) {
+  lurn_merge_kind kind = (lurn_merge_kind)luaL_checkoption(L, 1, NULL, merge_kinds);
+  int axis = (int)luaL_optinteger(L, 2, -1);
+  return l_pushlayer(L, lurn_merge_new(kind, axis), 0);
+}
+
+/* The length of the list at idx, checked against the merge limit. */
+static int check_list(lua_State *L, int idx, const char *what) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  int n = (int)luaL_len(L, idx);
+  if (n < 1 || n > LURN_MERGE_MAX_INPUTS)
+    luaL_argerror(L, idx, lua_pushfstring(L, "expected a list of 1 to %d %s", LURN_MERGE_MAX_INPUTS, what));
+  return n;
+}
+
+/* core.merge_build(layer, {shape, ...}) */
+static int l_merge_build(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  int n = check_list(L, 2, "shapes");
+  int ndim[LURN_MERGE_MAX_INPUTS];
+  int64_t shapes[LURN_MERGE_MAX_INPUTS][LURN_MAX_DIMS];
+  const int64_t *shape[LURN_MERGE_MAX_INPUTS];
+  for (int j = 0; j < n; j++) {
+    lua_geti(L, 2, j + 1);
+    ndim[j] = l_checkshape(L, lua_gettop(L), shapes[j]);
+    shape[j] = shapes[j];
+    lua_pop(L, 1);
+  }
+  l_check(L, lurn_merge_build(l, n, ndim, shape));
+  return 0;
+}
+
+static int check_tensors(lua_State *L, int idx, const lurn_tensor **xs) {
+  int n = check_list(L, idx, "tensors");
+  for (int j = 0; j < n; j++) {
+    lua_geti(L, idx, j + 1);
+    xs[j] = l_checktensor(L, -1); /* the list keeps it alive */
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+/* The batch shape (N, shape...) as a new zero tensor, left on the stack. */
+static lurn_tensor *push_batch(lua_State *L, int64_t batch, int ndim, const int64_t *shape) {
+  int64_t full[LURN_MAX_DIMS];
+  full[0] = batch;
+  memcpy(full + 1, shape, sizeof(int64_t) * ndim);
+  lurn_tensor *t = lurn_tensor_zeros(ndim + 1, full);
+  l_pushtensor(L, t);
+  return t;
+}
+
+/* core.merge_forward(layer, {x, ...}) -> y (a new tensor); the inputs must be packed. */
+static int l_merge_forward(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  const lurn_tensor *xs[LURN_MERGE_MAX_INPUTS];
+  int n = check_tensors(L, 2, xs);
+  if (!l->built) luaL_error(L, "%s: build the layer before calling it", l->ops->type);
+  lurn_tensor *y = push_batch(L, xs[0]->ndim ? xs[0]->shape[0] : 0, l->out_ndim, l->out_shape);
+  l_check(L, lurn_merge_forward(l, xs, n, y));
+  return 1;
+}
+
+/* core.merge_backward(layer, {x, ...}, y, dy) -> {dx, ...} (new tensors) */
+static int l_merge_backward(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  const lurn_tensor *xs[LURN_MERGE_MAX_INPUTS];
+  int n = check_tensors(L, 2, xs);
+  lurn_tensor *y = l_checktensor(L, 3), *dy = l_checktensor(L, 4);
+  if (!l->built) luaL_error(L, "%s: build the layer before calling it", l->ops->type);
+  lurn_tensor *dxs[LURN_MERGE_MAX_INPUTS];
+  lua_createtable(L, n, 0);
+  for (int j = 0; j < n; j++) {
+    dxs[j] = lurn_tensor_zeros(xs[j]->ndim, xs[j]->shape);
+    l_pushtensor(L, dxs[j]);
+    lua_rawseti(L, -2, j + 1);
+  }
+  l_check(L, lurn_merge_backward(l, xs, n, y, dy, dxs));
+  return 1;
+}
+
+/* core.graph_layer({layer, ...}, {{input, ...}, ...}): node k runs layers[k] on the
+ * outputs of nodes inputs[k] (0: the graph's input). The layers stay alive as long as
+ * the graph, through its user value. */
+static int l_graph_layer(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  int n = (int)luaL_len(L, 1);
+  luaL_argcheck(L, n >= 1 && n <= LURN_MAX_CHILDREN, 1, "a graph holds 1 to 1024 layers");
+  luaL_argcheck(L, luaL_len(L, 2) == n, 2, "one list of inputs per layer");
+  lurn_layer *g = lurn_graph_new();
+  l_pushlayer(L, g, 1);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  for (int k = 1; k <= n; k++) {
+    lua_geti(L, 1, k);
+    lurn_layer *layer = l_checklayer(L, -1);
+    lua_geti(L, 2, k);
+    if (!lua_istable(L, -1)) luaL_argerror(L, 2, "each node's inputs must be a list of node numbers");
+    int m = (int)luaL_len(L, -1), inputs[LURN_MERGE_MAX_INPUTS];
+    if (m < 1 || m > LURN_MERGE_MAX_INPUTS) luaL_argerror(L, 2, "a node takes 1 to 32 inputs");
+    for (int j = 0; j < m; j++) {
+      lua_geti(L, -1, j + 1);
+      inputs[j] = (int)luaL_checkinteger(L, -1);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    l_check(L, lurn_graph_add(g, layer, inputs, m));
+  }
+  return 1;
+}
+
+static const luaL_Reg graph_functions[] = {
+    {"merge_layer", l_merge_layer},
+    {"merge_build", l_merge_build},
+    {"merge_forward", l_merge_forward},
+    {"merge_backward", l_merge_backward},
+    {"graph_layer", l_graph_layer},
+    {NULL, NULL},
+};
+
+void l_graph_register(lua_State *L) {
+  luaL_setfuncs(L, graph_functions, 0);
+}
