@@ -222,6 +222,12 @@ struct lurn_layer {
   lurn_activation activation;
   const lurn_tensor *preactivation;  /* z of the last forward, or NULL */
   int dy_is_preactivation;
+  /* A max pooling layer can take over the relu gradient of the layer below it: the model
+   * sets dx_relu_masked, backward multiplies dx by (y > 0), which is relu's gradient at
+   * the inputs the pooling picked, and the layer below gets dy_is_preactivation. One pass
+   * over the large tensor under the pooling instead of two; the same numbers.
+   * takes_relu_backward says that a layer can. */
+  int takes_relu_backward, dx_relu_masked;
   double nested_penalty;  /* activity penalties of a container's inner layers, last forward */
   char name[64];
 };

@@ -190,6 +190,52 @@ describe("Pooling gradients", function()
   end)
 end)
 
+describe("MaxPooling2D above a relu", function()
+  -- In a model, max pooling forms the relu gradient of the layer below itself (dx times
+  -- y > 0) and that layer skips its own: the numbers must be those of the layers run
+  -- one by one, for a Conv2D's relu, an Activation("relu"), overlapping and "same" pools.
+  it("gives the gradients of the layers run one by one", function()
+    lurn.manual_seed(3)
+    local model = lurn.Sequential{
+      L.Conv2D(4, 3, {activation = "relu", input_shape = {9, 9, 2}}),
+      L.MaxPooling2D(3, {strides = 2}),             -- overlapping windows
+      L.Conv2D(5, 2, {padding = "same"}),
+      L.Activation("relu"),
+      L.MaxPooling2D(2, {padding = "same"}),
+      L.Flatten(),
+      L.Dense(3),
+    }
+    model:build()
+    local conv = model.layers[1]
+    conv:set_weights{conv:get_weights()[1], lurn.full({4}, -1)}  -- many windows all <= 0
+    local x, y = lurn.randn{6, 9, 9, 2}, lurn.randn{6, 3}
+    local loss = {kind = "mean_squared_error"}
+    local _, dx = model._core:gradients(loss, x, y)
+    local fused = {}
+    for i, layer in ipairs(model.layers) do
+      fused[i] = {}
+      for j, g in ipairs(layer:gradients()) do fused[i][j] = flat(g) end
+    end
+    -- the same, one layer at a time (no layer takes over another's gradient)
+    local ins, outs = {x}, {}
+    for i, layer in ipairs(model.layers) do
+      outs[i] = layer._core:forward(ins[i], true)
+      ins[i + 1] = outs[i]
+    end
+    local _, dy = lurn.core.loss_value(loss, outs[#outs], y)
+    local zeros = 0
+    for _, v in ipairs(flat(outs[2])) do zeros = zeros + (v == 0 and 1 or 0) end
+    assert.is_true(zeros > 0, "some pooled relu outputs are 0, so the mask matters")
+    for i = #model.layers, 1, -1 do
+      dy = model.layers[i]._core:backward(ins[i], outs[i], dy)
+      for j, g in ipairs(model.layers[i]:gradients()) do
+        assert.same(flat(g), fused[i][j], ("layer %d, gradient %d"):format(i, j))
+      end
+    end
+    assert.same(flat(dy), flat(dx))
+  end)
+end)
+
 describe("Pooling errors", function()
   it("rejects bad options", function()
     assert.error_matches(function() L.MaxPooling2D(0) end,
