@@ -125,16 +125,26 @@ local runners = {
 local best = harness.rounds(o, runners)
 local cblas_gflops = 2 * pm * pn * pk / best.cblas / 1e9
 
--- What the epoch would cost if the step were nothing but its GEMMs through cblas_sgemm
--- (same shapes, no transposes): a measure of lurn's time outside the products.
-local gemm_step_s = 0
+-- What the epoch would cost if the step were nothing but its GEMMs: through cblas_sgemm
+-- (same shapes, no transposes), and, when lurn has oneDNN, as lurn_sgemm runs them (its
+-- transposes; oneDNN's sgemm from 2^19 multiply-adds up, src/gemm.c): a measure of
+-- lurn's time outside the products.
+local DNNL_MACS = 2 ^ 19
+local dnnl = harness.has_dnnl()
+local gemm_step_s, lurn_gemm_step_s = 0, 0
 for l = 1, #widths - 1 do
   local i, j = widths[l], widths[l + 1]
-  local shapes = {{B, j, i}, {i, j, B}}          -- forward x W; dW = x^T dy
-  if l > 1 then shapes[3] = {B, i, j} end        -- dx = dy W^T
-  for _, s in ipairs(shapes) do gemm_step_s = gemm_step_s + harness.sgemm_peak(s[1], s[2], s[3], peak_o).median_s end
+  local shapes = {{B, j, i, "0 0"}, {i, j, B, "1 0"}}  -- forward x W; dW = x^T dy
+  if l > 1 then shapes[3] = {B, i, j, "0 1"} end      -- dx = dy W^T
+  for _, s in ipairs(shapes) do
+    gemm_step_s = gemm_step_s + harness.sgemm_peak(s[1], s[2], s[3], peak_o).median_s
+    if dnnl then
+      local lib = s[1] * s[2] * s[3] >= DNNL_MACS and " --dnnl 1" or ""
+      lurn_gemm_step_s = lurn_gemm_step_s + harness.sgemm_peak(s[1], s[2], s[3], peak_o, "--trans " .. s[4] .. lib).median_s
+    end
+  end
 end
-local gemm_epoch_s = gemm_step_s * n / B
+local gemm_epoch_s, lurn_gemm_epoch_s = gemm_step_s * n / B, lurn_gemm_step_s * n / B
 
 local peak_mb = peak_memory_mb()
 local limit_mb = data_mb + MEMORY_SLACK_MB
@@ -181,6 +191,10 @@ end
 print(line)
 print(string.format("  %-14s %8.3f s/epoch through cblas_sgemm at the step's shapes, %.0f%% of lurn's epoch",
                     "GEMMs alone", gemm_epoch_s, 100 * gemm_epoch_s / lurn_s))
+if dnnl then
+  print(string.format("  %-14s %8.3f s/epoch as lurn_sgemm runs them (oneDNN from 2^19 multiply-adds), %.0f%% of lurn's epoch",
+                      "", lurn_gemm_epoch_s, 100 * lurn_gemm_epoch_s / lurn_s))
+end
 print(string.format("  %-14s %8.1f MB (%.1f MB once the data were loaded and scaled)%s", "peak memory", peak_mb,
                     loaded_mb, torch_line and string.format("; PyTorch's process %.1f MB", torch_line.peak_rss_mb)
                     or ""))
@@ -194,6 +208,7 @@ for _, c in ipairs(checks) do
 end
 for _, kv in ipairs {
   {"cblas_gflops", cblas_gflops}, {"cblas_ratio", cblas_ratio}, {"gemm_epoch_s", gemm_epoch_s},
+  {"lurn_gemm_epoch_s", dnnl and lurn_gemm_epoch_s or "n/a"},
   {"peak_rss_mb", peak_mb}, {"rss_limit_mb", limit_mb}, {"verdict", verdict},
 } do fields[#fields + 1] = kv end
 harness.result(cfg.bench, o.threads, fields)

@@ -109,13 +109,21 @@ end
 
 --- One round of the measured cblas_sgemm throughput for C(m x n) = A(m x k) B(k x n)
 -- at the same thread count and repetitions: {gflops = ..., median_s = ..., ...}.
-function harness.sgemm_peak(m, n, k, o)
+-- extra: more sgemm_peak options, e.g. "--trans 1 0 --dnnl 1".
+function harness.sgemm_peak(m, n, k, o, extra)
   local exe = harness.build .. "/bench/sgemm_peak"
-  local cmd = string.format("OPENBLAS_NUM_THREADS=%d %s %d %d %d --threads %d --reps %d --warmup %d",
-                            o.threads, quote(exe), m, n, k, o.threads, o.reps, o.warmup)
+  local cmd = string.format("OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d %s %d %d %d --threads %d --reps %d --warmup %d %s",
+                            o.threads, o.threads, quote(exe), m, n, k, o.threads, o.reps, o.warmup, extra or "")
   local r, why = run_for("sgemm_peak", cmd)
   if not r then fail("sgemm_peak failed: " .. why) end
   return r
+end
+
+--- Whether liblurn (and so sgemm_peak) was built with oneDNN, whose sgemm lurn_sgemm
+-- uses for all but small products.
+function harness.has_dnnl()
+  local exe = harness.build .. "/bench/sgemm_peak"
+  return os.execute(quote(exe) .. " 8 8 8 --reps 1 --warmup 0 --dnnl 1 >/dev/null 2>&1") == true
 end
 
 --- The Python that imports torch (Debian's python3-torch lives in /usr/bin/python3's
