@@ -16,6 +16,9 @@
  * "n/a" where oneDNN has no implementation. The implementation oneDNN chose is named.
  * --blocked 1: oneDNN on its own nChw16c activations instead (where Winograd lives),
  * with the reorders lurn's NHWC tensors would need timed on their own lines.
+ * Layer 2's dx also end to end on NHWC buffers, reorders included ("oneDNN dx"): over
+ * the whole of dx, as Conv2D computes it on 2 threads or more, and in parts, as it does
+ * on one.
  * --check 1: Conv2D's outputs and gradients against direct loops in double precision.
  * Times are medians of R calls after W warm-up calls (the fastest call in brackets), in
  * milliseconds, with GFLOP/s counted as 2 * N * OH * OW * F * KH * KW * C per pass. */
@@ -342,6 +345,212 @@ static void bench_dnnl(int layer, const shape *s, dnnl_alg_kind_t alg, int threa
   if (bdpd) dnnl_primitive_desc_destroy(bdpd);
   if (bwpd) dnnl_primitive_desc_destroy(bwpd);
 }
+
+/* ---- dx of layer 2, end to end on lurn's NHWC buffers ------------------------------
+ * "whole": Winograd backward-data over all of dx, dz reordered into oneDNN's blocked
+ * layout and dx out of it (Conv2D's dx on 2 threads or more). "parts": as
+ * src/conv_dnnl.c computes dx on one thread: a Winograd forward of the kernel turned
+ * 180 degrees (in and out channels swapped) over a zero-bordered blocked copy of dz
+ * gives dx's first 12x12, and direct backward-data passes its last row and column.
+ * Both include their kernel reorders (and the rotation); the two run in turn, call by
+ * call. */
+typedef struct {
+  int ncalls, nmems;
+  dnnl_call calls[12];
+  dnnl_memory_t mems[24];
+  const float *kernel; /* parts: turned into rotated at each call, taps blocks of `block` floats */
+  float *rotated;
+  int64_t taps, block;
+} dx_chain;
+
+static void dx_chain_run(void *a) {
+  dx_chain *c = a;
+  for (int64_t t = 0; c->rotated && t < c->taps; t++)
+    memcpy(c->rotated + t * c->block, c->kernel + (c->taps - 1 - t) * c->block,
+           sizeof(float) * (size_t)c->block);
+  for (int i = 0; i < c->ncalls; i++)
+    DNNL_OK(dnnl_primitive_execute(c->calls[i].prim, stream, c->calls[i].nargs, c->calls[i].args));
+  DNNL_OK(dnnl_stream_wait(stream));
+}
+
+/* A memory of the chain's (freed with it) on data, or on its own when DNNL_MEMORY_ALLOCATE. */
+static dnnl_memory_t wrap(dx_chain *c, const dnnl_memory_desc_t *md, void *data) {
+  dnnl_memory_t *m = &c->mems[c->nmems++];
+  DNNL_OK(dnnl_memory_create(m, md, engine, data));
+  return *m;
+}
+
+static dnnl_memory_t own(dx_chain *c, const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
+  return wrap(c, dnnl_primitive_desc_query_md(pd, what, 0), DNNL_MEMORY_ALLOCATE);
+}
+
+static void chain_reorder(dx_chain *c, dnnl_memory_t from, dnnl_memory_t to) {
+  const dnnl_memory_desc_t *a, *b;
+  dnnl_primitive_desc_t pd;
+  DNNL_OK(dnnl_memory_get_memory_desc(from, &a));
+  DNNL_OK(dnnl_memory_get_memory_desc(to, &b));
+  DNNL_OK(dnnl_reorder_primitive_desc_create(&pd, a, engine, b, engine, NULL));
+  dnnl_call *r = &c->calls[c->ncalls++];
+  *r = (dnnl_call){.nargs = 2, .args = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}}};
+  DNNL_OK(dnnl_primitive_create(&r->prim, pd));
+  dnnl_primitive_desc_destroy(pd);
+}
+
+/* Appends convolution pd, its three arguments args (from its own memories or ours). */
+static void chain_conv(dx_chain *c, const_dnnl_primitive_desc_t pd, const dnnl_exec_arg_t *args) {
+  dnnl_call *r = &c->calls[c->ncalls++];
+  *r = (dnnl_call){.nargs = 3, .args = {args[0], args[1], args[2]}};
+  DNNL_OK(dnnl_primitive_create(&r->prim, pd));
+}
+
+static dnnl_primitive_desc_t conv_pd(const dnnl_convolution_desc_t *op) {
+  dnnl_primitive_desc_t pd;
+  DNNL_OK(dnnl_primitive_desc_create(&pd, op, NULL, engine, NULL));
+  return pd;
+}
+
+/* Whole: dz -> blocked, kernel -> Winograd's layout, backward-data, blocked -> dx. */
+static void dx_whole(dx_chain *c, const shape *s, float *dz, float *kernel, float *dx) {
+  const int64_t oh = s->h - s->k + 1;
+  dnnl_dims_t xd = {s->n, s->c, s->h, s->w}, zd = {s->n, s->f, oh, oh}, wd = {s->f, s->c, s->k, s->k};
+  dnnl_dims_t one = {1, 1}, none = {0, 0};
+  dnnl_memory_desc_t x, z, w, x_any, z_any, w_any;
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&x, 4, xd, dnnl_f32, dnnl_nhwc));
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&z, 4, zd, dnnl_f32, dnnl_nhwc));
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&w, 4, wd, dnnl_f32, dnnl_hwio));
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&x_any, 4, xd, dnnl_f32, dnnl_format_tag_any));
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&z_any, 4, zd, dnnl_f32, dnnl_format_tag_any));
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+  dnnl_convolution_desc_t op;
+  dnnl_primitive_desc_t hint, pd; /* as Conv2D makes it: hinted by the forward */
+  DNNL_OK(dnnl_dilated_convolution_forward_desc_init(&op, dnnl_forward_training, dnnl_convolution_winograd,
+                                                     &x_any, &w_any, NULL, &z_any, one, none, none, none));
+  hint = conv_pd(&op);
+  DNNL_OK(dnnl_dilated_convolution_backward_data_desc_init(&op, dnnl_convolution_winograd, &x_any, &w_any,
+                                                           &z_any, one, none, none, none));
+  DNNL_OK(dnnl_primitive_desc_create(&pd, &op, NULL, engine, hint));
+  dnnl_primitive_desc_destroy(hint);
+  dnnl_memory_t oz = own(c, pd, dnnl_query_diff_dst_md), ow = own(c, pd, dnnl_query_weights_md),
+                ox = own(c, pd, dnnl_query_diff_src_md);
+  chain_reorder(c, wrap(c, &z, dz), oz);
+  chain_reorder(c, wrap(c, &w, kernel), ow);
+  chain_conv(c, pd,
+             (dnnl_exec_arg_t[]){{DNNL_ARG_DIFF_DST, oz}, {DNNL_ARG_WEIGHTS, ow}, {DNNL_ARG_DIFF_SRC, ox}});
+  chain_reorder(c, ox, wrap(c, &x, dx));
+  dnnl_primitive_desc_destroy(pd);
+}
+
+/* Parts, for a valid convolution whose dx has 4k + 1 rows and columns (layer 2: 13). */
+static void dx_parts(dx_chain *c, const shape *s, float *dz, float *kernel, float *dx) {
+  const int64_t n = s->n, h = s->h, k = s->k, oh = h - k + 1, t = h - 1, ci = s->c, f = s->f;
+  dnnl_dims_t xd = {n, ci, h, h}, zd = {n, f, oh, oh}, one = {1, 1}, none = {0, 0}, origin = {0, 0, 0, 0};
+  dnnl_memory_desc_t x, z, part, any[3];
+  dnnl_convolution_desc_t op;
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&x, 4, xd, dnnl_f32, dnnl_nhwc));
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&z, 4, zd, dnnl_f32, dnnl_nhwc));
+  /* the Winograd part: bordered dz (n, f, t + k - 1, ...) -> dx (n, c, t, t) */
+  dnnl_dims_t bd = {n, f, t + k - 1, t + k - 1}, td = {n, ci, t, t}, rd = {ci, f, k, k};
+  dnnl_dims_t r_strides = {f, 1, k * ci * f, ci * f}, at = {0, 0, k - 1, k - 1};
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&any[0], 4, bd, dnnl_f32, dnnl_format_tag_any));
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&any[1], 4, rd, dnnl_f32, dnnl_format_tag_any));
+  DNNL_OK(dnnl_memory_desc_init_by_tag(&any[2], 4, td, dnnl_f32, dnnl_format_tag_any));
+  DNNL_OK(dnnl_convolution_forward_desc_init(&op, dnnl_forward_training, dnnl_convolution_winograd, &any[0],
+                                             &any[1], NULL, &any[2], one, none, none));
+  dnnl_primitive_desc_t pd = conv_pd(&op);
+  dnnl_memory_t bordered = own(c, pd, dnnl_query_src_md), ow = own(c, pd, dnnl_query_weights_md),
+                ox = own(c, pd, dnnl_query_dst_md);
+  const dnnl_memory_desc_t *bmd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+  void *b;
+  DNNL_OK(dnnl_memory_get_data_handle(bordered, &b));
+  memset(b, 0, dnnl_memory_desc_get_size(bmd));
+  DNNL_OK(dnnl_memory_desc_init_submemory(&part, bmd, zd, at));
+  dnnl_memory_desc_t rotated;
+  DNNL_OK(dnnl_memory_desc_init_by_strides(&rotated, 4, rd, dnnl_f32, r_strides));
+  c->kernel = kernel;
+  c->taps = k * k;
+  c->block = ci * f;
+  c->rotated = malloc(sizeof(float) * (size_t)(c->taps * c->block));
+  chain_reorder(c, wrap(c, &z, dz), wrap(c, &part, b));
+  chain_reorder(c, wrap(c, &rotated, c->rotated), ow);
+  chain_conv(c, pd,
+             (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, bordered}, {DNNL_ARG_WEIGHTS, ow}, {DNNL_ARG_DST, ox}});
+  DNNL_OK(dnnl_memory_desc_init_submemory(&part, &x, td, origin));
+  chain_reorder(c, ox, wrap(c, &part, dx));
+  dnnl_primitive_desc_destroy(pd);
+  /* the edges: dx's last row from dz's last row; its last column (less the corner) from
+   * dz's last column, described with height and width swapped (strides over the same
+   * memory) so that it is a row too */
+  for (int e = 0; e < 2; e++) {
+    dnnl_dims_t x_all = {n, ci, h, h}, x_str = {h * h * ci, 1, e ? ci : h * ci, e ? h * ci : ci};
+    dnnl_dims_t z_all = {n, f, oh, oh}, z_str = {oh * oh * f, 1, e ? f : oh * f, e ? oh * f : f};
+    dnnl_dims_t kd = {f, ci, k, k}, k_str = {1, f, e ? ci * f : k * ci * f, e ? k * ci * f : ci * f};
+    dnnl_dims_t ex = {n, ci, 1, e ? t : h}, ex_at = {0, 0, t, 0}, ez = {n, f, 1, oh},
+                ez_at = {0, 0, oh - 1, 0};
+    dnnl_dims_t pad_l = {k - 1, 0}, pad_r = {0, 0};
+    dnnl_memory_desc_t all, x_part, z_part, kernel_md, x_dense, z_dense, k_any;
+    DNNL_OK(dnnl_memory_desc_init_by_strides(&all, 4, x_all, dnnl_f32, x_str));
+    DNNL_OK(dnnl_memory_desc_init_submemory(&x_part, &all, ex, ex_at));
+    DNNL_OK(dnnl_memory_desc_init_by_strides(&all, 4, z_all, dnnl_f32, z_str));
+    DNNL_OK(dnnl_memory_desc_init_submemory(&z_part, &all, ez, ez_at));
+    DNNL_OK(dnnl_memory_desc_init_by_strides(&kernel_md, 4, kd, dnnl_f32, k_str));
+    DNNL_OK(dnnl_memory_desc_init_by_tag(&x_dense, 4, ex, dnnl_f32, dnnl_nhwc));
+    DNNL_OK(dnnl_memory_desc_init_by_tag(&z_dense, 4, ez, dnnl_f32, dnnl_nhwc));
+    DNNL_OK(dnnl_memory_desc_init_by_tag(&k_any, 4, kd, dnnl_f32, dnnl_format_tag_any));
+    pad_r[1] = e ? 1 : 0; /* the column stops a row short of the corner */
+    DNNL_OK(dnnl_dilated_convolution_backward_data_desc_init(&op, dnnl_convolution_direct, &x_dense, &k_any,
+                                                             &z_dense, one, none, pad_l, pad_r));
+    pd = conv_pd(&op);
+    dnnl_memory_t oz = own(c, pd, dnnl_query_diff_dst_md), okn = own(c, pd, dnnl_query_weights_md),
+                  oxe = own(c, pd, dnnl_query_diff_src_md);
+    chain_reorder(c, wrap(c, &z_part, dz), oz);
+    chain_reorder(c, wrap(c, &kernel_md, kernel), okn);
+    chain_conv(
+        c, pd,
+        (dnnl_exec_arg_t[]){{DNNL_ARG_DIFF_DST, oz}, {DNNL_ARG_WEIGHTS, okn}, {DNNL_ARG_DIFF_SRC, oxe}});
+    chain_reorder(c, oxe, wrap(c, &x_part, dx));
+    dnnl_primitive_desc_destroy(pd);
+  }
+}
+
+static void bench_dx(int layer, const shape *s, int threads) {
+  const int64_t oh = s->h - s->k + 1, nx = s->n * s->h * s->w * s->c, nz = s->n * oh * oh * s->f;
+  const int64_t nw = s->k * s->k * s->c * s->f;
+  float *dz = malloc(sizeof(float) * (size_t)nz), *kernel = malloc(sizeof(float) * (size_t)nw);
+  float *dx[2] = {malloc(sizeof(float) * (size_t)nx), malloc(sizeof(float) * (size_t)nx)};
+  unsigned seed = 11;
+  for (int64_t i = 0; i < nz; i++)
+    dz[i] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1u << 24) - 0.5f;
+  for (int64_t i = 0; i < nw; i++)
+    kernel[i] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1u << 24) - 0.5f;
+  dx_chain chains[2] = {{0}};
+  dx_whole(&chains[0], s, dz, kernel, dx[0]);
+  dx_parts(&chains[1], s, dz, kernel, dx[1]);
+  double *t[2] = {malloc(sizeof(double) * (size_t)reps), malloc(sizeof(double) * (size_t)reps)};
+  for (int r = 0; r < warmup + reps; r++)
+    for (int i = 0; i < 2; i++) {
+      double t0 = lurn_clock();
+      dx_chain_run(&chains[i]);
+      if (r >= warmup) t[i][r - warmup] = lurn_clock() - t0;
+    }
+  double diff = 0;
+  for (int64_t i = 0; i < nx; i++) diff = fmax(diff, fabs((double)dx[0][i] - dx[1][i]));
+  char what[96];
+  snprintf(what, sizeof what, "Winograd part + 2 direct edges + reorders; max |parts - whole| %.2g", diff);
+  const char *name[2] = {"whole", "parts"}, *impl[2] = {"Winograd backward-data + reorders", what};
+  for (int i = 0; i < 2; i++) {
+    qsort(t[i], (size_t)reps, sizeof(double), cmp_double);
+    best_s = t[i][0];
+    double m = reps % 2 ? t[i][reps / 2] : (t[i][reps / 2 - 1] + t[i][reps / 2]) / 2;
+    report(layer, threads, "oneDNN dx, NHWC", name[i], m, flops(s), impl[i]);
+    for (int j = 0; j < chains[i].ncalls; j++) dnnl_primitive_destroy(chains[i].calls[j].prim);
+    for (int j = 0; j < chains[i].nmems; j++) dnnl_memory_destroy(chains[i].mems[j]);
+    free(chains[i].rotated);
+    free(t[i]);
+    free(dx[i]);
+  }
+  free(dz);
+  free(kernel);
+}
 #endif
 
 static int usage(const char *why) {
@@ -381,6 +590,7 @@ int main(int argc, char **argv) {
     const dnnl_alg_kind_t algs[] = {dnnl_convolution_direct, dnnl_convolution_winograd,
                                     dnnl_convolution_auto};
     for (int a = 0; a < 3; a++) bench_dnnl(layer, &layers[layer - 1], algs[a], threads);
+    if (layer == 2 && !blocked) bench_dx(layer, &layers[layer - 1], threads);
 #endif
   }
 #ifdef LURN_HAVE_DNNL

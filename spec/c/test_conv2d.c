@@ -1,7 +1,7 @@
 /* Conv2D (im2col + GEMM, blocked, threaded) and pooling against naive direct loops in
  * double precision on random data: outputs, kernel/bias gradients and dx, over strides,
  * "same" padding, dilation, 1x1 kernels, blocks smaller than an image, and 1 or 2
- * threads. Also the errors a C caller meets. */
+ * threads; dx computed in parts on oneDNN. Also the errors a C caller meets. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +143,29 @@ static void test_conv_matches_direct_convolution(void) {
   lurn_set_num_threads(saved);
 }
 
+/* oneDNN's Winograd covers dx in 4x4 tiles; where a side of dx is 4k + 1 long, Conv2D
+ * computes dx in parts (src/conv_dnnl.c): a Winograd forward of the rotated kernel over
+ * dz bordered with zeros for the first 4k rows and columns, direct passes for the last
+ * row and column. Each case takes that path at 1 thread on a machine with AVX-512 (at 2
+ * it runs dx whole). */
+static const conv_case dx_parts_cases[] = {
+    /* n, h, w, c, f, kh, kw, sh, sw, dh, dw, same */
+    {3, 9, 13, 16, 16, 3, 3, 1, 1, 1, 1, 0},  /* both edges, valid */
+    {3, 9, 13, 16, 16, 3, 3, 1, 1, 1, 1, 1},  /* both edges, "same" */
+    {2, 9, 12, 16, 32, 3, 3, 1, 1, 1, 1, 0},  /* the last row only */
+    {2, 12, 13, 32, 16, 3, 3, 1, 1, 1, 1, 1}, /* the last column only, "same" */
+    {2, 13, 13, 24, 40, 3, 3, 1, 1, 1, 1, 0}, /* channels padded to 16 inside oneDNN */
+};
+
+static void test_dx_in_parts_matches_direct_convolution(void) {
+  int saved = lurn_get_num_threads();
+  for (size_t i = 0; i < sizeof dx_parts_cases / sizeof dx_parts_cases[0]; i++) {
+    check_conv(&dx_parts_cases[i], 1);
+    check_conv(&dx_parts_cases[i], 2);
+  }
+  lurn_set_num_threads(saved);
+}
+
 static void check_pool(lurn_pool_kind kind, int global, int64_t n, int64_t h, int64_t w, int64_t c, int64_t k,
                        int64_t s, int same) {
   lurn_rng rng;
@@ -258,6 +281,7 @@ static void test_errors_name_the_layer_and_shapes(void) {
 
 int main(void) {
   RUN(test_conv_matches_direct_convolution);
+  RUN(test_dx_in_parts_matches_direct_convolution);
   RUN(test_pooling_matches_direct_loops);
   RUN(test_errors_name_the_layer_and_shapes);
   return check_summary();
