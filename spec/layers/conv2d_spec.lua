@@ -2,17 +2,12 @@
 -- reference (strides, dilation, channels), Keras' kernel layout and initializer fans,
 -- gradients against finite differences, thread-count independence, and errors.
 local lurn = require "lurn"
+local helpers = require "image_helpers"
 local gradcheck = require "gradcheck"
 
 local flat = gradcheck.flat
 
-local function assert_all_close(expected, actual, tol)
-  assert.equal(#expected, #actual)
-  for i = 1, #expected do
-    assert(math.abs(expected[i] - actual[i]) <= (tol or 1e-5) * math.max(1, math.abs(expected[i])),
-      ("element %d: expected %.9g, got %.9g"):format(i, expected[i], actual[i]))
-  end
-end
+local assert_all_close = helpers.assert_all_close
 
 -- A conv layer built for a per-sample shape with the given weights (tensors or tables).
 local function conv(filters, kernel_size, opts, in_shape, weights)
@@ -22,21 +17,14 @@ local function conv(filters, kernel_size, opts, in_shape, weights)
   return layer
 end
 
--- The image x as a (1, h, w, 1) batch from a table of rows.
-local function image(rows) return lurn.tensor(rows):reshape{1, #rows, #rows[1], 1} end
+local image = helpers.image
 
 -- Direct convolution in Lua doubles, with TensorFlow's padding rule written out again.
 local function reference(x, kernel, bias, strides, padding, dilation)
   local n, h, w, c = table.unpack(x:shape())
   local kh, kw, _, f = table.unpack(kernel:shape())
   local sh, sw, dh, dw = strides[1], strides[2], dilation[1], dilation[2]
-  local span_h, span_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
-  local oh, ow, top, left = (h - span_h) // sh + 1, (w - span_w) // sw + 1, 0, 0
-  if padding == "same" then
-    oh, ow = (h + sh - 1) // sh, (w + sw - 1) // sw
-    top = math.max((oh - 1) * sh + span_h - h, 0) // 2
-    left = math.max((ow - 1) * sw + span_w - w, 0) // 2
-  end
+  local oh, ow, top, left = helpers.window_geometry(h, w, kh, kw, strides, padding, dilation)
   local xv, kv, bv = flat(x), flat(kernel), bias and flat(bias)
   local out = {}
   for b = 0, n - 1 do

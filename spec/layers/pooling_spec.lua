@@ -2,26 +2,17 @@
 -- the elements inside the image only, output sizes, the global forms, gradients
 -- against finite differences, and errors.
 local lurn = require "lurn"
+local helpers = require "image_helpers"
 local gradcheck = require "gradcheck"
 
 local flat = gradcheck.flat
 local L = lurn.layers
 
-local function assert_all_close(expected, actual, tol)
-  assert.equal(#expected, #actual)
-  for i = 1, #expected do
-    assert(math.abs(expected[i] - actual[i]) <= (tol or 1e-6) * math.max(1, math.abs(expected[i])),
-      ("element %d: expected %.9g, got %.9g"):format(i, expected[i], actual[i]))
-  end
-end
+local function assert_all_close(expected, actual, tol) helpers.assert_all_close(expected, actual, tol or 1e-6) end
 
-local function built(layer, in_shape)
-  layer:build(in_shape)
-  return layer
-end
+local built = helpers.built
 
--- The image x as a (1, h, w, 1) batch from a table of rows.
-local function image(rows) return lurn.tensor(rows):reshape{1, #rows, #rows[1], 1} end
+local image = helpers.image
 
 -- Distinct values 0.1 apart in a random order: no ties, and far apart compared with the
 -- finite-difference step, so that the max never changes hands during a check.

@@ -2,26 +2,17 @@
 -- centers, worked out below from TensorFlow's formula), backward of both, gradients
 -- against finite differences, config and errors.
 local lurn = require "lurn"
+local helpers = require "image_helpers"
 local gradcheck = require "gradcheck"
 
 local flat = gradcheck.flat
 local L = lurn.layers
 
-local function assert_all_close(expected, actual, tol)
-  assert.equal(#expected, #actual)
-  for i = 1, #expected do
-    assert(math.abs(expected[i] - actual[i]) <= (tol or 1e-6) * math.max(1, math.abs(expected[i])),
-      ("element %d: expected %.9g, got %.9g"):format(i, expected[i], actual[i]))
-  end
-end
+local function assert_all_close(expected, actual, tol) helpers.assert_all_close(expected, actual, tol or 1e-6) end
 
-local function built(layer, in_shape)
-  layer:build(in_shape)
-  return layer
-end
+local built = helpers.built
 
--- The image x as a (1, h, w, 1) batch from a table of rows.
-local function image(rows) return lurn.tensor(rows):reshape{1, #rows, #rows[1], 1} end
+local image = helpers.image
 
 -- TensorFlow's source coordinate of output i along an axis of `n` in, `out` out (half-pixel
 -- centers), as the two source positions (0-based, clamped) and the weight of the second.

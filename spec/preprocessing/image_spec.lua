@@ -3,19 +3,14 @@
 -- augmented image still paired with its label through epochs, featurewise statistics
 -- against hand values, seeds that repeat batches at any thread count, and the errors.
 local lurn = require "lurn"
+local helpers = require "image_helpers"
 local image = require "lurn.preprocessing.image"
 
 local ImageDataGenerator = image.ImageDataGenerator
 
 local function flat(t) return t:reshape{-1}:totable() end
 
-local function assert_all_close(expected, actual, tol)
-  assert.equal(#expected, #actual)
-  for i = 1, #expected do
-    assert(math.abs(expected[i] - actual[i]) <= (tol or 1e-5) * math.max(1, math.abs(expected[i])),
-      ("element %d: expected %.7g, got %.7g"):format(i, expected[i], actual[i]))
-  end
-end
+local assert_all_close = helpers.assert_all_close
 
 -- One image (h, w, 1) from a table of rows.
 local function img(rows) return lurn.tensor(rows):reshape{#rows, #rows[1], 1} end
