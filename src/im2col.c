@@ -9,6 +9,16 @@ static int64_t ceil_div(int64_t a, int64_t b) {
   return (a + b - 1) / b;
 }
 
+const char *lurn_conv_window_bad_option(const int64_t kernel_size[2], const int64_t strides[2],
+                                        const int64_t dilation_rate[2]) {
+  for (int i = 0; i < 2; i++) {
+    if (kernel_size[i] < 1) return "kernel_size";
+    if (strides[i] < 1) return "strides";
+    if (dilation_rate[i] < 1) return "dilation_rate";
+  }
+  return NULL;
+}
+
 lurn_status lurn_conv_geom_init(lurn_conv_geom *g, int same, const char *layer, const char *what) {
   lurn_tensor in = {.ndim = 3, .shape = {g->h, g->w, g->c}};
   char shape[LURN_SHAPE_STR_MAX];

@@ -22,6 +22,11 @@ typedef struct lurn_conv_geom {
  * larger than the input. `what` names the window in messages ("kernel", "pool"). */
 lurn_status lurn_conv_geom_init(lurn_conv_geom *g, int same, const char *layer, const char *what);
 
+/* The name of the first of a convolution's window options that is not positive
+ * ("kernel_size", "strides", "dilation_rate"; pairs), or NULL when all are. */
+const char *lurn_conv_window_bad_option(const int64_t kernel_size[2], const int64_t strides[2],
+                                        const int64_t dilation_rate[2]);
+
 /* Rows [r0, r0 + rows) of the im2col matrix of x (N, h, w, c) into cols (rows, kh*kw*c):
  * row n*oh*ow + i*ow + j holds the window of output (i, j) of sample n, its columns in
  * the (kh, kw, c) order of a Keras kernel; taps in the padding read 0. */

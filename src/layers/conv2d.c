@@ -346,14 +346,7 @@ static const lurn_layer_ops conv2d_ops = {.type = "Conv2D",
 
 lurn_layer *lurn_conv2d_new(const lurn_conv2d_config *c) {
   const char *bad = c->filters < 1 ? "filters" : NULL;
-  for (int i = 0; i < 2 && !bad; i++) {
-    if (c->kernel_size[i] < 1)
-      bad = "kernel_size";
-    else if (c->strides[i] < 1)
-      bad = "strides";
-    else if (c->dilation_rate[i] < 1)
-      bad = "dilation_rate";
-  }
+  if (!bad) bad = lurn_conv_window_bad_option(c->kernel_size, c->strides, c->dilation_rate);
   if (bad) {
     lurn_fail(LURN_EINVAL,
               "Conv2D: %s must be positive, got filters %lld, kernel_size %lldx%lld, strides %lldx%lld, "
