@@ -242,6 +242,8 @@ lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, con
                                   const lurn_initializer *init, lurn_rng *rng, int trainable);
 /* LURN_OK if x is a packed batch (N, in_shape...) for l; else an error naming both shapes. */
 lurn_status lurn_layer_check_batch(const lurn_layer *l, const lurn_tensor *x);
+/* At build: fails unless the per-sample input is an image (height, width, channels). */
+lurn_status lurn_layer_check_image_input(const lurn_layer *l);
 /* Makes *buf a tensor of the given shape, reusing its storage when large enough. */
 lurn_status lurn_buffer_ensure(lurn_tensor **buf, int ndim, const int64_t *shape);
 

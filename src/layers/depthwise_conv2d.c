@@ -35,14 +35,8 @@ typedef struct {
 
 static lurn_status depthwise_build(lurn_layer *l, lurn_rng *rng) {
   depthwise *d = l->impl;
-  if (l->in_ndim != 3) {
-    lurn_tensor in = {.ndim = l->in_ndim};
-    memcpy(in.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
-    char s[LURN_SHAPE_STR_MAX];
-    return lurn_fail(LURN_EINVAL,
-                     "DepthwiseConv2D: expects input of shape (height, width, channels) per sample, got %s",
-                     lurn_shape_str(&in, s, sizeof s));
-  }
+  lurn_status st = lurn_layer_check_image_input(l);
+  if (st) return st;
   lurn_conv_geom *g = &d->g;
   *g = (lurn_conv_geom){.h = l->in_shape[0],
                         .w = l->in_shape[1],
@@ -53,7 +47,7 @@ static lurn_status depthwise_build(lurn_layer *l, lurn_rng *rng) {
                         .sw = d->c.strides[1],
                         .dh = d->c.dilation_rate[0],
                         .dw = d->c.dilation_rate[1]};
-  lurn_status st = lurn_conv_geom_init(g, d->c.padding_same, "DepthwiseConv2D", "kernel");
+  st = lurn_conv_geom_init(g, d->c.padding_same, "DepthwiseConv2D", "kernel");
   if (st) return st;
   d->f = g->c * d->c.depth_multiplier;
   int64_t kshape[4] = {g->kh, g->kw, g->c, d->c.depth_multiplier};

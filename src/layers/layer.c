@@ -93,6 +93,15 @@ lurn_status lurn_buffer_ensure(lurn_tensor **buf, int ndim, const int64_t *shape
   return LURN_OK;
 }
 
+lurn_status lurn_layer_check_image_input(const lurn_layer *l) {
+  if (l->in_ndim == 3) return LURN_OK;
+  lurn_tensor in = {.ndim = l->in_ndim};
+  memcpy(in.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
+  char s[LURN_SHAPE_STR_MAX];
+  return lurn_fail(LURN_EINVAL, "%s: expects input of shape (height, width, channels) per sample, got %s",
+                   l->ops->type, lurn_shape_str(&in, s, sizeof s));
+}
+
 lurn_status lurn_layer_check_batch(const lurn_layer *l, const lurn_tensor *x) {
   int ok = x->ndim == l->in_ndim + 1 && lurn_tensor_is_contiguous(x);
   for (int i = 0; ok && i < l->in_ndim; i++) ok = x->shape[i + 1] == l->in_shape[i];

@@ -32,13 +32,8 @@ static lurn_status pool2d_build(lurn_layer *l, lurn_rng *rng) {
   (void)rng;
   pool2d *p = l->impl;
   const char *type = l->ops->type;
-  if (l->in_ndim != 3) {
-    lurn_tensor in = {.ndim = l->in_ndim};
-    memcpy(in.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
-    char s[LURN_SHAPE_STR_MAX];
-    return lurn_fail(LURN_EINVAL, "%s: expects input of shape (height, width, channels) per sample, got %s",
-                     type, lurn_shape_str(&in, s, sizeof s));
-  }
+  lurn_status st = lurn_layer_check_image_input(l);
+  if (st) return st;
   lurn_conv_geom *g = &p->g;
   *g = (lurn_conv_geom){.h = l->in_shape[0], .w = l->in_shape[1], .c = l->in_shape[2], .dh = 1, .dw = 1};
   if (p->c.global) {
@@ -46,7 +41,7 @@ static lurn_status pool2d_build(lurn_layer *l, lurn_rng *rng) {
   } else {
     g->kh = p->c.pool_size[0], g->kw = p->c.pool_size[1], g->sh = p->c.strides[0], g->sw = p->c.strides[1];
   }
-  lurn_status st = lurn_conv_geom_init(g, !p->c.global && p->c.padding_same, type, "pool");
+  st = lurn_conv_geom_init(g, !p->c.global && p->c.padding_same, type, "pool");
   if (st) return st;
   if (g->h * g->w * g->c > INT32_MAX)
     return lurn_fail(LURN_EINVAL, "%s: an image of %lld values is too large", type,

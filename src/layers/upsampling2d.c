@@ -45,13 +45,12 @@ static void weights(int64_t in, int64_t out, tap *t) {
 static lurn_status upsampling2d_build(lurn_layer *l, lurn_rng *rng) {
   (void)rng;
   upsampling2d *u = l->impl;
+  lurn_status st = lurn_layer_check_image_input(l);
+  if (st) return st;
   lurn_tensor in = {.ndim = l->in_ndim};
   memcpy(in.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
   char s[LURN_SHAPE_STR_MAX];
   lurn_shape_str(&in, s, sizeof s);
-  if (l->in_ndim != 3)
-    return lurn_fail(LURN_EINVAL,
-                     "UpSampling2D: expects input of shape (height, width, channels) per sample, got %s", s);
   u->h = l->in_shape[0], u->w = l->in_shape[1], u->ch = l->in_shape[2];
   if (u->h < 1 || u->w < 1 || u->ch < 1)
     return lurn_fail(LURN_EINVAL, "UpSampling2D: input shape %s has a zero size", s);

@@ -17,13 +17,12 @@ typedef struct {
 static lurn_status zero_padding2d_build(lurn_layer *l, lurn_rng *rng) {
   (void)rng;
   zero_padding2d *p = l->impl;
+  lurn_status st = lurn_layer_check_image_input(l);
+  if (st) return st;
   lurn_tensor in = {.ndim = l->in_ndim};
   memcpy(in.shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
   char s[LURN_SHAPE_STR_MAX];
   lurn_shape_str(&in, s, sizeof s);
-  if (l->in_ndim != 3)
-    return lurn_fail(LURN_EINVAL,
-                     "ZeroPadding2D: expects input of shape (height, width, channels) per sample, got %s", s);
   p->h = l->in_shape[0], p->w = l->in_shape[1], p->ch = l->in_shape[2];
   if (p->h < 1 || p->w < 1 || p->ch < 1)
     return lurn_fail(LURN_EINVAL, "ZeroPadding2D: input shape %s has a zero size", s);
