@@ -78,19 +78,30 @@ static lurn_activation check_activation(lua_State *L, const char *name) {
   return act;
 }
 
+/* t.activation: a name, or nil for linear. */
+static lurn_activation opt_activation(lua_State *L, int t) {
+  lua_getfield(L, t, "activation");
+  lurn_activation act = lua_isnil(L, -1) ? LURN_ACT_LINEAR : check_activation(L, luaL_checkstring(L, -1));
+  lua_pop(L, 1);
+  return act;
+}
+
+/* t[key]: a positive integer, or dflt when nil (dflt 0: the option is required). */
+static lua_Integer positive_option(lua_State *L, int t, const char *key, lua_Integer dflt, const char *layer) {
+  lua_getfield(L, t, key);
+  int ok = 1;
+  lua_Integer v = lua_isnil(L, -1) && dflt > 0 ? dflt : lua_tointegerx(L, -1, &ok);
+  if (!ok || v < 1) luaL_error(L, "%s: %s must be a positive integer", layer, key);
+  lua_pop(L, 1);
+  return v;
+}
+
 /* core.dense_layer{units=, activation=, alpha=, use_bias=, kernel_initializer=, bias_initializer=} */
 static int l_dense_layer(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lurn_dense_config c = {0};
-  lua_getfield(L, 1, "units");
-  int ok;
-  lua_Integer units = lua_tointegerx(L, -1, &ok);
-  if (!ok || units < 1) luaL_error(L, "Dense: units must be a positive integer");
-  lua_pop(L, 1);
-  c.units = units;
-  lua_getfield(L, 1, "activation");
-  c.activation = lua_isnil(L, -1) ? LURN_ACT_LINEAR : check_activation(L, luaL_checkstring(L, -1));
-  lua_pop(L, 1);
+  c.units = positive_option(L, 1, "units", 0, "Dense");
+  c.activation = opt_activation(L, 1);
   c.alpha = opt_float(L, 1, "alpha", 0.2f);
   c.use_bias = opt_bool(L, 1, "use_bias", 1);
   c.kernel_initializer = check_initializer(L, 1, "kernel_initializer");
@@ -183,19 +194,12 @@ static int check_padding(lua_State *L, int t) {
 static int l_conv2d_layer(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lurn_conv2d_config c = {0};
-  lua_getfield(L, 1, "filters");
-  int ok;
-  lua_Integer filters = lua_tointegerx(L, -1, &ok);
-  if (!ok || filters < 1) luaL_error(L, "Conv2D: filters must be a positive integer");
-  lua_pop(L, 1);
-  c.filters = filters;
+  c.filters = positive_option(L, 1, "filters", 0, "Conv2D");
   check_pair(L, 1, "kernel_size", c.kernel_size);
   check_pair(L, 1, "strides", c.strides);
   check_pair(L, 1, "dilation_rate", c.dilation_rate);
   c.padding_same = check_padding(L, 1);
-  lua_getfield(L, 1, "activation");
-  c.activation = lua_isnil(L, -1) ? LURN_ACT_LINEAR : check_activation(L, luaL_checkstring(L, -1));
-  lua_pop(L, 1);
+  c.activation = opt_activation(L, 1);
   c.alpha = opt_float(L, 1, "alpha", 0.2f);
   c.use_bias = opt_bool(L, 1, "use_bias", 1);
   c.kernel_initializer = check_initializer(L, 1, "kernel_initializer");
@@ -268,15 +272,8 @@ static int l_depthwise_conv2d_layer(lua_State *L) {
   check_pair(L, 1, "strides", c.strides);
   check_pair(L, 1, "dilation_rate", c.dilation_rate);
   c.padding_same = check_padding(L, 1);
-  lua_getfield(L, 1, "depth_multiplier");
-  int ok = 1;
-  lua_Integer m = lua_isnil(L, -1) ? 1 : lua_tointegerx(L, -1, &ok);
-  if (!ok || m < 1) luaL_error(L, "DepthwiseConv2D: depth_multiplier must be a positive integer");
-  lua_pop(L, 1);
-  c.depth_multiplier = m;
-  lua_getfield(L, 1, "activation");
-  c.activation = lua_isnil(L, -1) ? LURN_ACT_LINEAR : check_activation(L, luaL_checkstring(L, -1));
-  lua_pop(L, 1);
+  c.depth_multiplier = positive_option(L, 1, "depth_multiplier", 1, "DepthwiseConv2D");
+  c.activation = opt_activation(L, 1);
   c.alpha = opt_float(L, 1, "alpha", 0.2f);
   c.use_bias = opt_bool(L, 1, "use_bias", 1);
   c.depthwise_initializer = check_initializer(L, 1, "depthwise_initializer");
