@@ -9,8 +9,6 @@
 local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
-local initializers = require "lurn.initializers"
-local activations = require "lurn.activations"
 
 local Conv2D = class(Layer)
 Conv2D.class_name = "Conv2D"
@@ -62,13 +60,7 @@ function M.Conv2D(filters, kernel_size, opts)
   self.strides = M.pair(opts.strides or 1, "strides", "Conv2D", 2)
   self.dilation_rate = M.pair(opts.dilation_rate or 1, "dilation_rate", "Conv2D", 2)
   self.padding = M.padding(opts.padding, "Conv2D", 2)
-  self.activation, self.alpha, self.activation_fn = activations.resolve(opts.activation)
-  self.use_bias = opts.use_bias ~= false
-  self.kernel_initializer = initializers.get(opts.kernel_initializer or "glorot_uniform")
-  self.bias_initializer = initializers.get(opts.bias_initializer or "zeros")
-  self:_regularize(1, opts.kernel_regularizer)
-  if self.use_bias then self:_regularize(2, opts.bias_regularizer) end
-  self:_regularize("activity", opts.activity_regularizer)
+  self:_kernel_options(opts, "kernel")
   return self
 end
 

@@ -4,8 +4,6 @@
 local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
-local initializers = require "lurn.initializers"
-local activations = require "lurn.activations"
 
 local Dense = class(Layer)
 Dense.class_name = "Dense"
@@ -18,13 +16,7 @@ local function new(units, opts)
   end
   local self = Layer.setup(setmetatable({}, Dense), opts)
   self.units = units
-  self.activation, self.alpha, self.activation_fn = activations.resolve(opts.activation)
-  self.use_bias = opts.use_bias ~= false
-  self.kernel_initializer = initializers.get(opts.kernel_initializer or "glorot_uniform")
-  self.bias_initializer = initializers.get(opts.bias_initializer or "zeros")
-  self:_regularize(1, opts.kernel_regularizer)
-  if self.use_bias then self:_regularize(2, opts.bias_regularizer) end
-  self:_regularize("activity", opts.activity_regularizer)
+  self:_kernel_options(opts, "kernel")
   return self
 end
 

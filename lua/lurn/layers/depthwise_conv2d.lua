@@ -12,8 +12,6 @@ local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local conv2d = require "lurn.layers.conv2d"
-local initializers = require "lurn.initializers"
-local activations = require "lurn.activations"
 
 local DepthwiseConv2D = class(Layer)
 DepthwiseConv2D.class_name = "DepthwiseConv2D"
@@ -56,12 +54,6 @@ return function(kernel_size, opts)
   self.dilation_rate = conv2d.pair(opts.dilation_rate or 1, "dilation_rate", name, 2)
   self.padding = conv2d.padding(opts.padding, name, 2)
   self.depth_multiplier = m
-  self.activation, self.alpha, self.activation_fn = activations.resolve(opts.activation)
-  self.use_bias = opts.use_bias ~= false
-  self.depthwise_initializer = initializers.get(opts.depthwise_initializer or "glorot_uniform")
-  self.bias_initializer = initializers.get(opts.bias_initializer or "zeros")
-  self:_regularize(1, opts.depthwise_regularizer)
-  if self.use_bias then self:_regularize(2, opts.bias_regularizer) end
-  self:_regularize("activity", opts.activity_regularizer)
+  self:_kernel_options(opts, "depthwise")
   return self
 end

@@ -3,6 +3,8 @@
 -- its lurn.Layer userdata) and `get_config()`; see dense.lua for a complete one.
 local class = require "lurn.class"
 local core = require "lurn.core"
+local activations = require "lurn.activations"
+local initializers = require "lurn.initializers"
 local regularizers = require "lurn.regularizers"
 local symbolic = require "lurn.symbolic"
 
@@ -85,6 +87,20 @@ function Layer:_regularize(position, reg)
   if not reg then return end
   self._regularizers = self._regularizers or {}
   self._regularizers[position] = reg
+end
+
+--- The options every layer with a kernel and a bias takes, as Keras names them:
+-- activation, use_bias, `kernel`_initializer (glorot_uniform), bias_initializer (zeros),
+-- `kernel`_regularizer, bias_regularizer, activity_regularizer. kernel: "kernel" (Dense,
+-- Conv2D) or "depthwise" (DepthwiseConv2D).
+function Layer:_kernel_options(opts, kernel)
+  self.activation, self.alpha, self.activation_fn = activations.resolve(opts.activation)
+  self.use_bias = opts.use_bias ~= false
+  self[kernel .. "_initializer"] = initializers.get(opts[kernel .. "_initializer"] or "glorot_uniform")
+  self.bias_initializer = initializers.get(opts.bias_initializer or "zeros")
+  self:_regularize(1, opts[kernel .. "_regularizer"])
+  if self.use_bias then self:_regularize(2, opts.bias_regularizer) end
+  self:_regularize("activity", opts.activity_regularizer)
 end
 
 --- The layer's weights as copies, in Keras order (Dense: kernel, bias).
