@@ -229,6 +229,10 @@ struct lurn_layer {
    * takes_relu_backward says that a layer can. */
   int takes_relu_backward, dx_relu_masked;
   double nested_penalty;  /* activity penalties of a container's inner layers, last forward */
+  /* Keras' trainable = false, already combined with the containers around the layer (set
+   * by its owner): the model's optimizer leaves its parameters alone, and a
+   * BatchNormalization runs in inference mode (moving statistics, not updated). */
+  int frozen;
   char name[64];
 };
 
@@ -413,6 +417,11 @@ int64_t lurn_optimizer_iterations(const lurn_optimizer *o);
  * position, so pass the same parameters in the same order every step. */
 lurn_status lurn_optimizer_step(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads,
                                 int n);
+/* The same, leaving params[i] untouched where frozen[i] is non-zero (a frozen layer: no
+ * clipping, no step, no momentum, no weight decay; its slots keep their positions, so a
+ * layer can be frozen and thawed between steps). frozen may be NULL. */
+lurn_status lurn_optimizer_step_frozen(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads,
+                                       const unsigned char *frozen, int n);
 
 /* ---- metrics --------------------------------------------------------------------------------- */
 typedef enum lurn_metric_kind {

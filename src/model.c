@@ -17,6 +17,8 @@ struct lurn_model {
   int64_t in_shape[LURN_MAX_DIMS];
   int ntrain;  /* trainable parameters, in layer order, for the optimizer */
   lurn_tensor **train_params, **train_grads;
+  lurn_layer **train_owner;     /* the layer of each, whose frozen flag is read each step */
+  unsigned char *train_frozen;  /* filled from train_owner before each update */
   double activity_penalty;  /* of the last training forward */
 };
 
@@ -37,6 +39,8 @@ void lurn_model_free(lurn_model *m) {
   free(m->dout);
   free(m->train_params);
   free(m->train_grads);
+  free(m->train_owner);
+  free(m->train_frozen);
   free(m);
 }
 
@@ -67,20 +71,23 @@ lurn_layer *lurn_model_layer(const lurn_model *m, int i) { return i >= 0 && i < 
 
 /* Counts (and with store, lists) the trainable parameters of l and of the layers it
  * contains, depth first in layer order. */
-static int collect_params(lurn_layer *l, lurn_tensor **params, lurn_tensor **grads, int store) {
+static int collect_params(lurn_layer *l, lurn_tensor **params, lurn_tensor **grads, lurn_layer **owner, int store) {
   int n = 0;
   for (int p = 0; p < l->nparams; p++) {
     if (!l->trainable[p]) continue;
     if (store) {
       params[n] = l->params[p];
       grads[n] = l->grads[p];
+      owner[n] = l;
     }
     n++;
   }
   if (l->ops->children) {
     lurn_layer *kids[MAX_CHILDREN];
     int k = l->ops->children(l, kids, MAX_CHILDREN);
-    for (int i = 0; i < k; i++) n += collect_params(kids[i], store ? params + n : NULL, store ? grads + n : NULL, store);
+    for (int i = 0; i < k; i++)
+      n += collect_params(kids[i], store ? params + n : NULL, store ? grads + n : NULL, store ? owner + n : NULL,
+                          store);
   }
   return n;
 }
@@ -96,15 +103,22 @@ lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, l
     shape = m->layers[i]->out_shape;
   }
   int count = 0;
-  for (int i = 0; i < m->n; i++) count += collect_params(m->layers[i], NULL, NULL, 0);
+  for (int i = 0; i < m->n; i++) count += collect_params(m->layers[i], NULL, NULL, NULL, 0);
   free(m->train_params);
   free(m->train_grads);
-  m->train_params = malloc(sizeof(lurn_tensor *) * (size_t)(count ? count : 1));
-  m->train_grads = malloc(sizeof(lurn_tensor *) * (size_t)(count ? count : 1));
-  if (!m->train_params || !m->train_grads) return lurn_fail(LURN_ENOMEM, "out of memory");
+  free(m->train_owner);
+  free(m->train_frozen);
+  size_t slots = (size_t)(count ? count : 1);
+  m->train_params = malloc(sizeof(lurn_tensor *) * slots);
+  m->train_grads = malloc(sizeof(lurn_tensor *) * slots);
+  m->train_owner = malloc(sizeof(lurn_layer *) * slots);
+  m->train_frozen = calloc(slots, 1);
+  if (!m->train_params || !m->train_grads || !m->train_owner || !m->train_frozen)
+    return lurn_fail(LURN_ENOMEM, "out of memory");
   m->ntrain = 0;
   for (int i = 0; i < m->n; i++)
-    m->ntrain += collect_params(m->layers[i], m->train_params + m->ntrain, m->train_grads + m->ntrain, 1);
+    m->ntrain += collect_params(m->layers[i], m->train_params + m->ntrain, m->train_grads + m->ntrain,
+                                m->train_owner + m->ntrain, 1);
   m->in_ndim = ndim;
   memcpy(m->in_shape, in_shape, sizeof(int64_t) * ndim);
   m->built = 1;
@@ -264,7 +278,8 @@ lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_opt
   lurn_status st = forward_backward(m, loss, x, y, sample_weight, loss_value, NULL);
   if (st) return st;
   *pred = m->out[m->n - 1];
-  return lurn_optimizer_step(opt, m->train_params, m->train_grads, m->ntrain);
+  for (int i = 0; i < m->ntrain; i++) m->train_frozen[i] = m->train_owner[i]->frozen != 0;
+  return lurn_optimizer_step_frozen(opt, m->train_params, m->train_grads, m->train_frozen, m->ntrain);
 }
 
 lurn_status lurn_model_test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,

@@ -74,7 +74,7 @@ describe("BatchNormalization", function()
   it("trains only gamma and beta; center/scale off freeze them", function()
     local model = lurn.Sequential{L.Dense(4, {input_shape = {3}}), L.BatchNormalization{center = false}}
     model:build()
-    local total, trainable = model:count_params()
+    local total, trainable = model:_param_counts()
     assert.equal(16 + 4 * 4, total)   -- kernel + bias, then gamma, beta, moving mean and variance
     assert.equal(16 + 4, trainable)   -- beta is frozen by center = false
     model:compile{optimizer = lurn.optimizers.SGD{learning_rate = 0.1}, loss = "mse"}

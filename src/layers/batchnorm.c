@@ -3,7 +3,8 @@
  * (N, or N*H*W for images) normalise x and update the moving statistics
  *   moving = moving * momentum + batch * (1 - momentum)
  * (variance: the biased batch variance, as Keras 3 and Keras 2's non-fused path);
- * in inference the moving statistics normalise x.
+ * in inference, and in training when the layer is frozen (Keras 2's trainable = false),
+ * the moving statistics normalise x.
  * Parameters in Keras order: gamma, beta (trainable), moving_mean, moving_variance. */
 #include <math.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
   float *out = lurn_tensor_data(y), *inv = lurn_tensor_data(b->inv_std);
   const float *gamma = lurn_tensor_data(l->params[GAMMA]), *beta = lurn_tensor_data(l->params[BETA]);
   float *mm = lurn_tensor_data(l->params[MOVING_MEAN]), *mv = lurn_tensor_data(l->params[MOVING_VAR]);
-  b->batch_stats = training && rows > 0;
+  b->batch_stats = training && rows > 0 && !l->frozen; /* frozen: inference mode, as Keras 2 */
   if (!b->batch_stats) {
     for (int64_t c = 0; c < ch; c++) inv[c] = 1.0f / sqrtf(mv[c] + b->c.epsilon);
 #pragma omp parallel for if (rows * ch > LURN_PARALLEL_MIN) schedule(static)

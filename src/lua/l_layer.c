@@ -342,6 +342,14 @@ static int l_set_regularizer(lua_State *L) {
   return 0;
 }
 
+/* layer:set_frozen(bool): Keras' trainable = false, combined with the containers' */
+static int l_set_frozen(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  luaL_checktype(L, 2, LUA_TBOOLEAN);
+  l->frozen = lua_toboolean(L, 2);
+  return 0;
+}
+
 static int l_set_activity_regularizer(lua_State *L) {
   lurn_layer *l = l_checklayer(L, 1);
   l->activity_regularizer.l1 = (float)luaL_checknumber(L, 2);
@@ -411,6 +419,7 @@ static const luaL_Reg layer_methods[] = {
     {"params", l_params},
     {"set_regularizer", l_set_regularizer},
     {"set_activity_regularizer", l_set_activity_regularizer},
+    {"set_frozen", l_set_frozen},
     {"forward", l_forward},
     {"backward", l_backward},
     {NULL, NULL},

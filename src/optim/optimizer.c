@@ -86,11 +86,13 @@ static void clip(const lurn_optimizer_config *c, float *g, int64_t n) {
     for (int64_t i = 0; i < n; i++) g[i] = fminf(fmaxf(g[i], -c->clipvalue), c->clipvalue);
 }
 
-lurn_status lurn_optimizer_step(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads, int n) {
+lurn_status lurn_optimizer_step_frozen(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads,
+                                       const unsigned char *frozen, int n) {
   lurn_status st = ensure_slots(o, params, n);
   if (st) return st;
   int64_t t = ++o->iterations;
   for (int i = 0; i < n; i++) {
+    if (frozen && frozen[i]) continue; /* every rule below, and any added, skips it */
     float *w = lurn_tensor_data(params[i]), *g = lurn_tensor_data(grads[i]);
     int64_t size = lurn_tensor_numel(params[i]);
     clip(&o->c, g, size);
@@ -106,4 +108,8 @@ lurn_status lurn_optimizer_step(lurn_optimizer *o, lurn_tensor *const *params, l
     }
   }
   return LURN_OK;
+}
+
+lurn_status lurn_optimizer_step(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads, int n) {
+  return lurn_optimizer_step_frozen(o, params, grads, NULL, n);
 }

@@ -43,7 +43,9 @@ function InputLayer:cores() return {} end
 function InputLayer:get_weights() return {} end
 function InputLayer:parameters() return {}, {} end
 function InputLayer:gradients() return {} end
-function InputLayer:count_params() return 0, 0 end
+function InputLayer:count_params() return 0 end
+function InputLayer:_param_counts() return 0, 0 end
+function InputLayer:_sync_trainable() end
 
 function InputLayer:set_weights(weights)
   if type(weights) ~= "table" or #weights ~= 0 then

@@ -7,6 +7,7 @@ local activations = require "lurn.activations"
 local initializers = require "lurn.initializers"
 local regularizers = require "lurn.regularizers"
 local symbolic = require "lurn.symbolic"
+local at_user_line = require "lurn.at_user_line"
 
 local Layer = class()
 
@@ -81,6 +82,15 @@ function Layer:cores()
   return self._post and {self._core, self._post} or {self._core}
 end
 
+--- Passes trainable = false to the C layer(s), combined with the containers' (a frozen
+-- container freezes all inside it). The model calls it when it is built and at compile,
+-- so that, as in Keras, toggling trainable takes effect at the next compile.
+function Layer:_sync_trainable(frozen_above)
+  local frozen = frozen_above or self.trainable == false
+  for _, c in ipairs(self:cores()) do c:set_frozen(frozen) end
+  return frozen
+end
+
 --- Keeps a regularizer for parameter `position` (1-based) or "activity".
 function Layer:_regularize(position, reg)
   reg = regularizers.get(reg)
@@ -148,9 +158,14 @@ function Layer:set_weights(weights)
   end
 end
 
---- Number of parameters, and how many of them training updates (Keras' trainable
--- weights: BatchNormalization's moving statistics are not).
+--- Number of parameters, as Keras' count_params (one number).
 function Layer:count_params()
+  return (self:_param_counts())
+end
+
+--- Number of parameters, and how many of them training updates (Keras' trainable
+-- weights: not BatchNormalization's moving statistics, nor a frozen layer's).
+function Layer:_param_counts()
   if not self.built then return 0, 0 end
   local params, _, trainable = self._core:params()
   local n, t = 0, 0
@@ -163,13 +178,17 @@ end
 
 --- Runs the layer alone on a batch (inference mode unless training is true). On a
 -- symbolic tensor (lurn.Input) it builds the layer and returns its symbolic output.
-function Layer:__call(x, training)
+-- Errors point at the caller's line.
+Layer.__call = at_user_line(function(self, x, training)
   if type(x) == "table" then return symbolic.call(self, x, 2) end
+  if not core.is_tensor(x) then
+    error(("%s: expected a tensor or a symbolic tensor, got %s"):format(tostring(self), type(x)), 2)
+  end
   if not self.built then self:build(table.move(x:shape(), 2, x:dim(), 1, {})) end
   local y = self._core:forward(x:contiguous(), training)
   if self._post then y = self._post:forward(y, training) end
   return y
-end
+end)
 
 function Layer:__tostring()
   return ("%s '%s'"):format(self.class_name, self.name)

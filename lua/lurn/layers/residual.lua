@@ -93,13 +93,19 @@ function Residual:gradients()
   return out
 end
 
-function Residual:count_params()
+function Residual:_param_counts()
   local n, t = 0, 0
   for _, layer in ipairs(self:_sublayers()) do
-    local a, b = layer:count_params()
+    local a, b = layer:_param_counts()
     n, t = n + a, t + (self.trainable and b or 0)
   end
   return n, t
+end
+
+function Residual:_sync_trainable(frozen_above)
+  local frozen = Layer._sync_trainable(self, frozen_above)
+  for _, layer in ipairs(self:_sublayers()) do layer:_sync_trainable(frozen) end
+  return frozen
 end
 
 return new

@@ -9,11 +9,10 @@ local class = require "lurn.class"
 local core = require "lurn.core"
 local Sequential = require "lurn.models.sequential"
 local symbolic = require "lurn.symbolic"
+local at_user_line = require "lurn.at_user_line"
 
 local Model = class(Sequential)
 Model.class_name = "Functional"
-
-local count = 0
 
 -- The one symbolic tensor of `inputs` or `outputs` (a tensor or a list of one).
 local function single(what, v)
@@ -113,9 +112,8 @@ function Model.new(opts, outputs, extra)
     end
     seen[t.layer], layers[i] = true, t.layer
   end
-  count = count + 1
-  local self = setmetatable({layers = layers, name = opts.name or (count == 1 and "model" or ("model_" .. (count - 1))),
-                             stop_training = false, _nodes = nodes}, Model)
+  local self = setmetatable({layers = layers, name = opts.name or Sequential._default_name("model"),
+                             stop_training = false, trainable = true, _nodes = nodes}, Model)
   self.input, self.output, self.inputs, self.outputs = input, output, {input}, {output}
   self.input_shape = table.move(input.shape, 1, #input.shape, 1, {})
   self.output_shape = table.move(output.shape, 1, #output.shape, 1, {})
@@ -123,6 +121,7 @@ function Model.new(opts, outputs, extra)
   m:add(c_graph(nodes))
   m:build(self.input_shape)
   self._core = m
+  self:_sync_trainable()
   return self
 end
 
@@ -185,13 +184,15 @@ function Model:summary(print_fn)
     for k = 2, #r[4] do print_fn((line:format("", "", "", r[4][k]):gsub("%s+$", ""))) end
     print_fn(i < #rows and rule or ("="):rep(#rule))
   end
-  local total, trainable = self:count_params()
+  local total, trainable = self:_param_counts()
   print_fn("Total params: " .. thousands(total))
   print_fn("Trainable params: " .. thousands(trainable))
   print_fn("Non-trainable params: " .. thousands(total - trainable))
   print_fn(rule)
 end
 
-setmetatable(Model, {__index = Sequential, __call = function(_, ...) return Model.new(...) end})
+for _, method in ipairs{"add", "build", "__call", "summary"} do Model[method] = at_user_line(Model[method]) end
+
+setmetatable(Model, {__index = Sequential, __call = at_user_line(function(_, ...) return Model.new(...) end)})
 
 return Model

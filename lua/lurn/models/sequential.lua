@@ -8,6 +8,7 @@ local losses = require "lurn.losses"
 local metrics_lib = require "lurn.metrics"
 local callbacks_lib = require "lurn.callbacks"
 local Progbar = require "lurn.progbar"
+local at_user_line = require "lurn.at_user_line"
 
 local Sequential = class()
 Sequential.class_name = "Sequential"
@@ -20,9 +21,20 @@ local function batch_shape_text(shape)
   return "(None, " .. table.concat(shape, ", ") .. ")"
 end
 
---- Sequential{layer, ...} or Sequential(); model:add(layer).
+-- Keras' default model names: sequential, sequential_1, ... (one count per prefix).
+local name_counts = {}
+function Sequential._default_name(prefix)
+  local count = name_counts[prefix] or 0
+  name_counts[prefix] = count + 1
+  return count == 0 and prefix or (prefix .. "_" .. count)
+end
+
+--- Sequential{layer, ...} or Sequential(); model:add(layer). As Keras, a model whose input
+-- shape is known (the first layer's input_shape, or an Input first) is built at once, so
+-- that get_weights, set_weights, count_params and summary work before compile.
 function Sequential.new(layers, opts)
-  local self = setmetatable({layers = {}, name = (opts or {}).name or "sequential", stop_training = false}, Sequential)
+  local self = setmetatable({layers = {}, name = (opts or {}).name or Sequential._default_name("sequential"),
+                             stop_training = false, trainable = true}, Sequential)
   for _, layer in ipairs(layers or {}) do self:add(layer) end
   return self
 end
@@ -35,13 +47,43 @@ function Sequential:add(layer)
     return self
   end
   if not layer._create then error("Sequential:add expects a layer, got " .. tostring(layer), 2) end
-  if self._core then error("Sequential: cannot add layers after the model has been built", 2) end
   if #self.layers == 0 and layer.input_shape and not self.input_shape then self.input_shape = layer.input_shape end
   self.layers[#self.layers + 1] = layer
+  -- built layers keep their weights: the C model is made again over them with the new one
+  if self.input_shape then
+    local err = self:_make_core()
+    if err then
+      self.layers[#self.layers] = nil
+      error(err, 2)
+    end
+  end
   return self
 end
 
---- Builds every layer for a per-sample input shape (from input_shape, Input, or the data).
+-- Makes the C model over the layers for self.input_shape; returns an error message if
+-- a layer cannot take its input (the model is then left unbuilt).
+function Sequential:_make_core()
+  local ok, err = pcall(function()
+    local m = core.model()
+    local shape = self.input_shape
+    for _, layer in ipairs(self.layers) do
+      layer:build(shape)
+      for _, c in ipairs(layer:cores()) do m:add(c) end
+      shape = layer.output_shape
+    end
+    m:build(self.input_shape)
+    self.output_shape, self._core = shape, m
+    self:_sync_trainable()
+  end)
+  if not ok then
+    self._core = nil
+    return err
+  end
+end
+
+--- model:build(input_shape): builds every layer for a per-sample input shape, a table of
+-- sizes without the batch dimension ({784}, {28, 28, 1}); Keras' build takes the batch
+-- shape (None, 784). Without a shape: the first layer's input_shape or the Input's.
 function Sequential:build(input_shape)
   if self._core then return self end
   input_shape = input_shape or self.input_shape
@@ -49,17 +91,40 @@ function Sequential:build(input_shape)
     error("Sequential: the input shape is unknown: give the first layer input_shape = {...}, start with "
       .. "lurn.layers.Input{shape = {...}}, or call fit/predict first", 2)
   end
-  if #self.layers == 0 then error("Sequential: the model has no layers", 2) end
-  local m = core.model()
-  local shape = input_shape
-  for _, layer in ipairs(self.layers) do
-    layer:build(shape)
-    for _, c in ipairs(layer:cores()) do m:add(c) end
-    shape = layer.output_shape
+  if type(input_shape) ~= "table" then
+    error("build: input_shape must be a table of per-sample sizes, e.g. {784}", 2)
   end
-  m:build(input_shape)
-  self.input_shape, self.output_shape, self._core = input_shape, shape, m
+  if #self.layers == 0 then error("Sequential: the model has no layers", 2) end
+  self.input_shape = input_shape
+  local err = self:_make_core()
+  if err then error(err, 2) end
   return self
+end
+
+--- Passes each layer's trainable flag (and the model's own) to C: called when the model
+-- is built and at compile, so that toggling trainable takes effect at the next compile.
+function Sequential:_sync_trainable()
+  local frozen = self.trainable == false
+  for _, layer in ipairs(self.layers) do layer:_sync_trainable(frozen) end
+end
+
+--- model:get_layer(name or position): a layer by its name, or by its 1-based position in
+-- model.layers (Keras: by name or 0-based index).
+function Sequential:get_layer(key)
+  if math.type(key) == "integer" then
+    local layer = self.layers[key]
+    if not layer then
+      error(("get_layer: position %d is out of range: the model has %d layers"):format(key, #self.layers), 2)
+    end
+    return layer
+  end
+  if type(key) ~= "string" then error("get_layer: expected a layer name or a position, got " .. type(key), 2) end
+  local names = {}
+  for i, layer in ipairs(self.layers) do
+    if layer.name == key then return layer end
+    names[i] = layer.name
+  end
+  error(("get_layer: no layer named '%s' (layers: %s)"):format(key, table.concat(names, ", ")), 2)
 end
 
 local function sample_shape(x)
@@ -93,6 +158,7 @@ function Sequential:compile(opts)
   if type(self._metric_specs) ~= "table" then error("compile: metrics must be a list", 2) end
   -- Resolve names now so that unknown metrics fail at compile time.
   for _, spec in ipairs(self._metric_specs) do metrics_lib.get(spec, self.loss.kind) end
+  if self._core then self:_sync_trainable() end
   self.compiled = true
   return self
 end
@@ -259,8 +325,9 @@ function Sequential:fit(x, y, opts)
   end
 
   local history = callbacks_lib.History.new()
-  local cbs = {history}
+  local cbs = {}
   for _, cb in ipairs(opts.callbacks or {}) do cbs[#cbs + 1] = cb end
+  cbs[#cbs + 1] = history  -- last, as Keras: it records the keys other callbacks add to the logs
   for _, cb in ipairs(cbs) do cb.model = self end
   self.history = history
   self.stop_training = false
@@ -440,11 +507,17 @@ function Sequential:set_weights(weights)
   end
 end
 
+--- The number of parameters (one number, as Keras; summary() shows the trainable part).
 function Sequential:count_params()
+  return (self:_param_counts())
+end
+
+-- Total and trainable parameter counts.
+function Sequential:_param_counts()
   local total, trainable = 0, 0
   for _, layer in ipairs(self.layers) do
-    local n, t = layer:count_params()
-    total, trainable = total + n, trainable + t
+    local n, t = layer:_param_counts()
+    total, trainable = total + n, trainable + (self.trainable == false and 0 or t)
   end
   return total, trainable
 end
@@ -481,13 +554,18 @@ function Sequential:summary(print_fn)
     print_fn(("%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s"):format(r[1], r[2], r[3]))
     print_fn(i < #rows and rule or ("="):rep(#rule))
   end
-  local total, trainable = self:count_params()
+  local total, trainable = self:_param_counts()
   print_fn("Total params: " .. thousands(total))
   print_fn("Trainable params: " .. thousands(trainable))
   print_fn("Non-trainable params: " .. thousands(total - trainable))
   print_fn(rule)
 end
 
-setmetatable(Sequential, {__call = function(_, layers, opts) return Sequential.new(layers, opts) end})
+-- Errors from these point at the user's line, wherever inside lurn they are raised.
+for _, method in ipairs{"add", "build", "compile", "fit", "evaluate", "predict", "__call", "set_weights", "summary"} do
+  Sequential[method] = at_user_line(Sequential[method])
+end
+
+setmetatable(Sequential, {__call = at_user_line(function(_, layers, opts) return Sequential.new(layers, opts) end)})
 
 return Sequential

@@ -1,0 +1,40 @@
+--- at_user_line(fn): fn, with its errors reported at the line of the script that called
+-- it. An error raised anywhere inside (a check deep in fit, a C error, a layer that cannot
+-- take its input) loses the "file:line: " of lurn's own Lua files and gets the caller's,
+-- so that the message points at the user's model:fit(...) line, not into lurn. Errors
+-- that already point at a user's line (raised in a user's callback) and error objects
+-- that are not strings pass through unchanged.
+
+-- Whether path (a chunk's short source, maybe "...tail") is one of lurn's Lua modules.
+local function is_lurn_file(path)
+  for name in pairs(package.loaded) do
+    if type(name) == "string" and (name == "lurn" or name:sub(1, 5) == "lurn.") then
+      local file = name:gsub("%.", "/")
+      for _, tail in ipairs{file .. ".lua", file .. "/init.lua"} do
+        if path == tail or path:sub(-#tail - 1) == "/" .. tail then return true end
+      end
+    end
+  end
+  return false
+end
+
+-- The message without the positions of lurn's files in front of it.
+local function strip(msg)
+  while true do
+    local path, rest = msg:match("^([^\n]-):%d+: (.*)$")
+    if not path or not is_lurn_file(path) then return msg end
+    msg = rest
+  end
+end
+
+return function(fn)
+  return function(...)
+    local res = table.pack(pcall(fn, ...))
+    if res[1] then return table.unpack(res, 2, res.n) end
+    local err = res[2]
+    if type(err) ~= "string" then error(err, 0) end
+    err = strip(err)
+    if err:find("^[^\n]-:%d+: ") then error(err, 0) end
+    error(err, 2)
+  end
+end
