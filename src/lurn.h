@@ -109,6 +109,10 @@ typedef enum lurn_reduce_op {
 /* ddof applies to VAR and STD (0: population, 1: sample). ARG* give 0-based positions. */
 lurn_status lurn_reduce_all(lurn_reduce_op op, const lurn_tensor *t, int ddof, double *out);
 lurn_tensor *lurn_reduce_dim(lurn_reduce_op op, const lurn_tensor *t, int dim, int keepdim, int ddof);
+/* The 0-based position of the first NaN or infinity of x[0..n), or -1: one fast pass, for
+ * checking a whole data set before training. The tensor form needs a packed tensor. */
+int64_t lurn_first_nonfinite(const float *x, int64_t n);
+lurn_status lurn_tensor_first_nonfinite(const lurn_tensor *t, int64_t *pos);
 
 /* Row-major C = alpha * op(A) @ op(B) + beta * C, as cblas_sgemm; split across lurn's
  * OpenMP threads when large (OpenBLAS itself stays single-threaded). */

@@ -1,4 +1,5 @@
 /* Reductions over a whole tensor or one dimension, accumulated in double. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -102,4 +103,22 @@ lurn_tensor *lurn_reduce_dim(lurn_reduce_op op, const lurn_tensor *t, int dim, i
   }
   lurn_tensor_free(c);
   return out;
+}
+
+/* One read-only pass that vectorises (a compare and an or per element), in parallel for
+ * large tensors; only a tensor that has a non-finite value is scanned again for where. */
+int64_t lurn_first_nonfinite(const float *x, int64_t n) {
+  int bad = 0;
+#pragma omp parallel for reduction(| : bad) if (n > LURN_PARALLEL_MIN) schedule(static)
+  for (int64_t i = 0; i < n; i++) bad |= !(fabsf(x[i]) <= FLT_MAX);
+  if (!bad) return -1;
+  for (int64_t i = 0; i < n; i++)
+    if (!(fabsf(x[i]) <= FLT_MAX)) return i;
+  return -1;
+}
+
+lurn_status lurn_tensor_first_nonfinite(const lurn_tensor *t, int64_t *pos) {
+  if (!lurn_tensor_is_contiguous(t)) return lurn_fail(LURN_EINVAL, "first_nonfinite: expected a packed tensor");
+  *pos = lurn_first_nonfinite(lurn_tensor_data(t), lurn_tensor_numel(t));
+  return LURN_OK;
 }

@@ -176,6 +176,18 @@ static int l_loss_value(lua_State *L) {
   return 2;
 }
 
+/* core.first_nonfinite(t) -> the 1-based flat position of t's first NaN or infinity and
+ * that value, or nil: the data check before fit, evaluate and predict. */
+static int l_first_nonfinite(lua_State *L) {
+  lurn_tensor *t = check_packed(L, 1);
+  int64_t pos;
+  l_check(L, lurn_tensor_first_nonfinite(t, &pos));
+  if (pos < 0) return 0;
+  lua_pushinteger(L, (lua_Integer)pos + 1);
+  lua_pushnumber(L, lurn_tensor_data(t)[pos]);
+  return 2;
+}
+
 static const char *const metric_kinds[] = {"binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
                                            "mse", "mae", NULL};
 
@@ -225,6 +237,7 @@ static const luaL_Reg model_functions[] = {
     {"loss_value", l_loss_value},
     {"metric_batch", l_metric_batch},
     {"metric_confusion", l_metric_confusion},
+    {"first_nonfinite", l_first_nonfinite},
     {NULL, NULL},
 };
 

@@ -148,6 +148,36 @@ local function check_x(self, x, what)
   end
 end
 
+-- Where t has its first NaN or infinity, in words ("NaN at sample 3, feature 17"), or nil.
+-- One C pass over the data (core.first_nonfinite).
+local function nonfinite_where(t)
+  local pos, v = core.first_nonfinite(t:contiguous())
+  if not pos then return nil end
+  local kind = v ~= v and "NaN" or (v > 0 and "inf" or "-inf")
+  local shape = t:shape()
+  local per = 1
+  for i = 2, #shape do per = per * shape[i] end
+  local sample, within = (pos - 1) // per + 1, (pos - 1) % per
+  if #shape == 1 then return ("%s at sample %d"):format(kind, sample) end
+  if #shape == 2 then return ("%s at sample %d, feature %d"):format(kind, sample, within + 1) end
+  local at = {}
+  for i = #shape, 2, -1 do
+    at[i - 1] = within % shape[i] + 1
+    within = within // shape[i]
+  end
+  return ("%s at sample %d, position (%s)"):format(kind, sample, table.concat(at, ", "))
+end
+
+-- Data with a NaN or an infinity is refused (a NaN input trains the weights into NaN
+-- behind a normal-looking loss), unless opts.allow_nonfinite. name: "x", "y", ...
+local function check_finite(opts, what, name, t)
+  if t == nil or opts.allow_nonfinite or not core.is_tensor(t) then return end
+  local where = nonfinite_where(t)
+  if where then
+    error(("%s: %s has %s (fix or drop it, or pass allow_nonfinite = true)"):format(what, name, where), 3)
+  end
+end
+
 --- compile{optimizer = "adam" | lurn.optimizers.Adam{...}, loss = name | loss, metrics = {...}}
 function Sequential:compile(opts)
   opts = opts or {}
@@ -280,7 +310,8 @@ end
 
 --- fit(x, y, {epochs = 1, batch_size = 32, validation_data = {xv, yv}, validation_split = 0,
 --   shuffle = true, verbose = 1, callbacks = {}, class_weight = {}, sample_weight = t,
---   initial_epoch = 0, steps_per_epoch = n (generators)}) -> History
+--   initial_epoch = 0, steps_per_epoch = n (generators), allow_nonfinite = false}) -> History
+-- Data with a NaN or an infinity is refused unless allow_nonfinite (also in evaluate/predict).
 -- x may also be a generator: a function (or callable) returning xb, yb[, wb] per call.
 function Sequential:fit(x, y, opts)
   if type(y) == "table" and not core.is_tensor(y) and opts == nil and not core.is_tensor(x) then opts, y = y, nil end
@@ -302,11 +333,14 @@ function Sequential:fit(x, y, opts)
         shape_text(x:shape()), shape_text(y:shape())), 2)
     end
     x, y = x:contiguous(), y:contiguous()
+    check_finite(opts, "fit", "x", x)
+    check_finite(opts, "fit", "y", y)
     self:_check_labels(y, "fit")
     w = opts.sample_weight
     if w ~= nil and (not core.is_tensor(w) or w:dim() ~= 1 or w:size(1) ~= x:size(1)) then
       error(("fit: sample_weight must be a 1-D tensor with one weight per sample (%d)"):format(x:size(1)), 2)
     end
+    check_finite(opts, "fit", "sample_weight", w)
     -- As Keras: split off the validation tail first (sample weights with it), then turn
     -- class_weight into per-sample weights of the training part only.
     if opts.validation_split and opts.validation_split > 0 then
@@ -321,6 +355,9 @@ function Sequential:fit(x, y, opts)
     if type(vd) ~= "table" or not core.is_tensor(vd[1]) or not core.is_tensor(vd[2]) then
       error("fit: validation_data must be {x_val, y_val}", 2)
     end
+    check_finite(opts, "fit", "validation_data x", vd[1])
+    check_finite(opts, "fit", "validation_data y", vd[2])
+    check_finite(opts, "fit", "validation_data sample_weight", vd[3])
     val = vd
   end
 
@@ -360,6 +397,10 @@ function Sequential:fit(x, y, opts)
         local xb, yb, wb = x()
         if xb == nil then break end
         check_x(self, xb, "fit")
+        local what = ("fit (batch %d from the generator)"):format(b)
+        check_finite(opts, what, "x", xb)
+        check_finite(opts, what, "y", yb)
+        check_finite(opts, what, "sample_weight", wb)
         if opts.class_weight ~= nil then wb = sample_weights(yb:contiguous(), opts.class_weight, wb, xb:size(1)) end
         local value, pred = step(xb:contiguous(), yb:contiguous(), wb, b)
         local size = xb:size(1)
@@ -391,7 +432,7 @@ function Sequential:fit(x, y, opts)
     end
     if val and not nan_at then
       local scores = self:evaluate(val[1], val[2], {batch_size = opts.validation_batch_size or batch_size, verbose = 0,
-                                                    sample_weight = val[3]})
+                                                    sample_weight = val[3], allow_nonfinite = true})  -- checked above
       for k, v in pairs(scores) do logs["val_" .. k] = v end
     end
     local all_keys = metric_keys(metric_list)
@@ -443,8 +484,11 @@ function Sequential:evaluate(x, y, opts)
   local batch_size = opts.batch_size or 32
   check_number_positive(batch_size, "batch_size", "evaluate")
   x, y = x:contiguous(), y:contiguous()
+  check_finite(opts, "evaluate", "x", x)
+  check_finite(opts, "evaluate", "y", y)
   self:_check_labels(y, "evaluate")
   local w = opts.sample_weight
+  check_finite(opts, "evaluate", "sample_weight", w)
   local metric_list = self:_new_metrics()
   local c, loss = self._core, self.loss
   local n = x:size(1)
@@ -465,6 +509,7 @@ function Sequential:predict(x, opts)
   local batch_size = opts.batch_size or 32
   check_number_positive(batch_size, "batch_size", "predict")
   x = x:contiguous()
+  check_finite(opts, "predict", "x", x)
   local n = x:size(1)
   local out_shape = {n}
   for _, s in ipairs(self.output_shape) do out_shape[#out_shape + 1] = s end
