@@ -1,4 +1,6 @@
-/* Activation functions by Keras name, forward and backward, over (rows, cols) data. */
+/* Activation functions by Keras name, forward and backward, over (rows, cols) data.
+ * Every one propagates NaN, as TensorFlow and numpy: f(NaN) is NaN, never a number
+ * (relu(NaN) = 0 would hide a broken input behind a normal-looking loss). */
 #include <math.h>
 #include <string.h>
 
@@ -38,10 +40,10 @@ static inline float sigmoid(float z) {
 
 static inline float elementwise(lurn_activation act, float alpha, float z) {
   switch (act) {
-    case LURN_ACT_RELU: return z > 0 ? z : 0.0f;
+    case LURN_ACT_RELU: return z > 0 || z != z ? z : 0.0f;
     case LURN_ACT_SIGMOID: return sigmoid(z);
     case LURN_ACT_TANH: return tanhf(z);
-    case LURN_ACT_SOFTPLUS: return fmaxf(z, 0.0f) + log1pf(expf(-fabsf(z)));
+    case LURN_ACT_SOFTPLUS: return (z > 0 ? z : 0.0f) + log1pf(expf(-fabsf(z))); /* NaN: log1pf(NaN) */
     case LURN_ACT_SOFTSIGN: return z / (1.0f + fabsf(z));
     case LURN_ACT_SELU: return z > 0 ? SELU_SCALE * z : SELU_SCALE * SELU_ALPHA * expm1f(z);
     case LURN_ACT_ELU: return z > 0 ? z : alpha * expm1f(z);
@@ -77,7 +79,7 @@ static void softmax_rows(const float *z, float *a, int64_t rows, int64_t cols) {
     const float *zr = z + r * cols;
     float *ar = a + r * cols;
     float m = zr[0];
-    for (int64_t c = 1; c < cols; c++) m = zr[c] > m ? zr[c] : m;
+    for (int64_t c = 1; c < cols; c++) m = zr[c] > m ? zr[c] : m; /* a NaN anywhere makes the sum NaN */
     float s = 0;
     for (int64_t c = 0; c < cols; c++) s += (ar[c] = expf(zr[c] - m));
     float inv = 1.0f / s;
@@ -98,7 +100,7 @@ void lurn_activation_forward(lurn_activation act, float alpha, const float *z, f
   }
   if (act == LURN_ACT_RELU) {  /* the common case, as its own loop so that it vectorises */
 #pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)
-    for (int64_t i = 0; i < n; i++) a[i] = z[i] > 0 ? z[i] : 0.0f;
+    for (int64_t i = 0; i < n; i++) a[i] = z[i] > 0 || z[i] != z[i] ? z[i] : 0.0f;
     return;
   }
 #pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)

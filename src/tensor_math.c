@@ -35,7 +35,7 @@ static inline float unary_apply(lurn_unary_op op, float x) {
     case LURN_SQUARE: return x * x;
     case LURN_TANH: return tanhf(x);
     case LURN_SIGMOID: return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
-    case LURN_RELU: return x > 0 ? x : 0.0f;
+    case LURN_RELU: return x > 0 || x != x ? x : 0.0f; /* relu(NaN) is NaN, as numpy */
     case LURN_FLOOR: return floorf(x);
     case LURN_CEIL: return ceilf(x);
     case LURN_ROUND: return nearbyintf(x);  /* half to even, as numpy */

@@ -175,3 +175,39 @@ describe("activation layers", function()
     assert.same({2, 3, 4}, layer.output_shape)
   end)
 end)
+
+-- As TensorFlow and numpy, no activation turns NaN into a number: relu(NaN) = 0 would let
+-- a broken input pass as a normal-looking loss while the weights below become NaN.
+describe("every activation propagates NaN", function()
+  local nan = 0 / 0
+  local function is_nan_at(t, i, j)
+    local v = t:get(i, j)
+    return v ~= v
+  end
+
+  it("as a function, for every Keras name", function()
+    for _, name in ipairs{"linear", "relu", "sigmoid", "tanh", "softmax", "softplus", "softsign", "selu", "elu",
+                          "leaky_relu", "gelu"} do
+      local y = lurn.activations[name](lurn.tensor{{nan, 1, -1}, {-2, nan, 3}})
+      assert.is_true(is_nan_at(y, 1, 1), name .. "(NaN) at (1, 1) is " .. y:get(1, 1))
+      assert.is_true(is_nan_at(y, 2, 2), name .. "(NaN) at (2, 2) is " .. y:get(2, 2))
+    end
+  end)
+
+  it("in the layer forms, as a Dense or Conv2D activation, and as the tensor function", function()
+    local L = lurn.layers
+    local x = lurn.tensor{{nan, -1, 2, -3}}
+    for _, layer in ipairs{L.ReLU(), L.LeakyReLU(), L.ELU(), L.Softmax(), L.Activation("relu")} do
+      assert.is_true(is_nan_at(layer(x), 1, 1), layer.class_name)
+    end
+    local dense = L.Dense(2, {activation = "relu"})
+    local y = dense(x)
+    assert.is_true(is_nan_at(y, 1, 1) and is_nan_at(y, 1, 2), "Dense relu")
+    local img = lurn.zeros{1, 4, 4, 1}
+    img:set(1, 2, 2, 1, nan)
+    local conv = L.Conv2D(2, 3, {activation = "relu", kernel_initializer = "ones"})
+    local c = conv(img)
+    assert.is_true(c:get(1, 1, 1, 1) ~= c:get(1, 1, 1, 1), "Conv2D relu")
+    assert.is_true(is_nan_at(lurn.relu(x), 1, 1), "lurn.relu")
+  end)
+end)

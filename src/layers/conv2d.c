@@ -120,6 +120,15 @@ static lurn_status forward_dnnl(const lurn_layer *l, const lurn_tensor *x, float
   return lurn_dnnl_conv_forward(d->dnnl, lurn_tensor_data(x), lurn_tensor_data(l->params[0]), bias, out);
 }
 
+/* Whether x, the kernel and the bias are all finite. oneDNN's fused relu is max(z, 0),
+ * which turns NaN into 0: a NaN would vanish instead of reaching the loss. One read
+ * pass; inputs with a NaN or an infinity take the path whose relu propagates NaN. */
+static int finite_inputs(const lurn_layer *l, const lurn_tensor *x) {
+  for (int p = 0; p < l->nparams; p++)
+    if (lurn_first_nonfinite(lurn_tensor_data(l->params[p]), lurn_tensor_numel(l->params[p])) >= 0) return 0;
+  return lurn_first_nonfinite(lurn_tensor_data(x), lurn_tensor_numel(x)) < 0;
+}
+
 static lurn_status conv2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
   (void)training;
   conv2d *d = l->impl;
@@ -128,9 +137,12 @@ static lurn_status conv2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
   const int64_t k = d->g.kh * d->g.kw * d->g.c, rows = x->shape[0] * d->g.oh * d->g.ow;
   int dnnl = 0;
   if (d->dnnl && rows > 0 && (st = lurn_dnnl_conv_prepare(d->dnnl, x->shape[0], &dnnl))) return st;
-  if (dnnl && lurn_dnnl_conv_fuses_relu(d->dnnl)) { /* relu in the same pass: z is never formed */
-    l->preactivation = NULL;
-    return forward_dnnl(l, x, lurn_tensor_data(y));
+  if (dnnl && lurn_dnnl_conv_fuses_relu(d->dnnl)) {
+    if (finite_inputs(l, x)) { /* relu in the same pass: z is never formed */
+      l->preactivation = NULL;
+      return forward_dnnl(l, x, lurn_tensor_data(y));
+    }
+    dnnl = 0; /* the im2col path forms z and keeps NaN through relu (backward reads y either way) */
   }
   const int act = d->c.activation != LURN_ACT_LINEAR;
   float *z = lurn_tensor_data(y), *a = NULL;
