@@ -46,7 +46,18 @@ local function number_option(opts, key, default, class_name)
   return v
 end
 
-function M.ReLU(opts) return make("ReLU", "relu", 0, opts) end
+-- Keras' ReLU{max_value, negative_slope, threshold} forms are not implemented yet: refused,
+-- rather than silently computing a plain relu.
+function M.ReLU(opts)
+  opts = opts or {}
+  for _, k in ipairs{"max_value", "negative_slope", "threshold"} do
+    if opts[k] ~= nil and opts[k] ~= 0 then
+      error(("ReLU: %s is not supported yet (only the plain relu); use a Lambda or an activation function"):format(k),
+        2)
+    end
+  end
+  return make("ReLU", "relu", 0, opts)
+end
 function M.Softmax(opts) return make("Softmax", "softmax", 0, opts) end
 
 function M.LeakyReLU(opts)
