@@ -118,7 +118,8 @@ int64_t lurn_first_nonfinite(const float *x, int64_t n) {
 }
 
 lurn_status lurn_tensor_first_nonfinite(const lurn_tensor *t, int64_t *pos) {
-  if (!lurn_tensor_is_contiguous(t)) return lurn_fail(LURN_EINVAL, "first_nonfinite: expected a packed tensor");
+  if (!lurn_tensor_is_contiguous(t))
+    return lurn_fail(LURN_EINVAL, "first_nonfinite: expected a packed tensor");
   *pos = lurn_first_nonfinite(lurn_tensor_data(t), lurn_tensor_numel(t));
   return LURN_OK;
 }

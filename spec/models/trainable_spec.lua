@@ -43,7 +43,8 @@ end
 local optimizers = {
   {"SGD with momentum", function() return lurn.optimizers.SGD{learning_rate = 0.1, momentum = 0.9} end},
   {"Adam", function() return lurn.optimizers.Adam{learning_rate = 0.01} end},
-  {"AdamW (decoupled weight decay)", function() return lurn.optimizers.AdamW{learning_rate = 0.01, weight_decay = 0.1} end},
+  {"AdamW (decoupled weight decay)",
+   function() return lurn.optimizers.AdamW{learning_rate = 0.01, weight_decay = 0.1} end},
   {"RMSprop with momentum", function() return lurn.optimizers.RMSprop{learning_rate = 0.01, momentum = 0.5} end},
   {"Adagrad", function() return lurn.optimizers.Adagrad{learning_rate = 0.1} end},
 }
