@@ -121,3 +121,116 @@ describe("randperm", function()
     for i = 1, 50 do assert.is_true(seen[i]) end
   end)
 end)
+
+describe("tensor methods with sizes past what they can return", function()
+  it("totable refuses shapes that would make more than 2^31 Lua tables", function()
+    assert.error_matches(function() lurn.zeros{2 ^ 40, 0}:totable() end,
+      "totable: a tensor of shape %(1099511627776, 0%) makes more than 2147483647 Lua tables")
+    assert.same({{}, {}}, lurn.zeros{2, 0}:totable())
+  end)
+
+  it("argmax and argmin refuse a dimension whose positions float32 cannot hold", function()
+    assert.error_matches(function() lurn.zeros{2 ^ 32, 0}:argmax(1) end, "argmax: dimension 1 of shape")
+    assert.error_matches(function() lurn.zeros{3, 2 ^ 25, 0}:argmin(2) end, "past 2%^24")
+  end)
+
+  it("var and std refuse a ddof that an int cannot hold instead of wrapping it", function()
+    local t = lurn.tensor{1, 2, 3}
+    assert.error_matches(function() t:var(1, false, 2 ^ 32) end, "ddof must be >= 0 and at most 2147483647")
+    assert.error_matches(function() t:std(1, false, -1) end, "ddof must be >= 0")
+  end)
+end)
+
+describe("samplers", function()
+  local S = lurn.sampling
+  local core = require "lurn.core"
+  local x = lurn.arange(20):reshape(10, 2)
+  local y = lurn.tensor{0, 0, 0, 0, 0, 0, 0, 1, 1, 1}
+
+  it("refuse per-class counts that add up past int64 or past exact positions", function()
+    assert.error_matches(function()
+      S.RandomOverSampler{sampling_strategy = {[0] = 2 ^ 62, [1] = 2 ^ 62}}:fit_resample(x, y)
+    end, "RandomOverSampler: more than 2%^63 samples asked in all")
+    assert.error_matches(function()
+      S.RandomOverSampler{sampling_strategy = {[1] = 2 ^ 25}}:fit_resample(x, y)
+    end, "RandomOverSampler: 33554439 samples asked in all; the float32 tensor of their positions is exact only up to 2%^24")
+    assert.error_matches(function()
+      core.random_undersample(x, y, {[0] = math.maxinteger, [1] = math.maxinteger}, true)
+    end, "RandomUnderSampler: more than 2%^63 samples asked")
+    assert.error_matches(function()
+      S.SMOTE{k_neighbors = 2, sampling_strategy = {[0] = 2 ^ 62, [1] = 2 ^ 62}}:fit_resample(x, y)
+    end, "SMOTE: the samples asked add up past 2%^63")
+    assert.error_matches(function() core.smote(x, y, {[0] = math.maxinteger, [1] = math.maxinteger}, 2) end,
+      "SMOTE: the samples asked add up past 2%^63")
+  end)
+
+  it("refuse counts and classes that are not whole numbers, before converting them", function()
+    assert.error_matches(function() S.RandomOverSampler{sampling_strategy = {[1] = 1e300}}:fit_resample(x, y) end,
+      "sampling_strategy%[1%] must be a whole number of samples, got 1e%+300")
+    assert.error_matches(function() S.RandomOverSampler{sampling_strategy = {[1] = math.huge}}:fit_resample(x, y) end,
+      "must be a whole number of samples, got inf")
+    assert.error_matches(function() S.RandomOverSampler{sampling_strategy = {[math.huge] = 3}}:fit_resample(x, y) end,
+      "sampling_strategy keys must be class numbers, got inf")
+  end)
+
+  it("read a missing seed as missing, not as their own scratch array", function()
+    local xo, yo = core.smote(x, y, {[1] = 2}, 2)
+    assert.same({12, 2}, xo:shape())
+    assert.same({12}, yo:shape())
+    local _, _, pos = core.random_oversample(x, y, {[1] = 2})
+    assert.same({12}, pos:shape())
+  end)
+end)
+
+describe("splits", function()
+  local MS = lurn.model_selection
+  local core = require "lurn.core"
+
+  it("refuse sample counts whose positions float32 cannot hold, before allocating for them", function()
+    assert.error_matches(function() MS.KFold{n_splits = 3}:split(2 ^ 61) end,
+      "KFold.split: .*2305843009213693952 samples: the float32 tensors of sample positions are exact only up to 2%^24")
+    assert.error_matches(function() core.permutation(math.maxinteger) end, "exact only up to 2%^24")
+    assert.error_matches(function() core.kfold(2 ^ 62, 3, false) end, "exact only up to 2%^24")
+    assert.error_matches(function() MS.train_test_split(claiming(2 ^ 40, 1)) end,
+      "train_test_split: x has 1099511627776.0 samples; sample positions %(float32 tensors%) are exact only up to 2%^24")
+  end)
+
+  it("refuse more classes than samples instead of sizing buffers by them", function()
+    local codes = lurn.tensor{0, 1, 0, 1}
+    assert.error_matches(function() core.stratified_kfold(codes, 2 ^ 40, 2, false) end,
+      "stratified k%-fold: 1099511627776 classes for 4 samples")
+    assert.error_matches(function() core.stratified_split(codes, 2 ^ 62, 2, 2) end,
+      "stratified split: 4611686018427387904 classes for 4 samples")
+    local train, test = core.stratified_split(codes, 2, 2, 2)
+    assert.equal(2, train:numel())
+    assert.equal(2, test:numel())
+  end)
+
+  it("check the length of lists of texts and of quantiles before reading them", function()
+    assert.error_matches(function() core.unique_strings(claiming(2 ^ 40, "a")) end,
+      "the list of texts has 1099511627776 entries")
+    assert.error_matches(function() core.take(claiming(2 ^ 40, "a"), lurn.zeros{2}) end, "the list has 1099511627776")
+    assert.error_matches(function() core.column_quantiles(lurn.zeros{3, 2}, claiming(2 ^ 32 + 1, 50)) end,
+      "expected 1 to 1024 quantiles")
+  end)
+end)
+
+describe("image augmentation", function()
+  local core = require "lurn.core"
+
+  it("checks interpolation orders before casting them to int", function()
+    local img = lurn.zeros{2, 2, 1}
+    assert.error_matches(function() core.image_apply_transform(img, {}, "nearest", 0, 2 ^ 32 + 1) end,
+      "interpolation_order must be a whole number from 0 to 5")
+    assert.error_matches(function() core.augmenter({interpolation_order = 0 / 0}) end,
+      "interpolation_order must be a whole number")
+    assert.error_matches(function() core.augmenter({interpolation_order = 1e300}) end,
+      "interpolation_order must be a whole number")
+  end)
+
+  it("refuses a permutation whose positions float32 cannot hold", function()
+    local aug = core.augmenter({}, 1)
+    assert.error_matches(function() aug:randperm(2 ^ 24 + 1) end, "past 2%^24")
+    assert.equal(5, aug:randperm(5):numel())
+  end)
+end)

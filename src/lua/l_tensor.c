@@ -308,6 +308,15 @@ static void push_nested(lua_State *L, const lurn_tensor *t, int dim, const float
 
 static int l_totable(lua_State *L) {
   lurn_tensor *t = l_checktensor(L, 1);
+  /* One Lua table per row, even when the last size is 0: (2^40, 0) is refused, not walked. */
+  int64_t tables = 1;
+  for (int i = 0; i < t->ndim; i++)
+    if (t->shape[i] > LURN_MAX_LIST || (i + 1 < t->ndim && (!lurn_mul_i64(tables, t->shape[i], &tables) ||
+                                                          tables > LURN_MAX_LIST))) {
+      char buf[LURN_SHAPE_STR_MAX];
+      luaL_error(L, "totable: a tensor of shape %s makes more than %I Lua tables or entries",
+                 lurn_shape_str(t, buf, sizeof buf), LURN_MAX_LIST);
+    }
   luaL_checkstack(L, t->ndim + 4, "tensor too deep");
   push_nested(L, t, 0, lurn_tensor_data(t));
   return 1;
