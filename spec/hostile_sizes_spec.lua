@@ -173,6 +173,11 @@ describe("samplers", function()
       "sampling_strategy keys must be class numbers, got inf")
   end)
 
+  it("kneighbors refuses neighbour tables past the tensor limit, saying so", function()
+    assert.error_matches(function() core.kneighbors(lurn.zeros{3, 0}, 2 ^ 20, lurn.zeros{2 ^ 41, 0}) end,
+      "tensor of shape %(2199023255552, 1048576%) is too large")
+  end)
+
   it("read a missing seed as missing, not as their own scratch array", function()
     local xo, yo = core.smote(x, y, {[1] = 2}, 2)
     assert.same({12, 2}, xo:shape())

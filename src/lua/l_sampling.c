@@ -70,9 +70,15 @@ static int l_kneighbors(lua_State *L) {
   int64_t shape[2] = {nq, k};
   lurn_tensor *pos = lurn_tensor_empty(2, shape), *dist = lurn_tensor_empty(2, shape);
   lurn_tensor *r = lurn_tensor_contiguous(ref), *q = query ? lurn_tensor_contiguous(query) : NULL;
-  int64_t *index = malloc(sizeof(int64_t) * (size_t)(nq * k + 1));
+  int64_t pairs = 0; /* the tensors above refuse nq * k past 2^61, but are made first */
+  size_t bytes = 0;
+  int64_t *index = lurn_mul_i64(nq, k, &pairs) && lurn_array_bytes(pairs + 1, sizeof(int64_t), &bytes)
+                       ? malloc(bytes)
+                       : NULL;
   lurn_status st;
-  if (!pos || !dist || !r || (query && !q) || !index)
+  if (!pos || !dist)
+    st = LURN_EINVAL; /* lurn_last_error() says why: too large, or out of memory */
+  else if (!r || (query && !q) || !index)
     st = lurn_fail(LURN_ENOMEM, "kneighbors: out of memory for %lld x %lld neighbours", (long long)nq,
                    (long long)k);
   else
