@@ -101,6 +101,8 @@ static void splits_refuse_more_classes_than_samples(void) {
   lurn_rng_seed(&rng, 1);
   CHECK(lurn_stratified_split(codes, 4, INT64_C(1) << 62, 2, 2, &rng, train, test) == LURN_EINVAL &&
         error_says("classes for 4"));
+  CHECK(lurn_stratified_split(codes, 4, 2, INT64_MAX, INT64_MAX, &rng, train, test) == LURN_EINVAL &&
+        error_says("do not fit in 4 samples"));
   CHECK(lurn_stratified_kfold(codes, 4, 2, 2, NULL, fold) == LURN_OK);
 }
 

@@ -178,7 +178,7 @@ lurn_status lurn_stratified_split(const int64_t *codes, int64_t n, int64_t k, in
                                   lurn_rng *rng, int64_t *train, int64_t *test) {
   lurn_status st = check_codes(codes, n, k);
   if (st != LURN_OK) return st;
-  if (n_train < 0 || n_test < 0 || n_train + n_test > n)
+  if (n_train < 0 || n_test < 0 || n_train > n || n_test > n - n_train) /* no n_train + n_test: it may overflow */
     return lurn_fail(LURN_EINVAL, "train (%lld) and test (%lld) sizes do not fit in %lld samples",
                      (long long)n_train, (long long)n_test, (long long)n);
   if (k > n) /* labels number their classes: each class has a sample */
