@@ -113,7 +113,7 @@ lurn_tensor *lurn_tensor_arange(double start, double stop, double step) {
     lurn_fail(LURN_EINVAL, "arange: step must be non-zero and start, stop and step finite");
     return NULL;
   }
-  double count = ceil((stop - start) / step);  /* stop is exclusive */
+  double count = ceil((stop - start) / step); /* stop is exclusive */
   int64_t n = 0;
   if (count > 0 && !lurn_i64_from_double(count, &n)) {
     lurn_fail(LURN_EINVAL, "arange: %g to %g by %g gives too many elements", start, stop, step);

@@ -108,7 +108,7 @@ lurn_status lurn_tensor_index_into(lurn_tensor *out, const lurn_tensor *t, int d
                      lurn_shape_str(out, a, sizeof a), (long long)n, lurn_shape_str(t, b, sizeof b), dim + 1);
   }
   if (n == 0) return LURN_OK;
-  if (out->storage == t->storage) {  /* out may overlap t: gather into a copy first, rows would mix */
+  if (out->storage == t->storage) { /* out may overlap t: gather into a copy first, rows would mix */
     lurn_tensor *tmp = lurn_tensor_index(t, dim, index, n);
     if (!tmp) return LURN_ENOMEM;
     lurn_status st = lurn_tensor_copy_into(out, tmp);

@@ -86,11 +86,13 @@ lurn_tensor *lurn_tensor_permute(const lurn_tensor *t, const int *dims) {
 lurn_tensor *lurn_tensor_narrow(const lurn_tensor *t, int dim, int64_t start, int64_t length) {
   if (!lurn_check_dim(t, dim, "narrow")) return NULL;
   int64_t size = t->shape[dim];
-  if (start < 0 || length < 0 || start > size || length > size - start) {  /* no start + length: it may overflow */
+  if (start < 0 || length < 0 || start > size ||
+      length > size - start) { /* no start + length: it may overflow */
     char buf[LURN_SHAPE_STR_MAX];
-    lurn_fail(LURN_EINVAL, "narrow: start %lld and length %lld out of range for dimension %d of shape %s (1..%lld)",
-              (long long)start + (start < INT64_MAX), (long long)length, dim + 1, lurn_shape_str(t, buf, sizeof buf),
-              (long long)size);
+    lurn_fail(LURN_EINVAL,
+              "narrow: start %lld and length %lld out of range for dimension %d of shape %s (1..%lld)",
+              (long long)start + (start < INT64_MAX), (long long)length, dim + 1,
+              lurn_shape_str(t, buf, sizeof buf), (long long)size);
     return NULL;
   }
   lurn_tensor *v = lurn_tensor_view(t);

@@ -10,7 +10,9 @@
 
 #define HUGE_SIZE (INT64_C(1) << 40)
 
-static int error_says(const char *text) { return strstr(lurn_last_error(), text) != NULL; }
+static int error_says(const char *text) {
+  return strstr(lurn_last_error(), text) != NULL;
+}
 
 static void zero_sizes_do_not_hide_overflowing_strides(void) {
   int64_t huge[3] = {0, HUGE_SIZE, HUGE_SIZE}, fine[3] = {0, 1 << 20, 1 << 20};
@@ -96,7 +98,8 @@ static void sampler_totals_are_checked(void) {
 
 static void splits_refuse_more_classes_than_samples(void) {
   int64_t codes[4] = {0, 1, 0, 1}, fold[4], train[4], test[4];
-  CHECK(lurn_stratified_kfold(codes, 4, HUGE_SIZE, 2, NULL, fold) == LURN_EINVAL && error_says("classes for 4"));
+  CHECK(lurn_stratified_kfold(codes, 4, HUGE_SIZE, 2, NULL, fold) == LURN_EINVAL &&
+        error_says("classes for 4"));
   lurn_rng rng;
   lurn_rng_seed(&rng, 1);
   CHECK(lurn_stratified_split(codes, 4, INT64_C(1) << 62, 2, 2, &rng, train, test) == LURN_EINVAL &&

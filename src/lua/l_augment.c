@@ -203,8 +203,11 @@ static int l_randperm(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 2);
   luaL_argcheck(L, n >= 0, 2, "n must be >= 0");
   if (n > LURN_MAX_FLOAT_POSITION)
-    luaL_argerror(L, 2, lua_pushfstring(L, "n = %I is past 2^24, beyond which a float32 tensor cannot hold every "
-                                           "position", n));
+    luaL_argerror(L, 2,
+                  lua_pushfstring(L,
+                                  "n = %I is past 2^24, beyond which a float32 tensor cannot hold every "
+                                  "position",
+                                  n));
   int64_t len = n;
   lurn_tensor *t = lurn_tensor_empty(1, &len);
   l_pushtensor(L, t);

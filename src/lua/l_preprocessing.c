@@ -11,7 +11,8 @@
 /* A scratch array that the collector frees with the userdata left on the stack. */
 static void *scratch(lua_State *L, int64_t count, size_t size) {
   size_t bytes = 0;
-  if (!lurn_array_bytes(count ? count : 1, size, &bytes)) luaL_error(L, "%I entries are too many to hold", (lua_Integer)count);
+  if (!lurn_array_bytes(count ? count : 1, size, &bytes))
+    luaL_error(L, "%I entries are too many to hold", (lua_Integer)count);
   return lua_newuserdatauv(L, bytes, 0);
 }
 
@@ -20,8 +21,11 @@ static void *scratch(lua_State *L, int64_t count, size_t size) {
 static void check_samples(lua_State *L, int arg, lua_Integer n) {
   if (n < 0) luaL_argerror(L, arg, "n must be >= 0");
   if (n > LURN_MAX_FLOAT_POSITION)
-    luaL_argerror(L, arg, lua_pushfstring(L, "%I samples: the float32 tensors of sample positions are exact only "
-                                             "up to 2^24", n));
+    luaL_argerror(L, arg,
+                  lua_pushfstring(L,
+                                  "%I samples: the float32 tensors of sample positions are exact only "
+                                  "up to 2^24",
+                                  n));
 }
 
 /* The generator for a shuffle: NULL when not shuffling, the process's when no seed is

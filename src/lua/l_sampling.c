@@ -103,7 +103,7 @@ static int l_kneighbors(lua_State *L) {
 
 /* smote(x, y, {[class] = n_new}, k [, seed]) -> x_out, y_out. */
 static int l_smote(lua_State *L) {
-  lua_settop(L, 5);  /* the scratch arrays go above the arguments, not where a missing seed would be */
+  lua_settop(L, 5); /* the scratch arrays go above the arguments, not where a missing seed would be */
   lurn_tensor *x = l_checktensor(L, 1), *y = l_checktensor(L, 2);
   int64_t n;
   int64_t *n_new = check_per_class(L, 3, 0, &n);
@@ -154,7 +154,8 @@ static void check_positions(lua_State *L, const char *who, int64_t rows, const i
   int fits = 1;
   for (int64_t c = 0; c < count && fits; c++) fits = n[c] <= 0 || lurn_add_i64(total, n[c], &total);
   if (!fits || total > LURN_MAX_FLOAT_POSITION)
-    luaL_error(L, "%s: %s samples asked in all; the float32 tensor of their positions is exact only up to 2^24",
+    luaL_error(L,
+               "%s: %s samples asked in all; the float32 tensor of their positions is exact only up to 2^24",
                who, fits ? lua_pushfstring(L, "%I", (lua_Integer)total) : "more than 2^63");
 }
 
@@ -179,7 +180,7 @@ static int l_random_undersample(lua_State *L) {
   int64_t n, *index, m;
   int64_t *n_keep = check_per_class(L, 3, -1, &n);
   int replacement = lua_toboolean(L, 4);
-  check_positions(L, "RandomUnderSampler", x->shape[0], NULL, 0);     /* the positions kept */
+  check_positions(L, "RandomUnderSampler", x->shape[0], NULL, 0);          /* the positions kept */
   if (replacement) check_positions(L, "RandomUnderSampler", 0, n_keep, n); /* at least as many as asked */
   lurn_rng local, *rng = opt_rng(L, 5, &local);
   l_check(L, lurn_random_undersample(y, n_keep, n, replacement, rng, &index, &m));

@@ -39,7 +39,8 @@ void l_pushtensor(lua_State *L, lurn_tensor *t) {
 
 lua_Integer l_checklen(lua_State *L, int idx, lua_Integer max, const char *what) {
   lua_Integer n = luaL_len(L, idx);
-  if (n < 0 || n > max) luaL_argerror(L, idx, lua_pushfstring(L, "%s has %I entries, expected at most %I", what, n, max));
+  if (n < 0 || n > max)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s has %I entries, expected at most %I", what, n, max));
   return n;
 }
 
@@ -110,7 +111,8 @@ static int nested_shape(lua_State *L, int idx, int64_t *shape) {
     if (ndim == LURN_MAX_DIMS) luaL_error(L, "tensor: more than %d nested levels", LURN_MAX_DIMS);
     lua_Integer len = luaL_len(L, -1);
     if (len < 0 || len > LURN_MAX_LIST)
-      luaL_error(L, "tensor: a row of the nested table has %I entries, expected at most %I", len, LURN_MAX_LIST);
+      luaL_error(L, "tensor: a row of the nested table has %I entries, expected at most %I", len,
+                 LURN_MAX_LIST);
     shape[ndim++] = len;
     if (shape[ndim - 1] == 0) break;
     lua_geti(L, -1, 1);
@@ -311,8 +313,8 @@ static int l_totable(lua_State *L) {
   /* One Lua table per row, even when the last size is 0: (2^40, 0) is refused, not walked. */
   int64_t tables = 1;
   for (int i = 0; i < t->ndim; i++)
-    if (t->shape[i] > LURN_MAX_LIST || (i + 1 < t->ndim && (!lurn_mul_i64(tables, t->shape[i], &tables) ||
-                                                          tables > LURN_MAX_LIST))) {
+    if (t->shape[i] > LURN_MAX_LIST ||
+        (i + 1 < t->ndim && (!lurn_mul_i64(tables, t->shape[i], &tables) || tables > LURN_MAX_LIST))) {
       char buf[LURN_SHAPE_STR_MAX];
       luaL_error(L, "totable: a tensor of shape %s makes more than %I Lua tables or entries",
                  lurn_shape_str(t, buf, sizeof buf), LURN_MAX_LIST);
@@ -444,7 +446,8 @@ static int l_narrow(lua_State *L) {
   lua_Integer start = luaL_checkinteger(L, 3), length = luaL_checkinteger(L, 4), size = t->shape[dim];
   if (start < 1 || start > size + 1 || length < 0 || length > size - (start - 1)) {
     char buf[LURN_SHAPE_STR_MAX];
-    luaL_error(L, "narrow: start %I and length %I out of range for dimension %d of shape %s (positions 1..%I)",
+    luaL_error(L,
+               "narrow: start %I and length %I out of range for dimension %d of shape %s (positions 1..%I)",
                start, length, dim + 1, lurn_shape_str(t, buf, sizeof buf), size);
   }
   l_pushtensor(L, lurn_tensor_narrow(t, dim, start - 1, length));
@@ -480,7 +483,8 @@ static int l_index(lua_State *L) {
     n = l_checklen(L, 3, LURN_MAX_LIST, "the list of positions");
   }
   size_t bytes = 0;
-  if (!lurn_array_bytes(n, sizeof(int64_t), &bytes)) luaL_error(L, "index: %I positions are too many", (lua_Integer)n);
+  if (!lurn_array_bytes(n, sizeof(int64_t), &bytes))
+    luaL_error(L, "index: %I positions are too many", (lua_Integer)n);
   int64_t small[256];
   int64_t *index = n <= 256 ? small : lua_newuserdatauv(L, bytes, 0);
   for (int64_t i = 0; i < n; i++) {
@@ -495,12 +499,14 @@ static int l_index(lua_State *L) {
       lua_pop(L, 1);
     }
     int64_t p = 0;
-    if (v != floor(v)) luaL_error(L, "index: position %f is not an integer", v);  /* NaN and fractions */
-    int whole = lurn_i64_from_double(v, &p);  /* checked before the cast and the shift */
+    if (v != floor(v)) luaL_error(L, "index: position %f is not an integer", v); /* NaN and fractions */
+    int whole = lurn_i64_from_double(v, &p); /* checked before the cast and the shift */
     if (!whole || p < 1 || p > size) {
       char buf[LURN_SHAPE_STR_MAX];
-      if (whole) lua_pushfstring(L, "%I", (lua_Integer)p);
-      else lua_pushfstring(L, "%f", v);
+      if (whole)
+        lua_pushfstring(L, "%I", (lua_Integer)p);
+      else
+        lua_pushfstring(L, "%f", v);
       luaL_error(L, "index: position %s out of range 1..%I for dimension %d of shape %s", lua_tostring(L, -1),
                  (lua_Integer)size, dim + 1, lurn_shape_str(t, buf, sizeof buf));
     }
@@ -525,11 +531,14 @@ static int l_randperm(lua_State *L) {
   int list = luaL_checkoption(L, 2, "tensor", forms) == 1;
   luaL_argcheck(L, n >= 0, 1, "n must be >= 0");
   if (!list && n > LURN_MAX_FLOAT_POSITION)
-    luaL_argerror(L, 1, lua_pushfstring(L, "n = %I is past 2^24, beyond which a float32 tensor cannot hold every "
-                                           "position; lurn.randperm(n, \"list\") gives them exactly", n));
+    luaL_argerror(L, 1,
+                  lua_pushfstring(L,
+                                  "n = %I is past 2^24, beyond which a float32 tensor cannot hold every "
+                                  "position; lurn.randperm(n, \"list\") gives them exactly",
+                                  n));
   if (list && n > LURN_MAX_LIST)
     luaL_argerror(L, 1, lua_pushfstring(L, "n = %I is past the longest list, %I", n, LURN_MAX_LIST));
-  int64_t *index = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n ? n : 1), 0);  /* n <= 2^31 */
+  int64_t *index = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n ? n : 1), 0); /* n <= 2^31 */
   lurn_randperm(index, n, lurn_rng_global());
   if (list) {
     lua_createtable(L, (int)n, 0);

@@ -82,7 +82,7 @@ static int tm_clamp(lua_State *L) {
 static int reduce(lua_State *L, lurn_reduce_op op) {
   lurn_tensor *t = l_checktensor(L, 1);
   lua_Integer ddof = luaL_optinteger(L, 4, 0);
-  if (ddof < 0 || ddof > INT_MAX)  /* before the cast: 2^32 would wrap to 0 */
+  if (ddof < 0 || ddof > INT_MAX) /* before the cast: 2^32 would wrap to 0 */
     luaL_argerror(L, 4, lua_pushfstring(L, "ddof must be >= 0 and at most %d, got %I", INT_MAX, ddof));
   if (lua_isnoneornil(L, 2)) {
     double v;
@@ -95,8 +95,10 @@ static int reduce(lua_State *L, lurn_reduce_op op) {
   int keepdim = lua_toboolean(L, 3);
   if ((op == LURN_ARGMAX || op == LURN_ARGMIN) && t->shape[dim] > LURN_MAX_FLOAT_POSITION) {
     char buf[LURN_SHAPE_STR_MAX];
-    luaL_error(L, "%s: dimension %d of shape %s is past 2^24, beyond which a float32 tensor cannot hold every "
-               "position", op == LURN_ARGMAX ? "argmax" : "argmin", dim + 1, lurn_shape_str(t, buf, sizeof buf));
+    luaL_error(L,
+               "%s: dimension %d of shape %s is past 2^24, beyond which a float32 tensor cannot hold every "
+               "position",
+               op == LURN_ARGMAX ? "argmax" : "argmin", dim + 1, lurn_shape_str(t, buf, sizeof buf));
   }
   lurn_tensor *r = lurn_reduce_dim(op, t, dim, keepdim, (int)ddof);
   l_pushtensor(L, r);

@@ -59,11 +59,14 @@ lurn_status lurn_stratified_kfold(const int64_t *codes, int64_t n, int64_t k, in
   lurn_status st = check_n_splits(n, n_splits);
   if (st == LURN_OK) st = check_codes(codes, n, k);
   if (st != LURN_OK) return st;
-  /* rank[c]: class c's number by first appearance; count[r]: members of the r-th class. */
   if (k > n) /* labels number their classes: each class has a sample */
-    return lurn_fail(LURN_EINVAL, "stratified k-fold: %lld classes for %lld samples", (long long)k, (long long)n);
+    return lurn_fail(LURN_EINVAL, "stratified k-fold: %lld classes for %lld samples", (long long)k,
+                     (long long)n);
+  /* rank[c]: class c's number by first appearance; count[r]: members of the r-th class. */
   size_t bytes;
-  int64_t *first = lurn_array_bytes(4 * n, sizeof(int64_t), &bytes) ? malloc(bytes) : NULL;  /* 3k + n <= 4n */
+  int64_t words; /* 3k + n <= 4n */
+  int64_t *first =
+      lurn_mul_i64(n, 4, &words) && lurn_array_bytes(words, sizeof(int64_t), &bytes) ? malloc(bytes) : NULL;
   if (!first) return lurn_fail(LURN_ENOMEM, "stratified k-fold: out of memory");
   int64_t *rank = first + k, *count = rank + k, *blocks = count + k;
   for (int64_t c = 0; c < k; c++) {
@@ -178,13 +181,18 @@ lurn_status lurn_stratified_split(const int64_t *codes, int64_t n, int64_t k, in
                                   lurn_rng *rng, int64_t *train, int64_t *test) {
   lurn_status st = check_codes(codes, n, k);
   if (st != LURN_OK) return st;
-  if (n_train < 0 || n_test < 0 || n_train > n || n_test > n - n_train) /* no n_train + n_test: it may overflow */
+  /* Not n_train + n_test > n: the sum may overflow. */
+  if (n_train < 0 || n_test < 0 || n_train > n || n_test > n - n_train)
     return lurn_fail(LURN_EINVAL, "train (%lld) and test (%lld) sizes do not fit in %lld samples",
                      (long long)n_train, (long long)n_test, (long long)n);
   if (k > n) /* labels number their classes: each class has a sample */
-    return lurn_fail(LURN_EINVAL, "stratified split: %lld classes for %lld samples", (long long)k, (long long)n);
+    return lurn_fail(LURN_EINVAL, "stratified split: %lld classes for %lld samples", (long long)k,
+                     (long long)n);
   size_t bytes;
-  int64_t *buf = lurn_array_bytes(6 * n + 1, sizeof(int64_t), &bytes) ? calloc(1, bytes) : NULL;  /* 4k + 2n <= 6n */
+  int64_t words; /* 4k + 2n + 1 <= 6n + 1 */
+  int64_t *buf = lurn_mul_i64(n, 6, &words) && lurn_array_bytes(words + 1, sizeof(int64_t), &bytes)
+                     ? calloc(1, bytes)
+                     : NULL;
   if (!buf) return lurn_fail(LURN_ENOMEM, "stratified split: out of memory");
   int64_t *count = buf, *n_i = count + k, *t_i = n_i + k, *start = t_i + k, *by_class = start + k,
           *scratch = by_class + n;

@@ -23,7 +23,8 @@ lurn_status lurn_random_oversample(const lurn_tensor *y, const int64_t *n_new, i
   size_t bytes = 0;
   int fits = 1;
   for (int64_t c = 0; c < nwanted && fits; c++) fits = lurn_add_i64(total, n_new[c], &total);
-  if (!fits || !lurn_array_bytes(total, sizeof(int64_t), &bytes) || !lurn_add_size(bytes, sizeof(int64_t), &bytes)) {
+  if (!fits || !lurn_array_bytes(total, sizeof(int64_t), &bytes) ||
+      !lurn_add_size(bytes, sizeof(int64_t), &bytes)) {
     st = lurn_fail(LURN_EINVAL, "RandomOverSampler: the samples asked add up past 2^63");
     goto done;
   }
@@ -68,9 +69,10 @@ lurn_status lurn_random_undersample(const lurn_tensor *y, const int64_t *n_keep,
     }
   }
   size_t bytes = 0;
-  int64_t *idx = lurn_array_bytes(total, sizeof(int64_t), &bytes) && lurn_add_size(bytes, sizeof(int64_t), &bytes)
-                     ? malloc(bytes)
-                     : NULL;
+  int64_t *idx =
+      lurn_array_bytes(total, sizeof(int64_t), &bytes) && lurn_add_size(bytes, sizeof(int64_t), &bytes)
+          ? malloc(bytes)
+          : NULL;
   int64_t *perm = malloc((size_t)(g.n + 1) * sizeof *perm);
   if (!idx || !perm) {
     free(idx);
