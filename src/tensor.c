@@ -1,9 +1,11 @@
 /* Tensors: shape + strides + offset over a reference-counted float storage.
  * Views share storage; only contiguous()/clone() copy. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "lurn.h"
 #include "tensor_internal.h"
 
@@ -35,22 +37,30 @@ static void storage_release(lurn_storage *s) {
   }
 }
 
+/* The largest span (product of the sizes, zeros counted as 1) a tensor may have: its
+ * strides, offsets and byte count stay within int64_t and size_t. A zero size does not
+ * make the others harmless: (0, 2^40, 2^40) has strides of 2^40 and 2^80. */
+#define MAX_SPAN (INT64_MAX / (int64_t)sizeof(float))
+
 int lurn_check_shape(int ndim, const int64_t *shape) {
   if (ndim < 1 || ndim > LURN_MAX_DIMS) {
     lurn_fail(LURN_EINVAL, "tensors have 1 to %d dimensions, got %d", LURN_MAX_DIMS, ndim);
     return 0;
   }
-  int64_t n = 1;
+  int64_t span = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0) {
       lurn_fail(LURN_EINVAL, "size of dimension %d is negative (%lld)", i + 1, (long long)shape[i]);
       return 0;
     }
-    if (shape[i] > 0 && n > INT64_MAX / 4 / shape[i]) {
-      lurn_fail(LURN_ENOMEM, "tensor of that shape is too large");
+    if (!lurn_mul_i64(span, shape[i] > 0 ? shape[i] : 1, &span) || span > MAX_SPAN) {
+      char buf[LURN_SHAPE_STR_MAX];
+      lurn_tensor tmp = {.ndim = ndim};
+      memcpy(tmp.shape, shape, sizeof(int64_t) * (size_t)ndim);
+      lurn_fail(LURN_EINVAL, "tensor of shape %s is too large: its sizes multiply past 2^61 elements",
+                lurn_shape_str(&tmp, buf, sizeof buf));
       return 0;
     }
-    n *= shape[i];
   }
   return 1;
 }
@@ -99,13 +109,16 @@ lurn_tensor *lurn_tensor_full(int ndim, const int64_t *shape, float value) {
 }
 
 lurn_tensor *lurn_tensor_arange(double start, double stop, double step) {
-  if (step == 0 || start != start || stop != stop || step != step) {
-    lurn_fail(LURN_EINVAL, "arange: step must be non-zero and bounds finite");
+  if (step == 0 || !isfinite(start) || !isfinite(stop) || !isfinite(step)) {
+    lurn_fail(LURN_EINVAL, "arange: step must be non-zero and start, stop and step finite");
     return NULL;
   }
-  double count = (stop - start) / step;
-  int64_t n = count > 0 ? (int64_t)count : 0;
-  if ((double)n < count) n++;  /* ceil: stop is exclusive */
+  double count = ceil((stop - start) / step); /* stop is exclusive */
+  int64_t n = 0;
+  if (count > 0 && !lurn_i64_from_double(count, &n)) {
+    lurn_fail(LURN_EINVAL, "arange: %g to %g by %g gives too many elements", start, stop, step);
+    return NULL;
+  }
   lurn_tensor *t = lurn_tensor_empty(1, &n);
   if (!t) return NULL;
   float *d = lurn_tensor_data(t);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "lurn.h"
 #include "tensor_internal.h"
 
@@ -24,7 +25,10 @@ lurn_tensor *lurn_tensor_cat(const lurn_tensor *const *ts, int n, int dim) {
                 i + 1, lurn_shape_str(ts[i], a, sizeof a), lurn_shape_str(first, b, sizeof b), dim + 1);
       return NULL;
     }
-    shape[dim] += ts[i]->shape[dim];
+    if (!lurn_add_i64(shape[dim], ts[i]->shape[dim], &shape[dim])) {
+      lurn_fail(LURN_EINVAL, "cat: the sizes along dimension %d add up past 2^63", dim + 1);
+      return NULL;
+    }
   }
   lurn_tensor *out = lurn_tensor_empty(first->ndim, shape);
   if (!out) return NULL;
@@ -104,6 +108,13 @@ lurn_status lurn_tensor_index_into(lurn_tensor *out, const lurn_tensor *t, int d
                      lurn_shape_str(out, a, sizeof a), (long long)n, lurn_shape_str(t, b, sizeof b), dim + 1);
   }
   if (n == 0) return LURN_OK;
+  if (out->storage == t->storage) { /* out may overlap t: gather into a copy first, rows would mix */
+    lurn_tensor *tmp = lurn_tensor_index(t, dim, index, n);
+    if (!tmp) return LURN_ENOMEM;
+    lurn_status st = lurn_tensor_copy_into(out, tmp);
+    lurn_tensor_free(tmp);
+    return st;
+  }
   const float *s = lurn_tensor_data(t);
   float *o = lurn_tensor_data(out);
   if (t->ndim == 1) {  /* gathering from a vector: one element per index */

@@ -1,6 +1,7 @@
 /* Views: reshape, transpose, permute, narrow and select share their input's storage. */
 #include <string.h>
 
+#include "checked.h"
 #include "lurn.h"
 #include "tensor_internal.h"
 
@@ -20,13 +21,16 @@ lurn_tensor *lurn_tensor_reshape(const lurn_tensor *t, int ndim, const int64_t *
   int64_t resolved[LURN_MAX_DIMS], known = 1, n = lurn_tensor_numel(t);
   int infer = -1;
   for (int i = 0; i < ndim; i++) {
-    resolved[i] = shape[i];
+    resolved[i] = shape[i] == -1 && infer < 0 ? 1 : shape[i];
     if (shape[i] == -1 && infer < 0) infer = i;
     else if (shape[i] < 0) {
       lurn_fail(LURN_EINVAL, "reshape: invalid size %lld (only one -1 is allowed)", (long long)shape[i]);
       return NULL;
-    } else known *= shape[i];
+    }
   }
+  /* Checked before multiplying: an empty tensor viewed as (0, 2^32, 2^32) has 0 elements
+   * too, but strides past int64_t. */
+  if (!lurn_check_shape(ndim, resolved) || !lurn_shape_numel(ndim, resolved, &known)) return NULL;
   if (infer >= 0) {
     if (known == 0 || n % known != 0) goto mismatch;
     resolved[infer] = n / known;
@@ -81,10 +85,14 @@ lurn_tensor *lurn_tensor_permute(const lurn_tensor *t, const int *dims) {
 
 lurn_tensor *lurn_tensor_narrow(const lurn_tensor *t, int dim, int64_t start, int64_t length) {
   if (!lurn_check_dim(t, dim, "narrow")) return NULL;
-  if (start < 0 || length < 0 || start + length > t->shape[dim]) {
+  int64_t size = t->shape[dim];
+  if (start < 0 || length < 0 || start > size ||
+      length > size - start) { /* no start + length: it may overflow */
     char buf[LURN_SHAPE_STR_MAX];
-    lurn_fail(LURN_EINVAL, "narrow: positions %lld..%lld out of range for dimension %d of shape %s",
-              (long long)start + 1, (long long)(start + length), dim + 1, lurn_shape_str(t, buf, sizeof buf));
+    lurn_fail(LURN_EINVAL,
+              "narrow: start %lld and length %lld out of range for dimension %d of shape %s (1..%lld)",
+              (long long)start + (start < INT64_MAX), (long long)length, dim + 1,
+              lurn_shape_str(t, buf, sizeof buf), (long long)size);
     return NULL;
   }
   lurn_tensor *v = lurn_tensor_view(t);
@@ -99,7 +107,7 @@ lurn_tensor *lurn_tensor_select(const lurn_tensor *t, int dim, int64_t index) {
   if (index < 0 || index >= t->shape[dim]) {
     char buf[LURN_SHAPE_STR_MAX];
     lurn_fail(LURN_EINVAL, "select: position %lld out of range for dimension %d of shape %s",
-              (long long)index + 1, dim + 1, lurn_shape_str(t, buf, sizeof buf));
+              (long long)index + (index < INT64_MAX), dim + 1, lurn_shape_str(t, buf, sizeof buf));
     return NULL;
   }
   if (t->ndim == 1) {  /* selecting from a vector leaves a 1-element vector */

@@ -34,17 +34,27 @@ local function take(a, positions)
   return core.take(a, positions - 1)
 end
 
+-- Sample positions are float32 tensors, which hold every whole number only up to 2^24.
+local MAX_SAMPLES = 1 << 24
+
 local function n_samples(a, who, what, level)
+  local n
   if core.is_tensor(a) then
     if a:dim() < 1 then error(("%s: %s has no samples dimension"):format(who, what), level + 1) end
-    return a:size(1)
-  end
-  if type(a) == "table" and type(a.column) == "function" then
+    n = a:size(1)
+  elseif type(a) == "table" and type(a.column) == "function" then
     error(("%s: %s is a DataFrame: split df:to_tensor{...} and the label column instead"):format(who, what),
       level + 1)
+  elseif type(a) == "table" then
+    n = #a
+  else
+    error(("%s: %s must be a tensor or a list, got %s"):format(who, what, type(a)), level + 1)
   end
-  if type(a) == "table" then return #a end
-  error(("%s: %s must be a tensor or a list, got %s"):format(who, what, type(a)), level + 1)
+  if math.type(n) ~= "integer" or n > MAX_SAMPLES then
+    error(("%s: %s has %s samples; sample positions (float32 tensors) are exact only up to 2^24"):format(who,
+      what, tostring(n)), level + 1)
+  end
+  return n
 end
 
 -- ---- train_test_split ---------------------------------------------------------------------

@@ -87,15 +87,16 @@ end
 local function from_table(strategy, stats, over, who)
   local out = {}
   for c, n in pairs(strategy) do
-    if math.type(c) ~= "integer" and not (type(c) == "number" and c == math.floor(c)) then
-      fail("%s: sampling_strategy keys must be class numbers, got %s", who, tostring(c))
-    end
-    c = math.tointeger(c)
+    -- nil for fractions, infinities and floats past the integers, which a cast would garble
+    local class_number = type(c) == "number" and math.tointeger(c)
+    if not class_number then fail("%s: sampling_strategy keys must be class numbers, got %s", who, tostring(c)) end
+    c = class_number
     if not stats[c] then fail("%s: class %d of sampling_strategy is not present in y", who, c) end
-    if math.type(n) ~= "integer" and not (type(n) == "number" and n == math.floor(n)) then
+    local count = type(n) == "number" and math.tointeger(n)
+    if not count then
       fail("%s: sampling_strategy[%d] must be a whole number of samples, got %s", who, c, tostring(n))
     end
-    n = math.tointeger(n)
+    n = count
     if n < 0 then fail("%s: sampling_strategy[%d] = %d: a count cannot be negative", who, c, n) end
     if over and n < stats[c] then
       fail("%s: with over-sampling, class %d must keep at least its %d samples; %d asked", who, c,

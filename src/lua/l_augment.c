@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "l_tensor.h"
 
 #define LURN_AUGMENTER_MT "lurn.Augmenter"
@@ -91,6 +92,15 @@ static lurn_fill_mode check_fill_mode(lua_State *L, int idx) {
   return mode;
 }
 
+/* An interpolation order, checked before the cast to int (lurn_augment_check names the
+ * orders supported): NaN, fractions and 2^32 + 1 would otherwise become some int. */
+static int check_order(lua_State *L, double v) {
+  int64_t order = 0;
+  if (!lurn_i64_from_double(v, &order) || order < 0 || order > 5)
+    luaL_error(L, "interpolation_order must be a whole number from 0 to 5, got %f", (lua_Number)v);
+  return (int)order;
+}
+
 static uint64_t check_seed(lua_State *L, int idx) {
   /* No seed: the process generator picks one, so lurn.manual_seed still repeats a run. */
   if (lua_isnoneornil(L, idx)) return lurn_rng_next(lurn_rng_global());
@@ -130,7 +140,7 @@ static int l_augmenter_new(lua_State *L) {
   if (!lua_isnil(L, -1)) c->fill_mode = check_fill_mode(L, -1);
   lua_pop(L, 1);
   c->cval = (float)number_field(L, 1, "cval", 0);
-  c->interpolation_order = (int)number_field(L, 1, "interpolation_order", 1);
+  c->interpolation_order = check_order(L, number_field(L, 1, "interpolation_order", 1));
   l_check(L, lurn_augment_check(c));
   lurn_rng_seed(&b->rng, seed);
   return 1;
@@ -192,6 +202,12 @@ static int l_randperm(lua_State *L) {
   augmenter_box *b = check_augmenter(L, 1);
   lua_Integer n = luaL_checkinteger(L, 2);
   luaL_argcheck(L, n >= 0, 2, "n must be >= 0");
+  if (n > LURN_MAX_FLOAT_POSITION)
+    luaL_argerror(L, 2,
+                  lua_pushfstring(L,
+                                  "n = %I is past 2^24, beyond which a float32 tensor cannot hold every "
+                                  "position",
+                                  n));
   int64_t len = n;
   lurn_tensor *t = lurn_tensor_empty(1, &len);
   l_pushtensor(L, t);
@@ -215,7 +231,7 @@ static int l_apply_transform(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   lurn_fill_mode mode = check_fill_mode(L, 3);
   float cval = (float)luaL_optnumber(L, 4, 0);
-  int order = (int)luaL_optinteger(L, 5, 1);
+  int order = check_order(L, luaL_optnumber(L, 5, 1));
   lurn_image_transform t;
   lurn_image_transform_identity(&t);
   t.theta = number_field(L, 2, "theta", 0);

@@ -5,11 +5,27 @@
 #include <math.h>
 #include <string.h>
 
+#include "checked.h"
 #include "l_tensor.h"
 
 /* A scratch array that the collector frees with the userdata left on the stack. */
-static void *scratch(lua_State *L, size_t count, size_t size) {
-  return lua_newuserdatauv(L, (count ? count : 1) * size, 0);
+static void *scratch(lua_State *L, int64_t count, size_t size) {
+  size_t bytes = 0;
+  if (!lurn_array_bytes(count ? count : 1, size, &bytes))
+    luaL_error(L, "%I entries are too many to hold", (lua_Integer)count);
+  return lua_newuserdatauv(L, bytes, 0);
+}
+
+/* Sample positions come back as float32 tensors, exact up to 2^24 samples: more are
+ * refused, before anything is allocated for them. */
+static void check_samples(lua_State *L, int arg, lua_Integer n) {
+  if (n < 0) luaL_argerror(L, arg, "n must be >= 0");
+  if (n > LURN_MAX_FLOAT_POSITION)
+    luaL_argerror(L, arg,
+                  lua_pushfstring(L,
+                                  "%I samples: the float32 tensors of sample positions are exact only "
+                                  "up to 2^24",
+                                  n));
 }
 
 /* The generator for a shuffle: NULL when not shuffling, the process's when no seed is
@@ -38,7 +54,8 @@ static int64_t *check_codes(lua_State *L, int idx, int64_t k, int64_t *n) {
   luaL_argcheck(L, t->ndim == 1, idx, "class codes must be a 1-D tensor");
   l_check(L, lurn_check_codes(t, k, 0));
   *n = t->shape[0];
-  int64_t *codes = scratch(L, (size_t)*n, sizeof *codes);
+  check_samples(L, idx, *n);
+  int64_t *codes = scratch(L, *n, sizeof *codes);
   for (int64_t i = 0; i < *n; i++) codes[i] = (int64_t)lurn_tensor_data(t)[i * t->stride[0]];
   return codes;
 }
@@ -70,7 +87,7 @@ static int l_column_stats(lua_State *L) {
 static int l_column_quantiles(lua_State *L) {
   lurn_tensor *x = l_checktensor(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
-  int nq = (int)luaL_len(L, 2);
+  lua_Integer nq = luaL_len(L, 2);
   luaL_argcheck(L, nq >= 1 && nq <= 1024, 2, "expected 1 to 1024 quantiles");
   double q[1024];
   for (int i = 0; i < nq; i++) {
@@ -80,7 +97,7 @@ static int l_column_quantiles(lua_State *L) {
     if (!ok) luaL_argerror(L, 2, "quantiles must be numbers");
     lua_pop(L, 1);
   }
-  l_pushtensor(L, lurn_column_quantiles(x, q, nq));
+  l_pushtensor(L, lurn_column_quantiles(x, q, (int)nq));
   return 1;
 }
 
@@ -157,8 +174,8 @@ static int l_one_hot(lua_State *L) {
  * referenced by the list. */
 static lurn_str *check_texts(lua_State *L, int idx, int64_t *n) {
   luaL_checktype(L, idx, LUA_TTABLE);
-  *n = (int64_t)luaL_len(L, idx);
-  lurn_str *v = scratch(L, (size_t)*n, sizeof *v);
+  *n = l_checklen(L, idx, LURN_MAX_LIST, "the list of texts");
+  lurn_str *v = scratch(L, *n, sizeof *v);
   for (int64_t i = 0; i < *n; i++) {
     int type = lua_geti(L, idx, (lua_Integer)i + 1);
     if (type == LUA_TSTRING) {
@@ -179,7 +196,7 @@ static lurn_str *check_texts(lua_State *L, int idx, int64_t *n) {
 static int l_unique_strings(lua_State *L) {
   int64_t n, k;
   const lurn_str *v = check_texts(L, 1, &n);
-  int64_t *first = scratch(L, (size_t)n, sizeof *first), *counts = scratch(L, (size_t)n, sizeof *counts);
+  int64_t *first = scratch(L, n, sizeof *first), *counts = scratch(L, n, sizeof *counts);
   l_check(L, lurn_unique_strings(v, n, first, counts, &k));
   lua_createtable(L, (int)k, 0);
   lurn_tensor *c = lurn_tensor_empty(1, &k);
@@ -208,7 +225,8 @@ static int l_encode_strings(lua_State *L) {
 static int l_take(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lurn_tensor *codes = l_checktensor(L, 2);
-  int64_t k = (int64_t)luaL_len(L, 1), n = lurn_tensor_numel(codes);
+  int64_t k = l_checklen(L, 1, LURN_MAX_LIST, "the list"), n = lurn_tensor_numel(codes);
+  luaL_argcheck(L, n <= LURN_MAX_LIST, 2, "more codes than a list can hold");
   l_check(L, lurn_check_codes(codes, k, 1));
   lurn_tensor *c = lurn_tensor_contiguous(codes);
   l_pushtensor(L, c);
@@ -228,10 +246,11 @@ static int l_take(lua_State *L) {
 
 /* permutation(n [, seed]) -> 1..n in random order (the process generator without a seed). */
 static int l_permutation(lua_State *L) {
+  lua_settop(L, 2); /* scratch arrays go above the arguments, not where a missing seed is read */
   lua_Integer n = luaL_checkinteger(L, 1);
-  luaL_argcheck(L, n >= 0, 1, "n must be >= 0");
+  check_samples(L, 1, n);
   lurn_rng *rng = shuffle_rng(L, 0, 2);
-  int64_t *perm = scratch(L, (size_t)n, sizeof *perm);
+  int64_t *perm = scratch(L, n, sizeof *perm);
   lurn_randperm(perm, n, rng);
   l_pushtensor(L, positions_tensor(L, perm, n));
   return 1;
@@ -239,7 +258,7 @@ static int l_permutation(lua_State *L) {
 
 /* Pushes {{train, test}, ...}: 1-based positions per fold, ascending. */
 static void push_folds(lua_State *L, const int64_t *fold, int64_t n, int n_splits) {
-  int64_t *train = scratch(L, (size_t)n, sizeof *train), *test = scratch(L, (size_t)n, sizeof *test);
+  int64_t *train = scratch(L, n, sizeof *train), *test = scratch(L, n, sizeof *test);
   lua_createtable(L, n_splits, 0);
   for (int f = 0; f < n_splits; f++) {
     int64_t n_train, n_test;
@@ -255,11 +274,12 @@ static void push_folds(lua_State *L, const int64_t *fold, int64_t n, int n_split
 
 /* kfold(n, n_splits, shuffle, seed) -> {{train, test}, ...}. */
 static int l_kfold(lua_State *L) {
+  lua_settop(L, 4); /* scratch arrays go above the arguments, not where a missing seed is read */
   lua_Integer n = luaL_checkinteger(L, 1);
-  luaL_argcheck(L, n >= 0, 1, "n must be >= 0");
+  check_samples(L, 1, n);
   int n_splits = check_n_splits(L, 2);
   lurn_rng *rng = shuffle_rng(L, 3, 4);
-  int64_t *fold = scratch(L, (size_t)n, sizeof *fold);
+  int64_t *fold = scratch(L, n, sizeof *fold);
   l_check(L, lurn_kfold(n, n_splits, rng, fold));
   push_folds(L, fold, n, n_splits);
   return 1;
@@ -267,13 +287,14 @@ static int l_kfold(lua_State *L) {
 
 /* stratified_kfold(codes, k, n_splits, shuffle, seed) -> {{train, test}, ...}. */
 static int l_stratified_kfold(lua_State *L) {
+  lua_settop(L, 5); /* scratch arrays go above the arguments, not where a missing seed is read */
   lua_Integer k = luaL_checkinteger(L, 2);
   luaL_argcheck(L, k >= 1, 2, "expected at least one class");
   int64_t n;
   const int64_t *codes = check_codes(L, 1, k, &n);
   int n_splits = check_n_splits(L, 3);
   lurn_rng *rng = shuffle_rng(L, 4, 5);
-  int64_t *fold = scratch(L, (size_t)n, sizeof *fold);
+  int64_t *fold = scratch(L, n, sizeof *fold);
   l_check(L, lurn_stratified_kfold(codes, n, k, n_splits, rng, fold));
   push_folds(L, fold, n, n_splits);
   return 1;
@@ -281,6 +302,7 @@ static int l_stratified_kfold(lua_State *L) {
 
 /* stratified_split(codes, k, n_train, n_test, seed) -> train, test (1-based positions). */
 static int l_stratified_split(lua_State *L) {
+  lua_settop(L, 5); /* scratch arrays go above the arguments, not where a missing seed is read */
   lua_Integer k = luaL_checkinteger(L, 2);
   luaL_argcheck(L, k >= 1, 2, "expected at least one class");
   int64_t n;
@@ -289,8 +311,7 @@ static int l_stratified_split(lua_State *L) {
   luaL_argcheck(L, n_train >= 0 && n_train <= n, 3, "train size out of range");
   luaL_argcheck(L, n_test >= 0 && n_test <= n, 4, "test size out of range");
   lurn_rng *rng = shuffle_rng(L, 0, 5);
-  int64_t *train = scratch(L, (size_t)n_train, sizeof *train),
-          *test = scratch(L, (size_t)n_test, sizeof *test);
+  int64_t *train = scratch(L, n_train, sizeof *train), *test = scratch(L, n_test, sizeof *test);
   l_check(L, lurn_stratified_split(codes, n, k, n_train, n_test, rng, train, test));
   l_pushtensor(L, positions_tensor(L, train, n_train));
   l_pushtensor(L, positions_tensor(L, test, n_test));

@@ -3,6 +3,7 @@
  * the generator is a local one seeded by random_state, or lurn's global one. */
 #include <stdlib.h>
 
+#include "checked.h"
 #include "l_tensor.h"
 
 /* Largest class number accepted in a per-class table (labels stay below 2^24). */
@@ -69,9 +70,15 @@ static int l_kneighbors(lua_State *L) {
   int64_t shape[2] = {nq, k};
   lurn_tensor *pos = lurn_tensor_empty(2, shape), *dist = lurn_tensor_empty(2, shape);
   lurn_tensor *r = lurn_tensor_contiguous(ref), *q = query ? lurn_tensor_contiguous(query) : NULL;
-  int64_t *index = malloc(sizeof(int64_t) * (size_t)(nq * k + 1));
+  int64_t pairs = 0; /* the tensors above refuse nq * k past 2^61, but are made first */
+  size_t bytes = 0;
+  int64_t *index = lurn_mul_i64(nq, k, &pairs) && lurn_array_bytes(pairs + 1, sizeof(int64_t), &bytes)
+                       ? malloc(bytes)
+                       : NULL;
   lurn_status st;
-  if (!pos || !dist || !r || (query && !q) || !index)
+  if (!pos || !dist)
+    st = LURN_EINVAL; /* lurn_last_error() says why: too large, or out of memory */
+  else if (!r || (query && !q) || !index)
     st = lurn_fail(LURN_ENOMEM, "kneighbors: out of memory for %lld x %lld neighbours", (long long)nq,
                    (long long)k);
   else
@@ -96,6 +103,7 @@ static int l_kneighbors(lua_State *L) {
 
 /* smote(x, y, {[class] = n_new}, k [, seed]) -> x_out, y_out. */
 static int l_smote(lua_State *L) {
+  lua_settop(L, 5); /* the scratch arrays go above the arguments, not where a missing seed would be */
   lurn_tensor *x = l_checktensor(L, 1), *y = l_checktensor(L, 2);
   int64_t n;
   int64_t *n_new = check_per_class(L, 3, 0, &n);
@@ -138,12 +146,27 @@ static void check_rows(lua_State *L, lurn_tensor *x, lurn_tensor *y, const char 
                (lua_Integer)(y->ndim ? y->shape[0] : 0));
 }
 
+/* The samplers give back positions in a float32 tensor, exact up to 2^24: refuses a result
+ * that would hold at least `rows` plus the positive entries of n (count entries) samples
+ * when that passes 2^24, before the C core allocates and draws them. */
+static void check_positions(lua_State *L, const char *who, int64_t rows, const int64_t *n, int64_t count) {
+  int64_t total = rows;
+  int fits = 1;
+  for (int64_t c = 0; c < count && fits; c++) fits = n[c] <= 0 || lurn_add_i64(total, n[c], &total);
+  if (!fits || total > LURN_MAX_FLOAT_POSITION)
+    luaL_error(L,
+               "%s: %s samples asked in all; the float32 tensor of their positions is exact only up to 2^24",
+               who, fits ? lua_pushfstring(L, "%I", (lua_Integer)total) : "more than 2^63");
+}
+
 /* random_oversample(x, y, {[class] = n_new} [, seed]) -> x_out, y_out, positions. */
 static int l_random_oversample(lua_State *L) {
+  lua_settop(L, 4);
   lurn_tensor *x = l_checktensor(L, 1), *y = l_checktensor(L, 2);
   check_rows(L, x, y, "RandomOverSampler");
   int64_t n, *index, m;
   int64_t *n_new = check_per_class(L, 3, 0, &n);
+  check_positions(L, "RandomOverSampler", x->shape[0], n_new, n);
   lurn_rng local, *rng = opt_rng(L, 4, &local);
   l_check(L, lurn_random_oversample(y, n_new, n, rng, &index, &m));
   return push_gathered(L, x, y, index, m);
@@ -151,11 +174,14 @@ static int l_random_oversample(lua_State *L) {
 
 /* random_undersample(x, y, {[class] = n_keep}, replacement [, seed]) -> x_out, y_out, positions. */
 static int l_random_undersample(lua_State *L) {
+  lua_settop(L, 5);
   lurn_tensor *x = l_checktensor(L, 1), *y = l_checktensor(L, 2);
   check_rows(L, x, y, "RandomUnderSampler");
   int64_t n, *index, m;
   int64_t *n_keep = check_per_class(L, 3, -1, &n);
   int replacement = lua_toboolean(L, 4);
+  check_positions(L, "RandomUnderSampler", x->shape[0], NULL, 0);          /* the positions kept */
+  if (replacement) check_positions(L, "RandomUnderSampler", 0, n_keep, n); /* at least as many as asked */
   lurn_rng local, *rng = opt_rng(L, 5, &local);
   l_check(L, lurn_random_undersample(y, n_keep, n, replacement, rng, &index, &m));
   return push_gathered(L, x, y, index, m);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "l_tensor.h"
 
 typedef struct {
@@ -36,6 +37,20 @@ void l_pushtensor(lua_State *L, lurn_tensor *t) {
   if (kb > 64) lua_gc(L, LUA_GCSTEP, (int)(kb > 1 << 20 ? 1 << 20 : kb));
 }
 
+lua_Integer l_checklen(lua_State *L, int idx, lua_Integer max, const char *what) {
+  lua_Integer n = luaL_len(L, idx);
+  if (n < 0 || n > max)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s has %I entries, expected at most %I", what, n, max));
+  return n;
+}
+
+/* The length of the shape table at idx, checked before it is cast or read. */
+static int shape_len(lua_State *L, int idx) {
+  lua_Integer n = luaL_len(L, idx);
+  luaL_argcheck(L, n >= 1 && n <= LURN_MAX_DIMS, idx, "shape must have 1 to 8 sizes");
+  return (int)n;
+}
+
 static int64_t check_size(lua_State *L, int arg, lua_Integer v) {
   if (v < 0) luaL_argerror(L, arg, lua_pushfstring(L, "sizes must be >= 0, got %I", v));
   return (int64_t)v;
@@ -44,8 +59,7 @@ static int64_t check_size(lua_State *L, int arg, lua_Integer v) {
 int l_checkshape(lua_State *L, int idx, int64_t *shape) {
   int n;
   if (lua_istable(L, idx)) {
-    n = (int)luaL_len(L, idx);
-    luaL_argcheck(L, n >= 1 && n <= LURN_MAX_DIMS, idx, "shape must have 1 to 8 sizes");
+    n = shape_len(L, idx);
     for (int i = 0; i < n; i++) {
       lua_geti(L, idx, i + 1);
       int ok;
@@ -64,8 +78,7 @@ int l_checkshape(lua_State *L, int idx, int64_t *shape) {
 
 int l_checkshape_signed(lua_State *L, int idx, int64_t *shape) {
   luaL_checktype(L, idx, LUA_TTABLE);
-  int n = (int)luaL_len(L, idx);
-  luaL_argcheck(L, n >= 1 && n <= LURN_MAX_DIMS, idx, "shape must have 1 to 8 sizes");
+  int n = shape_len(L, idx);
   for (int i = 0; i < n; i++) {
     lua_geti(L, idx, i + 1);
     int ok;
@@ -96,7 +109,11 @@ static int nested_shape(lua_State *L, int idx, int64_t *shape) {
   lua_pushvalue(L, idx);
   while (lua_istable(L, -1)) {
     if (ndim == LURN_MAX_DIMS) luaL_error(L, "tensor: more than %d nested levels", LURN_MAX_DIMS);
-    shape[ndim++] = (int64_t)luaL_len(L, -1);
+    lua_Integer len = luaL_len(L, -1);
+    if (len < 0 || len > LURN_MAX_LIST)
+      luaL_error(L, "tensor: a row of the nested table has %I entries, expected at most %I", len,
+                 LURN_MAX_LIST);
+    shape[ndim++] = len;
     if (shape[ndim - 1] == 0) break;
     lua_geti(L, -1, 1);
     lua_remove(L, -2);
@@ -107,7 +124,7 @@ static int nested_shape(lua_State *L, int idx, int64_t *shape) {
 
 static void nested_fill(lua_State *L, int idx, int dim, int ndim, const int64_t *shape, float **out,
                         char *path, size_t pathlen) {
-  int64_t n = (int64_t)luaL_len(L, idx);
+  lua_Integer n = luaL_len(L, idx);
   if (n != shape[dim])
     luaL_error(L, "tensor: ragged nested table: row %s has %I elements, expected %I", pathlen ? path : "{}",
                (lua_Integer)n, (lua_Integer)shape[dim]);
@@ -148,6 +165,12 @@ static int l_tensor_new(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int64_t shape[LURN_MAX_DIMS];
   int ndim = nested_shape(L, 1, shape);
+  /* Every row is visited even when the innermost size is 0: {{}, {}, ...} of 2^40 rows is
+   * refused here rather than walked. */
+  int64_t rows = 1;
+  for (int i = 0; i + 1 < ndim; i++)
+    if (!lurn_mul_i64(rows, shape[i], &rows) || rows > LURN_MAX_LIST)
+      luaL_error(L, "tensor: the nested table has more than %I rows", LURN_MAX_LIST);
   lurn_tensor *t = lurn_tensor_empty(ndim, shape);
   l_pushtensor(L, t);
   float *p = lurn_tensor_data(t);
@@ -287,6 +310,15 @@ static void push_nested(lua_State *L, const lurn_tensor *t, int dim, const float
 
 static int l_totable(lua_State *L) {
   lurn_tensor *t = l_checktensor(L, 1);
+  /* One Lua table per row, even when the last size is 0: (2^40, 0) is refused, not walked. */
+  int64_t tables = 1;
+  for (int i = 0; i < t->ndim; i++)
+    if (t->shape[i] > LURN_MAX_LIST ||
+        (i + 1 < t->ndim && (!lurn_mul_i64(tables, t->shape[i], &tables) || tables > LURN_MAX_LIST))) {
+      char buf[LURN_SHAPE_STR_MAX];
+      luaL_error(L, "totable: a tensor of shape %s makes more than %I Lua tables or entries",
+                 lurn_shape_str(t, buf, sizeof buf), LURN_MAX_LIST);
+    }
   luaL_checkstack(L, t->ndim + 4, "tensor too deep");
   push_nested(L, t, 0, lurn_tensor_data(t));
   return 1;
@@ -357,8 +389,7 @@ static int l_reshape(lua_State *L) {
   int64_t shape[LURN_MAX_DIMS];
   int n;
   if (lua_istable(L, 2)) {
-    n = (int)luaL_len(L, 2);
-    luaL_argcheck(L, n >= 1 && n <= LURN_MAX_DIMS, 2, "shape must have 1 to 8 sizes");
+    n = shape_len(L, 2);
     for (int i = 0; i < n; i++) {
       lua_geti(L, 2, i + 1);
       shape[i] = luaL_checkinteger(L, -1);
@@ -392,8 +423,8 @@ static int l_permute(lua_State *L) {
   lurn_tensor *t = l_checktensor(L, 1);
   int dims[LURN_MAX_DIMS];
   int table = lua_istable(L, 2);
-  int n = table ? (int)luaL_len(L, 2) : lua_gettop(L) - 1;
-  if (n != t->ndim) luaL_error(L, "permute: expected %d dimensions, got %d", t->ndim, n);
+  lua_Integer n = table ? luaL_len(L, 2) : lua_gettop(L) - 1;
+  if (n != t->ndim) luaL_error(L, "permute: expected %d dimensions, got %I", t->ndim, n);
   for (int i = 0; i < n; i++) {
     if (table) {
       lua_geti(L, 2, i + 1);
@@ -407,10 +438,18 @@ static int l_permute(lua_State *L) {
   return 1;
 }
 
+/* Positions are checked here, 1-based as the user wrote them, before the shift to 0-based
+ * that math.mininteger would overflow. */
 static int l_narrow(lua_State *L) {
   lurn_tensor *t = l_checktensor(L, 1);
   int dim = l_checkdim(L, 2, t);
-  lua_Integer start = luaL_checkinteger(L, 3), length = luaL_checkinteger(L, 4);
+  lua_Integer start = luaL_checkinteger(L, 3), length = luaL_checkinteger(L, 4), size = t->shape[dim];
+  if (start < 1 || start > size + 1 || length < 0 || length > size - (start - 1)) {
+    char buf[LURN_SHAPE_STR_MAX];
+    luaL_error(L,
+               "narrow: start %I and length %I out of range for dimension %d of shape %s (positions 1..%I)",
+               start, length, dim + 1, lurn_shape_str(t, buf, sizeof buf), size);
+  }
   l_pushtensor(L, lurn_tensor_narrow(t, dim, start - 1, length));
   return 1;
 }
@@ -418,7 +457,13 @@ static int l_narrow(lua_State *L) {
 static int l_select(lua_State *L) {
   lurn_tensor *t = l_checktensor(L, 1);
   int dim = l_checkdim(L, 2, t);
-  l_pushtensor(L, lurn_tensor_select(t, dim, luaL_checkinteger(L, 3) - 1));
+  lua_Integer pos = luaL_checkinteger(L, 3);
+  if (pos < 1 || pos > t->shape[dim]) {
+    char buf[LURN_SHAPE_STR_MAX];
+    luaL_error(L, "select: position %I out of range 1..%I for dimension %d of shape %s", pos,
+               (lua_Integer)t->shape[dim], dim + 1, lurn_shape_str(t, buf, sizeof buf));
+  }
+  l_pushtensor(L, lurn_tensor_select(t, dim, pos - 1));
   return 1;
 }
 
@@ -429,16 +474,19 @@ static int l_index(lua_State *L) {
   int dim = l_checkdim(L, 2, t);
   lurn_tensor *pos = l_totensor(L, 3);
   lurn_tensor *out = lua_isnoneornil(L, 4) ? NULL : l_checktensor(L, 4);
-  int64_t n;
+  int64_t n, size = t->shape[dim];
   if (pos) {
     if (pos->ndim != 1) luaL_argerror(L, 3, "positions must be a 1-D tensor");
     n = pos->shape[0];
   } else {
     luaL_checktype(L, 3, LUA_TTABLE);
-    n = (int64_t)luaL_len(L, 3);
+    n = l_checklen(L, 3, LURN_MAX_LIST, "the list of positions");
   }
+  size_t bytes = 0;
+  if (!lurn_array_bytes(n, sizeof(int64_t), &bytes))
+    luaL_error(L, "index: %I positions are too many", (lua_Integer)n);
   int64_t small[256];
-  int64_t *index = n <= 256 ? small : lua_newuserdatauv(L, sizeof(int64_t) * (size_t)n, 0);
+  int64_t *index = n <= 256 ? small : lua_newuserdatauv(L, bytes, 0);
   for (int64_t i = 0; i < n; i++) {
     double v;
     if (pos) {
@@ -450,8 +498,19 @@ static int l_index(lua_State *L) {
       if (!ok) luaL_error(L, "index: position %I is not a number", (lua_Integer)i + 1);
       lua_pop(L, 1);
     }
-    if (v != floor(v)) luaL_error(L, "index: position %f is not an integer", v);
-    index[i] = (int64_t)v - 1;
+    int64_t p = 0;
+    if (v != floor(v)) luaL_error(L, "index: position %f is not an integer", v); /* NaN and fractions */
+    int whole = lurn_i64_from_double(v, &p); /* checked before the cast and the shift */
+    if (!whole || p < 1 || p > size) {
+      char buf[LURN_SHAPE_STR_MAX];
+      if (whole)
+        lua_pushfstring(L, "%I", (lua_Integer)p);
+      else
+        lua_pushfstring(L, "%f", v);
+      luaL_error(L, "index: position %s out of range 1..%I for dimension %d of shape %s", lua_tostring(L, -1),
+                 (lua_Integer)size, dim + 1, lurn_shape_str(t, buf, sizeof buf));
+    }
+    index[i] = p - 1;
   }
   if (out) {
     l_check(L, lurn_tensor_index_into(out, t, dim, index, n));
@@ -462,25 +521,45 @@ static int l_index(lua_State *L) {
   return 1;
 }
 
-/* lurn.randperm(n): the positions 1..n in random order (seeded generator). */
+/* lurn.randperm(n [, "list"]): the positions 1..n in random order (seeded generator), as a
+ * tensor, or as a Lua list of integers. A float32 tensor holds every whole number only up
+ * to 2^24, so past that positions would repeat: the tensor form is refused there, the list
+ * form stays exact. */
 static int l_randperm(lua_State *L) {
+  static const char *const forms[] = {"tensor", "list", NULL};
   lua_Integer n = luaL_checkinteger(L, 1);
+  int list = luaL_checkoption(L, 2, "tensor", forms) == 1;
   luaL_argcheck(L, n >= 0, 1, "n must be >= 0");
+  if (!list && n > LURN_MAX_FLOAT_POSITION)
+    luaL_argerror(L, 1,
+                  lua_pushfstring(L,
+                                  "n = %I is past 2^24, beyond which a float32 tensor cannot hold every "
+                                  "position; lurn.randperm(n, \"list\") gives them exactly",
+                                  n));
+  if (list && n > LURN_MAX_LIST)
+    luaL_argerror(L, 1, lua_pushfstring(L, "n = %I is past the longest list, %I", n, LURN_MAX_LIST));
+  int64_t *index = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n ? n : 1), 0); /* n <= 2^31 */
+  lurn_randperm(index, n, lurn_rng_global());
+  if (list) {
+    lua_createtable(L, (int)n, 0);
+    for (int64_t i = 0; i < n; i++) {
+      lua_pushinteger(L, index[i] + 1);
+      lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+  }
   int64_t len = n;
   lurn_tensor *t = lurn_tensor_empty(1, &len);
   l_pushtensor(L, t);
-  int64_t *index = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(n ? n : 1), 0);
-  lurn_randperm(index, n, lurn_rng_global());
   float *d = lurn_tensor_data(t);
   for (int64_t i = 0; i < n; i++) d[i] = (float)(index[i] + 1);
-  lua_pop(L, 1);
   return 1;
 }
 
 /* Collects the tensors of the table at idx into a userdata-held array. */
 static const lurn_tensor **tensor_list(lua_State *L, int idx, int *n) {
   luaL_checktype(L, idx, LUA_TTABLE);
-  *n = (int)luaL_len(L, idx);
+  *n = (int)l_checklen(L, idx, LURN_MAX_TENSOR_LIST, "the list of tensors");
   if (*n < 1) luaL_argerror(L, idx, "expected a non-empty list of tensors");
   const lurn_tensor **ts = lua_newuserdatauv(L, sizeof(*ts) * (size_t)*n, 0);
   for (int i = 0; i < *n; i++) {

@@ -3,6 +3,7 @@
 #define LURN_L_TENSOR_H
 
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 
 #include "lurn.h"
@@ -19,6 +20,19 @@ void l_check(lua_State *L, lurn_status st);
 int l_checkshape(lua_State *L, int idx, int64_t *shape);
 /* The same for a table in which one size may be -1 (reshape targets). */
 int l_checkshape_signed(lua_State *L, int idx, int64_t *shape);
+/* Lists read from Lua (positions, texts, rows of nested tables) hold at most this many
+ * entries: a plain table that long already takes 32 GiB, and a __len that claims more is
+ * refused before anything is read or allocated. */
+#define LURN_MAX_LIST ((lua_Integer)INT_MAX)
+/* Tensors joined by one cat or stack. */
+#define LURN_MAX_TENSOR_LIST ((lua_Integer)1 << 24)
+/* Sample positions held in float32 tensors are exact up to 2^24, past which a float32
+ * no longer holds every whole number: functions that return positions as tensors refuse
+ * more rows than this rather than give repeated positions. */
+#define LURN_MAX_FLOAT_POSITION ((lua_Integer)1 << 24)
+/* The length of the list at idx (its __len included), raising an argument error naming
+ * `what` unless it is 0..max. Check it before copying or allocating. */
+lua_Integer l_checklen(lua_State *L, int idx, lua_Integer max, const char *what);
 /* A 1-based Lua dimension argument turned into a 0-based C one (negative counts from the end). */
 int l_checkdim(lua_State *L, int idx, const lurn_tensor *t);
 

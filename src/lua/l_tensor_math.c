@@ -81,17 +81,26 @@ static int tm_clamp(lua_State *L) {
 /* t:sum() -> number; t:sum(dim[, keepdim]) -> tensor. var/std take ddof after keepdim. */
 static int reduce(lua_State *L, lurn_reduce_op op) {
   lurn_tensor *t = l_checktensor(L, 1);
-  int ddof = (int)luaL_optinteger(L, 4, 0);
+  lua_Integer ddof = luaL_optinteger(L, 4, 0);
+  if (ddof < 0 || ddof > INT_MAX) /* before the cast: 2^32 would wrap to 0 */
+    luaL_argerror(L, 4, lua_pushfstring(L, "ddof must be >= 0 and at most %d, got %I", INT_MAX, ddof));
   if (lua_isnoneornil(L, 2)) {
     double v;
-    l_check(L, lurn_reduce_all(op, t, ddof, &v));
+    l_check(L, lurn_reduce_all(op, t, (int)ddof, &v));
     if (op == LURN_ARGMAX || op == LURN_ARGMIN) lua_pushinteger(L, (lua_Integer)v + 1);
     else lua_pushnumber(L, v);
     return 1;
   }
   int dim = l_checkdim(L, 2, t);
   int keepdim = lua_toboolean(L, 3);
-  lurn_tensor *r = lurn_reduce_dim(op, t, dim, keepdim, ddof);
+  if ((op == LURN_ARGMAX || op == LURN_ARGMIN) && t->shape[dim] > LURN_MAX_FLOAT_POSITION) {
+    char buf[LURN_SHAPE_STR_MAX];
+    luaL_error(L,
+               "%s: dimension %d of shape %s is past 2^24, beyond which a float32 tensor cannot hold every "
+               "position",
+               op == LURN_ARGMAX ? "argmax" : "argmin", dim + 1, lurn_shape_str(t, buf, sizeof buf));
+  }
+  lurn_tensor *r = lurn_reduce_dim(op, t, dim, keepdim, (int)ddof);
   l_pushtensor(L, r);
   if (op == LURN_ARGMAX || op == LURN_ARGMIN) {  /* 1-based positions, as everywhere in Lua */
     float *d = lurn_tensor_data(r);

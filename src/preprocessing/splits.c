@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "lurn.h"
 
 static lurn_status check_n_splits(int64_t n, int n_splits) {
@@ -24,7 +25,8 @@ static lurn_status check_n_splits(int64_t n, int n_splits) {
 lurn_status lurn_kfold(int64_t n, int n_splits, lurn_rng *rng, int64_t *fold) {
   lurn_status st = check_n_splits(n, n_splits);
   if (st != LURN_OK) return st;
-  int64_t *order = malloc(sizeof *order * (size_t)n);
+  size_t bytes;
+  int64_t *order = lurn_array_bytes(n ? n : 1, sizeof *order, &bytes) ? malloc(bytes) : NULL;
   if (!order) return lurn_fail(LURN_ENOMEM, "k-fold: out of memory");
   if (rng)
     lurn_randperm(order, n, rng);
@@ -57,8 +59,14 @@ lurn_status lurn_stratified_kfold(const int64_t *codes, int64_t n, int64_t k, in
   lurn_status st = check_n_splits(n, n_splits);
   if (st == LURN_OK) st = check_codes(codes, n, k);
   if (st != LURN_OK) return st;
+  if (k > n) /* labels number their classes: each class has a sample */
+    return lurn_fail(LURN_EINVAL, "stratified k-fold: %lld classes for %lld samples", (long long)k,
+                     (long long)n);
   /* rank[c]: class c's number by first appearance; count[r]: members of the r-th class. */
-  int64_t *first = malloc(sizeof(int64_t) * (size_t)(3 * k + n));
+  size_t bytes;
+  int64_t words; /* 3k + n <= 4n */
+  int64_t *first =
+      lurn_mul_i64(n, 4, &words) && lurn_array_bytes(words, sizeof(int64_t), &bytes) ? malloc(bytes) : NULL;
   if (!first) return lurn_fail(LURN_ENOMEM, "stratified k-fold: out of memory");
   int64_t *rank = first + k, *count = rank + k, *blocks = count + k;
   for (int64_t c = 0; c < k; c++) {
@@ -173,10 +181,18 @@ lurn_status lurn_stratified_split(const int64_t *codes, int64_t n, int64_t k, in
                                   lurn_rng *rng, int64_t *train, int64_t *test) {
   lurn_status st = check_codes(codes, n, k);
   if (st != LURN_OK) return st;
-  if (n_train < 0 || n_test < 0 || n_train + n_test > n)
+  /* Not n_train + n_test > n: the sum may overflow. */
+  if (n_train < 0 || n_test < 0 || n_train > n || n_test > n - n_train)
     return lurn_fail(LURN_EINVAL, "train (%lld) and test (%lld) sizes do not fit in %lld samples",
                      (long long)n_train, (long long)n_test, (long long)n);
-  int64_t *buf = calloc((size_t)(4 * k + 2 * n + 1), sizeof(int64_t));
+  if (k > n) /* labels number their classes: each class has a sample */
+    return lurn_fail(LURN_EINVAL, "stratified split: %lld classes for %lld samples", (long long)k,
+                     (long long)n);
+  size_t bytes;
+  int64_t words; /* 4k + 2n + 1 <= 6n + 1 */
+  int64_t *buf = lurn_mul_i64(n, 6, &words) && lurn_array_bytes(words + 1, sizeof(int64_t), &bytes)
+                     ? calloc(1, bytes)
+                     : NULL;
   if (!buf) return lurn_fail(LURN_ENOMEM, "stratified split: out of memory");
   int64_t *count = buf, *n_i = count + k, *t_i = n_i + k, *start = t_i + k, *by_class = start + k,
           *scratch = by_class + n;

@@ -2,6 +2,7 @@
  * order, so that the binding gathers x and y (of any shape) with lurn_tensor_index. */
 #include <stdlib.h>
 
+#include "checked.h"
 #include "sampling.h"
 
 /* A uniform whole number in [0, n). */
@@ -19,8 +20,15 @@ lurn_status lurn_random_oversample(const lurn_tensor *y, const int64_t *n_new, i
   if (st) return st;
   if ((st = lurn_check_wanted(&g, n_new, nwanted, "RandomOverSampler"))) goto done;
   int64_t total = g.n;
-  for (int64_t c = 0; c < nwanted; c++) total += n_new[c];
-  int64_t *idx = malloc((size_t)(total + 1) * sizeof *idx);
+  size_t bytes = 0;
+  int fits = 1;
+  for (int64_t c = 0; c < nwanted && fits; c++) fits = lurn_add_i64(total, n_new[c], &total);
+  if (!fits || !lurn_array_bytes(total, sizeof(int64_t), &bytes) ||
+      !lurn_add_size(bytes, sizeof(int64_t), &bytes)) {
+    st = lurn_fail(LURN_EINVAL, "RandomOverSampler: the samples asked add up past 2^63");
+    goto done;
+  }
+  int64_t *idx = malloc(bytes);
   if (!idx) {
     st = lurn_fail(LURN_ENOMEM, "RandomOverSampler: out of memory for %lld positions", (long long)total);
     goto done;
@@ -55,9 +63,16 @@ lurn_status lurn_random_undersample(const lurn_tensor *y, const int64_t *n_keep,
                      (long long)keep, (long long)c, (long long)have);
       goto done;
     }
-    total += keep;
+    if (!lurn_add_i64(total, keep, &total)) {
+      st = lurn_fail(LURN_EINVAL, "RandomUnderSampler: the samples asked add up past 2^63");
+      goto done;
+    }
   }
-  int64_t *idx = malloc((size_t)(total + 1) * sizeof *idx);
+  size_t bytes = 0;
+  int64_t *idx =
+      lurn_array_bytes(total, sizeof(int64_t), &bytes) && lurn_add_size(bytes, sizeof(int64_t), &bytes)
+          ? malloc(bytes)
+          : NULL;
   int64_t *perm = malloc((size_t)(g.n + 1) * sizeof *perm);
   if (!idx || !perm) {
     free(idx);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "sampling.h"
 
 /* n new samples of one class xc (nc, d), whose neighbours are nn (nc, k), into out (n, d).
@@ -82,7 +83,12 @@ lurn_status lurn_smote(const lurn_tensor *x, const lurn_tensor *y, const int64_t
   if (st) return st;
   int64_t n = x->shape[0], d = x->shape[1], total = n, most = 0;
   for (int64_t c = 0; c < nwanted; c++) {
-    total += n_new[c];
+    if (!lurn_add_i64(total, n_new[c], &total)) {
+      st = lurn_fail(LURN_EINVAL, "SMOTE: the samples asked add up past 2^63");
+      lurn_tensor_free(packed);
+      lurn_class_groups_free(&g);
+      return st;
+    }
     if (n_new[c] > 0 && g.counts[c] > most) most = g.counts[c];
   }
   int64_t biggest_new = 0;
@@ -90,12 +96,21 @@ lurn_status lurn_smote(const lurn_tensor *x, const lurn_tensor *y, const int64_t
     if (n_new[c] > biggest_new) biggest_new = n_new[c];
 
   int64_t xshape[2] = {total, d}, yshape[2] = {total, 1};
-  lurn_tensor *xo = lurn_tensor_empty(2, xshape), *yo = lurn_tensor_empty(y->ndim, yshape);
-  float *xc = malloc((size_t)(most * d + 1) * sizeof *xc);
-  int64_t *nn = malloc((size_t)(most * k + 1) * sizeof *nn);
-  int64_t *pick = malloc((size_t)(biggest_new + 1) * sizeof *pick);
-  float *step = malloc((size_t)(biggest_new + 1) * sizeof *step);
-  if (!xo || !yo || !xc || !nn || !pick || !step) {
+  lurn_tensor *xo = lurn_tensor_empty(2, xshape), *yo = xo ? lurn_tensor_empty(y->ndim, yshape) : NULL;
+  float *xc = NULL, *step = NULL;
+  int64_t *nn = NULL, *pick = NULL;
+  if (!xo || !yo) { /* the message says why: too large, or out of memory */
+    st = LURN_ENOMEM;
+    goto done;
+  }
+  /* Work space: most * d and biggest_new are within the tensors just made; most * k may not be. */
+  int64_t most_k;
+  size_t bytes;
+  if (lurn_array_bytes(most * d + 1, sizeof *xc, &bytes)) xc = malloc(bytes);
+  if (lurn_mul_i64(most, k, &most_k) && lurn_array_bytes(most_k + 1, sizeof *nn, &bytes)) nn = malloc(bytes);
+  if (lurn_array_bytes(biggest_new + 1, sizeof *pick, &bytes)) pick = malloc(bytes);
+  if (lurn_array_bytes(biggest_new + 1, sizeof *step, &bytes)) step = malloc(bytes);
+  if (!xc || !nn || !pick || !step) {
     st = lurn_fail(LURN_ENOMEM, "SMOTE: out of memory for %lld x %lld samples", (long long)total,
                    (long long)d);
     goto done;

@@ -283,7 +283,7 @@ local function run_epoch(n, batch_size, order, x, y, w, step, metric_list, on_ba
       xb, yb = batch_buffer(x, size), batch_buffer(y, size)
       wb = w and core.zeros{size}
     end
-    local idx = order and order:narrow(1, start, size)
+    local idx = order and table.move(order, start, start + size - 1, 1, {})
     local xs, ys, ws
     if idx then
       xs, ys = x:index(1, idx, xb), y:index(1, idx, yb)
@@ -416,7 +416,8 @@ function Sequential:fit(x, y, opts)
       self._bar = bar
     else
       local n = x:size(1)
-      local order = opts.shuffle ~= false and core.randperm(n) or nil
+      -- a list of integers: a float32 tensor would repeat positions past 2^24 samples
+      local order = opts.shuffle ~= false and core.randperm(n, "list") or nil
       local bar = Progbar.new(math.ceil(n / batch_size), verbose)
       logs, steps = run_epoch(n, batch_size, order, x, y, w, step, metric_list, function(b, l)
         call_callbacks(cbs, "on_train_batch_end", b - 1, l)
