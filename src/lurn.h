@@ -141,7 +141,8 @@ int lurn_get_num_threads(void);
 double lurn_clock(void);           /* monotonic wall-clock seconds */
 
 /* ---- files ------------------------------------------------------------------- */
-/* .npy arrays: float32, float64, uint8 and int64 (C order) load as float32. */
+/* .npy arrays: float32, float64, int8/uint8/bool, int32 and int64 (C order) load as float32.
+ * Saving is atomic for regular files and writes through to devices and FIFOs (docs/api.md). */
 lurn_status lurn_npy_load(const char *path, lurn_tensor **out);
 lurn_status lurn_npy_save(const char *path, const lurn_tensor *t);  /* atomic */
 
