@@ -3,8 +3,6 @@
  * through (never replaced), other file types are refused, and a failed save leaves
  * neither a temporary file nor a changed target. Device nodes and FIFOs are made in a
  * temporary directory, never the machine's own. */
-#include "io/atomic_file.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +18,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "io/atomic_file.h"
 #include "lurn.h"
 
 static char dir[] = "/tmp/lurn_test_atomic_XXXXXX";

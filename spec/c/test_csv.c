@@ -400,7 +400,8 @@ static void test_limits_fail_with_file_and_line(void) {
               "line.csv:3: a line longer than 10 bytes (max_line_bytes)");
   lurn_csv_options_init(&o);
   o.max_columns = 3;
-  check_fails(write_file("cols.csv", "a,b,c,d\n1,2,3,4\n"), &o, "cols.csv:1: more than 3 columns (max_columns)");
+  check_fails(write_file("cols.csv", "a,b,c,d\n1,2,3,4\n"), &o,
+              "cols.csv:1: more than 3 columns (max_columns)");
 }
 
 /* Half a million columns and one row: columns grow with the rows read, not 1,024 rows each up

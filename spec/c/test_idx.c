@@ -174,8 +174,8 @@ static void test_lying_sizes_fail_before_allocating(void) {
 
 /* A zero size does not hide the overflow of the others (their strides overflow too). */
 static void test_zero_size_does_not_hide_an_overflow(void) {
-  const unsigned char zero[] = {0, 0, 0x08, 4, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
-                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const unsigned char zero[] = {0,    0,    0x08, 4,    0,    0,    0,    0,    0xff, 0xff,
+                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   check_fails(write_file("zero_huge", zero, sizeof zero), "IDX sizes are too large: their product overflows");
   check_fails(write_file("zero_huge.gz", zero, sizeof zero), "IDX sizes are too large");
 }
@@ -219,8 +219,8 @@ static void test_gzip_and_pipes_take_memory_as_values_arrive(void) {
   enum { CLAIMED = 100000000, SENT = 120000 };
   unsigned char *file = malloc(8 + SENT);
   if (!file) return;
-  unsigned char head[8] = {0, 0, 0x08, 1, CLAIMED >> 24, (CLAIMED >> 16) & 0xff, (CLAIMED >> 8) & 0xff,
-                           CLAIMED & 0xff};
+  unsigned char head[8] = {
+      0, 0, 0x08, 1, CLAIMED >> 24, (CLAIMED >> 16) & 0xff, (CLAIMED >> 8) & 0xff, CLAIMED & 0xff};
   memcpy(file, head, 8);
   uint32_t x = 12345; /* incompressible bytes, so that the file is large enough to pass */
   for (int i = 0; i < SENT; i++) file[8 + i] = (unsigned char)((x = x * 1664525u + 1013904223u) >> 24);

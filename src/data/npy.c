@@ -89,8 +89,10 @@ static lurn_status parse_descr(cursor *c, npy_header *h) {
   const char *s;
   size_t len;
   if (!quoted(c, &s, &len))
-    return lurn_fail(LURN_EIO, "%s: unsupported .npy dtype: 'descr' is not a simple type string (structured "
-                     "arrays do not load)", c->path);
+    return lurn_fail(LURN_EIO,
+                     "%s: unsupported .npy dtype: 'descr' is not a simple type string (structured "
+                     "arrays do not load)",
+                     c->path);
   char code[16] = {0};
   memcpy(code, s, len < sizeof code - 1 ? len : sizeof code - 1);
   if (len >= 1 && s[0] == '>')
@@ -158,8 +160,10 @@ static lurn_status parse_header(const char *path, const char *text, size_t len, 
     else if (klen == 5 && memcmp(key, "shape", 5) == 0)
       s = parse_shape(&c, h);
     else
-      return lurn_fail(LURN_EIO, "%s: .npy header has the unknown key '%.*s' (descr, fortran_order and shape "
-                       "are expected)", path, (int)(klen < 40 ? klen : 40), key);
+      return lurn_fail(LURN_EIO,
+                       "%s: .npy header has the unknown key '%.*s' (descr, fortran_order and shape "
+                       "are expected)",
+                       path, (int)(klen < 40 ? klen : 40), key);
     if (s != LURN_OK) return s;
     if (accept(&c, '}')) break;
     if (!accept(&c, ',')) return malformed(&c, "no ',' between entries");
@@ -177,13 +181,39 @@ static lurn_status parse_header(const char *path, const char *text, size_t len, 
 static void convert(float *dst, const unsigned char *src, npy_type type, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     switch (type) {
-      case NPY_F4: { float v; memcpy(&v, src + 4 * i, 4); dst[i] = v; break; }
-      case NPY_F8: { double v; memcpy(&v, src + 8 * i, 8); dst[i] = (float)v; break; }
-      case NPY_U1: dst[i] = src[i]; break;
-      case NPY_B1: dst[i] = src[i] != 0; break; /* numpy: any non-zero byte is True */
-      case NPY_I1: dst[i] = (signed char)src[i]; break;
-      case NPY_I4: { int32_t v; memcpy(&v, src + 4 * i, 4); dst[i] = (float)v; break; }
-      case NPY_I8: { int64_t v; memcpy(&v, src + 8 * i, 8); dst[i] = (float)v; break; }
+      case NPY_F4: {
+        float v;
+        memcpy(&v, src + 4 * i, 4);
+        dst[i] = v;
+        break;
+      }
+      case NPY_F8: {
+        double v;
+        memcpy(&v, src + 8 * i, 8);
+        dst[i] = (float)v;
+        break;
+      }
+      case NPY_U1:
+        dst[i] = src[i];
+        break;
+      case NPY_B1:
+        dst[i] = src[i] != 0;
+        break; /* numpy: any non-zero byte is True */
+      case NPY_I1:
+        dst[i] = (signed char)src[i];
+        break;
+      case NPY_I4: {
+        int32_t v;
+        memcpy(&v, src + 4 * i, 4);
+        dst[i] = (float)v;
+        break;
+      }
+      case NPY_I8: {
+        int64_t v;
+        memcpy(&v, src + 8 * i, 8);
+        dst[i] = (float)v;
+        break;
+      }
     }
   }
 }
@@ -245,8 +275,10 @@ static lurn_status read_values(int fd, const char *path, const npy_header *h, in
   }
   free(chunk);
   if (!dst) {
-    if (s == LURN_OK) *grown = buf;
-    else free(buf);
+    if (s == LURN_OK)
+      *grown = buf;
+    else
+      free(buf);
   }
   return s;
 }
@@ -364,7 +396,8 @@ lurn_status lurn_npy_save(const char *path, const lurn_tensor *t) {
   lurn_status s = lurn_atomic_open(&f, path);
   if (s == LURN_OK) {
     s = lurn_atomic_write(&f, header, (size_t)(10 + hlen));
-    if (s == LURN_OK) s = lurn_atomic_write(&f, lurn_tensor_data(c), sizeof(float) * (size_t)lurn_tensor_numel(c));
+    if (s == LURN_OK)
+      s = lurn_atomic_write(&f, lurn_tensor_data(c), sizeof(float) * (size_t)lurn_tensor_numel(c));
     if (s == LURN_OK)
       s = lurn_atomic_commit(&f);
     else

@@ -140,10 +140,12 @@ static lurn_status open_temp(lurn_atomic_file *f, const struct stat *old) {
   }
   if (old) {
     /* Keep the replaced file's owner (where allowed: as root) and mode, as editors do. */
-    if ((old->st_uid != geteuid() || old->st_gid != getegid()) && fchown(f->fd, old->st_uid, old->st_gid) != 0)
+    if ((old->st_uid != geteuid() || old->st_gid != getegid()) &&
+        fchown(f->fd, old->st_uid, old->st_gid) != 0)
       errno = 0; /* not allowed (we are not root): the new file is ours, as any file we create */
     if (fchmod(f->fd, old->st_mode & 07777) != 0) {
-      lurn_status s = lurn_fail(LURN_EIO, "%s: cannot set the mode of the new file: %s", f->path, strerror(errno));
+      lurn_status s =
+          lurn_fail(LURN_EIO, "%s: cannot set the mode of the new file: %s", f->path, strerror(errno));
       lurn_atomic_abort(f);
       return s;
     }
@@ -211,7 +213,8 @@ lurn_status lurn_atomic_write(lurn_atomic_file *f, const void *data, size_t len)
       struct timespec zero = {0, 0};
       sigset_t pending;
       sigpending(&pending);
-      if (sigismember(&pending, SIGPIPE) && !sigismember(&old, SIGPIPE)) sigtimedwait(&pipe_only, NULL, &zero);
+      if (sigismember(&pending, SIGPIPE) && !sigismember(&old, SIGPIPE))
+        sigtimedwait(&pipe_only, NULL, &zero);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
   } else {
