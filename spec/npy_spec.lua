@@ -171,6 +171,20 @@ describe("t:save_npy", function()
     assert.equal("", sh("ls -A '" .. dir .. "' | grep '^\\.lurn-' || true"))
   end)
 
+  it("leaves the old file and no temporary file when a write fails (ulimit -f in a child)", function()
+    local path = path_of("limited.npy")
+    t:save_npy(path)
+    local before = read(path)
+    local script = write(path_of("save_big.lua"), ("local l = require 'lurn'\n"
+      .. "local ok, e = pcall(l.arange(1000).save_npy, l.arange(1000), %q)\n"
+      .. "io.write(ok and 'saved' or e)\n"):format(path))
+    -- files limited to 1 block of 512 bytes, SIGXFSZ ignored: write() fails with EFBIG
+    local out = sh("sh -c \"trap '' XFSZ; ulimit -f 1; exec lua5.4 '" .. script .. "'\" 2>&1")
+    assert.matches("limited.npy: cannot write: File too large", out)
+    assert.equal(before, read(path))
+    assert.equal("", sh("ls -A '" .. dir .. "' | grep '^\\.lurn-' || true"))
+  end)
+
   it("refuses a directory and names it", function()
     assert.matches("cannot write: it is a directory", error_of(t.save_npy, t, dir))
   end)
