@@ -160,6 +160,80 @@ describe("lurn.data.read_csv", function()
       error_of(lurn.data.read_csv, DATA .. "iris.csv", {delimiter = ", "}))
   end)
 
+  it("names duplicate columns as pandas does, keeping every column's data", function()
+    local df = lurn.data.read_csv(temp_file("dup.csv", "a,b,a,a.1,a\n1,2,3,4,5\n"))
+    assert.same({"a", "b", "a.1", "a.1.1", "a.2"}, df.columns)
+    assert.same({{1, 2, 3, 4, 5}}, df:to_tensor():totable())
+  end)
+
+  it("fails on a NUL byte in a header name, naming the file and line, and keeps NULs in fields", function()
+    -- "a\0x" and "a\0y" used to read as two columns "a", one replacing the other
+    local path = temp_file("nul.csv", "k,a\0x,a\0y\n1,2,3\n")
+    assert.matches("nul.csv:1: the name of column 2 in the header holds a NUL byte", error_of(lurn.data.read_csv, path))
+    local df = lurn.data.read_csv(temp_file("nul_field.csv", "a,b\nx\0y,1\n"))
+    assert.same({"x\0y"}, df:column("a"))
+    assert.matches("na_values%[2%] holds a NUL byte",
+      error_of(lurn.data.read_csv, temp_file("plain.csv", "a\n1\n"), {na_values = {"x", "a\0b"}}))
+    assert.matches("columns: a column name holds a NUL byte",
+      error_of(lurn.data.read_csv, temp_file("plain.csv", "a\n1\n"), {columns = {"a\0b"}}))
+  end)
+
+  it("drops spaces around unquoted fields, so a field of spaces is missing (libcsv; documented)", function()
+    local df = lurn.data.read_csv(temp_file("spaces.csv", "a,b\n 1 , x y \n   ,z\n"))
+    assert.same({"x y", "z"}, df:column("b"))
+    local a = df:column("a"):totable()
+    assert.equal(1, a[1])
+    assert.is_true(isnan(a[2]))
+  end)
+
+  it("stops a line that never ends at max_field_bytes, from a FIFO fed by a writer", function()
+    local fifo = temp_file("placeholder", "") .. ".fifo"
+    assert(os.execute("mkfifo '" .. fifo .. "'"))
+    -- 80 MB of 'x' and no line end: more than the default 64 MiB field limit
+    local writer = "yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx | tr -d '\\n' | head -c 80000000"
+    assert(os.execute("(timeout 20 sh -c \"" .. writer .. "\" > '" .. fifo .. "') 2>/dev/null &"))
+    assert.matches("fifo:1: a field longer than 67108864 bytes %(max_field_bytes%)", error_of(lurn.data.read_csv, fifo))
+    assert(os.execute("(timeout 20 sh -c \"" .. writer .. "\" > '" .. fifo .. "') 2>/dev/null &"))
+    assert.matches("fifo:1: a field longer than 1000 bytes",
+      error_of(lurn.data.read_csv, fifo, {max_field_bytes = 1000}))
+  end)
+
+  it("takes limits as options and names the line that passes one", function()
+    local path = temp_file("limits.csv", "a,b,c\n1,2,3\n" .. string.rep("9", 50) .. ",1,2\n")
+    assert.matches("limits.csv:3: a field longer than 20 bytes", error_of(lurn.data.read_csv, path, {max_field_bytes = 20}))
+    assert.matches("limits.csv:3: a line longer than 40 bytes", error_of(lurn.data.read_csv, path, {max_line_bytes = 40}))
+    assert.matches("limits.csv:1: more than 2 columns %(max_columns%)", error_of(lurn.data.read_csv, path, {max_columns = 2}))
+    assert.equal(2, lurn.data.read_csv(path, {max_field_bytes = 50, max_line_bytes = 60}):nrows())
+    assert.matches("max_columns must be an integer from 1", error_of(lurn.data.read_csv, path, {max_columns = 0}))
+    assert.matches("max_field_bytes must be an integer from 1", error_of(lurn.data.read_csv, path, {max_field_bytes = "x"}))
+  end)
+
+  it("keeps option strings from proxy tables alive while the file is read (collectgarbage pressure)", function()
+    local long = string.rep("m", 60) -- long strings are not interned: each is a new object
+    local function fresh_list(n, make)
+      return setmetatable({}, {
+        __len = function() return n end,
+        __index = function(_, i)
+          collectgarbage("collect") -- frees the string handed out before, unless it is kept
+          for _ = 1, 200 do local _ = string.rep("z", 60) .. math.random() end -- reuses its memory
+          return make(i)
+        end,
+      })
+    end
+    local path = temp_file("proxy.csv", "k," .. long .. "1," .. long .. "2\n" ..
+      long .. "A,1,2\n" .. long .. "B,3,4\n")
+    local opts = setmetatable({}, {__index = function(_, key)
+      if key == "na_values" then return fresh_list(2, function(i) return long .. string.char(64 + i) end) end
+      if key == "columns" then return fresh_list(2, function(i) return long .. (3 - i) end) end
+    end})
+    local df = lurn.data.read_csv(path, opts)
+    collectgarbage("collect")
+    assert.same({long .. "2", long .. "1"}, df.columns)
+    assert.same({{2, 1}, {4, 3}}, df:to_tensor():totable())
+    df = lurn.data.read_csv(path, {na_values = opts.na_values, columns = {"k"}, dtype = {k = "string"}})
+    assert.same({false, false}, df:column("k"))
+  end)
+
   it("reads a header alone as no rows", function()
     local df = lurn.data.read_csv(temp_file("header.csv", "a,b\n"))
     assert.equal(0, df:nrows())

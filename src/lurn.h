@@ -145,7 +145,8 @@ int lurn_get_num_threads(void);
 double lurn_clock(void);           /* monotonic wall-clock seconds */
 
 /* ---- files ------------------------------------------------------------------- */
-/* .npy arrays: float32, float64, uint8 and int64 (C order) load as float32. */
+/* .npy arrays: float32, float64, int8/uint8/bool, int32 and int64 (C order) load as float32.
+ * Saving is atomic for regular files and writes through to devices and FIFOs (docs/api.md). */
 lurn_status lurn_npy_load(const char *path, lurn_tensor **out);
 lurn_status lurn_npy_save(const char *path, const lurn_tensor *t);  /* atomic */
 
@@ -497,7 +498,15 @@ typedef struct lurn_csv_options {
   const char *const *na_values; int n_na_values; /* NULL: "", "NA", "NaN", "?" read as missing */
   const lurn_csv_ref *columns; int n_columns;   /* kept, in this order; NULL: all, in file order */
   const lurn_csv_dtype *dtypes; int n_dtypes;   /* types forced on some columns */
+  /* Limits, checked as the file is read (0: the default); a stream that never ends a
+   * field or a line fails with the file and line instead of growing until memory ends. */
+  int64_t max_field_bytes;                      /* LURN_CSV_MAX_FIELD_BYTES */
+  int64_t max_line_bytes;                       /* LURN_CSV_MAX_LINE_BYTES: a record's fields together */
+  int max_columns;                              /* LURN_CSV_MAX_COLUMNS */
 } lurn_csv_options;
+#define LURN_CSV_MAX_FIELD_BYTES ((int64_t)64 << 20)
+#define LURN_CSV_MAX_LINE_BYTES ((int64_t)256 << 20)
+#define LURN_CSV_MAX_COLUMNS (1 << 20)
 void lurn_csv_options_init(lurn_csv_options *o); /* the defaults above */
 
 typedef struct lurn_csv_column {
@@ -513,8 +522,9 @@ typedef struct lurn_csv_table {
   int ncols;
   lurn_csv_column *columns;
 } lurn_csv_table;
-/* Reads a whole file. Ragged rows, malformed quoting, unknown columns and non-numbers in
- * FLOAT columns fail with the file's name and line. */
+/* Reads a whole file. Ragged rows, malformed quoting, unknown columns, non-numbers in
+ * FLOAT columns, a NUL byte in a header name and limits passed fail with the file's name
+ * and line. Duplicate names get pandas' suffixes: a, a.1, a.2 (a, a.1, a: a, a.1, a.1.1). */
 lurn_status lurn_csv_read(const char *path, const lurn_csv_options *o, lurn_csv_table **out);
 void lurn_csv_free(lurn_csv_table *t);
 /* Row `row` of a STRING column and its length (it may hold NUL bytes); NULL where missing. */

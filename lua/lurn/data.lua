@@ -16,10 +16,13 @@
 --   na_values = {...}     texts read as missing; default {"", "NA", "NaN", "?"}
 --   dtype = {name = "float" | "string"}   force a column's type (also by its position
 --                         in the file, not in `columns`)
+--   max_field_bytes = 64 MiB, max_line_bytes = 256 MiB, max_columns = 1048576   limits
 -- A column is "float" when every value that is not missing is a number, else "string".
 -- Blank lines are skipped, a UTF-8 BOM is dropped, CRLF line ends are fine, and quoted
--- fields may hold delimiters, quotes (doubled) and line breaks. Errors name the file and
--- the line: a ragged row, an unterminated quote, text in a "float" column.
+-- fields may hold delimiters, quotes (doubled) and line breaks. Spaces around unquoted
+-- fields are dropped (libcsv), so a field of spaces is missing. Duplicate names become
+-- "a", "a.1", "a.2" as in pandas. Errors name the file and the line: a ragged row, an
+-- unterminated quote, text in a "float" column, a NUL byte in a name, a limit passed.
 local core = require "lurn.core"
 local class = require "lurn.class"
 
@@ -29,7 +32,8 @@ local DataFrame = class()
 DataFrame.class_name = "DataFrame"
 data.DataFrame = DataFrame
 
-local OPTIONS = {header = true, delimiter = true, quote = true, columns = true, na_values = true, dtype = true}
+local OPTIONS = {header = true, delimiter = true, quote = true, columns = true, na_values = true, dtype = true,
+  max_field_bytes = true, max_line_bytes = true, max_columns = true}
 
 local function option_names()
   local names = {}

@@ -1,10 +1,13 @@
 /* CSV files from C: quoting, line ends, a BOM, missing values, type inference and the
  * errors that name the file and the line (ragged rows, unterminated quotes, text in a
- * float column, empty files). */
+ * float column, empty files, NUL bytes in names, limits), pandas' names for duplicates,
+ * and memory that grows with the data. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -305,12 +308,137 @@ static void test_delimiter_and_quote_options(void) {
   check_fails(write_file("same.csv", "a\n"), &o, "the delimiter and the quote are both");
 }
 
+static int names_are(const lurn_csv_table *t, const char *const *want, int n) {
+  if (!t || t->ncols != n) return 0;
+  for (int i = 0; i < n; i++)
+    if (strcmp(t->columns[i].name, want[i]) != 0) return 0;
+  return 1;
+}
+
 static void test_header_problems_fail(void) {
-  check_fails(write_file("dup.csv", "a,b,a\n1,2,3\n"), NULL,
-              "dup.csv:1: the header names two columns 'a' (columns 1 and 3)");
   lurn_csv_table *t = read_ok(write_file("unnamed.csv", ",x\n0,1\n"), NULL);
   if (t) CHECK(strcmp(t->columns[0].name, "1") == 0);
   lurn_csv_free(t);
+}
+
+/* pandas.read_csv's names (pandas.io.common.dedup_names), every column's data kept. */
+static void test_duplicate_names_get_pandas_suffixes(void) {
+  lurn_csv_table *t = read_ok(write_file("dup.csv", "a,b,a,a.1,a\n1,2,3,4,5\n"), NULL);
+  static const char *const want[] = {"a", "b", "a.1", "a.1.1", "a.2"};
+  CHECK(names_are(t, want, 5));
+  for (int i = 0; t && i < 5; i++) CHECK(value(t, i, 0) == (float)(i + 1));
+  lurn_csv_free(t);
+  t = read_ok(write_file("dup2.csv", "a,a.1,a\n1,2,3\n"), NULL);
+  static const char *const want2[] = {"a", "a.1", "a.1.1"};
+  CHECK(names_are(t, want2, 3));
+  lurn_csv_free(t);
+  /* An unnamed column is named by its position, which may be taken. */
+  t = read_ok(write_file("dup3.csv", "2,,x\n1,2,3\n"), NULL);
+  static const char *const want3[] = {"2", "2.1", "x"};
+  CHECK(names_are(t, want3, 3));
+  lurn_csv_free(t);
+  /* The columns option finds the renamed columns. */
+  lurn_csv_options o;
+  lurn_csv_options_init(&o);
+  lurn_csv_ref pick[] = {{"a.1", 0}};
+  o.columns = pick;
+  o.n_columns = 1;
+  t = read_ok(write_file("dup4.csv", "a,b,a\n1,2,3\n"), &o);
+  if (t) CHECK(t->ncols == 1 && value(t, 0, 0) == 3.0f);
+  lurn_csv_free(t);
+}
+
+/* Writes n bytes (which may hold NULs) to dir/name. */
+static const char *write_bytes(const char *name, const char *bytes, size_t n) {
+  static char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (!f) return path;
+  CHECK(fwrite(bytes, 1, n, f) == n);
+  fclose(f);
+  return path;
+}
+
+static void test_nul_bytes_never_cut_names_or_fields(void) {
+  /* "a\0x" and "a\0y" used to read as two columns named "a": one replaced the other. */
+  static const char header_nul[] = "k,a\0x,a\0y\n1,2,3\n";
+  check_fails(write_bytes("nul_header.csv", header_nul, sizeof header_nul - 1), NULL,
+              "nul_header.csv:1: the name of column 2 in the header holds a NUL byte");
+  /* In a field the bytes are kept, and the column holds text. */
+  static const char field_nul[] = "a,b\nx\0y,1\n";
+  lurn_csv_table *t = read_ok(write_bytes("nul_field.csv", field_nul, sizeof field_nul - 1), NULL);
+  size_t len = 0;
+  const char *s = t ? lurn_csv_text(&t->columns[0], 0, &len) : NULL;
+  CHECK(s && len == 3 && memcmp(s, "x\0y", 3) == 0);
+  lurn_csv_free(t);
+  static const char number_nul[] = "a\n1\0002\n";
+  t = read_ok(write_bytes("nul_number.csv", number_nul, sizeof number_nul - 1), NULL);
+  if (t) CHECK(t->columns[0].type == LURN_CSV_STRING);
+  lurn_csv_free(t);
+}
+
+static void test_limits_fail_with_file_and_line(void) {
+  lurn_csv_options o;
+  lurn_csv_options_init(&o);
+  CHECK(o.max_field_bytes == LURN_CSV_MAX_FIELD_BYTES && o.max_line_bytes == LURN_CSV_MAX_LINE_BYTES &&
+        o.max_columns == LURN_CSV_MAX_COLUMNS);
+  o.max_field_bytes = 8;
+  lurn_csv_table *t = read_ok(write_file("field_ok.csv", "a,b\n12345678,1\n"), &o);
+  lurn_csv_free(t);
+  check_fails(write_file("field.csv", "a,b\n1,2\n123456789,1\n"), &o,
+              "field.csv:3: a field longer than 8 bytes (max_field_bytes)");
+  /* A field still open at the end of the data read so far: a quote that never closes. */
+  char big[4096];
+  memset(big, 'x', sizeof big - 1);
+  big[0] = '"';
+  big[sizeof big - 1] = '\0';
+  check_fails(write_file("open_quote.csv", big), &o, "open_quote.csv:1: a field longer than 8 bytes");
+  lurn_csv_options_init(&o);
+  o.max_line_bytes = 10;
+  check_fails(write_file("line.csv", "a,b\n1,2\n1234,5678,9\n"), &o,
+              "line.csv:3: a line longer than 10 bytes (max_line_bytes)");
+  lurn_csv_options_init(&o);
+  o.max_columns = 3;
+  check_fails(write_file("cols.csv", "a,b,c,d\n1,2,3,4\n"), &o,
+              "cols.csv:1: more than 3 columns (max_columns)");
+}
+
+/* Half a million columns and one row: columns grow with the rows read, not 1,024 rows each up
+ * front (4 GB for a million). Run in a child limited to 1 GB of address space (not under ASan, which
+ * reserves far more). */
+static void test_wide_files_take_memory_with_their_data(void) {
+#if defined(__SANITIZE_ADDRESS__)
+  printf("skip test_wide_files_take_memory_with_their_data: AddressSanitizer\n");
+#else
+  enum { N = 500000 };
+  char *text = malloc(4 * (size_t)N + 2);
+  if (!text) return;
+  size_t at = 0;
+  for (int i = 0; i < N; i++) text[at++] = ',';
+  text[at - 1] = '\n';
+  for (int i = 0; i < N; i++) {
+    text[at++] = i % 2 ? 'x' : '1';
+    text[at++] = ',';
+  }
+  text[at - 1] = '\n';
+  const char *path = write_bytes("wide.csv", text, at);
+  free(text);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    struct rlimit lim = {(rlim_t)1024 << 20, (rlim_t)1024 << 20};
+    setrlimit(RLIMIT_AS, &lim);
+    lurn_csv_table *t = NULL;
+    lurn_status s = lurn_csv_read(path, NULL, &t);
+    if (s != LURN_OK) fprintf(stderr, "  %s\n", lurn_last_error());
+    int ok = s == LURN_OK && t->ncols == N && t->nrows == 1 && t->columns[1].type == LURN_CSV_STRING;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#endif
 }
 
 static void test_missing_file_and_folder_fail(void) {
@@ -340,6 +468,10 @@ int main(void) {
   RUN(test_header_off_names_columns_by_position);
   RUN(test_delimiter_and_quote_options);
   RUN(test_header_problems_fail);
+  RUN(test_duplicate_names_get_pandas_suffixes);
+  RUN(test_nul_bytes_never_cut_names_or_fields);
+  RUN(test_limits_fail_with_file_and_line);
+  RUN(test_wide_files_take_memory_with_their_data);
   RUN(test_missing_file_and_folder_fail);
   char cmd[64];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -169,6 +172,83 @@ static void test_lying_sizes_fail_before_allocating(void) {
   check_fails(write_file("big.gz", big, sizeof big), "more than a");
 }
 
+/* A zero size does not hide the overflow of the others (their strides overflow too). */
+static void test_zero_size_does_not_hide_an_overflow(void) {
+  const unsigned char zero[] = {0,    0,    0x08, 4,    0,    0,    0,    0,    0xff, 0xff,
+                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  check_fails(write_file("zero_huge", zero, sizeof zero), "IDX sizes are too large: their product overflows");
+  check_fails(write_file("zero_huge.gz", zero, sizeof zero), "IDX sizes are too large");
+}
+
+#if !defined(__SANITIZE_ADDRESS__) /* ASan reserves far more address space than a limit allows */
+/* The address space this process uses now, from /proc/self/statm (pages). */
+static rlim_t address_space_now(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  unsigned long pages = 0;
+  if (f) {
+    if (fscanf(f, "%lu", &pages) != 1) pages = 0;
+    fclose(f);
+  }
+  return (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Loads path in a child allowed 64 MB more address space than it has; 1 when it fails
+ * with `what` in the message (not out of memory). */
+static int fails_within_memory(const char *path, const char *what) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    rlim_t now = address_space_now();
+    struct rlimit lim = {now + ((rlim_t)64 << 20), now + ((rlim_t)64 << 20)};
+    if (now) setrlimit(RLIMIT_AS, &lim);
+    lurn_tensor *t = NULL;
+    lurn_status s = lurn_idx_load(path, &t);
+    if (s == LURN_OK || !strstr(lurn_last_error(), what)) fprintf(stderr, "  %s\n", lurn_last_error());
+    _exit(s != LURN_OK && strstr(lurn_last_error(), what) ? 0 : 1);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return 0;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+#endif
+
+/* A gzip'd file may hold 1,000 times its size: a header claiming that much gets memory
+ * as its values arrive, not all of it up front (here 400 MB of floats for a 100 kB file). */
+static void test_gzip_and_pipes_take_memory_as_values_arrive(void) {
+#if defined(__SANITIZE_ADDRESS__)
+  printf("skip test_gzip_and_pipes_take_memory_as_values_arrive: AddressSanitizer\n");
+#else
+  enum { CLAIMED = 100000000, SENT = 120000 };
+  unsigned char *file = malloc(8 + SENT);
+  if (!file) return;
+  unsigned char head[8] = {
+      0, 0, 0x08, 1, CLAIMED >> 24, (CLAIMED >> 16) & 0xff, (CLAIMED >> 8) & 0xff, CLAIMED & 0xff};
+  memcpy(file, head, 8);
+  uint32_t x = 12345; /* incompressible bytes, so that the file is large enough to pass */
+  for (int i = 0; i < SENT; i++) file[8 + i] = (unsigned char)((x = x * 1664525u + 1013904223u) >> 24);
+  CHECK(fails_within_memory(write_file("claims.gz", file, 8 + SENT), "truncated IDX file"));
+  /* The same bytes through a FIFO, fed by a child. */
+  const char *fifo = path_of("claims.fifo");
+  char fifo_path[256];
+  snprintf(fifo_path, sizeof fifo_path, "%s", fifo);
+  CHECK(mkfifo(fifo_path, 0600) == 0);
+  fflush(NULL);
+  pid_t writer = fork();
+  if (writer == 0) {
+    FILE *f = fopen(fifo_path, "wb");
+    if (f) {
+      fwrite(file, 1, 8 + SENT, f);
+      fclose(f);
+    }
+    _exit(0);
+  }
+  CHECK(fails_within_memory(fifo_path, "truncated IDX file"));
+  waitpid(writer, NULL, 0);
+  free(file);
+#endif
+}
+
 static void test_trailing_data_fails(void) {
   unsigned char longer[sizeof images + 1];
   memcpy(longer, images, sizeof images);
@@ -195,6 +275,8 @@ int main(void) {
   RUN(test_corrupt_gzip_fails);
   RUN(test_bad_headers_fail);
   RUN(test_lying_sizes_fail_before_allocating);
+  RUN(test_zero_size_does_not_hide_an_overflow);
+  RUN(test_gzip_and_pipes_take_memory_as_values_arrive);
   RUN(test_trailing_data_fails);
   RUN(test_missing_file_and_folder_fail);
   char cmd[64];

@@ -4,7 +4,10 @@
  * pass over the file fetches the text of the rows read before that (rarely needed: a
  * text column usually shows it on its first row). Every size that grows with the file
  * is checked before memory is asked for it. Lines are counted as the file has them
- * (a quoted field may span several), so that errors name the line to look at. */
+ * (a quoted field may span several), so that errors name the line to look at.
+ * Memory grows with the data read, never with what a file might hold: a field, a line
+ * and the column count have limits checked as the bytes arrive (libcsv is fed slices
+ * no longer than what the limits leave), and column buffers start small and double. */
 #define _GNU_SOURCE /* strtod_l, newlocale */
 #include <csv.h>
 #include <errno.h>
@@ -21,7 +24,6 @@
 #include "lurn.h"
 
 #define CSV_CHUNK (1 << 20)
-#define CSV_MAX_COLUMNS (1 << 20)
 #define CSV_SHOW 40 /* bytes of a field quoted in a message */
 
 static const char *const default_na[] = {"", "NA", "NaN", "?"};
@@ -31,6 +33,9 @@ void lurn_csv_options_init(lurn_csv_options *o) {
   o->header = 1;
   o->delimiter = ',';
   o->quote = '"';
+  o->max_field_bytes = LURN_CSV_MAX_FIELD_BYTES;
+  o->max_line_bytes = LURN_CSV_MAX_LINE_BYTES;
+  o->max_columns = LURN_CSV_MAX_COLUMNS;
 }
 
 /* A column being read. */
@@ -56,6 +61,10 @@ typedef struct reader {
   lurn_status status; /* the first failure; the callbacks do nothing once it is set */
   int pass;           /* 1: everything; 2: the text of rows read as numbers */
   int done;           /* pass 2 has what it came for */
+
+  int64_t max_field, max_line; /* the limits in force */
+  int max_columns;
+  int64_t record_bytes; /* the bytes of the current record's fields so far */
 
   int64_t line;        /* 1-based line on which the next field starts */
   int64_t record_line; /* line on which the current record started */
@@ -193,8 +202,11 @@ static int parse_number(const reader *r, const char *s, size_t len, double *out)
 
 /* ---- storage -------------------------------------------------------------------- */
 
+/* Rows start at 1024 for narrow files, fewer for wide ones (about 64k values in all), so
+ * that a file with a million columns and one row does not reserve a thousand rows each. */
 static int grow_rows(reader *r) {
-  int64_t cap = r->cap ? r->cap * 2 : 1024;
+  int64_t first = r->ncols > 64 ? (1 << 16) / r->ncols : 1024;
+  int64_t cap = r->cap ? r->cap * 2 : first > 0 ? first : 1;
   if ((uint64_t)cap > SIZE_MAX / sizeof(int64_t)) return 0;
   for (int i = 0; i < r->ncols; i++) {
     column *c = &r->cols[i];
@@ -217,7 +229,7 @@ static int64_t add_text(column *c, const char *s, size_t len) {
   size_t need = sizeof(size_t) + len + 1;
   if (len > SIZE_MAX / 2 - sizeof(size_t) - 1 || c->text_len > SIZE_MAX / 2 - need) return -1;
   if (c->text_len + need > c->text_cap) {
-    size_t cap = c->text_cap ? c->text_cap : 4096;
+    size_t cap = c->text_cap ? c->text_cap : 64; /* small: a wide file has many text columns */
     while (cap < c->text_len + need) cap *= 2;
     char *t = realloc(c->text, cap);
     if (!t) return -1;
@@ -306,34 +318,60 @@ static char *position_name(int i) {
   return strdup(num);
 }
 
-static int compare_names(const void *a, const void *b, void *data) {
-  const reader *r = data;
-  int i = *(const int *)a, j = *(const int *)b;
-  size_t n = r->first_len[i] < r->first_len[j] ? r->first_len[i] : r->first_len[j];
-  int c = memcmp(r->first[i], r->first[j], n);
-  if (c) return c;
-  if (r->first_len[i] != r->first_len[j]) return r->first_len[i] < r->first_len[j] ? -1 : 1;
-  return i - j;
+/* A name seen so far and how often (pandas' counts in dedup_names). */
+typedef struct name_count {
+  const char *s;
+  size_t len;
+  int64_t count;
+} name_count;
+
+static name_count *name_slot(name_count *tab, size_t mask, const char *s, size_t len) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  size_t i = (size_t)h & mask;
+  while (tab[i].s && !(tab[i].len == len && memcmp(tab[i].s, s, len) == 0)) i = (i + 1) & mask;
+  return &tab[i];
 }
 
-/* Fails when two columns share a name (sorted, so that wide files stay fast). */
-static int check_unique_names(reader *r) {
-  int n = r->nfirst;
-  int *order = malloc(sizeof *order * (size_t)(n ? n : 1));
-  if (!order) return oom(r), 0;
-  for (int i = 0; i < n; i++) order[i] = i;
-  qsort_r(order, (size_t)n, sizeof *order, compare_names, r);
-  for (int k = 1; k < n; k++) {
-    int i = order[k - 1], j = order[k];
-    if (r->first_len[i] == r->first_len[j] && memcmp(r->first[i], r->first[j], r->first_len[i]) == 0) {
-      char buf[64];
-      fail(r, LURN_EIO, "%s:%lld: the header names two columns '%s' (columns %d and %d)", r->path,
-           (long long)r->first_line, shown(r->first[i], r->first_len[i], buf, sizeof buf), i + 1, j + 1);
-      break;
+/* Renames duplicate names as pandas.read_csv does (pandas.io.common.dedup_names): the
+ * second 'a' becomes 'a.1', the third 'a.2'; a name an earlier column holds is suffixed
+ * in turn ('a', 'a.1', 'a' gives 'a', 'a.1', 'a.1.1'). Hashed, so wide files stay fast. */
+static int dedup_names(reader *r) {
+  size_t cap = 16;
+  while (cap < 2 * (size_t)r->nfirst) cap *= 2;
+  name_count *tab = calloc(cap, sizeof *tab);
+  if (!tab) return oom(r), 0;
+  for (int i = 0; i < r->nfirst; i++) {
+    char *col = r->first[i];
+    size_t len = r->first_len[i];
+    name_count *e = name_slot(tab, cap - 1, col, len);
+    int64_t cur = e->s ? e->count : 0;
+    while (cur > 0) {
+      e->count = cur + 1;
+      char *next = malloc(len + 24);
+      if (!next) {
+        if (col != r->first[i]) free(col);
+        free(tab);
+        return oom(r), 0;
+      }
+      memcpy(next, col, len);
+      len += (size_t)snprintf(next + len, 24, ".%lld", (long long)cur);
+      if (col != r->first[i]) free(col);
+      col = next;
+      e = name_slot(tab, cap - 1, col, len);
+      cur = e->s ? e->count : 0;
     }
+    if (col != r->first[i]) {
+      free(r->first[i]);
+      r->first[i] = col;
+      r->first_len[i] = len;
+    }
+    e->s = col;
+    e->len = len;
+    e->count = cur + 1;
   }
-  free(order);
-  return !r->status;
+  free(tab);
+  return 1;
 }
 
 /* Checks the names in r->first and decides which columns are kept, in which order. */
@@ -349,7 +387,7 @@ static int resolve_columns(reader *r) {
       r->first_len[i] = strlen(name);
     }
   }
-  if (!check_unique_names(r)) return 0;
+  if (!dedup_names(r)) return 0;
   r->target = malloc(sizeof *r->target * (size_t)r->ncols_file);
   if (!r->target) return oom(r), 0;
   for (int i = 0; i < r->ncols_file; i++) r->target[i] = -1;
@@ -384,8 +422,15 @@ static int resolve_columns(reader *r) {
 }
 
 static int keep_first_field(reader *r, const char *s, size_t len) {
-  if (r->nfirst == CSV_MAX_COLUMNS) {
-    fail(r, LURN_EIO, "%s:%lld: more than %d columns", r->path, (long long)r->record_line, CSV_MAX_COLUMNS);
+  if (r->nfirst == r->max_columns) {
+    fail(r, LURN_EIO, "%s:%lld: more than %d columns (max_columns)", r->path, (long long)r->record_line,
+         r->max_columns);
+    return 0;
+  }
+  if (r->o->header && memchr(s, '\0', len)) {
+    char buf[64];
+    fail(r, LURN_EIO, "%s:%lld: the name of column %d in the header holds a NUL byte ('%s')", r->path,
+         (long long)r->record_line, r->nfirst + 1, shown(s, len, buf, sizeof buf));
     return 0;
   }
   if (r->nfirst == r->first_cap) {
@@ -408,6 +453,24 @@ static int keep_first_field(reader *r, const char *s, size_t len) {
 
 /* ---- libcsv callbacks ------------------------------------------------------------- */
 
+/* Fails when a field of `len` bytes (whole, or read so far) starting on `line` passes
+ * max_field_bytes, or the record it belongs to passes max_line_bytes. */
+static int within_limits(reader *r, int64_t len, int64_t line) {
+  if (len > r->max_field) {
+    fail(r, LURN_EIO,
+         "%s:%lld: a field longer than %lld bytes (max_field_bytes): a line or a quote that never "
+         "ends, or not a CSV file?",
+         r->path, (long long)line, (long long)r->max_field);
+    return 0;
+  }
+  if (r->record_bytes + len > r->max_line) {
+    fail(r, LURN_EIO, "%s:%lld: a line longer than %lld bytes (max_line_bytes): not a CSV file?", r->path,
+         (long long)(r->field ? r->record_line : line), (long long)r->max_line);
+    return 0;
+  }
+  return 1;
+}
+
 /* Returns 1 when the field was stored as a number. */
 static int data_field(reader *r, int pos, const char *s, size_t len, int64_t line) {
   if (r->row == r->cap && !grow_rows(r)) return oom(r), 0;
@@ -421,6 +484,8 @@ static void on_field(void *s_, size_t len, void *data) {
   if (r->status || r->done) return;
   if (r->field == 0) r->record_line = r->line;
   int64_t line = r->line;
+  if (!within_limits(r, (int64_t)len, line)) return;
+  r->record_bytes += (int64_t)len + 1;
   r->prev_cr = 0;
   int pos = r->field++;
   if (r->pass == 1 && r->have_first && pos < r->ncols_file) {
@@ -498,6 +563,7 @@ static void on_record(int c, void *data) {
   if (blank) return; /* a blank line, or the LF of a CRLF */
   int fields = r->field;
   r->field = 0;
+  r->record_bytes = 0;
   if (r->skip_header) { /* pass 2 */
     r->skip_header = 0;
     return;
@@ -526,6 +592,26 @@ static void on_record(int c, void *data) {
   "malformed CSV: a quote inside an unquoted field, or text after a closing quote (quote such " \
   "fields whole, doubling the quotes inside)"
 
+/* Feeds libcsv `n` bytes in slices no longer than what the limits leave to the field and
+ * the line being read, so that neither can pass its limit by more than a byte before it
+ * is caught; returns how many bytes libcsv took (fewer on its own errors). */
+static size_t parse_slices(reader *r, struct csv_parser *p, const unsigned char *s, size_t n) {
+  size_t done = 0;
+  while (done < n && !r->status && !r->done) {
+    int64_t open = (int64_t)p->entry_pos; /* the field being read, so far */
+    int64_t room = r->max_field - open;
+    if (r->max_line - r->record_bytes - open < room) room = r->max_line - r->record_bytes - open;
+    size_t slice = room < 0 ? 1 : (uint64_t)room + 1 < n - done ? (size_t)room + 1 : n - done;
+    /* libcsv grows its field buffer by blk_size bytes at a time: make that doubling. */
+    csv_set_blk_size(p, p->entry_size > 4096 ? p->entry_size : 4096);
+    size_t used = csv_parse(p, s + done, slice, on_field, on_record, r);
+    done += used;
+    if (used < slice || r->status || r->done) break;
+    within_limits(r, (int64_t)p->entry_pos, r->line);
+  }
+  return done;
+}
+
 /* Runs libcsv over the whole file once, from the start; *bytes: how many it read, BOM aside. */
 static lurn_status parse_pass(reader *r, FILE *f, unsigned char *chunk, int64_t *bytes) {
   struct csv_parser p;
@@ -538,6 +624,7 @@ static lurn_status parse_pass(reader *r, FILE *f, unsigned char *chunk, int64_t 
   r->prev_cr = 0;
   r->row = 0;
   r->done = 0;
+  r->record_bytes = 0;
   int64_t newlines = 0; /* LFs in the bytes parsed so far, for libcsv's errors */
   int first_chunk = 1;
   *bytes = 0;
@@ -551,7 +638,7 @@ static lurn_status parse_pass(reader *r, FILE *f, unsigned char *chunk, int64_t 
     if (first_chunk && n >= 3 && memcmp(chunk, "\xEF\xBB\xBF", 3) == 0) skip = 3; /* UTF-8 BOM */
     first_chunk = 0;
     *bytes += (int64_t)(n - skip);
-    size_t used = csv_parse(&p, chunk + skip, n - skip, on_field, on_record, r);
+    size_t used = parse_slices(r, &p, chunk + skip, n - skip);
     if (r->status || r->done) break;
     if (used < n - skip) {
       int e = csv_error(&p);
@@ -686,6 +773,9 @@ lurn_status lurn_csv_read(const char *path, const lurn_csv_options *o, lurn_csv_
     return lurn_fail(LURN_EINVAL, "%s: negative option count", path);
 
   reader r = {.path = path, .o = o, .pass = 1};
+  r.max_field = o->max_field_bytes > 0 ? o->max_field_bytes : LURN_CSV_MAX_FIELD_BYTES;
+  r.max_line = o->max_line_bytes > 0 ? o->max_line_bytes : LURN_CSV_MAX_LINE_BYTES;
+  r.max_columns = o->max_columns > 0 ? o->max_columns : LURN_CSV_MAX_COLUMNS;
   r.na = o->na_values ? o->na_values : default_na;
   r.n_na = o->na_values ? o->n_na_values : (int)(sizeof default_na / sizeof *default_na);
   r.na_len = malloc(sizeof *r.na_len * (size_t)(r.n_na ? r.n_na : 1));

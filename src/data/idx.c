@@ -1,9 +1,12 @@
 /* IDX files (the MNIST format), plain or gzip'd, read through zlib. The header is a
  * 4-byte magic 0x00 0x00 TYPE NDIM, then NDIM big-endian uint32 sizes; the values
  * follow in C order, big-endian. Every type loads as float32 (bytes as 0..255).
- * Every size read from the file is checked against what the file can hold before
- * memory is allocated for it; data after the last value is an error, as is a gzip
- * stream that is damaged or ends early (bytes after a whole gzip stream zlib ignores). */
+ * Every size read from the file is checked (checked.h) and compared with what the file
+ * can hold before memory is allocated for it: a plain file must hold every byte its
+ * header declares; a gzip'd file or a pipe, whose true size only reading tells, has its
+ * values read into a buffer that grows as they arrive. Data after the last value is an
+ * error, as is a gzip stream that is damaged or ends early (bytes after a whole gzip
+ * stream zlib ignores). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "checked.h"
 #include "lurn.h"
 
 static const struct {
@@ -139,15 +143,11 @@ static lurn_status read_header(gzFile gz, const char *path, const struct stat *s
   if (got < dims_bytes)
     return lurn_fail(LURN_EIO, "%s: truncated IDX header: expected %zu bytes of sizes, found %zu%s", path,
                      dims_bytes, got, gzip_cut(gz) ? " (the gzip stream ends early)" : "");
-  int64_t n = 1;
-  for (int i = 0; i < *ndim; i++) {
-    shape[i] = be32(dims + 4 * i);
-    if (shape[i] > 0 && n > INT64_MAX / 16 / shape[i])
-      return lurn_fail(LURN_EIO, "%s: IDX sizes are too large (dimension %d is %lld)", path, i + 1,
-                       (long long)shape[i]);
-    n *= shape[i];
-  }
-  *data_bytes = n * (int64_t)*itemsize;
+  for (int i = 0; i < *ndim; i++) shape[i] = be32(dims + 4 * i);
+  int64_t n, float_bytes; /* the file's bytes, and the tensor's */
+  if (!lurn_shape_numel(*ndim, shape, &n) || !lurn_mul_i64(n, (int64_t)*itemsize, data_bytes) ||
+      !lurn_mul_i64(n, (int64_t)sizeof(float), &float_bytes))
+    return lurn_fail(LURN_EIO, "%s: IDX sizes are too large: their product overflows", path);
 
   if (!S_ISREG(st->st_mode)) return LURN_OK; /* a pipe: only reading tells */
   int64_t header_bytes = 4 + (int64_t)dims_bytes;
@@ -164,20 +164,34 @@ static lurn_status read_header(gzFile gz, const char *path, const struct stat *s
   return LURN_OK;
 }
 
-/* Decodes the values into t, a chunk at a time, then checks that nothing follows. */
+/* Decodes the values, a chunk at a time, then checks that nothing follows. dst: where
+ * they go when the file's size vouched for them; NULL: into a buffer that grows as they
+ * arrive (*grown, handed to the caller). */
 static lurn_status read_values(gzFile gz, const char *path, unsigned char code, size_t itemsize,
-                               int64_t data_bytes, lurn_tensor *t) {
+                               int64_t data_bytes, float *dst, float **grown) {
   unsigned char *chunk = malloc(IDX_CHUNK);
   if (!chunk) return lurn_fail(LURN_ENOMEM, "out of memory reading %s", path);
-  float *dst = lurn_tensor_data(t);
-  int64_t done = 0;
+  int64_t n = data_bytes / (int64_t)itemsize, cap = dst ? n : 0, at = 0, done = 0;
+  float *buf = dst;
   lurn_status s = LURN_OK;
   while (done < data_bytes) {
     size_t want = data_bytes - done < IDX_CHUNK ? (size_t)(data_bytes - done) : IDX_CHUNK, got;
     if ((s = read_some(gz, path, chunk, want, &got)) != LURN_OK) goto done;
-    size_t values = got / itemsize;
-    convert(dst, chunk, code, values);
-    dst += values;
+    int64_t values = (int64_t)(got / itemsize);
+    if (at + values > cap) {
+      int64_t c = cap ? cap : IDX_CHUNK;
+      while (c < at + values) c *= 2;
+      if (c > n) c = n;
+      float *b = realloc(buf, sizeof *b * (size_t)c);
+      if (!b) {
+        s = lurn_fail(LURN_ENOMEM, "out of memory reading %s", path);
+        goto done;
+      }
+      buf = b;
+      cap = c;
+    }
+    convert(buf + at, chunk, code, (size_t)values);
+    at += values;
     done += (int64_t)got;
     if (got < want) {
       s = truncated(gz, path, data_bytes, done);
@@ -197,7 +211,21 @@ static lurn_status read_values(gzFile gz, const char *path, unsigned char code, 
         (long long)data_bytes);
 done:
   free(chunk);
+  if (!dst) {
+    if (s == LURN_OK)
+      *grown = buf;
+    else
+      free(buf);
+  }
   return s;
+}
+
+/* A new tensor of `shape`, or a failure naming the file. */
+static lurn_status new_tensor(const char *path, int ndim, const int64_t *shape, lurn_tensor **t) {
+  if ((*t = lurn_tensor_empty(ndim, shape))) return LURN_OK;
+  char why[256];
+  snprintf(why, sizeof why, "%s", lurn_last_error());
+  return lurn_fail(LURN_ENOMEM, "%s: %s", path, why);
 }
 
 lurn_status lurn_idx_load(const char *path, lurn_tensor **out) {
@@ -222,16 +250,18 @@ lurn_status lurn_idx_load(const char *path, lurn_tensor **out) {
   int ndim = 0;
   int64_t shape[LURN_MAX_DIMS], data_bytes = 0;
   lurn_tensor *t = NULL;
+  float *grown = NULL;
   lurn_status s = read_header(gz, path, &st, &code, &itemsize, &ndim, shape, &data_bytes);
-  if (s == LURN_OK) {
-    t = lurn_tensor_empty(ndim, shape);
-    if (!t) {
-      char why[256];
-      snprintf(why, sizeof why, "%s", lurn_last_error());
-      s = lurn_fail(LURN_ENOMEM, "%s: %s", path, why);
-    }
+  if (s == LURN_OK && S_ISREG(st.st_mode) && gzdirect(gz)) { /* read_header compared the sizes */
+    s = new_tensor(path, ndim, shape, &t);
+    if (s == LURN_OK) s = read_values(gz, path, code, itemsize, data_bytes, lurn_tensor_data(t), NULL);
+  } else if (s == LURN_OK) {
+    s = read_values(gz, path, code, itemsize, data_bytes, NULL, &grown);
+    if (s == LURN_OK) s = new_tensor(path, ndim, shape, &t);
+    if (s == LURN_OK && data_bytes)
+      memcpy(lurn_tensor_data(t), grown, sizeof(float) * (size_t)(data_bytes / (int64_t)itemsize));
+    free(grown);
   }
-  if (s == LURN_OK) s = read_values(gz, path, code, itemsize, data_bytes, t);
   gzclose(gz);
   if (s != LURN_OK) {
     lurn_tensor_free(t);

@@ -1,174 +1,373 @@
 /* NumPy .npy files (format versions 1-3, C order, little-endian): float32, float64,
  * int8/uint8/bool, int32 and int64 load as float32; tensors save as float32.
- * Every length read from the file is checked before it is used. */
+ * The header is parsed as numpy reads it (a Python dict literal with exactly the keys
+ * descr, fortran_order and shape; a repeated key: the last wins). Every length read from
+ * the file is checked before it is used, and memory grows with the data that arrives:
+ * a regular file must hold the bytes its header declares before any is allocated, and a
+ * pipe's data is read in bounded chunks. Saving goes through src/io/atomic_file.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "checked.h"
+#include "io/atomic_file.h"
 #include "lurn.h"
 #include "tensor_internal.h"
 
-typedef enum { NPY_F4, NPY_F8, NPY_U1, NPY_I1, NPY_I4, NPY_I8 } npy_type;
+#define NPY_MAX_HEADER (1u << 20)
+#define NPY_CHUNK (1 << 20) /* bytes read at a time: a multiple of every item size */
+
+typedef enum { NPY_F4, NPY_F8, NPY_U1, NPY_B1, NPY_I1, NPY_I4, NPY_I8 } npy_type;
 
 static const struct {
   const char *code;
   npy_type type;
   size_t size;
-} npy_types[] = {{"f4", NPY_F4, 4}, {"f8", NPY_F8, 8}, {"u1", NPY_U1, 1}, {"b1", NPY_U1, 1},
+} npy_types[] = {{"f4", NPY_F4, 4}, {"f8", NPY_F8, 8}, {"u1", NPY_U1, 1}, {"b1", NPY_B1, 1},
                  {"i1", NPY_I1, 1}, {"i4", NPY_I4, 4}, {"i8", NPY_I8, 8}};
 
-/* Finds 'key': in the header dict and returns the text after the colon. */
-static const char *header_value(const char *header, const char *key) {
-  char quoted[32];
-  snprintf(quoted, sizeof quoted, "'%s'", key);
-  const char *p = strstr(header, quoted);
-  if (!p) return NULL;
-  p += strlen(quoted);
-  while (*p == ' ') p++;
-  if (*p != ':') return NULL;
-  p++;
-  while (*p == ' ') p++;
-  return p;
+/* What the header says. */
+typedef struct npy_header {
+  npy_type type;
+  size_t itemsize;
+  int ndim;
+  int64_t shape[LURN_MAX_DIMS];
+  int have_descr, have_order, have_shape;
+} npy_header;
+
+/* ---- the header: a Python dict literal ------------------------------------------------ */
+
+typedef struct cursor {
+  const char *p, *start, *end, *path;
+} cursor;
+
+static void skip_space(cursor *c) {
+  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
 }
 
-static lurn_status parse_header(const char *path, const char *h, npy_type *type, size_t *itemsize,
-                                int *ndim, int64_t *shape) {
-  const char *d = header_value(h, "descr");
-  if (!d || *d != '\'') return lurn_fail(LURN_EIO, "%s: .npy header has no 'descr'", path);
-  d++;
-  char endian = *d++;
-  if (endian == '>') return lurn_fail(LURN_EIO, "%s: big-endian .npy arrays are not supported", path);
-  if (endian != '<' && endian != '|' && endian != '=')
-    return lurn_fail(LURN_EIO, "%s: unsupported .npy dtype", path);
-  int found = 0;
-  for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++) {
-    if (strncmp(d, npy_types[i].code, 2) == 0 && d[2] == '\'') {
-      *type = npy_types[i].type;
-      *itemsize = npy_types[i].size;
-      found = 1;
+static int accept(cursor *c, char ch) {
+  skip_space(c);
+  if (c->p < c->end && *c->p == ch) {
+    c->p++;
+    return 1;
+  }
+  return 0;
+}
+
+static lurn_status malformed(cursor *c, const char *what) {
+  return lurn_fail(LURN_EIO, "%s: malformed .npy header: %s (at byte %ld of the header)", c->path, what,
+                   (long)(c->p - c->start));
+}
+
+/* A quoted string ('...' or "..."), without escapes: *s and *len point into the header. */
+static int quoted(cursor *c, const char **s, size_t *len) {
+  skip_space(c);
+  if (c->p >= c->end || (*c->p != '\'' && *c->p != '"')) return 0;
+  char q = *c->p++;
+  const char *start = c->p;
+  while (c->p < c->end && *c->p != q && *c->p != '\\') c->p++;
+  if (c->p >= c->end || *c->p != q) return 0;
+  *s = start;
+  *len = (size_t)(c->p - start);
+  c->p++;
+  return 1;
+}
+
+static int word(cursor *c, const char *w) {
+  skip_space(c);
+  size_t n = strlen(w);
+  if ((size_t)(c->end - c->p) < n || memcmp(c->p, w, n) != 0) return 0;
+  c->p += n;
+  return 1;
+}
+
+static lurn_status parse_descr(cursor *c, npy_header *h) {
+  const char *s;
+  size_t len;
+  if (!quoted(c, &s, &len))
+    return lurn_fail(LURN_EIO,
+                     "%s: unsupported .npy dtype: 'descr' is not a simple type string (structured "
+                     "arrays do not load)",
+                     c->path);
+  char code[16] = {0};
+  memcpy(code, s, len < sizeof code - 1 ? len : sizeof code - 1);
+  if (len >= 1 && s[0] == '>')
+    return lurn_fail(LURN_EIO, "%s: big-endian .npy arrays are not supported (dtype '%s')", c->path, code);
+  for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
+    if (len == 3 && (s[0] == '<' || s[0] == '|' || s[0] == '=') && memcmp(s + 1, npy_types[i].code, 2) == 0) {
+      h->type = npy_types[i].type;
+      h->itemsize = npy_types[i].size;
+      h->have_descr = 1;
+      return LURN_OK;
     }
-  }
-  if (!found) {
-    char code[8] = {0};
-    for (int i = 0; i < 6 && d[i] && d[i] != '\''; i++) code[i] = d[i];
-    return lurn_fail(LURN_EIO, "%s: unsupported .npy dtype '%c%s' (float32, float64, uint8, int8, bool, int32, int64 load)",
-                     path, endian, code);
-  }
+  return lurn_fail(LURN_EIO,
+                   "%s: unsupported .npy dtype '%s' (float32, float64, uint8, int8, bool, int32, int64 load)",
+                   c->path, code);
+}
 
-  const char *f = header_value(h, "fortran_order");
-  if (!f) return lurn_fail(LURN_EIO, "%s: .npy header has no 'fortran_order'", path);
-  if (strncmp(f, "True", 4) == 0)
-    return lurn_fail(LURN_EIO, "%s: Fortran-ordered .npy arrays are not supported; save with numpy.ascontiguousarray", path);
-  if (strncmp(f, "False", 5) != 0) return lurn_fail(LURN_EIO, "%s: malformed 'fortran_order' in .npy header", path);
-
-  const char *s = header_value(h, "shape");
-  if (!s || *s != '(') return lurn_fail(LURN_EIO, "%s: .npy header has no 'shape'", path);
-  s++;
-  *ndim = 0;
-  for (;;) {
-    while (*s == ' ' || *s == ',') s++;
-    if (*s == ')') break;
-    if (*s < '0' || *s > '9') return lurn_fail(LURN_EIO, "%s: malformed 'shape' in .npy header", path);
-    if (*ndim == LURN_MAX_DIMS)
-      return lurn_fail(LURN_EIO, "%s: .npy array has more than %d dimensions", path, LURN_MAX_DIMS);
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || v < 0) return lurn_fail(LURN_EIO, "%s: malformed 'shape' in .npy header", path);
-    shape[(*ndim)++] = v;
-    s = end;
-  }
-  if (*ndim == 0) shape[(*ndim)++] = 1;  /* a 0-d array loads as a 1-element vector */
+static lurn_status parse_order(cursor *c, npy_header *h) {
+  if (word(c, "True"))
+    return lurn_fail(LURN_EIO,
+                     "%s: Fortran-ordered .npy arrays are not supported; save with numpy.ascontiguousarray",
+                     c->path);
+  if (!word(c, "False")) return malformed(c, "'fortran_order' is neither True nor False");
+  h->have_order = 1;
   return LURN_OK;
 }
+
+static lurn_status parse_shape(cursor *c, npy_header *h) {
+  if (!accept(c, '(')) return malformed(c, "'shape' is not a tuple");
+  h->ndim = 0;
+  for (;;) {
+    if (accept(c, ')')) break;
+    skip_space(c);
+    if (c->p >= c->end || (unsigned)(*c->p - '0') >= 10) return malformed(c, "'shape' holds a non-integer");
+    int64_t v = 0;
+    for (; c->p < c->end && (unsigned)(*c->p - '0') < 10; c->p++)
+      if (!lurn_mul_i64(v, 10, &v) || !lurn_add_i64(v, *c->p - '0', &v))
+        return lurn_fail(LURN_EIO, "%s: .npy header: a size in 'shape' is too large", c->path);
+    if (c->p < c->end && *c->p == 'L') c->p++; /* files written by Python 2 */
+    if (h->ndim == LURN_MAX_DIMS)
+      return lurn_fail(LURN_EIO, "%s: .npy array has more than %d dimensions", c->path, LURN_MAX_DIMS);
+    h->shape[h->ndim++] = v;
+    if (accept(c, ')')) break;
+    if (!accept(c, ',')) return malformed(c, "'shape' is not a tuple of integers");
+  }
+  if (h->ndim == 0) h->shape[h->ndim++] = 1; /* a 0-d array loads as a 1-element vector */
+  h->have_shape = 1;
+  return LURN_OK;
+}
+
+static lurn_status parse_header(const char *path, const char *text, size_t len, npy_header *h) {
+  cursor c = {text, text, text + len, path};
+  memset(h, 0, sizeof *h);
+  if (!accept(&c, '{')) return malformed(&c, "it is not a dict");
+  for (;;) {
+    if (accept(&c, '}')) break;
+    const char *key;
+    size_t klen;
+    if (!quoted(&c, &key, &klen)) return malformed(&c, "a key is not a string");
+    if (!accept(&c, ':')) return malformed(&c, "no ':' after a key");
+    lurn_status s;
+    if (klen == 5 && memcmp(key, "descr", 5) == 0)
+      s = parse_descr(&c, h);
+    else if (klen == 13 && memcmp(key, "fortran_order", 13) == 0)
+      s = parse_order(&c, h);
+    else if (klen == 5 && memcmp(key, "shape", 5) == 0)
+      s = parse_shape(&c, h);
+    else
+      return lurn_fail(LURN_EIO,
+                       "%s: .npy header has the unknown key '%.*s' (descr, fortran_order and shape "
+                       "are expected)",
+                       path, (int)(klen < 40 ? klen : 40), key);
+    if (s != LURN_OK) return s;
+    if (accept(&c, '}')) break;
+    if (!accept(&c, ',')) return malformed(&c, "no ',' between entries");
+  }
+  skip_space(&c);
+  if (c.p != c.end) return malformed(&c, "text after the dict");
+  if (!h->have_descr) return lurn_fail(LURN_EIO, "%s: .npy header has no 'descr'", path);
+  if (!h->have_order) return lurn_fail(LURN_EIO, "%s: .npy header has no 'fortran_order'", path);
+  if (!h->have_shape) return lurn_fail(LURN_EIO, "%s: .npy header has no 'shape'", path);
+  return LURN_OK;
+}
+
+/* ---- the data ------------------------------------------------------------------------ */
 
 static void convert(float *dst, const unsigned char *src, npy_type type, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     switch (type) {
-      case NPY_F4: { float v; memcpy(&v, src + 4 * i, 4); dst[i] = v; break; }
-      case NPY_F8: { double v; memcpy(&v, src + 8 * i, 8); dst[i] = (float)v; break; }
-      case NPY_U1: dst[i] = src[i]; break;
-      case NPY_I1: dst[i] = (signed char)src[i]; break;
-      case NPY_I4: { int32_t v; memcpy(&v, src + 4 * i, 4); dst[i] = (float)v; break; }
-      case NPY_I8: { int64_t v; memcpy(&v, src + 8 * i, 8); dst[i] = (float)v; break; }
+      case NPY_F4: {
+        float v;
+        memcpy(&v, src + 4 * i, 4);
+        dst[i] = v;
+        break;
+      }
+      case NPY_F8: {
+        double v;
+        memcpy(&v, src + 8 * i, 8);
+        dst[i] = (float)v;
+        break;
+      }
+      case NPY_U1:
+        dst[i] = src[i];
+        break;
+      case NPY_B1:
+        dst[i] = src[i] != 0;
+        break; /* numpy: any non-zero byte is True */
+      case NPY_I1:
+        dst[i] = (signed char)src[i];
+        break;
+      case NPY_I4: {
+        int32_t v;
+        memcpy(&v, src + 4 * i, 4);
+        dst[i] = (float)v;
+        break;
+      }
+      case NPY_I8: {
+        int64_t v;
+        memcpy(&v, src + 8 * i, 8);
+        dst[i] = (float)v;
+        break;
+      }
     }
   }
 }
 
-lurn_status lurn_npy_load(const char *path, lurn_tensor **out) {
-  *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return lurn_fail(LURN_EIO, "%s: cannot open: %s", path, strerror(errno));
-  lurn_status st = LURN_OK;
-  char *header = NULL;
-  unsigned char *raw = NULL;
-  lurn_tensor *t = NULL;
-
-  unsigned char pre[12];
-  if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-    st = lurn_fail(LURN_EIO, "%s: not a .npy file (bad magic)", path);
-    goto done;
+/* read(2) until len bytes or the end; returns how many came, or -1 (errno set). */
+static ssize_t read_full(int fd, void *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, (char *)buf + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += (size_t)n;
   }
+  return (ssize_t)got;
+}
+
+static lurn_status truncated(const char *path, int64_t expected, int64_t found) {
+  return lurn_fail(LURN_EIO, "%s: truncated .npy data: expected %lld bytes, found %lld", path,
+                   (long long)expected, (long long)found);
+}
+
+/* Reads and converts n values. dst: where they go when the size was checked against the
+ * file; NULL for a pipe, whose values then go to a buffer that grows as they arrive
+ * (*grown, handed to the caller). */
+static lurn_status read_values(int fd, const char *path, const npy_header *h, int64_t n, float *dst,
+                               float **grown) {
+  unsigned char *chunk = malloc(NPY_CHUNK);
+  if (!chunk) return lurn_fail(LURN_ENOMEM, "out of memory reading %s", path);
+  int64_t bytes = n * (int64_t)h->itemsize, done = 0, cap = dst ? n : 0;
+  float *buf = dst;
+  lurn_status s = LURN_OK;
+  while (done < bytes) {
+    size_t want = bytes - done < NPY_CHUNK ? (size_t)(bytes - done) : NPY_CHUNK;
+    ssize_t got = read_full(fd, chunk, want);
+    if (got < 0) {
+      s = lurn_fail(LURN_EIO, "%s: cannot read: %s", path, strerror(errno));
+      break;
+    }
+    int64_t at = done / (int64_t)h->itemsize, values = got / (ssize_t)h->itemsize;
+    if (at + values > cap) {
+      int64_t c = cap ? cap : NPY_CHUNK / 4;
+      while (c < at + values) c *= 2;
+      if (c > n) c = n;
+      float *b = realloc(buf, sizeof *b * (size_t)c);
+      if (!b) {
+        s = lurn_fail(LURN_ENOMEM, "out of memory reading %s", path);
+        break;
+      }
+      buf = b;
+      cap = c;
+    }
+    convert(buf + at, chunk, h->type, values);
+    done += got;
+    if ((size_t)got < want) {
+      s = truncated(path, bytes, done);
+      break;
+    }
+  }
+  free(chunk);
+  if (!dst) {
+    if (s == LURN_OK)
+      *grown = buf;
+    else
+      free(buf);
+  }
+  return s;
+}
+
+/* Reads the preamble and the header; *data_at: where the data starts. */
+static lurn_status read_header(int fd, const char *path, npy_header *h, int64_t *data_at) {
+  unsigned char pre[12];
+  ssize_t got = read_full(fd, pre, 10);
+  if (got < 0) return lurn_fail(LURN_EIO, "%s: cannot read: %s", path, strerror(errno));
+  if (got < 10 || memcmp(pre, "\x93NUMPY", 6) != 0)
+    return lurn_fail(LURN_EIO, "%s: not a .npy file (bad magic)", path);
   uint32_t hlen;
+  size_t pre_len = 10;
   if (pre[6] == 1) {
     hlen = (uint32_t)pre[8] | (uint32_t)pre[9] << 8;
   } else if (pre[6] == 2 || pre[6] == 3) {
-    if (fread(pre + 10, 1, 2, f) != 2) {
-      st = lurn_fail(LURN_EIO, "%s: truncated .npy header", path);
+    if (read_full(fd, pre + 10, 2) != 2) return lurn_fail(LURN_EIO, "%s: truncated .npy header", path);
+    hlen = (uint32_t)pre[8] | (uint32_t)pre[9] << 8 | (uint32_t)pre[10] << 16 | (uint32_t)pre[11] << 24;
+    pre_len = 12;
+  } else {
+    return lurn_fail(LURN_EIO, "%s: unsupported .npy format version %d", path, pre[6]);
+  }
+  if (hlen > NPY_MAX_HEADER)
+    return lurn_fail(LURN_EIO, "%s: .npy header length %u is implausible (more than %u bytes)", path, hlen,
+                     NPY_MAX_HEADER);
+  char *text = malloc(hlen ? hlen : 1);
+  if (!text) return lurn_fail(LURN_ENOMEM, "out of memory reading %s", path);
+  lurn_status s;
+  got = read_full(fd, text, hlen);
+  if (got < 0)
+    s = lurn_fail(LURN_EIO, "%s: cannot read: %s", path, strerror(errno));
+  else if ((size_t)got < hlen)
+    s = lurn_fail(LURN_EIO, "%s: truncated .npy header", path);
+  else
+    s = parse_header(path, text, hlen, h);
+  free(text);
+  *data_at = (int64_t)pre_len + hlen;
+  return s;
+}
+
+lurn_status lurn_npy_load(const char *path, lurn_tensor **out) {
+  *out = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return lurn_fail(LURN_EIO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+  if (e) {
+    close(fd);
+    return lurn_fail(LURN_EIO, "%s: cannot read: %s", path, strerror(e));
+  }
+  npy_header h;
+  int64_t data_at = 0, n = 0, bytes = 0;
+  lurn_tensor *t = NULL;
+  float *grown = NULL;
+  lurn_status s = read_header(fd, path, &h, &data_at);
+  if (s != LURN_OK) goto done;
+  if (!lurn_shape_numel(h.ndim, h.shape, &n) || !lurn_mul_i64(n, (int64_t)h.itemsize, &bytes)) {
+    s = lurn_fail(LURN_EIO, "%s: .npy shape is too large: its element count overflows", path);
+    goto done;
+  }
+  if (S_ISREG(st.st_mode)) {
+    /* The file must hold what the header declares before memory is asked for it. */
+    int64_t found = st.st_size > data_at ? st.st_size - data_at : 0;
+    if (found < bytes) {
+      s = truncated(path, bytes, found);
       goto done;
     }
-    hlen = (uint32_t)pre[8] | (uint32_t)pre[9] << 8 | (uint32_t)pre[10] << 16 | (uint32_t)pre[11] << 24;
+    if (!(t = lurn_tensor_empty(h.ndim, h.shape))) {
+      s = lurn_fail(LURN_ENOMEM, "%s: out of memory for a .npy array of %lld values", path, (long long)n);
+      goto done;
+    }
+    s = read_values(fd, path, &h, n, lurn_tensor_data(t), NULL);
   } else {
-    st = lurn_fail(LURN_EIO, "%s: unsupported .npy format version %d", path, pre[6]);
-    goto done;
+    if ((s = read_values(fd, path, &h, n, NULL, &grown)) != LURN_OK) goto done;
+    if (!(t = lurn_tensor_empty(h.ndim, h.shape))) {
+      s = lurn_fail(LURN_ENOMEM, "%s: out of memory for a .npy array of %lld values", path, (long long)n);
+      goto done;
+    }
+    if (n) memcpy(lurn_tensor_data(t), grown, sizeof(float) * (size_t)n);
   }
-  if (hlen > (1u << 20)) {
-    st = lurn_fail(LURN_EIO, "%s: .npy header length %u is implausible", path, hlen);
-    goto done;
-  }
-  header = malloc(hlen + 1);
-  if (!header) {
-    st = lurn_fail(LURN_ENOMEM, "out of memory");
-    goto done;
-  }
-  if (fread(header, 1, hlen, f) != hlen) {
-    st = lurn_fail(LURN_EIO, "%s: truncated .npy header", path);
-    goto done;
-  }
-  header[hlen] = '\0';
-
-  npy_type type = NPY_F4;
-  size_t itemsize = 4;
-  int ndim = 0;
-  int64_t shape[LURN_MAX_DIMS];
-  if ((st = parse_header(path, header, &type, &itemsize, &ndim, shape)) != LURN_OK) goto done;
-  t = lurn_tensor_empty(ndim, shape);
-  if (!t) {
-    st = LURN_ENOMEM;
-    goto done;
-  }
-  int64_t n = lurn_tensor_numel(t);
-  size_t bytes = (size_t)n * itemsize;
-  raw = malloc(bytes ? bytes : 1);
-  if (!raw) {
-    st = lurn_fail(LURN_ENOMEM, "out of memory reading %s", path);
-    goto done;
-  }
-  size_t got = fread(raw, 1, bytes, f);
-  if (got != bytes) {
-    st = lurn_fail(LURN_EIO, "%s: truncated .npy data: expected %zu bytes, found %zu", path, bytes, got);
-    goto done;
-  }
-  convert(lurn_tensor_data(t), raw, type, n);
 done:
-  fclose(f);
-  free(header);
-  free(raw);
-  if (st != LURN_OK) lurn_tensor_free(t);
-  else *out = t;
-  return st;
+  close(fd);
+  free(grown);
+  if (s != LURN_OK) {
+    lurn_tensor_free(t);
+    return s;
+  }
+  *out = t;
+  return LURN_OK;
 }
 
 lurn_status lurn_npy_save(const char *path, const lurn_tensor *t) {
@@ -177,7 +376,7 @@ lurn_status lurn_npy_save(const char *path, const lurn_tensor *t) {
   for (int i = 0; i < t->ndim; i++)
     len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld,%s", (long long)t->shape[i],
                     i + 1 < t->ndim ? " " : "");
-  if (t->ndim > 1) len--;  /* numpy writes (2, 3) but (3,) */
+  if (t->ndim > 1) len--; /* numpy writes (2, 3) but (3,) */
   len += snprintf(dict + len, sizeof dict - (size_t)len, "), }");
   /* Pad with spaces so the data starts on a 64-byte boundary; the header ends in \n. */
   int total = 10 + len + 1;
@@ -192,37 +391,18 @@ lurn_status lurn_npy_save(const char *path, const lurn_tensor *t) {
   header[10 + len + pad] = '\n';
 
   lurn_tensor *c = lurn_tensor_contiguous(t);
-  if (!c) return LURN_ENOMEM;
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 16);
-  if (!tmp) {
-    lurn_tensor_free(c);
-    return lurn_fail(LURN_ENOMEM, "out of memory");
+  if (!c) return lurn_fail(LURN_ENOMEM, "%s: out of memory", path);
+  lurn_atomic_file f;
+  lurn_status s = lurn_atomic_open(&f, path);
+  if (s == LURN_OK) {
+    s = lurn_atomic_write(&f, header, (size_t)(10 + hlen));
+    if (s == LURN_OK)
+      s = lurn_atomic_write(&f, lurn_tensor_data(c), sizeof(float) * (size_t)lurn_tensor_numel(c));
+    if (s == LURN_OK)
+      s = lurn_atomic_commit(&f);
+    else
+      lurn_atomic_abort(&f);
   }
-  snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(tmp);
-  lurn_status st = LURN_OK;
-  if (fd < 0) {
-    st = lurn_fail(LURN_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
-    goto done;
-  }
-  FILE *f = fdopen(fd, "wb");
-  if (!f) {
-    close(fd);
-    unlink(tmp);
-    st = lurn_fail(LURN_EIO, "%s: cannot write: %s", path, strerror(errno));
-    goto done;
-  }
-  size_t n = (size_t)lurn_tensor_numel(c);
-  int ok = fwrite(header, 1, (size_t)(10 + hlen), f) == (size_t)(10 + hlen) &&
-           fwrite(lurn_tensor_data(c), sizeof(float), n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    st = lurn_fail(LURN_EIO, "%s: write failed: %s", path, strerror(errno));
-    unlink(tmp);
-  }
-done:
-  free(tmp);
   lurn_tensor_free(c);
-  return st;
+  return s;
 }

@@ -8,7 +8,10 @@
  *   na_values  list of strings read as missing, default {"", "NA", "NaN", "?"}
  *   columns    list of names or 1-based positions: the columns kept, in this order
  *   dtype      table: name or position -> "float" | "string"
- * lurn.data builds the data frame from these. */
+ *   max_field_bytes, max_line_bytes, max_columns   positive integers: limits (lurn.h)
+ * lurn.data builds the data frame from these.
+ * The option tables may be proxies whose __index makes new strings: every string C keeps
+ * a pointer to is stored in an anchor table on the stack until the file is read. */
 #include <limits.h>
 #include <string.h>
 
@@ -45,11 +48,21 @@ static unsigned char byte_option(lua_State *L, int opts, const char *key, unsign
   return c;
 }
 
+/* The string at the stack top, kept alive in the anchor table while C reads the file. */
+static const char *anchored(lua_State *L, int anchor, size_t *len) {
+  const char *s = lua_tolstring(L, -1, len);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1);
+  return s;
+}
+
 /* A column given by name (string) or 1-based position (integer), at the stack top. */
-static lurn_csv_ref column_ref(lua_State *L, const char *what) {
+static lurn_csv_ref column_ref(lua_State *L, int anchor, const char *what) {
   lurn_csv_ref ref = {NULL, 0};
   if (lua_type(L, -1) == LUA_TSTRING) {
-    ref.name = lua_tostring(L, -1);
+    size_t len;
+    ref.name = anchored(L, anchor, &len);
+    if (strlen(ref.name) != len) luaL_error(L, "read_csv: %s: a column name holds a NUL byte", what);
   } else if (lua_isinteger(L, -1)) {
     lua_Integer p = lua_tointeger(L, -1);
     if (p < 1 || p > INT_MAX) luaL_error(L, "read_csv: %s: column positions start at 1, got %I", what, p);
@@ -61,21 +74,30 @@ static lurn_csv_ref column_ref(lua_State *L, const char *what) {
   return ref;
 }
 
+/* The length of the list at the stack top, checked before it sizes an array. */
+static int list_length(lua_State *L, const char *what) {
+  lua_Integer n = luaL_len(L, -1);
+  if (n < 0 || n > INT_MAX / 64) luaL_error(L, "read_csv: %s has an implausible length %I", what, n);
+  return (int)n;
+}
+
 /* The option readers leave their C arrays on the stack (userdata) for the call to own;
- * the strings they point to stay referenced by the options table. */
-static void na_option(lua_State *L, int opts, lurn_csv_options *o) {
+ * the strings they point to are kept in the anchor table. */
+static void na_option(lua_State *L, int opts, int anchor, lurn_csv_options *o) {
   if (lua_getfield(L, opts, "na_values") == LUA_TNIL) {
     lua_pop(L, 1);
     return;
   }
   if (!lua_istable(L, -1)) luaL_error(L, "read_csv: na_values must be a list of strings");
-  int n = (int)luaL_len(L, -1);
+  int n = list_length(L, "na_values");
   const char **na = lua_newuserdatauv(L, sizeof *na * (size_t)(n ? n : 1), 0);
   lua_insert(L, -2); /* kept on the stack, below the option, while the file is read */
   for (int i = 0; i < n; i++) {
     if (lua_geti(L, -1, i + 1) != LUA_TSTRING)
       luaL_error(L, "read_csv: na_values[%d] must be a string, got %s", i + 1, luaL_typename(L, -1));
-    na[i] = lua_tostring(L, -1);
+    size_t len;
+    na[i] = anchored(L, anchor, &len);
+    if (strlen(na[i]) != len) luaL_error(L, "read_csv: na_values[%d] holds a NUL byte", i + 1);
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -83,19 +105,19 @@ static void na_option(lua_State *L, int opts, lurn_csv_options *o) {
   o->n_na_values = n;
 }
 
-static void columns_option(lua_State *L, int opts, lurn_csv_options *o) {
+static void columns_option(lua_State *L, int opts, int anchor, lurn_csv_options *o) {
   if (lua_getfield(L, opts, "columns") == LUA_TNIL) {
     lua_pop(L, 1);
     return;
   }
   if (!lua_istable(L, -1)) luaL_error(L, "read_csv: columns must be a list of names or positions");
-  int n = (int)luaL_len(L, -1);
+  int n = list_length(L, "columns");
   if (n == 0) luaL_error(L, "read_csv: columns is empty: name at least one column");
   lurn_csv_ref *refs = lua_newuserdatauv(L, sizeof *refs * (size_t)n, 0);
   lua_insert(L, -2);
   for (int i = 0; i < n; i++) {
     lua_geti(L, -1, i + 1);
-    refs[i] = column_ref(L, "columns");
+    refs[i] = column_ref(L, anchor, "columns");
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -103,7 +125,7 @@ static void columns_option(lua_State *L, int opts, lurn_csv_options *o) {
   o->n_columns = n;
 }
 
-static void dtype_option(lua_State *L, int opts, lurn_csv_options *o) {
+static void dtype_option(lua_State *L, int opts, int anchor, lurn_csv_options *o) {
   if (lua_getfield(L, opts, "dtype") == LUA_TNIL) {
     lua_pop(L, 1);
     return;
@@ -124,13 +146,29 @@ static void dtype_option(lua_State *L, int opts, lurn_csv_options *o) {
       luaL_error(L, "read_csv: dtype values are \"float\" or \"string\", got %s",
                  lua_type(L, -1) == LUA_TSTRING ? lua_pushfstring(L, "\"%s\"", type) : luaL_typename(L, -1));
     lua_pushvalue(L, -2); /* the key, where column_ref looks */
-    d[i].column = column_ref(L, "dtype");
+    d[i].column = column_ref(L, anchor, "dtype");
     lua_pop(L, 1);
     i++;
   }
   lua_pop(L, 1);
   o->dtypes = d;
   o->n_dtypes = n;
+}
+
+/* A positive integer option (a limit); 0 when absent, which means the default. */
+static lua_Integer limit_option(lua_State *L, int opts, const char *key, lua_Integer most) {
+  lua_Integer v = 0;
+  if (lua_getfield(L, opts, key) != LUA_TNIL) {
+    int ok;
+    v = lua_tointegerx(L, -1, &ok);
+    if (!ok || v < 1 || v > most)
+      luaL_error(L, "read_csv: %s must be an integer from 1 to %I, got %s", key, most,
+                 lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TSTRING
+                     ? lua_pushfstring(L, "%s", luaL_tolstring(L, -1, NULL))
+                     : luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+  return v;
 }
 
 static void push_strings(lua_State *L, const lurn_csv_column *c, int64_t nrows) {
@@ -150,7 +188,10 @@ static int l_read_csv(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lurn_csv_options o;
   lurn_csv_options_init(&o);
-  if (!lua_isnoneornil(L, 2)) {
+  lua_settop(L, 2);
+  lua_newtable(L);
+  int anchor = lua_gettop(L);
+  if (!lua_isnil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     if (lua_getfield(L, 2, "header") != LUA_TNIL) {
       if (!lua_isboolean(L, -1)) luaL_error(L, "read_csv: header must be true or false");
@@ -159,9 +200,13 @@ static int l_read_csv(lua_State *L) {
     lua_pop(L, 1);
     o.delimiter = byte_option(L, 2, "delimiter", ',', 0);
     o.quote = byte_option(L, 2, "quote", '"', 1);
-    na_option(L, 2, &o);
-    columns_option(L, 2, &o);
-    dtype_option(L, 2, &o);
+    na_option(L, 2, anchor, &o);
+    columns_option(L, 2, anchor, &o);
+    dtype_option(L, 2, anchor, &o);
+    lua_Integer v;
+    if ((v = limit_option(L, 2, "max_field_bytes", LUA_MAXINTEGER))) o.max_field_bytes = v;
+    if ((v = limit_option(L, 2, "max_line_bytes", LUA_MAXINTEGER))) o.max_line_bytes = v;
+    if ((v = limit_option(L, 2, "max_columns", INT_MAX))) o.max_columns = (int)v;
   }
   table_box *b = lua_newuserdatauv(L, sizeof *b, 0);
   b->t = NULL;
