@@ -64,4 +64,5 @@ lurn.data.check_splits = require "lurn.check_splits"
 lurn.preprocessing = lurn.preprocessing or {}; lurn.preprocessing.image = require "lurn.preprocessing.image"
 lurn.sampling = require "lurn.sampling"
 lurn.utils = require "lurn.utils"
+lurn.help = require("lurn.help").help
 return lurn
