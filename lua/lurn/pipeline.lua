@@ -218,7 +218,9 @@ function Pipeline:fit_transform(x, y, opts)
   end
   local xt, yt = fit_intermediate(self, x, y, 2, "fit_transform")
   if not last then return xt end
-  if has(last, "fit_transform") then return call_step(self, #self.steps, "fit_transform", "fit_transform", 2, xt, yt) end
+  if has(last, "fit_transform") then
+    return call_step(self, #self.steps, "fit_transform", "fit_transform", 2, xt, yt)
+  end
   call_step(self, #self.steps, "fit", "fit_transform", 2, xt, yt, opts)
   return call_step(self, #self.steps, "transform", "fit_transform", 2, xt)
 end

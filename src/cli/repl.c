@@ -131,7 +131,8 @@ static void define_help(lua_State *L) {
   if (lua_getglobal(L, "help") == LUA_TNIL) {
     lua_getglobal(L, "require");
     lua_pushliteral(L, "lurn.help");
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "help") == LUA_TFUNCTION) lua_setglobal(L, "help");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "help") == LUA_TFUNCTION)
+      lua_setglobal(L, "help");
   }
   lua_settop(L, top);
 }

@@ -33,7 +33,8 @@ static float *setting(lurn_optimizer_config *c, const char *name) {
   if (strcmp(name, "learning_rate_power") == 0) return &c->learning_rate_power;
   if (strcmp(name, "l1_regularization_strength") == 0) return &c->l1_regularization_strength;
   if (strcmp(name, "l2_regularization_strength") == 0) return &c->l2_regularization_strength;
-  if (strcmp(name, "l2_shrinkage_regularization_strength") == 0) return &c->l2_shrinkage_regularization_strength;
+  if (strcmp(name, "l2_shrinkage_regularization_strength") == 0)
+    return &c->l2_shrinkage_regularization_strength;
   if (strcmp(name, "beta") == 0) return &c->beta;
   return NULL;
 }

@@ -6,7 +6,8 @@
 
 #include "optim.h"
 
-void lurn_adadelta_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s, int64_t n) {
+void lurn_adadelta_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s,
+                          int64_t n) {
   float lr = c->learning_rate, rho = c->rho, eps = c->epsilon;
   float *acc_g = s->v, *acc_d = s->m;
   for (int64_t i = 0; i < n; i++) {

@@ -10,7 +10,8 @@
 
 void lurn_ftrl_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s, int64_t n) {
   float lr = c->learning_rate, p = -c->learning_rate_power, l1 = c->l1_regularization_strength;
-  float l2 = c->l2_regularization_strength + c->beta / (2 * lr), shrink = c->l2_shrinkage_regularization_strength;
+  float l2 = c->l2_regularization_strength + c->beta / (2 * lr);
+  float shrink = c->l2_shrinkage_regularization_strength;
   float *accum = s->m, *z = s->v;
   for (int64_t i = 0; i < n; i++) {
     float g_shrunk = g[i] + 2 * shrink * w[i];

@@ -32,7 +32,8 @@ void lurn_nadam_update(const lurn_optimizer_config *c, int64_t t, double u_produ
                        lurn_slots *s, int64_t n);
 void lurn_adamax_update(const lurn_optimizer_config *c, int64_t t, float *w, const float *g, lurn_slots *s,
                         int64_t n);
-void lurn_adadelta_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s, int64_t n);
+void lurn_adadelta_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s,
+                          int64_t n);
 void lurn_ftrl_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s, int64_t n);
 
 #endif

@@ -26,9 +26,10 @@ lurn_optimizer *lurn_optimizer_new(const lurn_optimizer_config *c) {
       return NULL;
     }
     if (!(c->initial_accumulator_value >= 0 && c->l1_regularization_strength >= 0 &&
-          c->l2_regularization_strength >= 0 && c->l2_shrinkage_regularization_strength >= 0 && c->beta >= 0)) {
-      lurn_fail(LURN_EINVAL, "optimizer: Ftrl's initial_accumulator_value, regularization strengths and beta must "
-                             "be >= 0");
+          c->l2_regularization_strength >= 0 && c->l2_shrinkage_regularization_strength >= 0 &&
+          c->beta >= 0)) {
+      lurn_fail(LURN_EINVAL,
+                "optimizer: Ftrl's initial_accumulator_value, regularization strengths and beta must be >= 0");
       return NULL;
     }
   }
