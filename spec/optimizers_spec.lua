@@ -114,6 +114,69 @@ local function adagrad(lr, init, eps)
   end
 end
 
+-- Nadam as keras.optimizers.Nadam: the momentum schedule u_t = beta_1 (1 - 0.5 * 0.96^t)
+-- and its running product (one product per optimizer, shared by the parameters).
+local function nadam(lr, b1, b2, eps)
+  local function u(t) return b1 * (1 - 0.5 * 0.96 ^ t) end
+  return function(s, w, g, t)
+    s.m, s.v = s.m or zeros_like(w), s.v or zeros_like(w)
+    local product = 1
+    for i = 1, t do product = product * u(i) end
+    local product_next = product * u(t + 1)
+    for k = 1, #w do
+      s.m[k] = b1 * s.m[k] + (1 - b1) * g[k]
+      s.v[k] = b2 * s.v[k] + (1 - b2) * g[k] * g[k]
+      local m_hat = u(t + 1) * s.m[k] / (1 - product_next) + (1 - u(t)) * g[k] / (1 - product)
+      local v_hat = s.v[k] / (1 - b2 ^ t)
+      w[k] = w[k] - lr * m_hat / (math.sqrt(v_hat) + eps)
+    end
+  end
+end
+
+local function adamax(lr, b1, b2, eps)
+  return function(s, w, g, t)
+    s.m, s.u = s.m or zeros_like(w), s.u or zeros_like(w)
+    for k = 1, #w do
+      s.m[k] = b1 * s.m[k] + (1 - b1) * g[k]
+      s.u[k] = math.max(b2 * s.u[k], math.abs(g[k]))
+      w[k] = w[k] - lr / (1 - b1 ^ t) * s.m[k] / (s.u[k] + eps)
+    end
+  end
+end
+
+local function adadelta(lr, rho, eps)
+  return function(s, w, g)
+    s.acc_g, s.acc_d = s.acc_g or zeros_like(w), s.acc_d or zeros_like(w)
+    for k = 1, #w do
+      s.acc_g[k] = rho * s.acc_g[k] + (1 - rho) * g[k] ^ 2
+      local delta = -math.sqrt(s.acc_d[k] + eps) / math.sqrt(s.acc_g[k] + eps) * g[k]
+      s.acc_d[k] = rho * s.acc_d[k] + (1 - rho) * delta ^ 2
+      w[k] = w[k] + lr * delta
+    end
+  end
+end
+
+-- FTRL-Proximal as keras.optimizers.Ftrl; o holds the options with Keras' names.
+local function ftrl(o)
+  local lr, p = o.learning_rate, o.learning_rate_power or -0.5
+  local l1, l2 = o.l1 or 0, (o.l2 or 0) + (o.beta or 0) / (2 * lr)
+  return function(s, w, g)
+    s.n, s.z = s.n or zeros_like(w, o.initial_accumulator_value or 0.1), s.z or zeros_like(w)
+    for k = 1, #w do
+      local shrunk = g[k] + 2 * (o.shrinkage or 0) * w[k]
+      local n = s.n[k] + g[k] ^ 2
+      s.z[k] = s.z[k] + shrunk - (n ^ -p - s.n[k] ^ -p) / lr * w[k]
+      s.n[k] = n
+      if math.abs(s.z[k]) <= l1 then
+        w[k] = 0
+      else
+        local sign = s.z[k] > 0 and 1 or -1
+        w[k] = (sign * l1 - s.z[k]) / (n ^ -p / lr + 2 * l2)
+      end
+    end
+  end
+end
+
 -- Keras' clipping of each variable's gradient (norm first, then value) before `rule`.
 local function clipped(rule, clipnorm, clipvalue)
   return function(s, w, g, t)
@@ -195,6 +258,50 @@ describe("optimizer updates against hand-computed steps", function()
       "Adagrad")
   end)
 
+  it("Nadam with Keras' defaults and with other settings", function()
+    check(O.Nadam(), nadam(0.001, 0.9, 0.999, 1e-7), 3, "Nadam")
+    check(O.Nadam{learning_rate = 0.05, beta_1 = 0.8, beta_2 = 0.9, epsilon = 1e-3}, nadam(0.05, 0.8, 0.9, 1e-3), 3,
+      "Nadam")
+  end)
+
+  it("Adamax keeps the decayed maximum of |g|", function()
+    check(O.Adamax(), adamax(0.001, 0.9, 0.999, 1e-7), 3, "Adamax")
+    check(O.Adamax{learning_rate = 0.1, beta_1 = 0.5, beta_2 = 0.5, epsilon = 1e-2}, adamax(0.1, 0.5, 0.5, 1e-2), 3,
+      "Adamax")
+  end)
+
+  it("Adadelta", function()
+    check(O.Adadelta(), adadelta(0.001, 0.95, 1e-7), 3, "Adadelta")
+    check(O.Adadelta{learning_rate = 1, rho = 0.5, epsilon = 1e-3}, adadelta(1, 0.5, 1e-3), 3, "Adadelta")
+  end)
+
+  it("Ftrl with Keras' defaults", function()
+    check(O.Ftrl(), ftrl{learning_rate = 0.001}, 3, "Ftrl")
+  end)
+
+  it("Ftrl with L1 (weights set to 0), L2, shrinkage, beta and a fixed learning rate", function()
+    check(O.Ftrl{learning_rate = 0.5, l1_regularization_strength = 0.3}, ftrl{learning_rate = 0.5, l1 = 0.3}, 3,
+      "Ftrl l1")
+    check(O.Ftrl{learning_rate = 0.5, l2_regularization_strength = 0.2, l2_shrinkage_regularization_strength = 0.1,
+                 beta = 0.4, initial_accumulator_value = 1},
+      ftrl{learning_rate = 0.5, l2 = 0.2, shrinkage = 0.1, beta = 0.4, initial_accumulator_value = 1}, 3, "Ftrl l2")
+    check(O.Ftrl{learning_rate = 0.5, learning_rate_power = 0}, ftrl{learning_rate = 0.5, learning_rate_power = 0}, 3,
+      "Ftrl power 0")
+    -- the L1 case is exercised: some weights are exactly 0 after one step
+    local params = tensors(W0)
+    O.Ftrl{learning_rate = 0.5, l1_regularization_strength = 0.3}._c:step(params, tensors(G[1]))
+    assert.equal(0, params[2]:reshape{-1}:get(2))
+  end)
+
+  it("the new optimizers clip gradients", function()
+    check(O.Nadam{learning_rate = 0.1, clipnorm = 0.5}, clipped(nadam(0.1, 0.9, 0.999, 1e-7), 0.5), 2, "Nadam clipnorm")
+    check(O.Adamax{learning_rate = 0.1, clipvalue = 0.3}, clipped(adamax(0.1, 0.9, 0.999, 1e-7), nil, 0.3), 2,
+      "Adamax clipvalue")
+    check(O.Adadelta{learning_rate = 1, clipnorm = 1.2}, clipped(adadelta(1, 0.95, 1e-7), 1.2), 2, "Adadelta clipnorm")
+    check(O.Ftrl{learning_rate = 0.5, clipvalue = 0.3}, clipped(ftrl{learning_rate = 0.5}, nil, 0.3), 2,
+      "Ftrl clipvalue")
+  end)
+
   it("clipnorm rescales each variable's gradient to at most that norm", function()
     -- step 1 norms: 2.04 and 1.05; step 2: 1.51 and 3.06
     check(O.SGD{learning_rate = 0.1, clipnorm = 1.2}, clipped(sgd(0.1, 0), 1.2), 2, "SGD clipnorm")
@@ -249,7 +356,28 @@ describe("optimizer settings", function()
     local g = cfg(O.Adagrad())
     close(0.001, g.learning_rate)
     close(0.1, g.initial_accumulator_value)
+    for _, name in ipairs{"Nadam", "Adamax"} do
+      local c = cfg(O[name]())
+      close(0.001, c.learning_rate)
+      close(0.9, c.beta_1)
+      close(0.999, c.beta_2)
+      close(1e-7, c.epsilon, 1e-12)
+    end
+    local d = cfg(O.Adadelta())
+    close(0.001, d.learning_rate)
+    close(0.95, d.rho)
+    close(1e-7, d.epsilon, 1e-12)
+    local f = cfg(O.Ftrl())
+    close(0.001, f.learning_rate)
+    close(-0.5, f.learning_rate_power)
+    close(0.1, f.initial_accumulator_value)
+    assert.same({0, 0, 0, 0}, {f.l1_regularization_strength, f.l2_regularization_strength,
+                               f.l2_shrinkage_regularization_strength, f.beta})
     assert.equal("Adam", cfg(O.get("adam")).name)
+    for _, name in ipairs{"Nadam", "Adamax", "Adadelta", "Ftrl"} do
+      assert.equal(name, cfg(O.get(name:lower())).name)
+      assert.equal(name, cfg(O.get(name)).name)
+    end
     assert.equal("RMSprop", cfg(O.get("RMSprop")).name)
   end)
 
@@ -266,6 +394,36 @@ describe("optimizer settings", function()
     close(0.02, O.SGD{lr = 0.02}.learning_rate)  -- Keras 2's alias
   end)
 
+  it("Ftrl checks its learning_rate_power (<= 0) and learning rate (> 0), also when set live", function()
+    assert.error_matches(function() O.Ftrl{learning_rate_power = 0.5} end, "learning_rate_power must be <= 0")
+    assert.error_matches(function() O.Ftrl{learning_rate = 0} end, "Ftrl's learning_rate must be > 0")
+    assert.error_matches(function() O.Ftrl{l1_regularization_strength = -1} end, "must be >= 0")
+    local opt = O.Ftrl()
+    opt.learning_rate_power = -1
+    assert.equal(-1, opt.learning_rate_power)
+    assert.error_matches(function() opt.learning_rate_power = 0.5 end, "learning_rate_power must be a number <= 0")
+    assert.error_matches(function() opt.beta = -1 end, "beta must be a number >= 0")
+    opt.learning_rate = 0
+    assert.error_matches(function() opt._c:step({lurn.zeros{2}}, {lurn.ones{2}}) end,
+      "Ftrl's learning_rate must be > 0")
+  end)
+
+  it("the new optimizers train a model by name in compile, learning_rate live", function()
+    for _, name in ipairs{"nadam", "adamax", "adadelta", "ftrl"} do
+      lurn.manual_seed(7)
+      local model = lurn.Sequential{lurn.layers.Dense(1, {input_shape = {2}})}
+      model:compile{optimizer = name, loss = "mse"}
+      model.optimizer.learning_rate = 0.1
+      local x = lurn.tensor{{0, 1}, {1, 0}, {1, 1}, {0, 0}}
+      local y = lurn.tensor{{1}, {2}, {3}, {0}}
+      local first = model:evaluate(x, y, {verbose = 0}).loss
+      model:fit(x, y, {epochs = 20, verbose = 0})
+      local last = model:evaluate(x, y, {verbose = 0}).loss
+      assert.is_true(last < first, name .. " did not lower the loss")
+      assert.equal(20, model.optimizer.iterations)
+    end
+  end)
+
   it("count iterations", function()
     local opt = O.Adam()
     assert.equal(0, opt.iterations)
@@ -277,7 +435,7 @@ describe("optimizer settings", function()
   it("reject unknown options, settings and names", function()
     assert.error_matches(function() O.Adam{learning_rat = 0.1} end, "Adam: unknown option 'learning_rat'")
     assert.error_matches(function() O.SGD{beta_1 = 0.9} end, "SGD: unknown option 'beta_1'")
-    assert.error_matches(function() O.get("nadam") end, "unknown optimizer 'nadam' %(known: sgd, adam")
+    assert.error_matches(function() O.get("lion") end, "unknown optimizer 'lion' %(known: sgd, adam")
     assert.error_matches(function() O.get(42) end, "unknown optimizer number")
     local opt = O.Adam()
     assert.error_matches(function() opt.momentum = 0.9 end, "Adam has no setting 'momentum'")

@@ -399,19 +399,23 @@ lurn_status lurn_loss_compute(const lurn_loss *loss, const lurn_tensor *pred, co
 
 /* ---- optimizers ------------------------------------------------------------------------------ */
 typedef enum lurn_optimizer_kind {
-  LURN_OPT_SGD, LURN_OPT_ADAM, LURN_OPT_ADAMW, LURN_OPT_RMSPROP, LURN_OPT_ADAGRAD
+  LURN_OPT_SGD, LURN_OPT_ADAM, LURN_OPT_ADAMW, LURN_OPT_RMSPROP, LURN_OPT_ADAGRAD,
+  LURN_OPT_NADAM, LURN_OPT_ADAMAX, LURN_OPT_ADADELTA, LURN_OPT_FTRL
 } lurn_optimizer_kind;
 typedef struct lurn_optimizer_config {
   lurn_optimizer_kind kind;
   float learning_rate;
   float momentum;                  /* sgd, rmsprop */
   int nesterov;                    /* sgd */
-  float beta_1, beta_2, epsilon;   /* adam, adamw; epsilon also rmsprop, adagrad */
+  float beta_1, beta_2, epsilon;   /* adam, adamw, nadam, adamax; epsilon also rmsprop, adagrad, adadelta */
   int amsgrad;                     /* adam, adamw */
-  float rho;                       /* rmsprop */
-  float initial_accumulator_value; /* adagrad */
+  float rho;                       /* rmsprop, adadelta */
+  float initial_accumulator_value; /* adagrad, ftrl */
   float weight_decay;              /* adamw */
   float clipnorm, clipvalue;       /* 0: off */
+  float learning_rate_power;       /* ftrl: <= 0 */
+  float l1_regularization_strength, l2_regularization_strength, l2_shrinkage_regularization_strength; /* ftrl */
+  float beta;                      /* ftrl */
 } lurn_optimizer_config;
 typedef struct lurn_optimizer lurn_optimizer;
 lurn_optimizer *lurn_optimizer_new(const lurn_optimizer_config *c);

@@ -58,9 +58,11 @@ lurn.models = {Sequential = lurn.Sequential, Model = lurn.Model}
 lurn.data = require "lurn.data"
 lurn.preprocessing = require "lurn.preprocessing"
 lurn.model_selection = require "lurn.model_selection"
+lurn.pipeline = require "lurn.pipeline"
 lurn.data.check_splits = require "lurn.check_splits"
 
 lurn.preprocessing = lurn.preprocessing or {}; lurn.preprocessing.image = require "lurn.preprocessing.image"
 lurn.sampling = require "lurn.sampling"
 lurn.utils = require "lurn.utils"
+lurn.help = require("lurn.help").help
 return lurn

@@ -241,17 +241,29 @@ local function sorted_keys(t)
   return table.concat(keys, ", ")
 end
 
+-- The model that a build_fn's result ends in: itself, or a Pipeline's last step.
+local function final_model(model)
+  if type(model) == "table" and type(model.final_estimator) == "function" and type(model.named_steps) == "table" then
+    return model:final_estimator()
+  end
+  return model
+end
+
 local function build(build_fn, level)
   local model = build_fn()
-  if type(model) ~= "table" or not model.compiled then
-    error("cross_val_score: build_fn must return a compiled model (call model:compile{...} in it)", level + 1)
+  local last = final_model(model)
+  if type(last) ~= "table" or not last.compiled then
+    error("cross_val_score: build_fn must return a compiled model (call model:compile{...} in it), or a "
+      .. "lurn.pipeline.Pipeline ending in one", level + 1)
   end
   return model
 end
 
 --- cross_val_score(build_fn, x, y, {cv = 5, scoring = "accuracy", fit = {...},
 -- evaluate = {...}}) -> {score of fold 1, ...}
--- build_fn() returns a new compiled model; each fold trains a fresh one with
+-- build_fn() returns a new compiled model, or a new lurn.pipeline.Pipeline ending in one
+-- (then each fold fits its preprocessing on the fold's training samples only, and
+-- transforms the held-out ones with it); each fold trains a fresh one with
 -- model:fit(x_train, y_train, fit) (verbose = 0 unless given) and scores it on the held-out
 -- fold: scoring names a key of model:evaluate's result ("accuracy", "loss", a metric
 -- name) or is a function(model, x_test, y_test) -> number. cv is a number of folds
@@ -290,7 +302,8 @@ function model_selection.cross_val_score(build_fn, x, y, opts)
   local cv = opts.cv or 5
   local folds
   if math.type(cv) == "integer" then
-    local splitter = CLASSIFICATION[first.loss.kind] and StratifiedKFold{n_splits = cv} or KFold{n_splits = cv}
+    local classifier = CLASSIFICATION[final_model(first).loss.kind]
+    local splitter = classifier and StratifiedKFold{n_splits = cv} or KFold{n_splits = cv}
     folds = splitter:split(x, y)
   elseif type(cv) == "table" and cv.split then
     folds = cv:split(x, y)

@@ -1,5 +1,5 @@
 --- Optimizers with Keras names, arguments and defaults: SGD, Adam, AdamW, RMSprop,
--- Adagrad. An optimizer object wraps a C optimizer; its settings read and write
+-- Adagrad, Nadam, Adamax, Adadelta, Ftrl. An optimizer object wraps a C optimizer; its settings read and write
 -- through, so `model.optimizer.learning_rate = 1e-4` takes effect at the next step.
 local core = require "lurn.core"
 
@@ -15,7 +15,11 @@ Optimizer.__newindex = function(self, key, value)
   if self._settings[key] == nil then
     error(("%s has no setting '%s'"):format(self.class_name, tostring(key)), 2)
   end
-  if type(value) ~= "number" or value ~= value or value < 0 then
+  if key == "learning_rate_power" then  -- Ftrl's, the one setting that is <= 0
+    if type(value) ~= "number" or not (value <= 0) then
+      error(("%s: learning_rate_power must be a number <= 0"):format(self.class_name), 2)
+    end
+  elseif type(value) ~= "number" or value ~= value or value < 0 then
     error(("%s: %s must be a number >= 0"):format(self.class_name, key), 2)
   end
   self._c:set(key, value)
@@ -41,6 +45,14 @@ local specs = {
   RMSprop = {kind = "rmsprop", settings = {learning_rate = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7}, flags = {}},
   Adagrad = {kind = "adagrad", settings = {learning_rate = 0.001, initial_accumulator_value = 0.1, epsilon = 1e-7},
              flags = {}},
+  Nadam = {kind = "nadam", settings = {learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7},
+           flags = {}},
+  Adamax = {kind = "adamax", settings = {learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7},
+            flags = {}},
+  Adadelta = {kind = "adadelta", settings = {learning_rate = 0.001, rho = 0.95, epsilon = 1e-7}, flags = {}},
+  Ftrl = {kind = "ftrl", settings = {learning_rate = 0.001, learning_rate_power = -0.5, initial_accumulator_value = 0.1,
+                                     l1_regularization_strength = 0, l2_regularization_strength = 0,
+                                     l2_shrinkage_regularization_strength = 0, beta = 0}, flags = {}},
 }
 
 for class_name, spec in pairs(specs) do
@@ -71,7 +83,8 @@ for class_name, spec in pairs(specs) do
   end
 end
 
-local aliases = {sgd = "SGD", adam = "Adam", adamw = "AdamW", rmsprop = "RMSprop", adagrad = "Adagrad"}
+local aliases = {sgd = "SGD", adam = "Adam", adamw = "AdamW", rmsprop = "RMSprop", adagrad = "Adagrad",
+                 nadam = "Nadam", adamax = "Adamax", adadelta = "Adadelta", ftrl = "Ftrl"}
 
 --- An optimizer object, or a new one with default settings from a name ("adam").
 function optimizers.get(x)
@@ -80,7 +93,7 @@ function optimizers.get(x)
     local class_name = aliases[x:lower()]
     if class_name then return optimizers[class_name]() end
   end
-  error(("unknown optimizer %s (known: sgd, adam, adamw, rmsprop, adagrad)"):format(
+  error(("unknown optimizer %s (known: sgd, adam, adamw, rmsprop, adagrad, nadam, adamax, adadelta, ftrl)"):format(
     type(x) == "string" and ("'" .. x .. "'") or type(x)), 2)
 end
 

@@ -2,7 +2,8 @@
 # Proves that lurn works from its build tree and, after `cmake --install`, from the
 # install prefix alone: the installed lurn command and plain lua5.4 load the installed
 # Lua files and lurn/core.so, and the embedding example compiles and runs against the
-# installed header and libraries (through the installed lurn.pc), shared and static.
+# installed header and libraries (through the installed lurn.pc), shared and static;
+# help() finds the API reference (docs/api.md) in the build tree and in the install.
 # The build happens in a copy of the sources, so SOURCE_DIR is left as it was.
 #   bash spec/integration/install.sh BUILD_DIR SOURCE_DIR      (run by ctest)
 set -euo pipefail
@@ -66,6 +67,14 @@ print(lurn.matmul(lurn.tensor{{1, 2}, {3, 4}}, lurn.ones{2, 2}):sum())'
 # From the build tree, without installing: the sources' lua/ and the binary's lurn.core.
 expect "build/lurn" "$tmp/src/lua/lurn/init.lua
 20.0" "$("$tmp/build/lurn" -e "$probe")"
+# help() reads docs/api.md: from the source tree here, installed beside the Lua files below.
+help_of_dense() {
+  local out
+  out=$("$1" -e 'lurn.help("Dense")')
+  case $out in *"Dense(units"*) ;; *) fail "help(\"Dense\") with $1 printed
+$out" ;; esac
+}
+help_of_dense "$tmp/build/lurn"
 
 quiet cmake --install "$tmp/build"
 # Nothing below may lean on the sources or the build tree.
@@ -73,6 +82,8 @@ rm -rf "$tmp/src" "$tmp/build"
 
 expect "installed lurn" "$prefix/bin/../share/lua/5.4/lurn/init.lua
 20.0" "$("$prefix/bin/lurn" -e "$probe")"
+
+help_of_dense "$prefix/bin/lurn"
 
 # Plain lua5.4 with the install's module directories on its paths.
 out=$(LUA_PATH="$prefix/share/lua/5.4/?.lua;$prefix/share/lua/5.4/?/init.lua;;" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves that `luarocks make rockspec/lurn-scm-1.rockspec` installs lurn into a tree,
 # offline, and that plain lua5.4 with that tree's paths can `require "lurn"` and
-# compute with it; also that the tree's own `lurn` command finds its Lua files.
+# compute with it; also that the tree's own `lurn` command finds its Lua files, and
+# that help() finds the API reference the rock installs.
 # The build happens in a copy of the sources, so SOURCE_DIR is left as it was.
 #   bash spec/integration/luarocks.sh BUILD_DIR SOURCE_DIR      (run by ctest)
 set -euo pipefail
@@ -85,4 +86,9 @@ $out
 expected
 $expected"
 
-echo "ok: luarocks make installed lurn into a tree; lua5.4 and the tree's lurn use it"
+# help() reads docs/api.md, which the rock installs beside the Lua files.
+out=$(lua5.4 -e 'require("lurn").help("Dense")')
+case $out in *"Dense(units"*) ;; *) fail "help(\"Dense\") from the rock printed
+$out" ;; esac
+
+echo "ok: luarocks make installed lurn into a tree; lua5.4 and the tree's lurn use it; help finds the docs"

@@ -161,4 +161,11 @@ expect "lurn -i then opens the REPL, with the saved history" '"lastline"'
 enter 'answer'
 expect "the REPL sees the script's globals" '42'
 
+# ---- help(obj): the entry of docs/api.md --------------------------------------------------
+start help
+enter 'help(lurn.layers.Dense)'
+expect "help(lurn.layers.Dense) prints its entry" '`Input\{shape =\}`, `Dense\(units, \{activation, use_bias, kernel_initializer,'
+enter 'help(lurn.Sequential().fit)'
+expect "help(model.fit) prints the entry of model:fit" '`model:fit\(x, y, \{epochs = 1, batch_size = 32, validation_data = \{xv, yv\},'
+
 echo "all REPL checks passed"

@@ -308,8 +308,8 @@ describe("Sequential errors", function()
     assert.error_matches(function() lurn.layers.Dense(2, {activation = "rectifier"}) end,
       "unknown activation 'rectifier'")
     local model = mlp()
-    assert.error_matches(function() model:compile{optimizer = "adamax", loss = "mse"} end,
-      "unknown optimizer 'adamax'")
+    assert.error_matches(function() model:compile{optimizer = "adamx", loss = "mse"} end,
+      "unknown optimizer 'adamx'")
     assert.error_matches(function() model:compile{optimizer = "sgd", loss = "mean_error"} end,
       "unknown loss 'mean_error'")
     assert.error_matches(function() model:compile{optimizer = "sgd", loss = "mse", metrics = {"f1"}} end,

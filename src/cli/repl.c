@@ -125,8 +125,21 @@ static void print_results(lua_State *L, int base) {
   if (cli_docall(L, n, 0) != LUA_OK) lua_settop(L, base);
 }
 
+/* The global help(obj) of the REPL, lurn.help (docs/api.md), unless a script set one. */
+static void define_help(lua_State *L) {
+  int top = lua_gettop(L);
+  if (lua_getglobal(L, "help") == LUA_TNIL) {
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "lurn.help");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "help") == LUA_TFUNCTION)
+      lua_setglobal(L, "help");
+  }
+  lua_settop(L, top);
+}
+
 void cli_repl(lua_State *L) {
   repl_state = L;
+  define_help(L);
   rl_readline_name = "lurn";
   rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^#~[]";
   rl_completer_quote_characters = "\"'";

@@ -14,7 +14,9 @@ lurn_optimizer *l_checkoptimizer(lua_State *L, int idx) {
   return ((optimizer_box *)luaL_checkudata(L, idx, LURN_OPTIMIZER_MT))->o;
 }
 
-static const char *const kinds[] = {"sgd", "adam", "adamw", "rmsprop", "adagrad", NULL};
+/* In the order of lurn_optimizer_kind. */
+static const char *const kinds[] = {"sgd",   "adam",   "adamw",    "rmsprop", "adagrad",
+                                    "nadam", "adamax", "adadelta", "ftrl",    NULL};
 
 /* The float settings by name, as offsets into the config. */
 static float *setting(lurn_optimizer_config *c, const char *name) {
@@ -28,6 +30,12 @@ static float *setting(lurn_optimizer_config *c, const char *name) {
   if (strcmp(name, "weight_decay") == 0) return &c->weight_decay;
   if (strcmp(name, "clipnorm") == 0) return &c->clipnorm;
   if (strcmp(name, "clipvalue") == 0) return &c->clipvalue;
+  if (strcmp(name, "learning_rate_power") == 0) return &c->learning_rate_power;
+  if (strcmp(name, "l1_regularization_strength") == 0) return &c->l1_regularization_strength;
+  if (strcmp(name, "l2_regularization_strength") == 0) return &c->l2_regularization_strength;
+  if (strcmp(name, "l2_shrinkage_regularization_strength") == 0)
+    return &c->l2_shrinkage_regularization_strength;
+  if (strcmp(name, "beta") == 0) return &c->beta;
   return NULL;
 }
 
@@ -39,7 +47,9 @@ static int l_optimizer_new(lua_State *L) {
   c.kind = (lurn_optimizer_kind)luaL_checkoption(L, -1, NULL, kinds);
   lua_pop(L, 1);
   static const char *const floats[] = {"learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "rho",
-                                       "initial_accumulator_value", "weight_decay", "clipnorm", "clipvalue"};
+                                       "initial_accumulator_value", "weight_decay", "clipnorm", "clipvalue",
+                                       "learning_rate_power", "l1_regularization_strength",
+                                       "l2_regularization_strength", "l2_shrinkage_regularization_strength", "beta"};
   for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++) {
     lua_getfield(L, 1, floats[i]);
     if (!lua_isnil(L, -1)) {
@@ -82,7 +92,12 @@ static int l_set(lua_State *L) {
   lua_Number value = luaL_checknumber(L, 3);
   float *v = setting(lurn_optimizer_config_of(o), name);
   if (!v) return luaL_argerror(L, 2, lua_pushfstring(L, "unknown optimizer setting '%s'", name));
-  if (value != value || value < 0) return luaL_argerror(L, 3, "optimizer settings must be numbers >= 0");
+  /* Ftrl's learning_rate_power is the one setting that is <= 0 */
+  if (strcmp(name, "learning_rate_power") == 0) {
+    if (!(value <= 0)) return luaL_argerror(L, 3, "learning_rate_power must be a number <= 0");
+  } else if (value != value || value < 0) {
+    return luaL_argerror(L, 3, "optimizer settings must be numbers >= 0");
+  }
   *v = (float)value;
   return 0;
 }

@@ -7,14 +7,16 @@
 /* Per-parameter state ("slots"), allocated on the first step. */
 typedef struct {
   int64_t size;
-  float *m;     /* momentum / first moment / accumulator */
-  float *v;     /* second moment (adam, rmsprop) */
+  float *m;     /* momentum / first moment / accumulator (adagrad, ftrl) / accumulated update (adadelta) */
+  float *v;     /* second moment (adam, rmsprop, nadam) / infinity norm (adamax) / accumulated g^2 (adadelta) /
+                 * linear term (ftrl) */
   float *vhat;  /* running max of v (amsgrad) */
 } lurn_slots;
 
 struct lurn_optimizer {
   lurn_optimizer_config c;
   int64_t iterations;
+  double nadam_u_product; /* nadam: u_1 * ... * u_t, the product of its momentum schedule */
   int nslots;
   lurn_slots *slots;
 };
@@ -24,5 +26,14 @@ void lurn_sgd_update(const lurn_optimizer_config *c, float *w, const float *g, l
 void lurn_adam_update(const lurn_optimizer_config *c, int64_t t, float *w, const float *g, lurn_slots *s, int64_t n);
 void lurn_rmsprop_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s, int64_t n);
 void lurn_adagrad_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s, int64_t n);
+/* Nadam's momentum u_t at step t; u_product is u_1 * ... * u_t. */
+double lurn_nadam_momentum(const lurn_optimizer_config *c, int64_t t);
+void lurn_nadam_update(const lurn_optimizer_config *c, int64_t t, double u_product, float *w, const float *g,
+                       lurn_slots *s, int64_t n);
+void lurn_adamax_update(const lurn_optimizer_config *c, int64_t t, float *w, const float *g, lurn_slots *s,
+                        int64_t n);
+void lurn_adadelta_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s,
+                          int64_t n);
+void lurn_ftrl_update(const lurn_optimizer_config *c, float *w, const float *g, lurn_slots *s, int64_t n);
 
 #endif

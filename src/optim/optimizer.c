@@ -1,5 +1,6 @@
 /* Optimizers: creation, slot state, gradient clipping, and the step that dispatches to
- * the update rule of each kind (sgd.c, adam.c, rmsprop.c, adagrad.c). */
+ * the update rule of each kind (sgd.c, adam.c, rmsprop.c, adagrad.c, nadam.c, adamax.c,
+ * adadelta.c, ftrl.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,30 @@ lurn_optimizer *lurn_optimizer_new(const lurn_optimizer_config *c) {
     lurn_fail(LURN_EINVAL, "optimizer: clipnorm and clipvalue must be > 0");
     return NULL;
   }
+  if (c->kind == LURN_OPT_FTRL) {
+    if (!(c->learning_rate > 0)) {
+      lurn_fail(LURN_EINVAL, "optimizer: Ftrl's learning_rate must be > 0, got %g", c->learning_rate);
+      return NULL;
+    }
+    if (!(c->learning_rate_power <= 0)) {
+      lurn_fail(LURN_EINVAL, "optimizer: learning_rate_power must be <= 0, got %g", c->learning_rate_power);
+      return NULL;
+    }
+    if (!(c->initial_accumulator_value >= 0 && c->l1_regularization_strength >= 0 &&
+          c->l2_regularization_strength >= 0 && c->l2_shrinkage_regularization_strength >= 0 &&
+          c->beta >= 0)) {
+      lurn_fail(LURN_EINVAL,
+                "optimizer: Ftrl's initial_accumulator_value, regularization strengths and beta must be >= 0");
+      return NULL;
+    }
+  }
   lurn_optimizer *o = calloc(1, sizeof *o);
   if (!o) {
     lurn_fail(LURN_ENOMEM, "out of memory");
     return NULL;
   }
   o->c = *c;
+  o->nadam_u_product = 1.0;
   return o;
 }
 
@@ -53,7 +72,8 @@ static lurn_status ensure_slots(lurn_optimizer *o, lurn_tensor *const *params, i
   o->slots = calloc((size_t)n, sizeof *o->slots);
   if (!o->slots) return lurn_fail(LURN_ENOMEM, "out of memory");
   o->nslots = n;
-  float init = o->c.kind == LURN_OPT_ADAGRAD ? o->c.initial_accumulator_value : 0.0f;
+  int accumulates = o->c.kind == LURN_OPT_ADAGRAD || o->c.kind == LURN_OPT_FTRL;
+  float init = accumulates ? o->c.initial_accumulator_value : 0.0f;
   for (int i = 0; i < n; i++) {
     int64_t size = lurn_tensor_numel(params[i]);
     lurn_slots *s = &o->slots[i];
@@ -90,7 +110,11 @@ lurn_status lurn_optimizer_step_frozen(lurn_optimizer *o, lurn_tensor *const *pa
                                        const unsigned char *frozen, int n) {
   lurn_status st = ensure_slots(o, params, n);
   if (st) return st;
+  /* learning_rate may have been set to 0 since creation: Ftrl divides by it */
+  if (o->c.kind == LURN_OPT_FTRL && !(o->c.learning_rate > 0))
+    return lurn_fail(LURN_EINVAL, "optimizer: Ftrl's learning_rate must be > 0, got %g", o->c.learning_rate);
   int64_t t = ++o->iterations;
+  if (o->c.kind == LURN_OPT_NADAM) o->nadam_u_product *= lurn_nadam_momentum(&o->c, t);
   for (int i = 0; i < n; i++) {
     if (frozen && frozen[i]) continue; /* every rule below, and any added, skips it */
     float *w = lurn_tensor_data(params[i]), *g = lurn_tensor_data(grads[i]);
@@ -105,6 +129,10 @@ lurn_status lurn_optimizer_step_frozen(lurn_optimizer *o, lurn_tensor *const *pa
       case LURN_OPT_ADAM: lurn_adam_update(&o->c, t, w, g, &o->slots[i], size); break;
       case LURN_OPT_RMSPROP: lurn_rmsprop_update(&o->c, w, g, &o->slots[i], size); break;
       case LURN_OPT_ADAGRAD: lurn_adagrad_update(&o->c, w, g, &o->slots[i], size); break;
+      case LURN_OPT_NADAM: lurn_nadam_update(&o->c, t, o->nadam_u_product, w, g, &o->slots[i], size); break;
+      case LURN_OPT_ADAMAX: lurn_adamax_update(&o->c, t, w, g, &o->slots[i], size); break;
+      case LURN_OPT_ADADELTA: lurn_adadelta_update(&o->c, w, g, &o->slots[i], size); break;
+      case LURN_OPT_FTRL: lurn_ftrl_update(&o->c, w, g, &o->slots[i], size); break;
     }
   }
   return LURN_OK;
