@@ -47,6 +47,13 @@ local optimizers = {
    function() return lurn.optimizers.AdamW{learning_rate = 0.01, weight_decay = 0.1} end},
   {"RMSprop with momentum", function() return lurn.optimizers.RMSprop{learning_rate = 0.01, momentum = 0.5} end},
   {"Adagrad", function() return lurn.optimizers.Adagrad{learning_rate = 0.1} end},
+  {"Nadam", function() return lurn.optimizers.Nadam{learning_rate = 0.01} end},
+  {"Adamax", function() return lurn.optimizers.Adamax{learning_rate = 0.01} end},
+  {"Adadelta", function() return lurn.optimizers.Adadelta{learning_rate = 1.0} end},
+  {"Ftrl with l1 and l2", function()
+    return lurn.optimizers.Ftrl{learning_rate = 0.1, l1_regularization_strength = 0.01,
+                                l2_regularization_strength = 0.01}
+  end},
 }
 
 describe("trainable = false", function()
