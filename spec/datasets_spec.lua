@@ -130,6 +130,13 @@ describe("lurn.datasets.fashion_mnist", function()
     assert.error_matches(function() lurn.datasets.fashion_mnist.load_data{path = 3} end, "path must be a folder name")
   end)
 
+  it("points its errors at the caller's line", function()
+    local ok, err = pcall(function() lurn.datasets.mnist.load_data{path = 3} end)
+    local line = debug.getinfo(1, "l").currentline - 1
+    assert.is_false(ok)
+    assert.truthy(err:find("^[^\n]*datasets_spec%.lua:" .. line .. ": mnist%.load_data: path must be"), err)
+  end)
+
   it("reads LURN_DATA/fashion-mnist when LURN_DATA is set", function()
     local root = temp_dir()
     sh("mkdir '" .. root .. "/fashion-mnist'")

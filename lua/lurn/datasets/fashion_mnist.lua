@@ -12,6 +12,7 @@
 --   LURN_DATA=ROOT            reads ROOT/fashion-mnist/ instead of Debian's folder.
 -- path= wins over LURN_DATA.
 local idx = require "lurn.datasets.idx"
+local at_user_line = require "lurn.at_user_line"
 
 local fashion_mnist = {}
 
@@ -26,8 +27,6 @@ local DATASET = {
 }
 
 --- x_train, y_train, x_test, y_test. opts: {path = folder} (optional).
-function fashion_mnist.load_data(opts)
-  return idx.load_data(DATASET, opts)
-end
+fashion_mnist.load_data = at_user_line(function(opts) return idx.load_data(DATASET, opts) end)
 
 return fashion_mnist

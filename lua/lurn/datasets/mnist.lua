@@ -9,6 +9,7 @@
 -- path=, LURN_DATA=ROOT reads ROOT/mnist/. x_* are float32 tensors (N, 28, 28) of
 -- 0..255, as Keras returns them; y_* are the labels 0..9, as stored.
 local idx = require "lurn.datasets.idx"
+local at_user_line = require "lurn.at_user_line"
 
 local mnist = {}
 
@@ -23,8 +24,6 @@ local DATASET = {
 }
 
 --- x_train, y_train, x_test, y_test. opts: {path = folder}.
-function mnist.load_data(opts)
-  return idx.load_data(DATASET, opts)
-end
+mnist.load_data = at_user_line(function(opts) return idx.load_data(DATASET, opts) end)
 
 return mnist
