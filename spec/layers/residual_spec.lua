@@ -48,6 +48,24 @@ describe("Residual", function()
     assert.is_true((inner:get_weights()[1] - before):abs():max() > 0)
   end)
 
+  it("shows the weights of nested blocks: counts, get_weights and set_weights", function()
+    local inner = L.Dense(4, {kernel_initializer = "ones"})
+    local outer = L.Residual{L.Residual{inner}, L.Dense(4, {kernel_initializer = "ones"})}
+    local model = lurn.Sequential{outer}
+    model:build{4}
+    assert.equal(40, model:count_params())
+    assert.equal(40, outer:count_params())
+    assert.equal(2, #outer.inner[1]:get_weights())
+    assert.equal(4, #model:get_weights())
+    -- inner: h = x + x @ ones = (2, 1, 1, 1); y = h @ ones + x = (6, 5, 5, 5)
+    assert.same({{6, 5, 5, 5}}, model:predict(lurn.tensor{{1, 0, 0, 0}}):totable())
+    local zeros = {}
+    for i, w in ipairs(model:get_weights()) do zeros[i] = w:clone():fill(0) end
+    model:set_weights(zeros)
+    assert.same({{1, 0, 0, 0}}, model:predict(lurn.tensor{{1, 0, 0, 0}}):totable())
+    assert.equal(0, inner:get_weights()[1]:abs():sum())
+  end)
+
   it("explains a shape mismatch without a projection", function()
     local model = lurn.Sequential{L.Residual{L.Dense(3)}}
     assert.error_matches(function() model:build{2} end,

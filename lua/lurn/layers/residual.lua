@@ -43,8 +43,10 @@ function Residual:_sublayers()
   return list
 end
 
-function Residual:build(input_shape)
-  Layer.build(self, input_shape)
+-- Records the shapes of the block and of every layer inside it, nested blocks included
+-- (Layer.build creates and builds the C layers, then calls this).
+function Residual:_built(input_shape)
+  Layer._built(self, input_shape)
   local shape = input_shape
   for _, layer in ipairs(self.inner) do
     layer:_built(shape)
