@@ -172,6 +172,16 @@ describe("math", function()
     assert.has_error(function() lurn.matmul(a, a) end,
       "matmul: shapes (2, 3) and (2, 3) do not match (3 vs 2 inner)")
   end)
+
+  it("points the errors of lurn's math functions at the caller's line", function()
+    local a = lurn.zeros{2, 3}
+    for _, name in ipairs{"matmul", "add", "maximum"} do
+      local ok, err = pcall(function() local r = lurn[name](a, lurn.zeros{4, 5}); return r end)
+      local line = debug.getinfo(1, "l").currentline - 1
+      assert.is_false(ok)
+      assert.truthy(err:find("^[^\n]*tensor_spec%.lua:" .. line .. ": "), err)
+    end
+  end)
 end)
 
 describe("printing", function()

@@ -21,15 +21,17 @@ end
 
 -- Math that is also differentiable: inside a Lambda layer these functions receive
 -- autograd Variables and record the operation; otherwise they are the C functions.
+-- Their errors point at the caller's line, not at this wrapper.
+local at_user_line = require "lurn.at_user_line"
 for _, name in ipairs {
   "add", "sub", "mul", "div", "pow", "maximum", "minimum", "neg", "exp", "log", "sqrt", "abs", "square",
   "tanh", "sigmoid", "relu", "clamp", "sum", "mean", "matmul",
 } do
   local plain, traced, is_var = assert(core[name], name), assert(autograd[name], name), autograd.is_variable
-  lurn[name] = function(a, b, ...)
+  lurn[name] = at_user_line(function(a, b, ...)
     if is_var(a) or is_var(b) then return traced(a, b, ...) end
     return plain(a, b, ...)
-  end
+  end)
 end
 lurn.autograd = autograd
 
