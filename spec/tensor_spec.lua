@@ -107,6 +107,8 @@ describe("views", function()
     assert.same({4, 2}, lurn.cat({t, t:narrow(1, 1, 1)}, 1):shape())
     assert.same({2, 3, 2}, lurn.stack{t, t}:shape())
     assert.error_matches(function() t:index(1, {4}) end, "position 4 out of range 1..3")
+    -- a (2, 2) output of the right shape, but transposed
+    assert.error_matches(function() t:index(1, {1, 2}, lurn.zeros{2, 2}:t()) end, "the output must be contiguous")
   end)
 end)
 

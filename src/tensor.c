@@ -57,7 +57,7 @@ int lurn_check_shape(int ndim, const int64_t *shape) {
       char buf[LURN_SHAPE_STR_MAX];
       lurn_tensor tmp = {.ndim = ndim};
       memcpy(tmp.shape, shape, sizeof(int64_t) * (size_t)ndim);
-      lurn_fail(LURN_EINVAL, "tensor of shape %s is too large: its sizes multiply past 2^61 elements",
+      lurn_fail(LURN_EINVAL, "tensor of shape %s is too large: its sizes multiply to 2^61 elements or more",
                 lurn_shape_str(&tmp, buf, sizeof buf));
       return 0;
     }

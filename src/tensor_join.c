@@ -100,8 +100,11 @@ lurn_status lurn_tensor_index_into(lurn_tensor *out, const lurn_tensor *t, int d
                        (long long)index[i] + 1, (long long)t->shape[dim], dim + 1, lurn_shape_str(t, buf, sizeof buf));
     }
   }
-  int ok = out->ndim == t->ndim && lurn_tensor_is_contiguous(out);
+  int ok = out->ndim == t->ndim;
   for (int d = 0; ok && d < t->ndim; d++) ok = out->shape[d] == (d == dim ? n : t->shape[d]);
+  if (ok && !lurn_tensor_is_contiguous(out))
+    return lurn_fail(LURN_EINVAL, "index: the output must be contiguous (a transposed or strided view is not): "
+                                  "gather without an output and copy the result into the view");
   if (!ok) {
     char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
     return lurn_fail(LURN_EINVAL, "index: output of shape %s cannot hold %lld slices of %s along dimension %d",
