@@ -16,10 +16,13 @@ typedef struct {
   lurn_augment_config c;
   lurn_rng rng;
   double *values[2]; /* the height and width shift lists, owned */
+  int closed;        /* __gc ran: c points at freed lists */
 } augmenter_box;
 
 static augmenter_box *check_augmenter(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, LURN_AUGMENTER_MT);
+  augmenter_box *b = luaL_checkudata(L, idx, LURN_AUGMENTER_MT);
+  if (b->closed) luaL_argerror(L, idx, "attempt to use a closed augmenter");
+  return b;
 }
 
 static double number_field(lua_State *L, int idx, const char *name, double dflt) {
@@ -97,8 +100,10 @@ static uint64_t check_seed(lua_State *L, int idx) {
   return (uint64_t)luaL_checkinteger(L, idx);
 }
 
+/* Frees the shift lists and closes the augmenter; a second call does nothing. */
 static int l_augmenter_gc(lua_State *L) {
-  augmenter_box *b = check_augmenter(L, 1);
+  augmenter_box *b = luaL_checkudata(L, 1, LURN_AUGMENTER_MT);
+  b->closed = 1;
   for (int k = 0; k < 2; k++) {
     free(b->values[k]);
     b->values[k] = NULL;
@@ -237,9 +242,13 @@ static int l_apply_transform(lua_State *L) {
 /* Per-channel statistics: a tensor of `channels` values, or NULL for nil. */
 static const float *channel_field(lua_State *L, int idx, const char *name, int64_t channels) {
   lua_getfield(L, idx, name);
-  lurn_tensor *t = lua_isnil(L, -1) ? NULL : l_totensor(L, -1);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  lurn_tensor *t = l_totensor(L, -1);
+  if (!t) luaL_error(L, "standardize: %s must be a tensor (not closed), got %s", name, luaL_typename(L, -1));
   lua_pop(L, 1); /* the table keeps it alive */
-  if (!t) return NULL;
   if (lurn_tensor_numel(t) != channels || !lurn_tensor_is_contiguous(t)) {
     luaL_error(L, "standardize: %s must be a packed tensor of %I values, one per channel", name,
                (lua_Integer)channels);
