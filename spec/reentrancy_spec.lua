@@ -179,3 +179,18 @@ describe("predict and evaluate between batches", function()
     assert((seen[#seen] - observed):abs():max() == 0, "the last prediction is not the model's")
   end)
 end)
+
+describe("building a model from inside its own build", function()
+  it("is an error naming the problem, and the model builds afterwards", function()
+    local model
+    local nested = true
+    model = lurn.Sequential{L.Dense(2, {input_shape = {3}}), L.Lambda(function(x)
+      if nested then model:predict(lurn.randn{1, 3}) end
+      return x
+    end)}
+    assert_error("the model is being built %(called from inside a layer's build", model.build, model)
+    nested = false
+    model:build()
+    assert(model:predict(lurn.randn{4, 3}):size(1) == 4)
+  end)
+end)

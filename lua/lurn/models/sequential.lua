@@ -50,6 +50,12 @@ function Sequential:build(input_shape)
       .. "lurn.layers.Input{shape = {...}}, or call fit/predict first", 2)
   end
   if #self.layers == 0 then error("Sequential: the model has no layers", 2) end
+  if self._building then  -- a layer's build (a Lambda's function) called the model
+    error("Sequential: the model is being built (called from inside a layer's build, e.g. a Lambda layer's "
+      .. "function)", 2)
+  end
+  self._building = true
+  local building <close> = setmetatable({}, {__close = function() self._building = nil end})
   local m = core.model()
   local shape = input_shape
   for _, layer in ipairs(self.layers) do
