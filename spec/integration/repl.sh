@@ -149,6 +149,18 @@ expect "Ctrl-C interrupts a Lua loop" '.*interrupted!'
 enter 'm:fit(x, y, {epochs = 2, verbose = 0}).history.loss[2] > 0'
 expect "the model trains again" 'true'
 
+# Ctrl-C at the prompt drops the line being typed, or the chunk being continued, and the
+# session goes on (a second Ctrl-C meant for fit must not end it).
+wait_prompt
+type_text 'error("not run")'
+tm send-keys -t "$target" C-c
+enter 'function g()'
+wait_prompt '>>'
+tm send-keys -t "$target" C-c
+enter 'g == nil'
+expect "Ctrl-C at the prompt drops the line and the unfinished chunk" 'true'
+transcript | grep -q 'not run$' && fail "the line interrupted by Ctrl-C ran"
+
 enter '"last" .. "line"'
 expect "the last line runs" '"lastline"'
 
