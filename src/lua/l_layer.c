@@ -311,6 +311,7 @@ static lurn_status end_call(lurn_layer *l, const void *run, lurn_status st) {
 }
 
 static int l_build(lua_State *L) {
+  l_checklayer(L, 1);
   int64_t shape[LURN_MAX_DIMS];
   int n = l_checkshape(L, 2, shape);
   lurn_layer *l = l_checklayer(L, 1);
@@ -393,37 +394,39 @@ static void check_batch(lua_State *L, const lurn_layer *l, const lurn_tensor *x,
   }
 }
 
-/* layer:forward(x[, training]) -> y (a new tensor) */
+/* layer:forward(x[, training]) -> y (a new tensor). The layer is taken again after each
+ * allocation (pinning x, making y): the collector may run a finalizer that closes it. */
 static int l_forward(lua_State *L) {
+  lua_settop(L, 3); /* absent arguments as nil: pins go above them */
+  l_checklayer(L, 1);
+  lurn_tensor *x = l_pin(L, l_checktensor(L, 2));
+  int training = lua_toboolean(L, 3);
   lurn_layer *l = l_checklayer(L, 1);
-  l_set_active_state(L);
-  lurn_tensor *x = l_checktensor(L, 2);
   if (!l->built) luaL_error(L, "%s: build the layer before calling forward", l->ops->type);
   check_batch(L, l, x, 2);
-  int training = lua_toboolean(L, 3);
-  x = l_pin(L, x);
   lurn_tensor *y = batch_tensor(L, x->shape[0], l->out_ndim, l->out_shape);
+  l = l_checklayer(L, 1);
+  l_set_active_state(L);
   char run;
   begin_call(L, l, &run);
-  lurn_status st = end_call(l, &run, l->ops->forward(l, x, y, training));
-  l_check(L, st);
+  l_check(L, end_call(l, &run, l->ops->forward(l, x, y, training)));
   return 1;
 }
 
 /* layer:backward(x, y, dy) -> dx; fills the parameter gradients */
 static int l_backward(lua_State *L) {
+  lua_settop(L, 4); /* absent arguments as nil: pins go above them */
+  l_checklayer(L, 1);
+  lurn_tensor *x = l_pin(L, l_checktensor(L, 2)), *y = l_pin(L, l_checktensor(L, 3));
+  lurn_tensor *dy = l_pin(L, l_checktensor(L, 4));
   lurn_layer *l = l_checklayer(L, 1);
-  l_set_active_state(L);
-  lurn_tensor *x = l_checktensor(L, 2), *y = l_checktensor(L, 3), *dy = l_checktensor(L, 4);
   if (!l->built) luaL_error(L, "%s: build the layer before calling backward", l->ops->type);
   check_batch(L, l, x, 2);
   if (!lurn_tensor_same_shape(y, dy) || !lurn_tensor_is_contiguous(dy) || y->shape[0] != x->shape[0])
     luaL_argerror(L, 4, "dy must be a packed tensor of y's shape");
   lurn_tensor *dx = batch_tensor(L, x->shape[0], l->in_ndim, l->in_shape);
-  x = l_pin(L, x);
-  y = l_pin(L, y);
-  dy = l_pin(L, dy);
-  lua_pushvalue(L, -4); /* dx, the result, above the pins */
+  l = l_checklayer(L, 1);
+  l_set_active_state(L);
   char run;
   begin_call(L, l, &run);
   l_check(L, end_call(l, &run, l->ops->backward(l, x, y, dy, dx)));

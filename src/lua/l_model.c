@@ -70,7 +70,9 @@ static const float *check_weights(lua_State *L, int idx, const lurn_tensor *x) {
   return lurn_tensor_data(w);
 }
 
-/* check_weights, then pinned (l_pin) for a call that may run Lua. */
+/* check_weights, then pinned (l_pin) for a call that may run Lua. Each tensor argument is
+ * pinned as soon as it is checked, and the model and optimizer are taken last: pinning
+ * allocates, and the collector may then run a finalizer that closes an object. */
 static const float *pin_weights(lua_State *L, int idx, const lurn_tensor *x) {
   return check_weights(L, idx, x) ? lurn_tensor_data(l_pin(L, l_checktensor(L, idx))) : NULL;
 }
@@ -128,6 +130,7 @@ static void push_view(lua_State *L, const lurn_tensor *t) { l_pushtensor(L, lurn
 
 /* m:forward(x[, training]) -> output (a view of the model's buffer) */
 static int l_forward(lua_State *L) {
+  lua_settop(L, 3); /* absent arguments as nil: pins go above them */
   check_model(L, 1);
   int training = lua_toboolean(L, 3);
   lurn_tensor *x = l_pin(L, check_packed(L, 2));
@@ -143,14 +146,13 @@ static int l_forward(lua_State *L) {
 
 /* m:train_step(loss, optimizer, x, y[, sample_weight]) -> loss value, predictions view */
 static int l_train_step(lua_State *L) {
+  lua_settop(L, 6); /* absent arguments as nil: pins go above them */
   check_model(L, 1);
   lurn_loss loss = check_loss(L, 2);
   l_checkoptimizer(L, 3);
-  lurn_tensor *x = check_packed(L, 4), *y = check_packed(L, 5);
+  lurn_tensor *x = l_pin(L, check_packed(L, 4)), *y = l_pin(L, check_packed(L, 5));
   check_batches(L, x, y);
   const float *w = pin_weights(L, 6, x);
-  x = l_pin(L, x);
-  y = l_pin(L, y);
   l_set_active_state(L);
   lurn_model *m = use_model(L, 1);
   lurn_optimizer *o = l_use_optimizer(L, 3);
@@ -169,13 +171,12 @@ static int l_train_step(lua_State *L) {
 
 /* m:test_step(loss, x, y[, sample_weight]) -> loss value, predictions view */
 static int l_test_step(lua_State *L) {
+  lua_settop(L, 5); /* absent arguments as nil: pins go above them */
   check_model(L, 1);
   lurn_loss loss = check_loss(L, 2);
-  lurn_tensor *x = check_packed(L, 3), *y = check_packed(L, 4);
+  lurn_tensor *x = l_pin(L, check_packed(L, 3)), *y = l_pin(L, check_packed(L, 4));
   check_batches(L, x, y);
   const float *w = pin_weights(L, 5, x);
-  x = l_pin(L, x);
-  y = l_pin(L, y);
   l_set_active_state(L);
   lurn_model *m = use_model(L, 1);
   double value;
@@ -192,13 +193,12 @@ static int l_test_step(lua_State *L) {
 
 /* m:gradients(loss, x, y[, sample_weight]) -> loss value, dL/dx; layer grads are filled */
 static int l_gradients(lua_State *L) {
+  lua_settop(L, 5); /* absent arguments as nil: pins go above them */
   check_model(L, 1);
   lurn_loss loss = check_loss(L, 2);
-  lurn_tensor *x = check_packed(L, 3), *y = check_packed(L, 4);
+  lurn_tensor *x = l_pin(L, check_packed(L, 3)), *y = l_pin(L, check_packed(L, 4));
   check_batches(L, x, y);
   const float *w = pin_weights(L, 5, x);
-  x = l_pin(L, x);
-  y = l_pin(L, y);
   lurn_tensor *dx = lurn_tensor_zeros(x->ndim, x->shape);
   l_pushtensor(L, dx);
   l_set_active_state(L);
