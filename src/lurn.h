@@ -445,6 +445,9 @@ lurn_status lurn_metric_confusion(const lurn_tensor *pred, const lurn_tensor *ta
                                   const float *thresholds, int nthresholds, double *counts);
 
 /* ---- sequential models -------------------------------------------------------------------- */
+/* Each call below is a run that claims the model and its layers (lurn_layer_claim): made
+ * from inside another run that uses them (a Lambda layer's function), it fails with a
+ * "model is running" or "layer is running" error. Between runs any call is fine. */
 typedef struct lurn_model lurn_model;
 lurn_model *lurn_model_new(void);
 void lurn_model_free(lurn_model *m);  /* releases its references to the layers */
