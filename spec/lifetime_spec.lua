@@ -170,7 +170,7 @@ describe("a closed object refuses to be used", function()
   it("a standardize statistic given as a closed tensor is an error, not ignored", function()
     local mean = core.ones{1}
     close_by_hand(mean)
-    assert_error("mean must be a tensor", core.image_standardize, core.ones{2, 2, 1}, {mean = mean})
+    assert_error("mean is a closed tensor", core.image_standardize, core.ones{2, 2, 1}, {mean = mean})
   end)
 
   it("objects met again through a finalizer that resurrects them", function()

@@ -216,7 +216,7 @@ static int l_seed(lua_State *L) {
 
 /* core.image_apply_transform(x, params, fill_mode, cval, order) */
 static int l_apply_transform(lua_State *L) {
-  lurn_tensor *x = check_packed(L, 1);
+  check_packed(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   lurn_fill_mode mode = check_fill_mode(L, 3);
   float cval = (float)luaL_optnumber(L, 4, 0);
@@ -233,6 +233,9 @@ static int l_apply_transform(lua_State *L) {
   t.flip_vertical = flag_field(L, 2, "flip_vertical");
   t.channel_shift_intensity = number_field(L, 2, "channel_shift_intensity", 0);
   t.brightness = number_field(L, 2, "brightness", 1);
+  /* taken after the fields (a metamethod may run) and pinned (the next allocation may
+   * run a finalizer): nothing can close it under the transform */
+  lurn_tensor *x = l_pin(L, check_packed(L, 1));
   lurn_tensor *out = lurn_tensor_empty(x->ndim, x->shape);
   l_pushtensor(L, out);
   l_check(L, lurn_image_apply_transform(x, &t, order, mode, cval, out));
@@ -241,13 +244,14 @@ static int l_apply_transform(lua_State *L) {
 
 /* Per-channel statistics: a tensor of `channels` values, or NULL for nil. */
 static const float *channel_field(lua_State *L, int idx, const char *name, int64_t channels) {
-  lua_getfield(L, idx, name);
-  if (lua_isnil(L, -1)) {
+  lua_pushstring(L, name);
+  if (lua_rawget(L, idx) == LUA_TNIL) { /* raw: no metamethod may close the other statistic */
     lua_pop(L, 1);
     return NULL;
   }
   lurn_tensor *t = l_totensor(L, -1);
-  if (!t) luaL_error(L, "standardize: %s must be a tensor (not closed), got %s", name, luaL_typename(L, -1));
+  if (!t && luaL_testudata(L, -1, LURN_TENSOR_MT)) luaL_error(L, "standardize: %s is a closed tensor", name);
+  if (!t) luaL_error(L, "standardize: %s must be a tensor, got %s", name, luaL_typename(L, -1));
   lua_pop(L, 1); /* the table keeps it alive */
   if (lurn_tensor_numel(t) != channels || !lurn_tensor_is_contiguous(t)) {
     luaL_error(L, "standardize: %s must be a packed tensor of %I values, one per channel", name,
@@ -258,14 +262,15 @@ static const float *channel_field(lua_State *L, int idx, const char *name, int64
 
 /* core.image_standardize(x, config) -> x, changed in place. */
 static int l_standardize(lua_State *L) {
-  lurn_tensor *x = check_packed(L, 1);
+  check_packed(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
-  luaL_argcheck(L, x->ndim == 3 || x->ndim == 4, 1, "expected (H, W, C) or (N, H, W, C) images");
-  int64_t channels = x->shape[x->ndim - 1];
   lurn_standardize_config c = {0};
   c.rescale = (float)number_field(L, 2, "rescale", 0);
   c.samplewise_center = flag_field(L, 2, "samplewise_center");
   c.samplewise_std_normalization = flag_field(L, 2, "samplewise_std_normalization");
+  lurn_tensor *x = check_packed(L, 1); /* after the fields: a metamethod may run there */
+  luaL_argcheck(L, x->ndim == 3 || x->ndim == 4, 1, "expected (H, W, C) or (N, H, W, C) images");
+  int64_t channels = x->shape[x->ndim - 1];
   c.mean = channel_field(L, 2, "mean", channels);
   c.std = channel_field(L, 2, "std", channels);
   l_check(L, lurn_image_standardize(x, &c));
