@@ -23,7 +23,12 @@ lurn_tensor *l_checktensor(lua_State *L, int idx) {
 
 lurn_tensor *l_pin(lua_State *L, const lurn_tensor *t) {
   lurn_tensor *view = lurn_tensor_view(t);
-  l_pushtensor(L, view);
+  if (!view) luaL_error(L, "%s", lurn_last_error());
+  /* as l_pushtensor, without its collector step: a view adds no memory */
+  tensor_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->t = NULL;
+  luaL_setmetatable(L, LURN_TENSOR_MT);
+  b->t = view;
   return view;
 }
 
