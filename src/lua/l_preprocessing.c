@@ -68,7 +68,7 @@ static int l_column_stats(lua_State *L) {
 
 /* column_quantiles(x, {q, ...}) -> (nq, k); q in percent. */
 static int l_column_quantiles(lua_State *L) {
-  l_checktensor(L, 1);
+  lurn_tensor *x = l_checktensor(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   int nq = (int)luaL_len(L, 2);
   luaL_argcheck(L, nq >= 1 && nq <= 1024, 2, "expected 1 to 1024 quantiles");
@@ -80,8 +80,7 @@ static int l_column_quantiles(lua_State *L) {
     if (!ok) luaL_argerror(L, 2, "quantiles must be numbers");
     lua_pop(L, 1);
   }
-  /* x taken after the list, whose reading may run a metamethod that closes it */
-  l_pushtensor(L, lurn_column_quantiles(l_checktensor(L, 1), q, nq));
+  l_pushtensor(L, lurn_column_quantiles(x, q, nq));
   return 1;
 }
 
