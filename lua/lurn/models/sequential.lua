@@ -44,18 +44,18 @@ end
 --- Builds every layer for a per-sample input shape (from input_shape, Input, or the data).
 function Sequential:build(input_shape)
   if self._core then return self end
-  input_shape = input_shape or self.input_shape
-  if not input_shape then
-    error("Sequential: the input shape is unknown: give the first layer input_shape = {...}, start with "
-      .. "lurn.layers.Input{shape = {...}}, or call fit/predict first", 2)
-  end
-  if #self.layers == 0 then error("Sequential: the model has no layers", 2) end
   if self._building then  -- a layer's build (a Lambda's function) called the model
     error("Sequential: the model is being built (called from inside a layer's build, e.g. a Lambda layer's "
       .. "function)", 2)
   end
   self._building = true
   local building <close> = setmetatable({}, {__close = function() self._building = nil end})
+  input_shape = input_shape or self.input_shape
+  if not input_shape then
+    error("Sequential: the input shape is unknown: give the first layer input_shape = {...}, start with "
+      .. "lurn.layers.Input{shape = {...}}, or call fit/predict first", 2)
+  end
+  if #self.layers == 0 then error("Sequential: the model has no layers", 2) end
   local m = core.model()
   local shape = input_shape
   for _, layer in ipairs(self.layers) do
