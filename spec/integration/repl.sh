@@ -151,12 +151,21 @@ expect "the model trains again" 'true'
 
 # Ctrl-C at the prompt drops the line being typed, or the chunk being continued, and the
 # session goes on (a second Ctrl-C meant for fit must not end it).
+prompts() { transcript | grep -c '^>'; }
+more_prompts_than() { (($(prompts) > $1)); }
+# Ctrl-C, then waits for the prompt that follows it.
+interrupt_prompt() {
+  local before
+  before=$(prompts)
+  tm send-keys -t "$target" C-c
+  poll more_prompts_than "$before" || fail "no new prompt after Ctrl-C within ${wait_s}s"
+}
 wait_prompt
 type_text 'error("not run")'
-tm send-keys -t "$target" C-c
+interrupt_prompt
 enter 'function g()'
 wait_prompt '>>'
-tm send-keys -t "$target" C-c
+interrupt_prompt
 enter 'g == nil'
 expect "Ctrl-C at the prompt drops the line and the unfinished chunk" 'true'
 transcript | grep -q 'not run$' && fail "the line interrupted by Ctrl-C ran"

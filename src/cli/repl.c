@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -109,11 +110,25 @@ static void on_sigint_at_prompt(int sig) {
   prompt_interrupted = 1;
 }
 
+/* Waits for a key with SIGINT unblocked (readline blocks it while it works), so that a
+ * Ctrl-C typed before the next key is seen before that key is read. */
 static int read_key(FILE *stream) {
+  int fd = fileno(stream);
+  sigset_t waiting;
+  sigprocmask(SIG_SETMASK, NULL, &waiting);
+  sigdelset(&waiting, SIGINT);
   for (;;) {
     if (prompt_interrupted) return '\n';
+    fd_set ready;
+    FD_ZERO(&ready);
+    FD_SET(fd, &ready);
+    if (pselect(fd + 1, &ready, NULL, NULL, NULL, &waiting) < 0) {
+      if (errno == EINTR) continue;
+      return EOF;
+    }
+    if (prompt_interrupted) return '\n';
     unsigned char c;
-    ssize_t n = read(fileno(stream), &c, 1);
+    ssize_t n = read(fd, &c, 1);
     if (n == 1) return c;
     if (n == 0 || errno != EINTR) return EOF;
   }
