@@ -47,15 +47,16 @@ EOF
 # Runs lurn on the script $1 in the background, waits for "$2" on its stdout, sends
 # SIGINT, waits for "$3" (when given) and sends SIGINT again; sets $status.
 run_interrupted() {
+  rm -f "$work/out" "$work/err" # the last run's "batch done" must not be read as this one's
   "$lurn" "$1" >"$work/out" 2>"$work/err" &
   local pid=$! deadline=$((SECONDS + wait_s))
-  until grep -q -- "$2" "$work/out"; do
+  until grep -qs -- "$2" "$work/out"; do
     ((SECONDS < deadline)) || { kill -9 $pid; fail "$1: no '$2' within ${wait_s}s"; }
     sleep 0.05
   done
   kill -INT $pid
   if [[ -n ${3:-} ]]; then
-    until grep -q -- "$3" "$work/out"; do
+    until grep -qs -- "$3" "$work/out"; do
       ((SECONDS < deadline)) || { kill -9 $pid; fail "$1: no '$3' within ${wait_s}s"; }
       sleep 0.05
     done
