@@ -17,17 +17,9 @@ static optimizer_box *check_box(lua_State *L, int idx) {
   return b;
 }
 
-lurn_optimizer *l_checkoptimizer(lua_State *L, int idx) { return check_box(L, idx)->o; }
-
-/* The optimizer at idx for a C call that may run Lua (a training step through a Lambda
- * layer): __gc refuses to free it until l_done_with_optimizer. */
-lurn_optimizer *l_use_optimizer(lua_State *L, int idx) {
-  optimizer_box *b = check_box(L, idx);
-  b->in_use++;
-  return b->o;
+lurn_optimizer *l_checkoptimizer(lua_State *L, int idx) {
+  return check_box(L, idx)->o;
 }
-
-void l_done_with_optimizer(lua_State *L, int idx) { ((optimizer_box *)lua_touserdata(L, idx))->in_use--; }
 
 static const char *const kinds[] = {"sgd", "adam", "adamw", "rmsprop", "adagrad", NULL};
 
@@ -124,6 +116,18 @@ static int l_step(lua_State *L) {
   }
   l_check(L, lurn_optimizer_step(l_checkoptimizer(L, 1), ps, gs, n));
   return 0;
+}
+
+/* The optimizer at idx for a C call that may run Lua (a training step through a Lambda
+ * layer): __gc refuses to free it until l_done_with_optimizer. */
+lurn_optimizer *l_use_optimizer(lua_State *L, int idx) {
+  optimizer_box *b = check_box(L, idx);
+  b->in_use++;
+  return b->o;
+}
+
+void l_done_with_optimizer(lua_State *L, int idx) {
+  ((optimizer_box *)lua_touserdata(L, idx))->in_use--;
 }
 
 /* Frees the C optimizer and closes the userdata; a second call does nothing. Refused while
