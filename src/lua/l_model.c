@@ -154,6 +154,8 @@ static int l_train_step(lua_State *L) {
   check_batches(L, x, y);
   const float *w = pin_weights(L, 6, x);
   l_set_active_state(L);
+  check_model(L, 1); /* either may raise: both before either is marked in use */
+  l_checkoptimizer(L, 3);
   lurn_model *m = use_model(L, 1);
   lurn_optimizer *o = l_use_optimizer(L, 3);
   double value;
