@@ -239,11 +239,28 @@ struct lurn_layer {
    * BatchNormalization runs in inference mode (moving statistics, not updated). */
   int frozen;
   char name[64];
+  /* References: its creator's, plus one per container (model, Residual, Graph) that runs
+   * it, so that a container never runs a freed layer whatever order its owners free in. */
+  int refs;
+  /* The run using the layer's buffers now (a model from forward to backward, or one
+   * layer call), or NULL: see lurn_layer_claim. */
+  const void *claimed_by;
 };
 
 /* Generic helpers for layer implementations (src/layers/layer.c). */
-lurn_layer *lurn_layer_alloc(const lurn_layer_ops *ops, void *impl);
+lurn_layer *lurn_layer_alloc(const lurn_layer_ops *ops, void *impl);  /* one reference, the caller's */
+/* Another reference to l; returns l. Containers take one for each layer they run. */
+lurn_layer *lurn_layer_retain(lurn_layer *l);
+/* Releases one reference; the last one frees the layer. */
 void lurn_layer_free(lurn_layer *l);
+/* A layer's work buffers hold the state of one run between its forward and its backward.
+ * A Lambda layer calls Lua inside a run, and Lua may start another run of the same layer
+ * (the same model, or another model sharing the layer), which would overwrite or resize
+ * those buffers. A run claims l and the layers it contains for `run` (any unique
+ * pointer); claiming a layer already claimed by another run fails with a clear error
+ * (and leaves l unclaimed). lurn_layer_unclaim releases what `run` claimed. */
+lurn_status lurn_layer_claim(lurn_layer *l, const void *run);
+void lurn_layer_unclaim(lurn_layer *l, const void *run);
 /* Sets l->in_shape then calls ops->build. */
 lurn_status lurn_layer_build(lurn_layer *l, int ndim, const int64_t *in_shape, lurn_rng *rng);
 /* Adds a parameter of shape `shape`, initialised, with a zero gradient of the same shape. */
@@ -270,8 +287,8 @@ lurn_layer *lurn_dropout_new(float rate, lurn_rng *rng);
 /* Reshape to a per-sample shape (-1 infers one size); Flatten is Reshape to {-1}. */
 lurn_layer *lurn_reshape_new(const char *type, int ndim, const int64_t *shape);
 
-/* Residual: y = layers(x) + x, or + projection(x) when the shapes differ. The inner
- * layers and the projection are borrowed (the caller keeps them alive). */
+/* Residual: y = layers(x) + x, or + projection(x) when the shapes differ. The block
+ * takes a reference to the inner layers and the projection. */
 lurn_layer *lurn_residual_new(lurn_layer *const *layers, int n, lurn_layer *projection);
 
 /* Merge layers (src/layers/merge.c): one output from 2 or more inputs, run by a Graph.
@@ -298,8 +315,8 @@ lurn_status lurn_merge_backward(lurn_layer *l, const lurn_tensor *const *xs, int
  * runs `layer` on the outputs of earlier nodes, 0 naming the graph's input; the last node
  * added is the output, and every other node must feed a later one. A merge layer takes 2
  * or more inputs, any other layer one. Gradients of an output read by several nodes are
- * summed; inner activity penalties are reported in nested_penalty. The layers are
- * borrowed, each at one node only (no shared weights yet). */
+ * summed; inner activity penalties are reported in nested_penalty. The graph takes a
+ * reference to each layer, each at one node only (no shared weights yet). */
 lurn_layer *lurn_graph_new(void);
 lurn_status lurn_graph_add(lurn_layer *graph, lurn_layer *layer, const int *inputs, int ninputs);
 
@@ -446,10 +463,16 @@ lurn_status lurn_metric_confusion(const lurn_tensor *pred, const lurn_tensor *ta
                                   const float *thresholds, int nthresholds, double *counts);
 
 /* ---- sequential models -------------------------------------------------------------------- */
+/* Each call below is a run that claims the model and its layers (lurn_layer_claim): made
+ * from inside another run that uses them (a Lambda layer's function), it fails with a
+ * "model is running" or "layer is running" error. Between runs any call is fine. */
 typedef struct lurn_model lurn_model;
 lurn_model *lurn_model_new(void);
-void lurn_model_free(lurn_model *m);  /* does not free the layers */
-lurn_status lurn_model_add(lurn_model *m, lurn_layer *l);  /* borrowed: the caller keeps it alive */
+void lurn_model_free(lurn_model *m);  /* releases its references to the layers */
+lurn_status lurn_model_add(lurn_model *m, lurn_layer *l);  /* takes a reference to l */
+/* A model inside a container layer (Residual): the run of the outer model claims its
+ * layers, so its own calls do not claim them again. */
+void lurn_model_set_inner(lurn_model *m);
 int lurn_model_size(const lurn_model *m);
 lurn_layer *lurn_model_layer(const lurn_model *m, int i);
 /* Builds every layer for per-sample input shape in_shape. */

@@ -1,6 +1,11 @@
 /* Sequential models: an ordered list of layers run forward and backward over whole
  * batches in C. Activations and gradients live in buffers sized on the first batch
- * and reused, so a training step allocates nothing once the first batch has run. */
+ * and reused, so a training step allocates nothing once the first batch has run.
+ * The model holds a reference to each of its layers (lurn_layer_retain). Each call is
+ * a run that claims the model and its layers (lurn_layer_claim): a Lambda layer's Lua
+ * function that calls the model again, or another model sharing a layer, gets an error
+ * instead of resizing buffers the outer run still reads. Between runs (a callback
+ * between batches) any call is fine: every run sizes its buffers for its own batch. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +25,8 @@ struct lurn_model {
   lurn_layer **train_owner;     /* the layer of each, whose frozen flag is read each step */
   unsigned char *train_frozen;  /* filled from train_owner before each update */
   double activity_penalty;  /* of the last training forward */
+  int running;  /* inside a call: see begin_run */
+  int inner;    /* runs inside a container layer, whose model claims the layers */
 };
 
 lurn_model *lurn_model_new(void) {
@@ -33,6 +40,7 @@ void lurn_model_free(lurn_model *m) {
   for (int i = 0; i < m->n; i++) {
     lurn_tensor_free(m->out[i]);
     lurn_tensor_free(m->dout[i]);
+    lurn_layer_free(m->layers[i]);
   }
   free(m->layers);
   free(m->out);
@@ -57,13 +65,44 @@ lurn_status lurn_model_add(lurn_model *m, lurn_layer *l) {
     if (!layers || !out || !dout) return lurn_fail(LURN_ENOMEM, "out of memory");
     m->cap = cap;
   }
-  m->layers[m->n] = l;
+  m->layers[m->n] = lurn_layer_retain(l);
   m->out[m->n] = m->dout[m->n] = NULL;
   m->n++;
   return LURN_OK;
 }
 
 int lurn_model_size(const lurn_model *m) { return m->n; }
+
+void lurn_model_set_inner(lurn_model *m) { m->inner = 1; }
+
+static void unclaim_layers(lurn_model *m) {
+  for (int i = 0; i < m->n; i++) lurn_layer_unclaim(m->layers[i], m);
+}
+
+/* Starts a call on the model: fails if one is already running (re-entered from a Lambda
+ * layer's function) or if a layer is claimed by another run. Every begin_run that
+ * succeeds is paired with end_run. */
+static lurn_status begin_run(lurn_model *m) {
+  if (m->running)
+    return lurn_fail(LURN_EINVAL,
+                     "the model is running (called from inside its own forward or backward pass, e.g. from a "
+                     "Lambda layer's function): call it after that pass returns");
+  for (int i = 0; i < m->n && !m->inner; i++) {
+    lurn_status st = lurn_layer_claim(m->layers[i], m);
+    if (st) {
+      unclaim_layers(m);
+      return st;
+    }
+  }
+  m->running = 1;
+  return LURN_OK;
+}
+
+static lurn_status end_run(lurn_model *m, lurn_status st) {
+  m->running = 0;
+  if (!m->inner) unclaim_layers(m);
+  return st;
+}
 
 lurn_layer *lurn_model_layer(const lurn_model *m, int i) { return i >= 0 && i < m->n ? m->layers[i] : NULL; }
 
@@ -92,8 +131,7 @@ static int collect_params(lurn_layer *l, lurn_tensor **params, lurn_tensor **gra
   return n;
 }
 
-lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_rng *rng) {
-  if (m->n == 0) return lurn_fail(LURN_EINVAL, "the model has no layers");
+static lurn_status build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_rng *rng) {
   int nd = ndim;
   const int64_t *shape = in_shape;
   for (int i = 0; i < m->n; i++) {
@@ -123,6 +161,12 @@ lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, l
   memcpy(m->in_shape, in_shape, sizeof(int64_t) * ndim);
   m->built = 1;
   return LURN_OK;
+}
+
+lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_rng *rng) {
+  if (m->n == 0) return lurn_fail(LURN_EINVAL, "the model has no layers");
+  lurn_status st = begin_run(m);
+  return st ? st : end_run(m, build(m, ndim, in_shape, rng));
 }
 
 static lurn_status check_input(const lurn_model *m, const lurn_tensor *x) {
@@ -168,7 +212,9 @@ static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, in
 }
 
 lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out) {
-  lurn_status st = forward(m, x, training, training);  /* training keeps buffers for backward */
+  lurn_status st = begin_run(m);
+  if (st) return st;
+  st = end_run(m, forward(m, x, training, training));  /* training keeps buffers for backward */
   if (!st) *out = m->out[m->n - 1];
   return st;
 }
@@ -260,8 +306,10 @@ lurn_status lurn_model_backward(lurn_model *m, const lurn_tensor *x, const lurn_
   int last = m->n - 1;
   if (!m->built || !m->dout[last] || !lurn_tensor_same_shape(dy, m->dout[last]))
     return lurn_fail(LURN_EINVAL, "backward: needs a training forward on a batch of dy's shape first");
-  lurn_status st = lurn_tensor_copy_into(m->dout[last], dy);
-  return st ? st : backward_layers(m, x, dx, 0);
+  lurn_status st = begin_run(m);
+  if (st) return st;
+  st = lurn_tensor_copy_into(m->dout[last], dy);
+  return end_run(m, st ? st : backward_layers(m, x, dx, 0));
 }
 
 double lurn_model_activity_penalty(const lurn_model *m) { return m->activity_penalty; }
@@ -269,12 +317,13 @@ double lurn_model_activity_penalty(const lurn_model *m) { return m->activity_pen
 lurn_status lurn_model_gradients(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
                                  const float *sample_weight, double *loss_value, lurn_tensor *dx) {
   if (dx && !lurn_tensor_same_shape(dx, x)) return lurn_fail(LURN_EINVAL, "gradients: dx must have x's shape");
-  return forward_backward(m, loss, x, y, sample_weight, loss_value, dx);
+  lurn_status st = begin_run(m);
+  return st ? st : end_run(m, forward_backward(m, loss, x, y, sample_weight, loss_value, dx));
 }
 
-lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_optimizer *opt, const lurn_tensor *x,
-                                  const lurn_tensor *y, const float *sample_weight, double *loss_value,
-                                  const lurn_tensor **pred) {
+static lurn_status train_step(lurn_model *m, const lurn_loss *loss, lurn_optimizer *opt, const lurn_tensor *x,
+                              const lurn_tensor *y, const float *sample_weight, double *loss_value,
+                              const lurn_tensor **pred) {
   lurn_status st = forward_backward(m, loss, x, y, sample_weight, loss_value, NULL);
   if (st) return st;
   *pred = m->out[m->n - 1];
@@ -282,8 +331,15 @@ lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_opt
   return lurn_optimizer_step_frozen(opt, m->train_params, m->train_grads, m->train_frozen, m->ntrain);
 }
 
-lurn_status lurn_model_test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
-                                 const float *sample_weight, double *loss_value, const lurn_tensor **pred) {
+lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_optimizer *opt, const lurn_tensor *x,
+                                  const lurn_tensor *y, const float *sample_weight, double *loss_value,
+                                  const lurn_tensor **pred) {
+  lurn_status st = begin_run(m);
+  return st ? st : end_run(m, train_step(m, loss, opt, x, y, sample_weight, loss_value, pred));
+}
+
+static lurn_status test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
+                             const float *sample_weight, double *loss_value, const lurn_tensor **pred) {
   lurn_status st = forward(m, x, 0, 0);
   if (st) return st;
   lurn_layer *top = m->layers[m->n - 1];
@@ -296,4 +352,10 @@ lurn_status lurn_model_test_step(lurn_model *m, const lurn_loss *loss, const lur
   *loss_value += m->activity_penalty + weight_penalties(m, 0);
   *pred = m->out[m->n - 1];
   return LURN_OK;
+}
+
+lurn_status lurn_model_test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
+                                 const float *sample_weight, double *loss_value, const lurn_tensor **pred) {
+  lurn_status st = begin_run(m);
+  return st ? st : end_run(m, test_step(m, loss, x, y, sample_weight, loss_value, pred));
 }

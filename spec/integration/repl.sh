@@ -130,6 +130,46 @@ expect "Tab on an unknown name leaves it alone" 'nil'
 enter_with_tab 'io.open("zzq' '):read("a")'
 expect "Tab in a string completes a file name" '""'
 
+# Ctrl-C during fit stops it at the end of a batch and brings the prompt back, the
+# model intact; Ctrl-C in a Lua loop interrupts it (as lua5.4 does).
+enter 'm = lurn.Sequential{lurn.layers.Dense(1, {input_shape = {4}})}; m:compile{optimizer = "sgd", loss = "mse"}'
+enter 'x, y = lurn.randn{64, 4}, lurn.randn{64, 1}'
+enter 'slow = {on_train_batch_end = function(_, b) if b == 0 then print("training") end local t = os.clock() + 0.01 while os.clock() < t do end end}'
+enter 'm:fit(x, y, {epochs = 1000000, batch_size = 8, verbose = 0, callbacks = {slow}})'
+expect "fit runs" 'training'
+tm send-keys -t "$target" C-c
+expect "Ctrl-C stops fit at the end of a batch" \
+  '.*interrupted \(Ctrl-C\): training stopped after epoch [0-9]+, batch [0-9]+; the model keeps the weights of the last finished batch'
+enter 'm:predict(x):size(1)'
+expect "the prompt comes back and the model predicts" '64'
+enter 'while true do end'
+sleep 0.2
+tm send-keys -t "$target" C-c
+expect "Ctrl-C interrupts a Lua loop" '.*interrupted!'
+enter 'm:fit(x, y, {epochs = 2, verbose = 0}).history.loss[2] > 0'
+expect "the model trains again" 'true'
+
+# Ctrl-C at the prompt drops the line being typed, or the chunk being continued, and the
+# session goes on (a second Ctrl-C meant for fit must not end it).
+prompts() { transcript | grep -c '^>'; }
+more_prompts_than() { (($(prompts) > $1)); }
+# Ctrl-C, then waits for the prompt that follows it.
+interrupt_prompt() {
+  local before
+  before=$(prompts)
+  tm send-keys -t "$target" C-c
+  poll more_prompts_than "$before" || fail "no new prompt after Ctrl-C within ${wait_s}s"
+}
+wait_prompt
+type_text 'error("not run")'
+interrupt_prompt
+enter 'function g()'
+wait_prompt '>>'
+interrupt_prompt
+enter 'g == nil'
+expect "Ctrl-C at the prompt drops the line and the unfinished chunk" 'true'
+transcript | grep -q 'not run$' && fail "the line interrupted by Ctrl-C ran"
+
 enter '"last" .. "line"'
 expect "the last line runs" '"lastline"'
 

@@ -6,6 +6,7 @@
  *   lurn                      the REPL on a terminal, else read a script from stdin */
 #include <lauxlib.h>
 #include <lualib.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,11 +42,32 @@ static int msghandler(lua_State *L) {
   return 1;
 }
 
+/* Ctrl-C while a chunk runs, as lua5.4 does: the handler sets a hook that raises
+ * "interrupted!" at the next Lua instruction (never inside a C call, so a training step
+ * finishes), and puts back the default handler, so that a second Ctrl-C ends a process
+ * stuck in C. fit, evaluate and predict install their own handler on top of this one,
+ * to stop at the end of a batch with a clearer message (src/lua/l_interrupt.c). */
+static lua_State *running_state;
+
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig) {
+  signal(sig, SIG_DFL);
+  lua_sethook(running_state, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
 int cli_docall(lua_State *L, int nargs, int nresults) {
   int base = lua_gettop(L) - nargs;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
+  running_state = L;
+  signal(SIGINT, on_sigint);
   int status = lua_pcall(L, nargs, nresults, base);
+  signal(SIGINT, SIG_DFL);
   lua_remove(L, base);
   if (status != LUA_OK) cli_report(L, status);
   return status;

@@ -1,13 +1,18 @@
 /* The REPL of the lurn command: GNU readline editing, persistent history in
  * ~/.lurn_history, multi-line chunks, expressions printed without `return`, errors
- * shown with a traceback, and tab completion of globals and of fields after . and :
- * (the value printing and the completion lists come from lua/lurn/repl.lua). */
+ * shown with a traceback, tab completion of globals and of fields after . and :
+ * (the value printing and the completion lists come from lua/lurn/repl.lua), and
+ * Ctrl-C at the prompt discarding the line instead of ending the session. */
+#include <errno.h>
 #include <lauxlib.h>
 #include <readline/history.h>
 #include <readline/readline.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -92,6 +97,58 @@ static char **attempt_completion(const char *text, int start, int end) {
   return rl_completion_matches(text, completion_generator);
 }
 
+/* ---- Ctrl-C at the prompt ------------------------------------------------------------ */
+/* As in Python's REPL, Ctrl-C while typing discards the line (or the unfinished chunk)
+ * and gives a fresh prompt: a second Ctrl-C pressed to stop a fit must not end the
+ * session. readline's own handlers would pass the signal on to the default action, so
+ * it catches none (rl_catch_signals = 0); our handler sets a flag, the read it
+ * interrupts fails with EINTR, and read_key ends the line for readline to return. */
+static volatile sig_atomic_t prompt_interrupted;
+
+static void on_sigint_at_prompt(int sig) {
+  (void)sig;
+  prompt_interrupted = 1;
+}
+
+/* Waits for a key with SIGINT unblocked (readline blocks it while it works), so that a
+ * Ctrl-C typed before the next key is seen before that key is read. */
+static int read_key(FILE *stream) {
+  int fd = fileno(stream);
+  sigset_t waiting;
+  sigprocmask(SIG_SETMASK, NULL, &waiting);
+  sigdelset(&waiting, SIGINT);
+  for (;;) {
+    if (prompt_interrupted) return '\n';
+    fd_set ready;
+    FD_ZERO(&ready);
+    FD_SET(fd, &ready);
+    if (pselect(fd + 1, &ready, NULL, NULL, NULL, &waiting) < 0) {
+      if (errno == EINTR) continue;
+      return EOF;
+    }
+    if (prompt_interrupted) return '\n';
+    unsigned char c;
+    ssize_t n = read(fd, &c, 1);
+    if (n == 1) return c;
+    if (n == 0 || errno != EINTR) return EOF;
+  }
+}
+
+/* readline(prompt) with Ctrl-C handled: sets *interrupted (the line is then discarded). */
+static char *read_line(const char *prompt, int *interrupted) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint_at_prompt;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: the read must fail with EINTR */
+  prompt_interrupted = 0;
+  sigaction(SIGINT, &sa, &old);
+  char *line = readline(prompt);
+  sigaction(SIGINT, &old, NULL);
+  *interrupted = prompt_interrupted;
+  return line;
+}
+
 /* ---- evaluation ---------------------------------------------------------------- */
 
 /* An incomplete chunk: the parser stopped at the end of input. */
@@ -144,10 +201,17 @@ void cli_repl(lua_State *L) {
   rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^#~[]";
   rl_completer_quote_characters = "\"'";
   rl_attempted_completion_function = attempt_completion;
+  rl_catch_signals = 0;
+  rl_getc_function = read_key;
   history_open();
 
   char *line;
-  while ((line = readline(PROMPT)) != NULL) {
+  int interrupted;
+  while ((line = read_line(PROMPT, &interrupted)) != NULL) {
+    if (interrupted) { /* Ctrl-C: the line is dropped */
+      free(line);
+      continue;
+    }
     int base = lua_gettop(L);
     lua_pushstring(L, line);
     free(line);
@@ -155,12 +219,19 @@ void cli_repl(lua_State *L) {
     for (;;) { /* stack: source, then the compiled chunk or the error message */
       status = compile(L, lua_tostring(L, -1));
       if (!incomplete(L, status)) break;
-      char *more = readline(PROMPT_MORE);
-      if (!more) break;
+      char *more = read_line(PROMPT_MORE, &interrupted);
+      if (!more || interrupted) {
+        free(more);
+        break;
+      }
       lua_pop(L, 1);
       lua_pushfstring(L, "%s\n%s", lua_tostring(L, -1), more);
       lua_remove(L, -2);
       free(more);
+    }
+    if (interrupted) { /* Ctrl-C in a continuation line: the whole chunk is dropped */
+      lua_settop(L, base);
+      continue;
     }
     history_add(lua_tostring(L, -2));
     lua_remove(L, -2);

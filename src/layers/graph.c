@@ -3,7 +3,7 @@
  * the outputs of earlier nodes, 0 naming the graph's input; the last node is the
  * graph's output. Nodes run in the order added, each into a buffer of its own; backward
  * runs them in reverse, summing the gradients of an output that feeds several nodes.
- * The layers are borrowed: their owner (the Lua layer objects) keeps them alive. */
+ * The graph holds a reference to each node's layer, so they live as long as it does. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,7 +88,7 @@ lurn_status lurn_graph_add(lurn_layer *l, lurn_layer *layer, const int *inputs, 
   }
   node *nd = &g->nodes[g->n];
   memset(nd, 0, sizeof *nd);
-  nd->layer = layer;
+  nd->layer = lurn_layer_retain(layer);
   nd->merge = merge;
   nd->ninputs = ninputs;
   for (int j = 0; j < ninputs; j++) {
@@ -271,6 +271,7 @@ static void graph_destroy(lurn_layer *l) {
   for (int i = 0; i < g->n; i++) {
     lurn_tensor_free(g->nodes[i].out);
     lurn_tensor_free(g->nodes[i].dout);
+    lurn_layer_free(g->nodes[i].layer);
   }
   free(g->nodes);
   lurn_tensor_free(g->scratch);

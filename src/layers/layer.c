@@ -14,17 +14,56 @@ lurn_layer *lurn_layer_alloc(const lurn_layer_ops *ops, void *impl) {
   l->ops = ops;
   l->impl = impl;
   l->activation = LURN_ACT_LINEAR;
+  l->refs = 1;
+  return l;
+}
+
+lurn_layer *lurn_layer_retain(lurn_layer *l) {
+  if (l) l->refs++;
   return l;
 }
 
 void lurn_layer_free(lurn_layer *l) {
-  if (!l) return;
+  if (!l || --l->refs > 0) return;
   if (l->ops->destroy) l->ops->destroy(l);
   for (int i = 0; i < l->nparams; i++) {
     lurn_tensor_free(l->params[i]);
     lurn_tensor_free(l->grads[i]);
   }
   free(l);
+}
+
+#define MAX_CHILDREN LURN_MAX_CHILDREN
+
+lurn_status lurn_layer_claim(lurn_layer *l, const void *run) {
+  if (l->claimed_by && l->claimed_by != run)
+    return lurn_fail(LURN_EINVAL,
+                     "%s layer is running (called from inside a forward or backward pass that uses it, e.g. "
+                     "from a Lambda layer's function): use it after that pass returns",
+                     l->ops->type);
+  l->claimed_by = run;
+  if (l->ops->children) {
+    lurn_layer *kids[MAX_CHILDREN];
+    int k = l->ops->children(l, kids, MAX_CHILDREN);
+    for (int i = 0; i < k; i++) {
+      lurn_status st = lurn_layer_claim(kids[i], run);
+      if (st) {
+        lurn_layer_unclaim(l, run);
+        return st;
+      }
+    }
+  }
+  return LURN_OK;
+}
+
+void lurn_layer_unclaim(lurn_layer *l, const void *run) {
+  if (l->claimed_by != run) return;
+  l->claimed_by = NULL;
+  if (l->ops->children) {
+    lurn_layer *kids[MAX_CHILDREN];
+    int k = l->ops->children(l, kids, MAX_CHILDREN);
+    for (int i = 0; i < k; i++) lurn_layer_unclaim(kids[i], run);
+  }
 }
 
 lurn_status lurn_layer_build(lurn_layer *l, int ndim, const int64_t *in_shape, lurn_rng *rng) {

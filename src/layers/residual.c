@@ -1,6 +1,8 @@
 /* Residual: y = F(x) + x, where F is a stack of layers run as an inner Sequential, or
- * y = F(x) + P(x) with a projection layer P when F changes the shape. The inner layers
- * and P are borrowed: their owner (the Lua layer objects) keeps them alive. */
+ * y = F(x) + P(x) with a projection layer P when F changes the shape. The block holds a
+ * reference to P, and its inner model one to each inner layer, so they live as long as
+ * the block. The inner model does not claim its layers: the model running the block
+ * claims them all, from its forward to its backward (lurn_layer_claim). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +110,7 @@ static int residual_children(const lurn_layer *l, lurn_layer **out, int max) {
 static void residual_destroy(lurn_layer *l) {
   residual *r = l->impl;
   lurn_model_free(r->inner);
+  lurn_layer_free(r->projection);
   lurn_tensor_free(r->shortcut);
   lurn_tensor_free(r->shortcut_dx);
   free(r);
@@ -131,6 +134,7 @@ lurn_layer *lurn_residual_new(lurn_layer *const *layers, int n, lurn_layer *proj
     lurn_fail(LURN_ENOMEM, "out of memory");
     return NULL;
   }
+  lurn_model_set_inner(r->inner);
   for (int i = 0; i < n; i++) {
     if (lurn_model_add(r->inner, layers[i]) != LURN_OK) {
       residual_destroy(&(lurn_layer){.impl = r});
@@ -138,7 +142,7 @@ lurn_layer *lurn_residual_new(lurn_layer *const *layers, int n, lurn_layer *proj
     }
     r->layers[r->n++] = layers[i];
   }
-  r->projection = projection;
+  r->projection = lurn_layer_retain(projection);
   if (projection) r->layers[r->n++] = projection;
   lurn_layer *l = lurn_layer_alloc(&residual_ops, r);
   if (!l) residual_destroy(&(lurn_layer){.impl = r});

@@ -17,10 +17,13 @@ typedef struct {
   lurn_augment_config c;
   lurn_rng rng;
   double *values[2]; /* the height and width shift lists, owned */
+  int closed;        /* __gc ran: c points at freed lists */
 } augmenter_box;
 
 static augmenter_box *check_augmenter(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, LURN_AUGMENTER_MT);
+  augmenter_box *b = luaL_checkudata(L, idx, LURN_AUGMENTER_MT);
+  if (b->closed) luaL_argerror(L, idx, "attempt to use a closed augmenter");
+  return b;
 }
 
 static double number_field(lua_State *L, int idx, const char *name, double dflt) {
@@ -107,8 +110,10 @@ static uint64_t check_seed(lua_State *L, int idx) {
   return (uint64_t)luaL_checkinteger(L, idx);
 }
 
+/* Frees the shift lists and closes the augmenter; a second call does nothing. */
 static int l_augmenter_gc(lua_State *L) {
-  augmenter_box *b = check_augmenter(L, 1);
+  augmenter_box *b = luaL_checkudata(L, 1, LURN_AUGMENTER_MT);
+  b->closed = 1;
   for (int k = 0; k < 2; k++) {
     free(b->values[k]);
     b->values[k] = NULL;
@@ -227,7 +232,7 @@ static int l_seed(lua_State *L) {
 
 /* core.image_apply_transform(x, params, fill_mode, cval, order) */
 static int l_apply_transform(lua_State *L) {
-  lurn_tensor *x = check_packed(L, 1);
+  check_packed(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   lurn_fill_mode mode = check_fill_mode(L, 3);
   float cval = (float)luaL_optnumber(L, 4, 0);
@@ -244,6 +249,9 @@ static int l_apply_transform(lua_State *L) {
   t.flip_vertical = flag_field(L, 2, "flip_vertical");
   t.channel_shift_intensity = number_field(L, 2, "channel_shift_intensity", 0);
   t.brightness = number_field(L, 2, "brightness", 1);
+  /* taken after the fields (a metamethod may run) and pinned (the next allocation may
+   * run a finalizer): nothing can close it under the transform */
+  lurn_tensor *x = l_pin(L, check_packed(L, 1));
   lurn_tensor *out = lurn_tensor_empty(x->ndim, x->shape);
   l_pushtensor(L, out);
   l_check(L, lurn_image_apply_transform(x, &t, order, mode, cval, out));
@@ -252,10 +260,15 @@ static int l_apply_transform(lua_State *L) {
 
 /* Per-channel statistics: a tensor of `channels` values, or NULL for nil. */
 static const float *channel_field(lua_State *L, int idx, const char *name, int64_t channels) {
-  lua_getfield(L, idx, name);
-  lurn_tensor *t = lua_isnil(L, -1) ? NULL : l_totensor(L, -1);
+  lua_pushstring(L, name);
+  if (lua_rawget(L, idx) == LUA_TNIL) { /* raw: no metamethod may close the other statistic */
+    lua_pop(L, 1);
+    return NULL;
+  }
+  lurn_tensor *t = l_totensor(L, -1);
+  if (!t && luaL_testudata(L, -1, LURN_TENSOR_MT)) luaL_error(L, "standardize: %s is a closed tensor", name);
+  if (!t) luaL_error(L, "standardize: %s must be a tensor, got %s", name, luaL_typename(L, -1));
   lua_pop(L, 1); /* the table keeps it alive */
-  if (!t) return NULL;
   if (lurn_tensor_numel(t) != channels || !lurn_tensor_is_contiguous(t)) {
     luaL_error(L, "standardize: %s must be a packed tensor of %I values, one per channel", name,
                (lua_Integer)channels);
@@ -265,14 +278,15 @@ static const float *channel_field(lua_State *L, int idx, const char *name, int64
 
 /* core.image_standardize(x, config) -> x, changed in place. */
 static int l_standardize(lua_State *L) {
-  lurn_tensor *x = check_packed(L, 1);
+  check_packed(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
-  luaL_argcheck(L, x->ndim == 3 || x->ndim == 4, 1, "expected (H, W, C) or (N, H, W, C) images");
-  int64_t channels = x->shape[x->ndim - 1];
   lurn_standardize_config c = {0};
   c.rescale = (float)number_field(L, 2, "rescale", 0);
   c.samplewise_center = flag_field(L, 2, "samplewise_center");
   c.samplewise_std_normalization = flag_field(L, 2, "samplewise_std_normalization");
+  lurn_tensor *x = check_packed(L, 1); /* after the fields: a metamethod may run there */
+  luaL_argcheck(L, x->ndim == 3 || x->ndim == 4, 1, "expected (H, W, C) or (N, H, W, C) images");
+  int64_t channels = x->shape[x->ndim - 1];
   c.mean = channel_field(L, 2, "mean", channels);
   c.std = channel_field(L, 2, "std", channels);
   l_check(L, lurn_image_standardize(x, &c));

@@ -1,5 +1,7 @@
 /* The functional API's C pieces as lurn.Layer userdata: merge layers (built for, and run
- * on, lists of inputs) and the graph container that wires layers together. */
+ * on, lists of inputs) and the graph container that wires layers together.
+ * Lists are read raw and the layer is taken last, so that no Lua code (a metamethod that
+ * closes a layer or a tensor) runs between taking a pointer and using it. */
 #include <string.h>
 
 #include "l_tensor.h"
@@ -26,7 +28,7 @@ static int check_list(lua_State *L, int idx, const char *what) {
 
 /* core.merge_build(layer, {shape, ...}) */
 static int l_merge_build(lua_State *L) {
-  lurn_layer *l = l_checklayer(L, 1);
+  l_checklayer(L, 1);
   int n = check_list(L, 2, "shapes");
   int ndim[LURN_MERGE_MAX_INPUTS];
   int64_t shapes[LURN_MERGE_MAX_INPUTS][LURN_MAX_DIMS];
@@ -37,14 +39,14 @@ static int l_merge_build(lua_State *L) {
     shape[j] = shapes[j];
     lua_pop(L, 1);
   }
-  l_check(L, lurn_merge_build(l, n, ndim, shape));
+  l_check(L, lurn_merge_build(l_checklayer(L, 1), n, ndim, shape));
   return 0;
 }
 
 static int check_tensors(lua_State *L, int idx, const lurn_tensor **xs) {
   int n = check_list(L, idx, "tensors");
   for (int j = 0; j < n; j++) {
-    lua_geti(L, idx, j + 1);
+    lua_rawgeti(L, idx, j + 1);
     xs[j] = l_checktensor(L, -1); /* the list keeps it alive */
     lua_pop(L, 1);
   }
@@ -63,9 +65,10 @@ static lurn_tensor *push_batch(lua_State *L, int64_t batch, int ndim, const int6
 
 /* core.merge_forward(layer, {x, ...}) -> y (a new tensor); the inputs must be packed. */
 static int l_merge_forward(lua_State *L) {
-  lurn_layer *l = l_checklayer(L, 1);
+  l_checklayer(L, 1);
   const lurn_tensor *xs[LURN_MERGE_MAX_INPUTS];
   int n = check_tensors(L, 2, xs);
+  lurn_layer *l = l_checklayer(L, 1);
   if (!l->built) luaL_error(L, "%s: build the layer before calling it", l->ops->type);
   lurn_tensor *y = push_batch(L, xs[0]->ndim ? xs[0]->shape[0] : 0, l->out_ndim, l->out_shape);
   l_check(L, lurn_merge_forward(l, xs, n, y));
@@ -74,10 +77,11 @@ static int l_merge_forward(lua_State *L) {
 
 /* core.merge_backward(layer, {x, ...}, y, dy) -> {dx, ...} (new tensors) */
 static int l_merge_backward(lua_State *L) {
-  lurn_layer *l = l_checklayer(L, 1);
+  l_checklayer(L, 1);
   const lurn_tensor *xs[LURN_MERGE_MAX_INPUTS];
   int n = check_tensors(L, 2, xs);
   lurn_tensor *y = l_checktensor(L, 3), *dy = l_checktensor(L, 4);
+  lurn_layer *l = l_checklayer(L, 1);
   if (!l->built) luaL_error(L, "%s: build the layer before calling it", l->ops->type);
   lurn_tensor *dxs[LURN_MERGE_MAX_INPUTS];
   lua_createtable(L, n, 0);
@@ -91,8 +95,8 @@ static int l_merge_backward(lua_State *L) {
 }
 
 /* core.graph_layer({layer, ...}, {{input, ...}, ...}): node k runs layers[k] on the
- * outputs of nodes inputs[k] (0: the graph's input). The layers stay alive as long as
- * the graph, through its user value. */
+ * outputs of nodes inputs[k] (0: the graph's input). The C graph holds a reference to
+ * each C layer; the user value keeps the layer userdata (Lambda functions) alive. */
 static int l_graph_layer(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -104,8 +108,6 @@ static int l_graph_layer(lua_State *L) {
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
   for (int k = 1; k <= n; k++) {
-    lua_geti(L, 1, k);
-    lurn_layer *layer = l_checklayer(L, -1);
     lua_geti(L, 2, k);
     if (!lua_istable(L, -1)) luaL_argerror(L, 2, "each node's inputs must be a list of node numbers");
     int m = (int)luaL_len(L, -1), inputs[LURN_MERGE_MAX_INPUTS];
@@ -115,7 +117,10 @@ static int l_graph_layer(lua_State *L) {
       inputs[j] = (int)luaL_checkinteger(L, -1);
       lua_pop(L, 1);
     }
-    lua_pop(L, 2);
+    lua_pop(L, 1);
+    lua_rawgeti(L, 1, k); /* raw, and just before the graph takes its reference */
+    lurn_layer *layer = l_checklayer(L, -1);
+    lua_pop(L, 1);
     l_check(L, lurn_graph_add(g, layer, inputs, m));
   }
   return 1;

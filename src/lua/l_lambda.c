@@ -28,7 +28,9 @@ static int push_callback(lua_State *L, void *ud, const char *name) {
 }
 
 static lurn_status call(lua_State *L, int nargs, int nresults) {
-  if (lua_pcall(L, nargs, nresults, 0) == LUA_OK) return LURN_OK;
+  int status = lua_pcall(L, nargs, nresults, 0);
+  active_state = L; /* a call into lurn from the function (maybe in a coroutine) moved it */
+  if (status == LUA_OK) return LURN_OK;
   const char *msg = lua_tostring(L, -1);
   lurn_status st = lurn_fail(LURN_EINVAL, "Lambda: %s", msg ? msg : "error in a Lua callback");
   lua_pop(L, 1);

@@ -1,6 +1,9 @@
 /* The lurn.Layer userdata: C layers created from Lua option tables, built for an
  * input shape, run forward/backward on their own (tests, Lambda, diagnosis), and their
- * parameters exposed as tensors that share storage with the layer. */
+ * parameters exposed as tensors that share storage with the layer.
+ * The userdata holds one reference to its C layer (see lurn_layer_retain): __gc releases
+ * it and closes the userdata, while models and containers holding the layer keep their
+ * own references, whatever order the collector finalizes them in. */
 #include <string.h>
 
 #include "l_tensor.h"
@@ -13,6 +16,7 @@ typedef struct {
 
 lurn_layer *l_checklayer(lua_State *L, int idx) {
   layer_box *b = luaL_checkudata(L, idx, LURN_LAYER_MT);
+  if (!b->l) luaL_argerror(L, idx, "attempt to use a closed layer");
   return b->l;
 }
 
@@ -129,8 +133,9 @@ static int l_residual_layer(lua_State *L) {
   int n = (int)luaL_len(L, 1);
   luaL_argcheck(L, n >= 1 && n <= 64, 1, "a Residual block holds 1 to 64 layers");
   lurn_layer *layers[64];
+  /* raw reads: no Lua code (a metamethod closing a layer) runs before the block holds them */
   for (int i = 0; i < n; i++) {
-    lua_geti(L, 1, i + 1);
+    lua_rawgeti(L, 1, i + 1);
     layers[i] = l_checklayer(L, -1);
     lua_pop(L, 1);
   }
@@ -289,12 +294,31 @@ static void push_shape(lua_State *L, int ndim, const int64_t *shape) {
   }
 }
 
+/* A call on one layer outside a model may run Lua (a Lambda layer's functions, or a
+ * container holding one). For its duration the call holds a reference to the layer, so
+ * that closing the layer's userdata cannot free it, and claims it for `run` (the address
+ * of the binding's frame, unique while it runs), so that running it again from inside
+ * fails (lurn_layer_claim). No Lua error may be raised between begin_call and end_call. */
+static lurn_layer *begin_call(lua_State *L, lurn_layer *l, const void *run) {
+  l_check(L, lurn_layer_claim(l, run));
+  return lurn_layer_retain(l);
+}
+
+static lurn_status end_call(lurn_layer *l, const void *run, lurn_status st) {
+  lurn_layer_unclaim(l, run);
+  lurn_layer_free(l);
+  return st;
+}
+
 static int l_build(lua_State *L) {
-  lurn_layer *l = l_checklayer(L, 1);
-  l_set_active_state(L);
+  l_checklayer(L, 1);
   int64_t shape[LURN_MAX_DIMS];
   int n = l_checkshape(L, 2, shape);
-  l_check(L, lurn_layer_build(l, n, shape, lurn_rng_global()));
+  lurn_layer *l = l_checklayer(L, 1);
+  l_set_active_state(L);
+  char run;
+  begin_call(L, l, &run);
+  l_check(L, end_call(l, &run, lurn_layer_build(l, n, shape, lurn_rng_global())));
   return 0;
 }
 
@@ -378,32 +402,46 @@ static void check_batch(lua_State *L, const lurn_layer *l, const lurn_tensor *x,
   }
 }
 
-/* layer:forward(x[, training]) -> y (a new tensor) */
+/* layer:forward(x[, training]) -> y (a new tensor). The layer is taken again after each
+ * allocation (pinning x, making y): the collector may run a finalizer that closes it. */
 static int l_forward(lua_State *L) {
+  lua_settop(L, 3); /* absent arguments as nil: pins go above them */
+  l_checklayer(L, 1);
+  lurn_tensor *x = l_pin(L, l_checktensor(L, 2));
+  int training = lua_toboolean(L, 3);
   lurn_layer *l = l_checklayer(L, 1);
-  l_set_active_state(L);
-  lurn_tensor *x = l_checktensor(L, 2);
   if (!l->built) luaL_error(L, "%s: build the layer before calling forward", l->ops->type);
   check_batch(L, l, x, 2);
   lurn_tensor *y = batch_tensor(L, x->shape[0], l->out_ndim, l->out_shape);
-  l_check(L, l->ops->forward(l, x, y, lua_toboolean(L, 3)));
+  l = l_checklayer(L, 1);
+  l_set_active_state(L);
+  char run;
+  begin_call(L, l, &run);
+  l_check(L, end_call(l, &run, l->ops->forward(l, x, y, training)));
   return 1;
 }
 
 /* layer:backward(x, y, dy) -> dx; fills the parameter gradients */
 static int l_backward(lua_State *L) {
+  lua_settop(L, 4); /* absent arguments as nil: pins go above them */
+  l_checklayer(L, 1);
+  lurn_tensor *x = l_pin(L, l_checktensor(L, 2)), *y = l_pin(L, l_checktensor(L, 3));
+  lurn_tensor *dy = l_pin(L, l_checktensor(L, 4));
   lurn_layer *l = l_checklayer(L, 1);
-  l_set_active_state(L);
-  lurn_tensor *x = l_checktensor(L, 2), *y = l_checktensor(L, 3), *dy = l_checktensor(L, 4);
   if (!l->built) luaL_error(L, "%s: build the layer before calling backward", l->ops->type);
   check_batch(L, l, x, 2);
   if (!lurn_tensor_same_shape(y, dy) || !lurn_tensor_is_contiguous(dy) || y->shape[0] != x->shape[0])
     luaL_argerror(L, 4, "dy must be a packed tensor of y's shape");
   lurn_tensor *dx = batch_tensor(L, x->shape[0], l->in_ndim, l->in_shape);
-  l_check(L, l->ops->backward(l, x, y, dy, dx));
+  l = l_checklayer(L, 1);
+  l_set_active_state(L);
+  char run;
+  begin_call(L, l, &run);
+  l_check(L, end_call(l, &run, l->ops->backward(l, x, y, dy, dx)));
   return 1;
 }
 
+/* Releases the userdata's reference; a second call finds it closed and does nothing. */
 static int l_layer_gc(lua_State *L) {
   layer_box *b = luaL_checkudata(L, 1, LURN_LAYER_MT);
   lurn_layer_free(b->l);

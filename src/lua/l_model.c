@@ -1,6 +1,13 @@
-/* The lurn.Model userdata: a C Sequential model over lurn.Layer userdata (kept alive
- * in its user value), with one C call per batch for training, testing and predicting.
- * Losses are passed as small tables {kind =, from_logits =, delta =}. */
+/* The lurn.Model userdata: a C Sequential model over lurn.Layer userdata, with one C call
+ * per batch for training, testing and predicting. Losses are passed as small tables
+ * {kind =, from_logits =, delta =}.
+ * Lifetime: the C model holds a reference to each C layer, so it runs whatever order
+ * the collector finalizes the userdata in; its user value keeps the layer userdata
+ * alive too, for the Lua functions of Lambda layers. A C call on the model may run Lua
+ * (a Lambda layer): it reads every other argument first, pins the tensors it was given
+ * (l_pin), and marks the model and the optimizer in use, so that Lua code run inside
+ * can close none of them under it (__gc refuses; a nested call on the same model gets
+ * the C core's "model is running" error). */
 #include <string.h>
 
 #include "l_tensor.h"
@@ -8,14 +15,31 @@
 #define LURN_MODEL_MT "lurn.Model"
 
 lurn_optimizer *l_checkoptimizer(lua_State *L, int idx);
+lurn_optimizer *l_use_optimizer(lua_State *L, int idx);
+void l_done_with_optimizer(lua_State *L, int idx);
 
 typedef struct {
   lurn_model *m;
+  int in_use; /* C calls on the model now running (Lua may run inside them) */
 } model_box;
 
-static lurn_model *check_model(lua_State *L, int idx) {
-  return ((model_box *)luaL_checkudata(L, idx, LURN_MODEL_MT))->m;
+static model_box *check_box(lua_State *L, int idx) {
+  model_box *b = luaL_checkudata(L, idx, LURN_MODEL_MT);
+  if (!b->m) luaL_argerror(L, idx, "attempt to use a closed model");
+  return b;
 }
+
+static lurn_model *check_model(lua_State *L, int idx) { return check_box(L, idx)->m; }
+
+/* The model at idx for a C call that may run Lua; pair with done_with. No Lua error may
+ * be raised in between. */
+static lurn_model *use_model(lua_State *L, int idx) {
+  model_box *b = check_box(L, idx);
+  b->in_use++;
+  return b->m;
+}
+
+static void done_with(lua_State *L, int idx) { ((model_box *)lua_touserdata(L, idx))->in_use--; }
 
 static const char *const loss_kinds[] = {"binary_crossentropy", "categorical_crossentropy",
                                          "sparse_categorical_crossentropy", "mean_squared_error",
@@ -46,6 +70,13 @@ static const float *check_weights(lua_State *L, int idx, const lurn_tensor *x) {
   return lurn_tensor_data(w);
 }
 
+/* check_weights, then pinned (l_pin) for a call that may run Lua. Each tensor argument is
+ * pinned as soon as it is checked, and the model and optimizer are taken last: pinning
+ * allocates, and the collector may then run a finalizer that closes an object. */
+static const float *pin_weights(lua_State *L, int idx, const lurn_tensor *x) {
+  return check_weights(L, idx, x) ? lurn_tensor_data(l_pin(L, l_checktensor(L, idx))) : NULL;
+}
+
 static lurn_tensor *check_packed(lua_State *L, int idx) {
   lurn_tensor *t = l_checktensor(L, idx);
   if (!lurn_tensor_is_contiguous(t)) luaL_argerror(L, idx, "expected a packed tensor (call contiguous())");
@@ -63,6 +94,7 @@ static void check_batches(lua_State *L, const lurn_tensor *x, const lurn_tensor 
 static int l_model_new(lua_State *L) {
   model_box *b = lua_newuserdatauv(L, sizeof *b, 1);
   b->m = NULL;
+  b->in_use = 0;
   luaL_setmetatable(L, LURN_MODEL_MT);
   b->m = lurn_model_new();
   if (!b->m) luaL_error(L, "%s", lurn_last_error());
@@ -82,11 +114,14 @@ static int l_add(lua_State *L) {
 }
 
 static int l_build(lua_State *L) {
-  lurn_model *m = check_model(L, 1);
-  l_set_active_state(L);
+  check_model(L, 1);
   int64_t shape[LURN_MAX_DIMS];
   int n = l_checkshape(L, 2, shape);
-  l_check(L, lurn_model_build(m, n, shape, lurn_rng_global()));
+  l_set_active_state(L);
+  lurn_model *m = use_model(L, 1);
+  lurn_status st = lurn_model_build(m, n, shape, lurn_rng_global());
+  done_with(L, 1);
+  l_check(L, st);
   return 0;
 }
 
@@ -95,67 +130,97 @@ static void push_view(lua_State *L, const lurn_tensor *t) { l_pushtensor(L, lurn
 
 /* m:forward(x[, training]) -> output (a view of the model's buffer) */
 static int l_forward(lua_State *L) {
-  lurn_model *m = check_model(L, 1);
+  lua_settop(L, 3); /* absent arguments as nil: pins go above them */
+  check_model(L, 1);
+  int training = lua_toboolean(L, 3);
+  lurn_tensor *x = l_pin(L, check_packed(L, 2));
   l_set_active_state(L);
-  lurn_tensor *x = check_packed(L, 2);
+  lurn_model *m = use_model(L, 1);
   const lurn_tensor *out;
-  l_check(L, lurn_model_forward(m, x, lua_toboolean(L, 3), &out));
-  push_view(L, out);
+  lurn_status st = lurn_model_forward(m, x, training, &out);
+  if (!st) push_view(L, out);
+  done_with(L, 1);
+  l_check(L, st);
   return 1;
 }
 
 /* m:train_step(loss, optimizer, x, y[, sample_weight]) -> loss value, predictions view */
 static int l_train_step(lua_State *L) {
-  lurn_model *m = check_model(L, 1);
-  l_set_active_state(L);
+  lua_settop(L, 6); /* absent arguments as nil: pins go above them */
+  check_model(L, 1);
   lurn_loss loss = check_loss(L, 2);
-  lurn_optimizer *o = l_checkoptimizer(L, 3);
-  lurn_tensor *x = check_packed(L, 4), *y = check_packed(L, 5);
+  l_checkoptimizer(L, 3);
+  lurn_tensor *x = l_pin(L, check_packed(L, 4)), *y = l_pin(L, check_packed(L, 5));
   check_batches(L, x, y);
-  const float *w = check_weights(L, 6, x);
+  const float *w = pin_weights(L, 6, x);
+  l_set_active_state(L);
+  check_model(L, 1); /* either may raise: both before either is marked in use */
+  l_checkoptimizer(L, 3);
+  lurn_model *m = use_model(L, 1);
+  lurn_optimizer *o = l_use_optimizer(L, 3);
   double value;
   const lurn_tensor *pred;
-  l_check(L, lurn_model_train_step(m, &loss, o, x, y, w, &value, &pred));
-  lua_pushnumber(L, value);
-  push_view(L, pred);
+  lurn_status st = lurn_model_train_step(m, &loss, o, x, y, w, &value, &pred);
+  if (!st) {
+    lua_pushnumber(L, value);
+    push_view(L, pred);
+  }
+  l_done_with_optimizer(L, 3);
+  done_with(L, 1);
+  l_check(L, st);
   return 2;
 }
 
 /* m:test_step(loss, x, y[, sample_weight]) -> loss value, predictions view */
 static int l_test_step(lua_State *L) {
-  lurn_model *m = check_model(L, 1);
-  l_set_active_state(L);
+  lua_settop(L, 5); /* absent arguments as nil: pins go above them */
+  check_model(L, 1);
   lurn_loss loss = check_loss(L, 2);
-  lurn_tensor *x = check_packed(L, 3), *y = check_packed(L, 4);
+  lurn_tensor *x = l_pin(L, check_packed(L, 3)), *y = l_pin(L, check_packed(L, 4));
   check_batches(L, x, y);
-  const float *w = check_weights(L, 5, x);
+  const float *w = pin_weights(L, 5, x);
+  l_set_active_state(L);
+  lurn_model *m = use_model(L, 1);
   double value;
   const lurn_tensor *pred;
-  l_check(L, lurn_model_test_step(m, &loss, x, y, w, &value, &pred));
-  lua_pushnumber(L, value);
-  push_view(L, pred);
+  lurn_status st = lurn_model_test_step(m, &loss, x, y, w, &value, &pred);
+  if (!st) {
+    lua_pushnumber(L, value);
+    push_view(L, pred);
+  }
+  done_with(L, 1);
+  l_check(L, st);
   return 2;
 }
 
 /* m:gradients(loss, x, y[, sample_weight]) -> loss value, dL/dx; layer grads are filled */
 static int l_gradients(lua_State *L) {
-  lurn_model *m = check_model(L, 1);
-  l_set_active_state(L);
+  lua_settop(L, 5); /* absent arguments as nil: pins go above them */
+  check_model(L, 1);
   lurn_loss loss = check_loss(L, 2);
-  lurn_tensor *x = check_packed(L, 3), *y = check_packed(L, 4);
+  lurn_tensor *x = l_pin(L, check_packed(L, 3)), *y = l_pin(L, check_packed(L, 4));
   check_batches(L, x, y);
-  const float *w = check_weights(L, 5, x);
+  const float *w = pin_weights(L, 5, x);
   lurn_tensor *dx = lurn_tensor_zeros(x->ndim, x->shape);
   l_pushtensor(L, dx);
+  l_set_active_state(L);
+  lurn_model *m = use_model(L, 1);
   double value;
-  l_check(L, lurn_model_gradients(m, &loss, x, y, w, &value, dx));
+  lurn_status st = lurn_model_gradients(m, &loss, x, y, w, &value, dx);
+  done_with(L, 1);
+  l_check(L, st);
   lua_pushnumber(L, value);
   lua_insert(L, -2);
   return 2;
 }
 
+/* Frees the C model (the layers keep their other references) and closes the userdata; a
+ * second call does nothing. Refused while a C call runs on the model: only a Lambda
+ * layer's function calling __gc by hand, or a finalizer of a resurrected model, gets
+ * there. */
 static int l_model_gc(lua_State *L) {
   model_box *b = luaL_checkudata(L, 1, LURN_MODEL_MT);
+  if (b->in_use) return luaL_error(L, "cannot close a model while it is running");
   lurn_model_free(b->m);
   b->m = NULL;
   return 0;

@@ -8,10 +8,17 @@
 
 typedef struct {
   lurn_optimizer *o;
+  int in_use; /* training steps now running with it (Lua may run inside them) */
 } optimizer_box;
 
+static optimizer_box *check_box(lua_State *L, int idx) {
+  optimizer_box *b = luaL_checkudata(L, idx, LURN_OPTIMIZER_MT);
+  if (!b->o) luaL_argerror(L, idx, "attempt to use a closed optimizer");
+  return b;
+}
+
 lurn_optimizer *l_checkoptimizer(lua_State *L, int idx) {
-  return ((optimizer_box *)luaL_checkudata(L, idx, LURN_OPTIMIZER_MT))->o;
+  return check_box(L, idx)->o;
 }
 
 /* In the order of lurn_optimizer_kind. */
@@ -67,6 +74,7 @@ static int l_optimizer_new(lua_State *L) {
   lua_pop(L, 2);
   optimizer_box *b = lua_newuserdatauv(L, sizeof *b, 0);
   b->o = NULL;
+  b->in_use = 0;
   luaL_setmetatable(L, LURN_OPTIMIZER_MT);
   b->o = lurn_optimizer_new(&c);
   if (!b->o) luaL_error(L, "%s", lurn_last_error());
@@ -104,28 +112,44 @@ static int l_set(lua_State *L) {
 
 /* opt:step({params...}, {grads...}): one update, for tests and custom loops. */
 static int l_step(lua_State *L) {
-  lurn_optimizer *o = l_checkoptimizer(L, 1);
+  l_checkoptimizer(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   luaL_checktype(L, 3, LUA_TTABLE);
   int n = (int)luaL_len(L, 2);
   if (n != (int)luaL_len(L, 3)) luaL_error(L, "step: %d parameters but %d gradients", n, (int)luaL_len(L, 3));
   lurn_tensor **ps = lua_newuserdatauv(L, sizeof(lurn_tensor *) * 2 * (size_t)(n ? n : 1), 0);
   lurn_tensor **gs = ps + n;
+  /* raw reads, and the optimizer taken last: no Lua code may close what is already read */
   for (int i = 0; i < n; i++) {
-    lua_geti(L, 2, i + 1);
+    lua_rawgeti(L, 2, i + 1);
     ps[i] = l_checktensor(L, -1);
-    lua_geti(L, 3, i + 1);
+    lua_rawgeti(L, 3, i + 1);
     gs[i] = l_checktensor(L, -1);
     lua_pop(L, 2);
     if (!lurn_tensor_same_shape(ps[i], gs[i]) || !lurn_tensor_is_contiguous(ps[i]) || !lurn_tensor_is_contiguous(gs[i]))
       luaL_error(L, "step: parameter %d and its gradient must be packed tensors of the same shape", i + 1);
   }
-  l_check(L, lurn_optimizer_step(o, ps, gs, n));
+  l_check(L, lurn_optimizer_step(l_checkoptimizer(L, 1), ps, gs, n));
   return 0;
 }
 
+/* The optimizer at idx for a C call that may run Lua (a training step through a Lambda
+ * layer): __gc refuses to free it until l_done_with_optimizer. */
+lurn_optimizer *l_use_optimizer(lua_State *L, int idx) {
+  optimizer_box *b = check_box(L, idx);
+  b->in_use++;
+  return b->o;
+}
+
+void l_done_with_optimizer(lua_State *L, int idx) {
+  ((optimizer_box *)lua_touserdata(L, idx))->in_use--;
+}
+
+/* Frees the C optimizer and closes the userdata; a second call does nothing. Refused while
+ * a training step uses it (a Lambda layer's function calling __gc by hand). */
 static int l_optimizer_gc(lua_State *L) {
   optimizer_box *b = luaL_checkudata(L, 1, LURN_OPTIMIZER_MT);
+  if (b->in_use) return luaL_error(L, "cannot close an optimizer while a training step uses it");
   lurn_optimizer_free(b->o);
   b->o = NULL;
   return 0;

@@ -18,8 +18,19 @@ lurn_tensor *l_totensor(lua_State *L, int idx) {
 
 lurn_tensor *l_checktensor(lua_State *L, int idx) {
   tensor_box *b = luaL_checkudata(L, idx, LURN_TENSOR_MT);
-  if (!b->t) luaL_argerror(L, idx, "tensor has been closed");
+  if (!b->t) luaL_argerror(L, idx, "attempt to use a closed tensor");
   return b->t;
+}
+
+lurn_tensor *l_pin(lua_State *L, const lurn_tensor *t) {
+  lurn_tensor *view = lurn_tensor_view(t);
+  if (!view) luaL_error(L, "%s", lurn_last_error());
+  /* as l_pushtensor, without its collector step: a view adds no memory */
+  tensor_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->t = NULL;
+  luaL_setmetatable(L, LURN_TENSOR_MT);
+  b->t = view;
+  return view;
 }
 
 void l_check(lua_State *L, lurn_status st) {
@@ -563,9 +574,12 @@ static const lurn_tensor **tensor_list(lua_State *L, int idx, int *n) {
   if (*n < 1) luaL_argerror(L, idx, "expected a non-empty list of tensors");
   const lurn_tensor **ts = lua_newuserdatauv(L, sizeof(*ts) * (size_t)*n, 0);
   for (int i = 0; i < *n; i++) {
-    lua_geti(L, idx, i + 1);
+    lua_rawgeti(L, idx, i + 1); /* raw: no Lua code may close ts[0..i-1] before they are used */
     ts[i] = l_totensor(L, -1);
-    if (!ts[i]) luaL_error(L, "element %d of the list is a %s, expected a tensor", i + 1, luaL_typename(L, -1));
+    if (!ts[i])
+      luaL_error(L, "element %d of the list is %s, expected a tensor", i + 1,
+                 luaL_testudata(L, -1, LURN_TENSOR_MT) ? "a closed tensor"
+                                                       : lua_pushfstring(L, "a %s", luaL_typename(L, -1)));
     lua_pop(L, 1);  /* still referenced by the table */
   }
   return ts;

@@ -12,6 +12,9 @@
 
 lurn_tensor *l_checktensor(lua_State *L, int idx);
 lurn_tensor *l_totensor(lua_State *L, int idx);  /* NULL if not a tensor */
+/* A new handle on t's storage, pushed as a userdata, for a C call that may run Lua (a
+ * Lambda layer): closing the caller's tensor during the call then frees only its handle. */
+lurn_tensor *l_pin(lua_State *L, const lurn_tensor *t);
 /* Pushes t as a new userdata that owns it. A NULL t raises lurn_last_error(). */
 void l_pushtensor(lua_State *L, lurn_tensor *t);
 /* Raises lurn_last_error() unless st is LURN_OK. */
@@ -56,5 +59,6 @@ void l_csv_register(lua_State *L);     /* read_csv */
 void l_preprocessing_register(lua_State *L); /* scalers, encoders, splits */
 void l_sampling_register(lua_State *L);      /* SMOTE, random samplers, k nearest neighbours */
 void l_augment_register(lua_State *L);  /* image augmentation */
+void l_interrupt_register(lua_State *L); /* Ctrl-C during fit, evaluate, predict */
 
 #endif

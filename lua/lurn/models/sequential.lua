@@ -86,6 +86,12 @@ end
 -- shape (None, 784). Without a shape: the first layer's input_shape or the Input's.
 function Sequential:build(input_shape)
   if self._core then return self end
+  if self._building then  -- a layer's build (a Lambda's function) called the model
+    error("Sequential: the model is being built (called from inside a layer's build, e.g. a Lambda layer's "
+      .. "function)", 2)
+  end
+  self._building = true
+  local building <close> = setmetatable({}, {__close = function() self._building = nil end})
   input_shape = input_shape or self.input_shape
   if not input_shape then
     error("Sequential: the input shape is unknown: give the first layer input_shape = {...}, start with "
@@ -303,6 +309,18 @@ local function run_epoch(n, batch_size, order, x, y, w, step, metric_list, on_ba
   return logs, batches
 end
 
+-- Ctrl-C while fit/evaluate/predict run (core.watch_interrupt) only sets a flag; the
+-- outermost loop stops here, at the end of a batch, as Keras stops on KeyboardInterrupt:
+-- with an error, the model keeping the weights of the last finished batch.
+local function check_interrupt(guard, what, epoch, batch)
+  if not core.interrupted(guard) then return end
+  if what == "fit" then
+    error(("interrupted (Ctrl-C): training stopped after epoch %d, batch %d; the model keeps the weights of "
+      .. "the last finished batch"):format(epoch + 1, batch), 0)
+  end
+  error(("interrupted (Ctrl-C): %s stopped after batch %d"):format(what, batch), 0)
+end
+
 local function nan_error(epoch, batch)
   return ("loss became NaN or infinite at epoch %d, batch %d: training stopped. Try a lower learning rate, "
     .. "scaled inputs, or gradient clipping (clipnorm)"):format(epoch, batch)
@@ -373,6 +391,7 @@ function Sequential:fit(x, y, opts)
   local loss, opt = self.loss, self.optimizer._c
 
   call_callbacks(cbs, "on_train_begin", {})
+  local interrupt <close> = core.watch_interrupt()
   for epoch = opts.initial_epoch or 0, epochs - 1 do
     for _, m in ipairs(metric_list) do m:reset() end
     call_callbacks(cbs, "on_epoch_begin", epoch, {})
@@ -410,6 +429,7 @@ function Sequential:fit(x, y, opts)
         for _, m in ipairs(metric_list) do logs[m.name] = m:result() end
         call_callbacks(cbs, "on_train_batch_end", b - 1, logs)
         bar:update(b, keys, logs)
+        check_interrupt(interrupt, "fit", epoch, b)
         steps = b
         if nan_at then break end
       end
@@ -422,6 +442,7 @@ function Sequential:fit(x, y, opts)
       logs, steps = run_epoch(n, batch_size, order, x, y, w, step, metric_list, function(b, l)
         call_callbacks(cbs, "on_train_batch_end", b - 1, l)
         bar:update(b, keys, l)
+        check_interrupt(interrupt, "fit", epoch, b)
       end, function() return nan_at ~= nil end)
       self._bar = bar
     end
@@ -442,6 +463,7 @@ function Sequential:fit(x, y, opts)
     end
     self._bar:finish(steps or 0, all_keys, logs)
     call_callbacks(cbs, "on_epoch_end", epoch, logs)
+    check_interrupt(interrupt, "fit", epoch, steps or 0)  -- Ctrl-C during validation
     if self.stop_training then break end
   end
   call_callbacks(cbs, "on_train_end", {})
@@ -496,9 +518,13 @@ function Sequential:evaluate(x, y, opts)
   local verbose = opts.verbose == nil and 1 or opts.verbose
   local bar = Progbar.new(math.ceil(n / batch_size), verbose)
   local keys = metric_keys(metric_list)
+  local interrupt <close> = core.watch_interrupt()
   local logs, steps = run_epoch(n, batch_size, nil, x, y, w, function(xb, yb, wb)
     return c:test_step(loss, xb:contiguous(), yb:contiguous(), wb and wb:contiguous())
-  end, metric_list, function(b, l) bar:update(b, keys, l) end)
+  end, metric_list, function(b, l)
+    bar:update(b, keys, l)
+    check_interrupt(interrupt, "evaluate", nil, b)
+  end)
   bar:finish(steps, keys, logs)
   return logs
 end
@@ -515,10 +541,12 @@ function Sequential:predict(x, opts)
   local out_shape = {n}
   for _, s in ipairs(self.output_shape) do out_shape[#out_shape + 1] = s end
   local out = core.zeros(out_shape)
+  local interrupt <close> = core.watch_interrupt()
   for start = 1, n, batch_size do
     local size = math.min(batch_size, n - start + 1)
     local y = self._core:forward(x:narrow(1, start, size))
     out:narrow(1, start, size):copy(y)
+    check_interrupt(interrupt, "predict", nil, (start - 1) // batch_size + 1)
   end
   return out
 end
