@@ -97,6 +97,25 @@ describe("list lengths claimed by __len", function()
     assert.error_matches(function() lurn.tensor(claiming(2 ^ 40, {})) end,
       "tensor: a row of the nested table has 1099511627776 entries")
   end)
+
+  it("are checked before they are cast to int by the model, merge and optimizer bindings", function()
+    local core = lurn.core
+    local layer = lurn.layers.Dense(2)
+    layer:build{2}
+    local dense = layer._core
+    -- 2^32 + 1 would pass as 1 once cast to int: one layer read, the rest ignored
+    local one_layer = setmetatable({dense}, {__len = function() return 2 ^ 32 + 1 end})
+    assert.error_matches(function() core.residual_layer(one_layer) end, "a Residual block holds 1 to 64 layers")
+    assert.error_matches(function() core.graph_layer(one_layer, {{0}}) end, "a graph holds 1 to 1024 layers")
+    local one_input = setmetatable({0}, {__len = function() return 2 ^ 32 + 1 end})
+    assert.error_matches(function() core.graph_layer({dense}, {one_input}) end, "a node takes 1 to 32 inputs")
+    assert.error_matches(function() core.graph_layer({dense}, {{2 ^ 32}}) end, "node numbers are 0 to 1024")
+    assert.error_matches(function() core.merge_layer("Concatenate", 2 ^ 32 + 1) end, "axis out of range")
+    local opt = lurn.optimizers.SGD()._c
+    local w, g = lurn.zeros{2}, lurn.zeros{2}
+    assert.error_matches(function() opt:step(claiming(2 ^ 32 + 1, w), claiming(2 ^ 32 + 1, g)) end,
+      "the parameter list has 4294967297 entries")
+  end)
 end)
 
 describe("randperm", function()

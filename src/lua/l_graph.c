@@ -13,17 +13,18 @@ static const char *const merge_kinds[] = {"Add",     "Subtract", "Multiply",    
  * sample, negative from the end. */
 static int l_merge_layer(lua_State *L) {
   lurn_merge_kind kind = (lurn_merge_kind)luaL_checkoption(L, 1, NULL, merge_kinds);
-  int axis = (int)luaL_optinteger(L, 2, -1);
-  return l_pushlayer(L, lurn_merge_new(kind, axis), 0);
+  lua_Integer axis = luaL_optinteger(L, 2, -1);
+  luaL_argcheck(L, axis >= -LURN_MAX_DIMS && axis < LURN_MAX_DIMS, 2, "axis out of range");
+  return l_pushlayer(L, lurn_merge_new(kind, (int)axis), 0);
 }
 
 /* The length of the list at idx, checked against the merge limit. */
 static int check_list(lua_State *L, int idx, const char *what) {
   luaL_checktype(L, idx, LUA_TTABLE);
-  int n = (int)luaL_len(L, idx);
+  lua_Integer n = luaL_len(L, idx); /* checked before the cast: 2^32 + 3 is not 3 */
   if (n < 1 || n > LURN_MERGE_MAX_INPUTS)
     luaL_argerror(L, idx, lua_pushfstring(L, "expected a list of 1 to %d %s", LURN_MERGE_MAX_INPUTS, what));
-  return n;
+  return (int)n;
 }
 
 /* core.merge_build(layer, {shape, ...}) */
@@ -100,8 +101,9 @@ static int l_merge_backward(lua_State *L) {
 static int l_graph_layer(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
-  int n = (int)luaL_len(L, 1);
-  luaL_argcheck(L, n >= 1 && n <= LURN_MAX_CHILDREN, 1, "a graph holds 1 to 1024 layers");
+  lua_Integer len = luaL_len(L, 1);
+  luaL_argcheck(L, len >= 1 && len <= LURN_MAX_CHILDREN, 1, "a graph holds 1 to 1024 layers");
+  int n = (int)len;
   luaL_argcheck(L, luaL_len(L, 2) == n, 2, "one list of inputs per layer");
   lurn_layer *g = lurn_graph_new();
   l_pushlayer(L, g, 1);
@@ -110,18 +112,21 @@ static int l_graph_layer(lua_State *L) {
   for (int k = 1; k <= n; k++) {
     lua_geti(L, 2, k);
     if (!lua_istable(L, -1)) luaL_argerror(L, 2, "each node's inputs must be a list of node numbers");
-    int m = (int)luaL_len(L, -1), inputs[LURN_MERGE_MAX_INPUTS];
+    lua_Integer m = luaL_len(L, -1);
+    int inputs[LURN_MERGE_MAX_INPUTS];
     if (m < 1 || m > LURN_MERGE_MAX_INPUTS) luaL_argerror(L, 2, "a node takes 1 to 32 inputs");
     for (int j = 0; j < m; j++) {
       lua_geti(L, -1, j + 1);
-      inputs[j] = (int)luaL_checkinteger(L, -1);
+      lua_Integer node = luaL_checkinteger(L, -1);
+      if (node < 0 || node > LURN_MAX_CHILDREN) luaL_argerror(L, 2, "node numbers are 0 to 1024");
+      inputs[j] = (int)node;
       lua_pop(L, 1);
     }
     lua_pop(L, 1);
     lua_rawgeti(L, 1, k); /* raw, and just before the graph takes its reference */
     lurn_layer *layer = l_checklayer(L, -1);
     lua_pop(L, 1);
-    l_check(L, lurn_graph_add(g, layer, inputs, m));
+    l_check(L, lurn_graph_add(g, layer, inputs, (int)m));
   }
   return 1;
 }

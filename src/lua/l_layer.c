@@ -130,7 +130,7 @@ static int l_batchnorm_layer(lua_State *L) {
  * the block, through its user value. */
 static int l_residual_layer(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  int n = (int)luaL_len(L, 1);
+  lua_Integer n = luaL_len(L, 1); /* checked before any cast */
   luaL_argcheck(L, n >= 1 && n <= 64, 1, "a Residual block holds 1 to 64 layers");
   lurn_layer *layers[64];
   /* raw reads: no Lua code (a metamethod closing a layer) runs before the block holds them */
@@ -140,7 +140,7 @@ static int l_residual_layer(lua_State *L) {
     lua_pop(L, 1);
   }
   lurn_layer *projection = lua_isnoneornil(L, 2) ? NULL : l_checklayer(L, 2);
-  l_pushlayer(L, lurn_residual_new(layers, n, projection), 1);
+  l_pushlayer(L, lurn_residual_new(layers, (int)n, projection), 1);
   lua_createtable(L, 2, 0);
   lua_pushvalue(L, 1);
   lua_rawseti(L, -2, 1);

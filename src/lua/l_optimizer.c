@@ -115,8 +115,9 @@ static int l_step(lua_State *L) {
   l_checkoptimizer(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   luaL_checktype(L, 3, LUA_TTABLE);
-  int n = (int)luaL_len(L, 2);
-  if (n != (int)luaL_len(L, 3)) luaL_error(L, "step: %d parameters but %d gradients", n, (int)luaL_len(L, 3));
+  lua_Integer n = l_checklen(L, 2, LURN_MAX_TENSOR_LIST, "the parameter list");
+  lua_Integer n_grads = luaL_len(L, 3);
+  if (n != n_grads) luaL_error(L, "step: %I parameters but %I gradients", n, n_grads);
   lurn_tensor **ps = lua_newuserdatauv(L, sizeof(lurn_tensor *) * 2 * (size_t)(n ? n : 1), 0);
   lurn_tensor **gs = ps + n;
   /* raw reads, and the optimizer taken last: no Lua code may close what is already read */
@@ -129,7 +130,7 @@ static int l_step(lua_State *L) {
     if (!lurn_tensor_same_shape(ps[i], gs[i]) || !lurn_tensor_is_contiguous(ps[i]) || !lurn_tensor_is_contiguous(gs[i]))
       luaL_error(L, "step: parameter %d and its gradient must be packed tensors of the same shape", i + 1);
   }
-  l_check(L, lurn_optimizer_step(l_checkoptimizer(L, 1), ps, gs, n));
+  l_check(L, lurn_optimizer_step(l_checkoptimizer(L, 1), ps, gs, (int)n));
   return 0;
 }
 

@@ -1,5 +1,6 @@
 /* Process settings: the random seed, the thread count, the clock, and how much freed
  * memory malloc keeps. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,7 +35,8 @@ static int l_clock(lua_State *L) {
 
 /* isatty(fd): whether progress bars can redraw in place. */
 static int l_isatty(lua_State *L) {
-  lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 1)));
+  lua_Integer fd = luaL_optinteger(L, 1, 1);
+  lua_pushboolean(L, fd >= 0 && fd <= INT_MAX && isatty((int)fd));
   return 1;
 }
 
