@@ -173,6 +173,13 @@ describe("a closed object refuses to be used", function()
     assert_error("mean is a closed tensor", core.image_standardize, core.ones{2, 2, 1}, {mean = mean})
   end)
 
+  it("a tensor closed by the metamethods of a list read after it", function()
+    local x = core.ones{4, 2}
+    local quantiles = setmetatable({}, {__len = function() close_by_hand(x); return 1 end,
+                                        __index = function() return 50 end})
+    assert_error("attempt to use a closed tensor", core.column_quantiles, x, quantiles)
+  end)
+
   it("objects met again through a finalizer that resurrects them", function()
     local saved
     do

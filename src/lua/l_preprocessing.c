@@ -85,7 +85,7 @@ static int l_column_stats(lua_State *L) {
 
 /* column_quantiles(x, {q, ...}) -> (nq, k); q in percent. */
 static int l_column_quantiles(lua_State *L) {
-  lurn_tensor *x = l_checktensor(L, 1);
+  l_checktensor(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_Integer nq = luaL_len(L, 2);
   luaL_argcheck(L, nq >= 1 && nq <= 1024, 2, "expected 1 to 1024 quantiles");
@@ -97,7 +97,8 @@ static int l_column_quantiles(lua_State *L) {
     if (!ok) luaL_argerror(L, 2, "quantiles must be numbers");
     lua_pop(L, 1);
   }
-  l_pushtensor(L, lurn_column_quantiles(x, q, (int)nq));
+  /* x taken after the list, whose metamethods may close it */
+  l_pushtensor(L, lurn_column_quantiles(l_checktensor(L, 1), q, (int)nq));
   return 1;
 }
 
