@@ -131,7 +131,7 @@ describe("DepthwiseConv2D", function()
     local y = layer(x)
     assert.equal(10, y:get(1, 4, 7, 6))
     assert.equal(10, y:abs():sum())
-    assert.equal(0, L.DepthwiseConv2D(3):count_params())  -- not built yet
+    assert.error_matches(function() L.DepthwiseConv2D(3):count_params() end, "is not built yet")
     assert.equal(3 * 3 * 3, depthwise(3, {use_bias = false}, {4, 4, 3}):count_params())
   end)
 

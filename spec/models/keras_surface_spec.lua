@@ -47,10 +47,13 @@ describe("a Sequential with a known input shape", function()
 
   it("builds on model:build(per-sample shape) when no layer gives one", function()
     local model = lurn.Sequential{L.Dense(2)}
-    assert.equal(0, model:count_params())
+    -- Keras raises too: an unbuilt model has no weights yet, and 0 would be a wrong answer
+    assert.error_matches(function() model:count_params() end, "model 'sequential_?%d*' is not built yet")
     model:build{6}
     assert.equal(6 * 2 + 2, model:count_params())
     assert.same({6}, model.input_shape)
+    model:build{6}
+    assert.error_matches(function() model:build{7} end, "built for inputs of shape %(None, 6%), not %(None, 7%)")
     assert.error_matches(function() lurn.Sequential{L.Dense(2)}:build(6) end, "table of per%-sample sizes")
   end)
 end)

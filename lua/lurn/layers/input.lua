@@ -45,6 +45,7 @@ function InputLayer:parameters() return {}, {} end
 function InputLayer:gradients() return {} end
 function InputLayer:count_params() return 0 end
 function InputLayer:_param_counts() return 0, 0 end
+function InputLayer:_param_counts() return 0, 0 end
 function InputLayer:_sync_trainable() end
 
 function InputLayer:set_weights(weights)

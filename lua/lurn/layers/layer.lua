@@ -158,8 +158,13 @@ function Layer:set_weights(weights)
   end
 end
 
---- Number of parameters, as Keras' count_params (one number).
+--- Number of parameters, as Keras' count_params (one number); an error before the layer
+-- is built, as in Keras (it has no weights yet, so 0 would be a wrong answer).
 function Layer:count_params()
+  if not self.built then
+    error(("count_params: layer '%s' is not built yet: it gets weights once its input shape is known "
+      .. "(call layer:build(per-sample shape), or build the model that holds it)"):format(self.name), 2)
+  end
   return (self:_param_counts())
 end
 

@@ -166,7 +166,7 @@ function Model:summary(print_fn)
     local from = {}
     for i, src in ipairs(t.inputs) do from[i] = src.layer.name .. "[0][0]" end
     rows[#rows + 1] = {("%s (%s)"):format(layer.name, layer.class_name), t.is_input and ("[" .. shape .. "]") or shape,
-                       thousands(layer:count_params()), from}
+                       thousands((layer:_param_counts())), from}
   end
   local w1, w2, w3, w4 = 31, 21, 10, 20
   for _, r in ipairs(rows) do

@@ -21,6 +21,12 @@ local function batch_shape_text(shape)
   return "(None, " .. table.concat(shape, ", ") .. ")"
 end
 
+local function same_shape(a, b)
+  if type(a) ~= "table" or #a ~= #b then return false end
+  for i = 1, #b do if a[i] ~= b[i] then return false end end
+  return true
+end
+
 -- Keras' default model names: sequential, sequential_1, ... (one count per prefix).
 local name_counts = {}
 function Sequential._default_name(prefix)
@@ -85,7 +91,13 @@ end
 -- sizes without the batch dimension ({784}, {28, 28, 1}); Keras' build takes the batch
 -- shape (None, 784). Without a shape: the first layer's input_shape or the Input's.
 function Sequential:build(input_shape)
-  if self._core then return self end
+  if self._core then
+    if input_shape ~= nil and not same_shape(input_shape, self.input_shape) then
+      error(("Sequential: built for inputs of shape %s, not %s"):format(batch_shape_text(self.input_shape),
+        type(input_shape) == "table" and batch_shape_text(input_shape) or tostring(input_shape)), 2)
+    end
+    return self
+  end
   if self._building then  -- a layer's build (a Lambda's function) called the model
     error("Sequential: the model is being built (called from inside a layer's build, e.g. a Lambda layer's "
       .. "function)", 2)
@@ -583,6 +595,10 @@ end
 
 --- The number of parameters (one number, as Keras; summary() shows the trainable part).
 function Sequential:count_params()
+  if not self._core then
+    error(("count_params: model '%s' is not built yet: give the first layer input_shape, or call "
+      .. "model:build(per-sample shape), fit or predict first"):format(self.name), 2)
+  end
   return (self:_param_counts())
 end
 
@@ -613,7 +629,7 @@ function Sequential:summary(print_fn)
   local rows = {}
   for _, layer in ipairs(self.layers) do
     rows[#rows + 1] = {("%s (%s)"):format(layer.name, layer.class_name), batch_shape_text(layer.output_shape),
-                       thousands(layer:count_params())}
+                       thousands((layer:_param_counts()))}
   end
   local w1, w2, w3 = 29, 26, 10
   for _, r in ipairs(rows) do
