@@ -214,6 +214,20 @@ describe("Sequential training", function()
     close(model:evaluate(xv, yv, quiet).loss, history.history.val_loss[2], 1e-6)
   end)
 
+  it("validation_data that cannot be evaluated is refused before any training, naming it", function()
+    local x, y = lurn.randn{12, 2}, lurn.randn{12, 1}
+    local model = mlp()
+    model:compile{optimizer = "sgd", loss = "mse"}
+    local before = model:get_weights()[1]:clone()
+    assert.error_matches(function()
+      model:fit(x, y, {verbose = 0, validation_data = {lurn.randn{5, 3}, lurn.randn{5, 1}}})
+    end, "fit: validation_data: input of shape %(5, 3%) does not match the model's input shape %(None, 2%)")
+    assert.error_matches(function()
+      model:fit(x, y, {verbose = 0, validation_data = {lurn.randn{5, 2}, lurn.randn{4, 1}}})
+    end, "fit: validation_data x and y have different numbers of samples")
+    assert.equal(0, (model:get_weights()[1] - before):abs():max())
+  end)
+
   it("class_weight multiplies each sample's loss by its class's weight (sum / N)", function()
     local x = lurn.randn{8, 2}
     local y = lurn.tensor{0, 1, 1, 0, 2, 1, 0, 2}

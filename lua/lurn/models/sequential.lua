@@ -388,6 +388,13 @@ function Sequential:fit(x, y, opts)
     check_finite(opts, "fit", "validation_data x", vd[1])
     check_finite(opts, "fit", "validation_data y", vd[2])
     check_finite(opts, "fit", "validation_data sample_weight", vd[3])
+    -- checked now, as Keras does, not after a first epoch of training
+    check_x(self, vd[1], "fit: validation_data")
+    if vd[1]:size(1) ~= vd[2]:size(1) then
+      error(("fit: validation_data x and y have different numbers of samples: %s and %s"):format(
+        shape_text(vd[1]:shape()), shape_text(vd[2]:shape())), 2)
+    end
+    self:_check_labels(vd[2], "fit: validation_data")
     val = vd
   end
 
