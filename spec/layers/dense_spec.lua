@@ -91,5 +91,7 @@ describe("Dense", function()
     assert.error_matches(function() d:build{4} end, "already built for input shape %(3,?%), cannot take %(4,?%)")
     assert.error_matches(function() d:set_weights{lurn.zeros{2, 2}, lurn.zeros{2}} end,
       "kernel must have shape %(3, 2%), got %(2, 2%)")
+    assert.error_matches(function() lurn.layers.Dense(2)(lurn.zeros{3}) end,
+      "Dense 'dense_?%d*': expected a batch %(batch, ...%) with the samples along the first dimension, got shape %(3%)")
   end)
 end)

@@ -189,6 +189,10 @@ Layer.__call = at_user_line(function(self, x, training)
   if not core.is_tensor(x) then
     error(("%s: expected a tensor or a symbolic tensor, got %s"):format(tostring(self), type(x)), 2)
   end
+  if x:dim() < 2 then
+    error(("%s: expected a batch (batch, ...) with the samples along the first dimension, got shape (%s)")
+      :format(tostring(self), table.concat(x:shape(), ", ")), 2)
+  end
   if not self.built then self:build(table.move(x:shape(), 2, x:dim(), 1, {})) end
   local y = self._core:forward(x:contiguous(), training)
   if self._post then y = self._post:forward(y, training) end
