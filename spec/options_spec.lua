@@ -212,6 +212,25 @@ describe("options", function()
     end)
   end)
 
+  describe("the other option tables", function()
+    it("share one message: sorted known names, and Keras options lurn lacks named as such", function()
+      assert.error_matches(function() lurn.optimizers.SGD{weight_decay = 0.1} end,
+        "SGD: option 'weight_decay' is not supported by lurn")
+      assert.error_matches(function() lurn.optimizers.SGD{momentun = 0.9} end,
+        "SGD: unknown option 'momentun' %(known: clipnorm, clipvalue, learning_rate, lr, momentum, name, nesterov%)")
+      local source = os.getenv("LURN_SOURCE_DIR") or "."
+      -- read_csv keeps lurn's own limits among its options
+      local iris = source .. "/examples/data/iris.csv"
+      assert.error_matches(function() lurn.data.read_csv(iris, {header = true, colums = 1}) end,
+        "read_csv: unknown option 'colums' %(known: columns, delimiter, dtype, header, max_columns, max_field_bytes, "
+          .. "max_line_bytes, na_values, quote%)")
+      assert.error_matches(function() lurn.model_selection.KFold{folds = 3} end,
+        "KFold: unknown option 'folds' %(known: n_splits, random_state, shuffle%)")
+      assert.error_matches(function() lurn.model_selection.train_test_split(lurn.zeros{4, 2}, {test = 0.5}) end,
+        "train_test_split: unknown option 'test' %(known: random_state, shuffle, stratify, test_size, train_size%)")
+    end)
+  end)
+
   describe("every callback", function()
     local function fn() end
     -- How to construct each callback with the misspelt key k.
