@@ -231,6 +231,36 @@ describe("options", function()
     end)
   end)
 
+  describe("losses, metrics, initializers and regularizers", function()
+    it("refuse misspelt keys and Keras options lurn lacks", function()
+      local line, err = here(), error_of(function() lurn.losses.BinaryCrossentropy{from_logit = true} end)
+      assert_at(line, "BinaryCrossentropy: unknown option 'from_logit' (known: from_logits)", err)
+      assert.error_matches(function() lurn.losses.Huber{delt = 2} end, "Huber: unknown option 'delt' %(known: delta%)")
+      assert.error_matches(function() lurn.losses.MeanSquaredError{from_logits = true} end,
+        "MeanSquaredError: unknown option 'from_logits' %(it takes no options%)")
+      assert.error_matches(function() lurn.losses.CategoricalCrossentropy{label_smoothing = 0.1} end,
+        "CategoricalCrossentropy: option 'label_smoothing' is not supported by lurn")
+      assert.error_matches(function() lurn.metrics.Precision{threshold = 0.3} end,
+        "Precision: unknown option 'threshold' %(known: name, thresholds%)")
+      assert.error_matches(function() lurn.metrics.Recall{class_id = 1} end,
+        "Recall: option 'class_id' is not supported by lurn")
+      assert.error_matches(function() lurn.metrics.AUC{num_threshold = 3} end,
+        "AUC: unknown option 'num_threshold' %(known: name, num_thresholds%)")
+      assert.error_matches(function() lurn.initializers.HeNormal{sed = 1} end,
+        "HeNormal: unknown option 'sed' %(known: seed%)")
+      assert.error_matches(function() lurn.initializers.RandomNormal{std = 1} end,
+        "RandomNormal: unknown option 'std' %(known: mean, seed, stddev%)")
+      assert.error_matches(function() lurn.initializers.Zeros{seed = 1} end, "Zeros: unknown option 'seed'")
+      assert.error_matches(function() lurn.regularizers.l1_l2{l = 1} end, "l1_l2: unknown option 'l' %(known: l1, l2%)")
+      -- the options they take still work
+      assert.is_true(lurn.losses.SparseCategoricalCrossentropy{from_logits = true}.from_logits)
+      assert.equal(2, lurn.losses.Huber{delta = 2}.delta)
+      assert.equal("p", lurn.metrics.Precision{thresholds = 0.3, name = "p"}.name)
+      assert.equal(7, lurn.initializers.GlorotUniform{seed = 7}.seed)
+      assert.equal(3, lurn.initializers.Constant(3).value)
+    end)
+  end)
+
   describe("every callback", function()
     local function fn() end
     -- How to construct each callback with the misspelt key k.
