@@ -195,6 +195,12 @@ describe("options", function()
         "Sequential: unknown option 'name' %(it takes no options; give options second")
       assert.error_matches(function() lurn.Sequential(L.Dense(2)) end, "Sequential: expected a list of layers")
       assert.equal("named_model", lurn.Sequential({L.Dense(2)}, {name = "named_model"}).name)
+      local x = lurn.Input{shape = {3}}
+      local y = L.Dense(2)(x)
+      assert.error_matches(function() lurn.Model(x, y, {nme = "m"}) end, "Model: unknown option 'nme' %(known: name%)")
+      assert.error_matches(function() lurn.Model{inputs = x, outputs = y, nme = "m"} end,
+        "Model: unknown option 'nme' %(known: inputs, name, outputs%)")
+      assert.equal("fm", lurn.Model(x, y, {name = "fm"}).name)
     end)
 
     it("point at the caller's line when called in a tail call", function()

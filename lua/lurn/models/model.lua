@@ -90,6 +90,7 @@ end
 --- Model{inputs =, outputs =, name =}, or Model(inputs, outputs[, {name =}]) as Keras.
 function Model.new(opts, outputs, extra)
   if symbolic.is(opts) or (type(opts) == "table" and opts.inputs == nil and #opts > 0) then
+    options.check(extra, {"name"}, "Model", 2)
     opts = {inputs = opts, outputs = outputs, name = extra and extra.name}
   end
   if type(opts) ~= "table" then error("Model: expected {inputs = ..., outputs = ...}", 2) end
