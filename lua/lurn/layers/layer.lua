@@ -19,7 +19,7 @@ local name_counts = {}
 -- `_base_options` replaces the base list where it does not apply (merge layers have no
 -- input_shape of their own); `_positional` allows a list part (Residual{layer, ...}).
 local BASE_OPTIONS = {"name", "input_shape", "input_dim", "trainable", "dtype"}
-local BASE_UNSUPPORTED = {"batch_input_shape", "batch_size", "weights", "dynamic", "autocast", "input_length"}
+local BASE_UNSUPPORTED = {"batch_input_shape", "batch_size", "weights", "dynamic", "autocast", "implementation"}
 
 local function concat(a, b)
   local out = table.move(a, 1, #a, 1, {})
