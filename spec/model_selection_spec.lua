@@ -238,7 +238,7 @@ describe("cross_val_score", function()
     assert.matches("build_fn must return a compiled model", error_of(ms.cross_val_score, function()
       return lurn.Sequential{L.Dense(3, {input_shape = {4}})}
     end, x, y))
-    assert.matches("unknown option 'epochs' %(options: cv, evaluate, fit, scoring; fit's options such as epochs go "
+    assert.matches("unknown option 'epochs' %(known: cv, evaluate, fit, scoring; fit's options such as epochs go "
       .. "in fit = {...}%)", error_of(ms.cross_val_score, build, x, y, {cv = 2, epochs = 3}))
     assert.matches("fit must be a table of model:fit options", error_of(ms.cross_val_score, build, x, y, {fit = 3}))
   end)

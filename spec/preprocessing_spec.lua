@@ -114,7 +114,7 @@ describe("StandardScaler", function()
       error_of(s.fit, s, lurn.zeros{5}))
     assert.matches("0 samples", error_of(s.fit, s, lurn.zeros{0, 3}))
     assert.matches("x must be a tensor", error_of(s.fit, s, "data"))
-    assert.matches("StandardScaler: unknown option 'with_means' %(options: with_mean, with_std%)",
+    assert.matches("StandardScaler: unknown option 'with_means' %(known: with_mean, with_std%)",
       error_of(P.StandardScaler, {with_means = false}))
     assert.matches("with_std must be true or false", error_of(P.StandardScaler, {with_std = 1}))
   end)

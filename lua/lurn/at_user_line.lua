@@ -27,6 +27,24 @@ local function strip(msg)
   end
 end
 
+-- "file:line: " of the first Lua frame above the wrapper (level 3 as seen from here: the
+-- wrapper's caller) that is not in one of lurn's files and has a current line, or "" if
+-- none. Level 2 alone is not enough: when the wrapped function is called in a tail call
+-- (pcall(function() return m:predict(bad) end)), the caller's frame is gone and level 2
+-- is pcall, a C function without a line; a call from inside lurn (fit calling evaluate)
+-- should also report the user's line.
+local function user_position()
+  local level = 3
+  while true do
+    local info = debug.getinfo(level, "Sl")
+    if not info then return "" end
+    if info.what ~= "C" and info.currentline > 0 and not is_lurn_file(info.short_src) then
+      return ("%s:%d: "):format(info.short_src, info.currentline)
+    end
+    level = level + 1
+  end
+end
+
 return function(fn)
   return function(...)
     local res = table.pack(pcall(fn, ...))
@@ -35,6 +53,6 @@ return function(fn)
     if type(err) ~= "string" then error(err, 0) end
     err = strip(err)
     if err:find("^[^\n]-:%d+: ") then error(err, 0) end
-    error(err, 2)
+    error(user_position() .. err, 0)
   end
 end

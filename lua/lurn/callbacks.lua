@@ -2,22 +2,55 @@
 -- on_train_end(logs), on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs),
 -- on_train_batch_begin(batch, logs), on_train_batch_end(batch, logs). `self.model` is set
 -- before training starts; setting `model.stop_training = true` ends training after the
--- current epoch. Epochs and batches are numbered from 0 as in Keras.
+-- current epoch. Epochs and batches are numbered from 0 as in Keras. on_batch_begin and
+-- on_batch_end are Keras' older names of the train-batch methods. A method fit never
+-- calls (Keras' on_test_* and on_predict_*: evaluate and predict take no callbacks) is
+-- refused rather than silently never run. Constructor errors point at the caller's line.
 local class = require "lurn.class"
+local options = require "lurn.options"
+local at_user_line = require "lurn.at_user_line"
 
 local callbacks = {}
 
 local Callback = class()
 callbacks.Callback = Callback
 
+-- The methods fit calls, and Keras' others.
+local HOOKS = {"on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
+               "on_train_batch_end", "on_batch_begin", "on_batch_end"}
+local OTHER_HOOKS = {"on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end", "on_predict_begin",
+                     "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end"}
+
+function Callback:on_train_batch_begin(batch, logs)
+  if self.on_batch_begin then return self:on_batch_begin(batch, logs) end
+end
+
+function Callback:on_train_batch_end(batch, logs)
+  if self.on_batch_end then return self:on_batch_end(batch, logs) end
+end
+
+--- Callback.new{on_epoch_end = function(self, epoch, logs) ... end, state = ...}: a
+-- callback with these methods; keys beginning with "on_" must be methods fit calls.
 function Callback.new(methods)
+  if methods ~= nil and type(methods) ~= "table" then
+    error(("Callback: expected a table of methods, got %s"):format(type(methods)), 2)
+  end
+  local hooks = {}
+  for k in pairs(methods or {}) do
+    if type(k) == "string" and k:sub(1, 3) == "on_" then hooks[k] = true end
+  end
+  options.check(hooks, HOOKS, "Callback", 2, {unsupported = OTHER_HOOKS})
   return setmetatable(methods or {}, Callback)
 end
 
 --- LambdaCallback{on_epoch_end = function(epoch, logs) ... end, ...}
 function callbacks.LambdaCallback(fns)
+  options.check(fns, HOOKS, "LambdaCallback", 2, {unsupported = OTHER_HOOKS})
   local cb = Callback.new()
   for k, fn in pairs(fns or {}) do
+    if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
+      error(("LambdaCallback: %s must be a function, got %s"):format(k, type(fn)), 2)
+    end
     cb[k] = function(_, ...) return fn(...) end
   end
   return cb
@@ -27,9 +60,11 @@ end
 local History = class(Callback)
 callbacks.History = History
 
-function History.new()
+function History.new(opts)
+  options.check(opts, {}, "History", 2)
   return setmetatable({history = {}, epoch = {}}, History)
 end
+setmetatable(History, {__index = Callback, __call = function(_, opts) return History.new(opts) end})
 
 function History:on_epoch_end(epoch, logs)
   self.epoch[#self.epoch + 1] = epoch
@@ -45,7 +80,11 @@ end
 local EarlyStopping = class(Callback)
 callbacks.EarlyStopping = EarlyStopping
 
+local EARLY_STOPPING_OPTIONS = {"monitor", "min_delta", "patience", "verbose", "mode", "baseline",
+                                "restore_best_weights", "start_from_epoch"}
+
 function EarlyStopping.new(opts)
+  options.check(opts, EARLY_STOPPING_OPTIONS, "EarlyStopping", 2)
   opts = opts or {}
   local self = setmetatable({
     monitor = opts.monitor or "val_loss",
@@ -114,6 +153,9 @@ end
 
 --- LearningRateScheduler(schedule): schedule(epoch, lr) -> new lr, set before each epoch.
 function callbacks.LearningRateScheduler(schedule, opts)
+  if type(schedule) == "table" and opts == nil then schedule, opts = schedule.schedule, schedule end
+  if type(opts) == "number" then opts = {verbose = opts} end  -- Keras: LearningRateScheduler(schedule, 1)
+  options.check(opts, {"schedule", "verbose"}, "LearningRateScheduler", 2)
   if type(schedule) ~= "function" then error("LearningRateScheduler: schedule must be a function(epoch, lr)", 2) end
   local verbose = (opts or {}).verbose or 0
   local cb = Callback.new()
@@ -125,6 +167,15 @@ function callbacks.LearningRateScheduler(schedule, opts)
   end
   function cb:on_epoch_end(_, logs) logs.learning_rate = self.model.optimizer.learning_rate end
   return cb
+end
+
+-- Every constructor's errors point at the caller's line.
+callbacks.LambdaCallback = at_user_line(callbacks.LambdaCallback)
+callbacks.LearningRateScheduler = at_user_line(callbacks.LearningRateScheduler)
+for _, cls in ipairs{Callback, History, EarlyStopping} do
+  cls.new = at_user_line(cls.new)
+  local mt = getmetatable(cls)
+  if mt and mt.__call then mt.__call = at_user_line(mt.__call) end
 end
 
 return callbacks

@@ -25,6 +25,7 @@
 -- unterminated quote, text in a "float" column, a NUL byte in a name, a limit passed.
 local core = require "lurn.core"
 local class = require "lurn.class"
+local options = require "lurn.options"
 
 local data = {}
 
@@ -35,22 +36,13 @@ data.DataFrame = DataFrame
 local OPTIONS = {header = true, delimiter = true, quote = true, columns = true, na_values = true, dtype = true,
   max_field_bytes = true, max_line_bytes = true, max_columns = true}
 
-local function option_names()
-  local names = {}
-  for k in pairs(OPTIONS) do names[#names + 1] = k end
-  table.sort(names)
-  return table.concat(names, ", ")
-end
-
 --- read_csv(path[, opts]) -> DataFrame.
 function data.read_csv(path, opts)
   if type(path) ~= "string" then error("read_csv: path must be a file name, got " .. type(path), 2) end
   if opts ~= nil and type(opts) ~= "table" then
     error("read_csv: options must be a table, got " .. type(opts), 2)
   end
-  for k in pairs(opts or {}) do
-    if not OPTIONS[k] then error(("read_csv: unknown option '%s' (options: %s)"):format(tostring(k), option_names()), 2) end
-  end
+  options.check(opts, OPTIONS, "read_csv", 2)
   local ok, names, columns, nrows = pcall(core.read_csv, path, opts)
   if not ok then
     local msg = tostring(names)

@@ -1,6 +1,8 @@
 --- Weight initializers, by Keras name ("he_normal") or as objects
 -- (`lurn.initializers.HeNormal{seed = 1}`). Each resolves to the plain table the C core
 -- takes: {kind =, a =, b =, seed =}. The formulas are in src/initializers.c.
+local options = require "lurn.options"
+
 local initializers = {}
 
 -- Keras class name -> C kind and default arguments.
@@ -25,6 +27,10 @@ for class_name, spec in pairs(specs) do
   initializers[class_name] = function(opts)
     opts = opts or {}
     if type(opts) == "number" and spec.a then opts = {[spec.a] = opts} end
+    local known = {}
+    for k in pairs(spec.args or {}) do known[#known + 1] = k end
+    if spec.kind ~= "zeros" and spec.kind ~= "ones" and spec.kind ~= "constant" then known[#known + 1] = "seed" end
+    options.check(opts, known, class_name, 2)
     local init = {kind = spec.kind, class_name = class_name, seed = opts.seed}
     for k, v in pairs(spec.args or {}) do
       init[k] = opts[k] == nil and v or opts[k]

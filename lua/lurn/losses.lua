@@ -3,6 +3,7 @@
 -- A loss resolves to the table the C core takes: {kind =, from_logits =, delta =}.
 -- A loss object is also callable: loss(y_true, y_pred) -> value.
 local core = require "lurn.core"
+local options = require "lurn.options"
 
 local losses = {}
 
@@ -19,16 +20,22 @@ local function make(kind, name, opts)
                        delta = opts.delta or 1.0}, Loss)
 end
 
+-- Keras class name -> kind, and the options it takes.
 local classes = {
-  BinaryCrossentropy = {"binary_crossentropy"},
-  CategoricalCrossentropy = {"categorical_crossentropy"},
-  SparseCategoricalCrossentropy = {"sparse_categorical_crossentropy"},
-  MeanSquaredError = {"mean_squared_error"},
-  MeanAbsoluteError = {"mean_absolute_error"},
-  Huber = {"huber"},
+  BinaryCrossentropy = {"binary_crossentropy", {"from_logits"}},
+  CategoricalCrossentropy = {"categorical_crossentropy", {"from_logits"}},
+  SparseCategoricalCrossentropy = {"sparse_categorical_crossentropy", {"from_logits"}},
+  MeanSquaredError = {"mean_squared_error", {}},
+  MeanAbsoluteError = {"mean_absolute_error", {}},
+  Huber = {"huber", {"delta"}},
 }
+-- Keras' loss options lurn does not implement (losses are averaged over the batch).
+local UNSUPPORTED = {"label_smoothing", "axis", "reduction", "ignore_class", "name"}
 for class_name, spec in pairs(classes) do
-  losses[class_name] = function(opts) return make(spec[1], spec[1], opts) end
+  losses[class_name] = function(opts)
+    options.check(opts, spec[2], class_name, 2, {unsupported = UNSUPPORTED})
+    return make(spec[1], spec[1], opts)
+  end
 end
 
 local names = {

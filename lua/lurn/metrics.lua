@@ -2,6 +2,7 @@
 -- y, sample_weight) once per batch (counting done in C), result(). "accuracy" picks
 -- binary, categorical or sparse accuracy from the loss and output shape, as Keras does.
 local core = require "lurn.core"
+local options = require "lurn.options"
 local lurn_tensor = core.tensor
 
 local metrics = {}
@@ -40,18 +41,26 @@ function Confusion:result() return self.compute(self.counts:totable()) end
 
 local function ratio(a, b) return b > 0 and a / b or 0 end
 
+-- Keras' options of Precision and Recall, and of AUC, that lurn does not implement.
+local CONFUSION_UNSUPPORTED = {"top_k", "class_id", "dtype"}
+local AUC_UNSUPPORTED = {"curve", "summation_method", "dtype", "thresholds", "multi_label", "num_labels",
+                         "label_weights", "from_logits"}
+
 function metrics.Precision(opts)
+  options.check(opts, {"thresholds", "name"}, "Precision", 2, {unsupported = CONFUSION_UNSUPPORTED})
   return confusion_metric((opts or {}).name or "precision", {(opts or {}).thresholds or 0.5},
     function(c) return ratio(c[1][1], c[1][1] + c[1][2]) end)
 end
 
 function metrics.Recall(opts)
+  options.check(opts, {"thresholds", "name"}, "Recall", 2, {unsupported = CONFUSION_UNSUPPORTED})
   return confusion_metric((opts or {}).name or "recall", {(opts or {}).thresholds or 0.5},
     function(c) return ratio(c[1][1], c[1][1] + c[1][4]) end)
 end
 
 --- ROC AUC with Keras' defaults: 200 thresholds and trapezoidal interpolation.
 function metrics.AUC(opts)
+  options.check(opts, {"num_thresholds", "name"}, "AUC", 2, {unsupported = AUC_UNSUPPORTED})
   opts = opts or {}
   local n = opts.num_thresholds or 200
   local eps = 1e-7

@@ -17,6 +17,7 @@
 -- global generator is used.
 local core = require "lurn.core"
 local class = require "lurn.class"
+local options = require "lurn.options"
 local labels = require "lurn.preprocessing.labels"
 local message = require("lurn.preprocessing.base").message
 
@@ -107,12 +108,7 @@ function model_selection.train_test_split(x, y, opts)
   end
   opts = opts or {}
   if type(opts) ~= "table" then error(who .. ": options must be a table, got " .. type(opts), 2) end
-  for k in pairs(opts) do
-    if not SPLIT_OPTIONS[k] then
-      error(("%s: unknown option '%s' (options: random_state, shuffle, stratify, test_size, train_size)")
-        :format(who, tostring(k)), 2)
-    end
-  end
+  options.check(opts, SPLIT_OPTIONS, who, 2)
   local n = n_samples(x, who, "x", 2)
   if y ~= nil and n_samples(y, who, "y", 2) ~= n then
     error(("%s: found input variables with inconsistent numbers of samples: [%d, %d]"):format(who, n,
@@ -149,11 +145,7 @@ local function define_splitter(name)
   local function construct(opts)
     opts = opts or {}
     if type(opts) ~= "table" then error(("%s: options must be a table, got %s"):format(name, type(opts)), 3) end
-    for k in pairs(opts) do
-      if k ~= "n_splits" and k ~= "shuffle" and k ~= "random_state" then
-        error(("%s: unknown option '%s' (options: n_splits, random_state, shuffle)"):format(name, tostring(k)), 3)
-      end
-    end
+    options.check(opts, {"n_splits", "shuffle", "random_state"}, name, 3)
     local self = setmetatable({n_splits = opts.n_splits or 5, shuffle = opts.shuffle or false,
                                random_state = opts.random_state}, cls)
     if math.type(self.n_splits) ~= "integer" or self.n_splits < 2 then
@@ -276,12 +268,7 @@ function model_selection.cross_val_score(build_fn, x, y, opts)
   local who = "cross_val_score"
   opts = opts or {}
   if type(opts) ~= "table" then error(who .. ": options must be a table, got " .. type(opts), 2) end
-  for k in pairs(opts) do
-    if not CV_OPTIONS[k] then
-      error(("%s: unknown option '%s' (options: cv, evaluate, fit, scoring; fit's options such as epochs go "
-        .. "in fit = {...})"):format(who, tostring(k)), 2)
-    end
-  end
+  options.check(opts, CV_OPTIONS, who, 2, {hint = "fit's options such as epochs go in fit = {...}"})
   for _, k in ipairs {"fit", "evaluate"} do
     if opts[k] ~= nil and type(opts[k]) ~= "table" then
       error(("%s: %s must be a table of model:%s options, got %s"):format(who, k, k, type(opts[k])), 2)

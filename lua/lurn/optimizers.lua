@@ -2,6 +2,7 @@
 -- Adagrad, Nadam, Adamax, Adadelta, Ftrl. An optimizer object wraps a C optimizer; its settings read and write
 -- through, so `model.optimizer.learning_rate = 1e-4` takes effect at the next step.
 local core = require "lurn.core"
+local options = require "lurn.options"
 
 local optimizers = {}
 
@@ -55,6 +56,10 @@ local specs = {
                                      l2_shrinkage_regularization_strength = 0, beta = 0}, flags = {}},
 }
 
+-- Keras' optimizer options lurn does not implement (weight_decay: AdamW's only).
+local UNSUPPORTED = {"weight_decay", "global_clipnorm", "use_ema", "ema_momentum", "ema_overwrite_frequency",
+                     "jit_compile", "decay", "centered"}
+
 for class_name, spec in pairs(specs) do
   optimizers[class_name] = function(opts)
     opts = opts or {}
@@ -72,11 +77,10 @@ for class_name, spec in pairs(specs) do
       if opts[k] == nil then flags[k] = v else flags[k] = opts[k] and true or false end
       cfg[k] = flags[k]
     end
-    for k in pairs(opts) do
-      if not settings[k] and spec.flags[k] == nil and k ~= "lr" and k ~= "name" then
-        error(("%s: unknown option '%s'"):format(class_name, tostring(k)), 2)
-      end
-    end
+    local known = {lr = true, name = true}
+    for k in pairs(settings) do known[k] = true end
+    for k in pairs(spec.flags) do known[k] = true end
+    options.check(opts, known, class_name, 2, {unsupported = UNSUPPORTED})
     local ok, c = pcall(core.optimizer, cfg)
     if not ok then error(class_name .. ": " .. tostring(c), 2) end
     return setmetatable({_c = c, _settings = settings, _flags = flags, class_name = class_name}, Optimizer)

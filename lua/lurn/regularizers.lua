@@ -1,6 +1,8 @@
 --- Weight regularizers as in Keras: l1(0.01), l2(0.01), l1_l2{l1 = 0.01, l2 = 0.01}.
 -- The penalty (l1 * sum|w| + l2 * sum w^2) is added to the reported loss and its
 -- gradient to the weights' gradients (src/regularizers.c).
+local options = require "lurn.options"
+
 local regularizers = {}
 
 local function make(l1, l2)
@@ -15,6 +17,7 @@ end
 function regularizers.l1(l1) return make(l1 == nil and 0.01 or l1, 0) end
 function regularizers.l2(l2) return make(0, l2 == nil and 0.01 or l2) end
 function regularizers.l1_l2(opts)
+  options.check(opts, {"l1", "l2"}, "l1_l2", 2)
   opts = opts or {}
   return make(opts.l1 == nil and 0.01 or opts.l1, opts.l2 == nil and 0.01 or opts.l2)
 end

@@ -23,6 +23,7 @@
 local core = require "lurn.core"
 local class = require "lurn.class"
 local base = require "lurn.preprocessing.base"
+local option_check = require "lurn.options"
 
 local sampling = {}
 
@@ -166,17 +167,11 @@ local function options(cls, opts, defaults)
   if opts ~= nil and type(opts) ~= "table" then
     error(("%s: options must be a table, got %s"):format(cls.class_name, type(opts)), 3)
   end
+  local known = {random_state = true}
+  for name in pairs(defaults) do known[name] = true end
+  option_check.check(opts, known, cls.class_name, 3)
   local self = setmetatable({}, cls)
-  for k, v in pairs(opts or {}) do
-    if defaults[k] == nil and k ~= "random_state" then
-      local names = {"random_state"}
-      for name in pairs(defaults) do names[#names + 1] = name end
-      table.sort(names)
-      error(("%s: unknown option '%s' (options: %s)"):format(cls.class_name, tostring(k),
-        table.concat(names, ", ")), 3)
-    end
-    self[k] = v
-  end
+  for k, v in pairs(opts or {}) do self[k] = v end
   for k, v in pairs(defaults) do
     if self[k] == nil then self[k] = v end
   end

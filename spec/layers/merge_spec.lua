@@ -122,7 +122,7 @@ describe("merge layers", function()
   end)
 
   it("reject unknown options and the batch axis", function()
-    assert.error_matches(function() L.Add{axis = 1} end, "Add: unknown option 'axis' %(known: name, trainable%)")
+    assert.error_matches(function() L.Add{axis = 1} end, "Add: unknown option 'axis' %(known: dtype, name, trainable%)")
     assert.error_matches(function() L.Concatenate{axis = -1, mode = "concat"} end, "unknown option 'mode'")
     assert.error_matches(function() L.Concatenate{axis = 1} end, "axis 1 is the batch dimension")
     assert.error_matches(function() L.Concatenate{axis = 0} end, "axis must be a non%-zero integer")

@@ -288,7 +288,8 @@ describe("functional Model errors", function()
     assert.error_matches(function() d({a, a}) end, "Dense 'd' takes one tensor; only merge layers")
     d(a)
     assert.error_matches(function() d(b) end, "already built for input shape %(3,%), cannot take %(4,%)")
-    assert.error_matches(function() lurn.Input{shape = {3}, batch_size = 8} end, "Input: unknown option 'batch_size'")
+    assert.error_matches(function() lurn.Input{shape = {3}, batch_size = 8} end,
+      "Input: option 'batch_size' is not supported by lurn")
     local model = lurn.Model{inputs = a, outputs = L.Dense(1)(a)}
     assert.error_matches(function() model(a) end, "calling a model on a symbolic tensor")
     assert.error_matches(function() model:add(L.Dense(1)) end, "a functional model is fixed once made")

@@ -18,8 +18,13 @@ function Activation:get_config()
   return cfg
 end
 
+-- The options of each form, besides the base ones (see Layer.setup).
+local OPTIONS = {Activation = {"activation"}, ReLU = {"max_value", "negative_slope", "threshold"},
+                 LeakyReLU = {"alpha", "negative_slope"}, ELU = {"alpha"}, Softmax = {"axis"}}
+
 local function make(class_name, activation, alpha, opts)
   local cls = class_name == "Activation" and Activation or setmetatable({class_name = class_name}, {__index = Activation})
+  cls._options = OPTIONS[class_name]
   cls.__index = cls
   for k, v in pairs(Activation) do
     if type(k) == "string" and k:sub(1, 2) == "__" and k ~= "__index" then cls[k] = v end
@@ -58,7 +63,14 @@ function M.ReLU(opts)
   end
   return make("ReLU", "relu", 0, opts)
 end
-function M.Softmax(opts) return make("Softmax", "softmax", 0, opts) end
+function M.Softmax(opts)
+  local self = make("Softmax", "softmax", 0, opts)
+  local axis = (opts or {}).axis
+  if axis ~= nil and axis ~= -1 then
+    error(("Softmax: only axis = -1 (the last dimension) is supported, got %s"):format(tostring(axis)), 2)
+  end
+  return self
+end
 
 function M.LeakyReLU(opts)
   opts = opts or {}

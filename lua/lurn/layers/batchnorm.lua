@@ -10,6 +10,11 @@ local initializers = require "lurn.initializers"
 
 local BatchNormalization = class(Layer)
 BatchNormalization.class_name = "BatchNormalization"
+BatchNormalization._options = {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+  "gamma_initializer", "beta_regularizer", "gamma_regularizer"}
+BatchNormalization._unsupported_options = {"moving_mean_initializer", "moving_variance_initializer", "beta_constraint",
+  "gamma_constraint", "renorm", "renorm_clipping", "renorm_momentum", "fused", "virtual_batch_size", "adjustment",
+  "synchronized"}
 
 local function new(opts)
   opts = opts or {}

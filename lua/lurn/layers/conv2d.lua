@@ -12,6 +12,10 @@ local Layer = require "lurn.layers.layer"
 
 local Conv2D = class(Layer)
 Conv2D.class_name = "Conv2D"
+Conv2D._options = {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",
+                   "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+                   "activity_regularizer"}
+Conv2D._unsupported_options = {"groups", "kernel_constraint", "bias_constraint"}
 
 local M = {}
 

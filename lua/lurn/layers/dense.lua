@@ -7,6 +7,9 @@ local Layer = require "lurn.layers.layer"
 
 local Dense = class(Layer)
 Dense.class_name = "Dense"
+Dense._options = {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+                  "bias_regularizer", "activity_regularizer"}
+Dense._unsupported_options = {"kernel_constraint", "bias_constraint"}
 
 local function new(units, opts)
   if type(units) == "table" and opts == nil then units, opts = units.units, units end

@@ -15,6 +15,10 @@ local conv2d = require "lurn.layers.conv2d"
 
 local DepthwiseConv2D = class(Layer)
 DepthwiseConv2D.class_name = "DepthwiseConv2D"
+DepthwiseConv2D._options = {"kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate",
+  "activation", "use_bias", "depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer",
+  "activity_regularizer"}
+DepthwiseConv2D._unsupported_options = {"depthwise_constraint", "bias_constraint"}
 
 function DepthwiseConv2D:_create()
   return core.depthwise_conv2d_layer{kernel_size = self.kernel_size, strides = self.strides,

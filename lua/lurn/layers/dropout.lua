@@ -6,6 +6,9 @@ local Layer = require "lurn.layers.layer"
 
 local Dropout = class(Layer)
 Dropout.class_name = "Dropout"
+Dropout._options = {"rate"}
+-- lurn's dropout masks come from the global generator (lurn.manual_seed), not one per layer
+Dropout._unsupported_options = {"noise_shape", "seed"}
 
 local function new(rate, opts)
   if type(rate) == "table" and opts == nil then rate, opts = rate.rate, rate end

@@ -5,6 +5,7 @@ local reshape = require "lurn.layers.reshape"
 local conv2d = require "lurn.layers.conv2d"
 local pooling = require "lurn.layers.pooling"
 local merge = require "lurn.layers.merge"
+local at_user_line = require "lurn.at_user_line"
 
 local layers = {
   Dense = require "lurn.layers.dense",
@@ -38,5 +39,21 @@ end
 -- Keras' aliases
 layers.Convolution2D, layers.MaxPool2D, layers.AvgPool2D = layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D
 layers.GlobalMaxPool2D, layers.GlobalAvgPool2D = layers.GlobalMaxPooling2D, layers.GlobalAveragePooling2D
+
+-- Errors of every constructor (a bad option, activation, initializer or regularizer) point
+-- at the line of the script that called it, not into the layer's file. Aliases share one
+-- wrapper; Lambda stays a callable table (core_for is also in lambda.lua).
+local wrapped = {}
+for name, ctor in pairs(layers) do
+  if not wrapped[ctor] then
+    if type(ctor) == "function" then
+      wrapped[ctor] = at_user_line(ctor)
+    else
+      wrapped[ctor] = setmetatable({core_for = ctor.core_for},
+                                   {__call = at_user_line(function(_, ...) return ctor(...) end)})
+    end
+  end
+  layers[name] = wrapped[ctor]
+end
 
 return layers

@@ -5,22 +5,20 @@
 local class = require "lurn.class"
 local Layer = require "lurn.layers.layer"
 local symbolic = require "lurn.symbolic"
+local options = require "lurn.options"
 
 local InputLayer = class(Layer)
 InputLayer.class_name = "InputLayer"
 
-local known = {shape = true, name = true, dtype = true}
+-- Keras' Input options lurn does not implement: batches are any size, tensors dense float32.
+local UNSUPPORTED = {"batch_size", "batch_shape", "batch_input_shape", "sparse", "tensor", "ragged", "type_spec"}
 local count = 0
 
 local function new(opts)
   if type(opts) ~= "table" then error("Input: expected {shape = {...}}", 2) end
   local shape = opts.shape
   if shape == nil and #opts > 0 then shape = table.move(opts, 1, #opts, 1, {}) end  -- Input{784}
-  for k in pairs(opts) do
-    if math.type(k) ~= "integer" and not known[k] then
-      error(("Input: unknown option '%s' (known: shape, name, dtype)"):format(tostring(k)), 2)
-    end
-  end
+  options.check(opts, {"shape", "name", "dtype"}, "Input", 2, {positional = true, unsupported = UNSUPPORTED})
   if type(shape) ~= "table" or #shape == 0 then error("Input: shape must be a table of sizes, e.g. {784}", 2) end
   for _, v in ipairs(shape) do
     if math.type(v) ~= "integer" or v < 1 then error("Input: sizes must be positive integers", 2) end

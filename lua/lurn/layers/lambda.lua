@@ -12,6 +12,8 @@ local autograd = require "lurn.autograd"
 
 local Lambda = class(Layer)
 Lambda.class_name = "Lambda"
+Lambda._options = {"function", "fn", "output_shape"}
+Lambda._unsupported_options = {"mask", "arguments"}
 
 --- The lurn.Layer userdata that runs fn (also used for Lua-function activations).
 function Lambda.core_for(fn, fixed_output_shape)

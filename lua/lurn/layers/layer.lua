@@ -8,23 +8,58 @@ local initializers = require "lurn.initializers"
 local regularizers = require "lurn.regularizers"
 local symbolic = require "lurn.symbolic"
 local at_user_line = require "lurn.at_user_line"
+local options = require "lurn.options"
 
 local Layer = class()
 
 local name_counts = {}
 
---- Common options: name, input_shape, trainable. Called by each constructor.
+-- The options every layer takes (Keras' base Layer keywords), and those of them lurn does
+-- not implement. A class lists its own in `_options` (and `_unsupported_options`);
+-- `_base_options` replaces the base list where it does not apply (merge layers have no
+-- input_shape of their own); `_positional` allows a list part (Residual{layer, ...}).
+local BASE_OPTIONS = {"name", "input_shape", "input_dim", "trainable", "dtype"}
+local BASE_UNSUPPORTED = {"batch_input_shape", "batch_size", "weights", "dynamic", "autocast", "implementation"}
+
+local function concat(a, b)
+  local out = table.move(a, 1, #a, 1, {})
+  return table.move(b or {}, 1, #(b or {}), #out + 1, out)
+end
+
+--- Common options: name, input_shape (or input_dim = n for {n}, as Keras), trainable,
+-- dtype (only "float32"). Called by each constructor; any other key in opts that the
+-- class does not list in `_options` is an error.
 function Layer.setup(self, opts)
+  local who = self.class_name
+  options.check(opts, concat(self._base_options or BASE_OPTIONS, self._options), who, 3,
+    {unsupported = concat(BASE_UNSUPPORTED, self._unsupported_options), positional = self._positional})
   opts = opts or {}
+  if opts.name ~= nil and type(opts.name) ~= "string" then
+    error(("%s: name must be a string, got %s"):format(who, type(opts.name)), 3)
+  end
+  if opts.trainable ~= nil and type(opts.trainable) ~= "boolean" then
+    error(("%s: trainable must be true or false, got %s"):format(who, tostring(opts.trainable)), 3)
+  end
+  if opts.dtype ~= nil and opts.dtype ~= "float32" then
+    error(("%s: lurn computes in float32, dtype %s is not supported"):format(who, tostring(opts.dtype)), 3)
+  end
   local base = self.class_name:gsub("(%l)(%u)", "%1_%2"):lower()
   local count = name_counts[base] or 0
   name_counts[base] = count + 1
   self.name = opts.name or (count == 0 and base or (base .. "_" .. count))
-  if opts.input_shape ~= nil then
-    if type(opts.input_shape) ~= "table" or #opts.input_shape == 0 then
-      error(("%s: input_shape must be a table of sizes, e.g. {784}"):format(self.class_name), 3)
+  local input_shape = opts.input_shape
+  if opts.input_dim ~= nil then
+    if input_shape ~= nil then error(("%s: give input_shape or input_dim, not both"):format(who), 3) end
+    if math.type(opts.input_dim) ~= "integer" or opts.input_dim < 1 then
+      error(("%s: input_dim must be a positive integer, got %s"):format(who, tostring(opts.input_dim)), 3)
     end
-    self.input_shape = opts.input_shape
+    input_shape = {opts.input_dim}  -- Keras: input_dim = n means input_shape = (n,)
+  end
+  if input_shape ~= nil then
+    if type(input_shape) ~= "table" or #input_shape == 0 then
+      error(("%s: input_shape must be a table of sizes, e.g. {784}"):format(who), 3)
+    end
+    self.input_shape = input_shape
   end
   self.trainable = opts.trainable ~= false
   return self

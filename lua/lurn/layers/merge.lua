@@ -12,15 +12,9 @@ local Layer = require "lurn.layers.layer"
 local symbolic = require "lurn.symbolic"
 
 local Merge = class(Layer)
-
-local function check_options(class_name, opts, extra)
-  for k in pairs(opts) do
-    if k ~= "name" and k ~= "trainable" and k ~= extra then
-      error(("%s: unknown option '%s' (known: %s)"):format(class_name, tostring(k),
-        extra and ("name, trainable, " .. extra) or "name, trainable"), 3)
-    end
-  end
-end
+-- A merge layer's inputs are symbolic tensors, so it takes no input_shape (Layer.setup
+-- checks the options).
+Merge._base_options = {"name", "trainable", "dtype"}
 
 function Merge:_create() return core.merge_layer(self.class_name, self.c_axis) end
 
@@ -97,7 +91,6 @@ local function kind(class_name)
   M[class_name] = function(opts)
     opts = opts or {}
     if type(opts) ~= "table" then error(("%s: expected an options table, got %s"):format(class_name, type(opts)), 2) end
-    check_options(class_name, opts)
     return Layer.setup(setmetatable({}, cls), opts)
   end
   M[class_name:lower()] = function(xs, opts) return M[class_name](opts)(xs) end
@@ -107,12 +100,14 @@ for _, name in ipairs{"Add", "Subtract", "Multiply", "Average", "Maximum", "Mini
 
 local Concatenate = class(Merge)
 Concatenate.class_name = "Concatenate"
+Concatenate._options = {"axis"}
 
 --- Concatenate{axis = -1} (or Concatenate(axis, opts)).
 function M.Concatenate(axis, opts)
   if type(axis) == "table" and opts == nil then axis, opts = axis.axis, axis end
   opts = opts or {}
-  check_options("Concatenate", opts, "axis")
+  if type(opts) ~= "table" then error(("Concatenate: expected an options table, got %s"):format(type(opts)), 2) end
+  local self = Layer.setup(setmetatable({}, Concatenate), opts)
   if axis == nil then axis = -1 end
   if math.type(axis) ~= "integer" or axis == 0 then
     error(("Concatenate: axis must be a non-zero integer (1-based, negative from the end), got %s"):format(
@@ -122,7 +117,6 @@ function M.Concatenate(axis, opts)
     error("Concatenate: axis 1 is the batch dimension (axes are 1-based as lurn's tensor dimensions; Keras' "
       .. "axis=1 is axis = 2 here)", 2)
   end
-  local self = Layer.setup(setmetatable({}, Concatenate), opts)
   self.axis = axis
   self.c_axis = axis > 0 and axis - 2 or axis  -- C counts per-sample axes from 0
   return self

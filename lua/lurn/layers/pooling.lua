@@ -9,6 +9,7 @@ local Layer = require "lurn.layers.layer"
 local conv2d = require "lurn.layers.conv2d"
 
 local Pooling2D = class(Layer)
+Pooling2D._options = {"pool_size", "strides", "padding", "data_format"}
 
 function Pooling2D:_create()
   return core.pool2d_layer{kind = self.kind, pool_size = self.pool_size, strides = self.strides,
@@ -23,6 +24,7 @@ function Pooling2D:get_config()
 end
 
 local GlobalPooling2D = class(Layer)
+GlobalPooling2D._options = {"data_format", "keepdims"}
 
 function GlobalPooling2D:_create()
   return core.pool2d_layer{kind = self.kind, global = true, keepdims = self.keepdims}

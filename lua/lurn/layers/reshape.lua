@@ -8,6 +8,8 @@ local Reshape = class(Layer)
 Reshape.class_name = "Reshape"
 local Flatten = class(Layer)
 Flatten.class_name = "Flatten"
+Reshape._options = {"target_shape"}
+Flatten._options = {"data_format"}
 
 function Reshape:_create() return core.reshape_layer("Reshape", self.target_shape) end
 function Flatten:_create() return core.reshape_layer("Flatten") end
@@ -40,6 +42,10 @@ function M.Reshape(target_shape, opts)
   return self
 end
 
-function M.Flatten(opts) return Layer.setup(setmetatable({}, Flatten), opts) end
+function M.Flatten(opts)
+  local self = Layer.setup(setmetatable({}, Flatten), opts)
+  require("lurn.layers.conv2d").data_format((opts or {}).data_format, "Flatten", 2)
+  return self
+end
 
 return M

@@ -9,6 +9,7 @@ local Layer = require "lurn.layers.layer"
 
 local Residual = class(Layer)
 Residual.class_name = "Residual"
+Residual._options, Residual._positional = {"projection"}, true
 
 local function new(opts)
   if type(opts) ~= "table" or #opts == 0 then error("Residual: expected {layer, ...}", 2) end

@@ -10,6 +10,7 @@ local conv2d = require "lurn.layers.conv2d"
 
 local UpSampling2D = class(Layer)
 UpSampling2D.class_name = "UpSampling2D"
+UpSampling2D._options = {"size", "data_format", "interpolation"}
 
 function UpSampling2D:_create()
   return core.upsampling2d_layer{size = self.size, interpolation = self.interpolation}

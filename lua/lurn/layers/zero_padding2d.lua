@@ -9,6 +9,7 @@ local conv2d = require "lurn.layers.conv2d"
 
 local ZeroPadding2D = class(Layer)
 ZeroPadding2D.class_name = "ZeroPadding2D"
+ZeroPadding2D._options = {"padding", "data_format"}
 
 local function is_count(v) return math.type(v) == "integer" and v >= 0 end
 

@@ -10,6 +10,7 @@ local core = require "lurn.core"
 local Sequential = require "lurn.models.sequential"
 local symbolic = require "lurn.symbolic"
 local at_user_line = require "lurn.at_user_line"
+local options = require "lurn.options"
 
 local Model = class(Sequential)
 Model.class_name = "Functional"
@@ -86,17 +87,14 @@ local function c_graph(nodes)
   return core.graph_layer(cores, inputs)
 end
 
-local known = {inputs = true, outputs = true, name = true}
-
 --- Model{inputs =, outputs =, name =}, or Model(inputs, outputs[, {name =}]) as Keras.
 function Model.new(opts, outputs, extra)
   if symbolic.is(opts) or (type(opts) == "table" and opts.inputs == nil and #opts > 0) then
+    options.check(extra, {"name"}, "Model", 2)
     opts = {inputs = opts, outputs = outputs, name = extra and extra.name}
   end
   if type(opts) ~= "table" then error("Model: expected {inputs = ..., outputs = ...}", 2) end
-  for k in pairs(opts) do
-    if not known[k] then error(("Model: unknown option '%s' (known: inputs, outputs, name)"):format(tostring(k)), 2) end
-  end
+  options.check(opts, {"inputs", "outputs", "name"}, "Model", 2)
   local input, output = single("inputs", opts.inputs), single("outputs", opts.outputs)
   if not input.is_input then
     error(("Model: inputs must come from lurn.Input, got the output of %s '%s'"):format(input.layer.class_name,

@@ -9,6 +9,7 @@ local metrics_lib = require "lurn.metrics"
 local callbacks_lib = require "lurn.callbacks"
 local Progbar = require "lurn.progbar"
 local at_user_line = require "lurn.at_user_line"
+local options = require "lurn.options"
 
 local Sequential = class()
 Sequential.class_name = "Sequential"
@@ -39,6 +40,12 @@ end
 -- shape is known (the first layer's input_shape, or an Input first) is built at once, so
 -- that get_weights, set_weights, count_params and summary work before compile.
 function Sequential.new(layers, opts)
+  if type(layers) == "table" and (layers._create or layers.is_input or getmetatable(layers)) then
+    error("Sequential: expected a list of layers {layer, ...}, got one " .. tostring(layers), 2)
+  end
+  options.check(layers, {}, "Sequential", 2,
+    {positional = true, hint = "give options second: Sequential({layer, ...}, {name = ...})"})
+  options.check(opts, {"name"}, "Sequential", 2)
   local self = setmetatable({layers = {}, name = (opts or {}).name or Sequential._default_name("sequential"),
                              stop_training = false, trainable = true}, Sequential)
   for _, layer in ipairs(layers or {}) do self:add(layer) end
@@ -197,7 +204,28 @@ local function check_finite(opts, what, name, t)
 end
 
 --- compile{optimizer = "adam" | lurn.optimizers.Adam{...}, loss = name | loss, metrics = {...}}
+-- Each method's options, and Keras' options lurn does not implement (an error that says so).
+local OPTIONS = {
+  compile = {"optimizer", "loss", "metrics"},
+  fit = {"epochs", "batch_size", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
+         "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_batch_size",
+         "allow_nonfinite"},
+  evaluate = {"batch_size", "verbose", "sample_weight", "return_dict", "allow_nonfinite"},
+  predict = {"batch_size", "verbose", "allow_nonfinite"},
+}
+local UNSUPPORTED = {
+  compile = {"loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile",
+             "sample_weight_mode", "target_tensors", "pss_evaluation_shards"},
+  fit = {"validation_steps", "validation_freq", "max_queue_size", "workers", "use_multiprocessing"},
+  evaluate = {"steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing"},
+  predict = {"steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing"},
+}
+local function check_options(method, opts)
+  options.check(opts, OPTIONS[method], method, 3, {unsupported = UNSUPPORTED[method]})
+end
+
 function Sequential:compile(opts)
+  check_options("compile", opts)
   opts = opts or {}
   self.optimizer = optimizers.get(opts.optimizer or "rmsprop")
   if opts.loss == nil then error("compile: a loss is required (e.g. loss = \"sparse_categorical_crossentropy\")", 2) end
@@ -345,6 +373,7 @@ end
 -- x may also be a generator: a function (or callable) returning xb, yb[, wb] per call.
 function Sequential:fit(x, y, opts)
   if type(y) == "table" and not core.is_tensor(y) and opts == nil and not core.is_tensor(x) then opts, y = y, nil end
+  check_options("fit", opts)
   opts = opts or {}
   if not self.compiled then error("fit: the model must be compiled first: call model:compile{...}", 2) end
   local epochs = opts.epochs or 1
@@ -515,6 +544,10 @@ end
 
 --- evaluate(x, y, {batch_size = 32, verbose = 1, sample_weight = nil}) -> {loss =, <metric> =}
 function Sequential:evaluate(x, y, opts)
+  check_options("evaluate", opts)
+  if opts and opts.return_dict == false then
+    error("evaluate: lurn returns a table of named scores (return_dict = true), not a list", 2)
+  end
   opts = opts or {}
   if not self.compiled then error("evaluate: the model must be compiled first: call model:compile{...}", 2) end
   check_x(self, x, "evaluate")
@@ -550,6 +583,7 @@ end
 
 --- predict(x, {batch_size = 32}) -> a tensor of outputs (inference mode, in batches).
 function Sequential:predict(x, opts)
+  check_options("predict", opts)
   opts = opts or {}
   check_x(self, x, "predict")
   local batch_size = opts.batch_size or 32

@@ -6,6 +6,7 @@
 -- options become fields of the object, fitted attributes end in "_" as in scikit-learn.
 local core = require "lurn.core"
 local class = require "lurn.class"
+local option_check = require "lurn.options"
 
 local base = {}
 
@@ -33,14 +34,9 @@ function base.define(name, defaults, attributes)
     if opts ~= nil and type(opts) ~= "table" then
       error(("%s: options must be a table, got %s"):format(name, type(opts)), level)
     end
+    option_check.check(opts, defaults, name, level)
     local self = setmetatable({}, cls)
-    for k, v in pairs(opts or {}) do
-      if defaults[k] == nil then
-        error(("%s: unknown option '%s' (options: %s)"):format(name, tostring(k),
-          table.concat(sorted_keys(defaults), ", ")), level)
-      end
-      self[k] = v
-    end
+    for k, v in pairs(opts or {}) do self[k] = v end
     for k, v in pairs(defaults) do
       if self[k] == nil and v ~= base.NONE then self[k] = v end
     end
