@@ -52,6 +52,9 @@ describe("regularizers", function()
     assert.same({0.5, 0}, {R.l1(0.5).l1, R.l1(0.5).l2})
     assert.same({0.1, 0.2}, {R.l1_l2{l1 = 0.1, l2 = 0.2}.l1, R.l1_l2{l1 = 0.1, l2 = 0.2}.l2})
     assert.equal(0.01, R.get("l2").l2)
+    -- Keras' class L1L2 defaults to no penalty, unlike the function l1_l2
+    assert.same({0, 0}, {R.L1L2().l1, R.L1L2().l2})
+    assert.same({0, 0.3}, {R.L1L2{l2 = 0.3}.l1, R.L1L2{l2 = 0.3}.l2})
   end)
 
   it("reject bad factors and names", function()

@@ -21,7 +21,13 @@ function regularizers.l1_l2(opts)
   opts = opts or {}
   return make(opts.l1 == nil and 0.01 or opts.l1, opts.l2 == nil and 0.01 or opts.l2)
 end
-regularizers.L1, regularizers.L2, regularizers.L1L2 = regularizers.l1, regularizers.l2, regularizers.l1_l2
+regularizers.L1, regularizers.L2 = regularizers.l1, regularizers.l2
+--- L1L2{l1 = 0, l2 = 0}: Keras' class, whose factors default to 0 (the function l1_l2's to 0.01).
+function regularizers.L1L2(opts)
+  options.check(opts, {"l1", "l2"}, "L1L2", 2)
+  opts = opts or {}
+  return make(opts.l1 or 0, opts.l2 or 0)
+end
 
 --- nil, a regularizer, or a name ("l1", "l2", "l1_l2" with Keras' default factors).
 function regularizers.get(x)
