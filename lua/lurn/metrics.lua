@@ -46,15 +46,27 @@ local CONFUSION_UNSUPPORTED = {"top_k", "class_id", "dtype"}
 local AUC_UNSUPPORTED = {"curve", "summation_method", "dtype", "thresholds", "multi_label", "num_labels",
                          "label_weights", "from_logits"}
 
+-- The one threshold of Precision or Recall (Keras also takes a list, and then returns one
+-- value per threshold: lurn gives one value, so a list is refused rather than cut to its first).
+local function one_threshold(opts, where)
+  local t = (opts or {}).thresholds
+  if t == nil then return 0.5 end
+  if type(t) ~= "number" or not (t >= 0 and t <= 1) then
+    error(("%s: thresholds must be one number in [0, 1] (a list of thresholds is not supported by lurn), got %s")
+      :format(where, type(t) == "number" and tostring(t) or type(t)), 3)
+  end
+  return t
+end
+
 function metrics.Precision(opts)
   options.check(opts, {"thresholds", "name"}, "Precision", 2, {unsupported = CONFUSION_UNSUPPORTED})
-  return confusion_metric((opts or {}).name or "precision", {(opts or {}).thresholds or 0.5},
+  return confusion_metric((opts or {}).name or "precision", {one_threshold(opts, "Precision")},
     function(c) return ratio(c[1][1], c[1][1] + c[1][2]) end)
 end
 
 function metrics.Recall(opts)
   options.check(opts, {"thresholds", "name"}, "Recall", 2, {unsupported = CONFUSION_UNSUPPORTED})
-  return confusion_metric((opts or {}).name or "recall", {(opts or {}).thresholds or 0.5},
+  return confusion_metric((opts or {}).name or "recall", {one_threshold(opts, "Recall")},
     function(c) return ratio(c[1][1], c[1][1] + c[1][4]) end)
 end
 
