@@ -447,7 +447,7 @@ local function describe(v, depth)
   local t = type(v)
   if t == "string" then
     if #v > 40 then return ("(%q):rep(...) [%d bytes]"):format(v:sub(1, 1), #v) end
-    return ("%q"):format(v):gsub("\\\n", "\\n")
+    return (("%q"):format(v):gsub("\\\n", "\\n"))
   elseif t == "number" then
     if v ~= v then return "0/0" end
     if v == math.huge then return "1/0" end
@@ -455,7 +455,8 @@ local function describe(v, depth)
     if v == math.mininteger then return "math.mininteger" end
     if v == math.maxinteger then return "math.maxinteger" end
     return math.type(v) == "integer" and ("%d"):format(v) or ("%.17g"):format(v)
-  elseif t == "table" and not description[v] or (description[v] and description[v]:match "^{[%a ,]+}$" and depth < 2) then
+  elseif t == "table" and depth < 3 and (description[v] == nil or description[v]:match "^{[%a ,]+}$") then
+    -- a table made without a label, or with a generic one ({options}, {shape}...): its contents
     local parts, n = {}, 0
     for k, x in pairs(v) do
       n = n + 1

@@ -48,6 +48,15 @@ status=0
 UBSAN_OPTIONS=print_stacktrace=1 "$fuzzer" "${options[@]}" "$scratch" "$kept" >"$log" 2>&1 || status=$?
 grep -E '^stat::number_of_executed_units|^Done' "$log" || true
 
+if [ "${LURN_FUZZ_KEEP:-0}" = 1 ]; then
+  # Adds to the kept corpus the scratch inputs that reach code it does not yet reach (even
+  # after a finding: libFuzzer's merge steps over inputs that crash).
+  before=$(find "$kept" -type f | wc -l)
+  "$fuzzer" -merge=1 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/" "$kept" "$scratch" >"$fuzz_dir/$reader.merge.log" 2>&1 || true
+  after=$(find "$kept" -type f | wc -l)
+  echo "fuzz_$reader: $((after - before)) new input(s) merged into $kept"
+fi
+
 if [ "$status" != 0 ]; then
   # The sanitizer's or libFuzzer's report, from its first line.
   report=$(sed -n '/runtime error\|^==[0-9]*==ERROR\|^==[0-9]*== ERROR/,$p' "$log" | head -n 80)
@@ -58,17 +67,15 @@ if [ "$status" != 0 ]; then
     echo "  reproducer: $found" >&2
     echo "  replay:     $fuzzer $found" >&2
     if [ "${LURN_FUZZ_KEEP:-0}" = 1 ]; then
-      cp "$found" "$kept/"
-      echo "  kept as $kept/$(basename "$found"): the suite fails on it until the reader is fixed" >&2
+      sum=$(sha1sum <"$found" | cut -d' ' -f1)
+      if find "$kept" -type f -exec sha1sum {} + | grep -q "^$sum "; then
+        echo "  already in the kept corpus $kept" >&2
+      else
+        cp "$found" "$kept/"
+        echo "  kept as $kept/$(basename "$found"): the suite fails on it until the reader is fixed" >&2
+      fi
     fi
   fi
   exit 1
 fi
 
-if [ "${LURN_FUZZ_KEEP:-0}" = 1 ]; then
-  # Adds to the kept corpus the scratch inputs that reach code it does not yet reach.
-  before=$(find "$kept" -type f | wc -l)
-  "$fuzzer" -merge=1 -timeout=10 -rss_limit_mb=2048 "$kept" "$scratch" >>"$log" 2>&1
-  after=$(find "$kept" -type f | wc -l)
-  echo "fuzz_$reader: $((after - before)) new input(s) merged into $kept"
-fi
