@@ -203,7 +203,8 @@ local function meta_table(depth)
     return note(setmetatable({}, {__index = function(_, k) error("fuzz: __index of " .. tostring(k)) end}),
                 "setmetatable({}, {__index = error})", "meta")
   elseif r == 2 then
-    return note(setmetatable({}, {__index = function(_, k) return tostring(k) .. random(1000) end}),
+    local n = 0
+    return note(setmetatable({}, {__index = function(_, k) n = n + 1; return tostring(k) .. n end}),
                 "setmetatable({}, {__index = fresh strings})", "meta")
   elseif r == 3 then
     return note(setmetatable({1, 2}, {__len = function() return "two" end}), "{1, 2} with __len = 'two'", "meta")
@@ -211,7 +212,9 @@ local function meta_table(depth)
     kinds.huge_len = true
     return note(setmetatable({2, 3}, {__len = function() return 1 << 40 end}), "{2, 3} with __len = 2^40", "meta")
   end
-  return note(setmetatable(options(depth), {__index = function() return value(depth + 1) end}),
+  -- The values are drawn now, so that the call's kinds (and KNOWN_BUGS) see them all.
+  local values, n = {value(depth + 1), value(depth + 1), value(depth + 1)}, 0
+  return note(setmetatable(options(depth), {__index = function() n = n % 3 + 1; return values[n] end}),
               "{options} with __index = random values", "meta")
 end
 
