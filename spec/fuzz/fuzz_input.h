@@ -34,7 +34,9 @@ static inline const char *fuzz_input_path(const uint8_t *data, size_t size) {
 }
 
 /* Clears the last error so that a failure which forgets to say why is caught. */
-static inline void fuzz_clear_error(void) { lurn_fail(LURN_OK, "%s", ""); }
+static inline void fuzz_clear_error(void) {
+  lurn_fail(LURN_OK, "%s", "");
+}
 
 /* A failing reader must leave a message; "unknown error" is what lurn_last_error gives
  * when none was recorded. */
