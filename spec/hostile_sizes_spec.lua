@@ -118,6 +118,23 @@ describe("list lengths claimed by __len", function()
   end)
 end)
 
+describe("layer builds", function()
+  local L = lurn.layers
+  it("refuse per-sample shapes whose sizes multiply past what a tensor can hold", function()
+    assert.error_matches(function() L.MaxPooling2D(2):build{5, 2 ^ 32, 2 ^ 31 - 1} end,
+      "MaxPooling2D: input of one sample: tensor of shape %(5, 4294967296, 2147483647%) is too large")
+    assert.error_matches(function() L.GlobalMaxPooling2D():build{2 ^ 40, 2 ^ 40, 2 ^ 40} end, "too large")
+    assert.error_matches(function() L.Flatten():build{2 ^ 40, 2 ^ 40} end, "Flatten: input of one sample")
+    assert.error_matches(function() L.Dense(2):build{2 ^ 32, 2 ^ 32, 2 ^ 32} end, "Dense: input of one sample")
+  end)
+
+  it("refuse Reshape targets whose sizes multiply past int64, instead of wrapping", function()
+    -- (2^62 + 1) * 4 wraps to 4 in int64: the 4 values of the input seemed to fit
+    assert.error_matches(function() L.Reshape{(1 << 62) + 1, 4}:build{4} end, "cannot reshape input of shape %(4,%)")
+    assert.error_matches(function() L.Reshape{(1 << 62) + 1, 4, -1}:build{4} end, "cannot reshape input of shape %(4,%)")
+  end)
+end)
+
 describe("randperm", function()
   it("refuses a tensor of more positions than float32 holds exactly, and offers a list", function()
     assert.error_matches(function() lurn.randperm(2 ^ 24 + 1) end,

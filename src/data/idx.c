@@ -190,7 +190,7 @@ static lurn_status read_values(gzFile gz, const char *path, unsigned char code, 
       buf = b;
       cap = c;
     }
-    convert(buf + at, chunk, code, (size_t)values);
+    if (values) convert(buf + at, chunk, code, (size_t)values); /* buf is still NULL before the first value */
     at += values;
     done += (int64_t)got;
     if (got < want) {

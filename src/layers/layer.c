@@ -1,4 +1,5 @@
 /* What every layer type shares: allocation, building, parameters, reusable buffers. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,13 @@ lurn_status lurn_layer_build(lurn_layer *l, int ndim, const int64_t *in_shape, l
     char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
     return lurn_fail(LURN_EINVAL, "%s: already built for input shape %s, cannot take %s", l->ops->type,
                      lurn_shape_str(&had, a, sizeof a), lurn_shape_str(&in, b, sizeof b));
+  }
+  /* Checked once here, so that every layer's build can multiply its input sizes freely:
+   * their product (a sample's values) is below 2^61, as for any tensor. */
+  if (!lurn_check_shape(ndim, in_shape)) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", lurn_last_error());
+    return lurn_fail(LURN_EINVAL, "%s: input of one sample: %s", l->ops->type, why);
   }
   l->in_ndim = ndim;
   memcpy(l->in_shape, in_shape, sizeof(int64_t) * ndim);

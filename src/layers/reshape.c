@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "lurn.h"
 #include "tensor_internal.h"
 
@@ -20,8 +21,8 @@ static lurn_status reshape_build(lurn_layer *l, lurn_rng *rng) {
   for (int i = 0; i < r->ndim; i++) {
     if (r->shape[i] == -1)
       infer = i;
-    else
-      known *= r->shape[i];
+    else if (known < 0 || !lurn_mul_i64(known, r->shape[i], &known))
+      known = -1; /* sizes whose product overflows hold no input: refused below */
   }
   memcpy(l->out_shape, r->shape, sizeof(int64_t) * r->ndim);
   l->out_ndim = r->ndim;
