@@ -98,6 +98,38 @@ describe("list lengths claimed by __len", function()
       "tensor: a row of the nested table has 1099511627776 entries")
   end)
 
+  -- fn under a budget of Lua instructions: a loop that a hostile table makes endless fails
+  -- the spec instead of hanging it
+  local function bounded(fn)
+    return function()
+      debug.sethook(function() debug.sethook(); error("ran past its instruction budget") end, "", 10000000)
+      local ok, err = pcall(fn)
+      debug.sethook()
+      if not ok then error(err, 0) end
+    end
+  end
+
+  it("are checked before layers, models and Input copy or walk a shape or a list of inputs", function()
+    local L = lurn.layers
+    local huge, endless = claiming(2 ^ 40, 2), claiming(3, 2)  -- endless: __index never returns nil
+    local positional = setmetatable({2}, {__len = function() return 2 ^ 40 end})  -- Input{784} form
+    assert.error_matches(bounded(function() L.Input(positional) end), "Input: shape must be a table of 1 to 7 entries")
+    assert.error_matches(bounded(function() L.Input{shape = huge} end), "Input: shape must be a table of 1 to 7")
+    assert.error_matches(bounded(function() L.Dense(2, {input_shape = huge}) end),
+      "Dense: input_shape must be a table of 1 to 7 entries")
+    assert.error_matches(bounded(function() L.Reshape(positional) end), "Reshape: target_shape must be a table of 1 to 7")
+    assert.error_matches(bounded(function() L.Dense(2):build(huge) end), "build: the input shape of one sample")
+    assert.error_matches(bounded(function() lurn.Sequential{L.Dense(2)}:build(huge) end),
+      "build: input_shape must be a table of 1 to 7 entries")
+    assert.error_matches(bounded(function() L.Add()(claiming(2 ^ 40, lurn.zeros{1, 2})) end),
+      "the list of inputs must be a table of 1 to 32 entries")
+    -- a table whose reads never end is read as far as its length says
+    assert.same({2, 2, 2}, L.Dense(2, {input_shape = endless}).input_shape)
+    L.Dense(2):build(endless)
+    assert.error_matches(bounded(function() L.ZeroPadding2D(setmetatable({}, {__index = function() return 1 end})) end),
+      "ZeroPadding2D: padding must be")
+  end)
+
   it("are checked before they are cast to int by the model, merge and optimizer bindings", function()
     local core = lurn.core
     local layer = lurn.layers.Dense(2)

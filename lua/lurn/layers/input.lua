@@ -13,13 +13,15 @@ InputLayer.class_name = "InputLayer"
 -- Keras' Input options lurn does not implement: batches are any size, tensors dense float32.
 local UNSUPPORTED = {"batch_size", "batch_shape", "batch_input_shape", "sparse", "tensor", "ragged", "type_spec"}
 local count = 0
+local shapes = require "lurn.shape"
 
 local function new(opts)
   if type(opts) ~= "table" then error("Input: expected {shape = {...}}", 2) end
   local shape = opts.shape
-  if shape == nil and #opts > 0 then shape = table.move(opts, 1, #opts, 1, {}) end  -- Input{784}
+  if shape == nil and #opts > 0 then shape = opts end  -- Input{784}
   options.check(opts, {"shape", "name", "dtype"}, "Input", 2, {positional = true, unsupported = UNSUPPORTED})
   if type(shape) ~= "table" or #shape == 0 then error("Input: shape must be a table of sizes, e.g. {784}", 2) end
+  shape = shapes.list(shape, "Input", "shape", 2)
   for _, v in ipairs(shape) do
     if math.type(v) ~= "integer" or v < 1 then error("Input: sizes must be positive integers", 2) end
   end

@@ -8,6 +8,7 @@ local initializers = require "lurn.initializers"
 local regularizers = require "lurn.regularizers"
 local symbolic = require "lurn.symbolic"
 local at_user_line = require "lurn.at_user_line"
+local shapes = require "lurn.shape"
 local options = require "lurn.options"
 
 local Layer = class()
@@ -59,7 +60,7 @@ function Layer.setup(self, opts)
     if type(input_shape) ~= "table" or #input_shape == 0 then
       error(("%s: input_shape must be a table of sizes, e.g. {784}"):format(who), 3)
     end
-    self.input_shape = input_shape
+    self.input_shape = shapes.list(input_shape, who, "input_shape", 3)
   end
   self.trainable = opts.trainable ~= false
   return self
@@ -95,6 +96,7 @@ end
 
 --- Creates the C layer for a per-sample input shape (no batch dimension).
 function Layer:build(input_shape)
+  input_shape = shapes.list(input_shape, tostring(self) .. ": build", "the input shape of one sample", 2)
   if self.built then
     self._core:build(input_shape)  -- the same shape is fine; another is an error
     return

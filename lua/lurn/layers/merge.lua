@@ -10,6 +10,7 @@ local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local symbolic = require "lurn.symbolic"
+local shape_lists = require "lurn.shape"
 
 local Merge = class(Layer)
 -- A merge layer's inputs are symbolic tensors, so it takes no input_shape (Layer.setup
@@ -48,6 +49,7 @@ function Merge:__call(xs)
     error(("%s takes a list of tensors, e.g. %s()({a, b}); got %s"):format(name, self.class_name,
       symbolic.describe(xs)), 2)
   end
+  xs = shape_lists.list(xs, name, "the list of inputs", 2, 32)  -- LURN_MERGE_MAX_INPUTS
   local n, symbols, tensors = #xs, 0, 0
   for i = 1, n do
     local x = xs[i]

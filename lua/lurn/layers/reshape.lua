@@ -3,6 +3,7 @@
 local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
+local shapes = require "lurn.shape"
 
 local Reshape = class(Layer)
 Reshape.class_name = "Reshape"
@@ -29,6 +30,7 @@ function M.Reshape(target_shape, opts)
   if type(target_shape) ~= "table" or #target_shape == 0 then
     error("Reshape: target_shape must be a table of sizes, e.g. {28, 28, 1}", 2)
   end
+  target_shape = shapes.list(target_shape, "Reshape", "target_shape", 2)
   local inferred = 0
   for _, v in ipairs(target_shape) do
     if math.type(v) ~= "integer" or (v < 1 and v ~= -1) then

@@ -13,11 +13,18 @@ ZeroPadding2D._options = {"padding", "data_format"}
 
 local function is_count(v) return math.type(v) == "integer" and v >= 0 end
 
-local function show(v)
+-- v for a message: raw reads of at most three entries, so that no metamethod of a hostile
+-- table can make the message endless.
+local function show(v, depth)
   if type(v) ~= "table" then return tostring(v) end
+  if (depth or 0) > 2 then return "{...}" end
   local parts = {}
-  for i, e in ipairs(v) do parts[i] = show(e) end
-  return "{" .. table.concat(parts, ", ") .. "}"
+  for i = 1, 3 do
+    local e = rawget(v, i)
+    if e == nil then break end
+    parts[i] = show(e, (depth or 0) + 1)
+  end
+  return "{" .. table.concat(parts, ", ") .. (rawget(v, 4) ~= nil and ", ...}" or "}")
 end
 
 --- Keras' three forms -> {{top, bottom}, {left, right}}.

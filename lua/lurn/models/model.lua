@@ -11,6 +11,7 @@ local Sequential = require "lurn.models.sequential"
 local symbolic = require "lurn.symbolic"
 local at_user_line = require "lurn.at_user_line"
 local options = require "lurn.options"
+local shapes = require "lurn.shape"
 
 local Model = class(Sequential)
 Model.class_name = "Functional"
@@ -130,6 +131,7 @@ end
 --- Built when made; a shape that is not the input's is an error.
 function Model:build(input_shape)
   if input_shape then
+    input_shape = shapes.list(input_shape, "Model: build", "input_shape", 2)
     local same = #input_shape == #self.input_shape
     for i = 1, #input_shape do same = same and input_shape[i] == self.input_shape[i] end
     if not same then

@@ -9,6 +9,7 @@ local metrics_lib = require "lurn.metrics"
 local callbacks_lib = require "lurn.callbacks"
 local Progbar = require "lurn.progbar"
 local at_user_line = require "lurn.at_user_line"
+local shapes = require "lurn.shape"
 local options = require "lurn.options"
 
 local Sequential = class()
@@ -98,6 +99,7 @@ end
 -- sizes without the batch dimension ({784}, {28, 28, 1}); Keras' build takes the batch
 -- shape (None, 784). Without a shape: the first layer's input_shape or the Input's.
 function Sequential:build(input_shape)
+  if type(input_shape) == "table" then input_shape = shapes.list(input_shape, "build", "input_shape", 2) end
   if self._core then
     if input_shape ~= nil and not same_shape(input_shape, self.input_shape) then
       error(("Sequential: built for inputs of shape %s, not %s"):format(batch_shape_text(self.input_shape),
