@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/input_file.h"
 #include "lurn.h"
 
 #define CSV_CHUNK (1 << 20)
@@ -786,16 +787,15 @@ lurn_status lurn_csv_read(const char *path, const lurn_csv_options *o, lurn_csv_
   }
   for (int i = 0; i < r.n_na; i++) r.na_len[i] = strlen(r.na[i]);
 
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  int fd = lurn_open_input(path, &st);
   if (fd < 0) {
     free_reader(&r);
-    return lurn_fail(LURN_EIO, "%s: cannot open: %s", path, strerror(errno));
+    return LURN_EIO;
   }
-  struct stat st;
-  int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-  FILE *f = e ? NULL : fdopen(fd, "rb");
+  FILE *f = fdopen(fd, "rb");
   if (!f) {
-    if (!e) e = errno;
+    int e = errno;
     close(fd);
     free_reader(&r);
     return lurn_fail(LURN_EIO, "%s: cannot read: %s", path, strerror(e));

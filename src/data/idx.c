@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "checked.h"
+#include "io/input_file.h"
 #include "lurn.h"
 
 static const struct {
@@ -230,14 +231,9 @@ static lurn_status new_tensor(const char *path, int ndim, const int64_t *shape, 
 
 lurn_status lurn_idx_load(const char *path, lurn_tensor **out) {
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return lurn_fail(LURN_EIO, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
-  int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-  if (e) {
-    close(fd);
-    return lurn_fail(LURN_EIO, "%s: cannot read: %s", path, strerror(e));
-  }
+  int fd = lurn_open_input(path, &st);
+  if (fd < 0) return LURN_EIO;
   gzFile gz = gzdopen(fd, "rb");
   if (!gz) {
     close(fd);

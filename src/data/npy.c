@@ -15,6 +15,7 @@
 
 #include "checked.h"
 #include "io/atomic_file.h"
+#include "io/input_file.h"
 #include "lurn.h"
 #include "tensor_internal.h"
 
@@ -321,14 +322,9 @@ static lurn_status read_header(int fd, const char *path, npy_header *h, int64_t 
 
 lurn_status lurn_npy_load(const char *path, lurn_tensor **out) {
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return lurn_fail(LURN_EIO, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
-  int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-  if (e) {
-    close(fd);
-    return lurn_fail(LURN_EIO, "%s: cannot read: %s", path, strerror(e));
-  }
+  int fd = lurn_open_input(path, &st);
+  if (fd < 0) return LURN_EIO;
   npy_header h;
   int64_t data_at = 0, n = 0, bytes = 0;
   lurn_tensor *t = NULL;
