@@ -2,6 +2,7 @@
 -- selu, elu, leaky_relu, gelu, linear. The math is in C (src/activations.c); these
 -- helpers resolve names for layers and apply activations to tensors.
 local core = require "lurn.core"
+local at_user_line = require "lurn.at_user_line"
 
 local activations = {}
 
@@ -43,7 +44,15 @@ function activations.apply(name, x, alpha)
 end
 
 for _, name in ipairs(known) do
-  activations[name] = function(x, alpha) return activations.apply(name, x, alpha) end
+  activations[name] = at_user_line(function(x, alpha)
+    if not core.is_tensor(x) then
+      error(("activations.%s: x must be a tensor, got %s"):format(name, type(x)), 2)
+    end
+    if alpha ~= nil and type(alpha) ~= "number" then
+      error(("activations.%s: alpha must be a number, got %s"):format(name, type(alpha)), 2)
+    end
+    return activations.apply(name, x, alpha)
+  end)
 end
 
 return activations

@@ -47,6 +47,15 @@ describe("activations", function()
     end)
   end
 
+  it("the functions refuse what is not a tensor, at the caller's line", function()
+    local ok, err = pcall(function() return lurn.activations.elu() end)
+    assert.is_false(ok)
+    assert.truthy(err:find("activation_spec%.lua:%d+: activations%.elu: x must be a tensor, got nil"), err)
+    assert.error_matches(function() lurn.activations.relu("x") end, "activations.relu: x must be a tensor, got string")
+    assert.error_matches(function() lurn.activations.elu(lurn.zeros{2, 2}, "1") end,
+      "activations.elu: alpha must be a number, got string")
+  end)
+
   it("gelu is the exact (erf) form, as Keras' default", function()
     local got = apply("gelu", points)
     for i = 1, #points do close(gelu_values[i], got[i], 1e-6, ("gelu(%g)"):format(points[i])) end
