@@ -165,7 +165,8 @@ function callbacks.LearningRateScheduler(schedule, opts)
     self.model.optimizer.learning_rate = lr
     if verbose > 0 then print(("Epoch %d: LearningRateScheduler setting learning rate to %g."):format(epoch + 1, lr)) end
   end
-  function cb:on_epoch_end(_, logs) logs.learning_rate = self.model.optimizer.learning_rate end
+  -- Keras 2 logs the rate as "lr" (Keras 3 renamed it learning_rate)
+  function cb:on_epoch_end(_, logs) logs.lr = self.model.optimizer.learning_rate end
   return cb
 end
 
