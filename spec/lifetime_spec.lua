@@ -178,6 +178,38 @@ describe("a closed object refuses to be used", function()
     local quantiles = setmetatable({}, {__len = function() close_by_hand(x); return 1 end,
                                         __index = function() return 50 end})
     assert_error("attempt to use a closed tensor", core.column_quantiles, x, quantiles)
+    -- a list whose __index closes the tensor it is read for, then frees memory
+    local function closing(t, n, value)
+      return setmetatable({}, {__len = function() return n end,
+                               __index = function() close_by_hand(t); collect(); return value end})
+    end
+    local t = core.zeros{4, 3}
+    assert_error("attempt to use a closed tensor", t.index, t, 1, closing(t, 2, 1))
+    t = core.zeros{4, 3}
+    assert_error("attempt to use a closed tensor", t.reshape, t, closing(t, 2, 6))
+    t = core.zeros{4, 3}
+    assert_error("attempt to use a closed tensor", t.permute, t, closing(t, 2, 1))
+  end)
+
+  it("a sampler's per-class counts are read raw, so no metamethod runs once the data is taken", function()
+    local x, y = core.ones{5, 2}, core.tensor{0, 0, 1, 2, 2}
+    -- class 1 is absent from the table: reading it through __index would close x
+    local counts = setmetatable({[0] = 3, [2] = 3}, {__index = function() close_by_hand(x); collect() end})
+    local want = core.random_oversample(core.ones{5, 2}, y, {[0] = 3, [2] = 3}, 1)
+    assert.same(want:totable(), core.random_oversample(x, y, counts, 1):totable())
+  end)
+
+  it("texts made fresh by a list's __index stay alive while C reads them", function()
+    local n = 300
+    local texts = setmetatable({}, {__len = function() return n end, __index = function(_, i)
+      local s = ("text %03d "):format(i % 7) .. ("x"):rep(100)  -- a fresh string, long enough to be freed
+      if i == n then collect() end
+      return s
+    end})
+    local unique, counts = core.unique_strings(texts)
+    assert.equal(7, #unique)
+    assert.equal(("text 000 " .. ("x"):rep(100)), unique[1])
+    assert.equal(n, counts:sum())
   end)
 
   it("objects met again through a finalizer that resurrects them", function()

@@ -171,15 +171,20 @@ static int l_one_hot(lua_State *L) {
   return 1;
 }
 
-/* The list of texts at idx (false: missing) as lurn_str (scratch); the texts stay
- * referenced by the list. */
+/* The list of texts at idx (false: missing) as lurn_str (scratch). The texts are kept
+ * in an anchor table left on the stack: a list whose __index makes fresh strings holds
+ * no reference to them, and the collector would free what v points at. */
 static lurn_str *check_texts(lua_State *L, int idx, int64_t *n) {
   luaL_checktype(L, idx, LUA_TTABLE);
   *n = l_checklen(L, idx, LURN_MAX_LIST, "the list of texts");
   lurn_str *v = scratch(L, *n, sizeof *v);
+  lua_createtable(L, 0, 0);
+  int anchor = lua_gettop(L);
   for (int64_t i = 0; i < *n; i++) {
     int type = lua_geti(L, idx, (lua_Integer)i + 1);
     if (type == LUA_TSTRING) {
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, anchor, (lua_Integer)i + 1);
       v[i].s = lua_tolstring(L, -1, &v[i].len);
     } else if (type == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
       v[i].s = NULL;

@@ -34,7 +34,7 @@ static int64_t *check_per_class(lua_State *L, int idx, int64_t absent, int64_t *
   *n = top + 1;
   int64_t *a = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(top + 2), 0);
   for (lua_Integer c = 0; c <= top; c++) {
-    lua_geti(L, idx, c);
+    lua_rawgeti(L, idx, c); /* raw, as lua_next above: no metamethod may close a tensor taken already */
     a[c] = lua_isnil(L, -1) ? absent : (int64_t)lua_tointeger(L, -1);
     lua_pop(L, 1);
   }

@@ -396,7 +396,7 @@ static int l_fill(lua_State *L) {
 }
 
 static int l_reshape(lua_State *L) {
-  lurn_tensor *t = l_checktensor(L, 1);
+  l_checktensor(L, 1);
   int64_t shape[LURN_MAX_DIMS];
   int n;
   if (lua_istable(L, 2)) {
@@ -411,7 +411,8 @@ static int l_reshape(lua_State *L) {
     luaL_argcheck(L, n >= 1 && n <= LURN_MAX_DIMS, 2, "expected a shape");
     for (int i = 0; i < n; i++) shape[i] = luaL_checkinteger(L, i + 2);
   }
-  l_pushtensor(L, lurn_tensor_reshape(t, n, shape));
+  /* taken after the shape table, whose metamethods may close it */
+  l_pushtensor(L, lurn_tensor_reshape(l_checktensor(L, 1), n, shape));
   return 1;
 }
 
@@ -431,20 +432,19 @@ static int l_transpose(lua_State *L) {
 }
 
 static int l_permute(lua_State *L) {
-  lurn_tensor *t = l_checktensor(L, 1);
+  int ndim = l_checktensor(L, 1)->ndim;
   int dims[LURN_MAX_DIMS];
   int table = lua_istable(L, 2);
   lua_Integer n = table ? luaL_len(L, 2) : lua_gettop(L) - 1;
-  if (n != t->ndim) luaL_error(L, "permute: expected %d dimensions, got %I", t->ndim, n);
-  for (int i = 0; i < n; i++) {
-    if (table) {
-      lua_geti(L, 2, i + 1);
-      dims[i] = l_checkdim(L, lua_gettop(L), t);
-      lua_pop(L, 1);
-    } else {
-      dims[i] = l_checkdim(L, i + 2, t);
-    }
+  if (n != ndim) luaL_error(L, "permute: expected %d dimensions, got %I", ndim, n);
+  int base = 2;
+  if (table) { /* the entries on the stack first: reading them may run metamethods */
+    luaL_checkstack(L, (int)n, "permute");
+    base = lua_gettop(L) + 1;
+    for (int i = 0; i < n; i++) lua_geti(L, 2, i + 1);
   }
+  lurn_tensor *t = l_checktensor(L, 1); /* taken after any Lua code, which may close it */
+  for (int i = 0; i < n; i++) dims[i] = l_checkdim(L, base + i, t);
   l_pushtensor(L, lurn_tensor_permute(t, dims));
   return 1;
 }
@@ -484,7 +484,7 @@ static int l_index(lua_State *L) {
   lurn_tensor *t = l_checktensor(L, 1);
   int dim = l_checkdim(L, 2, t);
   lurn_tensor *pos = l_totensor(L, 3);
-  lurn_tensor *out = lua_isnoneornil(L, 4) ? NULL : l_checktensor(L, 4);
+  if (!lua_isnoneornil(L, 4)) l_checktensor(L, 4);
   int64_t n, size = t->shape[dim];
   if (pos) {
     if (pos->ndim != 1) luaL_argerror(L, 3, "positions must be a 1-D tensor");
@@ -498,6 +498,9 @@ static int l_index(lua_State *L) {
     luaL_error(L, "index: %I positions are too many", (lua_Integer)n);
   int64_t small[256];
   int64_t *index = n <= 256 ? small : lua_newuserdatauv(L, bytes, 0);
+  /* A list's metamethods may run Lua code that closes the tensors: none is used while the
+   * list is read, and they are taken again after it. */
+  if (!pos) t = NULL;
   for (int64_t i = 0; i < n; i++) {
     double v;
     if (pos) {
@@ -519,10 +522,12 @@ static int l_index(lua_State *L) {
       else
         lua_pushfstring(L, "%f", v);
       luaL_error(L, "index: position %s out of range 1..%I for dimension %d of shape %s", lua_tostring(L, -1),
-                 (lua_Integer)size, dim + 1, lurn_shape_str(t, buf, sizeof buf));
+                 (lua_Integer)size, dim + 1, lurn_shape_str(l_checktensor(L, 1), buf, sizeof buf));
     }
     index[i] = p - 1;
   }
+  t = l_checktensor(L, 1);
+  lurn_tensor *out = lua_isnoneornil(L, 4) ? NULL : l_checktensor(L, 4);
   if (out) {
     l_check(L, lurn_tensor_index_into(out, t, dim, index, n));
     lua_pushvalue(L, 4);
