@@ -140,6 +140,27 @@ static void test_fifos_are_written_through(void) {
   CHECK(leftovers() == 0);
 }
 
+/* Another user's link in a sticky, world-writable directory (as in /tmp) is not
+ * followed: the file it points at stays as it was. Needs root to give the link away. */
+static void test_other_users_links_in_sticky_directories_are_not_followed(void) {
+  if (geteuid() != 0) {
+    printf("skip test_other_users_links_in_sticky_directories_are_not_followed: needs root\n");
+    return;
+  }
+  const char *sticky = path_of("sticky");
+  CHECK(mkdir(sticky, 0777) == 0 && chmod(sticky, 01777) == 0);
+  CHECK(save(path_of("victim"), "precious") == LURN_OK);
+  CHECK(symlink(path_of("victim"), path_of("sticky/bait")) == 0);
+  CHECK(lchown(path_of("sticky/bait"), 65534, 65534) == 0); /* nobody's link */
+  CHECK(save(path_of("sticky/bait"), "overwritten") == LURN_EIO);
+  CHECK(strstr(lurn_last_error(), "symbolic link of another user") != NULL);
+  CHECK(has_text(path_of("victim"), "precious"));
+  /* our own link there is followed */
+  CHECK(symlink(path_of("victim"), path_of("sticky/mine")) == 0);
+  CHECK(save(path_of("sticky/mine"), "updated") == LURN_OK);
+  CHECK(has_text(path_of("victim"), "updated"));
+}
+
 static void test_character_devices_are_written_through(void) {
   const char *p = path_of("null");
   if (mknod(p, S_IFCHR | 0666, makedev(1, 3)) != 0) {
@@ -194,6 +215,7 @@ int main(void) {
   RUN(test_new_files_get_the_umask_mode);
   RUN(test_replaced_files_keep_their_mode);
   RUN(test_symbolic_links_stay_links);
+  RUN(test_other_users_links_in_sticky_directories_are_not_followed);
   RUN(test_names_at_name_max);
   RUN(test_fifos_are_written_through);
   RUN(test_character_devices_are_written_through);

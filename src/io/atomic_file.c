@@ -50,6 +50,21 @@ static char *link_destination(const char *at, const char *link) {
   return p;
 }
 
+/* Whether the symbolic link `at` (lstat'd in *st) may be followed. lurn follows links
+ * itself (to write beside the target), so it applies the rule the kernel applies to its
+ * own walks under fs.protected_symlinks: in a sticky, world-writable directory (/tmp), a
+ * link is followed only if it belongs to us or to the directory's owner. Otherwise
+ * another user's link in /tmp could make a save replace any file we may write. */
+static int may_follow(const char *at, const struct stat *st) {
+  char *dir = dir_of(at);
+  struct stat ds;
+  int ok = dir && stat(dir, &ds) == 0;
+  free(dir);
+  if (!ok) return 0;
+  if (!(ds.st_mode & S_ISVTX) || !(ds.st_mode & S_IWOTH)) return 1;
+  return st->st_uid == geteuid() || st->st_uid == ds.st_uid;
+}
+
 /* Follows symbolic links from f->path; sets f->target and *st (*exists 0: no such file). */
 static lurn_status resolve(lurn_atomic_file *f, struct stat *st, int *exists) {
   char *cur = strdup(f->path);
@@ -74,6 +89,13 @@ static lurn_status resolve(lurn_atomic_file *f, struct stat *st, int *exists) {
     }
     if (hops == MAX_LINK_HOPS) {
       s = lurn_fail(LURN_EIO, "%s: cannot write: %s", f->path, strerror(ELOOP));
+      goto done;
+    }
+    if (!may_follow(cur, st)) {
+      s = lurn_fail(LURN_EIO,
+                    "%s: cannot write: %s is a symbolic link of another user in a sticky, world-writable "
+                    "directory, which lurn does not follow (as the kernel's protected_symlinks)",
+                    f->path, cur);
       goto done;
     }
     ssize_t n = readlink(cur, link, PATH_MAX);
