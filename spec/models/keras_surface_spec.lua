@@ -45,6 +45,17 @@ describe("a Sequential with a known input shape", function()
     assert.same({2}, b.output_shape)
   end)
 
+  it("stays built and trainable when a layer that cannot take its output is added", function()
+    local model = lurn.Sequential{L.Dense(3, {input_shape = {4}})}
+    local before = model:get_weights()
+    assert.has_error(function() model:add(L.Conv2D(2, 3)) end)
+    assert.equal(1, #model.layers)
+    assert.equal(4 * 3 + 3, model:count_params())
+    assert.same(before[1]:totable(), model:get_weights()[1]:totable())
+    model:compile{optimizer = "sgd", loss = "mse"}
+    model:fit(lurn.randn{8, 4}, lurn.randn{8, 3}, {verbose = 0})
+  end)
+
   it("builds on model:build(per-sample shape) when no layer gives one", function()
     local model = lurn.Sequential{L.Dense(2)}
     -- Keras raises too: an unbuilt model has no weights yet, and 0 would be a wrong answer

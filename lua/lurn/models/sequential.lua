@@ -75,7 +75,7 @@ function Sequential:add(layer)
 end
 
 -- Makes the C model over the layers for self.input_shape; returns an error message if
--- a layer cannot take its input (the model is then left unbuilt).
+-- a layer cannot take its input (the model then keeps the C model it had, if any).
 function Sequential:_make_core()
   local ok, err = pcall(function()
     local m = core.model()
@@ -89,10 +89,7 @@ function Sequential:_make_core()
     self.output_shape, self._core = shape, m
     self:_sync_trainable()
   end)
-  if not ok then
-    self._core = nil
-    return err
-  end
+  if not ok then return err end
 end
 
 --- model:build(input_shape): builds every layer for a per-sample input shape, a table of
