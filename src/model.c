@@ -142,6 +142,9 @@ static lurn_status build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_
   }
   int count = 0;
   for (int i = 0; i < m->n; i++) count += collect_params(m->layers[i], NULL, NULL, NULL, 0);
+  /* unbuilt until the new arrays are filled: a failed allocation leaves no stale count */
+  m->built = 0;
+  m->ntrain = 0;
   free(m->train_params);
   free(m->train_grads);
   free(m->train_owner);
@@ -153,7 +156,6 @@ static lurn_status build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_
   m->train_frozen = calloc(slots, 1);
   if (!m->train_params || !m->train_grads || !m->train_owner || !m->train_frozen)
     return lurn_fail(LURN_ENOMEM, "out of memory");
-  m->ntrain = 0;
   for (int i = 0; i < m->n; i++)
     m->ntrain += collect_params(m->layers[i], m->train_params + m->ntrain, m->train_grads + m->ntrain,
                                 m->train_owner + m->ntrain, 1);
