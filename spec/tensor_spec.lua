@@ -107,6 +107,10 @@ describe("views", function()
     assert.same({4, 2}, lurn.cat({t, t:narrow(1, 1, 1)}, 1):shape())
     assert.same({2, 3, 2}, lurn.stack{t, t}:shape())
     assert.error_matches(function() t:index(1, {4}) end, "position 4 out of range 1..3")
+    local many = {}  -- past the 256 positions held on the C stack
+    for i = 1, 300 do many[i] = 301 - i end
+    assert.same({300, 1}, lurn.arange(300):reshape(300, 1):index(1, many):shape())
+    assert.equal(299, lurn.arange(300):index(1, many):get(1))
     -- a (2, 2) output of the right shape, but transposed
     assert.error_matches(function() t:index(1, {1, 2}, lurn.zeros{2, 2}:t()) end, "the output must be contiguous")
   end)

@@ -481,6 +481,7 @@ static int l_select(lua_State *L) {
 /* t:index(dim, positions[, out]): positions as a table or a tensor of 1-based integers;
  * with out (packed, of the result's shape) the slices are written there, no allocation. */
 static int l_index(lua_State *L) {
+  lua_settop(L, 4); /* scratch pushed below lands above the arguments */
   lurn_tensor *t = l_checktensor(L, 1);
   int dim = l_checkdim(L, 2, t);
   lurn_tensor *pos = l_totensor(L, 3);
