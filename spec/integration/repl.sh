@@ -142,8 +142,8 @@ expect "Ctrl-C stops fit at the end of a batch" \
   '.*interrupted \(Ctrl-C\): training stopped after epoch [0-9]+, batch [0-9]+; the model keeps the weights of the last finished batch'
 enter 'm:predict(x):size(1)'
 expect "the prompt comes back and the model predicts" '64'
-enter 'while true do end'
-sleep 0.2
+enter 'print("looping") while true do end'
+expect "the loop runs" 'looping'
 tm send-keys -t "$target" C-c
 expect "Ctrl-C interrupts a Lua loop" '.*interrupted!'
 enter 'm:fit(x, y, {epochs = 2, verbose = 0}).history.loss[2] > 0'

@@ -65,9 +65,10 @@ int cli_docall(lua_State *L, int nargs, int nresults) {
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
   running_state = L;
-  signal(SIGINT, on_sigint);
+  /* the handler in place before (the REPL's, or the default) comes back afterwards */
+  void (*before)(int) = signal(SIGINT, on_sigint);
   int status = lua_pcall(L, nargs, nresults, base);
-  signal(SIGINT, SIG_DFL);
+  signal(SIGINT, before == SIG_ERR ? SIG_DFL : before);
   lua_remove(L, base);
   if (status != LUA_OK) cli_report(L, status);
   return status;

@@ -205,6 +205,15 @@ void cli_repl(lua_State *L) {
   rl_getc_function = read_key;
   history_open();
 
+  /* Between prompts too (printing a result, reporting an error), Ctrl-C must not end the
+   * session: the prompt's handler stays in place while the REPL runs, and each chunk
+   * runs under cli_docall's own, which puts this one back. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint_at_prompt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+
   char *line;
   int interrupted;
   while ((line = read_line(PROMPT, &interrupted)) != NULL) {
