@@ -58,6 +58,10 @@ describe("lurn.load_npy", function()
     local path = write(path_of("repeated.npy"),
       npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'descr': '<f4', }", string.pack("<ff", 1.5, -2)))
     assert.same({1.5, -2}, lurn.load_npy(path):totable())
+    -- also when an earlier value is one lurn cannot load: numpy reads only the last
+    path = write(path_of("repeated2.npy"), npy("{'descr': '>f8', 'fortran_order': True, 'shape': (2,), "
+      .. "'descr': '<f4', 'fortran_order': False, }", string.pack("<ff", 3, 4)))
+    assert.same({3, 4}, lurn.load_npy(path):totable())
   end)
 
   it("loads bool bytes other than 0 and 1 as True (1), as numpy does", function()

@@ -38,6 +38,11 @@ typedef struct npy_header {
   int ndim;
   int64_t shape[LURN_MAX_DIMS];
   int have_descr, have_order, have_shape;
+  /* Judged once the whole dict is read, since a repeated key's last value wins (numpy):
+   * what a value lurn cannot load says, and whether the array is in Fortran order. */
+  enum { DESCR_OK, DESCR_BIG_ENDIAN, DESCR_UNKNOWN } descr;
+  char code[16];
+  int fortran;
 } npy_header;
 
 /* ---- the header: a Python dict literal ------------------------------------------------ */
@@ -94,28 +99,22 @@ static lurn_status parse_descr(cursor *c, npy_header *h) {
                      "%s: unsupported .npy dtype: 'descr' is not a simple type string (structured "
                      "arrays do not load)",
                      c->path);
-  char code[16] = {0};
-  memcpy(code, s, len < sizeof code - 1 ? len : sizeof code - 1);
-  if (len >= 1 && s[0] == '>')
-    return lurn_fail(LURN_EIO, "%s: big-endian .npy arrays are not supported (dtype '%s')", c->path, code);
-  for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
+  memset(h->code, 0, sizeof h->code);
+  memcpy(h->code, s, len < sizeof h->code - 1 ? len : sizeof h->code - 1);
+  h->have_descr = 1;
+  h->descr = len >= 1 && s[0] == '>' ? DESCR_BIG_ENDIAN : DESCR_UNKNOWN;
+  for (size_t i = 0; h->descr == DESCR_UNKNOWN && i < sizeof npy_types / sizeof npy_types[0]; i++)
     if (len == 3 && (s[0] == '<' || s[0] == '|' || s[0] == '=') && memcmp(s + 1, npy_types[i].code, 2) == 0) {
       h->type = npy_types[i].type;
       h->itemsize = npy_types[i].size;
-      h->have_descr = 1;
-      return LURN_OK;
+      h->descr = DESCR_OK;
     }
-  return lurn_fail(LURN_EIO,
-                   "%s: unsupported .npy dtype '%s' (float32, float64, uint8, int8, bool, int32, int64 load)",
-                   c->path, code);
+  return LURN_OK;
 }
 
 static lurn_status parse_order(cursor *c, npy_header *h) {
-  if (word(c, "True"))
-    return lurn_fail(LURN_EIO,
-                     "%s: Fortran-ordered .npy arrays are not supported; save with numpy.ascontiguousarray",
-                     c->path);
-  if (!word(c, "False")) return malformed(c, "'fortran_order' is neither True nor False");
+  h->fortran = word(c, "True");
+  if (!h->fortran && !word(c, "False")) return malformed(c, "'fortran_order' is neither True nor False");
   h->have_order = 1;
   return LURN_OK;
 }
@@ -174,6 +173,15 @@ static lurn_status parse_header(const char *path, const char *text, size_t len, 
   if (!h->have_descr) return lurn_fail(LURN_EIO, "%s: .npy header has no 'descr'", path);
   if (!h->have_order) return lurn_fail(LURN_EIO, "%s: .npy header has no 'fortran_order'", path);
   if (!h->have_shape) return lurn_fail(LURN_EIO, "%s: .npy header has no 'shape'", path);
+  if (h->descr == DESCR_BIG_ENDIAN)
+    return lurn_fail(LURN_EIO, "%s: big-endian .npy arrays are not supported (dtype '%s')", path, h->code);
+  if (h->descr == DESCR_UNKNOWN)
+    return lurn_fail(LURN_EIO,
+                     "%s: unsupported .npy dtype '%s' (float32, float64, uint8, int8, bool, int32, int64 load)",
+                     path, h->code);
+  if (h->fortran)
+    return lurn_fail(LURN_EIO,
+                     "%s: Fortran-ordered .npy arrays are not supported; save with numpy.ascontiguousarray", path);
   return LURN_OK;
 }
 
