@@ -2,9 +2,11 @@
 # Builds and runs the libFuzzer targets of lurn's file readers (spec/fuzz/fuzz_*.c).
 #   bash spec/fuzz/readers.sh build FUZZ_DIR
 #       configures spec/fuzz (a project of its own) with clang and builds it into FUZZ_DIR
-#   bash spec/fuzz/readers.sh run FUZZ_DIR READER SECONDS
+#   bash spec/fuzz/readers.sh run FUZZ_DIR READER SECONDS [RUNS]
 #       fuzzes READER (csv, npy or idx) for SECONDS from the kept corpus spec/fuzz/corpus/READER,
-#       with seed 1 (the test suite); new inputs go to a scratch corpus in FUZZ_DIR
+#       with seed 1 (the test suite); new inputs go to a scratch corpus in FUZZ_DIR. With RUNS
+#       (the suite) it stops after that many inputs, so that every machine tries the same
+#       ones whatever its speed; SECONDS is then only a cap
 #   LURN_FUZZ_KEEP=1 bash spec/fuzz/readers.sh run FUZZ_DIR READER SECONDS
 #       the same with a random seed, then merges the new inputs into the kept corpus (scripts/fuzz)
 # A finding (crash, leak, sanitizer report, hang, runaway allocation) is written to
@@ -24,6 +26,7 @@ fi
 
 reader=$3
 seconds=$4
+runs=${5:-}
 fuzzer=$fuzz_dir/fuzz_$reader
 kept=$source_dir/spec/fuzz/corpus/$reader
 scratch=$fuzz_dir/corpus/$reader
@@ -42,7 +45,8 @@ fi
 # allocation above it (libFuzzer's malloc limit), which a small file never needs.
 options=(-seed="$seed" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048
          -artifact_prefix="$findings/" -print_final_stats=1)
-echo "fuzz_$reader: $seconds s, seed $seed, corpus $kept (log: $log)"
+[ -n "$runs" ] && options+=(-runs="$runs")
+echo "fuzz_$reader: ${runs:+$runs inputs or }$seconds s, seed $seed, corpus $kept (log: $log)"
 # The scratch corpus comes first: libFuzzer writes new inputs to its first folder only.
 status=0
 UBSAN_OPTIONS=print_stacktrace=1 "$fuzzer" "${options[@]}" "$scratch" "$kept" >"$log" 2>&1 || status=$?
