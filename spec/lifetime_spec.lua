@@ -167,6 +167,17 @@ describe("a closed object refuses to be used", function()
                  core.zeros{1, 4, 4, 1})
   end)
 
+  it("a closed tensor given to fit, evaluate or predict is named as such", function()
+    local model = lurn.Sequential{lurn.layers.Dense(1, {input_shape = {2}})}
+    model:compile{optimizer = "sgd", loss = "mse"}
+    local x, y = core.ones{4, 2}, core.ones{4, 1}
+    close_by_hand(x)
+    assert.error_matches(function() model:predict(x) end, "predict: x must be a tensor, got a closed tensor")
+    close_by_hand(y)
+    assert.error_matches(function() model:fit(core.ones{4, 2}, y, {verbose = 0}) end,
+      "fit: y must be a tensor, got a closed tensor")
+  end)
+
   it("a standardize statistic given as a closed tensor is an error, not ignored", function()
     local mean = core.ones{1}
     close_by_hand(mean)

@@ -38,6 +38,7 @@ end
 function symbolic.describe(v)
   if symbolic.is(v) then return "a symbolic tensor" end
   if core.is_tensor(v) then return "a tensor" end
+  if getmetatable(v) == core.Tensor then return "a closed tensor" end
   return "a " .. type(v)
 end
 

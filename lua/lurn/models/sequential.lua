@@ -10,6 +10,7 @@ local callbacks_lib = require "lurn.callbacks"
 local Progbar = require "lurn.progbar"
 local at_user_line = require "lurn.at_user_line"
 local shapes = require "lurn.shape"
+local symbolic = require "lurn.symbolic"
 local options = require "lurn.options"
 
 local Sequential = class()
@@ -157,7 +158,7 @@ local function sample_shape(x)
 end
 
 local function check_x(self, x, what)
-  if not core.is_tensor(x) then error(("%s: x must be a tensor, got %s"):format(what, type(x)), 3) end
+  if not core.is_tensor(x) then error(("%s: x must be a tensor, got %s"):format(what, symbolic.describe(x)), 3) end
   if x:dim() < 2 then
     error(("%s: x must have a batch dimension, got shape %s"):format(what, shape_text(x:shape())), 3)
   end
@@ -385,7 +386,7 @@ function Sequential:fit(x, y, opts)
   local w, val
   if not generator then
     check_x(self, x, "fit")
-    if not core.is_tensor(y) then error("fit: y must be a tensor, got " .. type(y), 2) end
+    if not core.is_tensor(y) then error("fit: y must be a tensor, got " .. symbolic.describe(y), 2) end
     if x:size(1) ~= y:size(1) then
       error(("fit: x and y have different numbers of samples: %s and %s"):format(
         shape_text(x:shape()), shape_text(y:shape())), 2)
@@ -550,7 +551,7 @@ function Sequential:evaluate(x, y, opts)
   opts = opts or {}
   if not self.compiled then error("evaluate: the model must be compiled first: call model:compile{...}", 2) end
   check_x(self, x, "evaluate")
-  if not core.is_tensor(y) then error("evaluate: y must be a tensor, got " .. type(y), 2) end
+  if not core.is_tensor(y) then error("evaluate: y must be a tensor, got " .. symbolic.describe(y), 2) end
   if x:size(1) ~= y:size(1) then
     error(("evaluate: x and y have different numbers of samples: %s and %s"):format(
       shape_text(x:shape()), shape_text(y:shape())), 2)
