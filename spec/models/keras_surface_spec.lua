@@ -56,6 +56,17 @@ describe("a Sequential with a known input shape", function()
     model:fit(lurn.randn{8, 4}, lurn.randn{8, 3}, {verbose = 0})
   end)
 
+  it("says to compile again when a layer is added after training", function()
+    local model = lurn.Sequential{L.Dense(3, {input_shape = {4}})}
+    model:compile{optimizer = "adam", loss = "mse"}
+    model:fit(lurn.randn{8, 4}, lurn.randn{8, 3}, {verbose = 0})
+    model:add(L.Dense(2))
+    assert.error_matches(function() model:fit(lurn.randn{8, 4}, lurn.randn{8, 2}, {verbose = 0}) end,
+      "a layer added after training%?%): compile the model again with a new optimizer")
+    model:compile{optimizer = "adam", loss = "mse"}
+    model:fit(lurn.randn{8, 4}, lurn.randn{8, 2}, {verbose = 0})
+  end)
+
   it("builds on model:build(per-sample shape) when no layer gives one", function()
     local model = lurn.Sequential{L.Dense(2)}
     -- Keras raises too: an unbuilt model has no weights yet, and 0 would be a wrong answer

@@ -68,7 +68,10 @@ static lurn_status ensure_slots(lurn_optimizer *o, lurn_tensor *const *params, i
   int fits = o->nslots == n;
   for (int i = 0; fits && i < n; i++) fits = o->slots[i].size == lurn_tensor_numel(params[i]);
   if (fits) return LURN_OK;
-  if (o->nslots) return lurn_fail(LURN_EINVAL, "optimizer: the parameters changed since the first step; use a new optimizer for a new model");
+  if (o->nslots)
+    return lurn_fail(LURN_EINVAL,
+                     "optimizer: the parameters changed since its first step (a layer added after training?): "
+                     "compile the model again with a new optimizer; one optimizer serves one model");
   o->slots = calloc((size_t)n, sizeof *o->slots);
   if (!o->slots) return lurn_fail(LURN_ENOMEM, "out of memory");
   o->nslots = n;
