@@ -275,7 +275,7 @@ static lurn_status read_values(int fd, const char *path, const npy_header *h, in
       buf = b;
       cap = c;
     }
-    convert(buf + at, chunk, h->type, values);
+    if (values) convert(buf + at, chunk, h->type, values); /* buf is NULL before the first value */
     done += got;
     if ((size_t)got < want) {
       s = truncated(path, bytes, done);
