@@ -472,3 +472,19 @@ describe("get_state / from_state (the hook model files use)", function()
       error_of(P.from_state, {class = "StandardScaler", params = {with_means = true}}))
   end)
 end)
+
+describe("fit_transform", function()
+  it("points fit's errors at the line that called fit_transform", function()
+    local P = lurn.preprocessing
+    for _, case in ipairs{
+      {P.StandardScaler(), "StandardScaler.fit: x must be"},
+      {P.LabelEncoder(), "LabelEncoder.fit"},
+      {P.OneHotEncoder(), "OneHotEncoder.fit"},
+    } do
+      local ok, err = pcall(function() local r = case[1]:fit_transform(function() end); return r end)
+      local line = debug.getinfo(1, "l").currentline - 1
+      assert.is_false(ok)
+      assert.truthy(err:find("^[^\n]*preprocessing_spec%.lua:" .. line .. ": " .. case[2]:gsub("%.", "%%.")), err)
+    end
+  end)
+end)

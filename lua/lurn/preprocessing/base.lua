@@ -7,6 +7,7 @@
 local core = require "lurn.core"
 local class = require "lurn.class"
 local option_check = require "lurn.options"
+local at_user_line = require "lurn.at_user_line"
 
 local base = {}
 
@@ -93,9 +94,10 @@ function Transformer:_check_width(x, what, level)
   end
 end
 
-function Transformer:fit_transform(x, ...)
+-- fit's and transform's errors point at the line that called fit_transform
+Transformer.fit_transform = at_user_line(function(self, x, ...)
   return self:fit(x, ...):transform(x)
-end
+end)
 
 local function shape_text(shape)
   return "(" .. table.concat(shape, ", ") .. (#shape == 1 and ",)" or ")")

@@ -19,6 +19,7 @@
 local core = require "lurn.core"
 local base = require "lurn.preprocessing.base"
 local labels = require "lurn.preprocessing.labels"
+local at_user_line = require "lurn.at_user_line"
 
 local encoders = {}
 
@@ -72,7 +73,7 @@ function LabelEncoder:transform(y)
   return base.call("LabelEncoder.transform", 2, encode, values, kind, self.classes_, false)
 end
 
-function LabelEncoder:fit_transform(y) return self:fit(y):transform(y) end
+LabelEncoder.fit_transform = at_user_line(function(self, y) return self:fit(y):transform(y) end)
 
 function LabelEncoder:inverse_transform(codes)
   self:_check_fitted("inverse_transform", 2)
@@ -190,7 +191,9 @@ function OneHotEncoder:fit(x, names)
   return self
 end
 
-function OneHotEncoder:fit_transform(x, names) return self:fit(x, names):transform(x, names) end
+OneHotEncoder.fit_transform = at_user_line(function(self, x, names)
+  return self:fit(x, names):transform(x, names)
+end)
 
 local function check_columns(self, cols, who, level)
   if #cols ~= self.n_features_in_ then
