@@ -5,9 +5,8 @@
  * are plain C. Functions that can fail on user input return a lurn_status and
  * leave a message in lurn_last_error(); they never print, exit or abort.
  *
- * A host application embeds the whole library, Lua half included, with
- *     lua_State *L = luaL_newstate(); luaL_openlibs(L); lurn_open(L);
- * after which the global `lurn` is the module scripts use.
+ * A host application embeds the whole library, Lua half included, through lurn_lua.h
+ * (lurn_open), which is where everything of Lua is declared.
  */
 #ifndef LURN_H
 #define LURN_H
@@ -739,14 +738,6 @@ lurn_status lurn_random_oversample(const lurn_tensor *y, const int64_t *n_new, i
  * (with replacement or without), or all of them in order where n_keep[c] < 0. */
 lurn_status lurn_random_undersample(const lurn_tensor *y, const int64_t *n_keep, int64_t nwanted, int replacement,
                                     lurn_rng *rng, int64_t **index, int64_t *m);
-
-/* ---- Lua (needs lua.h in the caller; liblurn_lua) ------------------------------ */
-struct lua_State;
-int luaopen_lurn_core(struct lua_State *L);  /* the C module "lurn.core" */
-/* Makes require "lurn" work in L (preloads lurn.core, adds lurn's Lua files to
- * package.path), requires it and sets the global `lurn`. Returns 0, or a Lua error
- * code with the message on the stack. */
-int lurn_open(struct lua_State *L);
 
 #ifdef __cplusplus
 }

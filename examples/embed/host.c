@@ -5,7 +5,7 @@
 #include <lualib.h>
 #include <stdio.h>
 
-#include "lurn.h"
+#include "lurn_lua.h"
 
 static const char *snippet =
     "local a = lurn.tensor{{1, 2}, {3, 4}}\n"

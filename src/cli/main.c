@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "lurn.h"
+#include "lurn_lua.h"
 #include "lurn_paths.h"
 
 static const char *progname = "lurn";

@@ -1,5 +1,6 @@
 /* luaopen_lurn_core: the C module "lurn.core", assembled from the binding files. */
 #include "l_tensor.h"
+#include "lurn_lua.h"
 
 int luaopen_lurn_core(lua_State *L) {
   lua_newtable(L);

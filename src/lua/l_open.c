@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "l_tensor.h"
+#include "lurn_lua.h"
 #include "lurn_paths.h"
 
 static int has_lurn(const char *dir) {
