@@ -16,7 +16,6 @@
 #include "lurn_lua.h"
 #include "lurn_paths.h"
 
-static const char *progname = "lurn";
 
 static void print_usage(FILE *f) {
   fprintf(f,
@@ -30,57 +29,7 @@ static void print_usage(FILE *f) {
           "  --          stop handling options\n"
           "  -           run standard input as a script\n"
           "With no script and standard input on a terminal, starts the REPL.\n",
-          progname);
-}
-
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
-/* Ctrl-C while a chunk runs, as lua5.4 does: the handler sets a hook that raises
- * "interrupted!" at the next Lua instruction (never inside a C call, so a training step
- * finishes), and puts back the default handler, so that a second Ctrl-C ends a process
- * stuck in C. fit, evaluate and predict install their own handler on top of this one,
- * to stop at the end of a batch with a clearer message (src/lua/l_interrupt.c). */
-static lua_State *running_state;
-
-static void stop_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
-  lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, "interrupted!");
-}
-
-static void on_sigint(int sig) {
-  signal(sig, SIG_DFL);
-  lua_sethook(running_state, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
-}
-
-int cli_docall(lua_State *L, int nargs, int nresults) {
-  int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, msghandler);
-  lua_insert(L, base);
-  running_state = L;
-  /* the handler in place before (the REPL's, or the default) comes back afterwards */
-  void (*before)(int) = signal(SIGINT, on_sigint);
-  int status = lua_pcall(L, nargs, nresults, base);
-  signal(SIGINT, before == SIG_ERR ? SIG_DFL : before);
-  lua_remove(L, base);
-  if (status != LUA_OK) cli_report(L, status);
-  return status;
-}
-
-void cli_report(lua_State *L, int status) {
-  if (status == LUA_OK) return;
-  const char *msg = lua_tostring(L, -1);
-  fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error object is not a string)");
-  fflush(stderr);
-  lua_pop(L, 1);
+          cli_progname);
 }
 
 /* arg = {[-k..-1] = interpreter and options, [0] = script, [1..] = script args} */
@@ -117,7 +66,7 @@ static int run_string(lua_State *L, const char *code) {
 }
 
 int main(int argc, char **argv) {
-  if (argv[0] && argv[0][0]) progname = argv[0];
+  if (argv[0] && argv[0][0]) cli_progname = argv[0];
   int interactive = 0, executed = 0, script = 0;
   /* First pass: options that stop early, and where the script is. */
   for (int i = 1; i < argc && !script; i++) {
@@ -132,7 +81,7 @@ int main(int argc, char **argv) {
       interactive = 1;
     } else if (strncmp(a, "-e", 2) == 0) { /* "-e code" or, as lua5.4 allows, "-ecode" */
       if (a[2] == '\0' && ++i == argc) {
-        fprintf(stderr, "%s: '-e' needs an argument\n", progname);
+        fprintf(stderr, "%s: '-e' needs an argument\n", cli_progname);
         print_usage(stderr);
         return 1;
       }
@@ -140,7 +89,7 @@ int main(int argc, char **argv) {
       if (i + 1 < argc) script = i + 1;
       break;
     } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr, "%s: unrecognized option '%s'\n", progname, a);
+      fprintf(stderr, "%s: unrecognized option '%s'\n", cli_progname, a);
       print_usage(stderr);
       return 1;
     } else {
@@ -150,7 +99,7 @@ int main(int argc, char **argv) {
 
   lua_State *L = luaL_newstate();
   if (!L) {
-    fprintf(stderr, "%s: cannot create a Lua state: not enough memory\n", progname);
+    fprintf(stderr, "%s: cannot create a Lua state: not enough memory\n", cli_progname);
     return 1;
   }
   luaL_openlibs(L);

@@ -1,0 +1,61 @@
+/* Running a chunk for the lurn command and its REPL: a traceback on error, Ctrl-C as
+ * lua5.4 handles it, and errors reported with the program's name. Apart from main.c and
+ * repl.c so that both use it and neither depends on the other's internals. */
+#include <lauxlib.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+const char *cli_progname = "lurn";
+
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* Ctrl-C while a chunk runs, as lua5.4 does: the handler sets a hook that raises
+ * "interrupted!" at the next Lua instruction (never inside a C call, so a training step
+ * finishes), and puts back the default handler, so that a second Ctrl-C ends a process
+ * stuck in C. fit, evaluate and predict install their own handler on top of this one,
+ * to stop at the end of a batch with a clearer message (src/lua/l_interrupt.c). */
+static lua_State *running_state;
+
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig) {
+  signal(sig, SIG_DFL);
+  lua_sethook(running_state, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+int cli_docall(lua_State *L, int nargs, int nresults) {
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  running_state = L;
+  /* the handler in place before (the REPL's, or the default) comes back afterwards */
+  void (*before)(int) = signal(SIGINT, on_sigint);
+  int status = lua_pcall(L, nargs, nresults, base);
+  signal(SIGINT, before == SIG_ERR ? SIG_DFL : before);
+  lua_remove(L, base);
+  if (status != LUA_OK) cli_report(L, status);
+  return status;
+}
+
+void cli_report(lua_State *L, int status) {
+  if (status == LUA_OK) return;
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "%s: %s\n", cli_progname, msg ? msg : "(error object is not a string)");
+  fflush(stderr);
+  lua_pop(L, 1);
+}
+
