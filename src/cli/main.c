@@ -6,7 +6,6 @@
  *   lurn                      the REPL on a terminal, else read a script from stdin */
 #include <lauxlib.h>
 #include <lualib.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
