@@ -6,10 +6,6 @@
 
 #include "l_tensor.h"
 
-/* The Lua state that entered the C core: callbacks run on it (it may be a coroutine). */
-static _Thread_local lua_State *active_state;
-
-void l_set_active_state(lua_State *L) { active_state = L; }
 
 static const char *const callbacks_key = "lurn.lambda_callbacks";  /* weak ud -> {build, forward, backward} */
 
@@ -29,7 +25,7 @@ static int push_callback(lua_State *L, void *ud, const char *name) {
 
 static lurn_status call(lua_State *L, int nargs, int nresults) {
   int status = lua_pcall(L, nargs, nresults, 0);
-  active_state = L; /* a call into lurn from the function (maybe in a coroutine) moved it */
+  l_set_active_state(L); /* a call into lurn from the function (maybe in a coroutine) moved it */
   if (status == LUA_OK) return LURN_OK;
   const char *msg = lua_tostring(L, -1);
   lurn_status st = lurn_fail(LURN_EINVAL, "Lambda: %s", msg ? msg : "error in a Lua callback");
@@ -57,7 +53,7 @@ static lurn_status take_result(lua_State *L, lurn_tensor *dst, const char *what)
 }
 
 static lurn_status lambda_build(void *ud, int in_ndim, const int64_t *in_shape, int *out_ndim, int64_t *out_shape) {
-  lua_State *L = active_state;
+  lua_State *L = l_active_state();
   if (!L || !push_callback(L, ud, "build")) return lurn_fail(LURN_EINVAL, "Lambda: no build callback");
   lua_createtable(L, in_ndim, 0);
   for (int i = 0; i < in_ndim; i++) {
@@ -86,7 +82,7 @@ static lurn_status lambda_build(void *ud, int in_ndim, const int64_t *in_shape, 
 }
 
 static lurn_status lambda_forward(void *ud, const lurn_tensor *x, lurn_tensor *y, int training) {
-  lua_State *L = active_state;
+  lua_State *L = l_active_state();
   if (!L || !push_callback(L, ud, "forward")) return lurn_fail(LURN_EINVAL, "Lambda: no forward callback");
   push_view(L, x);
   lua_pushboolean(L, training);
@@ -96,7 +92,7 @@ static lurn_status lambda_forward(void *ud, const lurn_tensor *x, lurn_tensor *y
 
 static lurn_status lambda_backward(void *ud, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
                                    lurn_tensor *dx) {
-  lua_State *L = active_state;
+  lua_State *L = l_active_state();
   if (!L || !push_callback(L, ud, "backward")) return lurn_fail(LURN_EINVAL, "Lambda: no backward callback");
   push_view(L, x);
   push_view(L, y);

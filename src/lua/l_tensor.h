@@ -50,8 +50,9 @@ void l_optimizer_register(lua_State *L);
 lurn_layer *l_checklayer(lua_State *L, int idx);
 /* Pushes a new lurn.Layer userdata owning l (with nuvalue user values); NULL raises. */
 int l_pushlayer(lua_State *L, lurn_layer *l, int nuvalue);
-/* Lambda callbacks run on the Lua state that last entered the C core. */
+/* Lambda callbacks run on the Lua state that last entered the C core (l_active_state.c). */
 void l_set_active_state(lua_State *L);
+lua_State *l_active_state(void);
 void l_lambda_register(lua_State *L);
 void l_graph_register(lua_State *L);   /* merge layers and the graph container */
 void l_idx_register(lua_State *L);
