@@ -1,5 +1,5 @@
 --- Activation functions by Keras name: relu, sigmoid, tanh, softmax, softplus, softsign,
--- selu, elu, leaky_relu, gelu, linear. The math is in C (src/activations.c); these
+-- selu, elu, leaky_relu, gelu, linear. The math is in C (src/kernels/activations.c); these
 -- helpers resolve names for layers and apply activations to tensors.
 local core = require "lurn.core"
 local at_user_line = require "lurn.at_user_line"

@@ -8,7 +8,7 @@
 --   df.dtypes["species"]             -- "float" or "string"
 --   df:to_tensor{columns = {...}}    -- (N, k) float32 of the named (or all) float columns
 --
--- read_csv(path, opts) parses with libcsv in C (src/data/csv.c). opts:
+-- read_csv(path, opts) parses with libcsv in C (src/io/csv.c). opts:
 --   header = true         the first row names the columns; false: they are named "1", "2", ...
 --   delimiter = ","       one character ("\t", ";", ...)
 --   quote = '"'           one character; false: no quoting

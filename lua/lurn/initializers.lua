@@ -1,6 +1,6 @@
 --- Weight initializers, by Keras name ("he_normal") or as objects
 -- (`lurn.initializers.HeNormal{seed = 1}`). Each resolves to the plain table the C core
--- takes: {kind =, a =, b =, seed =}. The formulas are in src/initializers.c.
+-- takes: {kind =, a =, b =, seed =}. The formulas are in src/nn/initializers.c.
 local options = require "lurn.options"
 
 local initializers = {}

@@ -1,6 +1,6 @@
 --- Weight regularizers as in Keras: l1(0.01), l2(0.01), l1_l2{l1 = 0.01, l2 = 0.01}.
 -- The penalty (l1 * sum|w| + l2 * sum w^2) is added to the reported loss and its
--- gradient to the weights' gradients (src/regularizers.c).
+-- gradient to the weights' gradients (src/nn/regularizers.c).
 local options = require "lurn.options"
 
 local regularizers = {}

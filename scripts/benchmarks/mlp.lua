@@ -127,7 +127,7 @@ local cblas_gflops = 2 * pm * pn * pk / best.cblas / 1e9
 
 -- What the epoch would cost if the step were nothing but its GEMMs: through cblas_sgemm
 -- (same shapes, no transposes), and, when lurn has oneDNN, as lurn_sgemm runs them (its
--- transposes; oneDNN's sgemm from 2^19 multiply-adds up, src/gemm.c): a measure of
+-- transposes; oneDNN's sgemm from 2^19 multiply-adds up, src/kernels/gemm.c): a measure of
 -- lurn's time outside the products.
 local DNNL_MACS = 2 ^ 19
 local dnnl = harness.has_dnnl()

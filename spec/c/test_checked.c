@@ -1,11 +1,11 @@
-/* Checked arithmetic (src/checked.h): every overflow is caught at the edge of int64_t and
+/* Checked arithmetic (src/core/checked.h): every overflow is caught at the edge of int64_t and
  * size_t, zero sizes do not hide an overflow of the others, and float-to-integer
  * conversions refuse what a cast would turn into nonsense. */
 #include <math.h>
 #include <stdint.h>
 
 #include "check.h"
-#include "checked.h"
+#include "core/checked.h"
 
 static void integer_sums_and_products_stop_at_the_edge(void) {
   int64_t r = 7;

@@ -144,7 +144,7 @@ static void test_conv_matches_direct_convolution(void) {
 }
 
 /* oneDNN's Winograd covers dx in 4x4 tiles; where a side of dx is 4k + 1 long, Conv2D
- * computes dx in parts (src/conv_dnnl.c): a Winograd forward of the rotated kernel over
+ * computes dx in parts (src/kernels/conv_dnnl.c): a Winograd forward of the rotated kernel over
  * dz bordered with zeros for the first 4k rows and columns, direct passes for the last
  * row and column. Each case takes that path at 1 thread on a machine with AVX-512 (at 2
  * it runs dx whole). */

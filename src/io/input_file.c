@@ -1,5 +1,5 @@
 /* Opening a file to read, with the messages every reader gives (see input_file.h). */
-#include "input_file.h"
+#include "io/input_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 typedef struct {
   lurn_batchnorm_config c;

@@ -10,16 +10,16 @@
  * no padding needs no im2col: x is its own cols matrix.
  *
  * When liblurn is built with oneDNN, its convolution primitives run the whole batch
- * instead (src/conv_dnnl.c); im2col stays for geometries oneDNN has no fast code for,
+ * instead (src/kernels/conv_dnnl.c); im2col stays for geometries oneDNN has no fast code for,
  * for calls from inside a parallel region, and for builds without oneDNN. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conv_dnnl.h"
-#include "im2col.h"
+#include "kernels/conv_dnnl.h"
+#include "kernels/im2col.h"
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 /* Floats in one thread's block of cols: 512 KiB, so that it stays in L2 while the
  * product reads it. */

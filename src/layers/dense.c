@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 typedef struct {
   lurn_dense_config c;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 lurn_layer *lurn_layer_alloc(const lurn_layer_ops *ops, void *impl) {
   lurn_layer *l = calloc(1, sizeof *l);

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "im2col.h"
+#include "kernels/im2col.h"
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 typedef struct {
   lurn_pool2d_config c;

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 typedef struct {
   int ndim;

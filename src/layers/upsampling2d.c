@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 typedef struct {
   int64_t lo, hi; /* source rows (or columns) read */

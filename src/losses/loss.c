@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "losses.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 static const char *const loss_names[] = {"binary_crossentropy", "categorical_crossentropy",
                                          "sparse_categorical_crossentropy", "mean_squared_error",

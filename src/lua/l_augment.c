@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "l_tensor.h"
 
 #define LURN_AUGMENTER_MT "lurn.Augmenter"

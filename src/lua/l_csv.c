@@ -1,5 +1,5 @@
 /* lurn.core.read_csv(path[, opts]) -> names, columns, nrows: the columns of a CSV file
- * read by libcsv (src/data/csv.c). names lists the kept columns in order; columns[i]
+ * read by libcsv (src/io/csv.c). names lists the kept columns in order; columns[i]
  * is a float32 tensor (NaN where missing) or a list of strings (false where missing).
  * opts (all optional):
  *   header     boolean, default true

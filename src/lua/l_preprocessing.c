@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "l_tensor.h"
 
 /* A scratch array that the collector frees with the userdata left on the stack. */

@@ -3,7 +3,7 @@
  * the generator is a local one seeded by random_state, or lurn's global one. */
 #include <stdlib.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "l_tensor.h"
 
 /* Largest class number accepted in a per-class table (labels stay below 2^24). */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "l_tensor.h"
 
 typedef struct {

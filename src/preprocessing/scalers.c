@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 /* 1 if x is (N, k); else 0 with the error set. */
 static int check_matrix(const lurn_tensor *x, const char *what) {

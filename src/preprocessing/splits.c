@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "lurn.h"
 
 static lurn_status check_n_splits(int64_t n, int n_splits) {

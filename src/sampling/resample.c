@@ -2,7 +2,7 @@
  * order, so that the binding gathers x and y (of any shape) with lurn_tensor_index. */
 #include <stdlib.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "sampling.h"
 
 /* A uniform whole number in [0, n). */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "sampling.h"
 
 /* n new samples of one class xc (nc, d), whose neighbours are nn (nc, k), into out (n, d).

@@ -349,7 +349,7 @@ static void bench_dnnl(int layer, const shape *s, dnnl_alg_kind_t alg, int threa
 /* ---- dx of layer 2, end to end on lurn's NHWC buffers ------------------------------
  * "whole": Winograd backward-data over all of dx, dz reordered into oneDNN's blocked
  * layout and dx out of it (Conv2D's dx on 2 threads or more). "parts": as
- * src/conv_dnnl.c computes dx on one thread: a Winograd forward of the kernel turned
+ * src/kernels/conv_dnnl.c computes dx on one thread: a Winograd forward of the kernel turned
  * 180 degrees (in and out channels swapped) over a zero-bordered blocked copy of dz
  * gives dx's first 12x12, and direct backward-data passes its last row and column.
  * Both include their kernel reorders (and the rotation); the two run in turn, call by

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 lurn_tensor *lurn_tensor_cat(const lurn_tensor *const *ts, int n, int dim) {
   if (n < 1) {

@@ -12,7 +12,7 @@
 #ifndef LURN_CONV_DNNL_H
 #define LURN_CONV_DNNL_H
 
-#include "im2col.h"
+#include "kernels/im2col.h"
 #include "lurn.h"
 
 typedef struct lurn_dnnl_conv lurn_dnnl_conv;

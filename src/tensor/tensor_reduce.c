@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 static const char *const reduce_names[] = {"sum", "mean", "max", "min", "argmax", "argmin", "var", "std"};
 

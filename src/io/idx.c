@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "io/input_file.h"
 #include "lurn.h"
 

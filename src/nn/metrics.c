@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 static int64_t argmax_row(const float *p, int64_t cols) {
   int64_t best = 0;

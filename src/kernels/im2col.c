@@ -1,7 +1,7 @@
 /* im2col and col2im for channels-last images. A window row of kw taps at dilation 1 is
  * one contiguous run of kw*c floats in both the image and the column matrix, so each
  * kernel row of a window is a single copy (or add); padding is cut off at the ends. */
-#include "im2col.h"
+#include "kernels/im2col.h"
 
 #include <string.h>
 

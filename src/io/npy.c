@@ -13,11 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "io/atomic_file.h"
 #include "io/input_file.h"
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 #define NPY_MAX_HEADER (1u << 20)
 #define NPY_CHUNK (1 << 20) /* bytes read at a time: a multiple of every item size */

@@ -1,9 +1,9 @@
 /* Views: reshape, transpose, permute, narrow and select share their input's storage. */
 #include <string.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 int lurn_check_dim(const lurn_tensor *t, int dim, const char *what) {
   if (dim >= 0 && dim < t->ndim) return 1;

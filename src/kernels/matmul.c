@@ -1,7 +1,7 @@
 /* Matrix product of 2-D tensors through lurn_sgemm. Transposed views are passed
  * to BLAS as transpose flags instead of being copied. */
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 /* A 2-D tensor BLAS can read in place: row-major (ld = stride[0]) or its transpose. */
 static int blas_layout(const lurn_tensor *t, int *transposed, int64_t *ld) {

@@ -10,7 +10,7 @@
  * oneDNN (OpenMP build) runs on omp_get_max_threads() threads and plans its work for
  * that count when a primitive is made, so the primitives are remade when lurn's
  * thread count changes; at a fixed count its results are the same run after run. */
-#include "conv_dnnl.h"
+#include "kernels/conv_dnnl.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 static inline float binary_apply(lurn_binary_op op, float x, float y) {
   switch (op) {

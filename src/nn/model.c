@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "lurn.h"
-#include "tensor_internal.h"
+#include "tensor/tensor_internal.h"
 
 struct lurn_model {
   int n, cap;
