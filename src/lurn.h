@@ -497,7 +497,8 @@ lurn_status lurn_model_compute_gradients(lurn_model *m, const lurn_loss *loss, c
  * update of every parameter the optimizer trains, frozen layers' skipped. grads: NULL for
  * the layers' own gradients, or ngrads packed tensors, one per trainable weight (frozen
  * ones left out) in lurn_model_weights order, e.g. gradients averaged over machines. */
-lurn_status lurn_model_apply_gradients(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const *grads, int ngrads);
+lurn_status lurn_model_apply_gradients(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const *grads,
+                                       int ngrads);
 /* Called by backward right after layer i's (0-based) gradients are complete, from the
  * last layer to the first: an all-reduce of them can start while the rest runs. NULL
  * removes it; with none set, backward pays nothing. */

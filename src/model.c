@@ -27,7 +27,7 @@ struct lurn_model {
   lurn_tensor **apply_grads;    /* the gradients apply_gradients hands the optimizer */
   double activity_penalty;  /* of the last training forward */
   double *weight_penalty;   /* weight_penalty[i]: layer i's, of the last training backward */
-  lurn_grads_ready_fn grads_ready;  /* called after each layer's backward, or NULL */
+  lurn_grads_ready_fn grads_ready; /* called after each layer's backward, or NULL */
   void *grads_ready_ud;
   int running;  /* inside a call: see begin_run */
   int inner;    /* runs inside a container layer, whose model claims the layers */
@@ -194,7 +194,9 @@ static int list_weights(lurn_layer *l, lurn_model_weight *out, int at, int max) 
   int n = 0;
   for (int p = 0; p < l->nparams; p++, n++) {
     if (at + n >= max) continue;
-    out[at + n] = (lurn_model_weight){.param = l->params[p], .grad = l->grads[p], .layer = l,
+    out[at + n] = (lurn_model_weight){.param = l->params[p],
+                                      .grad = l->grads[p],
+                                      .layer = l,
                                       .name = l->param_names[p] ? l->param_names[p] : "weight",
                                       .trainable = l->trainable[p] && !l->frozen};
   }
@@ -298,7 +300,8 @@ static double weight_penalties(lurn_model *m, int with_grad) {
   return total;
 }
 
-static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused, int top_model);
+static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused,
+                                   int top_model);
 
 /* Forward, loss, backward. Leaves the parameter gradients in the layers. */
 static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
@@ -332,7 +335,8 @@ static int relu_taken_over(const lurn_model *m, int i) {
  * that trains (top_model, not a container's inner model) also adds each layer's weight
  * penalties to its gradients right after its backward, so that they are complete when
  * the grads_ready hook is called (the inner layers' penalties are their container's). */
-static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused, int top_model) {
+static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused,
+                                   int top_model) {
   int last = m->n - 1;
   lurn_status st;
   int64_t batch = x->shape[0];
@@ -405,16 +409,19 @@ static lurn_status apply(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const 
     m->train_frozen[i] = m->train_owner[i]->frozen != 0;
     m->apply_grads[i] = m->train_grads[i];
     if (!grads || m->train_frozen[i]) continue;
-    if (lurn_tensor_numel(grads[k]) != lurn_tensor_numel(m->train_params[i]) || !lurn_tensor_is_contiguous(grads[k]))
-      return lurn_fail(LURN_EINVAL, "apply_gradients: gradient %d must be a packed tensor of %lld values for %s/%s",
-                       k + 1, (long long)lurn_tensor_numel(m->train_params[i]), m->train_owner[i]->name,
+    if (lurn_tensor_numel(grads[k]) != lurn_tensor_numel(m->train_params[i]) ||
+        !lurn_tensor_is_contiguous(grads[k]))
+      return lurn_fail(LURN_EINVAL,
+                       "apply_gradients: gradient %d must be a packed tensor of %lld values for %s/%s", k + 1,
+                       (long long)lurn_tensor_numel(m->train_params[i]), m->train_owner[i]->name,
                        param_name(m->train_owner[i], m->train_params[i]));
     m->apply_grads[i] = grads[k++];
   }
   return lurn_optimizer_step_frozen(opt, m->train_params, m->apply_grads, m->train_frozen, m->ntrain);
 }
 
-lurn_status lurn_model_apply_gradients(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const *grads, int ngrads) {
+lurn_status lurn_model_apply_gradients(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const *grads,
+                                       int ngrads) {
   lurn_status st = begin_run(m);
   return st ? st : end_run(m, apply(m, opt, grads, ngrads));
 }

@@ -29,9 +29,15 @@ static void record(lurn_model *m, int layer, void *ud) {
 static lurn_model *small_model(void) {
   lurn_initializer glorot = {.kind = LURN_INIT_GLOROT_UNIFORM, .seeded = 1, .seed = 7};
   lurn_initializer zeros = {.kind = LURN_INIT_ZEROS};
-  lurn_dense_config c1 = {.units = 5, .activation = LURN_ACT_RELU, .use_bias = 1, .kernel_initializer = glorot,
+  lurn_dense_config c1 = {.units = 5,
+                          .activation = LURN_ACT_RELU,
+                          .use_bias = 1,
+                          .kernel_initializer = glorot,
                           .bias_initializer = zeros};
-  lurn_dense_config c2 = {.units = 2, .activation = LURN_ACT_LINEAR, .use_bias = 1, .kernel_initializer = glorot,
+  lurn_dense_config c2 = {.units = 2,
+                          .activation = LURN_ACT_LINEAR,
+                          .use_bias = 1,
+                          .kernel_initializer = glorot,
                           .bias_initializer = zeros};
   lurn_model *m = lurn_model_new();
   lurn_layer *layers[NLAYERS] = {lurn_dense_new(&c1), lurn_activation_layer_new(LURN_ACT_TANH, 0),
@@ -57,7 +63,8 @@ static void batch(lurn_tensor **x, lurn_tensor **y) {
 
 static int same_values(const lurn_tensor *a, const lurn_tensor *b) {
   int64_t n = lurn_tensor_numel(a);
-  return n == lurn_tensor_numel(b) && memcmp(lurn_tensor_data(a), lurn_tensor_data(b), sizeof(float) * n) == 0;
+  return n == lurn_tensor_numel(b) &&
+         memcmp(lurn_tensor_data(a), lurn_tensor_data(b), sizeof(float) * n) == 0;
 }
 
 static void grads_ready_is_called_once_per_layer_from_last_to_first_with_complete_gradients(void) {
@@ -92,8 +99,13 @@ static void train_step_is_compute_then_apply_and_clipping_keeps_raw_gradients(vo
   lurn_model *a = small_model(), *b = small_model();
   lurn_tensor *x, *y;
   batch(&x, &y);
-  lurn_optimizer_config c = {.kind = LURN_OPT_ADAM, .learning_rate = 0.01f, .beta_1 = 0.9f, .beta_2 = 0.999f,
-                             .epsilon = 1e-7f, .clipnorm = 1e-3f, .clipvalue = 1e-4f};
+  lurn_optimizer_config c = {.kind = LURN_OPT_ADAM,
+                             .learning_rate = 0.01f,
+                             .beta_1 = 0.9f,
+                             .beta_2 = 0.999f,
+                             .epsilon = 1e-7f,
+                             .clipnorm = 1e-3f,
+                             .clipvalue = 1e-4f};
   lurn_optimizer *oa = lurn_optimizer_new(&c), *ob = lurn_optimizer_new(&c);
   lurn_loss mse = {.kind = LURN_LOSS_MEAN_SQUARED_ERROR};
   for (int step = 0; step < 3; step++) {

@@ -238,7 +238,8 @@ static int l_apply_gradients(lua_State *L) {
     int want = lurn_model_trainable_count(m);
     ngrads = (int)luaL_len(L, 3);
     if (ngrads != want)
-      luaL_error(L, "apply_gradients: expected %d gradients (one per trainable weight), got %d", want, ngrads);
+      luaL_error(L, "apply_gradients: expected %d gradients (one per trainable weight), got %d", want,
+                 ngrads);
     grads = lua_newuserdatauv(L, sizeof *grads * (size_t)(want ? want : 1), 0);
     for (int i = 0, k = 0; i < n; i++) {
       if (!ws[i].trainable) continue;
