@@ -194,21 +194,21 @@ static int l_compute_gradients(lua_State *L) {
   return 2;
 }
 
-/* The model's weights (lurn_model_weights) in a block the collector frees. */
-static lurn_model_weight *model_weights(lua_State *L, lurn_model *m, int *n) {
-  *n = lurn_model_weights(m, NULL, 0);
+/* The weights of the model at idx (lurn_model_weights) in a block the collector frees.
+ * The model is checked again after the allocation, which may run a finalizer. */
+static lurn_model_weight *model_weights(lua_State *L, int idx, int *n) {
+  *n = lurn_model_weights(check_model(L, idx), NULL, 0);
   lurn_model_weight *ws = lua_newuserdatauv(L, sizeof *ws * (size_t)(*n ? *n : 1), 0);
-  lurn_model_weights(m, ws, *n);
+  lurn_model_weights(check_model(L, idx), ws, *n);
   return ws;
 }
 
 /* m:weights([grads]) -> {views}, {"dense/kernel", ...}, {trainable, ...}: every parameter
  * (or, with grads, its gradient of the last backward), in lurn_model_weights order. */
 static int l_weights(lua_State *L) {
-  lurn_model *m = check_model(L, 1);
   int grads = lua_toboolean(L, 2);
   int n;
-  lurn_model_weight *ws = model_weights(L, m, &n);
+  lurn_model_weight *ws = model_weights(L, 1, &n);
   lua_createtable(L, n, 0);
   lua_createtable(L, n, 0);
   lua_createtable(L, n, 0);
@@ -227,20 +227,21 @@ static int l_weights(lua_State *L) {
  * gradients (a list, one per trainable weight in m:weights() order) or the model's own. */
 static int l_apply_gradients(lua_State *L) {
   lua_settop(L, 3);
-  lurn_model *m = check_model(L, 1);
+  check_model(L, 1);
   l_checkoptimizer(L, 2);
   lurn_tensor **grads = NULL;
   int ngrads = 0;
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
+    size_t slots = (size_t)lurn_model_trainable_count(check_model(L, 1)) + 1;
+    grads = lua_newuserdatauv(L, sizeof *grads * slots, 0);
     int n;
-    lurn_model_weight *ws = model_weights(L, m, &n);
-    int want = lurn_model_trainable_count(m);
-    ngrads = (int)luaL_len(L, 3);
+    lurn_model_weight *ws = model_weights(L, 1, &n); /* no allocation from here to the C call */
+    int want = lurn_model_trainable_count(check_model(L, 1));
+    ngrads = (int)lua_rawlen(L, 3);
     if (ngrads != want)
       luaL_error(L, "apply_gradients: expected %d gradients (one per trainable weight), got %d", want,
                  ngrads);
-    grads = lua_newuserdatauv(L, sizeof *grads * (size_t)(want ? want : 1), 0);
     for (int i = 0, k = 0; i < n; i++) {
       if (!ws[i].trainable) continue;
       lua_rawgeti(L, 3, k + 1);
@@ -263,7 +264,7 @@ static int l_apply_gradients(lua_State *L) {
   }
   check_model(L, 1);
   l_checkoptimizer(L, 2);
-  m = use_model(L, 1);
+  lurn_model *m = use_model(L, 1);
   lurn_optimizer *o = l_use_optimizer(L, 2);
   lurn_status st = lurn_model_apply_gradients(m, o, grads, ngrads);
   l_done_with_optimizer(L, 2);
