@@ -208,6 +208,8 @@ describe("compute_gradients", function()
     assert.error_matches(function() model:compute_gradients(x, y:narrow(1, 1, 3)) end,
       "x and y have different numbers of samples")
     assert.error_matches(function() model:train_on_batch(x, y + 5) end, "is not a class in 0..2")
+    assert.error_matches(function() model:train_on_batch(x, y, {class_weight = {[0] = "a"}}) end,
+      "train_on_batch: class_weight must map 0%-based class numbers")
     assert.error_matches(function() model:compute_gradients(x, y, lurn.ones{3}) end,
       "sample_weight must be a 1%-D tensor with one weight per sample %(16%)")
   end)

@@ -258,9 +258,10 @@ end
 
 -- Per-sample weights from class_weight {[label] = w} and/or sample_weight (a tensor):
 -- a lookup table of class weights gathered by label, in C.
-local function sample_weights(y, class_weight, sample_weight, n)
+local function sample_weights(y, class_weight, sample_weight, n, what)
+  what = what or "fit"
   if class_weight == nil then return sample_weight end
-  if type(class_weight) ~= "table" then error("fit: class_weight must be a table {[class] = weight}", 3) end
+  if type(class_weight) ~= "table" then error(what .. ": class_weight must be a table {[class] = weight}", 3) end
   local labels
   if y:dim() == 1 or (y:dim() == 2 and y:size(2) == 1) then
     labels = y:reshape(n)
@@ -270,7 +271,7 @@ local function sample_weights(y, class_weight, sample_weight, n)
   local top = n > 0 and labels:max() or 0
   for k, v in pairs(class_weight) do
     if math.type(k) ~= "integer" or k < 0 or type(v) ~= "number" then
-      error("fit: class_weight must map 0-based class numbers to numbers", 3)
+      error(what .. ": class_weight must map 0-based class numbers to numbers", 3)
     end
     top = math.max(top, k)
   end
@@ -635,7 +636,7 @@ local function training_batch(self, what, x, y, sample_weight, class_weight)
     error(("%s: sample_weight must be a 1-D tensor with one weight per sample (%d)"):format(what, x:size(1)), 3)
   end
   check_finite(opts, what, "sample_weight", sample_weight)
-  local w = sample_weights(y, class_weight, sample_weight and sample_weight:contiguous(), x:size(1))
+  local w = sample_weights(y, class_weight, sample_weight and sample_weight:contiguous(), x:size(1), what)
   return x, y, w and w:contiguous()
 end
 
