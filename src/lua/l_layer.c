@@ -366,6 +366,14 @@ static int l_set_regularizer(lua_State *L) {
   return 0;
 }
 
+/* layer:set_name(name): the Lua layer's name, for the C core's messages and the names of
+ * a model's weights ("dense/kernel"); cut to fit the struct's field */
+static int l_set_name(lua_State *L) {
+  lurn_layer *l = l_checklayer(L, 1);
+  snprintf(l->name, sizeof l->name, "%s", luaL_checkstring(L, 2));
+  return 0;
+}
+
 /* layer:set_frozen(bool): Keras' trainable = false, combined with the containers' */
 static int l_set_frozen(lua_State *L) {
   lurn_layer *l = l_checklayer(L, 1);
@@ -455,6 +463,7 @@ static const luaL_Reg layer_methods[] = {
     {"output_shape", l_output_shape},
     {"type", l_type},
     {"params", l_params},
+    {"set_name", l_set_name},
     {"set_regularizer", l_set_regularizer},
     {"set_activity_regularizer", l_set_activity_regularizer},
     {"set_frozen", l_set_frozen},

@@ -171,6 +171,108 @@ static int l_train_step(lua_State *L) {
   return 2;
 }
 
+/* m:compute_gradients(loss, x, y[, sample_weight]) -> loss value, predictions view: the
+ * first half of train_step; the raw gradients stay in the layers (m:weights(true)). */
+static int l_compute_gradients(lua_State *L) {
+  lua_settop(L, 5); /* absent arguments as nil: pins go above them */
+  check_model(L, 1);
+  lurn_loss loss = check_loss(L, 2);
+  lurn_tensor *x = l_pin(L, check_packed(L, 3)), *y = l_pin(L, check_packed(L, 4));
+  check_batches(L, x, y);
+  const float *w = pin_weights(L, 5, x);
+  l_set_active_state(L);
+  lurn_model *m = use_model(L, 1);
+  double value;
+  const lurn_tensor *pred;
+  lurn_status st = lurn_model_compute_gradients(m, &loss, x, y, w, &value, &pred);
+  if (!st) {
+    lua_pushnumber(L, value);
+    push_view(L, pred);
+  }
+  done_with(L, 1);
+  l_check(L, st);
+  return 2;
+}
+
+/* The weights of the model at idx (lurn_model_weights) in a block the collector frees.
+ * The model is checked again after the allocation, which may run a finalizer. */
+static lurn_model_weight *model_weights(lua_State *L, int idx, int *n) {
+  *n = lurn_model_weights(check_model(L, idx), NULL, 0);
+  lurn_model_weight *ws = lua_newuserdatauv(L, sizeof *ws * (size_t)(*n ? *n : 1), 0);
+  lurn_model_weights(check_model(L, idx), ws, *n);
+  return ws;
+}
+
+/* m:weights([grads]) -> {views}, {"dense/kernel", ...}, {trainable, ...}: every parameter
+ * (or, with grads, its gradient of the last backward), in lurn_model_weights order. */
+static int l_weights(lua_State *L) {
+  int grads = lua_toboolean(L, 2);
+  int n;
+  lurn_model_weight *ws = model_weights(L, 1, &n);
+  lua_createtable(L, n, 0);
+  lua_createtable(L, n, 0);
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    l_pushtensor(L, lurn_tensor_view(grads ? ws[i].grad : ws[i].param));
+    lua_rawseti(L, -4, i + 1);
+    lua_pushfstring(L, "%s/%s", ws[i].layer->name, ws[i].name);
+    lua_rawseti(L, -3, i + 1);
+    lua_pushboolean(L, ws[i].trainable);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 3;
+}
+
+/* m:apply_gradients(optimizer[, grads]): the second half of train_step, with the given
+ * gradients (a list, one per trainable weight in m:weights() order) or the model's own. */
+static int l_apply_gradients(lua_State *L) {
+  lua_settop(L, 3);
+  check_model(L, 1);
+  l_checkoptimizer(L, 2);
+  lurn_tensor **grads = NULL;
+  int ngrads = 0;
+  if (!lua_isnil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    size_t slots = (size_t)lurn_model_trainable_count(check_model(L, 1)) + 1;
+    grads = lua_newuserdatauv(L, sizeof *grads * slots, 0);
+    int n;
+    lurn_model_weight *ws = model_weights(L, 1, &n); /* no allocation from here to the C call */
+    int want = lurn_model_trainable_count(check_model(L, 1));
+    ngrads = (int)lua_rawlen(L, 3);
+    if (ngrads != want)
+      luaL_error(L, "apply_gradients: expected %d gradients (one per trainable weight), got %d", want,
+                 ngrads);
+    for (int i = 0, k = 0; i < n; i++) {
+      if (!ws[i].trainable) continue;
+      lua_rawgeti(L, 3, k + 1);
+      lurn_tensor *g = l_totensor(L, -1);
+      lua_pop(L, 1);
+      if (!g)
+        luaL_error(L, "apply_gradients: gradient %d (for %s/%s) must be a tensor", k + 1, ws[i].layer->name,
+                   ws[i].name);
+      if (!lurn_tensor_same_shape(g, ws[i].param)) {
+        char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
+        luaL_error(L, "apply_gradients: gradient %d (for %s/%s) must have shape %s, got %s", k + 1,
+                   ws[i].layer->name, ws[i].name, lurn_shape_str(ws[i].param, a, sizeof a),
+                   lurn_shape_str(g, b, sizeof b));
+      }
+      if (!lurn_tensor_is_contiguous(g))
+        luaL_error(L, "apply_gradients: gradient %d (for %s/%s) must be a packed tensor (call contiguous())",
+                   k + 1, ws[i].layer->name, ws[i].name);
+      grads[k++] = g;
+    }
+  }
+  check_model(L, 1);
+  l_checkoptimizer(L, 2);
+  lurn_model *m = use_model(L, 1);
+  lurn_optimizer *o = l_use_optimizer(L, 2);
+  lurn_status st = lurn_model_apply_gradients(m, o, grads, ngrads);
+  l_done_with_optimizer(L, 2);
+  done_with(L, 1);
+  l_check(L, st);
+  return 0;
+}
+
 /* m:test_step(loss, x, y[, sample_weight]) -> loss value, predictions view */
 static int l_test_step(lua_State *L) {
   lua_settop(L, 5); /* absent arguments as nil: pins go above them */
@@ -294,6 +396,9 @@ static const luaL_Reg model_methods[] = {
     {"train_step", l_train_step},
     {"test_step", l_test_step},
     {"gradients", l_gradients},
+    {"compute_gradients", l_compute_gradients},
+    {"apply_gradients", l_apply_gradients},
+    {"weights", l_weights},
     {NULL, NULL},
 };
 

@@ -24,7 +24,11 @@ struct lurn_model {
   lurn_tensor **train_params, **train_grads;
   lurn_layer **train_owner;     /* the layer of each, whose frozen flag is read each step */
   unsigned char *train_frozen;  /* filled from train_owner before each update */
+  lurn_tensor **apply_grads;    /* the gradients apply_gradients hands the optimizer */
   double activity_penalty;  /* of the last training forward */
+  double *weight_penalty;   /* weight_penalty[i]: layer i's, of the last training backward */
+  lurn_grads_ready_fn grads_ready; /* called after each layer's backward, or NULL */
+  void *grads_ready_ud;
   int running;  /* inside a call: see begin_run */
   int inner;    /* runs inside a container layer, whose model claims the layers */
 };
@@ -49,6 +53,8 @@ void lurn_model_free(lurn_model *m) {
   free(m->train_grads);
   free(m->train_owner);
   free(m->train_frozen);
+  free(m->apply_grads);
+  free(m->weight_penalty);
   free(m);
 }
 
@@ -149,12 +155,17 @@ static lurn_status build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_
   free(m->train_grads);
   free(m->train_owner);
   free(m->train_frozen);
+  free(m->apply_grads);
+  free(m->weight_penalty);
   size_t slots = (size_t)(count ? count : 1);
   m->train_params = malloc(sizeof(lurn_tensor *) * slots);
   m->train_grads = malloc(sizeof(lurn_tensor *) * slots);
   m->train_owner = malloc(sizeof(lurn_layer *) * slots);
   m->train_frozen = calloc(slots, 1);
-  if (!m->train_params || !m->train_grads || !m->train_owner || !m->train_frozen)
+  m->apply_grads = malloc(sizeof(lurn_tensor *) * slots);
+  m->weight_penalty = calloc((size_t)m->n, sizeof(double));
+  if (!m->train_params || !m->train_grads || !m->train_owner || !m->train_frozen || !m->apply_grads ||
+      !m->weight_penalty)
     return lurn_fail(LURN_ENOMEM, "out of memory");
   for (int i = 0; i < m->n; i++)
     m->ntrain += collect_params(m->layers[i], m->train_params + m->ntrain, m->train_grads + m->ntrain,
@@ -169,6 +180,44 @@ lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, l
   if (m->n == 0) return lurn_fail(LURN_EINVAL, "the model has no layers");
   lurn_status st = begin_run(m);
   return st ? st : end_run(m, build(m, ndim, in_shape, rng));
+}
+
+static const char *param_name(const lurn_layer *l, const lurn_tensor *p) {
+  for (int i = 0; i < l->nparams; i++)
+    if (l->params[i] == p) return l->param_names[i] ? l->param_names[i] : "weight";
+  return "weight";
+}
+
+/* Lists (with out) every parameter of l and of the layers it contains, depth first in
+ * layer order, as collect_params does; returns the count. */
+static int list_weights(lurn_layer *l, lurn_model_weight *out, int at, int max) {
+  int n = 0;
+  for (int p = 0; p < l->nparams; p++, n++) {
+    if (at + n >= max) continue;
+    out[at + n] = (lurn_model_weight){.param = l->params[p],
+                                      .grad = l->grads[p],
+                                      .layer = l,
+                                      .name = l->param_names[p] ? l->param_names[p] : "weight",
+                                      .trainable = l->trainable[p] && !l->frozen};
+  }
+  if (l->ops->children) {
+    lurn_layer *kids[MAX_CHILDREN];
+    int k = l->ops->children(l, kids, MAX_CHILDREN);
+    for (int i = 0; i < k; i++) n += list_weights(kids[i], out, at + n, max);
+  }
+  return n;
+}
+
+int lurn_model_weights(const lurn_model *m, lurn_model_weight *out, int max) {
+  int n = 0;
+  for (int i = 0; m->built && i < m->n; i++) n += list_weights(m->layers[i], out, n, out ? max : 0);
+  return n;
+}
+
+int lurn_model_trainable_count(const lurn_model *m) {
+  int n = 0;
+  for (int i = 0; m->built && i < m->ntrain; i++) n += !m->train_owner[i]->frozen;
+  return n;
 }
 
 static lurn_status check_input(const lurn_model *m, const lurn_tensor *x) {
@@ -251,7 +300,8 @@ static double weight_penalties(lurn_model *m, int with_grad) {
   return total;
 }
 
-static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused);
+static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused,
+                                   int top_model);
 
 /* Forward, loss, backward. Leaves the parameter gradients in the layers. */
 static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
@@ -266,8 +316,10 @@ static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const 
   st = lurn_loss_compute(fused ? &logits_loss : loss, fused ? top->preactivation : m->out[last], y, sample_weight,
                          loss_value, m->dout[last]);
   if (st) return st;
-  if ((st = backward_layers(m, x, dx, fused))) return st;
-  *loss_value += m->activity_penalty + weight_penalties(m, 1);
+  if ((st = backward_layers(m, x, dx, fused, 1))) return st;
+  double penalties = 0; /* summed in layer order, as test_step does */
+  for (int i = 0; i < m->n; i++) penalties += m->weight_penalty[i];
+  *loss_value += m->activity_penalty + penalties;
   return LURN_OK;
 }
 
@@ -279,8 +331,12 @@ static int relu_taken_over(const lurn_model *m, int i) {
          l->activity_regularizer.l1 == 0 && l->activity_regularizer.l2 == 0;
 }
 
-/* Runs the layers backward from dout[last], adding activity-penalty gradients. */
-static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused) {
+/* Runs the layers backward from dout[last], adding activity-penalty gradients. The model
+ * that trains (top_model, not a container's inner model) also adds each layer's weight
+ * penalties to its gradients right after its backward, so that they are complete when
+ * the grads_ready hook is called (the inner layers' penalties are their container's). */
+static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused,
+                                   int top_model) {
   int last = m->n - 1;
   lurn_status st;
   int64_t batch = x->shape[0];
@@ -300,6 +356,9 @@ static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_ten
     st = l->ops->backward(l, in, m->out[i], m->dout[i], din);
     l->dy_is_preactivation = l->dx_relu_masked = 0;
     if (st) return st;
+    if (!top_model) continue;
+    m->weight_penalty[i] = layer_penalties(l, 1);
+    if (m->grads_ready) m->grads_ready(m, i, m->grads_ready_ud);
   }
   return LURN_OK;
 }
@@ -311,7 +370,7 @@ lurn_status lurn_model_backward(lurn_model *m, const lurn_tensor *x, const lurn_
   lurn_status st = begin_run(m);
   if (st) return st;
   st = lurn_tensor_copy_into(m->dout[last], dy);
-  return end_run(m, st ? st : backward_layers(m, x, dx, 0));
+  return end_run(m, st ? st : backward_layers(m, x, dx, 0, 0));
 }
 
 double lurn_model_activity_penalty(const lurn_model *m) { return m->activity_penalty; }
@@ -323,14 +382,57 @@ lurn_status lurn_model_gradients(lurn_model *m, const lurn_loss *loss, const lur
   return st ? st : end_run(m, forward_backward(m, loss, x, y, sample_weight, loss_value, dx));
 }
 
+void lurn_model_on_grads_ready(lurn_model *m, lurn_grads_ready_fn fn, void *ud) {
+  m->grads_ready = fn;
+  m->grads_ready_ud = ud;
+}
+
+lurn_status lurn_model_compute_gradients(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x,
+                                         const lurn_tensor *y, const float *sample_weight, double *loss_value,
+                                         const lurn_tensor **pred) {
+  lurn_status st = begin_run(m);
+  if (st) return st;
+  st = end_run(m, forward_backward(m, loss, x, y, sample_weight, loss_value, NULL));
+  if (!st && pred) *pred = m->out[m->n - 1];
+  return st;
+}
+
+/* The optimizer update with grads (one per parameter the optimizer updates, frozen ones
+ * skipped; NULL: the layers' own), through the frozen mask read now. */
+static lurn_status apply(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const *grads, int ngrads) {
+  if (!m->built) return lurn_fail(LURN_EINVAL, "apply_gradients: the model is not built");
+  if (grads && ngrads != lurn_model_trainable_count(m))
+    return lurn_fail(LURN_EINVAL, "apply_gradients: expected %d gradients (one per trainable weight), got %d",
+                     lurn_model_trainable_count(m), ngrads);
+  int k = 0;
+  for (int i = 0; i < m->ntrain; i++) {
+    m->train_frozen[i] = m->train_owner[i]->frozen != 0;
+    m->apply_grads[i] = m->train_grads[i];
+    if (!grads || m->train_frozen[i]) continue;
+    if (lurn_tensor_numel(grads[k]) != lurn_tensor_numel(m->train_params[i]) ||
+        !lurn_tensor_is_contiguous(grads[k]))
+      return lurn_fail(LURN_EINVAL,
+                       "apply_gradients: gradient %d must be a packed tensor of %lld values for %s/%s", k + 1,
+                       (long long)lurn_tensor_numel(m->train_params[i]), m->train_owner[i]->name,
+                       param_name(m->train_owner[i], m->train_params[i]));
+    m->apply_grads[i] = grads[k++];
+  }
+  return lurn_optimizer_step_frozen(opt, m->train_params, m->apply_grads, m->train_frozen, m->ntrain);
+}
+
+lurn_status lurn_model_apply_gradients(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const *grads,
+                                       int ngrads) {
+  lurn_status st = begin_run(m);
+  return st ? st : end_run(m, apply(m, opt, grads, ngrads));
+}
+
 static lurn_status train_step(lurn_model *m, const lurn_loss *loss, lurn_optimizer *opt, const lurn_tensor *x,
                               const lurn_tensor *y, const float *sample_weight, double *loss_value,
                               const lurn_tensor **pred) {
   lurn_status st = forward_backward(m, loss, x, y, sample_weight, loss_value, NULL);
   if (st) return st;
   *pred = m->out[m->n - 1];
-  for (int i = 0; i < m->ntrain; i++) m->train_frozen[i] = m->train_owner[i]->frozen != 0;
-  return lurn_optimizer_step_frozen(opt, m->train_params, m->train_grads, m->train_frozen, m->ntrain);
+  return apply(m, opt, NULL, 0);
 }
 
 lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_optimizer *opt, const lurn_tensor *x,

@@ -19,6 +19,10 @@ struct lurn_optimizer {
   double nadam_u_product; /* nadam: u_1 * ... * u_t, the product of its momentum schedule */
   int nslots;
   lurn_slots *slots;
+  /* clipnorm/clipvalue clip a copy here, so that the gradients given stay raw (readable
+   * after the step, e.g. for statistics); sized on the first step that clips */
+  float *clipped;
+  int64_t clipped_size;
 };
 
 /* Each updates w[0..n) from g in place; t is the 1-based step number. */

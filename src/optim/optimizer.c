@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "optim.h"
 
 lurn_optimizer *lurn_optimizer_new(const lurn_optimizer_config *c) {
@@ -57,6 +58,7 @@ static void free_slots(lurn_optimizer *o) {
 void lurn_optimizer_free(lurn_optimizer *o) {
   if (!o) return;
   free_slots(o);
+  free(o->clipped);
   free(o);
 }
 
@@ -94,19 +96,41 @@ static lurn_status ensure_slots(lurn_optimizer *o, lurn_tensor *const *params, i
   return LURN_OK;
 }
 
-/* Keras clips each variable's gradient on its own (clipnorm), then by value. */
-static void clip(const lurn_optimizer_config *c, float *g, int64_t n) {
+static int clips(const lurn_optimizer_config *c) { return c->clipnorm > 0 || c->clipvalue > 0; }
+
+/* The scratch a clipped gradient goes to: as large as the largest parameter, allocated on
+ * the first step that clips and reused after. */
+static lurn_status ensure_clip_scratch(lurn_optimizer *o, lurn_tensor *const *params, int n) {
+  int64_t largest = 1;
+  for (int i = 0; i < n; i++)
+    if (lurn_tensor_numel(params[i]) > largest) largest = lurn_tensor_numel(params[i]);
+  if (largest <= o->clipped_size) return LURN_OK;
+  size_t bytes;
+  if (!lurn_array_bytes(largest, sizeof(float), &bytes)) return lurn_fail(LURN_ENOMEM, "out of memory");
+  float *buf = malloc(bytes);
+  if (!buf) return lurn_fail(LURN_ENOMEM, "out of memory for clipped gradients");
+  free(o->clipped);
+  o->clipped = buf;
+  o->clipped_size = largest;
+  return LURN_OK;
+}
+
+/* Keras clips each variable's gradient on its own (clipnorm), then by value. Reads g,
+ * writes the clipped gradient to out (g itself is never changed). */
+static const float *clip(const lurn_optimizer_config *c, const float *g, float *out, int64_t n) {
+  memcpy(out, g, sizeof(float) * (size_t)n);
   if (c->clipnorm > 0) {
     double ss = 0;
-    for (int64_t i = 0; i < n; i++) ss += (double)g[i] * g[i];
+    for (int64_t i = 0; i < n; i++) ss += (double)out[i] * out[i];
     double norm = sqrt(ss);
     if (norm > c->clipnorm) {
       float scale = (float)(c->clipnorm / norm);
-      for (int64_t i = 0; i < n; i++) g[i] *= scale;
+      for (int64_t i = 0; i < n; i++) out[i] *= scale;
     }
   }
   if (c->clipvalue > 0)
-    for (int64_t i = 0; i < n; i++) g[i] = fminf(fmaxf(g[i], -c->clipvalue), c->clipvalue);
+    for (int64_t i = 0; i < n; i++) out[i] = fminf(fmaxf(out[i], -c->clipvalue), c->clipvalue);
+  return out;
 }
 
 lurn_status lurn_optimizer_step_frozen(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads,
@@ -116,13 +140,16 @@ lurn_status lurn_optimizer_step_frozen(lurn_optimizer *o, lurn_tensor *const *pa
   /* learning_rate may have been set to 0 since creation: Ftrl divides by it */
   if (o->c.kind == LURN_OPT_FTRL && !(o->c.learning_rate > 0))
     return lurn_fail(LURN_EINVAL, "optimizer: Ftrl's learning_rate must be > 0, got %g", o->c.learning_rate);
+  /* clipnorm may be set between steps (the config is live) */
+  if (clips(&o->c) && (st = ensure_clip_scratch(o, params, n))) return st;
   int64_t t = ++o->iterations;
   if (o->c.kind == LURN_OPT_NADAM) o->nadam_u_product *= lurn_nadam_momentum(&o->c, t);
   for (int i = 0; i < n; i++) {
     if (frozen && frozen[i]) continue; /* every rule below, and any added, skips it */
-    float *w = lurn_tensor_data(params[i]), *g = lurn_tensor_data(grads[i]);
+    float *w = lurn_tensor_data(params[i]);
+    const float *g = lurn_tensor_data(grads[i]);
     int64_t size = lurn_tensor_numel(params[i]);
-    clip(&o->c, g, size);
+    if (clips(&o->c)) g = clip(&o->c, g, o->clipped, size);
     switch (o->c.kind) {
       case LURN_OPT_SGD: lurn_sgd_update(&o->c, w, g, &o->slots[i], size); break;
       case LURN_OPT_ADAMW:

@@ -75,6 +75,7 @@ end
 --- Creates the C layer(s) without building them (containers build their inner layers).
 function Layer:_make_core()
   self._core = self:_create()
+  if self.name then self._core:set_name(self.name) end  -- names the model's weights: "dense/kernel"
   for position, reg in pairs(self._regularizers or {}) do
     if position == "activity" then
       self._core:set_activity_regularizer(reg.l1, reg.l2)

@@ -15,6 +15,7 @@ local shapes = require "lurn.shape"
 
 local Model = class(Sequential)
 Model.class_name = "Functional"
+Model.__index = Sequential._index_for(Model)  -- trainable_weights, non_trainable_weights
 
 -- The one symbolic tensor of `inputs` or `outputs` (a tensor or a list of one).
 local function single(what, v)

@@ -258,9 +258,10 @@ end
 
 -- Per-sample weights from class_weight {[label] = w} and/or sample_weight (a tensor):
 -- a lookup table of class weights gathered by label, in C.
-local function sample_weights(y, class_weight, sample_weight, n)
+local function sample_weights(y, class_weight, sample_weight, n, what)
+  what = what or "fit"
   if class_weight == nil then return sample_weight end
-  if type(class_weight) ~= "table" then error("fit: class_weight must be a table {[class] = weight}", 3) end
+  if type(class_weight) ~= "table" then error(what .. ": class_weight must be a table {[class] = weight}", 3) end
   local labels
   if y:dim() == 1 or (y:dim() == 2 and y:size(2) == 1) then
     labels = y:reshape(n)
@@ -270,7 +271,7 @@ local function sample_weights(y, class_weight, sample_weight, n)
   local top = n > 0 and labels:max() or 0
   for k, v in pairs(class_weight) do
     if math.type(k) ~= "integer" or k < 0 or type(v) ~= "number" then
-      error("fit: class_weight must map 0-based class numbers to numbers", 3)
+      error(what .. ": class_weight must map 0-based class numbers to numbers", 3)
     end
     top = math.max(top, k)
   end
@@ -610,6 +611,128 @@ function Sequential:__call(x, training)
   return self._core:forward(x:contiguous(), training):clone()
 end
 
+-- ---- The training step in two halves ------------------------------------------------
+-- fit runs both halves in one C call per batch (core train_step); train_on_batch does the
+-- same, and compute_gradients + apply_gradients give the same weights bit for bit, with
+-- the raw gradients readable in between (statistics, an all-reduce across machines).
+
+-- The checked batch of train_on_batch and compute_gradients: packed x, y and per-sample
+-- weights (or nil), the model built on the way if it was not.
+local function training_batch(self, what, x, y, sample_weight, class_weight)
+  if not self.compiled then error(what .. ": the model must be compiled first: call model:compile{...}", 3) end
+  check_x(self, x, what)
+  if not core.is_tensor(y) then error(what .. ": y must be a tensor, got " .. symbolic.describe(y), 3) end
+  if x:size(1) ~= y:size(1) then
+    error(("%s: x and y have different numbers of samples: %s and %s"):format(what, shape_text(x:shape()),
+      shape_text(y:shape())), 3)
+  end
+  x, y = x:contiguous(), y:contiguous()
+  local opts = {}
+  check_finite(opts, what, "x", x)
+  check_finite(opts, what, "y", y)
+  self:_check_labels(y, what)
+  if sample_weight ~= nil and (not core.is_tensor(sample_weight) or sample_weight:dim() ~= 1
+      or sample_weight:size(1) ~= x:size(1)) then
+    error(("%s: sample_weight must be a 1-D tensor with one weight per sample (%d)"):format(what, x:size(1)), 3)
+  end
+  check_finite(opts, what, "sample_weight", sample_weight)
+  local w = sample_weights(y, class_weight, sample_weight and sample_weight:contiguous(), x:size(1), what)
+  return x, y, w and w:contiguous()
+end
+
+--- model:train_on_batch(x, y[, sample_weight | {sample_weight =, class_weight =, reset_metrics = true,
+-- return_dict = false}]): one training step on one batch, as fit runs it. Returns the loss
+-- (penalties included); with metrics, {loss, metric, ...} in compile's order, or with
+-- return_dict {loss =, <metric> =}. reset_metrics = false accumulates the metrics over calls.
+function Sequential:train_on_batch(x, y, opts)
+  if core.is_tensor(opts) then opts = {sample_weight = opts} end
+  options.check(opts, {"sample_weight", "class_weight", "reset_metrics", "return_dict"}, "train_on_batch", 2)
+  opts = opts or {}
+  local xb, yb, wb = training_batch(self, "train_on_batch", x, y, opts.sample_weight, opts.class_weight)
+  local value, pred = self._core:train_step(self.loss, self.optimizer._c, xb, yb, wb)
+  if self._batch_metric_specs ~= self._metric_specs then
+    self._batch_metrics, self._batch_metric_specs = nil, nil
+  end
+  local metric_list = self._batch_metrics or self:_new_metrics()
+  for _, m in ipairs(metric_list) do m:update(pred, yb, wb) end
+  local logs, list = {loss = value}, {value}
+  for _, m in ipairs(metric_list) do
+    logs[m.name] = m:result()
+    list[#list + 1] = logs[m.name]
+  end
+  if opts.reset_metrics == false then
+    self._batch_metrics, self._batch_metric_specs = metric_list, self._metric_specs
+  else
+    self._batch_metrics = nil
+  end
+  if opts.return_dict then return logs end
+  return #metric_list == 0 and value or list
+end
+
+--- model:compute_gradients(x, y[, sample_weight]) -> loss: the first half of a training
+-- step (forward, loss, backward) on one batch, in training mode. The loss is fit's
+-- (regularization penalties included); the raw gradients stay in the model: gradients().
+function Sequential:compute_gradients(x, y, sample_weight)
+  local xb, yb, wb = training_batch(self, "compute_gradients", x, y, sample_weight)
+  return (self._core:compute_gradients(self.loss, xb, yb, wb))
+end
+
+-- The model's weights split by whether training updates them (as of the last build or
+-- compile, which pass the trainable flags to C): views, names.
+local function split_weights(self, trainable)
+  if not self._core then return {}, {} end
+  local params, names, flags = self._core:weights()
+  local out, out_names = {}, {}
+  for i, p in ipairs(params) do
+    if flags[i] == trainable then
+      out[#out + 1], out_names[#out_names + 1] = p, names[i]
+    end
+  end
+  return out, out_names
+end
+
+--- model:gradients() -> a copy of each raw gradient of the last compute_gradients or
+-- training step (before clipping), in trainable_weights order.
+function Sequential:gradients()
+  if not self._core then return {} end
+  local grads, _, flags = self._core:weights(true)
+  local out = {}
+  for i, g in ipairs(grads) do
+    if flags[i] then out[#out + 1] = g:clone() end
+  end
+  return out
+end
+
+--- model:apply_gradients([grads]): the second half of a training step: the optimizer's
+-- clipping (on its own copy) and update, with grads (one tensor per trainable weight, in
+-- trainable_weights order) or, without, the model's own raw gradients.
+function Sequential:apply_gradients(grads)
+  if not self.compiled then error("apply_gradients: the model must be compiled first: call model:compile{...}", 2) end
+  if not self._core then error("apply_gradients: the model is not built yet", 2) end
+  if grads ~= nil and (type(grads) ~= "table" or core.is_tensor(grads)) then
+    error("apply_gradients: grads must be a list of tensors, one per trainable weight, got "
+      .. symbolic.describe(grads), 2)
+  end
+  self._core:apply_gradients(self.optimizer._c, grads)
+end
+
+-- model.trainable_weights, model.non_trainable_weights: live views of the weights (Keras'
+-- properties), trainable ones in the order gradients() and apply_gradients use.
+local PROPERTIES = {
+  trainable_weights = function(self) return (split_weights(self, true)) end,
+  non_trainable_weights = function(self) return (split_weights(self, false)) end,
+}
+
+--- The __index of a class under Sequential: its methods, and the properties above.
+function Sequential._index_for(cls)
+  return function(_, key)
+    local property = PROPERTIES[key]
+    if property then return property(_) end
+    return cls[key]
+  end
+end
+Sequential.__index = Sequential._index_for(Sequential)
+
 --- All weights, layer by layer in Keras order (copies).
 function Sequential:get_weights()
   local out = {}
@@ -693,7 +816,8 @@ function Sequential:summary(print_fn)
 end
 
 -- Errors from these point at the user's line, wherever inside lurn they are raised.
-for _, method in ipairs{"add", "build", "compile", "fit", "evaluate", "predict", "__call", "set_weights", "summary"} do
+for _, method in ipairs{"add", "build", "compile", "fit", "evaluate", "predict", "__call", "set_weights", "summary",
+                        "train_on_batch", "compute_gradients", "apply_gradients"} do
   Sequential[method] = at_user_line(Sequential[method])
 end
 
