@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checked.h"
+#include "core/checked.h"
 #include "optim.h"
 
 lurn_optimizer *lurn_optimizer_new(const lurn_optimizer_config *c) {
