@@ -172,7 +172,16 @@ describe("layer configs", function()
     assert.error_matches(function() L.deserialize("Dense") end, "expected {class_name")
     assert.error_matches(function() L.Dense.from_config(3) end, "Dense.from_config: expected a config table")
     assert.error_matches(function() L.Dense.from_config{units = 2, colour = 1} end, "Dense: unknown option 'colour'")
-    assert.error_matches(function() L.serialize(L.Dense) end, "serialize: expected a layer")
+    assert.error_matches(function() L.serialize(L.Dense) end, "serialize: expected a layer, got the class Dense")
+  end)
+
+  it("are the names in lurn.layers: a class where a layer belongs is an error saying so", function()
+    assert.equal(L.Dense, getmetatable(L.Dense(2)))
+    assert.error_matches(function() L.Dense:get_config() end, "Dense is a layer class, not a layer: make one with Dense(...)",
+      nil, true)
+    assert.error_matches(function() lurn.Sequential{L.Dense(2, {input_shape = {2}}), L.Dense} end,
+      "Dense is a layer class, not a layer")
+    assert.error_matches(function() L.Residual{L.Dense} end, "Residual: element 1 is not a layer")
     assert.error_matches(function() lurn.Sequential.from_config{} end, "Sequential.from_config: expected")
     assert.error_matches(function() lurn.Model.from_config{layers = {}} end, "Model.from_config: expected")
   end)

@@ -69,7 +69,11 @@ end
 --- A layer (or a model) as plain data, as Keras' serialize: {class_name = "Dense", config =
 -- layer:get_config()}. A Lambda, or a layer whose activation is a Lua function, is an error.
 layers.serialize = at_user_line(function(layer)
-  if type(layer) ~= "table" or type(layer.get_config) ~= "function" or rawget(layer, "class_name") then
+  if type(layer) == "table" and rawget(layer, "class_name") then
+    error(("serialize: expected a layer, got the class %s (make one with %s(...))"):format(layer.class_name,
+      layer.class_name), 2)
+  end
+  if type(layer) ~= "table" or type(layer.get_config) ~= "function" then
     error(("serialize: expected a layer, got %s"):format(type(layer) == "table" and tostring(layer) or type(layer)), 2)
   end
   local config = copy_data(layer:get_config())

@@ -36,6 +36,14 @@ local function copy_data(v)
 end
 Layer._copy_data = copy_data
 
+-- A class (lurn.layers.Dense) where a layer (Dense(4)) belongs is an error saying so:
+-- classes have every method of their layers, so they would get further and fail worse.
+function Layer:_check_instance()
+  if rawget(self, "class_name") then
+    error(("%s is a layer class, not a layer: make one with %s(...)"):format(self.class_name, self.class_name), 0)
+  end
+end
+
 --- The default from_config: the config is the constructor's options table (initializers
 -- and regularizers in their serialized form, which the constructors accept).
 function Layer._from_config(cls, config)
@@ -129,6 +137,7 @@ end
 
 --- Creates the C layer for a per-sample input shape (no batch dimension).
 function Layer:build(input_shape)
+  self:_check_instance()
   input_shape = shapes.list(input_shape, tostring(self) .. ": build", "the input shape of one sample", 2)
   if self.built then
     self._core:build(input_shape)  -- the same shape is fine; another is an error
@@ -277,6 +286,7 @@ end
 -- trainable, and input_shape (per sample, no batch dimension) when the layer was given
 -- one; each class adds its own. cls.from_config(config) builds an equal layer.
 function Layer:get_config()
+  self:_check_instance()
   local cfg = {name = self.name, trainable = self.trainable}
   if self._config_input_shape then cfg.input_shape = copy_data(self._config_input_shape) end
   return cfg

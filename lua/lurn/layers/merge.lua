@@ -22,6 +22,7 @@ function Merge:_create() return core.merge_layer(self.class_name, self.c_axis) e
 
 --- Builds the C layer for a list of per-sample input shapes.
 function Merge:build(shapes)
+  self:_check_instance()
   if type(shapes) ~= "table" or type(shapes[1]) ~= "table" then
     error(("layer '%s' (%s): a merge layer takes a list of inputs, so it cannot run in a Sequential; call it "
       .. "on symbolic tensors and make a lurn.Model"):format(self.name, self.class_name), 0)

@@ -14,12 +14,13 @@ function Residual._new(opts)
   local self = Layer.setup(setmetatable({}, Residual), opts)
   self.inner = {}
   for i, layer in ipairs(opts) do
-    if type(layer) ~= "table" or not layer._create then
+    if type(layer) ~= "table" or not layer._create or rawget(layer, "class_name") then
       error(("Residual: element %d is not a layer"):format(i), 2)
     end
     self.inner[i] = layer
   end
-  if opts.projection ~= nil and (type(opts.projection) ~= "table" or not opts.projection._create) then
+  if opts.projection ~= nil and (type(opts.projection) ~= "table" or not opts.projection._create
+      or rawget(opts.projection, "class_name")) then
     error("Residual: projection must be a layer", 2)
   end
   self.projection = opts.projection
