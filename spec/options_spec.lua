@@ -66,7 +66,10 @@ describe("options", function()
   describe("every layer constructor", function()
     it("refuses a misspelt key, naming it and the class, at the caller's line", function()
       local names = {}
-      for name in pairs(L) do names[#names + 1] = name end
+      -- lurn.layers also holds serialize and deserialize, which are not constructors
+      for name in pairs(L) do
+        if name ~= "serialize" and name ~= "deserialize" then names[#names + 1] = name end
+      end
       table.sort(names)
       assert.is_true(#names >= 35)
       for _, name in ipairs(names) do

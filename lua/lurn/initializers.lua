@@ -45,9 +45,40 @@ for class_name, spec in pairs(specs) do
 end
 by_name.constant = "Constant"
 
---- Resolves a name, an initializer object or a number (a constant) to a C spec.
+--- An initializer as plain data, as Keras' serialize: {class_name = "HeNormal", config =
+-- {seed = 1}} (RandomNormal's config: mean, stddev, seed; Constant's: value; ...).
+function initializers.serialize(init)
+  if type(init) ~= "table" or not specs[init.class_name] then
+    error(("initializers.serialize: expected an initializer, got %s"):format(type(init)), 2)
+  end
+  local spec, config = specs[init.class_name], {}
+  for k in pairs(spec.args or {}) do config[k] = init[k] end
+  config.seed = init.seed
+  return {class_name = init.class_name, config = config}
+end
+
+--- The initializer serialize describes ({class_name =, config =}).
+function initializers.deserialize(t)
+  if type(t) ~= "table" or type(t.class_name) ~= "string" or not specs[t.class_name] then
+    local known = {}
+    for k in pairs(specs) do known[#known + 1] = k end
+    table.sort(known)
+    error(("initializers.deserialize: expected {class_name =, config =} with class_name one of %s, got %s"):format(
+      table.concat(known, ", "), type(t) == "table" and tostring(t.class_name) or type(t)), 2)
+  end
+  if t.config ~= nil and type(t.config) ~= "table" then
+    error(("initializers.deserialize: %s's config must be a table, got %s"):format(t.class_name, type(t.config)), 2)
+  end
+  local config = {}
+  for k, v in pairs(t.config or {}) do config[k] = v end
+  return initializers[t.class_name](config)
+end
+
+--- Resolves a name, an initializer object, its serialized form ({class_name =, config =})
+-- or a number (a constant) to a C spec.
 function initializers.get(x)
   if type(x) == "table" and x.kind then return x end
+  if type(x) == "table" and x.class_name then return initializers.deserialize(x) end
   if type(x) == "number" then return initializers.Constant{value = x} end
   if type(x) == "string" then
     local class_name = by_name[x] or (specs[x] and x)

@@ -90,9 +90,35 @@ end
 local aliases = {sgd = "SGD", adam = "Adam", adamw = "AdamW", rmsprop = "RMSprop", adagrad = "Adagrad",
                  nadam = "Nadam", adamax = "Adamax", adadelta = "Adadelta", ftrl = "Ftrl"}
 
---- An optimizer object, or a new one with default settings from a name ("adam").
+--- An optimizer as plain data, as Keras' serialize: {class_name = "Adam", config =
+-- optimizer:get_config()}.
+function optimizers.serialize(opt)
+  if getmetatable(opt) ~= Optimizer then
+    error(("optimizers.serialize: expected an optimizer, got %s"):format(type(opt)), 2)
+  end
+  return {class_name = opt.class_name, config = opt:get_config()}
+end
+
+--- A new optimizer with the settings serialize describes (its state, the moments and
+-- the iteration count, starts afresh).
+function optimizers.deserialize(t)
+  if type(t) ~= "table" or not specs[t.class_name] or (t.config ~= nil and type(t.config) ~= "table") then
+    error(("optimizers.deserialize: expected {class_name =, config =} with class_name one of SGD, Adam, AdamW, "
+      .. "RMSprop, Adagrad, Nadam, Adamax, Adadelta, Ftrl, got %s"):format(
+      type(t) == "table" and tostring(t.class_name) or type(t)), 2)
+  end
+  local config = {}
+  for k, v in pairs(t.config or {}) do config[k] = v end
+  local ok, opt = pcall(optimizers[t.class_name], config)
+  if not ok then error((tostring(opt):gsub("^[^\n]-%.lua:%d+: ", "")), 2) end
+  return opt
+end
+
+--- An optimizer object, its serialized form, or a new one with default settings from a
+-- name ("adam").
 function optimizers.get(x)
   if getmetatable(x) == Optimizer then return x end
+  if type(x) == "table" and x.class_name then return optimizers.deserialize(x) end
   if type(x) == "string" then
     local class_name = aliases[x:lower()]
     if class_name then return optimizers[class_name]() end

@@ -142,7 +142,8 @@ describe("Conv2D", function()
     local cfg = layer:get_config()
     assert.same({name = "c", trainable = true, filters = 8, kernel_size = {3, 1}, strides = {2, 2}, padding = "same",
                  data_format = "channels_last", dilation_rate = {1, 1}, activation = "relu", use_bias = true,
-                 kernel_initializer = "GlorotUniform", bias_initializer = "Zeros"}, cfg)
+                 kernel_initializer = {class_name = "GlorotUniform", config = {}},
+                 bias_initializer = {class_name = "Zeros", config = {}}}, cfg)
   end)
 
   it("applies its activation after the convolution", function()

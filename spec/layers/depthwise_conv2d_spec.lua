@@ -140,7 +140,8 @@ describe("DepthwiseConv2D", function()
                                     activation = "relu", name = "dw"}
     assert.same({name = "dw", trainable = true, kernel_size = {3, 1}, strides = {2, 2}, padding = "same",
                  depth_multiplier = 2, data_format = "channels_last", dilation_rate = {1, 1}, activation = "relu",
-                 use_bias = true, depthwise_initializer = "GlorotUniform", bias_initializer = "Zeros"},
+                 use_bias = true, depthwise_initializer = {class_name = "GlorotUniform", config = {}},
+                 bias_initializer = {class_name = "Zeros", config = {}}},
       layer:get_config())
     assert.equal("depthwise_conv2d", L.DepthwiseConv2D(3).name:gsub("_%d+$", ""))
   end)

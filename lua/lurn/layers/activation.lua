@@ -1,45 +1,44 @@
 --- Activation layers: Activation(name), and the Keras layer forms ReLU(),
 -- LeakyReLU{alpha = 0.3}, ELU{alpha = 1.0}, Softmax().
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local activations = require "lurn.activations"
 
-local Activation = class(Layer)
-Activation.class_name = "Activation"
+local Activation = Layer._define("Activation")
 
 function Activation:_create()
   return core.activation_layer(self.activation, self.alpha)
 end
 
 function Activation:get_config()
+  if self.activation_fn then self:_not_data("its activation") end
   local cfg = Layer.get_config(self)
-  cfg.activation, cfg.alpha = self.activation, self.alpha
+  cfg.activation = self.activation
   return cfg
 end
 
--- The options of each form, besides the base ones (see Layer.setup).
-local OPTIONS = {Activation = {"activation"}, ReLU = {"max_value", "negative_slope", "threshold"},
-                 LeakyReLU = {"alpha", "negative_slope"}, ELU = {"alpha"}, Softmax = {"axis"}}
+-- The Keras layer forms, subclasses of Activation with their own options (besides the
+-- base ones, see Layer.setup) and configs.
+local ReLU = Layer._define("ReLU", Activation)
+local LeakyReLU = Layer._define("LeakyReLU", Activation)
+local ELU = Layer._define("ELU", Activation)
+local Softmax = Layer._define("Softmax", Activation)
+Activation._options = {"activation"}
+ReLU._options = {"max_value", "negative_slope", "threshold"}
+LeakyReLU._options = {"alpha", "negative_slope"}
+ELU._options = {"alpha"}
+Softmax._options = {"axis"}
 
-local function make(class_name, activation, alpha, opts)
-  local cls = class_name == "Activation" and Activation or setmetatable({class_name = class_name}, {__index = Activation})
-  cls._options = OPTIONS[class_name]
-  cls.__index = cls
-  for k, v in pairs(Activation) do
-    if type(k) == "string" and k:sub(1, 2) == "__" and k ~= "__index" then cls[k] = v end
-  end
+local function make(cls, activation, alpha, opts)
   local self = Layer.setup(setmetatable({}, cls), opts)
   self.activation, self.alpha = activation, alpha
   return self
 end
 
-local M = {}
-
-function M.Activation(name, opts)
+function Activation._new(name, opts)
   if type(name) == "table" and opts == nil then name, opts = name.activation, name end
   local act, alpha, fn = activations.resolve(name)
-  local self = make("Activation", act, alpha, opts)
+  local self = make(Activation, act, alpha, opts)
   self.activation_fn = fn
   return self
 end
@@ -53,7 +52,7 @@ end
 
 -- Keras' ReLU{max_value, negative_slope, threshold} forms are not implemented yet: refused,
 -- rather than silently computing a plain relu.
-function M.ReLU(opts)
+function ReLU._new(opts)
   opts = opts or {}
   for _, k in ipairs{"max_value", "negative_slope", "threshold"} do
     if opts[k] ~= nil and opts[k] ~= 0 then
@@ -61,10 +60,17 @@ function M.ReLU(opts)
         2)
     end
   end
-  return make("ReLU", "relu", 0, opts)
+  return make(ReLU, "relu", 0, opts)
 end
-function M.Softmax(opts)
-  local self = make("Softmax", "softmax", 0, opts)
+
+function ReLU:get_config()
+  local cfg = Layer.get_config(self)
+  cfg.negative_slope, cfg.threshold = 0, 0  -- Keras' max_value = None: no key
+  return cfg
+end
+
+function Softmax._new(opts)
+  local self = make(Softmax, "softmax", 0, opts)
   local axis = (opts or {}).axis
   if axis ~= nil and axis ~= -1 then
     error(("Softmax: only axis = -1 (the last dimension) is supported, got %s"):format(tostring(axis)), 2)
@@ -72,15 +78,29 @@ function M.Softmax(opts)
   return self
 end
 
-function M.LeakyReLU(opts)
+function Softmax:get_config()
+  local cfg = Layer.get_config(self)
+  cfg.axis = -1
+  return cfg
+end
+
+function LeakyReLU._new(opts)
   opts = opts or {}
   local alpha = number_option(opts, "alpha", number_option(opts, "negative_slope", 0.3, "LeakyReLU"), "LeakyReLU")
-  return make("LeakyReLU", "leaky_relu", alpha, opts)
+  return make(LeakyReLU, "leaky_relu", alpha, opts)
 end
 
-function M.ELU(opts)
+function ELU._new(opts)
   opts = opts or {}
-  return make("ELU", "elu", number_option(opts, "alpha", 1.0, "ELU"), opts)
+  return make(ELU, "elu", number_option(opts, "alpha", 1.0, "ELU"), opts)
 end
 
-return M
+-- LeakyReLU and ELU: Keras' config holds alpha.
+function LeakyReLU:get_config()
+  local cfg = Layer.get_config(self)
+  cfg.alpha = self.alpha
+  return cfg
+end
+ELU.get_config = LeakyReLU.get_config
+
+return {Activation = Activation, ReLU = ReLU, LeakyReLU = LeakyReLU, ELU = ELU, Softmax = Softmax}

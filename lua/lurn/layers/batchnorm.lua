@@ -3,20 +3,18 @@
 -- gamma_regularizer}: normalises the last dimension (channels) with batch statistics in
 -- training and moving statistics in evaluate/predict, as Keras (axis = -1).
 -- get_weights: gamma, beta, moving_mean, moving_variance.
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local initializers = require "lurn.initializers"
 
-local BatchNormalization = class(Layer)
-BatchNormalization.class_name = "BatchNormalization"
+local BatchNormalization = Layer._define("BatchNormalization")
 BatchNormalization._options = {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
   "gamma_initializer", "beta_regularizer", "gamma_regularizer"}
 BatchNormalization._unsupported_options = {"moving_mean_initializer", "moving_variance_initializer", "beta_constraint",
   "gamma_constraint", "renorm", "renorm_clipping", "renorm_momentum", "fused", "virtual_batch_size", "adjustment",
   "synchronized"}
 
-local function new(opts)
+function BatchNormalization._new(opts)
   opts = opts or {}
   local self = Layer.setup(setmetatable({}, BatchNormalization), opts)
   if opts.axis ~= nil and opts.axis ~= -1 then
@@ -46,8 +44,11 @@ end
 
 function BatchNormalization:get_config()
   local cfg = Layer.get_config(self)
-  cfg.momentum, cfg.epsilon, cfg.center, cfg.scale = self.momentum, self.epsilon, self.center, self.scale
+  cfg.axis, cfg.momentum, cfg.epsilon, cfg.center, cfg.scale = -1, self.momentum, self.epsilon, self.center, self.scale
+  cfg.beta_initializer = initializers.serialize(self.beta_initializer)
+  cfg.gamma_initializer = initializers.serialize(self.gamma_initializer)
+  self:_regularizer_config(cfg, {"gamma_regularizer", "beta_regularizer"})
   return cfg
 end
 
-return new
+return {BatchNormalization = BatchNormalization}

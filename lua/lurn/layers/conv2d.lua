@@ -6,21 +6,17 @@
 -- use_bias (true), kernel_initializer ("glorot_uniform"), bias_initializer ("zeros"),
 -- kernel_regularizer, bias_regularizer, activity_regularizer, input_shape.
 -- kernel_size, strides and dilation_rate are a number or a pair {height, width}.
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 
-local Conv2D = class(Layer)
-Conv2D.class_name = "Conv2D"
+local Conv2D = Layer._define("Conv2D")
 Conv2D._options = {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",
                    "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
                    "activity_regularizer"}
 Conv2D._unsupported_options = {"groups", "kernel_constraint", "bias_constraint"}
 
-local M = {}
-
 --- A number or a pair {h, w} of positive integers -> {h, w}; errors name the layer.
-function M.pair(v, what, class_name, level)
+function Conv2D._pair(v, what, class_name, level)
   if math.type(v) == "integer" and v >= 1 then return {v, v} end
   if type(v) == "table" and #v == 2 and math.type(v[1]) == "integer" and math.type(v[2]) == "integer"
     and v[1] >= 1 and v[2] >= 1 then
@@ -32,7 +28,7 @@ function M.pair(v, what, class_name, level)
 end
 
 --- "valid" or "same" (any case); errors name the layer.
-function M.padding(v, class_name, level)
+function Conv2D._padding(v, class_name, level)
   local p = type(v) == "string" and v:lower() or v
   if p == nil then return "valid" end
   if p ~= "valid" and p ~= "same" then
@@ -42,13 +38,13 @@ function M.padding(v, class_name, level)
 end
 
 --- Only channels-last data is supported; errors name the layer.
-function M.data_format(v, class_name, level)
+function Conv2D._data_format(v, class_name, level)
   if v ~= nil and v ~= "channels_last" then
     error(("%s: only data_format 'channels_last' is supported, got %s"):format(class_name, tostring(v)), level + 1)
   end
 end
 
-function M.Conv2D(filters, kernel_size, opts)
+function Conv2D._new(filters, kernel_size, opts)
   if type(filters) == "table" and kernel_size == nil and opts == nil then
     filters, kernel_size, opts = filters.filters, filters.kernel_size, filters
   end
@@ -57,13 +53,13 @@ function M.Conv2D(filters, kernel_size, opts)
     error(("Conv2D: filters must be a positive integer, got %s"):format(tostring(filters)), 2)
   end
   if kernel_size == nil then error("Conv2D: kernel_size is required, e.g. Conv2D(32, 3)", 2) end
-  M.data_format(opts.data_format, "Conv2D", 2)
+  Conv2D._data_format(opts.data_format, "Conv2D", 2)
   local self = Layer.setup(setmetatable({}, Conv2D), opts)
   self.filters = filters
-  self.kernel_size = M.pair(kernel_size, "kernel_size", "Conv2D", 2)
-  self.strides = M.pair(opts.strides or 1, "strides", "Conv2D", 2)
-  self.dilation_rate = M.pair(opts.dilation_rate or 1, "dilation_rate", "Conv2D", 2)
-  self.padding = M.padding(opts.padding, "Conv2D", 2)
+  self.kernel_size = Conv2D._pair(kernel_size, "kernel_size", "Conv2D", 2)
+  self.strides = Conv2D._pair(opts.strides or 1, "strides", "Conv2D", 2)
+  self.dilation_rate = Conv2D._pair(opts.dilation_rate or 1, "dilation_rate", "Conv2D", 2)
+  self.padding = Conv2D._padding(opts.padding, "Conv2D", 2)
   self:_kernel_options(opts, "kernel")
   return self
 end
@@ -79,10 +75,7 @@ function Conv2D:get_config()
   local cfg = Layer.get_config(self)
   cfg.filters, cfg.kernel_size, cfg.strides = self.filters, self.kernel_size, self.strides
   cfg.padding, cfg.data_format, cfg.dilation_rate = self.padding, "channels_last", self.dilation_rate
-  cfg.activation, cfg.use_bias = self.activation, self.use_bias
-  cfg.kernel_initializer = self.kernel_initializer.class_name
-  cfg.bias_initializer = self.bias_initializer.class_name
-  return cfg
+  return self:_kernel_config(cfg, "kernel")
 end
 
-return M
+return {Conv2D = Conv2D}

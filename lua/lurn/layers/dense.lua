@@ -1,17 +1,15 @@
 --- Dense(units, opts): y = activation(x @ kernel + bias), as Keras' Dense. Options:
 -- activation, use_bias (true), kernel_initializer ("glorot_uniform"), bias_initializer
 -- ("zeros"), kernel_regularizer, bias_regularizer, activity_regularizer, input_shape.
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 
-local Dense = class(Layer)
-Dense.class_name = "Dense"
+local Dense = Layer._define("Dense")
 Dense._options = {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
                   "bias_regularizer", "activity_regularizer"}
 Dense._unsupported_options = {"kernel_constraint", "bias_constraint"}
 
-local function new(units, opts)
+function Dense._new(units, opts)
   if type(units) == "table" and opts == nil then units, opts = units.units, units end
   opts = opts or {}
   if math.type(units) ~= "integer" or units < 1 then
@@ -31,10 +29,8 @@ end
 
 function Dense:get_config()
   local cfg = Layer.get_config(self)
-  cfg.units, cfg.activation, cfg.use_bias = self.units, self.activation, self.use_bias
-  cfg.kernel_initializer = self.kernel_initializer.class_name
-  cfg.bias_initializer = self.bias_initializer.class_name
-  return cfg
+  cfg.units = self.units
+  return self:_kernel_config(cfg, "kernel")
 end
 
-return new
+return {Dense = Dense}

@@ -8,13 +8,11 @@
 -- use_bias (true), depthwise_initializer ("glorot_uniform", with Keras' fans: fan_in =
 -- kh*kw*C, fan_out = kh*kw*depth_multiplier), bias_initializer ("zeros"),
 -- depthwise_regularizer, bias_regularizer, activity_regularizer, input_shape.
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
-local conv2d = require "lurn.layers.conv2d"
+local conv2d = require("lurn.layers.conv2d").Conv2D
 
-local DepthwiseConv2D = class(Layer)
-DepthwiseConv2D.class_name = "DepthwiseConv2D"
+local DepthwiseConv2D = Layer._define("DepthwiseConv2D")
 DepthwiseConv2D._options = {"kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate",
   "activation", "use_bias", "depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer",
   "activity_regularizer"}
@@ -33,13 +31,10 @@ function DepthwiseConv2D:get_config()
   local cfg = Layer.get_config(self)
   cfg.kernel_size, cfg.strides, cfg.padding = self.kernel_size, self.strides, self.padding
   cfg.depth_multiplier, cfg.data_format, cfg.dilation_rate = self.depth_multiplier, "channels_last", self.dilation_rate
-  cfg.activation, cfg.use_bias = self.activation, self.use_bias
-  cfg.depthwise_initializer = self.depthwise_initializer.class_name
-  cfg.bias_initializer = self.bias_initializer.class_name
-  return cfg
+  return self:_kernel_config(cfg, "depthwise")
 end
 
-return function(kernel_size, opts)
+function DepthwiseConv2D._new(kernel_size, opts)
   -- DepthwiseConv2D{kernel_size = 3, strides = 2}: the options alone, kernel_size among them
   if type(kernel_size) == "table" and kernel_size[1] == nil and opts == nil then
     kernel_size, opts = kernel_size.kernel_size, kernel_size
@@ -47,17 +42,19 @@ return function(kernel_size, opts)
   opts = opts or {}
   local name = "DepthwiseConv2D"
   if kernel_size == nil then error("DepthwiseConv2D: kernel_size is required, e.g. DepthwiseConv2D(3)", 2) end
-  conv2d.data_format(opts.data_format, name, 2)
+  conv2d._data_format(opts.data_format, name, 2)
   local m = opts.depth_multiplier or 1
   if math.type(m) ~= "integer" or m < 1 then
     error(("DepthwiseConv2D: depth_multiplier must be a positive integer, got %s"):format(tostring(m)), 2)
   end
   local self = Layer.setup(setmetatable({}, DepthwiseConv2D), opts)
-  self.kernel_size = conv2d.pair(kernel_size, "kernel_size", name, 2)
-  self.strides = conv2d.pair(opts.strides or 1, "strides", name, 2)
-  self.dilation_rate = conv2d.pair(opts.dilation_rate or 1, "dilation_rate", name, 2)
-  self.padding = conv2d.padding(opts.padding, name, 2)
+  self.kernel_size = conv2d._pair(kernel_size, "kernel_size", name, 2)
+  self.strides = conv2d._pair(opts.strides or 1, "strides", name, 2)
+  self.dilation_rate = conv2d._pair(opts.dilation_rate or 1, "dilation_rate", name, 2)
+  self.padding = conv2d._padding(opts.padding, name, 2)
   self.depth_multiplier = m
   self:_kernel_options(opts, "depthwise")
   return self
 end
+
+return {DepthwiseConv2D = DepthwiseConv2D}

@@ -1,16 +1,14 @@
 --- Dropout(rate): inverted dropout, active only in training (fit), the identity in
 -- evaluate and predict, as Keras.
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 
-local Dropout = class(Layer)
-Dropout.class_name = "Dropout"
+local Dropout = Layer._define("Dropout")
 Dropout._options = {"rate"}
 -- lurn's dropout masks come from the global generator (lurn.manual_seed), not one per layer
 Dropout._unsupported_options = {"noise_shape", "seed"}
 
-local function new(rate, opts)
+function Dropout._new(rate, opts)
   if type(rate) == "table" and opts == nil then rate, opts = rate.rate, rate end
   if type(rate) ~= "number" or not (rate >= 0 and rate < 1) then
     error(("Dropout: rate must be a number in [0, 1), got %s"):format(tostring(rate)), 2)
@@ -28,4 +26,4 @@ function Dropout:get_config()
   return cfg
 end
 
-return new
+return {Dropout = Dropout}

@@ -2,31 +2,31 @@
 -- symbolic tensor (see lurn/symbolic.lua) made by an InputLayer: call layers on it and
 -- pass it to lurn.Model{inputs =, outputs =}, or put it first in a Sequential to declare
 -- the input shape. Shapes are per sample (no batch dimension), as everywhere in lurn.
-local class = require "lurn.class"
+-- InputLayer{shape =, name =} makes the layer itself; its `output` is the symbolic tensor.
 local Layer = require "lurn.layers.layer"
 local symbolic = require "lurn.symbolic"
 local options = require "lurn.options"
 
-local InputLayer = class(Layer)
-InputLayer.class_name = "InputLayer"
+local InputLayer = Layer._define("InputLayer")
 
 -- Keras' Input options lurn does not implement: batches are any size, tensors dense float32.
 local UNSUPPORTED = {"batch_size", "batch_shape", "batch_input_shape", "sparse", "tensor", "ragged", "type_spec"}
 local count = 0
 local shapes = require "lurn.shape"
 
-local function new(opts)
-  if type(opts) ~= "table" then error("Input: expected {shape = {...}}", 2) end
+function InputLayer._new(opts, who)
+  who = who or "InputLayer"  -- messages name what the user called: Input or InputLayer
+  if type(opts) ~= "table" then error(who .. ": expected {shape = {...}}", 2) end
   local shape = opts.shape
   if shape == nil and #opts > 0 then shape = opts end  -- Input{784}
-  options.check(opts, {"shape", "name", "dtype"}, "Input", 2, {positional = true, unsupported = UNSUPPORTED})
-  if type(shape) ~= "table" or #shape == 0 then error("Input: shape must be a table of sizes, e.g. {784}", 2) end
-  shape = shapes.list(shape, "Input", "shape", 2)
+  options.check(opts, {"shape", "name", "dtype"}, who, 2, {positional = true, unsupported = UNSUPPORTED})
+  if type(shape) ~= "table" or #shape == 0 then error(who .. ": shape must be a table of sizes, e.g. {784}", 2) end
+  shape = shapes.list(shape, who, "shape", 2)
   for _, v in ipairs(shape) do
-    if math.type(v) ~= "integer" or v < 1 then error("Input: sizes must be positive integers", 2) end
+    if math.type(v) ~= "integer" or v < 1 then error(who .. ": sizes must be positive integers", 2) end
   end
   if opts.dtype ~= nil and opts.dtype ~= "float32" then
-    error(("Input: lurn computes in float32, dtype %s is not supported"):format(tostring(opts.dtype)), 2)
+    error(("%s: lurn computes in float32, dtype %s is not supported"):format(who, tostring(opts.dtype)), 2)
   end
   count = count + 1
   local layer = setmetatable({name = opts.name or ("input_" .. count), trainable = true, built = true}, InputLayer)
@@ -34,7 +34,13 @@ local function new(opts)
   layer.output_shape = table.move(shape, 1, #shape, 1, {})
   local t = symbolic.new(shape, layer)
   t.is_input, t.name = true, layer.name  -- what Sequential:add reads
-  return t
+  layer.output = t
+  return layer
+end
+
+--- Input{shape =, name =}: the symbolic tensor of a new InputLayer.
+function InputLayer._input(opts)
+  return InputLayer._new(opts, "Input").output
 end
 
 -- No parameters and no C layer: the graph's input is the model's input.
@@ -59,10 +65,10 @@ function InputLayer:__call()
     self.name), 2)
 end
 
+--- {name =, shape =, dtype = "float32"}: Input's options (the shape per sample, where
+-- Keras' batch_input_shape has the batch dimension first).
 function InputLayer:get_config()
-  local cfg = Layer.get_config(self)
-  cfg.shape = self.output_shape
-  return cfg
+  return {name = self.name, shape = Layer._copy_data(self.output_shape), dtype = "float32"}
 end
 
-return new
+return {InputLayer = InputLayer}

@@ -5,18 +5,16 @@
 -- In training the input is traced so that backward can send gradients through fn; in
 -- evaluate/predict fn runs on plain tensors. The output shape is found by calling fn on
 -- one zero sample unless output_shape is given.
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local autograd = require "lurn.autograd"
 
-local Lambda = class(Layer)
-Lambda.class_name = "Lambda"
+local Lambda = Layer._define("Lambda")
 Lambda._options = {"function", "fn", "output_shape"}
 Lambda._unsupported_options = {"mask", "arguments"}
 
 --- The lurn.Layer userdata that runs fn (also used for Lua-function activations).
-function Lambda.core_for(fn, fixed_output_shape)
+function Lambda._core_for(fn, fixed_output_shape)
   local traced_in, traced_out
   return core.lambda_layer{
     build = function(in_shape)
@@ -45,7 +43,7 @@ function Lambda.core_for(fn, fixed_output_shape)
   }
 end
 
-local function new(fn, opts)
+function Lambda._new(fn, opts)
   if type(fn) == "table" and opts == nil then fn, opts = fn["function"] or fn.fn, fn end
   if type(fn) ~= "function" then error("Lambda: expected a function of a tensor", 2) end
   local self = Layer.setup(setmetatable({}, Lambda), opts)
@@ -54,7 +52,12 @@ local function new(fn, opts)
   return self
 end
 
-function Lambda:_create() return Lambda.core_for(self.fn, self.fixed_output_shape) end
+function Lambda:_create() return Lambda._core_for(self.fn, self.fixed_output_shape) end
 
--- Callable as the constructor; core_for serves Lua-function activations.
-return setmetatable({core_for = Lambda.core_for}, {__call = function(_, fn, opts) return new(fn, opts) end})
+-- A Lua function is code, not data: a Lambda has no config (Keras would store bytecode).
+function Lambda:get_config() self:_not_data("its function") end
+function Lambda.from_config()
+  error("Lambda.from_config: a Lambda's function is not data, so no config describes one; rebuild it in code", 2)
+end
+
+return {Lambda = Lambda}

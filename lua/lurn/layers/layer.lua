@@ -1,6 +1,9 @@
 --- The base of every layer on the Lua side: naming, building the C layer for an input
--- shape, weights in and out. A layer type provides `class_name`, `_create()` (returns
--- its lurn.Layer userdata) and `get_config()`; see dense.lua for a complete one.
+-- shape, weights in and out, configs. A layer type is made by Layer._define(class_name)
+-- and provides `_new(...)` (its constructor), `_create()` (returns its lurn.Layer
+-- userdata) and `get_config()`; see dense.lua for a complete one. Every file in this
+-- folder returns a table of its classes by class name ({Dense = Dense}); a class is
+-- callable as its constructor (Dense(4) is Dense._new(4)) and has Dense.from_config(config).
 local class = require "lurn.class"
 local core = require "lurn.core"
 local activations = require "lurn.activations"
@@ -12,6 +15,43 @@ local shapes = require "lurn.shape"
 local options = require "lurn.options"
 
 local Layer = class()
+
+--- A layer class named class_name, a subclass of parent (Layer by default): callable as its
+-- constructor cls._new, with cls.from_config(config), which builds the layer get_config
+-- described (cls._from_config does the work; containers override it).
+function Layer._define(class_name, parent)
+  local cls = class(parent or Layer)
+  cls.class_name = class_name
+  getmetatable(cls).__call = function(_, ...) return cls._new(...) end
+  cls.from_config = function(config) return cls._from_config(cls, config) end
+  return cls
+end
+
+-- A deep copy of plain data (configs are handed to constructors, which may keep tables).
+local function copy_data(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = copy_data(x) end
+  return out
+end
+Layer._copy_data = copy_data
+
+-- A class (lurn.layers.Dense) where a layer (Dense(4)) belongs is an error saying so:
+-- classes have every method of their layers, so they would get further and fail worse.
+function Layer:_check_instance()
+  if rawget(self, "class_name") then
+    error(("%s is a layer class, not a layer: make one with %s(...)"):format(self.class_name, self.class_name), 0)
+  end
+end
+
+--- The default from_config: the config is the constructor's options table (initializers
+-- and regularizers in their serialized form, which the constructors accept).
+function Layer._from_config(cls, config)
+  if type(config) ~= "table" then
+    error(("%s.from_config: expected a config table, got %s"):format(cls.class_name, type(config)), 3)
+  end
+  return cls._new(copy_data(config))
+end
 
 local name_counts = {}
 
@@ -61,6 +101,7 @@ function Layer.setup(self, opts)
       error(("%s: input_shape must be a table of sizes, e.g. {784}"):format(who), 3)
     end
     self.input_shape = shapes.list(input_shape, who, "input_shape", 3)
+    self._config_input_shape = copy_data(self.input_shape)  -- get_config reports what was given
   end
   self.trainable = opts.trainable ~= false
   return self
@@ -84,7 +125,7 @@ function Layer:_make_core()
     end
   end
   if self.activation_fn then  -- a Lua-function activation runs as a Lambda after the layer
-    self._post = require("lurn.layers.lambda").core_for(self.activation_fn)
+    self._post = require("lurn.layers.lambda").Lambda._core_for(self.activation_fn)
   end
 end
 
@@ -97,6 +138,7 @@ end
 
 --- Creates the C layer for a per-sample input shape (no batch dimension).
 function Layer:build(input_shape)
+  self:_check_instance()
   input_shape = shapes.list(input_shape, tostring(self) .. ": build", "the input shape of one sample", 2)
   if self.built then
     self._core:build(input_shape)  -- the same shape is fine; another is an error
@@ -241,8 +283,44 @@ function Layer:__tostring()
   return ("%s '%s'"):format(self.class_name, self.name)
 end
 
+--- The layer's options as plain data (numbers, strings, booleans, tables): name,
+-- trainable, and input_shape (per sample, no batch dimension) when the layer was given
+-- one; each class adds its own. cls.from_config(config) builds an equal layer.
 function Layer:get_config()
-  return {name = self.name, trainable = self.trainable}
+  self:_check_instance()
+  local cfg = {name = self.name, trainable = self.trainable}
+  if self._config_input_shape then cfg.input_shape = copy_data(self._config_input_shape) end
+  return cfg
+end
+
+-- An error for options that are code, not data (a Lua-function activation, Lambda's
+-- function): a config could not store them.
+function Layer:_not_data(what)
+  error(("%s '%s': %s is a Lua function, which is not data: the layer has no config (get_config, "
+    .. "serialize and model files need named activations and no Lambda layers; rebuild it in code)"):format(
+    self.class_name, self.name, what), 0)
+end
+
+--- The Keras options of a layer with a kernel (see _kernel_options) added to cfg:
+-- activation, use_bias, the initializers as {class_name =, config =} and the regularizers
+-- set ({class_name = "L1L2", config = {l1 =, l2 =}}).
+function Layer:_kernel_config(cfg, kernel)
+  if self.activation_fn then self:_not_data("its activation") end
+  cfg.activation, cfg.use_bias = self.activation, self.use_bias
+  cfg[kernel .. "_initializer"] = initializers.serialize(self[kernel .. "_initializer"])
+  cfg.bias_initializer = initializers.serialize(self.bias_initializer)
+  self:_regularizer_config(cfg, {kernel .. "_regularizer", "bias_regularizer"})
+  return cfg
+end
+
+--- The regularizers set, under Keras' keys: keys[1] for parameter 1, keys[2] for
+-- parameter 2, and activity_regularizer.
+function Layer:_regularizer_config(cfg, keys)
+  local regs = self._regularizers or {}
+  for position, key in ipairs(keys) do
+    if regs[position] then cfg[key] = regularizers.serialize(regs[position]) end
+  end
+  if regs.activity then cfg.activity_regularizer = regularizers.serialize(regs.activity) end
 end
 
 return Layer

@@ -4,7 +4,8 @@
 -- list: L.Add()({a, b}) with symbolic tensors builds a graph for lurn.Model; with tensors
 -- it computes at once. Axes count as lurn's tensor dimensions do: 1-based with the batch
 -- first, negative from the end, so Keras' axis=1 is axis = 2 here and -1 is the last.
--- The lower-case forms L.add({a, b}), L.concatenate({a, b}, {axis = 2}) call a new layer.
+-- The lower-case forms L.add({a, b}), L.concatenate({a, b}, {axis = 2}) (made in
+-- layers/init.lua) call a new layer.
 -- The math is in C (src/layers/merge.c).
 local class = require "lurn.class"
 local core = require "lurn.core"
@@ -21,6 +22,7 @@ function Merge:_create() return core.merge_layer(self.class_name, self.c_axis) e
 
 --- Builds the C layer for a list of per-sample input shapes.
 function Merge:build(shapes)
+  self:_check_instance()
   if type(shapes) ~= "table" or type(shapes[1]) ~= "table" then
     error(("layer '%s' (%s): a merge layer takes a list of inputs, so it cannot run in a Sequential; call it "
       .. "on symbolic tensors and make a lurn.Model"):format(self.name, self.class_name), 0)
@@ -79,33 +81,26 @@ function Merge:__call(xs)
   return core.merge_forward(self._core, packed)
 end
 
-function Merge:get_config()
-  local cfg = Layer.get_config(self)
-  cfg.axis = self.axis
-  return cfg
-end
-
 local M = {}
 
 local function kind(class_name)
-  local cls = class(Merge)
-  cls.class_name = class_name
-  M[class_name] = function(opts)
+  local cls = Layer._define(class_name, Merge)
+  cls._new = function(opts)
     opts = opts or {}
     if type(opts) ~= "table" then error(("%s: expected an options table, got %s"):format(class_name, type(opts)), 2) end
     return Layer.setup(setmetatable({}, cls), opts)
   end
-  M[class_name:lower()] = function(xs, opts) return M[class_name](opts)(xs) end
+  M[class_name] = cls
 end
 
 for _, name in ipairs{"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"} do kind(name) end
 
-local Concatenate = class(Merge)
-Concatenate.class_name = "Concatenate"
+local Concatenate = Layer._define("Concatenate", Merge)
 Concatenate._options = {"axis"}
+M.Concatenate = Concatenate
 
 --- Concatenate{axis = -1} (or Concatenate(axis, opts)).
-function M.Concatenate(axis, opts)
+function Concatenate._new(axis, opts)
   if type(axis) == "table" and opts == nil then axis, opts = axis.axis, axis end
   opts = opts or {}
   if type(opts) ~= "table" then error(("Concatenate: expected an options table, got %s"):format(type(opts)), 2) end
@@ -134,6 +129,10 @@ function Concatenate:build(shapes)
   Merge.build(self, shapes)
 end
 
-function M.concatenate(xs, opts) return M.Concatenate(opts)(xs) end
+function Concatenate:get_config()
+  local cfg = Layer.get_config(self)
+  cfg.axis = self.axis
+  return cfg
+end
 
 return M

@@ -6,7 +6,7 @@
 local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
-local conv2d = require "lurn.layers.conv2d"
+local conv2d = require("lurn.layers.conv2d").Conv2D
 
 local Pooling2D = class(Layer)
 Pooling2D._options = {"pool_size", "strides", "padding", "data_format"}
@@ -37,8 +37,8 @@ function GlobalPooling2D:get_config()
 end
 
 local function subclass(base, class_name, kind)
-  local cls = class(base)
-  cls.class_name, cls.kind = class_name, kind
+  local cls = Layer._define(class_name, base)
+  cls.kind = kind
   return cls
 end
 
@@ -54,25 +54,26 @@ local function pooling(cls, pool_size, opts)
   end
   opts = opts or {}
   local name = cls.class_name
-  conv2d.data_format(opts.data_format, name, 3)
+  conv2d._data_format(opts.data_format, name, 3)
   local self = Layer.setup(setmetatable({}, cls), opts)
-  self.pool_size = conv2d.pair(pool_size or 2, "pool_size", name, 3)
-  self.strides = conv2d.pair(opts.strides or self.pool_size, "strides", name, 3)
-  self.padding = conv2d.padding(opts.padding, name, 3)
+  self.pool_size = conv2d._pair(pool_size or 2, "pool_size", name, 3)
+  self.strides = conv2d._pair(opts.strides or self.pool_size, "strides", name, 3)
+  self.padding = conv2d._padding(opts.padding, name, 3)
   return self
 end
 
 local function global_pooling(cls, opts)
   opts = opts or {}
-  conv2d.data_format(opts.data_format, cls.class_name, 3)
+  conv2d._data_format(opts.data_format, cls.class_name, 3)
   local self = Layer.setup(setmetatable({}, cls), opts)
   self.keepdims = opts.keepdims == true
   return self
 end
 
-local M = {}
-function M.MaxPooling2D(pool_size, opts) return pooling(MaxPooling2D, pool_size, opts) end
-function M.AveragePooling2D(pool_size, opts) return pooling(AveragePooling2D, pool_size, opts) end
-function M.GlobalMaxPooling2D(opts) return global_pooling(GlobalMaxPooling2D, opts) end
-function M.GlobalAveragePooling2D(opts) return global_pooling(GlobalAveragePooling2D, opts) end
-return M
+function MaxPooling2D._new(pool_size, opts) return pooling(MaxPooling2D, pool_size, opts) end
+function AveragePooling2D._new(pool_size, opts) return pooling(AveragePooling2D, pool_size, opts) end
+function GlobalMaxPooling2D._new(opts) return global_pooling(GlobalMaxPooling2D, opts) end
+function GlobalAveragePooling2D._new(opts) return global_pooling(GlobalAveragePooling2D, opts) end
+
+return {MaxPooling2D = MaxPooling2D, AveragePooling2D = AveragePooling2D, GlobalMaxPooling2D = GlobalMaxPooling2D,
+        GlobalAveragePooling2D = GlobalAveragePooling2D}

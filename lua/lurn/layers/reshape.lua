@@ -1,14 +1,11 @@
 --- Flatten() and Reshape(target_shape): the same values under another per-sample shape
 -- (one size of target_shape may be -1).
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local shapes = require "lurn.shape"
 
-local Reshape = class(Layer)
-Reshape.class_name = "Reshape"
-local Flatten = class(Layer)
-Flatten.class_name = "Flatten"
+local Reshape = Layer._define("Reshape")
+local Flatten = Layer._define("Flatten")
 Reshape._options = {"target_shape"}
 Flatten._options = {"data_format"}
 
@@ -17,13 +14,17 @@ function Flatten:_create() return core.reshape_layer("Flatten") end
 
 function Reshape:get_config()
   local cfg = Layer.get_config(self)
-  cfg.target_shape = self.target_shape
+  cfg.target_shape = Layer._copy_data(self.target_shape)
   return cfg
 end
 
-local M = {}
+function Flatten:get_config()
+  local cfg = Layer.get_config(self)
+  cfg.data_format = "channels_last"
+  return cfg
+end
 
-function M.Reshape(target_shape, opts)
+function Reshape._new(target_shape, opts)
   if type(target_shape) == "table" and target_shape.target_shape then
     target_shape, opts = target_shape.target_shape, target_shape
   end
@@ -44,10 +45,10 @@ function M.Reshape(target_shape, opts)
   return self
 end
 
-function M.Flatten(opts)
+function Flatten._new(opts)
   local self = Layer.setup(setmetatable({}, Flatten), opts)
-  require("lurn.layers.conv2d").data_format((opts or {}).data_format, "Flatten", 2)
+  require("lurn.layers.conv2d").Conv2D._data_format((opts or {}).data_format, "Flatten", 2)
   return self
 end
 
-return M
+return {Reshape = Reshape, Flatten = Flatten}

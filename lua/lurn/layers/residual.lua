@@ -3,25 +3,24 @@
 -- residual connections"). When F changes the shape, a projection layer maps x to F's
 -- output shape: y = F(x) + projection(x). Blocks nest. Weights: the inner layers' in
 -- order, then the projection's.
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 
-local Residual = class(Layer)
-Residual.class_name = "Residual"
+local Residual = Layer._define("Residual")
 Residual._options, Residual._positional = {"projection"}, true
 
-local function new(opts)
+function Residual._new(opts)
   if type(opts) ~= "table" or #opts == 0 then error("Residual: expected {layer, ...}", 2) end
   local self = Layer.setup(setmetatable({}, Residual), opts)
   self.inner = {}
   for i, layer in ipairs(opts) do
-    if type(layer) ~= "table" or not layer._create then
+    if type(layer) ~= "table" or not layer._create or rawget(layer, "class_name") then
       error(("Residual: element %d is not a layer"):format(i), 2)
     end
     self.inner[i] = layer
   end
-  if opts.projection ~= nil and (type(opts.projection) ~= "table" or not opts.projection._create) then
+  if opts.projection ~= nil and (type(opts.projection) ~= "table" or not opts.projection._create
+      or rawget(opts.projection, "class_name")) then
     error("Residual: projection must be a layer", 2)
   end
   self.projection = opts.projection
@@ -111,4 +110,27 @@ function Residual:_sync_trainable(frozen_above)
   return frozen
 end
 
-return new
+--- {name =, trainable =, layers = {serialized layer, ...}, projection = serialized layer}
+-- (each as lurn.layers.serialize gives it).
+function Residual:get_config()
+  local layers = require "lurn.layers"
+  local cfg = Layer.get_config(self)
+  cfg.layers = {}
+  for i, layer in ipairs(self.inner) do cfg.layers[i] = layers.serialize(layer) end
+  if self.projection then cfg.projection = layers.serialize(self.projection) end
+  return cfg
+end
+
+function Residual._from_config(cls, config)
+  local layers = require "lurn.layers"
+  if type(config) ~= "table" or type(config.layers) ~= "table" then
+    error("Residual.from_config: expected a config with layers = {serialized layer, ...}", 3)
+  end
+  local opts = Layer._copy_data(config)
+  opts.layers = nil
+  for i, t in ipairs(config.layers) do opts[i] = layers.deserialize(t) end
+  if config.projection ~= nil then opts.projection = layers.deserialize(config.projection) end
+  return cls._new(opts)
+end
+
+return {Residual = Residual}

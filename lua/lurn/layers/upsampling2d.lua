@@ -3,13 +3,11 @@
 -- {sh, sw}; interpolation is "nearest" (each pixel repeated, the default) or "bilinear",
 -- which follows tf.image.resize as Keras 2 calls it (half-pixel centers: output row i
 -- samples source row (i + 0.5) / sh - 0.5, clamped to the image).
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
-local conv2d = require "lurn.layers.conv2d"
+local conv2d = require("lurn.layers.conv2d").Conv2D
 
-local UpSampling2D = class(Layer)
-UpSampling2D.class_name = "UpSampling2D"
+local UpSampling2D = Layer._define("UpSampling2D")
 UpSampling2D._options = {"size", "data_format", "interpolation"}
 
 function UpSampling2D:_create()
@@ -22,13 +20,13 @@ function UpSampling2D:get_config()
   return cfg
 end
 
-return function(size, opts)
+function UpSampling2D._new(size, opts)
   -- UpSampling2D{size = 3, interpolation = "bilinear"}: the options alone, size among them
   if type(size) == "table" and size[1] == nil and opts == nil then size, opts = size.size, size end
   opts = opts or {}
-  conv2d.data_format(opts.data_format, "UpSampling2D", 2)
+  conv2d._data_format(opts.data_format, "UpSampling2D", 2)
   local self = Layer.setup(setmetatable({}, UpSampling2D), opts)
-  self.size = conv2d.pair(size or 2, "size", "UpSampling2D", 2)
+  self.size = conv2d._pair(size or 2, "size", "UpSampling2D", 2)
   local interpolation = opts.interpolation or "nearest"
   if interpolation ~= "nearest" and interpolation ~= "bilinear" then
     error(("UpSampling2D: interpolation must be 'nearest' or 'bilinear', got %s"):format(tostring(interpolation)), 2)
@@ -36,3 +34,5 @@ return function(size, opts)
   self.interpolation = interpolation
   return self
 end
+
+return {UpSampling2D = UpSampling2D}

@@ -2,13 +2,11 @@
 -- ZeroPadding2D: (N, H, W, C) -> (N, top + H + bottom, left + W + right, C). padding (1)
 -- takes Keras' three forms: a number for all four sides, a pair {h, w} (h rows above and
 -- below, w columns left and right), or {{top, bottom}, {left, right}}.
-local class = require "lurn.class"
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
-local conv2d = require "lurn.layers.conv2d"
+local conv2d = require("lurn.layers.conv2d").Conv2D
 
-local ZeroPadding2D = class(Layer)
-ZeroPadding2D.class_name = "ZeroPadding2D"
+local ZeroPadding2D = Layer._define("ZeroPadding2D")
 ZeroPadding2D._options = {"padding", "data_format"}
 
 local function is_count(v) return math.type(v) == "integer" and v >= 0 end
@@ -52,12 +50,14 @@ function ZeroPadding2D:get_config()
   return cfg
 end
 
-return function(padding, opts)
+function ZeroPadding2D._new(padding, opts)
   -- ZeroPadding2D{padding = {1, 2}}: the options alone, padding among them
   if type(padding) == "table" and padding[1] == nil and opts == nil then padding, opts = padding.padding, padding end
   opts = opts or {}
-  conv2d.data_format(opts.data_format, "ZeroPadding2D", 2)
+  conv2d._data_format(opts.data_format, "ZeroPadding2D", 2)
   local self = Layer.setup(setmetatable({}, ZeroPadding2D), opts)
   self.padding = normalize(padding == nil and 1 or padding)
   return self
 end
+
+return {ZeroPadding2D = ZeroPadding2D}

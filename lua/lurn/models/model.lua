@@ -192,7 +192,59 @@ function Model:summary(print_fn)
   print_fn(rule)
 end
 
-for _, method in ipairs{"add", "build", "__call", "summary"} do Model[method] = at_user_line(Model[method]) end
+--- model:get_config(): {name =, layers = {{class_name =, config =, name =, inbound_nodes =
+-- {name, ...}}, ...}, input_layers = {name}, output_layers = {name}}: each layer as
+-- lurn.layers.serialize gives it, with the names of the layers whose outputs it reads (in
+-- the order of its inputs), in model.layers' order. Keras' inbound_nodes, simplified.
+function Model:get_config()
+  local serialize = require("lurn.layers").serialize
+  local cfg = {name = self.name, layers = {}, input_layers = {self.input.layer.name},
+               output_layers = {self.output.layer.name}}
+  for i, t in ipairs(self._nodes) do
+    local entry = serialize(t.layer)
+    entry.name, entry.inbound_nodes = t.layer.name, {}
+    for j, src in ipairs(t.inputs) do entry.inbound_nodes[j] = src.layer.name end
+    cfg.layers[i] = entry
+  end
+  return cfg
+end
+
+--- Model.from_config(config): a new model with the layers get_config describes, connected
+-- the same way (new weights: copy them with set_weights).
+function Model.from_config(config)
+  if type(config) ~= "table" or type(config.layers) ~= "table" or type(config.input_layers) ~= "table"
+    or type(config.output_layers) ~= "table" then
+    error("Model.from_config: expected a config {name =, layers =, input_layers =, output_layers =} (what "
+      .. "model:get_config gives)", 2)
+  end
+  local deserialize = require("lurn.layers").deserialize
+  local outputs = {}  -- layer name -> its symbolic output
+  for i, entry in ipairs(config.layers) do
+    if type(entry) ~= "table" or type(entry.inbound_nodes) ~= "table" then
+      error(("Model.from_config: layer %d has no inbound_nodes list"):format(i), 2)
+    end
+    local inputs = {}
+    for j, name in ipairs(entry.inbound_nodes) do
+      inputs[j] = outputs[name]
+      if not inputs[j] then
+        error(("Model.from_config: layer %d reads '%s', which no layer before it makes"):format(i, tostring(name)), 2)
+      end
+    end
+    local layer = deserialize(entry)
+    if layer.class_name == "InputLayer" then
+      outputs[layer.name] = layer.output
+    else  -- a merge layer reads a list of 2 or more, the others one tensor
+      outputs[layer.name] = layer(#inputs == 1 and inputs[1] or inputs)
+    end
+  end
+  local input, output = outputs[config.input_layers[1]], outputs[config.output_layers[1]]
+  if not input or not output then
+    error("Model.from_config: input_layers and output_layers must name layers of the config", 2)
+  end
+  return Model.new{inputs = input, outputs = output, name = config.name}
+end
+
+for _, method in ipairs{"add", "build", "__call", "summary", "get_config", "from_config"} do Model[method] = at_user_line(Model[method]) end
 
 setmetatable(Model, {__index = Sequential, __call = at_user_line(function(_, ...) return Model.new(...) end)})
 

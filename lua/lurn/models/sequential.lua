@@ -821,6 +821,31 @@ for _, method in ipairs{"add", "build", "compile", "fit", "evaluate", "predict",
   Sequential[method] = at_user_line(Sequential[method])
 end
 
+--- model:get_config(): {name =, layers = {lurn.layers.serialize(layer), ...},
+-- build_input_shape = per-sample shape} (as Keras'; build_input_shape when the input
+-- shape is known), plain data that Sequential.from_config builds an equal model from.
+Sequential.get_config = at_user_line(function(self)
+  local serialize = require("lurn.layers").serialize
+  local cfg = {name = self.name, layers = {}}
+  for i, layer in ipairs(self.layers) do cfg.layers[i] = serialize(layer) end
+  if self.input_shape then cfg.build_input_shape = table.move(self.input_shape, 1, #self.input_shape, 1, {}) end
+  return cfg
+end)
+
+--- Sequential.from_config(config): a new model with the layers get_config describes,
+-- built when build_input_shape is given (new weights: copy them with set_weights).
+Sequential.from_config = at_user_line(function(config)
+  if type(config) ~= "table" or type(config.layers) ~= "table" then
+    error("Sequential.from_config: expected a config {name =, layers = {...}} (what model:get_config gives)", 2)
+  end
+  local deserialize = require("lurn.layers").deserialize
+  local list = {}
+  for i, t in ipairs(config.layers) do list[i] = deserialize(t) end
+  local model = Sequential.new(list, {name = config.name})
+  if config.build_input_shape and not model._core then model:build(config.build_input_shape) end
+  return model
+end)
+
 setmetatable(Sequential, {__call = at_user_line(function(_, layers, opts) return Sequential.new(layers, opts) end)})
 
 return Sequential
