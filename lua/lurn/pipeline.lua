@@ -17,6 +17,7 @@
 -- fit: a compiled model, or another transformer. "passthrough" stands for a step that
 -- does nothing.
 local class = require "lurn.class"
+local text = require "lurn.text"
 
 local pipeline = {}
 
@@ -136,7 +137,7 @@ local function call_step(self, i, method, pipeline_method, level, ...)
   local est = self.steps[i][2]
   local results = table.pack(pcall(est[method], est, ...))
   if not results[1] then
-    local msg = tostring(results[2]):gsub("^[^\n]-:%d+: ", "", 1)
+    local msg = text.message(results[2])
     error(self:_where(i, pipeline_method) .. ": " .. msg, level + 1)
   end
   return table.unpack(results, 2, results.n)
@@ -323,7 +324,7 @@ function pipeline.from_state(state, options)
     if est ~= PASSTHROUGH then
       local ok, obj = pcall(from_state, est, options and options[step[1]])
       if not ok then error(("Pipeline.from_state: step %d '%s': %s"):format(i, step[1],
-        (tostring(obj):gsub("^[^\n]-:%d+: ", "", 1))), 2) end
+        text.message(obj)), 2) end
       est = obj
     end
     steps[i] = {step[1], est}

@@ -11,9 +11,7 @@ local SymbolicTensor = {}
 SymbolicTensor.__index = SymbolicTensor
 
 --- "(None, 28, 28, 1)": a per-sample shape with Keras' batch dimension.
-function symbolic.shape_text(shape)
-  return "(None, " .. table.concat(shape, ", ") .. ")"
-end
+symbolic.shape_text = require("lurn.text").batch_shape
 
 local function copy(shape)
   return table.move(shape, 1, #shape, 1, {})

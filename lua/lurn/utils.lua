@@ -3,7 +3,7 @@
 local core = require "lurn.core"
 
 -- A caught error's text without the "file:line: " in front.
-local function message(err) return (tostring(err):gsub("^[^\n]-:%d+: ", "", 1)) end
+local message = require("lurn.text").message
 
 local utils = {}
 

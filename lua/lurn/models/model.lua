@@ -151,10 +151,7 @@ function Model:__call(x, training)
   return Sequential.__call(self, x, training)
 end
 
-local function thousands(n)
-  local s = tostring(math.tointeger(n) or n)
-  return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
-end
+local thousands = require("lurn.text").thousands
 
 --- Prints a Keras-style functional summary: layer (type), output shape, parameters and
 -- the layers each one reads ("name[0][0]", one per line); totals.

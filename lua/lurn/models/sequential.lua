@@ -16,13 +16,8 @@ local options = require "lurn.options"
 local Sequential = class()
 Sequential.class_name = "Sequential"
 
-local function shape_text(shape)
-  return "(" .. table.concat(shape, ", ") .. (#shape == 1 and ",)" or ")")
-end
-
-local function batch_shape_text(shape)
-  return "(None, " .. table.concat(shape, ", ") .. ")"
-end
+local text = require "lurn.text"
+local shape_text, batch_shape_text = text.shape, text.batch_shape
 
 local function same_shape(a, b)
   if type(a) ~= "table" or #a ~= #b then return false end
@@ -776,11 +771,7 @@ function Sequential:_param_counts()
   return total, trainable
 end
 
-local function thousands(n)
-  local s = tostring(math.tointeger(n) or n)
-  local out = s:reverse():gsub("(%d%d%d)", "%1,"):reverse()
-  return (out:gsub("^,", ""))
-end
+local thousands = text.thousands
 
 --- Prints a Keras-style summary: layer (type), output shape, parameters; totals.
 function Sequential:summary(print_fn)

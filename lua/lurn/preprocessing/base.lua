@@ -99,9 +99,7 @@ Transformer.fit_transform = at_user_line(function(self, x, ...)
   return self:fit(x, ...):transform(x)
 end)
 
-local function shape_text(shape)
-  return "(" .. table.concat(shape, ", ") .. (#shape == 1 and ",)" or ")")
-end
+local shape_text = require("lurn.text").shape
 base.shape_text = shape_text
 
 local function is_dataframe(x)
@@ -141,9 +139,7 @@ function base.matrix(x, who, level, min_rows)
 end
 
 --- The text of a caught error without the "file:line: " that error() put in front.
-function base.message(err)
-  return (tostring(err):gsub("^[^\n]-:%d+: ", "", 1))
-end
+base.message = require("lurn.text").message
 
 --- Calls a core function; a failure becomes an error "who: message" at `level`.
 function base.call(who, level, fn, ...)

@@ -35,9 +35,7 @@ local base = require "lurn.preprocessing.base"
 
 local image = {}
 
-local function shape_text(shape)
-  return "(" .. table.concat(shape, ", ") .. (#shape == 1 and ",)" or ")")
-end
+local shape_text = require("lurn.text").shape
 
 -- The options of ImageDataGenerator and their defaults (Keras 2's); `false` stands for
 -- None where None is the default.
