@@ -171,9 +171,12 @@ static int l_train_step(lua_State *L) {
   return 2;
 }
 
-/* m:compute_gradients(loss, x, y[, sample_weight]) -> loss value, predictions view: the
- * first half of train_step; the raw gradients stay in the layers (m:weights(true)). */
-static int l_compute_gradients(lua_State *L) {
+/* A step that computes a loss over a batch (sample_weight optional) and returns it with a
+ * view of the predictions: test_step, or compute_gradients. */
+typedef lurn_status (*loss_step)(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
+                                 const float *sample_weight, double *loss_value, const lurn_tensor **pred);
+
+static int run_loss_step(lua_State *L, loss_step step) {
   lua_settop(L, 5); /* absent arguments as nil: pins go above them */
   check_model(L, 1);
   lurn_loss loss = check_loss(L, 2);
@@ -184,7 +187,7 @@ static int l_compute_gradients(lua_State *L) {
   lurn_model *m = use_model(L, 1);
   double value;
   const lurn_tensor *pred;
-  lurn_status st = lurn_model_compute_gradients(m, &loss, x, y, w, &value, &pred);
+  lurn_status st = step(m, &loss, x, y, w, &value, &pred);
   if (!st) {
     lua_pushnumber(L, value);
     push_view(L, pred);
@@ -193,6 +196,10 @@ static int l_compute_gradients(lua_State *L) {
   l_check(L, st);
   return 2;
 }
+
+/* m:compute_gradients(loss, x, y[, sample_weight]) -> loss value, predictions view: the
+ * first half of train_step; the raw gradients stay in the layers (m:weights(true)). */
+static int l_compute_gradients(lua_State *L) { return run_loss_step(L, lurn_model_compute_gradients); }
 
 /* The weights of the model at idx (lurn_model_weights) in a block the collector frees.
  * The model is checked again after the allocation, which may run a finalizer. */
@@ -274,26 +281,7 @@ static int l_apply_gradients(lua_State *L) {
 }
 
 /* m:test_step(loss, x, y[, sample_weight]) -> loss value, predictions view */
-static int l_test_step(lua_State *L) {
-  lua_settop(L, 5); /* absent arguments as nil: pins go above them */
-  check_model(L, 1);
-  lurn_loss loss = check_loss(L, 2);
-  lurn_tensor *x = l_pin(L, check_packed(L, 3)), *y = l_pin(L, check_packed(L, 4));
-  check_batches(L, x, y);
-  const float *w = pin_weights(L, 5, x);
-  l_set_active_state(L);
-  lurn_model *m = use_model(L, 1);
-  double value;
-  const lurn_tensor *pred;
-  lurn_status st = lurn_model_test_step(m, &loss, x, y, w, &value, &pred);
-  if (!st) {
-    lua_pushnumber(L, value);
-    push_view(L, pred);
-  }
-  done_with(L, 1);
-  l_check(L, st);
-  return 2;
-}
+static int l_test_step(lua_State *L) { return run_loss_step(L, lurn_model_test_step); }
 
 /* m:gradients(loss, x, y[, sample_weight]) -> loss value, dL/dx; layer grads are filled */
 static int l_gradients(lua_State *L) {
