@@ -55,12 +55,7 @@ local function check_data(v, path)
   end
 end
 
-local function copy_data(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = copy_data(x) end
-  return out
-end
+local copy_data = require("lurn.layers.layer")._copy_data
 
 local function model_classes()
   return {Sequential = require "lurn.models.sequential", Functional = require "lurn.models.model"}
