@@ -103,6 +103,11 @@ libdir=$(pkg-config --variable=libdir lurn)
 read -ra cflags <<<"$(pkg-config --cflags lurn)"
 read -ra libs <<<"$(pkg-config --libs lurn)"
 quiet cc -o host_shared host.c "${cflags[@]}" "${libs[@]}" -Wl,-rpath,"$libdir"
+# The C API alone (lurn.h and the headers it gathers from lurn/) compiles from the prefix.
+printf '#include <lurn.h>\nint main(void) { lurn_tensor *t = lurn_tensor_zeros(1, (int64_t[]){3});\n'\
+'  int ok = t && lurn_tensor_numel(t) == 3; lurn_tensor_free(t); return !ok; }\n' >c_api.c
+quiet cc -Wall -Werror -o c_api c_api.c "${cflags[@]}" "${libs[@]}" -Wl,-rpath,"$libdir"
+./c_api || fail "a program of the installed C API failed"
 expect "host linked with liblurn.so" "sum = 20, shape = (2, 2)" "$(./host_shared)"
 # Static: liblurn_lua.a and liblurn.a, with what pkg-config --static says they need.
 read -ra libs <<<"$(pkg-config --static --libs lurn)"

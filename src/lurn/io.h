@@ -1,0 +1,78 @@
+/* lurn/io.h — files: NPY, IDX and CSV.
+ * Part of the C API that lurn.h gathers. */
+#ifndef LURN_API_IO_H
+#define LURN_API_IO_H
+
+#include "lurn/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- files ------------------------------------------------------------------- */
+/* .npy arrays: float32, float64, int8/uint8/bool, int32 and int64 (C order) load as float32.
+ * Saving is atomic for regular files and writes through to devices and FIFOs (docs/api.md). */
+lurn_status lurn_npy_load(const char *path, lurn_tensor **out);
+lurn_status lurn_npy_save(const char *path, const lurn_tensor *t);  /* atomic */
+
+/* ---- IDX files (MNIST format) -------------------------------------------------- */
+/* Plain or gzip'd (read through zlib). uint8, int8, int16, int32, float32 and float64
+ * values load as float32: bytes as 0..255. Truncated, damaged or over-long files fail. */
+lurn_status lurn_idx_load(const char *path, lurn_tensor **out);
+
+/* ---- CSV files (parsed by libcsv) ------------------------------------------------ */
+/* A column is FLOAT when every field that is not missing parses as a decimal number
+ * (or inf/nan), else STRING; INFER lets the data decide, the others force it. Column
+ * positions count from 1, like the file's lines. Blank lines are skipped; a UTF-8 BOM
+ * is dropped; CRLF, LF and CR line ends all read. */
+typedef enum lurn_csv_type { LURN_CSV_INFER, LURN_CSV_FLOAT, LURN_CSV_STRING } lurn_csv_type;
+typedef struct lurn_csv_ref {
+  const char *name; /* the header's name, or NULL to use position */
+  int position;     /* 1-based */
+} lurn_csv_ref;
+typedef struct lurn_csv_dtype {
+  lurn_csv_ref column;
+  lurn_csv_type type;
+} lurn_csv_dtype;
+typedef struct lurn_csv_options {
+  int header;                                   /* 1: the first row names the columns; 0: "1", "2", ... */
+  unsigned char delimiter, quote;               /* ',' and '"'; quote 0: no quoting */
+  const char *const *na_values; int n_na_values; /* NULL: "", "NA", "NaN", "?" read as missing */
+  const lurn_csv_ref *columns; int n_columns;   /* kept, in this order; NULL: all, in file order */
+  const lurn_csv_dtype *dtypes; int n_dtypes;   /* types forced on some columns */
+  /* Limits, checked as the file is read (0: the default); a stream that never ends a
+   * field or a line fails with the file and line instead of growing until memory ends. */
+  int64_t max_field_bytes;                      /* LURN_CSV_MAX_FIELD_BYTES */
+  int64_t max_line_bytes;                       /* LURN_CSV_MAX_LINE_BYTES: a record's fields together */
+  int max_columns;                              /* LURN_CSV_MAX_COLUMNS */
+} lurn_csv_options;
+#define LURN_CSV_MAX_FIELD_BYTES ((int64_t)64 << 20)
+#define LURN_CSV_MAX_LINE_BYTES ((int64_t)256 << 20)
+#define LURN_CSV_MAX_COLUMNS (1 << 20)
+void lurn_csv_options_init(lurn_csv_options *o); /* the defaults above */
+
+typedef struct lurn_csv_column {
+  char *name;
+  lurn_csv_type type;  /* FLOAT or STRING */
+  int64_t missing;     /* how many fields were missing */
+  lurn_tensor *values; /* FLOAT: (nrows,) float32, NaN where missing; owned by the table */
+  char *text;          /* STRING: the texts, read with lurn_csv_text */
+  int64_t *offsets;    /* STRING: where each row's text is in `text`; -1 where missing */
+} lurn_csv_column;
+typedef struct lurn_csv_table {
+  int64_t nrows;
+  int ncols;
+  lurn_csv_column *columns;
+} lurn_csv_table;
+/* Reads a whole file. Ragged rows, malformed quoting, unknown columns, non-numbers in
+ * FLOAT columns, a NUL byte in a header name and limits passed fail with the file's name
+ * and line. Duplicate names get pandas' suffixes: a, a.1, a.2 (a, a.1, a: a, a.1, a.1.1). */
+lurn_status lurn_csv_read(const char *path, const lurn_csv_options *o, lurn_csv_table **out);
+void lurn_csv_free(lurn_csv_table *t);
+/* Row `row` of a STRING column and its length (it may hold NUL bytes); NULL where missing. */
+const char *lurn_csv_text(const lurn_csv_column *c, int64_t row, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,102 @@
+/* lurn/layer_impl.h — what a layer author needs: struct lurn_layer, its ops table and the helpers every
+ * layer shares (src/layers/layer.c). src/layers/dense.c is the worked example: a config
+ * struct, an ops table (build, forward, backward, destroy), a checked constructor that
+ * fills the struct, and work buffers sized on the first batch and reused.
+ * Part of the C API that lurn.h gathers. */
+#ifndef LURN_API_LAYER_IMPL_H
+#define LURN_API_LAYER_IMPL_H
+
+#include "lurn/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- layers ------------------------------------------------------------------------------ */
+/* A layer maps a batch (N, in_shape...) to (N, out_shape...). Shapes in the struct are
+ * per sample (no batch dimension). Parameters and their gradients are owned by the layer. */
+#define LURN_MAX_PARAMS 4
+typedef struct lurn_layer lurn_layer;
+
+typedef struct lurn_layer_ops {
+  const char *type;  /* Keras class name: "Dense" */
+  /* Checks in_shape, sets out_shape, creates and initialises the parameters. */
+  lurn_status (*build)(lurn_layer *l, lurn_rng *rng);
+  lurn_status (*forward)(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training);
+  /* Writes the parameter gradients (overwriting) and, when dx is non-NULL, dL/dx. */
+  lurn_status (*backward)(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                          const lurn_tensor *dy, lurn_tensor *dx);
+  void (*destroy)(lurn_layer *l);  /* frees impl and work buffers */
+  /* Containers (Residual, Graph) list the layers they run, so that the model trains and
+   * regularizes their parameters; NULL for plain layers. Returns the count. */
+  int (*children)(const lurn_layer *l, lurn_layer **out, int max);
+} lurn_layer_ops;
+#define LURN_MAX_CHILDREN 1024  /* the most layers one container runs directly */
+
+struct lurn_layer {
+  const lurn_layer_ops *ops;
+  void *impl;  /* the layer type's own state */
+  int built;
+  int in_ndim, out_ndim;
+  int64_t in_shape[LURN_MAX_DIMS], out_shape[LURN_MAX_DIMS];
+  int nparams;
+  lurn_tensor *params[LURN_MAX_PARAMS], *grads[LURN_MAX_PARAMS];
+  const char *param_names[LURN_MAX_PARAMS];
+  int trainable[LURN_MAX_PARAMS];
+  lurn_regularizer regularizers[LURN_MAX_PARAMS];
+  lurn_regularizer activity_regularizer;
+  /* Output activation, for the fused softmax/sigmoid + cross-entropy path: when the model
+   * sets dy_is_preactivation, backward receives dL/dz instead of dL/dy. */
+  lurn_activation activation;
+  const lurn_tensor *preactivation;  /* z of the last forward, or NULL */
+  int dy_is_preactivation;
+  /* A max pooling layer can take over the relu gradient of the layer below it: the model
+   * sets dx_relu_masked, backward multiplies dx by (y > 0), which is relu's gradient at
+   * the inputs the pooling picked, and the layer below gets dy_is_preactivation. One pass
+   * over the large tensor under the pooling instead of two; the same numbers.
+   * takes_relu_backward says that a layer can. */
+  int takes_relu_backward, dx_relu_masked;
+  double nested_penalty;  /* activity penalties of a container's inner layers, last forward */
+  /* Keras' trainable = false, already combined with the containers around the layer (set
+   * by its owner): the model's optimizer leaves its parameters alone, and a
+   * BatchNormalization runs in inference mode (moving statistics, not updated). */
+  int frozen;
+  char name[64];
+  /* References: its creator's, plus one per container (model, Residual, Graph) that runs
+   * it, so that a container never runs a freed layer whatever order its owners free in. */
+  int refs;
+  /* The run using the layer's buffers now (a model from forward to backward, or one
+   * layer call), or NULL: see lurn_layer_claim. */
+  const void *claimed_by;
+};
+
+/* Generic helpers for layer implementations (src/layers/layer.c). */
+lurn_layer *lurn_layer_alloc(const lurn_layer_ops *ops, void *impl);  /* one reference, the caller's */
+/* Another reference to l; returns l. Containers take one for each layer they run. */
+lurn_layer *lurn_layer_retain(lurn_layer *l);
+/* Releases one reference; the last one frees the layer. */
+void lurn_layer_free(lurn_layer *l);
+/* A layer's work buffers hold the state of one run between its forward and its backward.
+ * A Lambda layer calls Lua inside a run, and Lua may start another run of the same layer
+ * (the same model, or another model sharing the layer), which would overwrite or resize
+ * those buffers. A run claims l and the layers it contains for `run` (any unique
+ * pointer); claiming a layer already claimed by another run fails with a clear error
+ * (and leaves l unclaimed). lurn_layer_unclaim releases what `run` claimed. */
+lurn_status lurn_layer_claim(lurn_layer *l, const void *run);
+void lurn_layer_unclaim(lurn_layer *l, const void *run);
+/* Sets l->in_shape then calls ops->build. */
+lurn_status lurn_layer_build(lurn_layer *l, int ndim, const int64_t *in_shape, lurn_rng *rng);
+/* Adds a parameter of shape `shape`, initialised, with a zero gradient of the same shape. */
+lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, const int64_t *shape,
+                                  const lurn_initializer *init, lurn_rng *rng, int trainable);
+/* LURN_OK if x is a packed batch (N, in_shape...) for l; else an error naming both shapes. */
+lurn_status lurn_layer_check_batch(const lurn_layer *l, const lurn_tensor *x);
+/* At build: fails unless the per-sample input is an image (height, width, channels). */
+lurn_status lurn_layer_check_image_input(const lurn_layer *l);
+/* Makes *buf a tensor of the given shape, reusing its storage when large enough. */
+lurn_status lurn_buffer_ensure(lurn_tensor **buf, int ndim, const int64_t *shape);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

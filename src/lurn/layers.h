@@ -1,0 +1,138 @@
+/* lurn/layers.h — the layer constructors (one file each under src/layers/).
+ * Part of the C API that lurn.h gathers. */
+#ifndef LURN_API_LAYERS_H
+#define LURN_API_LAYERS_H
+
+#include "lurn/layer_impl.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Layer constructors (one file each under src/layers/). */
+typedef struct lurn_dense_config {
+  int64_t units;
+  lurn_activation activation;
+  float alpha;  /* activation slope for leaky_relu/elu */
+  int use_bias;
+  lurn_initializer kernel_initializer, bias_initializer;
+} lurn_dense_config;
+lurn_layer *lurn_dense_new(const lurn_dense_config *c);
+lurn_layer *lurn_activation_layer_new(lurn_activation act, float alpha);
+lurn_layer *lurn_dropout_new(float rate, lurn_rng *rng);
+/* Reshape to a per-sample shape (-1 infers one size); Flatten is Reshape to {-1}. */
+lurn_layer *lurn_reshape_new(const char *type, int ndim, const int64_t *shape);
+
+/* Residual: y = layers(x) + x, or + projection(x) when the shapes differ. The block
+ * takes a reference to the inner layers and the projection. */
+lurn_layer *lurn_residual_new(lurn_layer *const *layers, int n, lurn_layer *projection);
+
+/* Merge layers (src/layers/merge.c): one output from 2 or more inputs, run by a Graph.
+ * Add, Subtract (exactly 2), Multiply, Average, Maximum and Minimum work elementwise on
+ * inputs of one shape; Concatenate joins inputs along a per-sample axis (0-based, negative
+ * counts from the end) on which only they may differ. Their one-input ops refuse to run. */
+typedef enum lurn_merge_kind {
+  LURN_MERGE_ADD, LURN_MERGE_SUBTRACT, LURN_MERGE_MULTIPLY, LURN_MERGE_AVERAGE, LURN_MERGE_MAXIMUM,
+  LURN_MERGE_MINIMUM, LURN_MERGE_CONCATENATE
+} lurn_merge_kind;
+#define LURN_MERGE_MAX_INPUTS 32
+lurn_layer *lurn_merge_new(lurn_merge_kind kind, int axis);  /* axis: Concatenate only */
+int lurn_layer_is_merge(const lurn_layer *l);
+/* Checks the per-sample input shapes and sets the output shape (in_shape: the first's). */
+lurn_status lurn_merge_build(lurn_layer *l, int n, const int *ndim, const int64_t *const *shape);
+lurn_status lurn_merge_forward(lurn_layer *l, const lurn_tensor *const *xs, int n, lurn_tensor *y);
+/* Adds dL/dx_j into dxs[j] (skipped where NULL); Maximum/Minimum send the gradient to the
+ * first input holding the extreme, as TensorFlow does on ties. */
+lurn_status lurn_merge_backward(lurn_layer *l, const lurn_tensor *const *xs, int n, const lurn_tensor *y,
+                                const lurn_tensor *dy, lurn_tensor *const *dxs);
+
+/* Graph (src/layers/graph.c): layers wired as a directed acyclic graph and run as one
+ * layer (the functional API). Nodes are added in a topological order: node k (1-based)
+ * runs `layer` on the outputs of earlier nodes, 0 naming the graph's input; the last node
+ * added is the output, and every other node must feed a later one. A merge layer takes 2
+ * or more inputs, any other layer one. Gradients of an output read by several nodes are
+ * summed; inner activity penalties are reported in nested_penalty. The graph takes a
+ * reference to each layer, each at one node only (no shared weights yet). */
+lurn_layer *lurn_graph_new(void);
+lurn_status lurn_graph_add(lurn_layer *graph, lurn_layer *layer, const int *inputs, int ninputs);
+
+typedef struct lurn_batchnorm_config {
+  float momentum, epsilon;  /* Keras: 0.99, 0.001 */
+  int center, scale;        /* train beta / gamma */
+  lurn_initializer beta_initializer, gamma_initializer;
+} lurn_batchnorm_config;
+lurn_layer *lurn_batchnorm_new(const lurn_batchnorm_config *c);
+
+/* A layer whose work is done by the host (Lambda layers in Lua). Each callback returns
+ * LURN_OK or a status with the error set; ud is passed back untouched. */
+typedef struct lurn_callback_ops {
+  lurn_status (*build)(void *ud, int in_ndim, const int64_t *in_shape, int *out_ndim, int64_t *out_shape);
+  lurn_status (*forward)(void *ud, const lurn_tensor *x, lurn_tensor *y, int training);
+  lurn_status (*backward)(void *ud, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
+                          lurn_tensor *dx);
+  void (*destroy)(void *ud);
+} lurn_callback_ops;
+lurn_layer *lurn_callback_layer_new(const lurn_callback_ops *ops, void *ud);
+void lurn_callback_layer_set_ud(lurn_layer *l, void *ud);
+
+/* Convolution and pooling over channels-last images: batches (N, H, W, C), per-sample
+ * input shape (H, W, C). Sizes are (height, width) pairs. "same" padding follows
+ * TensorFlow: out = ceil(in / stride), the odd pixel of padding at the bottom/right. */
+typedef struct lurn_conv2d_config {
+  int64_t filters;
+  int64_t kernel_size[2], strides[2], dilation_rate[2];
+  int padding_same;  /* 0: "valid", 1: "same" */
+  lurn_activation activation;
+  float alpha;  /* activation slope for leaky_relu/elu */
+  int use_bias;
+  lurn_initializer kernel_initializer, bias_initializer;
+} lurn_conv2d_config;
+/* Conv2D: (N, H, W, C) -> (N, OH, OW, filters); kernel (kh, kw, C, filters) as Keras. */
+lurn_layer *lurn_conv2d_new(const lurn_conv2d_config *c);
+
+typedef enum lurn_pool_kind { LURN_POOL_MAX, LURN_POOL_AVERAGE } lurn_pool_kind;
+typedef struct lurn_pool2d_config {
+  lurn_pool_kind kind;
+  int global;    /* Global*Pooling2D: one window over the whole image, (N, C) out */
+  int keepdims;  /* global only: (N, 1, 1, C) out */
+  int64_t pool_size[2], strides[2];
+  int padding_same;  /* windows over the border pool the elements inside the image only */
+} lurn_pool2d_config;
+/* MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D. */
+lurn_layer *lurn_pool2d_new(const lurn_pool2d_config *c);
+
+/* ZeroPadding2D: (N, H, W, C) -> (N, top + H + bottom, left + W + right, C), the image
+ * placed inside a border of zeros. Paddings are non-negative. */
+typedef struct lurn_zero_padding2d_config {
+  int64_t top, bottom, left, right;
+} lurn_zero_padding2d_config;
+lurn_layer *lurn_zero_padding2d_new(const lurn_zero_padding2d_config *c);
+
+/* UpSampling2D: (N, H, W, C) -> (N, H * size[0], W * size[1], C). "nearest" repeats each
+ * pixel; "bilinear" interpolates as tf.image.resize (Keras 2's UpSampling2D): half-pixel
+ * centers, output row i reads source row (i + 0.5) / size - 0.5, clamped to the image. */
+typedef enum lurn_interpolation { LURN_INTERP_NEAREST, LURN_INTERP_BILINEAR } lurn_interpolation;
+typedef struct lurn_upsampling2d_config {
+  int64_t size[2];
+  lurn_interpolation interpolation;
+} lurn_upsampling2d_config;
+lurn_layer *lurn_upsampling2d_new(const lurn_upsampling2d_config *c);
+
+/* DepthwiseConv2D: each input channel c convolved with depth_multiplier kernels of its own,
+ * (N, H, W, C) -> (N, OH, OW, C * depth_multiplier), output channel c * depth_multiplier + m.
+ * depthwise_kernel (kh, kw, C, depth_multiplier) and bias (C * depth_multiplier) as Keras. */
+typedef struct lurn_depthwise_conv2d_config {
+  int64_t kernel_size[2], strides[2], dilation_rate[2];
+  int64_t depth_multiplier;
+  int padding_same;  /* 0: "valid", 1: "same" */
+  lurn_activation activation;
+  float alpha;  /* activation slope for leaky_relu/elu */
+  int use_bias;
+  lurn_initializer depthwise_initializer, bias_initializer;
+} lurn_depthwise_conv2d_config;
+lurn_layer *lurn_depthwise_conv2d_new(const lurn_depthwise_conv2d_config *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

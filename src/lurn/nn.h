@@ -1,0 +1,121 @@
+/* lurn/nn.h — activations, initializers, regularizers, losses, optimizers and metrics.
+ * Part of the C API that lurn.h gathers. */
+#ifndef LURN_API_NN_H
+#define LURN_API_NN_H
+
+#include "lurn/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- activations ------------------------------------------------------------------ */
+/* Applied over the last dimension of (rows, cols) data; softmax normalises each row. */
+typedef enum lurn_activation {
+  LURN_ACT_LINEAR, LURN_ACT_RELU, LURN_ACT_SIGMOID, LURN_ACT_TANH, LURN_ACT_SOFTMAX,
+  LURN_ACT_SOFTPLUS, LURN_ACT_SOFTSIGN, LURN_ACT_SELU, LURN_ACT_ELU, LURN_ACT_LEAKY_RELU,
+  LURN_ACT_GELU, LURN_ACT_COUNT
+} lurn_activation;
+/* Keras names ("relu", "softmax", ...); returns 0 and sets the error for unknown names. */
+int lurn_activation_from_name(const char *name, lurn_activation *act);
+const char *lurn_activation_name(lurn_activation act);
+/* a = f(z); alpha is the slope of leaky_relu and elu. */
+void lurn_activation_forward(lurn_activation act, float alpha, const float *z, float *a, int64_t rows,
+                             int64_t cols);
+/* dz = f'(z) * da, from z and a = f(z); dz may alias da. */
+void lurn_activation_backward(lurn_activation act, float alpha, const float *z, const float *a,
+                              const float *da, float *dz, int64_t rows, int64_t cols);
+
+/* ---- initializers -------------------------------------------------------------------- */
+typedef enum lurn_init_kind {
+  LURN_INIT_ZEROS, LURN_INIT_ONES, LURN_INIT_CONSTANT, LURN_INIT_RANDOM_NORMAL,
+  LURN_INIT_RANDOM_UNIFORM, LURN_INIT_TRUNCATED_NORMAL, LURN_INIT_GLOROT_UNIFORM,
+  LURN_INIT_GLOROT_NORMAL, LURN_INIT_HE_NORMAL, LURN_INIT_HE_UNIFORM, LURN_INIT_LECUN_NORMAL,
+  LURN_INIT_LECUN_UNIFORM
+} lurn_init_kind;
+typedef struct lurn_initializer {
+  lurn_init_kind kind;
+  float a, b;  /* constant: value; random_normal: mean, stddev; random_uniform: minval, maxval */
+  int seeded;  /* 1: draw from a generator seeded with `seed`, not the one passed in */
+  uint64_t seed;
+} lurn_initializer;
+/* Fills t as Keras does, with fan_in/fan_out from t's shape (last two dimensions,
+ * times the receptive field of the leading ones). */
+void lurn_initialize(lurn_tensor *t, const lurn_initializer *init, lurn_rng *rng);
+
+/* ---- regularizers --------------------------------------------------------------------- */
+typedef struct lurn_regularizer { float l1, l2; } lurn_regularizer;  /* {0, 0}: none */
+/* Returns l1*sum|w| + l2*sum w^2 and, if grad is non-NULL, adds its gradient to grad. */
+double lurn_regularize(const lurn_regularizer *r, const lurn_tensor *w, lurn_tensor *grad);
+
+/* ---- losses --------------------------------------------------------------------------------- */
+typedef enum lurn_loss_kind {
+  LURN_LOSS_BINARY_CROSSENTROPY, LURN_LOSS_CATEGORICAL_CROSSENTROPY,
+  LURN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LURN_LOSS_MEAN_SQUARED_ERROR,
+  LURN_LOSS_MEAN_ABSOLUTE_ERROR, LURN_LOSS_HUBER
+} lurn_loss_kind;
+typedef struct lurn_loss {
+  lurn_loss_kind kind;
+  int from_logits;
+  float delta;  /* huber */
+} lurn_loss;
+/* Keras reduction "sum_over_batch_size": sum_i w_i * loss_i / N, where loss_i is the
+ * mean over sample i's last dimension (regression losses). pred is (N, ...); target is
+ * (N, ...) of pred's shape, or (N) / (N, 1) class labels (0-based) for the sparse loss.
+ * sample_weight may be NULL. If dpred is non-NULL it receives dL/dpred. */
+lurn_status lurn_loss_compute(const lurn_loss *loss, const lurn_tensor *pred, const lurn_tensor *target,
+                              const float *sample_weight, double *value, lurn_tensor *dpred);
+
+/* ---- optimizers ------------------------------------------------------------------------------ */
+typedef enum lurn_optimizer_kind {
+  LURN_OPT_SGD, LURN_OPT_ADAM, LURN_OPT_ADAMW, LURN_OPT_RMSPROP, LURN_OPT_ADAGRAD,
+  LURN_OPT_NADAM, LURN_OPT_ADAMAX, LURN_OPT_ADADELTA, LURN_OPT_FTRL
+} lurn_optimizer_kind;
+typedef struct lurn_optimizer_config {
+  lurn_optimizer_kind kind;
+  float learning_rate;
+  float momentum;                  /* sgd, rmsprop */
+  int nesterov;                    /* sgd */
+  float beta_1, beta_2, epsilon;   /* adam, adamw, nadam, adamax; epsilon also rmsprop, adagrad, adadelta */
+  int amsgrad;                     /* adam, adamw */
+  float rho;                       /* rmsprop, adadelta */
+  float initial_accumulator_value; /* adagrad, ftrl */
+  float weight_decay;              /* adamw */
+  float clipnorm, clipvalue;       /* 0: off */
+  float learning_rate_power;       /* ftrl: <= 0 */
+  float l1_regularization_strength, l2_regularization_strength, l2_shrinkage_regularization_strength; /* ftrl */
+  float beta;                      /* ftrl */
+} lurn_optimizer_config;
+typedef struct lurn_optimizer lurn_optimizer;
+lurn_optimizer *lurn_optimizer_new(const lurn_optimizer_config *c);
+void lurn_optimizer_free(lurn_optimizer *o);
+lurn_optimizer_config *lurn_optimizer_config_of(lurn_optimizer *o);  /* live: change lr here */
+int64_t lurn_optimizer_iterations(const lurn_optimizer *o);
+/* One update of params[i] from grads[i]. The slot state of each parameter is keyed by its
+ * position, so pass the same parameters in the same order every step. grads are only read:
+ * clipnorm/clipvalue clip a copy in the optimizer's own scratch. */
+lurn_status lurn_optimizer_step(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads,
+                                int n);
+/* The same, leaving params[i] untouched where frozen[i] is non-zero (a frozen layer: no
+ * clipping, no step, no momentum, no weight decay; its slots keep their positions, so a
+ * layer can be frozen and thawed between steps). frozen may be NULL. */
+lurn_status lurn_optimizer_step_frozen(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads,
+                                       const unsigned char *frozen, int n);
+
+/* ---- metrics --------------------------------------------------------------------------------- */
+typedef enum lurn_metric_kind {
+  LURN_METRIC_BINARY_ACCURACY, LURN_METRIC_CATEGORICAL_ACCURACY, LURN_METRIC_SPARSE_CATEGORICAL_ACCURACY,
+  LURN_METRIC_MSE, LURN_METRIC_MAE
+} lurn_metric_kind;
+/* Adds a batch to a weighted mean: *num += sum w * score, *den += sum w. */
+lurn_status lurn_metric_batch(lurn_metric_kind kind, const lurn_tensor *pred, const lurn_tensor *target,
+                              const float *sample_weight, double *num, double *den);
+/* Adds weighted tp, fp, tn, fn at each threshold to counts[4 * k .. 4 * k + 3]
+ * (precision, recall, AUC). */
+lurn_status lurn_metric_confusion(const lurn_tensor *pred, const lurn_tensor *target, const float *sample_weight,
+                                  const float *thresholds, int nthresholds, double *counts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
