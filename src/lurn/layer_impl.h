@@ -1,8 +1,29 @@
-/* lurn/layer_impl.h — what a layer author needs: struct lurn_layer, its ops table and the helpers every
- * layer shares (src/layers/layer.c). src/layers/dense.c is the worked example: a config
- * struct, an ops table (build, forward, backward, destroy), a checked constructor that
- * fills the struct, and work buffers sized on the first batch and reused.
- * Part of the C API that lurn.h gathers. */
+/* lurn/layer_impl.h — what a layer author needs: struct lurn_layer, its ops table and the
+ * helpers every layer shares (src/layers/layer.c). Part of the C API that lurn.h gathers.
+ *
+ * Writing a layer type, with src/layers/dense.c as the worked example:
+ * 1. A config struct in lurn/layers.h (lurn_dense_config: units, activation, use_bias,
+ *    initializers) and a private state struct in the .c file (`dense`: the config plus
+ *    work buffers, here z and dz).
+ * 2. build(l, rng): read l->in_shape (per sample, checked by lurn_layer_build: sizes
+ *    multiply below 2^61), refuse what the layer cannot take with lurn_fail naming the
+ *    shapes, add the parameters with lurn_layer_add_param (initialised, with zero
+ *    gradients), set l->out_ndim and l->out_shape.
+ * 3. forward(l, x, y, training): x is a packed batch (N, in_shape...), y is allocated by
+ *    the caller as (N, out_shape...) and must be written whole (specs run with poisoned
+ *    memory). Keep what backward needs in the state struct; grow work buffers with
+ *    lurn_buffer_ensure, which reuses storage, so a step allocates nothing after the first.
+ * 4. backward(l, x, y, dy, dx): overwrite l->grads[i] with dL/dparams[i]; write dL/dx
+ *    into dx unless it is NULL (the first layer). Gradient-check it (spec/gradcheck.lua).
+ * 5. destroy(l): free the state and its buffers (lurn_layer_free calls it on the last
+ *    reference); a checked constructor lurn_X_new(config) validates the config and
+ *    returns lurn_layer_alloc(&ops, state), or NULL with the error set.
+ * 6. The Lua side: a binding in src/lua/l_layer.c, a class in lua/lurn/layers/ (its
+ *    options, get_config), a spec in spec/layers/, an entry in docs/api.md.
+ * Containers (Residual, Graph) also give children(); merge layers take several inputs
+ * through lurn_merge_*. The fused paths between neighbours (dy_is_preactivation,
+ * takes_relu_backward, dx_relu_masked below) are set by the model, not by layers: a new
+ * layer type leaves them alone. */
 #ifndef LURN_API_LAYER_IMPL_H
 #define LURN_API_LAYER_IMPL_H
 
