@@ -10,6 +10,7 @@ local callbacks_lib = require "lurn.callbacks"
 local Progbar = require "lurn.progbar"
 local at_user_line = require "lurn.at_user_line"
 local shapes = require "lurn.shape"
+local loop = require "lurn.training.epoch"
 local symbolic = require "lurn.symbolic"
 local options = require "lurn.options"
 
@@ -278,12 +279,6 @@ local function sample_weights(y, class_weight, sample_weight, n, what)
 end
 
 -- Preallocated batch buffers, reused across batches.
-local function batch_buffer(t, size)
-  local s = t:shape()
-  s[1] = size
-  return core.zeros(s)
-end
-
 local function call_callbacks(cbs, method, ...)
   for _, cb in ipairs(cbs) do
     local fn = cb[method]
@@ -308,41 +303,6 @@ end
 
 local function check_number_positive(v, name, what)
   if math.type(v) ~= "integer" or v < 1 then error(("%s: %s must be a positive integer"):format(what, name), 3) end
-end
-
---- Runs batches of (x, y[, w]) through step(xb, yb, wb) -> loss, pred, with running
--- metrics; returns the logs. Used by fit (train) and evaluate (test).
-local function run_epoch(n, batch_size, order, x, y, w, step, metric_list, on_batch, stop)
-  local xb, yb = batch_buffer(x, batch_size), batch_buffer(y, batch_size)
-  local wb = w and core.zeros{batch_size}
-  local loss_sum, seen = 0, 0
-  local batches = math.ceil(n / batch_size)
-  local logs = {}
-  for b = 1, batches do
-    local start = (b - 1) * batch_size + 1
-    local size = math.min(batch_size, n - start + 1)
-    if size < batch_size then  -- the last partial batch is kept
-      xb, yb = batch_buffer(x, size), batch_buffer(y, size)
-      wb = w and core.zeros{size}
-    end
-    local idx = order and table.move(order, start, start + size - 1, 1, {})
-    local xs, ys, ws
-    if idx then
-      xs, ys = x:index(1, idx, xb), y:index(1, idx, yb)
-      ws = w and w:index(1, idx, wb)
-    else
-      xs, ys = x:narrow(1, start, size), y:narrow(1, start, size)
-      ws = w and w:narrow(1, start, size)
-    end
-    local loss, pred = step(xs, ys, ws, b)
-    loss_sum, seen = loss_sum + loss * size, seen + size
-    for _, m in ipairs(metric_list) do m:update(pred, ys, ws) end
-    logs.loss = loss_sum / seen
-    for _, m in ipairs(metric_list) do logs[m.name] = m:result() end
-    if on_batch then on_batch(b, logs) end
-    if stop and stop() then break end
-  end
-  return logs, batches
 end
 
 -- Ctrl-C while fit/evaluate/predict run (core.watch_interrupt) only sets a flag; the
@@ -454,40 +414,35 @@ function Sequential:fit(x, y, opts)
       local n_steps = opts.steps_per_epoch or (type(x) == "table" and x.len and x:len() or nil)
       check_number_positive(n_steps, "steps_per_epoch", "fit (with a generator)")
       local bar = Progbar.new(n_steps, verbose)
-      local loss_sum, seen = 0, 0
-      logs = {}
-      for b = 1, n_steps do
+      local function next_batch(b)
         local xb, yb, wb = x()
-        if xb == nil then break end
+        if xb == nil then return nil end
         check_x(self, xb, "fit")
         local what = ("fit (batch %d from the generator)"):format(b)
         check_finite(opts, what, "x", xb)
         check_finite(opts, what, "y", yb)
         check_finite(opts, what, "sample_weight", wb)
         if opts.class_weight ~= nil then wb = sample_weights(yb:contiguous(), opts.class_weight, wb, xb:size(1)) end
-        local value, pred = step(xb:contiguous(), yb:contiguous(), wb, b)
-        local size = xb:size(1)
-        loss_sum, seen = loss_sum + value * size, seen + size
-        for _, m in ipairs(metric_list) do m:update(pred, yb:contiguous(), wb) end
-        logs.loss = loss_sum / seen
-        for _, m in ipairs(metric_list) do logs[m.name] = m:result() end
-        call_callbacks(cbs, "on_train_batch_end", b - 1, logs)
-        bar:update(b, keys, logs)
-        check_interrupt(interrupt, "fit", epoch, b)
-        steps = b
-        if nan_at then break end
+        return xb:contiguous(), yb:contiguous(), wb
       end
+      logs, steps = loop.run(next_batch, n_steps, step, metric_list, function(b, l)
+        call_callbacks(cbs, "on_train_batch_end", b - 1, l)
+        bar:update(b, keys, l)
+        check_interrupt(interrupt, "fit", epoch, b)
+      end, function() return nan_at ~= nil end)
       self._bar = bar
     else
       local n = x:size(1)
       -- a list of integers: a float32 tensor would repeat positions past 2^24 samples
       local order = opts.shuffle ~= false and core.randperm(n, "list") or nil
-      local bar = Progbar.new(math.ceil(n / batch_size), verbose)
-      logs, steps = run_epoch(n, batch_size, order, x, y, w, step, metric_list, function(b, l)
+      local next_batch, n_batches = loop.tensor_batches(x, y, w, batch_size, order)
+      local bar = Progbar.new(n_batches, verbose)
+      logs = loop.run(next_batch, n_batches, step, metric_list, function(b, l)
         call_callbacks(cbs, "on_train_batch_end", b - 1, l)
         bar:update(b, keys, l)
         check_interrupt(interrupt, "fit", epoch, b)
       end, function() return nan_at ~= nil end)
+      steps = n_batches
       self._bar = bar
     end
     if nan_at then
@@ -567,7 +522,8 @@ function Sequential:evaluate(x, y, opts)
   local bar = Progbar.new(math.ceil(n / batch_size), verbose)
   local keys = metric_keys(metric_list)
   local interrupt <close> = core.watch_interrupt()
-  local logs, steps = run_epoch(n, batch_size, nil, x, y, w, function(xb, yb, wb)
+  local next_batch, steps = loop.tensor_batches(x, y, w, batch_size)
+  local logs = loop.run(next_batch, steps, function(xb, yb, wb)
     return c:test_step(loss, xb:contiguous(), yb:contiguous(), wb and wb:contiguous())
   end, metric_list, function(b, l)
     bar:update(b, keys, l)
