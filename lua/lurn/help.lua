@@ -155,6 +155,7 @@ local function public_tables()
   end
   list[#list + 1] = {lurn.Sequential, "model:"}
   list[#list + 1] = {lurn.Model, "model:"}
+  list[#list + 1] = {require "lurn.models.model", "model:"}  -- the base both inherit fit, ... from
   local mt = getmetatable(lurn.zeros{1})
   if mt and type(mt.__index) == "table" then list[#list + 1] = {mt.__index, "t:"} end
   return list

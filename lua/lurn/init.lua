@@ -53,7 +53,7 @@ lurn.losses = require "lurn.losses"
 lurn.metrics = require "lurn.metrics"
 lurn.callbacks = require "lurn.callbacks"
 lurn.Sequential = require "lurn.models.sequential"
-lurn.Model = require "lurn.models.model"
+lurn.Model = require "lurn.models.functional"
 lurn.Input = lurn.layers.Input
 lurn.models = {Sequential = lurn.Sequential, Model = lurn.Model}
 

@@ -58,7 +58,7 @@ end
 local copy_data = require("lurn.layers.layer")._copy_data
 
 local function model_classes()
-  return {Sequential = require "lurn.models.sequential", Functional = require "lurn.models.model"}
+  return {Sequential = require "lurn.models.sequential", Functional = require "lurn.models.functional"}
 end
 
 --- A layer (or a model) as plain data, as Keras' serialize: {class_name = "Dense", config =

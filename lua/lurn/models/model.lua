@@ -1,248 +1,643 @@
---- Model{inputs = x, outputs = y}: the functional API, as Keras' Model. x is the symbolic
--- tensor of a lurn.Input and y one made from it by calling layers (see lurn/symbolic.lua).
--- The layers between them run in C as one graph container (src/layers/graph.c) inside
--- the same C model a Sequential uses, so compile, fit, evaluate, predict, get_weights and
--- set_weights are Sequential's. model.layers lists the InputLayer first, then the layers
--- in Keras' order: by decreasing depth from the output, ties in the order met walking
--- back from the output. They also run in that order, and weights follow it.
+--- Model: what every lurn model does, as Keras' Model: compile, fit, evaluate, predict,
+-- the training step and its two halves, weights, parameter counts, get_layer. Its
+-- containers say what the layers are and how they connect: Sequential (a stack,
+-- sequential.lua) and Functional (a graph of layers called on symbolic tensors,
+-- functional.lua). The layers run in C (one lurn.Model userdata, self._core); this file
+-- orchestrates batches, metrics, callbacks and progress, calling C once per batch.
 local class = require "lurn.class"
 local core = require "lurn.core"
-local Sequential = require "lurn.models.sequential"
-local symbolic = require "lurn.symbolic"
+local optimizers = require "lurn.optimizers"
+local losses = require "lurn.losses"
+local metrics_lib = require "lurn.metrics"
+local callbacks_lib = require "lurn.callbacks"
+local Progbar = require "lurn.progbar"
 local at_user_line = require "lurn.at_user_line"
+local loop = require "lurn.training.epoch"
+local symbolic = require "lurn.symbolic"
 local options = require "lurn.options"
-local shapes = require "lurn.shape"
+local text = require "lurn.text"
+local shape_text, batch_shape_text = text.shape, text.batch_shape
 
-local Model = class(Sequential)
-Model.class_name = "Functional"
-Model.__index = Sequential._index_for(Model)  -- trainable_weights, non_trainable_weights
+local Model = class()
+Model.class_name = "Model"
 
--- The one symbolic tensor of `inputs` or `outputs` (a tensor or a list of one).
-local function single(what, v)
-  if type(v) == "table" and not symbolic.is(v) then
-    if #v > 1 then
-      error(("Model: only one %s tensor is supported for now, got %d"):format(what:sub(1, -2), #v), 3)
-    end
-    v = v[1]
-  end
-  if not symbolic.is(v) then
-    error(("Model: %s must be a symbolic tensor (from lurn.Input and layer calls), got %s"):format(what,
-      symbolic.describe(v)), 3)
-  end
-  return v
+-- Keras' default model names: sequential, sequential_1, ... (one count per prefix).
+local name_counts = {}
+function Model._default_name(prefix)
+  local count = name_counts[prefix] or 0
+  name_counts[prefix] = count + 1
+  return count == 0 and prefix or (prefix .. "_" .. count)
 end
 
--- The nodes that lead from input to output, in Keras' order (input first).
-local function graph_order(input, output)
-  local post, pre, leaves, met = {}, {}, {}, 0
-  local function visit(t)
-    if pre[t] then return end
-    met = met + 1
-    pre[t] = met
-    if t.is_input then
-      leaves[#leaves + 1] = t
-    else
-      for _, src in ipairs(t.inputs) do visit(src) end
-    end
-    post[#post + 1] = t
-  end
-  visit(output)
-  for _, leaf in ipairs(leaves) do
-    if leaf ~= input then
-      error(("Model: the outputs depend on Input '%s' of shape %s, which is not the model's input '%s': "
-        .. "they are not reachable from the inputs alone"):format(leaf.layer.name, symbolic.shape_text(leaf.shape),
-        input.layer.name), 3)
-    end
-  end
-  if not pre[input] then
-    error(("Model: the outputs do not depend on the input '%s'"):format(input.layer.name), 3)
-  end
-  -- depth: 0 at the output, one more than the deepest node reading it (reverse post-order
-  -- visits every reader of a node before the node)
-  local depth = {}
-  for i = #post, 1, -1 do
-    local t = post[i]
-    depth[t] = depth[t] or 0
-    for _, src in ipairs(t.inputs) do depth[src] = math.max(depth[src] or 0, depth[t] + 1) end
-  end
-  table.sort(post, function(a, b)
-    if depth[a] ~= depth[b] then return depth[a] > depth[b] end
-    return pre[a] < pre[b]
-  end)
-  return post
+--- Passes each layer's trainable flag (and the model's own) to C: called when the model
+-- is built and at compile, so that toggling trainable takes effect at the next compile.
+function Model:_sync_trainable()
+  local frozen = self.trainable == false
+  for _, layer in ipairs(self.layers) do layer:_sync_trainable(frozen) end
 end
 
--- The C graph of the nodes (input first): a layer's C layers (itself, then a Lua
--- activation if it has one) become consecutive nodes.
-local function c_graph(nodes)
-  local cores, inputs, node_of = {}, {}, {[nodes[1]] = 0}
-  for i = 2, #nodes do
-    local t = nodes[i]
-    local from = {}
-    for j, src in ipairs(t.inputs) do from[j] = node_of[src] end
-    for k, c in ipairs(t.layer:cores()) do
-      cores[#cores + 1] = c
-      inputs[#inputs + 1] = k == 1 and from or {#cores - 1}
+--- model:get_layer(name or position): a layer by its name, or by its 1-based position in
+-- model.layers (Keras: by name or 0-based index).
+function Model:get_layer(key)
+  if math.type(key) == "integer" then
+    local layer = self.layers[key]
+    if not layer then
+      error(("get_layer: position %d is out of range: the model has %d layers"):format(key, #self.layers), 2)
     end
-    node_of[t] = #cores
+    return layer
   end
-  return core.graph_layer(cores, inputs)
+  if type(key) ~= "string" then error("get_layer: expected a layer name or a position, got " .. type(key), 2) end
+  local names = {}
+  for i, layer in ipairs(self.layers) do
+    if layer.name == key then return layer end
+    names[i] = layer.name
+  end
+  error(("get_layer: no layer named '%s' (layers: %s)"):format(key, table.concat(names, ", ")), 2)
 end
 
---- Model{inputs =, outputs =, name =}, or Model(inputs, outputs[, {name =}]) as Keras.
-function Model.new(opts, outputs, extra)
-  if symbolic.is(opts) or (type(opts) == "table" and opts.inputs == nil and #opts > 0) then
-    options.check(extra, {"name"}, "Model", 2)
-    opts = {inputs = opts, outputs = outputs, name = extra and extra.name}
+local function sample_shape(x)
+  local s = x:shape()
+  return table.move(s, 2, #s, 1, {})
+end
+
+local function check_x(self, x, what)
+  if not core.is_tensor(x) then error(("%s: x must be a tensor, got %s"):format(what, symbolic.describe(x)), 3) end
+  if x:dim() < 2 then
+    error(("%s: x must have a batch dimension, got shape %s"):format(what, shape_text(x:shape())), 3)
   end
-  if type(opts) ~= "table" then error("Model: expected {inputs = ..., outputs = ...}", 2) end
-  options.check(opts, {"inputs", "outputs", "name"}, "Model", 2)
-  local input, output = single("inputs", opts.inputs), single("outputs", opts.outputs)
-  if not input.is_input then
-    error(("Model: inputs must come from lurn.Input, got the output of %s '%s'"):format(input.layer.class_name,
-      input.layer.name), 2)
+  -- a declared input shape wins over the data's, so that a mismatch is reported below
+  if not self._core then self:build(self.input_shape or sample_shape(x)) end
+  local want, got = self.input_shape, sample_shape(x)
+  local same = #want == #got
+  for i = 1, #want do same = same and want[i] == got[i] end
+  if not same then
+    error(("%s: input of shape %s does not match the model's input shape %s"):format(
+      what, shape_text(x:shape()), batch_shape_text(want)), 3)
   end
-  if output == input then error("Model: the outputs are the inputs: there are no layers between them", 2) end
-  local nodes = graph_order(input, output)
-  local layers, seen = {}, {}
-  for i, t in ipairs(nodes) do
-    if seen[t.layer] then
-      error(("Model: layer '%s' is called twice in this model; shared layers (the same weights twice) are not "
-        .. "supported yet: create a second layer"):format(t.layer.name), 2)
-    end
-    seen[t.layer], layers[i] = true, t.layer
+end
+
+-- Where t has its first NaN or infinity, in words ("NaN at sample 3, feature 17"), or nil.
+-- One C pass over the data (core.first_nonfinite).
+local function nonfinite_where(t)
+  local pos, v = core.first_nonfinite(t:contiguous())
+  if not pos then return nil end
+  local kind = v ~= v and "NaN" or (v > 0 and "inf" or "-inf")
+  local shape = t:shape()
+  local per = 1
+  for i = 2, #shape do per = per * shape[i] end
+  local sample, within = (pos - 1) // per + 1, (pos - 1) % per
+  if #shape == 1 then return ("%s at sample %d"):format(kind, sample) end
+  if #shape == 2 then return ("%s at sample %d, feature %d"):format(kind, sample, within + 1) end
+  local at = {}
+  for i = #shape, 2, -1 do
+    at[i - 1] = within % shape[i] + 1
+    within = within // shape[i]
   end
-  local self = setmetatable({layers = layers, name = opts.name or Sequential._default_name("model"),
-                             stop_training = false, trainable = true, _nodes = nodes}, Model)
-  self.input, self.output, self.inputs, self.outputs = input, output, {input}, {output}
-  self.input_shape = table.move(input.shape, 1, #input.shape, 1, {})
-  self.output_shape = table.move(output.shape, 1, #output.shape, 1, {})
-  local m = core.model()
-  m:add(c_graph(nodes))
-  m:build(self.input_shape)
-  self._core = m
-  self:_sync_trainable()
+  return ("%s at sample %d, position (%s)"):format(kind, sample, table.concat(at, ", "))
+end
+
+-- Data with a NaN or an infinity is refused (a NaN input trains the weights into NaN
+-- behind a normal-looking loss), unless opts.allow_nonfinite. name: "x", "y", ...
+local function check_finite(opts, what, name, t)
+  if t == nil or opts.allow_nonfinite or not core.is_tensor(t) then return end
+  local where = nonfinite_where(t)
+  if where then
+    error(("%s: %s has %s (fix or drop it, or pass allow_nonfinite = true)"):format(what, name, where), 3)
+  end
+end
+
+--- compile{optimizer = "adam" | lurn.optimizers.Adam{...}, loss = name | loss, metrics = {...}}
+-- Each method's options, and Keras' options lurn does not implement (an error that says so).
+local OPTIONS = {
+  compile = {"optimizer", "loss", "metrics"},
+  fit = {"epochs", "batch_size", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
+         "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_batch_size",
+         "allow_nonfinite"},
+  evaluate = {"batch_size", "verbose", "sample_weight", "return_dict", "allow_nonfinite"},
+  predict = {"batch_size", "verbose", "allow_nonfinite"},
+}
+local UNSUPPORTED = {
+  compile = {"loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile",
+             "sample_weight_mode", "target_tensors", "pss_evaluation_shards"},
+  fit = {"validation_steps", "validation_freq", "max_queue_size", "workers", "use_multiprocessing"},
+  evaluate = {"steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing"},
+  predict = {"steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing"},
+}
+local function check_options(method, opts)
+  options.check(opts, OPTIONS[method], method, 3, {unsupported = UNSUPPORTED[method]})
+end
+
+function Model:compile(opts)
+  check_options("compile", opts)
+  opts = opts or {}
+  self.optimizer = optimizers.get(opts.optimizer or "rmsprop")
+  if opts.loss == nil then error("compile: a loss is required (e.g. loss = \"sparse_categorical_crossentropy\")", 2) end
+  self.loss = losses.get(opts.loss)
+  self._metric_specs = opts.metrics or {}
+  if type(self._metric_specs) ~= "table" then error("compile: metrics must be a list", 2) end
+  -- Resolve names now so that unknown metrics fail at compile time.
+  for _, spec in ipairs(self._metric_specs) do metrics_lib.get(spec, self.loss.kind) end
+  if self._core then self:_sync_trainable() end
+  self.compiled = true
   return self
 end
 
-function Model:add()
-  error("Model: a functional model is fixed once made; call layers on symbolic tensors and make a new Model", 2)
+function Model:_new_metrics()
+  local out_size = self.output_shape and self.output_shape[#self.output_shape]
+  local list = {}
+  for i, spec in ipairs(self._metric_specs) do
+    local m = metrics_lib.get(spec, self.loss.kind, out_size)
+    if type(spec) == "table" then m:reset() end
+    list[i] = m
+  end
+  return list
 end
 
---- Built when made; a shape that is not the input's is an error.
-function Model:build(input_shape)
-  if input_shape then
-    input_shape = shapes.list(input_shape, "Model: build", "input_shape", 2)
-    local same = #input_shape == #self.input_shape
-    for i = 1, #input_shape do same = same and input_shape[i] == self.input_shape[i] end
-    if not same then
-      error(("Model: built for inputs of shape %s, not %s"):format(symbolic.shape_text(self.input_shape),
-        symbolic.shape_text(input_shape)), 2)
+local function metric_keys(metric_list, prefix)
+  local keys = {(prefix or "") .. "loss"}
+  for _, m in ipairs(metric_list) do keys[#keys + 1] = (prefix or "") .. m.name end
+  return keys
+end
+
+-- Per-sample weights from class_weight {[label] = w} and/or sample_weight (a tensor):
+-- a lookup table of class weights gathered by label, in C.
+local function sample_weights(y, class_weight, sample_weight, n, what)
+  what = what or "fit"
+  if class_weight == nil then return sample_weight end
+  if type(class_weight) ~= "table" then error(what .. ": class_weight must be a table {[class] = weight}", 3) end
+  local labels
+  if y:dim() == 1 or (y:dim() == 2 and y:size(2) == 1) then
+    labels = y:reshape(n)
+  else
+    labels = y:argmax(2) - 1  -- one-hot rows: class = position - 1
+  end
+  local top = n > 0 and labels:max() or 0
+  for k, v in pairs(class_weight) do
+    if math.type(k) ~= "integer" or k < 0 or type(v) ~= "number" then
+      error(what .. ": class_weight must map 0-based class numbers to numbers", 3)
     end
+    top = math.max(top, k)
   end
-  return self
+  local lookup = {}
+  for c = 0, math.tointeger(top) or top do lookup[c + 1] = class_weight[c] or 1 end
+  local w = core.tensor(lookup):index(1, labels + 1)
+  if sample_weight then w = w * sample_weight end
+  return w
 end
 
---- model(x) on a tensor: the output in inference mode, as Sequential.
-function Model:__call(x, training)
-  if type(x) == "table" then
-    error("Model: calling a model on a symbolic tensor (a model inside a model) is not supported yet", 2)
+-- Preallocated batch buffers, reused across batches.
+local function call_callbacks(cbs, method, ...)
+  for _, cb in ipairs(cbs) do
+    local fn = cb[method]
+    if fn then fn(cb, ...) end
   end
-  return Sequential.__call(self, x, training)
 end
 
-local thousands = require("lurn.text").thousands
-
---- Prints a Keras-style functional summary: layer (type), output shape, parameters and
--- the layers each one reads ("name[0][0]", one per line); totals.
-function Model:summary(print_fn)
-  print_fn = print_fn or print
-  local rows = {}
-  for _, t in ipairs(self._nodes) do
-    local layer = t.layer
-    local shape = symbolic.shape_text(t.shape)
-    local from = {}
-    for i, src in ipairs(t.inputs) do from[i] = src.layer.name .. "[0][0]" end
-    rows[#rows + 1] = {("%s (%s)"):format(layer.name, layer.class_name), t.is_input and ("[" .. shape .. "]") or shape,
-                       thousands((layer:_param_counts())), from}
+-- Splits x, y into the first (1 - fraction) and the last fraction, as Keras does.
+local function split_tail(fraction, x, y, w)
+  if type(fraction) ~= "number" or fraction < 0 or fraction >= 1 then
+    error("fit: validation_split must be a number in [0, 1)", 3)
   end
-  local w1, w2, w3, w4 = 31, 21, 10, 20
-  for _, r in ipairs(rows) do
-    w1, w2, w3 = math.max(w1, #r[1] + 1), math.max(w2, #r[2] + 1), math.max(w3, #r[3])
-    for _, f in ipairs(r[4]) do w4 = math.max(w4, #f) end
-  end
-  local line = "%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s   %s"
-  local rule = ("_"):rep(w1 + w2 + w3 + w4 + 5)
-  print_fn(('Model: "%s"'):format(self.name))
-  print_fn(rule)
-  print_fn(line:format("Layer (type)", "Output Shape", "Param #", "Connected to"))
-  print_fn(("="):rep(#rule))
-  for i, r in ipairs(rows) do
-    print_fn((line:format(r[1], r[2], r[3], r[4][1] or ""):gsub("%s+$", "")))
-    for k = 2, #r[4] do print_fn((line:format("", "", "", r[4][k]):gsub("%s+$", ""))) end
-    print_fn(i < #rows and rule or ("="):rep(#rule))
-  end
-  local total, trainable = self:_param_counts()
-  print_fn("Total params: " .. thousands(total))
-  print_fn("Trainable params: " .. thousands(trainable))
-  print_fn("Non-trainable params: " .. thousands(total - trainable))
-  print_fn(rule)
+  local n = x:size(1)
+  local n_val = math.floor(n * fraction)
+  if n_val == 0 then return x, y, w, nil end
+  local n_train = n - n_val
+  local val = {x:narrow(1, n_train + 1, n_val):contiguous(), y:narrow(1, n_train + 1, n_val):contiguous(),
+               w and w:narrow(1, n_train + 1, n_val):contiguous()}
+  return x:narrow(1, 1, n_train):contiguous(), y:narrow(1, 1, n_train):contiguous(),
+    w and w:narrow(1, 1, n_train):contiguous(), val
 end
 
---- model:get_config(): {name =, layers = {{class_name =, config =, name =, inbound_nodes =
--- {name, ...}}, ...}, input_layers = {name}, output_layers = {name}}: each layer as
--- lurn.layers.serialize gives it, with the names of the layers whose outputs it reads (in
--- the order of its inputs), in model.layers' order. Keras' inbound_nodes, simplified.
-function Model:get_config()
-  local serialize = require("lurn.layers").serialize
-  local cfg = {name = self.name, layers = {}, input_layers = {self.input.layer.name},
-               output_layers = {self.output.layer.name}}
-  for i, t in ipairs(self._nodes) do
-    local entry = serialize(t.layer)
-    entry.name, entry.inbound_nodes = t.layer.name, {}
-    for j, src in ipairs(t.inputs) do entry.inbound_nodes[j] = src.layer.name end
-    cfg.layers[i] = entry
-  end
-  return cfg
+local function check_number_positive(v, name, what)
+  if math.type(v) ~= "integer" or v < 1 then error(("%s: %s must be a positive integer"):format(what, name), 3) end
 end
 
---- Model.from_config(config): a new model with the layers get_config describes, connected
--- the same way (new weights: copy them with set_weights).
-function Model.from_config(config)
-  if type(config) ~= "table" or type(config.layers) ~= "table" or type(config.input_layers) ~= "table"
-    or type(config.output_layers) ~= "table" then
-    error("Model.from_config: expected a config {name =, layers =, input_layers =, output_layers =} (what "
-      .. "model:get_config gives)", 2)
+-- Ctrl-C while fit/evaluate/predict run (core.watch_interrupt) only sets a flag; the
+-- outermost loop stops here, at the end of a batch, as Keras stops on KeyboardInterrupt:
+-- with an error, the model keeping the weights of the last finished batch.
+local function check_interrupt(guard, what, epoch, batch)
+  if not core.interrupted(guard) then return end
+  if what == "fit" then
+    error(("interrupted (Ctrl-C): training stopped after epoch %d, batch %d; the model keeps the weights of "
+      .. "the last finished batch"):format(epoch + 1, batch), 0)
   end
-  local deserialize = require("lurn.layers").deserialize
-  local outputs = {}  -- layer name -> its symbolic output
-  for i, entry in ipairs(config.layers) do
-    if type(entry) ~= "table" or type(entry.inbound_nodes) ~= "table" then
-      error(("Model.from_config: layer %d has no inbound_nodes list"):format(i), 2)
+  error(("interrupted (Ctrl-C): %s stopped after batch %d"):format(what, batch), 0)
+end
+
+local function nan_error(epoch, batch)
+  return ("loss became NaN or infinite at epoch %d, batch %d: training stopped. Try a lower learning rate, "
+    .. "scaled inputs, or gradient clipping (clipnorm)"):format(epoch, batch)
+end
+
+--- fit(x, y, {epochs = 1, batch_size = 32, validation_data = {xv, yv}, validation_split = 0,
+--   shuffle = true, verbose = 1, callbacks = {}, class_weight = {}, sample_weight = t,
+--   initial_epoch = 0, steps_per_epoch = n (generators), allow_nonfinite = false}) -> History
+-- Data with a NaN or an infinity is refused unless allow_nonfinite (also in evaluate/predict).
+-- x may also be a generator: a function (or callable) returning xb, yb[, wb] per call.
+function Model:fit(x, y, opts)
+  if type(y) == "table" and not core.is_tensor(y) and opts == nil and not core.is_tensor(x) then opts, y = y, nil end
+  check_options("fit", opts)
+  opts = opts or {}
+  if not self.compiled then error("fit: the model must be compiled first: call model:compile{...}", 2) end
+  local epochs = opts.epochs or 1
+  local batch_size = opts.batch_size or 32
+  check_number_positive(epochs, "epochs", "fit")
+  check_number_positive(batch_size, "batch_size", "fit")
+  local verbose = opts.verbose == nil and 1 or opts.verbose
+  local generator = not core.is_tensor(x) and (type(x) == "function" or (getmetatable(x) or {}).__call)
+
+  local w, val
+  if not generator then
+    check_x(self, x, "fit")
+    if not core.is_tensor(y) then error("fit: y must be a tensor, got " .. symbolic.describe(y), 2) end
+    if x:size(1) ~= y:size(1) then
+      error(("fit: x and y have different numbers of samples: %s and %s"):format(
+        shape_text(x:shape()), shape_text(y:shape())), 2)
     end
-    local inputs = {}
-    for j, name in ipairs(entry.inbound_nodes) do
-      inputs[j] = outputs[name]
-      if not inputs[j] then
-        error(("Model.from_config: layer %d reads '%s', which no layer before it makes"):format(i, tostring(name)), 2)
+    x, y = x:contiguous(), y:contiguous()
+    check_finite(opts, "fit", "x", x)
+    check_finite(opts, "fit", "y", y)
+    self:_check_labels(y, "fit")
+    w = opts.sample_weight
+    if w ~= nil and (not core.is_tensor(w) or w:dim() ~= 1 or w:size(1) ~= x:size(1)) then
+      error(("fit: sample_weight must be a 1-D tensor with one weight per sample (%d)"):format(x:size(1)), 2)
+    end
+    check_finite(opts, "fit", "sample_weight", w)
+    -- As Keras: split off the validation tail first (sample weights with it), then turn
+    -- class_weight into per-sample weights of the training part only.
+    if opts.validation_split and opts.validation_split > 0 then
+      x, y, w, val = split_tail(opts.validation_split, x, y, w)
+    end
+    w = sample_weights(y, opts.class_weight, w, x:size(1))
+  elseif (opts.validation_split or 0) > 0 then  -- as Keras: a generator has no tail to split off
+    error("fit: validation_split needs x and y tensors, not a generator: give validation_data = {x_val, y_val}", 2)
+  end
+  if opts.validation_data then
+    local vd = opts.validation_data
+    if type(vd) ~= "table" or not core.is_tensor(vd[1]) or not core.is_tensor(vd[2]) then
+      error("fit: validation_data must be {x_val, y_val}", 2)
+    end
+    check_finite(opts, "fit", "validation_data x", vd[1])
+    check_finite(opts, "fit", "validation_data y", vd[2])
+    check_finite(opts, "fit", "validation_data sample_weight", vd[3])
+    -- checked now, as Keras does, not after a first epoch of training
+    check_x(self, vd[1], "fit: validation_data")
+    if vd[1]:size(1) ~= vd[2]:size(1) then
+      error(("fit: validation_data x and y have different numbers of samples: %s and %s"):format(
+        shape_text(vd[1]:shape()), shape_text(vd[2]:shape())), 2)
+    end
+    self:_check_labels(vd[2], "fit: validation_data")
+    val = vd
+  end
+
+  local history = callbacks_lib.History.new()
+  local cbs = {}
+  for _, cb in ipairs(opts.callbacks or {}) do cbs[#cbs + 1] = cb end
+  cbs[#cbs + 1] = history  -- last, as Keras: it records the keys other callbacks add to the logs
+  for _, cb in ipairs(cbs) do cb.model = self end
+  self.history = history
+  self.stop_training = false
+  local metric_list = self:_new_metrics()
+  local keys = metric_keys(metric_list)
+  local loss, opt = self.loss, self.optimizer._c
+
+  call_callbacks(cbs, "on_train_begin", {})
+  local interrupt <close> = core.watch_interrupt()
+  for epoch = opts.initial_epoch or 0, epochs - 1 do
+    for _, m in ipairs(metric_list) do m:reset() end
+    call_callbacks(cbs, "on_epoch_begin", epoch, {})
+    if verbose > 0 then print(("Epoch %d/%d"):format(epoch + 1, epochs)) end
+    local nan_at
+    local function step(xb, yb, wb, b)
+      call_callbacks(cbs, "on_train_batch_begin", b - 1, {})
+      -- self._core, not a local: a generator's first batch may build the model
+      local value, pred = self._core:train_step(loss, opt, xb, yb, wb)
+      if value ~= value or value == math.huge or value == -math.huge then nan_at = b end
+      return value, pred
+    end
+    local logs, steps
+    if generator then
+      -- as Keras for a Sequence: one epoch is len() batches unless told otherwise
+      local n_steps = opts.steps_per_epoch or (type(x) == "table" and x.len and x:len() or nil)
+      check_number_positive(n_steps, "steps_per_epoch", "fit (with a generator)")
+      local bar = Progbar.new(n_steps, verbose)
+      local function next_batch(b)
+        local xb, yb, wb = x()
+        if xb == nil then return nil end
+        check_x(self, xb, "fit")
+        local what = ("fit (batch %d from the generator)"):format(b)
+        check_finite(opts, what, "x", xb)
+        check_finite(opts, what, "y", yb)
+        check_finite(opts, what, "sample_weight", wb)
+        if opts.class_weight ~= nil then wb = sample_weights(yb:contiguous(), opts.class_weight, wb, xb:size(1)) end
+        return xb:contiguous(), yb:contiguous(), wb
       end
+      logs, steps = loop.run(next_batch, n_steps, step, metric_list, function(b, l)
+        call_callbacks(cbs, "on_train_batch_end", b - 1, l)
+        bar:update(b, keys, l)
+        check_interrupt(interrupt, "fit", epoch, b)
+      end, function() return nan_at ~= nil end)
+      self._bar = bar
+    else
+      local n = x:size(1)
+      -- a list of integers: a float32 tensor would repeat positions past 2^24 samples
+      local order = opts.shuffle ~= false and core.randperm(n, "list") or nil
+      local next_batch, n_batches = loop.tensor_batches(x, y, w, batch_size, order)
+      local bar = Progbar.new(n_batches, verbose)
+      logs = loop.run(next_batch, n_batches, step, metric_list, function(b, l)
+        call_callbacks(cbs, "on_train_batch_end", b - 1, l)
+        bar:update(b, keys, l)
+        check_interrupt(interrupt, "fit", epoch, b)
+      end, function() return nan_at ~= nil end)
+      steps = n_batches
+      self._bar = bar
     end
-    local layer = deserialize(entry)
-    if layer.class_name == "InputLayer" then
-      outputs[layer.name] = layer.output
-    else  -- a merge layer reads a list of 2 or more, the others one tensor
-      outputs[layer.name] = layer(#inputs == 1 and inputs[1] or inputs)
+    if nan_at then
+      local msg = nan_error(epoch + 1, nan_at)
+      io.stderr:write("lurn: ", msg, "\n")
+      history.nan = {epoch = epoch, batch = nan_at - 1, message = msg}
+      self.stop_training = true
     end
+    if val and not nan_at then
+      local scores = self:evaluate(val[1], val[2], {batch_size = opts.validation_batch_size or batch_size, verbose = 0,
+                                                    sample_weight = val[3], allow_nonfinite = true})  -- checked above
+      for k, v in pairs(scores) do logs["val_" .. k] = v end
+    end
+    local all_keys = metric_keys(metric_list)
+    if val then
+      for _, k in ipairs(metric_keys(metric_list, "val_")) do all_keys[#all_keys + 1] = k end
+    end
+    self._bar:finish(steps or 0, all_keys, logs)
+    call_callbacks(cbs, "on_epoch_end", epoch, logs)
+    check_interrupt(interrupt, "fit", epoch, steps or 0)  -- Ctrl-C during validation
+    if self.stop_training then break end
   end
-  local input, output = outputs[config.input_layers[1]], outputs[config.output_layers[1]]
-  if not input or not output then
-    error("Model.from_config: input_layers and output_layers must name layers of the config", 2)
-  end
-  return Model.new{inputs = input, outputs = output, name = config.name}
+  call_callbacks(cbs, "on_train_end", {})
+  return history
 end
 
-for _, method in ipairs{"add", "build", "__call", "summary", "get_config", "from_config"} do Model[method] = at_user_line(Model[method]) end
+--- Class labels for a sparse loss must be whole numbers in 0..classes-1: checked once
+-- over the whole set, so that the error names the sample's position in the data.
+function Model:_check_labels(y, what)
+  if self.loss.kind ~= "sparse_categorical_crossentropy" or y:numel() == 0 then return end
+  local classes = self.output_shape[#self.output_shape]
+  local flat = y:reshape(y:numel())
+  local lo, hi = flat:min(), flat:max()
+  local bad
+  if lo ~= lo or hi ~= hi then
+    bad = flat:isnan():argmax()
+  elseif lo < 0 then
+    bad = flat:argmin()
+  elseif hi > classes - 1 then
+    bad = flat:argmax()
+  else
+    local fractional = (flat - flat:floor()):ne(0)
+    if fractional:max() > 0 then bad = fractional:argmax() end
+  end
+  if bad then
+    error(("%s: label %g at sample %d is not a class in 0..%d (labels are 0-based class numbers)"):format(
+      what, flat:get(bad), bad, classes - 1), 3)
+  end
+end
 
-setmetatable(Model, {__index = Sequential, __call = at_user_line(function(_, ...) return Model.new(...) end)})
+--- evaluate(x, y, {batch_size = 32, verbose = 1, sample_weight = nil}) -> {loss =, <metric> =}
+function Model:evaluate(x, y, opts)
+  check_options("evaluate", opts)
+  if opts and opts.return_dict == false then
+    error("evaluate: lurn returns a table of named scores (return_dict = true), not a list", 2)
+  end
+  opts = opts or {}
+  if not self.compiled then error("evaluate: the model must be compiled first: call model:compile{...}", 2) end
+  check_x(self, x, "evaluate")
+  if not core.is_tensor(y) then error("evaluate: y must be a tensor, got " .. symbolic.describe(y), 2) end
+  if x:size(1) ~= y:size(1) then
+    error(("evaluate: x and y have different numbers of samples: %s and %s"):format(
+      shape_text(x:shape()), shape_text(y:shape())), 2)
+  end
+  local batch_size = opts.batch_size or 32
+  check_number_positive(batch_size, "batch_size", "evaluate")
+  x, y = x:contiguous(), y:contiguous()
+  check_finite(opts, "evaluate", "x", x)
+  check_finite(opts, "evaluate", "y", y)
+  self:_check_labels(y, "evaluate")
+  local w = opts.sample_weight
+  check_finite(opts, "evaluate", "sample_weight", w)
+  local metric_list = self:_new_metrics()
+  local c, loss = self._core, self.loss
+  local n = x:size(1)
+  local verbose = opts.verbose == nil and 1 or opts.verbose
+  local bar = Progbar.new(math.ceil(n / batch_size), verbose)
+  local keys = metric_keys(metric_list)
+  local interrupt <close> = core.watch_interrupt()
+  local next_batch, steps = loop.tensor_batches(x, y, w, batch_size)
+  local logs = loop.run(next_batch, steps, function(xb, yb, wb)
+    return c:test_step(loss, xb:contiguous(), yb:contiguous(), wb and wb:contiguous())
+  end, metric_list, function(b, l)
+    bar:update(b, keys, l)
+    check_interrupt(interrupt, "evaluate", nil, b)
+  end)
+  bar:finish(steps, keys, logs)
+  return logs
+end
+
+--- predict(x, {batch_size = 32}) -> a tensor of outputs (inference mode, in batches).
+function Model:predict(x, opts)
+  check_options("predict", opts)
+  opts = opts or {}
+  check_x(self, x, "predict")
+  local batch_size = opts.batch_size or 32
+  check_number_positive(batch_size, "batch_size", "predict")
+  x = x:contiguous()
+  check_finite(opts, "predict", "x", x)
+  local n = x:size(1)
+  local out_shape = {n}
+  for _, s in ipairs(self.output_shape) do out_shape[#out_shape + 1] = s end
+  local out = core.zeros(out_shape)
+  local interrupt <close> = core.watch_interrupt()
+  for start = 1, n, batch_size do
+    local size = math.min(batch_size, n - start + 1)
+    local y = self._core:forward(x:narrow(1, start, size))
+    out:narrow(1, start, size):copy(y)
+    check_interrupt(interrupt, "predict", nil, (start - 1) // batch_size + 1)
+  end
+  return out
+end
+
+--- The model's output for x in inference mode (no batching): model(x).
+function Model:__call(x, training)
+  check_x(self, x, "call")
+  return self._core:forward(x:contiguous(), training):clone()
+end
+
+-- ---- The training step in two halves ------------------------------------------------
+-- fit runs both halves in one C call per batch (core train_step); train_on_batch does the
+-- same, and compute_gradients + apply_gradients give the same weights bit for bit, with
+-- the raw gradients readable in between (statistics, an all-reduce across machines).
+
+-- The checked batch of train_on_batch and compute_gradients: packed x, y and per-sample
+-- weights (or nil), the model built on the way if it was not.
+local function training_batch(self, what, x, y, sample_weight, class_weight)
+  if not self.compiled then error(what .. ": the model must be compiled first: call model:compile{...}", 3) end
+  check_x(self, x, what)
+  if not core.is_tensor(y) then error(what .. ": y must be a tensor, got " .. symbolic.describe(y), 3) end
+  if x:size(1) ~= y:size(1) then
+    error(("%s: x and y have different numbers of samples: %s and %s"):format(what, shape_text(x:shape()),
+      shape_text(y:shape())), 3)
+  end
+  x, y = x:contiguous(), y:contiguous()
+  local opts = {}
+  check_finite(opts, what, "x", x)
+  check_finite(opts, what, "y", y)
+  self:_check_labels(y, what)
+  if sample_weight ~= nil and (not core.is_tensor(sample_weight) or sample_weight:dim() ~= 1
+      or sample_weight:size(1) ~= x:size(1)) then
+    error(("%s: sample_weight must be a 1-D tensor with one weight per sample (%d)"):format(what, x:size(1)), 3)
+  end
+  check_finite(opts, what, "sample_weight", sample_weight)
+  local w = sample_weights(y, class_weight, sample_weight and sample_weight:contiguous(), x:size(1), what)
+  return x, y, w and w:contiguous()
+end
+
+--- model:train_on_batch(x, y[, sample_weight | {sample_weight =, class_weight =, reset_metrics = true,
+-- return_dict = false}]): one training step on one batch, as fit runs it. Returns the loss
+-- (penalties included); with metrics, {loss, metric, ...} in compile's order, or with
+-- return_dict {loss =, <metric> =}. reset_metrics = false accumulates the metrics over calls.
+function Model:train_on_batch(x, y, opts)
+  if core.is_tensor(opts) then opts = {sample_weight = opts} end
+  options.check(opts, {"sample_weight", "class_weight", "reset_metrics", "return_dict"}, "train_on_batch", 2)
+  opts = opts or {}
+  local xb, yb, wb = training_batch(self, "train_on_batch", x, y, opts.sample_weight, opts.class_weight)
+  local value, pred = self._core:train_step(self.loss, self.optimizer._c, xb, yb, wb)
+  if self._batch_metric_specs ~= self._metric_specs then
+    self._batch_metrics, self._batch_metric_specs = nil, nil
+  end
+  local metric_list = self._batch_metrics or self:_new_metrics()
+  for _, m in ipairs(metric_list) do m:update(pred, yb, wb) end
+  local logs, list = {loss = value}, {value}
+  for _, m in ipairs(metric_list) do
+    logs[m.name] = m:result()
+    list[#list + 1] = logs[m.name]
+  end
+  if opts.reset_metrics == false then
+    self._batch_metrics, self._batch_metric_specs = metric_list, self._metric_specs
+  else
+    self._batch_metrics = nil
+  end
+  if opts.return_dict then return logs end
+  return #metric_list == 0 and value or list
+end
+
+--- model:compute_gradients(x, y[, sample_weight]) -> loss: the first half of a training
+-- step (forward, loss, backward) on one batch, in training mode. The loss is fit's
+-- (regularization penalties included); the raw gradients stay in the model: gradients().
+function Model:compute_gradients(x, y, sample_weight)
+  local xb, yb, wb = training_batch(self, "compute_gradients", x, y, sample_weight)
+  return (self._core:compute_gradients(self.loss, xb, yb, wb))
+end
+
+-- The model's weights split by whether training updates them (as of the last build or
+-- compile, which pass the trainable flags to C): views, names.
+local function split_weights(self, trainable)
+  if not self._core then return {}, {} end
+  local params, names, flags = self._core:weights()
+  local out, out_names = {}, {}
+  for i, p in ipairs(params) do
+    if flags[i] == trainable then
+      out[#out + 1], out_names[#out_names + 1] = p, names[i]
+    end
+  end
+  return out, out_names
+end
+
+--- model:gradients() -> a copy of each raw gradient of the last compute_gradients or
+-- training step (before clipping), in trainable_weights order.
+function Model:gradients()
+  if not self._core then return {} end
+  local grads, _, flags = self._core:weights(true)
+  local out = {}
+  for i, g in ipairs(grads) do
+    if flags[i] then out[#out + 1] = g:clone() end
+  end
+  return out
+end
+
+--- model:apply_gradients([grads]): the second half of a training step: the optimizer's
+-- clipping (on its own copy) and update, with grads (one tensor per trainable weight, in
+-- trainable_weights order) or, without, the model's own raw gradients.
+function Model:apply_gradients(grads)
+  if not self.compiled then error("apply_gradients: the model must be compiled first: call model:compile{...}", 2) end
+  if not self._core then error("apply_gradients: the model is not built yet", 2) end
+  if grads ~= nil and (type(grads) ~= "table" or core.is_tensor(grads)) then
+    error("apply_gradients: grads must be a list of tensors, one per trainable weight, got "
+      .. symbolic.describe(grads), 2)
+  end
+  self._core:apply_gradients(self.optimizer._c, grads)
+end
+
+-- model.trainable_weights, model.non_trainable_weights: live views of the weights (Keras'
+-- properties), trainable ones in the order gradients() and apply_gradients use.
+local PROPERTIES = {
+  trainable_weights = function(self) return (split_weights(self, true)) end,
+  non_trainable_weights = function(self) return (split_weights(self, false)) end,
+}
+
+--- The __index of a class under Model: its methods, and the properties above.
+function Model._index_for(cls)
+  return function(_, key)
+    local property = PROPERTIES[key]
+    if property then return property(_) end
+    return cls[key]
+  end
+end
+Model.__index = Model._index_for(Model)
+
+--- All weights, layer by layer in Keras order (copies).
+function Model:get_weights()
+  local out = {}
+  for _, layer in ipairs(self.layers) do
+    for _, w in ipairs(layer:get_weights()) do out[#out + 1] = w end
+  end
+  return out
+end
+
+function Model:set_weights(weights)
+  if not self._core then error("set_weights: the model is not built yet", 2) end
+  local at = 1
+  for _, layer in ipairs(self.layers) do
+    local k = #layer:parameters()
+    if k > 0 then
+      layer:set_weights(table.move(weights, at, at + k - 1, 1, {}))
+      at = at + k
+    end
+  end
+  if at - 1 ~= #weights then
+    error(("set_weights: the model has %d weight tensors, got %d"):format(at - 1, #weights), 2)
+  end
+end
+
+--- The number of parameters (one number, as Keras; summary() shows the trainable part).
+function Model:count_params()
+  if not self._core then
+    error(("count_params: model '%s' is not built yet: give the first layer input_shape, or call "
+      .. "model:build(per-sample shape), fit or predict first"):format(self.name), 2)
+  end
+  return (self:_param_counts())
+end
+
+-- Total and trainable parameter counts.
+function Model:_param_counts()
+  local total, trainable = 0, 0
+  for _, layer in ipairs(self.layers) do
+    local n, t = layer:_param_counts()
+    total, trainable = total + n, trainable + (self.trainable == false and 0 or t)
+  end
+  return total, trainable
+end
+
+-- Errors from these point at the user's line, wherever inside lurn they are raised.
+for _, method in ipairs{"compile", "fit", "evaluate", "predict", "__call", "set_weights", "train_on_batch",
+                        "compute_gradients", "apply_gradients"} do
+  Model[method] = at_user_line(Model[method])
+end
 
 return Model

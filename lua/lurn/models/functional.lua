@@ -1,0 +1,248 @@
+--- Model{inputs = x, outputs = y}: the functional API, as Keras' Model. x is the symbolic
+-- tensor of a lurn.Input and y one made from it by calling layers (see lurn/symbolic.lua).
+-- The layers between them run in C as one graph container (src/layers/graph.c) inside
+-- the same C model a Sequential uses; compile, fit, evaluate, predict, get_weights and
+-- set_weights are the Model base's (model.lua), as Sequential's are. model.layers lists the InputLayer first, then the layers
+-- in Keras' order: by decreasing depth from the output, ties in the order met walking
+-- back from the output. They also run in that order, and weights follow it.
+local class = require "lurn.class"
+local core = require "lurn.core"
+local Base = require "lurn.models.model"  -- compile, fit, evaluate, predict, weights
+local symbolic = require "lurn.symbolic"
+local at_user_line = require "lurn.at_user_line"
+local options = require "lurn.options"
+local shapes = require "lurn.shape"
+
+local Model = class(Base)
+Model.class_name = "Functional"
+Model.__index = Base._index_for(Model)  -- trainable_weights, non_trainable_weights
+
+-- The one symbolic tensor of `inputs` or `outputs` (a tensor or a list of one).
+local function single(what, v)
+  if type(v) == "table" and not symbolic.is(v) then
+    if #v > 1 then
+      error(("Model: only one %s tensor is supported for now, got %d"):format(what:sub(1, -2), #v), 3)
+    end
+    v = v[1]
+  end
+  if not symbolic.is(v) then
+    error(("Model: %s must be a symbolic tensor (from lurn.Input and layer calls), got %s"):format(what,
+      symbolic.describe(v)), 3)
+  end
+  return v
+end
+
+-- The nodes that lead from input to output, in Keras' order (input first).
+local function graph_order(input, output)
+  local post, pre, leaves, met = {}, {}, {}, 0
+  local function visit(t)
+    if pre[t] then return end
+    met = met + 1
+    pre[t] = met
+    if t.is_input then
+      leaves[#leaves + 1] = t
+    else
+      for _, src in ipairs(t.inputs) do visit(src) end
+    end
+    post[#post + 1] = t
+  end
+  visit(output)
+  for _, leaf in ipairs(leaves) do
+    if leaf ~= input then
+      error(("Model: the outputs depend on Input '%s' of shape %s, which is not the model's input '%s': "
+        .. "they are not reachable from the inputs alone"):format(leaf.layer.name, symbolic.shape_text(leaf.shape),
+        input.layer.name), 3)
+    end
+  end
+  if not pre[input] then
+    error(("Model: the outputs do not depend on the input '%s'"):format(input.layer.name), 3)
+  end
+  -- depth: 0 at the output, one more than the deepest node reading it (reverse post-order
+  -- visits every reader of a node before the node)
+  local depth = {}
+  for i = #post, 1, -1 do
+    local t = post[i]
+    depth[t] = depth[t] or 0
+    for _, src in ipairs(t.inputs) do depth[src] = math.max(depth[src] or 0, depth[t] + 1) end
+  end
+  table.sort(post, function(a, b)
+    if depth[a] ~= depth[b] then return depth[a] > depth[b] end
+    return pre[a] < pre[b]
+  end)
+  return post
+end
+
+-- The C graph of the nodes (input first): a layer's C layers (itself, then a Lua
+-- activation if it has one) become consecutive nodes.
+local function c_graph(nodes)
+  local cores, inputs, node_of = {}, {}, {[nodes[1]] = 0}
+  for i = 2, #nodes do
+    local t = nodes[i]
+    local from = {}
+    for j, src in ipairs(t.inputs) do from[j] = node_of[src] end
+    for k, c in ipairs(t.layer:cores()) do
+      cores[#cores + 1] = c
+      inputs[#inputs + 1] = k == 1 and from or {#cores - 1}
+    end
+    node_of[t] = #cores
+  end
+  return core.graph_layer(cores, inputs)
+end
+
+--- Model{inputs =, outputs =, name =}, or Model(inputs, outputs[, {name =}]) as Keras.
+function Model.new(opts, outputs, extra)
+  if symbolic.is(opts) or (type(opts) == "table" and opts.inputs == nil and #opts > 0) then
+    options.check(extra, {"name"}, "Model", 2)
+    opts = {inputs = opts, outputs = outputs, name = extra and extra.name}
+  end
+  if type(opts) ~= "table" then error("Model: expected {inputs = ..., outputs = ...}", 2) end
+  options.check(opts, {"inputs", "outputs", "name"}, "Model", 2)
+  local input, output = single("inputs", opts.inputs), single("outputs", opts.outputs)
+  if not input.is_input then
+    error(("Model: inputs must come from lurn.Input, got the output of %s '%s'"):format(input.layer.class_name,
+      input.layer.name), 2)
+  end
+  if output == input then error("Model: the outputs are the inputs: there are no layers between them", 2) end
+  local nodes = graph_order(input, output)
+  local layers, seen = {}, {}
+  for i, t in ipairs(nodes) do
+    if seen[t.layer] then
+      error(("Model: layer '%s' is called twice in this model; shared layers (the same weights twice) are not "
+        .. "supported yet: create a second layer"):format(t.layer.name), 2)
+    end
+    seen[t.layer], layers[i] = true, t.layer
+  end
+  local self = setmetatable({layers = layers, name = opts.name or Base._default_name("model"),
+                             stop_training = false, trainable = true, _nodes = nodes}, Model)
+  self.input, self.output, self.inputs, self.outputs = input, output, {input}, {output}
+  self.input_shape = table.move(input.shape, 1, #input.shape, 1, {})
+  self.output_shape = table.move(output.shape, 1, #output.shape, 1, {})
+  local m = core.model()
+  m:add(c_graph(nodes))
+  m:build(self.input_shape)
+  self._core = m
+  self:_sync_trainable()
+  return self
+end
+
+function Model:add()
+  error("Model: a functional model is fixed once made; call layers on symbolic tensors and make a new Model", 2)
+end
+
+--- Built when made; a shape that is not the input's is an error.
+function Model:build(input_shape)
+  if input_shape then
+    input_shape = shapes.list(input_shape, "Model: build", "input_shape", 2)
+    local same = #input_shape == #self.input_shape
+    for i = 1, #input_shape do same = same and input_shape[i] == self.input_shape[i] end
+    if not same then
+      error(("Model: built for inputs of shape %s, not %s"):format(symbolic.shape_text(self.input_shape),
+        symbolic.shape_text(input_shape)), 2)
+    end
+  end
+  return self
+end
+
+--- model(x) on a tensor: the output in inference mode, as for any model.
+function Model:__call(x, training)
+  if type(x) == "table" then
+    error("Model: calling a model on a symbolic tensor (a model inside a model) is not supported yet", 2)
+  end
+  return Base.__call(self, x, training)
+end
+
+local thousands = require("lurn.text").thousands
+
+--- Prints a Keras-style functional summary: layer (type), output shape, parameters and
+-- the layers each one reads ("name[0][0]", one per line); totals.
+function Model:summary(print_fn)
+  print_fn = print_fn or print
+  local rows = {}
+  for _, t in ipairs(self._nodes) do
+    local layer = t.layer
+    local shape = symbolic.shape_text(t.shape)
+    local from = {}
+    for i, src in ipairs(t.inputs) do from[i] = src.layer.name .. "[0][0]" end
+    rows[#rows + 1] = {("%s (%s)"):format(layer.name, layer.class_name), t.is_input and ("[" .. shape .. "]") or shape,
+                       thousands((layer:_param_counts())), from}
+  end
+  local w1, w2, w3, w4 = 31, 21, 10, 20
+  for _, r in ipairs(rows) do
+    w1, w2, w3 = math.max(w1, #r[1] + 1), math.max(w2, #r[2] + 1), math.max(w3, #r[3])
+    for _, f in ipairs(r[4]) do w4 = math.max(w4, #f) end
+  end
+  local line = "%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s   %s"
+  local rule = ("_"):rep(w1 + w2 + w3 + w4 + 5)
+  print_fn(('Model: "%s"'):format(self.name))
+  print_fn(rule)
+  print_fn(line:format("Layer (type)", "Output Shape", "Param #", "Connected to"))
+  print_fn(("="):rep(#rule))
+  for i, r in ipairs(rows) do
+    print_fn((line:format(r[1], r[2], r[3], r[4][1] or ""):gsub("%s+$", "")))
+    for k = 2, #r[4] do print_fn((line:format("", "", "", r[4][k]):gsub("%s+$", ""))) end
+    print_fn(i < #rows and rule or ("="):rep(#rule))
+  end
+  local total, trainable = self:_param_counts()
+  print_fn("Total params: " .. thousands(total))
+  print_fn("Trainable params: " .. thousands(trainable))
+  print_fn("Non-trainable params: " .. thousands(total - trainable))
+  print_fn(rule)
+end
+
+--- model:get_config(): {name =, layers = {{class_name =, config =, name =, inbound_nodes =
+-- {name, ...}}, ...}, input_layers = {name}, output_layers = {name}}: each layer as
+-- lurn.layers.serialize gives it, with the names of the layers whose outputs it reads (in
+-- the order of its inputs), in model.layers' order. Keras' inbound_nodes, simplified.
+function Model:get_config()
+  local serialize = require("lurn.layers").serialize
+  local cfg = {name = self.name, layers = {}, input_layers = {self.input.layer.name},
+               output_layers = {self.output.layer.name}}
+  for i, t in ipairs(self._nodes) do
+    local entry = serialize(t.layer)
+    entry.name, entry.inbound_nodes = t.layer.name, {}
+    for j, src in ipairs(t.inputs) do entry.inbound_nodes[j] = src.layer.name end
+    cfg.layers[i] = entry
+  end
+  return cfg
+end
+
+--- Model.from_config(config): a new model with the layers get_config describes, connected
+-- the same way (new weights: copy them with set_weights).
+function Model.from_config(config)
+  if type(config) ~= "table" or type(config.layers) ~= "table" or type(config.input_layers) ~= "table"
+    or type(config.output_layers) ~= "table" then
+    error("Model.from_config: expected a config {name =, layers =, input_layers =, output_layers =} (what "
+      .. "model:get_config gives)", 2)
+  end
+  local deserialize = require("lurn.layers").deserialize
+  local outputs = {}  -- layer name -> its symbolic output
+  for i, entry in ipairs(config.layers) do
+    if type(entry) ~= "table" or type(entry.inbound_nodes) ~= "table" then
+      error(("Model.from_config: layer %d has no inbound_nodes list"):format(i), 2)
+    end
+    local inputs = {}
+    for j, name in ipairs(entry.inbound_nodes) do
+      inputs[j] = outputs[name]
+      if not inputs[j] then
+        error(("Model.from_config: layer %d reads '%s', which no layer before it makes"):format(i, tostring(name)), 2)
+      end
+    end
+    local layer = deserialize(entry)
+    if layer.class_name == "InputLayer" then
+      outputs[layer.name] = layer.output
+    else  -- a merge layer reads a list of 2 or more, the others one tensor
+      outputs[layer.name] = layer(#inputs == 1 and inputs[1] or inputs)
+    end
+  end
+  local input, output = outputs[config.input_layers[1]], outputs[config.output_layers[1]]
+  if not input or not output then
+    error("Model.from_config: input_layers and output_layers must name layers of the config", 2)
+  end
+  return Model.new{inputs = input, outputs = output, name = config.name}
+end
+
+for _, method in ipairs{"add", "build", "__call", "summary", "get_config", "from_config"} do Model[method] = at_user_line(Model[method]) end
+
+setmetatable(Model, {__index = Base, __call = at_user_line(function(_, ...) return Model.new(...) end)})
+
+return Model
