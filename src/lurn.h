@@ -11,11 +11,11 @@
 #ifndef LURN_H
 #define LURN_H
 
-/* One header a concern, under src/lurn/; a layer author reads lurn/layer_impl.h. */
+/* One header a concern, under src/lurn/. A layer's insides are not part of it: a layer
+ * author includes lurn/layer_impl.h. */
 #include "lurn/core.h"
 #include "lurn/tensor.h"
 #include "lurn/nn.h"
-#include "lurn/layer_impl.h"
 #include "lurn/layers.h"
 #include "lurn/model.h"
 #include "lurn/io.h"

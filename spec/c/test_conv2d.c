@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 
 typedef struct {
   int64_t n, h, w, c, f, kh, kw, sh, sw, dh, dw;

@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 
 static lurn_tensor *matrix(int64_t rows, int64_t cols, const float *values) {
   int64_t shape[2] = {rows, cols};

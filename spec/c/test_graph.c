@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 
 #define N 1500
 #define F 40 /* N * F is above the parallel threshold */

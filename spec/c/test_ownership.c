@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 
 static lurn_layer *dense(int64_t units) {
   lurn_dense_config c = {.units = units, .activation = LURN_ACT_RELU, .use_bias = 1};

@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 
 enum { NLAYERS = 3, MAX_SEEN = 16 };
 

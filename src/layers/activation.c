@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 
 typedef struct {
   float alpha;

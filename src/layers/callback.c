@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 
 typedef struct {
   lurn_callback_ops ops;

@@ -19,6 +19,7 @@
 #include "kernels/conv_dnnl.h"
 #include "kernels/im2col.h"
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 #include "tensor/tensor_internal.h"
 
 /* Floats in one thread's block of cols: 512 KiB, so that it stays in L2 while the

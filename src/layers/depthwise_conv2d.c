@@ -21,6 +21,7 @@
 
 #include "kernels/im2col.h"
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 #include "tensor/tensor_internal.h"
 
 typedef struct {

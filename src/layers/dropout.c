@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 
 typedef struct {
   float rate;

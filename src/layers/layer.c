@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 #include "tensor/tensor_internal.h"
 
 lurn_layer *lurn_layer_alloc(const lurn_layer_ops *ops, void *impl) {

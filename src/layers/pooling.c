@@ -11,6 +11,7 @@
 
 #include "kernels/im2col.h"
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 #include "tensor/tensor_internal.h"
 
 typedef struct {

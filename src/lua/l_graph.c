@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "l_tensor.h"
+#include "lurn/layer_impl.h"
 
 static const char *const merge_kinds[] = {"Add",     "Subtract", "Multiply",    "Average",
                                           "Maximum", "Minimum",  "Concatenate", NULL};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "l_tensor.h"
+#include "lurn/layer_impl.h"
 
 #define LURN_LAYER_MT "lurn.Layer"
 

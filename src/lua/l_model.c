@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "l_tensor.h"
+#include "lurn/layer_impl.h"
 
 #define LURN_MODEL_MT "lurn.Model"
 

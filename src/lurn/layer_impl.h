@@ -27,7 +27,7 @@
 #ifndef LURN_API_LAYER_IMPL_H
 #define LURN_API_LAYER_IMPL_H
 
-#include "lurn/nn.h"
+#include "lurn/layers.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,7 +37,6 @@ extern "C" {
 /* A layer maps a batch (N, in_shape...) to (N, out_shape...). Shapes in the struct are
  * per sample (no batch dimension). Parameters and their gradients are owned by the layer. */
 #define LURN_MAX_PARAMS 4
-typedef struct lurn_layer lurn_layer;
 
 typedef struct lurn_layer_ops {
   const char *type;  /* Keras class name: "Dense" */
@@ -93,10 +92,6 @@ struct lurn_layer {
 
 /* Generic helpers for layer implementations (src/layers/layer.c). */
 lurn_layer *lurn_layer_alloc(const lurn_layer_ops *ops, void *impl);  /* one reference, the caller's */
-/* Another reference to l; returns l. Containers take one for each layer they run. */
-lurn_layer *lurn_layer_retain(lurn_layer *l);
-/* Releases one reference; the last one frees the layer. */
-void lurn_layer_free(lurn_layer *l);
 /* A layer's work buffers hold the state of one run between its forward and its backward.
  * A Lambda layer calls Lua inside a run, and Lua may start another run of the same layer
  * (the same model, or another model sharing the layer), which would overwrite or resize
@@ -105,8 +100,6 @@ void lurn_layer_free(lurn_layer *l);
  * (and leaves l unclaimed). lurn_layer_unclaim releases what `run` claimed. */
 lurn_status lurn_layer_claim(lurn_layer *l, const void *run);
 void lurn_layer_unclaim(lurn_layer *l, const void *run);
-/* Sets l->in_shape then calls ops->build. */
-lurn_status lurn_layer_build(lurn_layer *l, int ndim, const int64_t *in_shape, lurn_rng *rng);
 /* Adds a parameter of shape `shape`, initialised, with a zero gradient of the same shape. */
 lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, const int64_t *shape,
                                   const lurn_initializer *init, lurn_rng *rng, int trainable);

@@ -3,11 +3,22 @@
 #ifndef LURN_API_LAYERS_H
 #define LURN_API_LAYERS_H
 
-#include "lurn/layer_impl.h"
+#include "lurn/nn.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* A layer maps a batch (N, in_shape...) to (N, out_shape...); shapes are per sample. Its
+ * insides are for layer authors (lurn/layer_impl.h); users make, build, run and free it. */
+typedef struct lurn_layer lurn_layer;
+/* Another reference to l; returns l. Containers take one for each layer they run. */
+lurn_layer *lurn_layer_retain(lurn_layer *l);
+/* Releases one reference; the last one frees the layer. */
+void lurn_layer_free(lurn_layer *l);
+/* Builds l for a per-sample input shape (checked: sizes multiply below 2^61), creating and
+ * initialising its parameters; the same shape again is fine, another an error. */
+lurn_status lurn_layer_build(lurn_layer *l, int ndim, const int64_t *in_shape, lurn_rng *rng);
 
 /* Layer constructors (one file each under src/layers/). */
 typedef struct lurn_dense_config {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 #include "tensor/tensor_internal.h"
 
 struct lurn_model {

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "lurn.h"
+#include "lurn/layer_impl.h"
 #ifdef LURN_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
 #endif
