@@ -1,5 +1,7 @@
 /* Residual: y = F(x) + x, where F is a stack of layers run as an inner Sequential, or
- * y = F(x) + P(x) with a projection layer P when F changes the shape. The block holds a
+ * y = F(x) + P(x) with a projection layer P when F changes the shape. A layer built on a
+ * model (model.c), so it lives here in nn/ beside it: src/layers/ depends on nothing above
+ * the layer interface. The block holds a
  * reference to P, and its inner model one to each inner layer, so they live as long as
  * the block. The inner model does not claim its layers: the model running the block
  * claims them all, from its forward to its backward (lurn_layer_claim). */
