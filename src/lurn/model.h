@@ -17,9 +17,6 @@ typedef struct lurn_model lurn_model;
 lurn_model *lurn_model_new(void);
 void lurn_model_free(lurn_model *m);  /* releases its references to the layers */
 lurn_status lurn_model_add(lurn_model *m, lurn_layer *l);  /* takes a reference to l */
-/* A model inside a container layer (Residual): the run of the outer model claims its
- * layers, so its own calls do not claim them again. */
-void lurn_model_set_inner(lurn_model *m);
 int lurn_model_size(const lurn_model *m);
 lurn_layer *lurn_model_layer(const lurn_model *m, int i);
 /* Builds every layer for per-sample input shape in_shape. */

@@ -31,7 +31,6 @@ struct lurn_model {
   lurn_grads_ready_fn grads_ready; /* called after each layer's backward, or NULL */
   void *grads_ready_ud;
   int running;  /* inside a call: see begin_run */
-  int inner;    /* runs inside a container layer, whose model claims the layers */
 };
 
 lurn_model *lurn_model_new(void) {
@@ -80,8 +79,6 @@ lurn_status lurn_model_add(lurn_model *m, lurn_layer *l) {
 
 int lurn_model_size(const lurn_model *m) { return m->n; }
 
-void lurn_model_set_inner(lurn_model *m) { m->inner = 1; }
-
 static void unclaim_layers(lurn_model *m) {
   for (int i = 0; i < m->n; i++) lurn_layer_unclaim(m->layers[i], m);
 }
@@ -94,7 +91,7 @@ static lurn_status begin_run(lurn_model *m) {
     return lurn_fail(LURN_EINVAL,
                      "the model is running (called from inside its own forward or backward pass, e.g. from a "
                      "Lambda layer's function): call it after that pass returns");
-  for (int i = 0; i < m->n && !m->inner; i++) {
+  for (int i = 0; i < m->n; i++) {
     lurn_status st = lurn_layer_claim(m->layers[i], m);
     if (st) {
       unclaim_layers(m);
@@ -107,7 +104,7 @@ static lurn_status begin_run(lurn_model *m) {
 
 static lurn_status end_run(lurn_model *m, lurn_status st) {
   m->running = 0;
-  if (!m->inner) unclaim_layers(m);
+  unclaim_layers(m);
   return st;
 }
 
