@@ -39,6 +39,16 @@ lurn_model *lurn_model_new(void) {
   return m;
 }
 
+/* The arrays build sizes for the trainable parameters (remade by every build). */
+static void free_train_arrays(lurn_model *m) {
+  free(m->train_params);
+  free(m->train_grads);
+  free(m->train_owner);
+  free(m->train_frozen);
+  free(m->apply_grads);
+  free(m->weight_penalty);
+}
+
 void lurn_model_free(lurn_model *m) {
   if (!m) return;
   for (int i = 0; i < m->n; i++) {
@@ -49,12 +59,7 @@ void lurn_model_free(lurn_model *m) {
   free(m->layers);
   free(m->out);
   free(m->dout);
-  free(m->train_params);
-  free(m->train_grads);
-  free(m->train_owner);
-  free(m->train_frozen);
-  free(m->apply_grads);
-  free(m->weight_penalty);
+  free_train_arrays(m);
   free(m);
 }
 
@@ -149,12 +154,7 @@ static lurn_status build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_
   /* unbuilt until the new arrays are filled: a failed allocation leaves no stale count */
   m->built = 0;
   m->ntrain = 0;
-  free(m->train_params);
-  free(m->train_grads);
-  free(m->train_owner);
-  free(m->train_frozen);
-  free(m->apply_grads);
-  free(m->weight_penalty);
+  free_train_arrays(m);
   size_t slots = (size_t)(count ? count : 1);
   m->train_params = malloc(sizeof(lurn_tensor *) * slots);
   m->train_grads = malloc(sizeof(lurn_tensor *) * slots);

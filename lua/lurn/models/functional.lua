@@ -182,11 +182,7 @@ function Model:summary(print_fn)
     for k = 2, #r[4] do print_fn((line:format("", "", "", r[4][k]):gsub("%s+$", ""))) end
     print_fn(i < #rows and rule or ("="):rep(#rule))
   end
-  local total, trainable = self:_param_counts()
-  print_fn("Total params: " .. thousands(total))
-  print_fn("Trainable params: " .. thousands(trainable))
-  print_fn("Non-trainable params: " .. thousands(total - trainable))
-  print_fn(rule)
+  self:_print_totals(print_fn, rule)
 end
 
 --- model:get_config(): {name =, layers = {{class_name =, config =, name =, inbound_nodes =

@@ -634,6 +634,16 @@ function Model:_param_counts()
   return total, trainable
 end
 
+--- The end of a Keras summary: the parameter counts, then the closing rule.
+function Model:_print_totals(print_fn, rule)
+  local thousands = text.thousands
+  local total, trainable = self:_param_counts()
+  print_fn("Total params: " .. thousands(total))
+  print_fn("Trainable params: " .. thousands(trainable))
+  print_fn("Non-trainable params: " .. thousands(total - trainable))
+  print_fn(rule)
+end
+
 -- Errors from these point at the user's line, wherever inside lurn they are raised.
 for _, method in ipairs{"compile", "fit", "evaluate", "predict", "__call", "set_weights", "train_on_batch",
                         "compute_gradients", "apply_gradients"} do

@@ -134,11 +134,7 @@ function Sequential:summary(print_fn)
     print_fn(("%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s"):format(r[1], r[2], r[3]))
     print_fn(i < #rows and rule or ("="):rep(#rule))
   end
-  local total, trainable = self:_param_counts()
-  print_fn("Total params: " .. thousands(total))
-  print_fn("Trainable params: " .. thousands(trainable))
-  print_fn("Non-trainable params: " .. thousands(total - trainable))
-  print_fn(rule)
+  self:_print_totals(print_fn, rule)
 end
 
 -- Errors from these point at the user's line, wherever inside lurn they are raised.
