@@ -259,6 +259,18 @@ describe("model configs", function()
     end
   end)
 
+  it("a frozen model stays frozen through its config", function()
+    local seq = lurn.Sequential{L.Dense(2, {input_shape = {3}})}
+    seq.trainable = false
+    local again = lurn.Sequential.from_config(seq:get_config())
+    assert.is_false(again.trainable)
+    local input = lurn.Input{shape = {3}}
+    local fn = lurn.Model{inputs = input, outputs = L.Dense(2)(input)}
+    fn.trainable = false
+    assert.is_false(lurn.Model.from_config(fn:get_config()).trainable)
+    assert.is_true(lurn.Model.from_config(lurn.Model{inputs = input, outputs = L.Dense(2)(input)}:get_config()).trainable)
+  end)
+
   it("a functional config naming a layer that does not come before is an error", function()
     local inputs = lurn.Input{shape = {2}}
     local cfg = lurn.Model{inputs = inputs, outputs = L.Dense(1)(inputs)}:get_config()

@@ -210,6 +210,16 @@ describe("compute_gradients", function()
     assert.error_matches(function() model:train_on_batch(x, y + 5) end, "is not a class in 0..2")
     assert.error_matches(function() model:train_on_batch(x, y, {class_weight = {[0] = "a"}}) end,
       "train_on_batch: class_weight must map 0%-based class numbers")
+    -- a NaN weight would turn every weight of the model into NaN in one step
+    assert.error_matches(function() model:train_on_batch(x, y, {class_weight = {[0] = 0 / 0}}) end,
+      "train_on_batch: class_weight of class 0 is .*nan; weights must be finite numbers")
+    assert.error_matches(function() model:fit(x, y, {verbose = 0, class_weight = {[1] = math.huge}}) end,
+      "fit: class_weight of class 1 is inf")
+    -- the data check's hint names an option train_on_batch takes
+    local nan_x = x:clone()
+    nan_x:set(1, 1, 0 / 0)
+    assert.error_matches(function() model:train_on_batch(nan_x, y) end, "pass allow_nonfinite = true")
+    model:train_on_batch(nan_x, y, {allow_nonfinite = true})
     assert.error_matches(function() model:compute_gradients(x, y, lurn.ones{3}) end,
       "sample_weight must be a 1%-D tensor with one weight per sample %(16%)")
   end)

@@ -192,7 +192,7 @@ end
 function Model:get_config()
   local serialize = require("lurn.layers").serialize
   local cfg = {name = self.name, layers = {}, input_layers = {self.input.layer.name},
-               output_layers = {self.output.layer.name}}
+               output_layers = {self.output.layer.name}, trainable = self.trainable ~= false}
   for i, t in ipairs(self._nodes) do
     local entry = serialize(t.layer)
     entry.name, entry.inbound_nodes = t.layer.name, {}
@@ -234,7 +234,9 @@ function Model.from_config(config)
   if not input or not output then
     error("Model.from_config: input_layers and output_layers must name layers of the config", 2)
   end
-  return Model.new{inputs = input, outputs = output, name = config.name}
+  local model = Model.new{inputs = input, outputs = output, name = config.name}
+  model.trainable = config.trainable ~= false  -- a frozen model stays frozen
+  return model
 end
 
 for _, method in ipairs{"add", "build", "__call", "summary", "get_config", "from_config"} do Model[method] = at_user_line(Model[method]) end

@@ -176,6 +176,9 @@ local function sample_weights(y, class_weight, sample_weight, n, what)
     if math.type(k) ~= "integer" or k < 0 or type(v) ~= "number" then
       error(what .. ": class_weight must map 0-based class numbers to numbers", 3)
     end
+    if v ~= v or v == math.huge or v == -math.huge then
+      error(("%s: class_weight of class %d is %s; weights must be finite numbers"):format(what, k, tostring(v)), 3)
+    end
     top = math.max(top, k)
   end
   local lookup = {}
@@ -476,7 +479,7 @@ end
 
 -- The checked batch of train_on_batch and compute_gradients: packed x, y and per-sample
 -- weights (or nil), the model built on the way if it was not.
-local function training_batch(self, what, x, y, sample_weight, class_weight)
+local function training_batch(self, what, x, y, sample_weight, class_weight, allow_nonfinite)
   if not self.compiled then error(what .. ": the model must be compiled first: call model:compile{...}", 3) end
   check_x(self, x, what)
   if not core.is_tensor(y) then error(what .. ": y must be a tensor, got " .. symbolic.describe(y), 3) end
@@ -485,7 +488,7 @@ local function training_batch(self, what, x, y, sample_weight, class_weight)
       shape_text(y:shape())), 3)
   end
   x, y = x:contiguous(), y:contiguous()
-  local opts = {}
+  local opts = {allow_nonfinite = allow_nonfinite}
   check_finite(opts, what, "x", x)
   check_finite(opts, what, "y", y)
   self:_check_labels(y, what)
@@ -504,9 +507,11 @@ end
 -- return_dict {loss =, <metric> =}. reset_metrics = false accumulates the metrics over calls.
 function Model:train_on_batch(x, y, opts)
   if core.is_tensor(opts) then opts = {sample_weight = opts} end
-  options.check(opts, {"sample_weight", "class_weight", "reset_metrics", "return_dict"}, "train_on_batch", 2)
+  options.check(opts, {"sample_weight", "class_weight", "reset_metrics", "return_dict", "allow_nonfinite"},
+                "train_on_batch", 2)
   opts = opts or {}
-  local xb, yb, wb = training_batch(self, "train_on_batch", x, y, opts.sample_weight, opts.class_weight)
+  local xb, yb, wb = training_batch(self, "train_on_batch", x, y, opts.sample_weight, opts.class_weight,
+                                    opts.allow_nonfinite)
   local value, pred = self._core:train_step(self.loss, self.optimizer._c, xb, yb, wb)
   if self._batch_metric_specs ~= self._metric_specs then
     self._batch_metrics, self._batch_metric_specs = nil, nil

@@ -147,7 +147,7 @@ end
 -- shape is known), plain data that Sequential.from_config builds an equal model from.
 Sequential.get_config = at_user_line(function(self)
   local serialize = require("lurn.layers").serialize
-  local cfg = {name = self.name, layers = {}}
+  local cfg = {name = self.name, layers = {}, trainable = self.trainable ~= false}
   for i, layer in ipairs(self.layers) do cfg.layers[i] = serialize(layer) end
   if self.input_shape then cfg.build_input_shape = table.move(self.input_shape, 1, #self.input_shape, 1, {}) end
   return cfg
@@ -163,6 +163,7 @@ Sequential.from_config = at_user_line(function(config)
   local list = {}
   for i, t in ipairs(config.layers) do list[i] = deserialize(t) end
   local model = Sequential.new(list, {name = config.name})
+  model.trainable = config.trainable ~= false  -- a frozen model stays frozen (Keras keeps it too)
   if config.build_input_shape and not model._core then model:build(config.build_input_shape) end
   return model
 end)
