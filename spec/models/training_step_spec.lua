@@ -123,6 +123,22 @@ describe("train_on_batch", function()
   end)
 end)
 
+describe("train_on_batch with reset_metrics = false", function()
+  it("returns the loss averaged over the samples of every batch so far, as Keras' loss tracker", function()
+    local model = mlp()
+    model:compile{optimizer = O.SGD{learning_rate = 0}, loss = "sparse_categorical_crossentropy",
+                  metrics = {"accuracy"}}
+    local x1, y1 = x:narrow(1, 1, 10):contiguous(), y:narrow(1, 1, 10):contiguous()
+    local x2, y2 = x:narrow(1, 11, 6):contiguous(), y:narrow(1, 11, 6):contiguous()
+    local l1 = model:train_on_batch(x1, y1, {reset_metrics = false})[1]  -- batch 1 alone
+    local l2 = model:train_on_batch(x2, y2, {reset_metrics = false})[1]
+    local l3 = model:train_on_batch(x2, y2)[1]  -- still accumulated; reset after it, as Keras
+    local b2 = model:train_on_batch(x2, y2)[1]  -- batch 2 alone
+    assert.is_true(math.abs(l2 - (10 * l1 + 6 * b2) / 16) < 1e-6)
+    assert.is_true(math.abs(l3 - (10 * l1 + 12 * b2) / 22) < 1e-6)
+  end)
+end)
+
 describe("gradients", function()
   it("are the raw gradients in trainable_weights order, unchanged by clipping", function()
     lurn.manual_seed(3)

@@ -504,7 +504,9 @@ end
 --- model:train_on_batch(x, y[, sample_weight | {sample_weight =, class_weight =, reset_metrics = true,
 -- return_dict = false}]): one training step on one batch, as fit runs it. Returns the loss
 -- (penalties included); with metrics, {loss, metric, ...} in compile's order, or with
--- return_dict {loss =, <metric> =}. reset_metrics = false accumulates the metrics over calls.
+-- return_dict {loss =, <metric> =}. reset_metrics = false accumulates the loss (a mean over
+-- the samples) and the metrics over calls; a call with reset_metrics = true reports them,
+-- then resets them, as Keras.
 function Model:train_on_batch(x, y, opts)
   if core.is_tensor(opts) then opts = {sample_weight = opts} end
   options.check(opts, {"sample_weight", "class_weight", "reset_metrics", "return_dict", "allow_nonfinite"},
@@ -518,15 +520,19 @@ function Model:train_on_batch(x, y, opts)
   end
   local metric_list = self._batch_metrics or self:_new_metrics()
   for _, m in ipairs(metric_list) do m:update(pred, yb, wb) end
+  -- the loss accumulates with the metrics, as Keras' loss tracker: a mean over the samples
+  local seen = self._batch_metrics and self._batch_loss or {sum = 0, n = 0}
+  seen.sum, seen.n = seen.sum + value * xb:size(1), seen.n + xb:size(1)
+  if seen.n > 0 then value = seen.sum / seen.n end
   local logs, list = {loss = value}, {value}
   for _, m in ipairs(metric_list) do
     logs[m.name] = m:result()
     list[#list + 1] = logs[m.name]
   end
   if opts.reset_metrics == false then
-    self._batch_metrics, self._batch_metric_specs = metric_list, self._metric_specs
+    self._batch_metrics, self._batch_metric_specs, self._batch_loss = metric_list, self._metric_specs, seen
   else
-    self._batch_metrics = nil
+    self._batch_metrics, self._batch_loss = nil, nil
   end
   if opts.return_dict then return logs end
   return #metric_list == 0 and value or list
