@@ -68,7 +68,7 @@ static void check_conv(const conv_case *k, int threads) {
   lurn_tensor *x = random_tensor(4, xs, &rng), *dy = random_tensor(4, ys, &rng);
   lurn_tensor *y = lurn_tensor_empty(4, ys), *dx = lurn_tensor_empty(4, xs);
   CHECK(l->ops->forward(l, x, y, 1) == LURN_OK);
-  CHECK(l->ops->backward(l, x, y, dy, dx) == LURN_OK);
+  CHECK(l->ops->backward(l, x, y, dy, dx, 0) == LURN_OK);
 
   const float *xv = lurn_tensor_data(x), *gv = lurn_tensor_data(dy), *wv = lurn_tensor_data(l->params[0]);
   const float *bv = lurn_tensor_data(l->params[1]);
@@ -185,7 +185,7 @@ static void check_pool(lurn_pool_kind kind, int global, int64_t n, int64_t h, in
   lurn_tensor *x = random_tensor(4, xs, &rng), *dy = random_tensor(4, ys, &rng);
   lurn_tensor *y = lurn_tensor_empty(4, ys), *dx = lurn_tensor_empty(4, xs);
   CHECK(l->ops->forward(l, x, y, 1) == LURN_OK);
-  CHECK(l->ops->backward(l, x, y, dy, dx) == LURN_OK);
+  CHECK(l->ops->backward(l, x, y, dy, dx, 0) == LURN_OK);
   const float *xv = lurn_tensor_data(x), *gv = lurn_tensor_data(dy);
   int64_t ny = lurn_tensor_numel(y), nx = lurn_tensor_numel(x);
   double *want_y = calloc((size_t)ny, sizeof(double)), *want_dx = calloc((size_t)nx, sizeof(double));

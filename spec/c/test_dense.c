@@ -53,7 +53,7 @@ static void backward_gives_the_hand_worked_gradients(void) {
   lurn_tensor *x = matrix(2, 3, (float[6]){1, 0, -1, 2, 1, 0}), *y = matrix(2, 2, (float[4]){0});
   lurn_tensor *dy = matrix(2, 2, (float[4]){1, 0, 0, 1}), *dx = matrix(2, 3, (float[6]){0});
   CHECK(l->ops->forward(l, x, y, 1) == LURN_OK);
-  CHECK(l->ops->backward(l, x, y, dy, dx) == LURN_OK);
+  CHECK(l->ops->backward(l, x, y, dy, dx, 0) == LURN_OK);
   CHECK(equals(l->grads[0], (float[6]){1, 2, 0, 1, -1, 0}, 6)); /* x^T dy */
   CHECK(equals(l->grads[1], (float[2]){1, 1}, 2));             /* dy summed over the batch */
   CHECK(equals(dx, (float[6]){1, 3, 5, 2, 4, 6}, 6));          /* dy W^T */
@@ -68,7 +68,7 @@ static void relu_masks_the_gradient_where_the_output_is_zero(void) {
   lurn_tensor *dy = matrix(2, 2, (float[4]){1, 1, 1, 1}), *dx = matrix(2, 3, (float[6]){0});
   CHECK(l->ops->forward(l, x, y, 1) == LURN_OK);
   CHECK(equals(y, (float[4]){0, 0, 5.5f, 7}, 4)); /* the first sample is all negative */
-  CHECK(l->ops->backward(l, x, y, dy, dx) == LURN_OK);
+  CHECK(l->ops->backward(l, x, y, dy, dx, 0) == LURN_OK);
   CHECK(equals(l->grads[0], (float[6]){2, 2, 1, 1, 0, 0}, 6)); /* only the second sample */
   CHECK(equals(l->grads[1], (float[2]){1, 1}, 2));
   CHECK(equals(dx, (float[6]){0, 0, 0, 3, 7, 11}, 6));

@@ -45,7 +45,7 @@ static void test_fan_out_sums_gradients(void) {
     lurn_tensor *y = lurn_tensor_zeros(2, out_shape), *dx = zeros_like(x);
     for (int step = 0; step < 2; step++) { /* the second batch reuses the buffers */
       CHECK(g->ops->forward(g, x, y, 1) == LURN_OK);
-      CHECK(g->ops->backward(g, x, y, dy, dx) == LURN_OK);
+      CHECK(g->ops->backward(g, x, y, dy, dx, 0) == LURN_OK);
       const float *xv = lurn_tensor_data(x), *yv = lurn_tensor_data(y), *d = lurn_tensor_data(dy);
       const float *dxv = lurn_tensor_data(dx);
       int bad_y = 0, bad_dx = 0;
@@ -60,7 +60,7 @@ static void test_fan_out_sums_gradients(void) {
       CHECK(bad_dx == 0);
     }
     /* without dx the graph still trains its layers and skips dL/dx */
-    CHECK(g->ops->backward(g, x, y, dy, NULL) == LURN_OK);
+    CHECK(g->ops->backward(g, x, y, dy, NULL, 0) == LURN_OK);
     lurn_tensor_free(x), lurn_tensor_free(dy), lurn_tensor_free(y), lurn_tensor_free(dx);
     lurn_layer_free(g), lurn_layer_free(relu), lurn_layer_free(add), lurn_layer_free(cat);
   }

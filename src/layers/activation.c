@@ -30,11 +30,11 @@ static lurn_status act_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor 
 }
 
 static lurn_status act_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                const lurn_tensor *dy, lurn_tensor *dx) {
+                                const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   activation_layer *a = l->impl;
   if (!dx) return LURN_OK;
   int64_t cols = cols_of(x), rows = cols ? lurn_tensor_numel(x) / cols : 0;
-  if (l->dy_is_preactivation) {
+  if (fuse & LURN_BACKWARD_DY_IS_DZ) {
     memcpy(lurn_tensor_data(dx), lurn_tensor_data(dy), sizeof(float) * (size_t)lurn_tensor_numel(dy));
     return LURN_OK;
   }

@@ -91,8 +91,8 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
 }
 
 static lurn_status bn_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                               const lurn_tensor *dy, lurn_tensor *dx) {
-  (void)y;
+                               const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
+  (void)y, (void)fuse;
   batchnorm *b = l->impl;
   int64_t ch = x->shape[x->ndim - 1], rows = ch ? lurn_tensor_numel(x) / ch : 0;
   const float *g = lurn_tensor_data(dy), *inv = lurn_tensor_data(b->inv_std);

@@ -24,7 +24,8 @@ static lurn_status callback_forward(lurn_layer *l, const lurn_tensor *x, lurn_te
 }
 
 static lurn_status callback_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                     const lurn_tensor *dy, lurn_tensor *dx) {
+                                     const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
+  (void)fuse; /* no activation of its own, nothing offered */
   callback *c = l->impl;
   if (!dx) return LURN_OK;
   return c->ops.backward(c->ud, x, y, dy, dx);

@@ -179,7 +179,8 @@ typedef struct {
   const float *x, *y, *dy, *z, *kernel;
   float *dx;
   int64_t block;           /* rows per block */
-  float *cols, *dz, *sums; /* per-thread buffers, thread 0's */
+  float *cols, *dz, *sums; /* per-thread buffers, thread 0's; dz only when the
+                            * activation's gradient must be formed here */
 } backward_args;
 
 /* Rows [r0, r0 + rows), all of one image: adds their share of dkernel and dbias to
@@ -188,7 +189,7 @@ static void backward_block(const lurn_layer *l, const backward_args *p, int64_t 
   const conv2d *d = l->impl;
   const int64_t k = d->g.kh * d->g.kw * d->g.c, f = d->c.filters;
   const float *dz = p->dy + r0 * f;
-  if (d->c.activation != LURN_ACT_LINEAR && !l->dy_is_preactivation) {
+  if (p->dz) {
     float *mine = p->dz + t * p->block * f;
     lurn_activation_backward(d->c.activation, d->c.alpha, p->z + r0 * f, p->y + r0 * f, dz, mine, rows, f);
     dz = mine;
@@ -247,13 +248,13 @@ static void bias_gradient(const float *g, const float *relu_y, float *dz, int64_
 /* The whole batch on oneDNN: dz = dL/dz over all of it and the bias gradient, then the
  * kernel gradient and dx from dz. */
 static lurn_status backward_dnnl(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                 const lurn_tensor *dy, lurn_tensor *dx) {
+                                 const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   conv2d *d = l->impl;
   const int64_t rows = dy->shape[0] * d->g.oh * d->g.ow, f = d->c.filters;
   float *dz = NULL; /* when the activation's gradient must be formed */
   int relu_in_bias_pass = 0;
   lurn_status st;
-  if (d->c.activation != LURN_ACT_LINEAR && !l->dy_is_preactivation) {
+  if (d->c.activation != LURN_ACT_LINEAR && !(fuse & LURN_BACKWARD_DY_IS_DZ)) {
     /* relu fused into the forward kept no z; y > 0 exactly where z > 0 */
     const int fused = lurn_dnnl_conv_fuses_relu(d->dnnl);
     if (!fused && !d->z) return lurn_fail(LURN_EINVAL, "Conv2D: backward before forward");
@@ -280,13 +281,13 @@ static lurn_status backward_dnnl(lurn_layer *l, const lurn_tensor *x, const lurn
 }
 
 static lurn_status conv2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                   const lurn_tensor *dy, lurn_tensor *dx) {
+                                   const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   conv2d *d = l->impl;
   lurn_status st = check_batch(l, x);
   if (st) return st;
   int dnnl = 0;
   if (d->dnnl && x->shape[0] > 0 && (st = lurn_dnnl_conv_prepare(d->dnnl, x->shape[0], &dnnl))) return st;
-  if (dnnl && (!dx || lurn_dnnl_conv_dx_pays(d->dnnl))) return backward_dnnl(l, x, y, dy, dx);
+  if (dnnl && (!dx || lurn_dnnl_conv_dx_pays(d->dnnl))) return backward_dnnl(l, x, y, dy, dx, fuse);
   /* relu fused into a oneDNN forward kept no z; y > 0 exactly where z > 0 */
   const int fused = dnnl && lurn_dnnl_conv_fuses_relu(d->dnnl);
   const int64_t k = d->g.kh * d->g.kw * d->g.c, f = d->c.filters, n = x->shape[0];
@@ -305,7 +306,7 @@ static lurn_status conv2d_backward(lurn_layer *l, const lurn_tensor *x, const lu
   int64_t shape[2] = {workers, p.block * k};
   if (!d->pointwise && (st = lurn_buffer_ensure(&d->cols, 2, shape))) return st;
   shape[1] = p.block * f;
-  if (d->c.activation != LURN_ACT_LINEAR && !l->dy_is_preactivation) {
+  if (d->c.activation != LURN_ACT_LINEAR && !(fuse & LURN_BACKWARD_DY_IS_DZ)) {
     if (!fused && !d->z) return lurn_fail(LURN_EINVAL, "Conv2D: backward before forward");
     if ((st = lurn_buffer_ensure(&d->dz, 2, shape))) return st;
     p.z = fused ? p.y : lurn_tensor_data(d->z);

@@ -60,11 +60,11 @@ static lurn_status dense_forward(lurn_layer *l, const lurn_tensor *x, lurn_tenso
 }
 
 static lurn_status dense_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                  const lurn_tensor *dy, lurn_tensor *dx) {
+                                  const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   dense *d = l->impl;
   int64_t rows = rows_of(x), in = x->shape[x->ndim - 1], units = d->c.units;
   const float *dz = lurn_tensor_data(dy);
-  if (d->c.activation != LURN_ACT_LINEAR && !l->dy_is_preactivation) {
+  if (d->c.activation != LURN_ACT_LINEAR && !(fuse & LURN_BACKWARD_DY_IS_DZ)) {
     lurn_status st = lurn_buffer_ensure(&d->dz, dy->ndim, dy->shape);
     if (st) return st;
     lurn_activation_backward(d->c.activation, d->c.alpha, lurn_tensor_data(d->z), lurn_tensor_data(y), dz,

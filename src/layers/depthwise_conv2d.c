@@ -202,7 +202,7 @@ static void narrow_row(const float *wide, int64_t w, int64_t c, int64_t m, float
 }
 
 static lurn_status depthwise_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                      const lurn_tensor *dy, lurn_tensor *dx) {
+                                      const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   depthwise *d = l->impl;
   const lurn_conv_geom *g = &d->g;
   lurn_status st = lurn_layer_check_batch(l, x);
@@ -211,7 +211,7 @@ static lurn_status depthwise_backward(lurn_layer *l, const lurn_tensor *x, const
                 row = g->ow * f;
   const int64_t ksize = g->kh * g->kw * f, per_thread = ksize + f;
   const float *dz = lurn_tensor_data(dy);
-  if (d->c.activation != LURN_ACT_LINEAR && !l->dy_is_preactivation) {
+  if (d->c.activation != LURN_ACT_LINEAR && !(fuse & LURN_BACKWARD_DY_IS_DZ)) {
     if (!d->z) return lurn_fail(LURN_EINVAL, "DepthwiseConv2D: backward before forward");
     if ((st = lurn_buffer_ensure(&d->dz, dy->ndim, dy->shape))) return st;
     lurn_activation_backward(d->c.activation, d->c.alpha, lurn_tensor_data(d->z), lurn_tensor_data(y), dz,

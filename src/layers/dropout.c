@@ -48,9 +48,9 @@ static lurn_status dropout_forward(lurn_layer *l, const lurn_tensor *x, lurn_ten
 }
 
 static lurn_status dropout_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                    const lurn_tensor *dy, lurn_tensor *dx) {
+                                    const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   (void)x;
-  (void)y;
+  (void)y, (void)fuse;
   dropout *d = l->impl;
   if (!dx) return LURN_OK;
   int64_t n = lurn_tensor_numel(dy);

@@ -19,6 +19,7 @@ typedef struct {
   int consumers;                     /* how many inputs of later nodes read this output */
   lurn_tensor *out, *dout;           /* output (not for the last node: it writes y) and dL/dout */
   int has_grad;                      /* dout holds a gradient in this backward pass */
+  unsigned fuse;                     /* its part of the plan of fused steps (LURN_BACKWARD_*) */
 } node;
 
 typedef struct {
@@ -103,6 +104,21 @@ lurn_status lurn_graph_add(lurn_layer *l, lurn_layer *layer, const int *inputs, 
   return LURN_OK;
 }
 
+/* A max pooling node applies the relu gradient of the node below it when it is that
+ * node's only reader (a node read twice sums the gradients of its readers first); the
+ * output node's DY_IS_DZ comes from whoever runs the graph. */
+static void plan_fused_steps(graph *g) {
+  for (int i = 0; i < g->n; i++) g->nodes[i].fuse = 0;
+  for (int i = 0; i < g->n; i++) {
+    node *nd = &g->nodes[i];
+    if (nd->merge || nd->inputs[0] == 0) continue;
+    node *below = &g->nodes[nd->inputs[0] - 1];
+    if (below->merge || below->consumers != 1 || !lurn_layer_relu_fusable(below->layer, nd->layer)) continue;
+    nd->fuse |= LURN_BACKWARD_MASK_DX_RELU;
+    below->fuse |= LURN_BACKWARD_DY_IS_DZ;
+  }
+}
+
 static lurn_status graph_build(lurn_layer *l, lurn_rng *rng) {
   graph *g = l->impl;
   if (g->n == 0) return lurn_fail(LURN_EINVAL, "Graph: the graph has no nodes");
@@ -125,10 +141,13 @@ static lurn_status graph_build(lurn_layer *l, lurn_rng *rng) {
                                : lurn_layer_build(nd->layer, ndim[0], shape[0], rng);
     if (st) return st;
   }
+  plan_fused_steps(g);
   const lurn_layer *top = g->nodes[g->n - 1].layer;
   l->out_ndim = top->out_ndim;
   memcpy(l->out_shape, top->out_shape, sizeof(int64_t) * top->out_ndim);
-  l->activation = top->activation; /* for the fused softmax/sigmoid + cross-entropy path */
+  /* the graph's activation is its output's, for the fused paths above it (the loss, a max
+   * pooling), which an activity penalty on the output rules out: it needs dL/dy */
+  l->activation = has_activity_penalty(top) ? LURN_ACT_LINEAR : top->activation;
   return LURN_OK;
 }
 
@@ -202,24 +221,24 @@ static lurn_status backward_merge(graph *g, node *nd, const lurn_tensor *x, cons
 }
 
 static lurn_status backward_layer(graph *g, node *nd, const lurn_tensor *x, const lurn_tensor *y,
-                                  const lurn_tensor *ny, const lurn_tensor *ndy, lurn_tensor *dx) {
+                                  const lurn_tensor *ny, const lurn_tensor *ndy, lurn_tensor *dx, unsigned fuse) {
   int id = nd->inputs[0];
   const lurn_tensor *in = value(g, x, y, id);
   lurn_tensor *target = grad_target(g, dx, id);
   lurn_layer *layer = nd->layer;
   if (!target || !*has_grad(g, id)) {
     if (target) *has_grad(g, id) = 1;
-    return layer->ops->backward(layer, in, ny, ndy, target);
+    return layer->ops->backward(layer, in, ny, ndy, target, fuse);
   }
   lurn_status st = lurn_buffer_ensure(&g->scratch, in->ndim, in->shape);
   if (st) return st;
-  if ((st = layer->ops->backward(layer, in, ny, ndy, g->scratch))) return st;
+  if ((st = layer->ops->backward(layer, in, ny, ndy, g->scratch, fuse))) return st;
   add_into(target, g->scratch);
   return LURN_OK;
 }
 
 static lurn_status graph_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                  const lurn_tensor *dy, lurn_tensor *dx) {
+                                  const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   graph *g = l->impl;
   int64_t batch = x->shape[0];
   lurn_status st;
@@ -252,9 +271,8 @@ static lurn_status graph_backward(lurn_layer *l, const lurn_tensor *x, const lur
       lurn_regularize(&r, ny, ndy);
     }
     const lurn_tensor *d = ndy ? ndy : dy;
-    layer->dy_is_preactivation = top && l->dy_is_preactivation;
-    st = nd->merge ? backward_merge(g, nd, x, y, ny, d, dx) : backward_layer(g, nd, x, y, ny, d, dx);
-    layer->dy_is_preactivation = 0;
+    unsigned node_fuse = nd->fuse | (top ? fuse & LURN_BACKWARD_DY_IS_DZ : 0);
+    st = nd->merge ? backward_merge(g, nd, x, y, ny, d, dx) : backward_layer(g, nd, x, y, ny, d, dx, node_fuse);
     if (st) return st;
   }
   return LURN_OK;

@@ -160,3 +160,9 @@ lurn_status lurn_layer_check_batch(const lurn_layer *l, const lurn_tensor *x) {
   return lurn_fail(LURN_EINVAL, "%s: expects a packed batch (N, %s, got %s", l->ops->type,
                    lurn_shape_str(&want, a, sizeof a) + 1, lurn_shape_str(x, b, sizeof b));
 }
+
+int lurn_layer_relu_fusable(const lurn_layer *below, const lurn_layer *above) {
+  return above->ops->fuses && (above->ops->fuses(above) & LURN_BACKWARD_MASK_DX_RELU) &&
+         below->activation == LURN_ACT_RELU && below->activity_regularizer.l1 == 0 &&
+         below->activity_regularizer.l2 == 0;
+}

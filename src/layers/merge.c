@@ -47,8 +47,8 @@ static lurn_status refuse_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
 }
 
 static lurn_status refuse_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                   const lurn_tensor *dy, lurn_tensor *dx) {
-  (void)x, (void)y, (void)dy, (void)dx;
+                                   const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
+  (void)x, (void)y, (void)dy, (void)dx, (void)fuse;
   return lurn_fail(LURN_EINVAL, "%s: a merge layer takes a list of inputs", l->ops->type);
 }
 

@@ -186,7 +186,7 @@ static lurn_status pool2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
 }
 
 static lurn_status pool2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                   const lurn_tensor *dy, lurn_tensor *dx) {
+                                   const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   pool2d *p = l->impl;
   const lurn_conv_geom *g = &p->g;
   lurn_status st = lurn_layer_check_batch(l, x);
@@ -195,7 +195,7 @@ static lurn_status pool2d_backward(lurn_layer *l, const lurn_tensor *x, const lu
   const int max = p->c.kind == LURN_POOL_MAX;
   if (max && p->argmax_n != n)
     return lurn_fail(LURN_EINVAL, "%s: backward needs the forward of the same batch first", l->ops->type);
-  const float *grad = lurn_tensor_data(dy), *relu_y = max && l->dx_relu_masked ? lurn_tensor_data(y) : NULL;
+  const float *grad = lurn_tensor_data(dy), *relu_y = max && (fuse & LURN_BACKWARD_MASK_DX_RELU) ? lurn_tensor_data(y) : NULL;
   float *out = lurn_tensor_data(dx);
   /* Windows that do not overlap write disjoint rows of dx: every output row can run on
    * its own thread, and clears its own band of dx rows (stride rows; the last band also
@@ -231,12 +231,20 @@ static void pool2d_destroy(lurn_layer *l) {
   free(p);
 }
 
+/* Max pooling can apply the relu gradient of the layer below (LURN_BACKWARD_MASK_DX_RELU):
+ * y > 0 exactly where the picked input is, so dx is masked while it is scattered. */
+static unsigned pool2d_fuses(const lurn_layer *l) {
+  const pool2d *p = l->impl;
+  return p->c.kind == LURN_POOL_MAX ? LURN_BACKWARD_MASK_DX_RELU : 0;
+}
+
 #define POOL2D_OPS(name, type_name)                                \
   static const lurn_layer_ops name = {.type = type_name,           \
                                       .build = pool2d_build,       \
                                       .forward = pool2d_forward,   \
                                       .backward = pool2d_backward, \
-                                      .destroy = pool2d_destroy}
+                                      .destroy = pool2d_destroy,   \
+                                      .fuses = pool2d_fuses}
 POOL2D_OPS(max_ops, "MaxPooling2D");
 POOL2D_OPS(average_ops, "AveragePooling2D");
 POOL2D_OPS(global_max_ops, "GlobalMaxPooling2D");
@@ -263,6 +271,5 @@ lurn_layer *lurn_pool2d_new(const lurn_pool2d_config *c) {
   p->argmax_n = -1;
   lurn_layer *l = lurn_layer_alloc(ops, p);
   if (!l) free(p);
-  else l->takes_relu_backward = max;
   return l;
 }

@@ -51,8 +51,8 @@ static lurn_status reshape_forward(lurn_layer *l, const lurn_tensor *x, lurn_ten
 }
 
 static lurn_status reshape_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                    const lurn_tensor *dy, lurn_tensor *dx) {
-  (void)l;
+                                    const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
+  (void)l, (void)fuse;
   (void)x;
   (void)y;
   if (dx) memcpy(lurn_tensor_data(dx), lurn_tensor_data(dy), sizeof(float) * (size_t)lurn_tensor_numel(dy));

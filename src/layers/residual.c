@@ -75,9 +75,9 @@ static lurn_status residual_forward(lurn_layer *l, const lurn_tensor *x, lurn_te
 }
 
 static lurn_status residual_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
-                                     lurn_tensor *dx) {
+                                     lurn_tensor *dx, unsigned fuse) {
   residual *r = l->impl;
-  return r->graph->ops->backward(r->graph, x, y, dy, dx);
+  return r->graph->ops->backward(r->graph, x, y, dy, dx, fuse);
 }
 
 /* The layers the block runs, as its graph lists them: the inner layers, the projection,

@@ -158,8 +158,8 @@ static void bilinear_row_backward(const upsampling2d *u, const float *dy, int64_
 }
 
 static lurn_status upsampling2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                         const lurn_tensor *dy, lurn_tensor *dx) {
-  (void)y;
+                                         const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
+  (void)y, (void)fuse;
   const upsampling2d *u = l->impl;
   lurn_status st = lurn_layer_check_batch(l, x);
   if (st || !dx) return st;

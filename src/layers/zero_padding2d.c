@@ -61,8 +61,8 @@ static lurn_status zero_padding2d_forward(lurn_layer *l, const lurn_tensor *x, l
 }
 
 static lurn_status zero_padding2d_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                                           const lurn_tensor *dy, lurn_tensor *dx) {
-  (void)y;
+                                           const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
+  (void)y, (void)fuse;
   const zero_padding2d *p = l->impl;
   lurn_status st = lurn_layer_check_batch(l, x);
   if (st || !dx) return st;

@@ -446,7 +446,7 @@ static int l_backward(lua_State *L) {
   l_set_active_state(L);
   char run;
   begin_call(L, l, &run);
-  l_check(L, end_call(l, &run, l->ops->backward(l, x, y, dy, dx)));
+  l_check(L, end_call(l, &run, l->ops->backward(l, x, y, dy, dx, 0)));
   return 1;
 }
 

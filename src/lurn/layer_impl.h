@@ -13,17 +13,19 @@
  *    the caller as (N, out_shape...) and must be written whole (specs run with poisoned
  *    memory). Keep what backward needs in the state struct; grow work buffers with
  *    lurn_buffer_ensure, which reuses storage, so a step allocates nothing after the first.
- * 4. backward(l, x, y, dy, dx): overwrite l->grads[i] with dL/dparams[i]; write dL/dx
- *    into dx unless it is NULL (the first layer). Gradient-check it (spec/gradcheck.lua).
+ * 4. backward(l, x, y, dy, dx, fuse): overwrite l->grads[i] with dL/dparams[i]; write
+ *    dL/dx into dx unless it is NULL (the first layer). With a non-linear activation of
+ *    its own, set l->activation and l->preactivation in forward and honour
+ *    LURN_BACKWARD_DY_IS_DZ in fuse (dense.c does); other flags only if the layer's
+ *    ops->fuses offers them. Gradient-check it (spec/gradcheck.lua).
  * 5. destroy(l): free the state and its buffers (lurn_layer_free calls it on the last
  *    reference); a checked constructor lurn_X_new(config) validates the config and
  *    returns lurn_layer_alloc(&ops, state), or NULL with the error set.
  * 6. The Lua side: a binding in src/lua/l_layer.c, a class in lua/lurn/layers/ (its
  *    options, get_config), a spec in spec/layers/, an entry in docs/api.md.
  * Containers (Residual, Graph) also give children(); merge layers take several inputs
- * through lurn_merge_*. The fused paths between neighbours (dy_is_preactivation,
- * takes_relu_backward, dx_relu_masked below) are set by the model, not by layers: a new
- * layer type leaves them alone. */
+ * through lurn_merge_*. Which neighbours fuse their work is the model's (or the graph's)
+ * plan, passed to backward as flags: a layer keeps no state about its neighbours. */
 #ifndef LURN_API_LAYER_IMPL_H
 #define LURN_API_LAYER_IMPL_H
 
@@ -38,18 +40,34 @@ extern "C" {
  * per sample (no batch dimension). Parameters and their gradients are owned by the layer. */
 #define LURN_MAX_PARAMS 4
 
+/* Flags of backward's `fuse`: work fused with a neighbour, planned by the model or graph
+ * that runs the layer. One pass over a large tensor instead of two; the same numbers. */
+enum {
+  /* dy is already dL/dz, the gradient before the layer's own activation (l->activation):
+   * the loss above applied a softmax/sigmoid's, or the max pooling above a relu's (next
+   * flag). Every layer that sets a non-linear l->activation honours it. */
+  LURN_BACKWARD_DY_IS_DZ = 1u << 0,
+  /* Multiply dx by relu's gradient at the inputs the layer picked (its outputs y > 0), on
+   * behalf of a relu layer below, which then gets LURN_BACKWARD_DY_IS_DZ. Only for layers
+   * whose ops->fuses offers it (max pooling). */
+  LURN_BACKWARD_MASK_DX_RELU = 1u << 1,
+};
+
 typedef struct lurn_layer_ops {
   const char *type;  /* Keras class name: "Dense" */
   /* Checks in_shape, sets out_shape, creates and initialises the parameters. */
   lurn_status (*build)(lurn_layer *l, lurn_rng *rng);
   lurn_status (*forward)(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training);
-  /* Writes the parameter gradients (overwriting) and, when dx is non-NULL, dL/dx. */
+  /* Writes the parameter gradients (overwriting) and, when dx is non-NULL, dL/dx; fuse:
+   * LURN_BACKWARD_* flags. */
   lurn_status (*backward)(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
-                          const lurn_tensor *dy, lurn_tensor *dx);
+                          const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse);
   void (*destroy)(lurn_layer *l);  /* frees impl and work buffers */
   /* Containers (Residual, Graph) list the layers they run, so that the model trains and
    * regularizes their parameters; NULL for plain layers. Returns the count. */
   int (*children)(const lurn_layer *l, lurn_layer **out, int max);
+  /* The LURN_BACKWARD_* flags beyond DY_IS_DZ that backward honours; NULL: none. */
+  unsigned (*fuses)(const lurn_layer *l);
 } lurn_layer_ops;
 #define LURN_MAX_CHILDREN 1024  /* the most layers one container runs directly */
 
@@ -65,17 +83,10 @@ struct lurn_layer {
   int trainable[LURN_MAX_PARAMS];
   lurn_regularizer regularizers[LURN_MAX_PARAMS];
   lurn_regularizer activity_regularizer;
-  /* Output activation, for the fused softmax/sigmoid + cross-entropy path: when the model
-   * sets dy_is_preactivation, backward receives dL/dz instead of dL/dy. */
+  /* The layer's own output activation, for the fused paths (LURN_BACKWARD_DY_IS_DZ): the
+   * softmax/sigmoid + cross-entropy loss, and relu under a max pooling. */
   lurn_activation activation;
   const lurn_tensor *preactivation;  /* z of the last forward, or NULL */
-  int dy_is_preactivation;
-  /* A max pooling layer can take over the relu gradient of the layer below it: the model
-   * sets dx_relu_masked, backward multiplies dx by (y > 0), which is relu's gradient at
-   * the inputs the pooling picked, and the layer below gets dy_is_preactivation. One pass
-   * over the large tensor under the pooling instead of two; the same numbers.
-   * takes_relu_backward says that a layer can. */
-  int takes_relu_backward, dx_relu_masked;
   double nested_penalty;  /* activity penalties of a container's inner layers, last forward */
   /* Keras' trainable = false, already combined with the containers around the layer (set
    * by its owner): the model's optimizer leaves its parameters alone, and a
@@ -107,6 +118,10 @@ lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, con
 lurn_status lurn_layer_check_batch(const lurn_layer *l, const lurn_tensor *x);
 /* At build: fails unless the per-sample input is an image (height, width, channels). */
 lurn_status lurn_layer_check_image_input(const lurn_layer *l);
+/* Whether `above`, fed by `below` alone, can apply below's relu gradient for it
+ * (LURN_BACKWARD_MASK_DX_RELU): below's activation is relu and no activity penalty must be
+ * added to its dL/dy. For the model's and the graph's plans of fused steps. */
+int lurn_layer_relu_fusable(const lurn_layer *below, const lurn_layer *above);
 /* Makes *buf a tensor of the given shape, reusing its storage when large enough. */
 lurn_status lurn_buffer_ensure(lurn_tensor **buf, int ndim, const int64_t *shape);
 

@@ -321,12 +321,14 @@ static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const 
   return LURN_OK;
 }
 
-/* Whether layer i's relu gradient is taken over by the max pooling above it (see
- * takes_relu_backward): not when an activity penalty must be added to its dL/dy. */
-static int relu_taken_over(const lurn_model *m, int i) {
-  const lurn_layer *l = m->layers[i];
-  return i + 1 < m->n && m->layers[i + 1]->takes_relu_backward && l->activation == LURN_ACT_RELU &&
-         l->activity_regularizer.l1 == 0 && l->activity_regularizer.l2 == 0;
+/* Layer i's part of the plan of fused steps (LURN_BACKWARD_* flags): the last layer's
+ * softmax/sigmoid applied by the loss, and a relu applied by the max pooling above it. */
+static unsigned fused_steps(const lurn_model *m, int i, int fused_loss) {
+  unsigned fuse = 0;
+  if ((i == m->n - 1 && fused_loss) || (i + 1 < m->n && lurn_layer_relu_fusable(m->layers[i], m->layers[i + 1])))
+    fuse |= LURN_BACKWARD_DY_IS_DZ;
+  if (i > 0 && lurn_layer_relu_fusable(m->layers[i - 1], m->layers[i])) fuse |= LURN_BACKWARD_MASK_DX_RELU;
+  return fuse;
 }
 
 /* Runs the layers backward from dout[last], adding activity-penalty gradients. The model
@@ -349,10 +351,7 @@ static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_ten
     }
     const lurn_tensor *in = i > 0 ? m->out[i - 1] : x;
     lurn_tensor *din = i > 0 ? m->dout[i - 1] : dx;
-    l->dy_is_preactivation = (i == last && fused) || relu_taken_over(m, i);
-    l->dx_relu_masked = i > 0 && relu_taken_over(m, i - 1);
-    st = l->ops->backward(l, in, m->out[i], m->dout[i], din);
-    l->dy_is_preactivation = l->dx_relu_masked = 0;
+    st = l->ops->backward(l, in, m->out[i], m->dout[i], din, fused_steps(m, i, fused));
     if (st) return st;
     if (!top_model) continue;
     m->weight_penalty[i] = layer_penalties(l, 1);

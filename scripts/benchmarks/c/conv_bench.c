@@ -91,11 +91,11 @@ static void lurn_fwd(void *a) {
 }
 static void lurn_bwd_w(void *a) {
   lurn_case *p = a;
-  if (p->l->ops->backward(p->l, p->x, p->y, p->dy, NULL)) abort();
+  if (p->l->ops->backward(p->l, p->x, p->y, p->dy, NULL, 0)) abort();
 }
 static void lurn_bwd_wd(void *a) {
   lurn_case *p = a;
-  if (p->l->ops->backward(p->l, p->x, p->y, p->dy, p->dx)) abort();
+  if (p->l->ops->backward(p->l, p->x, p->y, p->dy, p->dx, 0)) abort();
 }
 
 /* max |a - b| / max(1, max |b|), as spec/c/test_conv2d.c measures it */
