@@ -175,6 +175,7 @@ static lurn_status graph_forward(lurn_layer *l, const lurn_tensor *x, lurn_tenso
       out = nd->out;
     }
     if ((st = run_node(g, nd, x, y, out, training))) return st;
+    if (layer->stats && (st = lurn_layer_stats_of_output(layer->stats, layer, out))) return st;
     if (batch > 0 && has_activity_penalty(layer))
       penalty += lurn_regularize(&layer->activity_regularizer, out, NULL) / (double)batch;
     penalty += layer->nested_penalty;

@@ -458,7 +458,14 @@ static int l_layer_gc(lua_State *L) {
   return 0;
 }
 
+/* layer:id() -> a light userdata naming the C layer, as rows of model:layer_stats() do */
+static int l_id(lua_State *L) {
+  lua_pushlightuserdata(L, l_checklayer(L, 1));
+  return 1;
+}
+
 static const luaL_Reg layer_methods[] = {
+    {"id", l_id},
     {"build", l_build},
     {"built", l_built},
     {"output_shape", l_output_shape},

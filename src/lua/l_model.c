@@ -305,6 +305,48 @@ static int l_gradients(lua_State *L) {
   return 2;
 }
 
+/* m:record_stats(on): while on, training runs record per-layer statistics. */
+static int l_record_stats(lua_State *L) {
+  lurn_model *m = check_model(L, 1);
+  luaL_checktype(L, 2, LUA_TBOOLEAN);
+  lurn_model_record_stats(m, lua_toboolean(L, 2));
+  return 0;
+}
+
+static void set_number(lua_State *L, const char *key, double v) {
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, key);
+}
+
+/* m:layer_stats() -> {{id =, type =, name =, act_mean =, ...}, ...}: the rows of the last
+ * recorded run (lurn_model_layer_stats), a value absent where it does not apply; id is
+ * the layer (a light userdata, as layer:id() gives it). */
+static int l_layer_stats(lua_State *L) {
+  lurn_model *m = check_model(L, 1);
+  int n = lurn_model_layer_stats(m, NULL, 0);
+  lurn_layer_stats *rows = lua_newuserdatauv(L, sizeof(lurn_layer_stats) * (size_t)(n ? n : 1), 0);
+  lurn_model_layer_stats(m, rows, n);
+  lua_createtable(L, n, 0);
+  for (int k = 0; k < n; k++) {
+    const lurn_layer_stats *s = &rows[k];
+    lua_createtable(L, 0, 10);
+    lua_pushlightuserdata(L, (void *)s->layer);
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, s->layer->ops->type);
+    lua_setfield(L, -2, "type");
+    lua_pushstring(L, s->layer->name);
+    lua_setfield(L, -2, "name");
+    if (s->has & LURN_STATS_OUTPUT) set_number(L, "act_mean", s->act_mean), set_number(L, "act_std", s->act_std);
+    if (s->has & LURN_STATS_DEAD) set_number(L, "dead_fraction", s->dead_fraction);
+    if (s->has & LURN_STATS_SATURATED) set_number(L, "saturated_fraction", s->saturated_fraction);
+    if (s->has & LURN_STATS_PARAMS)
+      set_number(L, "grad_norm", s->grad_norm), set_number(L, "weight_norm", s->weight_norm);
+    if (s->has & LURN_STATS_UPDATE) set_number(L, "update_ratio", s->update_ratio);
+    lua_rawseti(L, -2, k + 1);
+  }
+  return 1;
+}
+
 /* Frees the C model (the layers keep their other references) and closes the userdata; a
  * second call does nothing. Refused while a C call runs on the model: only a Lambda
  * layer's function calling __gc by hand, or a finalizer of a resurrected model, gets
@@ -388,6 +430,8 @@ static const luaL_Reg model_methods[] = {
     {"compute_gradients", l_compute_gradients},
     {"apply_gradients", l_apply_gradients},
     {"weights", l_weights},
+    {"record_stats", l_record_stats},
+    {"layer_stats", l_layer_stats},
     {NULL, NULL},
 };
 

@@ -30,6 +30,7 @@
 #define LURN_API_LAYER_IMPL_H
 
 #include "lurn/layers.h"
+#include "lurn/model.h" /* lurn_layer_stats */
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,6 +89,10 @@ struct lurn_layer {
   lurn_activation activation;
   const lurn_tensor *preactivation;  /* z of the last forward, or NULL */
   double nested_penalty;  /* activity penalties of a container's inner layers, last forward */
+  /* The row of statistics of the run now recording them (lurn_model_record_stats), or
+   * NULL: set by the model for that run only, on layers that are not containers. Whoever
+   * runs the layer (the model, a graph) calls lurn_layer_stats_of_output after its forward. */
+  lurn_layer_stats *stats;
   /* Keras' trainable = false, already combined with the containers around the layer (set
    * by its owner): the model's optimizer leaves its parameters alone, and a
    * BatchNormalization runs in inference mode (moving statistics, not updated). */
@@ -122,6 +127,11 @@ lurn_status lurn_layer_check_image_input(const lurn_layer *l);
  * (LURN_BACKWARD_MASK_DX_RELU): below's activation is relu and no activity penalty must be
  * added to its dL/dy. For the model's and the graph's plans of fused steps. */
 int lurn_layer_relu_fusable(const lurn_layer *below, const lurn_layer *above);
+/* Fills s's output statistics (act_mean, act_std, dead and saturated fractions where they
+ * apply) from y, l's output of the forward just run (src/nn/layer_stats.c). */
+lurn_status lurn_layer_stats_of_output(lurn_layer_stats *s, const lurn_layer *l, const lurn_tensor *y);
+/* Fills s's grad_norm and weight_norm from l's trainable parameters and raw gradients. */
+void lurn_layer_stats_of_params(lurn_layer_stats *s, const lurn_layer *l);
 /* Makes *buf a tensor of the given shape, reusing its storage when large enough. */
 lurn_status lurn_buffer_ensure(lurn_tensor **buf, int ndim, const int64_t *shape);
 

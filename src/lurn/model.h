@@ -58,6 +58,38 @@ typedef struct lurn_model_weight {
   int trainable;
 } lurn_model_weight;
 int lurn_model_weights(const lurn_model *m, lurn_model_weight *out, int max);
+
+/* ---- per-layer statistics ------------------------------------------------------------ */
+/* Which values of a row apply (has): a layer without trainable parameters has no norms,
+ * only rectifiers and Lambda layers count dead units, only sigmoid, tanh and softmax
+ * outputs saturate, and update_ratio needs a recorded update. */
+enum {
+  LURN_STATS_OUTPUT = 1u << 0,     /* act_mean, act_std */
+  LURN_STATS_DEAD = 1u << 1,       /* dead_fraction */
+  LURN_STATS_SATURATED = 1u << 2,  /* saturated_fraction */
+  LURN_STATS_PARAMS = 1u << 3,     /* grad_norm, weight_norm */
+  LURN_STATS_UPDATE = 1u << 4,     /* update_ratio */
+};
+typedef struct lurn_layer_stats {
+  const lurn_layer *layer;
+  unsigned has;              /* LURN_STATS_* */
+  double act_mean, act_std;  /* over every element of the layer's output (population std) */
+  /* the share of units (the last axis: a Dense output, a convolution channel) whose output
+   * is exactly zero for every sample and position of the batch */
+  double dead_fraction;
+  /* sigmoid/tanh: the share of output elements within 0.01 of a bound; softmax: the share
+   * of rows whose largest probability is above 0.99 */
+  double saturated_fraction;
+  double grad_norm, weight_norm;  /* L2 over the trainable parameters; raw gradients (unclipped) */
+  double update_ratio;            /* L2 of the last recorded update / weight_norm before it */
+} lurn_layer_stats;
+/* While on, every training run of m records a row of statistics per layer it runs: the
+ * forward and backward of lurn_model_compute_gradients or _train_step (outputs, gradient
+ * and weight norms), and each update (its norm). Off, training pays nothing. */
+void lurn_model_record_stats(lurn_model *m, int on);
+/* The rows of the last recorded run: one per layer that runs (containers expanded,
+ * graphs in node order), in the order they run. Fills out[0..max), returns the count. */
+int lurn_model_layer_stats(const lurn_model *m, lurn_layer_stats *out, int max);
 /* The number of trainable weights now (frozen layers' left out). */
 int lurn_model_trainable_count(const lurn_model *m);
 /* Loss (+ penalties) of a batch in inference mode, no update. */

@@ -6,6 +6,7 @@
  * function that calls the model again, or another model sharing a layer, gets an error
  * instead of resizing buffers the outer run still reads. Between runs (a callback
  * between batches) any call is fine: every run sizes its buffers for its own batch. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,15 @@ struct lurn_model {
   lurn_grads_ready_fn grads_ready; /* called after each layer's backward, or NULL */
   void *grads_ready_ud;
   int running;  /* inside a call: see begin_run */
+  /* Statistics (lurn_model_record_stats): a row per layer that runs, kept between runs
+   * (update_ratio outlives the run that recorded it); each trainable parameter's row, and
+   * a copy of the weights before a recorded update. */
+  int recording, nstats;
+  lurn_layer_stats *stats;
+  lurn_layer **stats_layer; /* stats[k]'s layer, to attach the row to */
+  int *train_row;
+  float *before_update;
+  double *update_sums; /* per row: squared update, squared weights before it */
 };
 
 lurn_model *lurn_model_new(void) {
@@ -40,7 +50,19 @@ lurn_model *lurn_model_new(void) {
 }
 
 /* The arrays build sizes for the trainable parameters (remade by every build). */
+/* The rows of statistics (stats_rows), remade after every build. */
+static void free_stats_rows(lurn_model *m) {
+  free(m->stats);
+  free(m->stats_layer);
+  free(m->update_sums);
+  free(m->train_row);
+  free(m->before_update);
+  m->stats = NULL, m->stats_layer = NULL, m->update_sums = NULL, m->train_row = NULL, m->before_update = NULL;
+  m->nstats = 0;
+}
+
 static void free_train_arrays(lurn_model *m) {
+  free_stats_rows(m);
   free(m->train_params);
   free(m->train_grads);
   free(m->train_owner);
@@ -252,6 +274,7 @@ static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, in
     if ((st = layer_buffers(m, i, batch, with_grad))) return st;
     l->preactivation = NULL;
     if ((st = l->ops->forward(l, in, m->out[i], training))) return st;
+    if (l->stats && (st = lurn_layer_stats_of_output(l->stats, l, m->out[i]))) return st;
     if (batch > 0 && (l->activity_regularizer.l1 != 0 || l->activity_regularizer.l2 != 0))
       m->activity_penalty += lurn_regularize(&l->activity_regularizer, m->out[i], NULL) / (double)batch;
     m->activity_penalty += l->nested_penalty;
@@ -301,9 +324,81 @@ static double weight_penalties(lurn_model *m, int with_grad) {
 static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused,
                                    int top_model);
 
-/* Forward, loss, backward. Leaves the parameter gradients in the layers. */
+/* Lists in layers[at..] the layers l runs that are not containers (l itself if it is not
+ * one), in the order they run; returns the count (layers may be NULL to count). */
+static int leaf_layers(lurn_layer *l, lurn_layer **layers, int at) {
+  if (!l->ops->children) {
+    if (layers) layers[at] = l;
+    return 1;
+  }
+  lurn_layer *kids[MAX_CHILDREN];
+  int k = l->ops->children(l, kids, MAX_CHILDREN), n = 0;
+  for (int i = 0; i < k; i++) n += leaf_layers(kids[i], layers, at + n);
+  return n;
+}
+
+/* The rows of statistics, made once per build: a row per leaf layer, the row of each
+ * trainable parameter, room for the weights before an update. */
+static lurn_status stats_rows(lurn_model *m) {
+  if (m->stats) return LURN_OK;
+  int n = 0;
+  size_t floats = 0;
+  for (int i = 0; i < m->n; i++) n += leaf_layers(m->layers[i], NULL, 0);
+  for (int i = 0; i < m->ntrain; i++) floats += (size_t)lurn_tensor_numel(m->train_params[i]);
+  m->stats = calloc((size_t)(n ? n : 1), sizeof *m->stats);
+  m->stats_layer = calloc((size_t)(n ? n : 1), sizeof *m->stats_layer);
+  m->update_sums = calloc((size_t)(n ? n : 1) * 2, sizeof(double));
+  m->train_row = calloc((size_t)(m->ntrain ? m->ntrain : 1), sizeof(int));
+  m->before_update = malloc(sizeof(float) * (floats ? floats : 1));
+  if (!m->stats || !m->stats_layer || !m->update_sums || !m->train_row || !m->before_update) {
+    free_stats_rows(m);
+    return lurn_fail(LURN_ENOMEM, "layer statistics: out of memory");
+  }
+  n = 0;
+  for (int i = 0; i < m->n; i++) n += leaf_layers(m->layers[i], m->stats_layer, n);
+  for (int k = 0; k < n; k++) m->stats[k].layer = m->stats_layer[k];
+  for (int i = 0; i < m->ntrain; i++) {
+    m->train_row[i] = -1;
+    for (int k = 0; k < n && m->train_row[i] < 0; k++)
+      if (m->stats_layer[k] == m->train_owner[i]) m->train_row[i] = k;
+  }
+  m->nstats = n;
+  return LURN_OK;
+}
+
+static lurn_status run_forward_backward(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x,
+                                        const lurn_tensor *y, const float *sample_weight, double *loss_value,
+                                        lurn_tensor *dx);
+
+/* Forward, loss, backward. Leaves the parameter gradients in the layers; while recording,
+ * the statistics of every layer in its row (the update_ratio of the last update kept). */
 static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
                                     const float *sample_weight, double *loss_value, lurn_tensor *dx) {
+  if (!m->recording) return run_forward_backward(m, loss, x, y, sample_weight, loss_value, dx);
+  lurn_status st = stats_rows(m);
+  if (st) return st;
+  for (int k = 0; k < m->nstats; k++) {
+    m->stats[k].has &= LURN_STATS_UPDATE;
+    m->stats_layer[k]->stats = &m->stats[k];
+  }
+  st = run_forward_backward(m, loss, x, y, sample_weight, loss_value, dx);
+  for (int k = 0; k < m->nstats; k++) {
+    m->stats_layer[k]->stats = NULL;
+    if (!st) lurn_layer_stats_of_params(&m->stats[k], m->stats_layer[k]);
+  }
+  return st;
+}
+
+void lurn_model_record_stats(lurn_model *m, int on) { m->recording = on != 0; }
+
+int lurn_model_layer_stats(const lurn_model *m, lurn_layer_stats *out, int max) {
+  for (int k = 0; k < m->nstats && k < max; k++) out[k] = m->stats[k];
+  return m->nstats;
+}
+
+static lurn_status run_forward_backward(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x,
+                                        const lurn_tensor *y, const float *sample_weight, double *loss_value,
+                                        lurn_tensor *dx) {
   lurn_status st = forward(m, x, 1, 1);
   if (st) return st;
   int last = m->n - 1;
@@ -394,6 +489,41 @@ lurn_status lurn_model_compute_gradients(lurn_model *m, const lurn_loss *loss, c
   return st;
 }
 
+/* Copies the weights the next update changes (recording statistics). */
+static void keep_weights(lurn_model *m) {
+  float *at = m->before_update;
+  for (int i = 0; i < m->ntrain; i++) {
+    int64_t n = lurn_tensor_numel(m->train_params[i]);
+    if (!m->train_frozen[i]) memcpy(at, lurn_tensor_data(m->train_params[i]), sizeof(float) * (size_t)n);
+    at += n;
+  }
+}
+
+/* Each row's update_ratio: the L2 norm of the update just made over that of the weights
+ * before it, summed over the row's layer's trainable parameters in order. */
+static void record_update(lurn_model *m) {
+  double *upd = m->update_sums, *w = m->update_sums + m->nstats;
+  memset(m->update_sums, 0, sizeof(double) * 2 * (size_t)m->nstats);
+  for (int k = 0; k < m->nstats; k++) m->stats[k].has &= ~(unsigned)LURN_STATS_UPDATE;
+  const float *at = m->before_update;
+  for (int i = 0; i < m->ntrain; i++) {
+    int64_t n = lurn_tensor_numel(m->train_params[i]);
+    int row = m->train_row[i];
+    if (!m->train_frozen[i] && row >= 0) {
+      const float *now = lurn_tensor_data(m->train_params[i]);
+      for (int64_t j = 0; j < n; j++) {
+        double d = (double)now[j] - at[j];
+        upd[row] += d * d;
+        w[row] += (double)at[j] * at[j];
+      }
+      m->stats[row].has |= LURN_STATS_UPDATE;
+    }
+    at += n;
+  }
+  for (int k = 0; k < m->nstats; k++)
+    if (m->stats[k].has & LURN_STATS_UPDATE) m->stats[k].update_ratio = sqrt(upd[k]) / sqrt(w[k]);
+}
+
 /* The optimizer update with grads (one per parameter the optimizer updates, frozen ones
  * skipped; NULL: the layers' own), through the frozen mask read now. */
 static lurn_status apply(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const *grads, int ngrads) {
@@ -414,7 +544,13 @@ static lurn_status apply(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const 
                        param_name(m->train_owner[i], m->train_params[i]));
     m->apply_grads[i] = grads[k++];
   }
-  return lurn_optimizer_step_frozen(opt, m->train_params, m->apply_grads, m->train_frozen, m->ntrain);
+  if (!m->recording) return lurn_optimizer_step_frozen(opt, m->train_params, m->apply_grads, m->train_frozen, m->ntrain);
+  lurn_status st = stats_rows(m);
+  if (st) return st;
+  keep_weights(m);
+  st = lurn_optimizer_step_frozen(opt, m->train_params, m->apply_grads, m->train_frozen, m->ntrain);
+  if (!st) record_update(m);
+  return st;
 }
 
 lurn_status lurn_model_apply_gradients(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const *grads,

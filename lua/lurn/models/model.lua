@@ -12,6 +12,7 @@ local metrics_lib = require "lurn.metrics"
 local callbacks_lib = require "lurn.training.callbacks"
 local Progbar = require "lurn.training.progbar"
 local at_user_line = require "lurn.at_user_line"
+local layer_stats = require "lurn.training.layer_stats"
 local loop = require "lurn.training.epoch"
 local symbolic = require "lurn.symbolic"
 local options = require "lurn.options"
@@ -297,7 +298,13 @@ function Model:fit(x, y, opts)
   local cbs = {}
   for _, cb in ipairs(opts.callbacks or {}) do cbs[#cbs + 1] = cb end
   cbs[#cbs + 1] = history  -- last, as Keras: it records the keys other callbacks add to the logs
-  for _, cb in ipairs(cbs) do cb.model = self end
+  -- Keras' callback.params; steps: batches per epoch (a generator's, as it was told)
+  local steps_per_epoch = generator and (opts.steps_per_epoch or (type(x) == "table" and x.len and x:len() or nil))
+                          or math.ceil(x:size(1) / batch_size)
+  for _, cb in ipairs(cbs) do
+    cb.model = self
+    cb.params = {epochs = epochs, steps = steps_per_epoch, verbose = verbose}
+  end
   self.history = history
   self.stop_training = false
   local metric_list = self:_new_metrics()
@@ -546,6 +553,22 @@ function Model:compute_gradients(x, y, sample_weight)
   return (self._core:compute_gradients(self.loss, xb, yb, wb))
 end
 
+--- model:layer_stats(x, y[, {sample_weight =}]) -> one row per layer (containers expanded)
+-- of {name =, type =, act_mean =, act_std =, dead_fraction =, saturated_fraction =,
+-- grad_norm =, weight_norm =, update_ratio =}: one forward and backward on the batch in
+-- training mode, as compute_gradients (no update), with each layer's statistics computed
+-- in C from its output and raw gradients (lua/lurn/training/layer_stats.lua).
+function Model:layer_stats(x, y, opts)
+  options.check(opts, {"sample_weight"}, "layer_stats", 2)
+  local xb, yb, wb = training_batch(self, "layer_stats", x, y, opts and opts.sample_weight)
+  local c = self._core
+  c:record_stats(true)
+  local ok, err = pcall(c.compute_gradients, c, self.loss, xb, yb, wb)
+  c:record_stats(false)
+  if not ok then error(err, 0) end
+  return layer_stats.rows(self)
+end
+
 -- The model's weights split by whether training updates them (as of the last build or
 -- compile, which pass the trainable flags to C): views, names.
 local function split_weights(self, trainable)
@@ -657,7 +680,7 @@ end
 
 -- Errors from these point at the user's line, wherever inside lurn they are raised.
 for _, method in ipairs{"compile", "fit", "evaluate", "predict", "__call", "set_weights", "train_on_batch",
-                        "compute_gradients", "apply_gradients"} do
+                        "compute_gradients", "apply_gradients", "layer_stats"} do
   Model[method] = at_user_line(Model[method])
 end
 

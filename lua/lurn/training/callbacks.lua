@@ -9,6 +9,7 @@
 local class = require "lurn.class"
 local options = require "lurn.options"
 local at_user_line = require "lurn.at_user_line"
+local layer_stats = require "lurn.training.layer_stats"
 
 local callbacks = {}
 
@@ -170,10 +171,89 @@ function callbacks.LearningRateScheduler(schedule, opts)
   return cb
 end
 
+--- LayerStats{every = 100, file = nil}: during fit, records each layer's statistics (the
+-- rows of model:layer_stats, with epoch and batch added, both 0-based) every `every`
+-- batches and for the last batch of each epoch, in cb.records, and streams them to the
+-- CSV file `file` if given. A recorded batch is taken from that training step itself (its
+-- forward, raw gradients and update), before validation runs; other batches pay nothing.
+local LayerStats = class(Callback)
+callbacks.LayerStats = LayerStats
+
+function LayerStats.new(opts)
+  options.check(opts, {"every", "file"}, "LayerStats", 2)
+  opts = opts or {}
+  local every = opts.every == nil and 100 or opts.every
+  if math.type(every) ~= "integer" or every < 1 then
+    error(("LayerStats: every must be a positive integer (batches), got %s"):format(tostring(every)), 2)
+  end
+  if opts.file ~= nil and type(opts.file) ~= "string" then
+    error(("LayerStats: file must be a path (a string), got %s"):format(type(opts.file)), 2)
+  end
+  return setmetatable({every = every, file = opts.file, records = {}}, LayerStats)
+end
+setmetatable(LayerStats, {__index = Callback, __call = function(_, opts) return LayerStats.new(opts) end})
+
+local CSV_COLUMNS = {"epoch", "batch", "name", "type", table.unpack(layer_stats.FIELDS)}
+
+-- A CSV field: numbers in full (%.17g), text quoted when it must be (RFC 4180); nil empty.
+local function csv_field(v)
+  if v == nil then return "" end
+  if math.type(v) == "float" then return ("%.17g"):format(v) end
+  v = tostring(v)
+  if v:find('[",\r\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
+  return v
+end
+
+function LayerStats:_records_batch(batch)
+  local steps = self.params and self.params.steps
+  return (batch + 1) % self.every == 0 or (steps ~= nil and batch == steps - 1)
+end
+
+function LayerStats:on_train_begin()
+  self.records = {}
+  if self.file then
+    local f, err = io.open(self.file, "w")
+    if not f then error(("LayerStats: cannot write %s: %s"):format(self.file, err), 0) end
+    f:write(table.concat(CSV_COLUMNS, ","), "\n")
+    self._out = f
+  end
+end
+
+function LayerStats:on_epoch_begin(epoch) self._epoch = epoch end
+
+function LayerStats:on_train_batch_begin(batch)
+  self._recording = self:_records_batch(batch) and self.model._core ~= nil
+  if self._recording then self.model._core:record_stats(true) end
+end
+
+function LayerStats:on_train_batch_end(batch)
+  if not self._recording then return end
+  self._recording = false
+  self.model._core:record_stats(false)
+  for _, row in ipairs(layer_stats.rows(self.model)) do
+    row.epoch, row.batch = self._epoch or 0, batch
+    self.records[#self.records + 1] = row
+    if self._out then
+      local fields = {}
+      for i, key in ipairs(CSV_COLUMNS) do fields[i] = csv_field(row[key]) end
+      self._out:write(table.concat(fields, ","), "\n")
+    end
+  end
+  if self._out then self._out:flush() end
+end
+
+function LayerStats:on_train_end()
+  if self.model and self.model._core then self.model._core:record_stats(false) end
+  if self._out then
+    self._out:close()
+    self._out = nil
+  end
+end
+
 -- Every constructor's errors point at the caller's line.
 callbacks.LambdaCallback = at_user_line(callbacks.LambdaCallback)
 callbacks.LearningRateScheduler = at_user_line(callbacks.LearningRateScheduler)
-for _, cls in ipairs{Callback, History, EarlyStopping} do
+for _, cls in ipairs{Callback, History, EarlyStopping, LayerStats} do
   cls.new = at_user_line(cls.new)
   local mt = getmetatable(cls)
   if mt and mt.__call then mt.__call = at_user_line(mt.__call) end
