@@ -213,10 +213,21 @@ describe("LayerStats", function()
     assert.are.equal(cb.records[#cb.records - 1].update_ratio, rows[1].update_ratio)
   end)
 
-  it("does not record when not asked", function()
+  it("does not record when not asked, nor after a fit that failed while recording", function()
     local m = model()
     m:fit(lurn.randn(20, 4), labels(20, 3), {epochs = 1, batch_size = 10, verbose = 0})
     assert.is_nil(m:layer_stats(lurn.randn(5, 4), labels(5, 3))[1].update_ratio)
+    local boom = lurn.callbacks.LambdaCallback{on_train_batch_end = function() error("boom") end}
+    assert.has_error(function()
+      m:fit(lurn.randn(20, 4), labels(20, 3), {epochs = 1, batch_size = 10, verbose = 0,
+                                              callbacks = {boom, lurn.callbacks.LayerStats{every = 1}}})
+    end)
+    -- the first batch's, recorded before the error (read raw: layer_stats itself would stop
+    -- the recording this checks)
+    local recorded = m._core:layer_stats()[1].update_ratio
+    assert.is_number(recorded)
+    m:fit(lurn.randn(20, 4), labels(20, 3), {epochs = 1, batch_size = 10, verbose = 0})
+    assert.are.equal(recorded, m:layer_stats(lurn.randn(5, 4), labels(5, 3))[1].update_ratio)
   end)
 
   it("streams its records to a CSV file", function()

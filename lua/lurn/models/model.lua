@@ -311,6 +311,8 @@ function Model:fit(x, y, opts)
   local keys = metric_keys(metric_list)
   local loss, opt = self.loss, self.optimizer._c
 
+  -- a fit that ended in an error may have left a LayerStats recording: start without
+  if self._core then self._core:record_stats(false) end
   call_callbacks(cbs, "on_train_begin", {})
   local interrupt <close> = core.watch_interrupt()
   for epoch = opts.initial_epoch or 0, epochs - 1 do
