@@ -11,7 +11,6 @@
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/lib/?.lua;" .. package.path
 local lurn = lurn or require "lurn"
 local harness = require "harness"
-local L = lurn.layers
 
 local TORCH_RATIO, MEMORY_LIMIT_MB = 0.5, 600
 local o = harness.options {reps = 1, warmup = 1, rounds = 1, train_samples = 60000, seed = 42}
@@ -32,16 +31,7 @@ if n < x_train:size(1) then
   x_train, y_train = x_train:narrow(1, 1, n):contiguous(), y_train:narrow(1, 1, n):contiguous()
 end
 
-local function build()
-  local model = lurn.Sequential{
-    L.Conv2D(64, 3, {activation = "relu", input_shape = {28, 28, 1}}), L.MaxPooling2D(2),
-    L.Conv2D(128, 3, {activation = "relu"}), L.MaxPooling2D(2), L.Flatten(),
-    L.Dense(10, {activation = "softmax"}),
-  }
-  model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.001},
-                loss = "sparse_categorical_crossentropy", metrics = {"accuracy"}}
-  return model
-end
+local build = require "seed_cnn"
 
 -- Epoch times: lurn and PyTorch take turns, each keeping its best round.
 local accuracy, model

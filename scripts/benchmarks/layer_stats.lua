@@ -7,7 +7,6 @@
 local lurn = lurn or require "lurn"
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/lib/?.lua;" .. package.path
 local harness = require "harness"
-local L = lurn.layers
 
 local OVERHEAD_LIMIT = 0.03
 local o = harness.options {reps = 1, warmup = 1, rounds = 3, train_samples = 20000, every = 100, seed = 42}
@@ -18,14 +17,10 @@ local n = math.min(o.train_samples, x:size(1))
 x = x:narrow(1, 1, n):contiguous():reshape(n, 28, 28, 1):div_(255)
 y = y:narrow(1, 1, n):contiguous()
 
+local seed_cnn = require "seed_cnn"
+
 local function build()
-  local model = lurn.Sequential{
-    L.Conv2D(64, 3, {activation = "relu", input_shape = {28, 28, 1}}), L.MaxPooling2D(2),
-    L.Conv2D(128, 3, {activation = "relu"}), L.MaxPooling2D(2), L.Flatten(),
-    L.Dense(10, {activation = "softmax"}),
-  }
-  model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.001},
-                loss = "sparse_categorical_crossentropy", metrics = {"accuracy"}}
+  local model = seed_cnn()
   model:fit(x:narrow(1, 1, 2000):contiguous(), y:narrow(1, 1, 2000):contiguous(),
             {epochs = o.warmup, batch_size = 32, verbose = 0})
   return model
