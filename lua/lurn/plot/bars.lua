@@ -5,7 +5,7 @@ local gnuplot = require "lurn.plot.gnuplot"
 local options = require "lurn.options"
 local values = require "lurn.plot.values"
 
-local quote = gnuplot.quote
+local text = gnuplot.text
 
 local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
 
@@ -56,18 +56,18 @@ return function(spec)
     rows[j] = row
   end
   local tics, plots = {}, {}
-  for j, label in ipairs(labels) do tics[j] = ("%s %d"):format(quote(label), j - 1) end
+  for j, label in ipairs(labels) do tics[j] = ("%s %d"):format(gnuplot.tic_label(label), j - 1) end
   for i, s in ipairs(series) do
-    plots[i] = ("$bars using %d %s"):format(i, s.label and ("title " .. quote(s.label)) or "notitle")
+    plots[i] = ("$bars using %d %s"):format(i, s.label and ("title " .. text(s.label)) or "notitle")
   end
   local body = table.concat{
     gnuplot.datablock("bars", rows),
-    "set title ", quote(values.text(spec.title, where, "title") or ""), "\n",
-    "set xlabel ", quote(values.text(spec.xlabel, where, "xlabel") or ""), "\n",
-    "set ylabel ", quote(values.text(spec.ylabel, where, "ylabel") or ""), "\n",
+    "set title ", text(values.text(spec.title, where, "title") or ""), "\n",
+    "set xlabel ", text(values.text(spec.xlabel, where, "xlabel") or ""), "\n",
+    "set ylabel ", text(values.text(spec.ylabel, where, "ylabel") or ""), "\n",
     "set style data histograms\nset style histogram clustered gap 1\n",
     out.kind == "text" and "set style fill solid noborder\n" or "set style fill solid 0.8 border -1\n",
-    "set boxwidth 0.9 relative\nset key top right noopaque\nset grid ytics\n",
+    "set boxwidth 0.9 relative\nset key top right noopaque noenhanced\nset grid ytics\n",
     "set yrange [*<0:0<*]\nset xrange [-0.5:", count - 0.5, "]\n",
     "set xtics (", table.concat(tics, ", "), ")\n",
     "plot ", table.concat(plots, ", "), "\n",

@@ -5,7 +5,7 @@ local gnuplot = require "lurn.plot.gnuplot"
 local options = require "lurn.options"
 local values = require "lurn.plot.values"
 
-local quote, number = gnuplot.quote, gnuplot.number
+local text, number = gnuplot.text, gnuplot.number
 
 local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
 
@@ -37,7 +37,7 @@ return function(matrix, opts)
     end
     local labels = values.labels(opts.labels, nrow, where, "labels")
     local list = {}
-    for j, label in ipairs(labels) do list[j] = ("%s %d"):format(quote(label), j - 1) end
+    for j, label in ipairs(labels) do list[j] = ("%s %d"):format(gnuplot.tic_label(label), j - 1) end
     tics = ("set xtics (%s)\nset ytics (%s)\n"):format(table.concat(list, ", "), table.concat(list, ", "))
   else
     tics = "set xtics 1 format ''\nset ytics 1 format ''\n"
@@ -60,9 +60,9 @@ return function(matrix, opts)
   end
   local body = table.concat{
     gnuplot.datablock("cells", rows),
-    "set title ", quote(values.text(opts.title, where, "title") or ""), "\n",
-    "set xlabel ", quote(values.text(opts.xlabel, where, "xlabel") or ""), "\n",
-    "set ylabel ", quote(values.text(opts.ylabel, where, "ylabel") or ""), "\n",
+    "set title ", text(values.text(opts.title, where, "title") or ""), "\n",
+    "set xlabel ", text(values.text(opts.xlabel, where, "xlabel") or ""), "\n",
+    "set ylabel ", text(values.text(opts.ylabel, where, "ylabel") or ""), "\n",
     tics,
     "set xrange [-0.5:", ncol - 0.5, "]\nset yrange [", nrow - 0.5, ":-0.5]\n",
     "set palette defined (0 '#ffffff', 1 '#08306b')\nset tics scale 0\nunset key\n",

@@ -8,7 +8,7 @@ local gnuplot = require "lurn.plot.gnuplot"
 local options = require "lurn.options"
 local values = require "lurn.plot.values"
 
-local quote = gnuplot.quote
+local text = gnuplot.text
 
 local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
 
@@ -73,7 +73,7 @@ return function(tensor, opts)
   local parts = {}
   for i = 1, n do parts[i] = gnuplot.datablock("img" .. i, pixels(images[i], channels, scale)) end
   parts[#parts + 1] = table.concat{
-    "set multiplot layout ", rows, ",", cols, " title ", quote(values.text(opts.title, where, "title") or ""), "\n",
+    "set multiplot layout ", rows, ",", cols, " title ", text(values.text(opts.title, where, "title") or ""), "\n",
     "set xrange [-0.5:", w - 0.5, "]\nset yrange [", h - 0.5, ":-0.5]\n",
     "unset xtics\nunset ytics\nunset key\nunset colorbox\nunset border\n",
     out.kind == "text" and "" or "set size ratio -1\n",
@@ -88,7 +88,7 @@ return function(tensor, opts)
       how = "using 1:2:(0.5):(0.5):(int($3) * 65536 + int($4) * 256 + int($5)) with boxxyerror "
         .. "fillstyle solid noborder linecolor rgb variable"
     end
-    parts[#parts + 1] = ("set title %s\nplot $img%d %s notitle\n"):format(quote(title), i, how)
+    parts[#parts + 1] = ("set title %s\nplot $img%d %s notitle\n"):format(text(title), i, how)
   end
   -- Layout slots left empty by a last short row are simply not drawn.
   parts[#parts + 1] = "unset multiplot\n"

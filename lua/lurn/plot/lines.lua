@@ -5,7 +5,7 @@ local gnuplot = require "lurn.plot.gnuplot"
 local options = require "lurn.options"
 local values = require "lurn.plot.values"
 
-local quote = gnuplot.quote
+local text = gnuplot.text
 local lines = {}
 
 local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
@@ -31,15 +31,15 @@ local function panel(series, opts, prefix)
     local name = prefix .. i
     parts[#parts + 1] = gnuplot.datablock(name, rows)
     plots[#plots + 1] = ("$%s using 1:2 with %s %s"):format(name, #y <= 30 and "linespoints pointtype 7 pointsize 0.5"
-      or "lines", s.label and ("title " .. quote(s.label)) or "notitle")
+      or "lines", s.label and ("title " .. text(s.label)) or "notitle")
   end
-  parts[#parts + 1] = "set title " .. (opts.title and quote(opts.title) or "''") .. "\n"
-  parts[#parts + 1] = "set xlabel " .. (opts.xlabel and quote(opts.xlabel) or "''") .. "\n"
-  parts[#parts + 1] = "set ylabel " .. (opts.ylabel and quote(opts.ylabel) or "''") .. "\n"
+  parts[#parts + 1] = "set title " .. (opts.title and text(opts.title) or "''") .. "\n"
+  parts[#parts + 1] = "set xlabel " .. (opts.xlabel and text(opts.xlabel) or "''") .. "\n"
+  parts[#parts + 1] = "set ylabel " .. (opts.ylabel and text(opts.ylabel) or "''") .. "\n"
   parts[#parts + 1] = (opts.logx and "set logscale x\n" or "unset logscale x\n")
   parts[#parts + 1] = (opts.logy and "set logscale y\nset format y '%g'\n" or "unset logscale y\nset format y '% h'\n")
   parts[#parts + 1] = opts.whole_x and "set xtics 1\n" or "set xtics autofreq\n"
-  parts[#parts + 1] = "set key top right noopaque\nset grid\n"
+  parts[#parts + 1] = "set key top right noopaque noenhanced\nset grid\n"
   parts[#parts + 1] = "plot " .. table.concat(plots, ", \\\n  ") .. "\n"
   return table.concat(parts)
 end
@@ -135,7 +135,7 @@ function lines.history(h, opts)
   local title = values.text(opts.title, where, "title")
   local rows, cols = layout(#names)
   local parts = {}
-  if #names > 1 then parts[1] = ("set multiplot layout %d,%d title %s\n"):format(rows, cols, quote(title or "")) end
+  if #names > 1 then parts[1] = ("set multiplot layout %d,%d title %s\n"):format(rows, cols, text(title or "")) end
   for p, name in ipairs(names) do
     local series = {}
     for _, key in ipairs{name, "val_" .. name} do
