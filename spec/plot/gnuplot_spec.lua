@@ -90,6 +90,24 @@ describe("lurn.plot's gnuplot pipe", function()
     assert.is_false(helpers.exists(scripts[1]:match("set output '([^']+)'")))
   end)
 
+  it("names the function and the file when the file cannot be written", function()
+    local png = dir .. "/no/such/folder/x.png"
+    local ok, err = pcall(function() return lurn.plot.lines{{y = {1, 2}}, file = png} end)
+    assert.is_false(ok)
+    assert.matches("spec/plot/gnuplot_spec.lua:%d+: lurn.plot.lines: .*" .. png:gsub("%p", "%%%0"), err)
+  end)
+
+  it("sizes the terminal drawing from COLUMNS and LINES", function()
+    local cmd = "COLUMNS=50 LINES=15 lua5.4 -e 'require(\"lurn\").plot.lines{{y = {1, 2, 3}}}' </dev/null"
+    local pipe = assert(io.popen(cmd))
+    local text = pipe:read("a")
+    assert.is_true(pipe:close())
+    local lines, widest = 0, 0
+    for line in text:gmatch("([^\n]*)\n") do lines, widest = lines + 1, math.max(widest, #line) end
+    assert.equal(14, lines)
+    assert.equal(49, widest)
+  end)
+
   it("names the Debian package when gnuplot is missing, and keeps the numbers within reach", function()
     gnuplot.program = dir .. "/no/gnuplot"
     local png = dir .. "/x.png"

@@ -219,6 +219,7 @@ describe("lurn.plot", function()
       assert.error_matches(function() lurn.plot.images(lurn.zeros{3, 3}) end, "got 2 dimensions")
       assert.error_matches(function() lurn.plot.images({1, 2}) end, "takes a tensor of images")
       assert.error_matches(function() lurn.plot.images(lurn.zeros{300, 1, 1}) end, "plot at most 256")
+      assert.error_matches(function() lurn.plot.images(lurn.zeros{2, 1000, 1000}) end, "more than 1000000 values")
       assert.error_matches(function() lurn.plot.images(lurn.zeros{2, 2, 2}, {labels = {"a"}}) end,
         "labels has 1 entries for 2 values")
       assert.error_matches(function() lurn.plot.images(lurn.zeros{2, 2, 2}, {cols = 0}) end, "cols must be a whole number")

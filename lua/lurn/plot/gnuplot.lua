@@ -83,11 +83,19 @@ local function write_all(path, text)
   f:close()
 end
 
--- The size of the terminal the text plot is drawn for: COLUMNS and LINES where set
--- (shells set them; a script may export them), else 79 x 24.
+-- The size of the terminal the text plot is drawn for, one column and one line short of
+-- it: COLUMNS and LINES where set (a script may export them), else what `stty size` says
+-- of the controlling terminal (the REPL's shell seldom exports COLUMNS), else 80 x 25.
 local function terminal_size()
   local cols = math.tointeger(tonumber(os.getenv("COLUMNS") or ""))
   local lines = math.tointeger(tonumber(os.getenv("LINES") or ""))
+  if not (cols and lines) then
+    local pipe = io.popen("stty size </dev/tty 2>/dev/null", "r")
+    local answer = pipe and pipe:read("a") or ""
+    if pipe then pipe:close() end
+    local l, c = answer:match("^(%d+) (%d+)")
+    lines, cols = lines or math.tointeger(tonumber(l)), cols or math.tointeger(tonumber(c))
+  end
   cols = (cols and cols >= 20 and cols <= 1000) and cols - 1 or 79
   lines = (lines and lines >= 10 and lines <= 500) and lines - 1 or 24
   return cols, lines
@@ -122,6 +130,13 @@ local function terminal(out, size)
   return ("set terminal dumb size %d,%d noenhanced\n"):format(cols, lines)
 end
 
+-- Writes bytes as the file's content in one step (src/io/atomic_file.c), or raises naming `where`.
+local function save(where, file, bytes)
+  local ok, err = pcall(core.write_file, file, bytes)
+  if not ok then error(("%s: %s"):format(where, tostring(err)), 0) end
+  return file
+end
+
 --- Runs the plot script `body` for the output `out` (gnuplot.output), with size
 -- {width, height} in pixels for files. Returns the file written, or prints the text
 -- drawing and returns nothing. Errors (gnuplot's own messages, a missing gnuplot) name `where`.
@@ -129,8 +144,7 @@ function gnuplot.plot(where, body, out, size)
   if out.kind == "gp" then
     local script = "# lurn.plot: draw with  gnuplot -p " .. out.file:gsub("\n", " ") .. "\n" .. body
     if gnuplot.on_script then gnuplot.on_script(script) end
-    core.write_file(out.file, script)
-    return out.file
+    return save(where, out.file, script)
   end
   local script_path, drawing_path = os.tmpname(), os.tmpname()
   local ok, result = pcall(function()
@@ -160,13 +174,12 @@ function gnuplot.plot(where, body, out, size)
   end)
   os.remove(script_path)
   os.remove(drawing_path)
-  if not ok then error(("%s: %s"):format(where, tostring(result)), 0) end
+  if not ok then error(("%s: %s"):format(where, tostring(result):gsub("^[^\n]-%.lua:%d+: ", "")), 0) end
   if out.kind == "text" then
     io.write((result:gsub("^\f", "")))
     return nil
   end
-  core.write_file(out.file, result)
-  return out.file
+  return save(where, out.file, result)
 end
 
 return gnuplot

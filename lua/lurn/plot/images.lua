@@ -64,7 +64,9 @@ return function(tensor, opts)
   local n, h, w = shape[1], shape[2], shape[3]
   if n == 0 or h == 0 or w == 0 then fail(where, "the tensor holds no pixels (shape %s)", table.concat(shape, "x")) end
   if n > MAX_IMAGES then fail(where, "%d images: plot at most %d at a time (t:narrow(1, 1, %d))", n, MAX_IMAGES, MAX_IMAGES) end
-  if h * w > 1000000 then fail(where, "images of %d x %d pixels are too large to plot", h, w) end
+  if tensor:numel() > values.MAX_POINTS then
+    fail(where, "%d images of %d x %d pixels: more than %d values to plot", n, h, w, values.MAX_POINTS)
+  end
   local labels = values.labels(opts.labels, n, where, "labels")
   local cols = values.count(opts.cols, math.min(n, 8), 1, MAX_IMAGES, where, "cols")
   local rows = math.ceil(n / cols)

@@ -6,7 +6,7 @@ local core = require "lurn.core"
 local values = {}
 
 --- Points per series, cells per matrix: past this a plot is unreadable and its script huge.
-values.MAX_POINTS = 10000000
+values.MAX_POINTS = 1000000
 
 local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
 
