@@ -68,7 +68,7 @@ return function(spec)
     "set style data histograms\nset style histogram clustered gap 1\n",
     out.kind == "text" and "set style fill solid noborder\n" or "set style fill solid 0.8 border -1\n",
     "set boxwidth 0.9 relative\nset key top right noopaque noenhanced\nset grid ytics\n",
-    "set yrange [*<0:0<*]\nset xrange [-0.5:", count - 0.5, "]\n",
+    "set yrange [*<0:0<*]\nset offsets 0, 0, graph 0.1, 0\nset xrange [-0.5:", count - 0.5, "]\n",
     "set xtics (", table.concat(tics, ", "), ")\n",
     "plot ", table.concat(plots, ", "), "\n",
   }
