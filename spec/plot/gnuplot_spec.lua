@@ -46,6 +46,8 @@ describe("lurn.plot's gnuplot pipe", function()
     assert.equal("'a`b` \\ @c $d'", gnuplot.quote("a`b` \\ @c $d"))
     assert.equal("'a b c'", gnuplot.quote("a\0b\tc"):gsub("\t", " "))
     assert.equal("'3'", gnuplot.quote(3))
+    assert.equal("'caf\195\169'", gnuplot.quote("caf\195\169")) -- valid UTF-8 kept
+    assert.equal("'caf? ?'", gnuplot.quote("caf\233 \255"))   -- Latin-1: the SVG would not parse
   end)
 
   it("writes numbers exactly, and NaN and infinities as NaN (a point gnuplot skips)", function()

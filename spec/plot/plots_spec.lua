@@ -206,6 +206,14 @@ describe("lurn.plot", function()
       assert.matches("set title '3'", s, 1, true)
     end)
 
+    it("takes labels as a tensor of class numbers, written as whole numbers", function()
+      local scripts = helpers.scripts(function()
+        lurn.plot.images(lurn.rand(2, 2, 2), {labels = lurn.tensor{7, 0}, file = dir .. "/c.png"})
+      end)
+      assert.matches("set title '7'", scripts[1], 1, true)
+      assert.matches("set title '0'", scripts[1], 1, true)
+    end)
+
     it("reads RGB images (N, H, W, 3), values in [0, 255] as they are", function()
       local t = lurn.zeros{1, 2, 2, 3}
       t:set(1, 1, 2, 1, 200); t:set(1, 1, 2, 3, 10)

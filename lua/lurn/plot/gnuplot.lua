@@ -25,10 +25,12 @@ local NO_GNUPLOT = "gnuplot was not found (program '%s'): install Debian's gnupl
 --- A gnuplot string expression for any Lua text. Single-quoted strings are the one kind
 -- gnuplot takes literally: no backslash escapes, no `command` substitution, no @macros
 -- ('' is a quote). A newline cannot be in one, so lines are joined with "\n" (a fixed
--- double-quoted literal); other control bytes become spaces. Terminals run noenhanced,
--- so ^ _ { } @ & in the text are not markup either.
+-- double-quoted literal); other control bytes become spaces, and a text that is not
+-- valid UTF-8 has its non-ASCII bytes replaced by '?' (an SVG file must be valid UTF-8).
+-- Terminals run noenhanced, so ^ _ { } @ & in the text are not markup either.
 function gnuplot.quote(text)
   text = tostring(text):gsub("\r\n", "\n"):gsub("[%z\1-\8\11-\31\127]", " ")
+  if not utf8.len(text) then text = text:gsub("[\128-\255]", "?") end
   local parts = {}
   for line in (text .. "\n"):gmatch("(.-)\n") do parts[#parts + 1] = "'" .. line:gsub("'", "''") .. "'" end
   return table.concat(parts, '."\\n".')
@@ -142,7 +144,8 @@ end
 -- drawing and returns nothing. Errors (gnuplot's own messages, a missing gnuplot) name `where`.
 function gnuplot.plot(where, body, out, size)
   if out.kind == "gp" then
-    local script = "# lurn.plot: draw with  gnuplot -p " .. out.file:gsub("\n", " ") .. "\n" .. body
+    -- (the file's name stays out of it: a name ending in \ would continue the comment)
+    local script = "# lurn.plot: a gnuplot script with its data inline; draw it with gnuplot -p FILE\n" .. body
     if gnuplot.on_script then gnuplot.on_script(script) end
     return save(where, out.file, script)
   end

@@ -55,9 +55,11 @@ function values.matrix(m, where, what)
   return rows
 end
 
---- A list of n labels (strings or numbers), or nil when labels is nil.
+--- A list of n labels (strings or numbers, or a 1-D tensor of numbers: class labels), or
+-- nil when labels is nil. Whole numbers are written without a decimal point (3, not 3.0).
 function values.labels(labels, n, where, what)
   if labels == nil then return nil end
+  if core.is_tensor(labels) then labels = values.numbers(labels, where, what) end
   if type(labels) ~= "table" then fail(where, "%s must be a list of strings, got %s", what, type(labels)) end
   local len = list_length(labels, where, what)
   if len ~= n then fail(where, "%s has %d entries for %d values", what, len, n) end
@@ -67,7 +69,7 @@ function values.labels(labels, n, where, what)
     if type(v) ~= "string" and type(v) ~= "number" then
       fail(where, "%s[%d] must be a string, got %s", what, i, type(v))
     end
-    out[i] = tostring(v)
+    out[i] = tostring(math.tointeger(v) or v)
   end
   return out
 end
