@@ -1,6 +1,7 @@
 --- lurn.plot.bars: grouped bars, one group per label, one bar per series in it (the
 -- per-class precision and recall of two models, a class count before and after
 -- resampling). Internal: lurn.plot is the surface.
+local core = require "lurn.core"
 local gnuplot = require "lurn.plot.gnuplot"
 local options = require "lurn.options"
 local values = require "lurn.plot.values"
@@ -22,7 +23,7 @@ return function(spec)
   local series, labels = {}, nil
   for i = 1, n do
     local s, what = rawget(spec, i), ("series %d"):format(i)
-    if type(s) ~= "table" or require("lurn.core").is_tensor(s) then
+    if type(s) ~= "table" or core.is_tensor(s) then
       fail(where, "%s must be a table {labels =, values =, label =}, got %s", what, type(s))
     end
     options.check(s, {"labels", "values", "label"}, where .. ": " .. what, 1)

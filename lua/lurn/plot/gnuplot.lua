@@ -120,8 +120,8 @@ function gnuplot.output(file, where)
   return {kind = ext, file = file}
 end
 
--- The terminal line for an output; size = {width, height} in pixels for files, or the
--- number of text rows wanted for the terminal (nil: the whole terminal).
+-- The terminal line for an output: size = {width, height} in pixels for a file; the text
+-- terminal takes the size of the terminal lurn runs in.
 local function terminal(out, size)
   if out.kind == "png" then
     return ("set terminal pngcairo size %d,%d noenhanced font ',10'\n"):format(size[1], size[2])

@@ -1,6 +1,7 @@
 --- Line plots: lurn.plot.lines, and the two built on it, lurn.plot.history (one panel
 -- per metric of a History) and lurn.plot.layer_stats (one line per layer of the
 -- LayerStats records). Internal: lurn.plot is the surface.
+local core = require "lurn.core"
 local gnuplot = require "lurn.plot.gnuplot"
 local options = require "lurn.options"
 local values = require "lurn.plot.values"
@@ -47,7 +48,7 @@ end
 -- A series given by the user: {x =, y =, label =}, x optional (1..n).
 local function read_series(s, i, where)
   local what = ("series %d"):format(i)
-  if type(s) ~= "table" or require("lurn.core").is_tensor(s) then
+  if type(s) ~= "table" or core.is_tensor(s) then
     fail(where, "%s must be a table {x =, y =, label =}, got %s", what, type(s))
   end
   options.check(s, {"x", "y", "label"}, where .. ": " .. what, 1)
