@@ -66,5 +66,6 @@ lurn.data.check_splits = require "lurn.check_splits"
 lurn.preprocessing = lurn.preprocessing or {}; lurn.preprocessing.image = require "lurn.preprocessing.image"
 lurn.sampling = require "lurn.sampling"
 lurn.utils = require "lurn.utils"
+lurn.plot = require "lurn.plot"
 lurn.help = require("lurn.help").help
 return lurn

@@ -8,6 +8,7 @@ int luaopen_lurn_core(lua_State *L) {
   l_tensor_math_register(L);
   l_settings_register(L);
   l_npy_register(L);
+  l_file_register(L);
   l_layer_register(L);
   l_lambda_register(L);
   l_graph_register(L);

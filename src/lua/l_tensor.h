@@ -43,6 +43,7 @@ void l_tensor_register(lua_State *L);      /* metatable and constructors */
 void l_tensor_math_register(lua_State *L); /* math methods and functions */
 void l_settings_register(lua_State *L);    /* seed, threads, clock */
 void l_npy_register(lua_State *L);
+void l_file_register(lua_State *L);        /* write_file: a Lua string saved atomically */
 void l_layer_register(lua_State *L);       /* lurn.Layer */
 void l_model_register(lua_State *L);       /* lurn.Model, lurn.Optimizer, losses, metrics */
 void l_optimizer_register(lua_State *L);
