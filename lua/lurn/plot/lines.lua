@@ -155,8 +155,7 @@ function lines.history(h, opts)
   return gnuplot.plot(where, table.concat(parts), out, {800 * cols, 300 * rows + 40})
 end
 
-local STATS = {"act_mean", "act_std", "dead_fraction", "saturated_fraction", "grad_norm", "weight_norm",
-               "update_ratio"}
+local STATS = require("lurn.training.layer_stats").FIELDS
 local NORMS = {grad_norm = true, weight_norm = true, update_ratio = true}
 
 --- layer_stats(records, {stat = "grad_norm", file =, logy =, title =}): one line per layer.
