@@ -152,37 +152,25 @@ function Model:__call(x, training)
 end
 
 local thousands = require("lurn.text").thousands
+local summary = require "lurn.models.summary"
+local COLUMNS = {summary.column("Layer (type)", 31, {gap = 1}), summary.column("Output Shape", 21, {before = " ", gap = 1}),
+                 summary.column("Param #", 10, {before = " ", right = true}),
+                 summary.column("Connected to", 20, {before = "   "})}
 
---- Prints a Keras-style functional summary: layer (type), output shape, parameters and
--- the layers each one reads ("name[0][0]", one per line); totals.
-function Model:summary(print_fn)
-  print_fn = print_fn or print
+-- The summary's columns and rows (Model:summary prints them), as Keras' functional table:
+-- layer (type), output shape, parameters and the layers each one reads ("name[0][0]",
+-- one per line).
+function Model:_summary_table()
   local rows = {}
-  for _, t in ipairs(self._nodes) do
+  for i, t in ipairs(self._nodes) do
     local layer = t.layer
     local shape = symbolic.shape_text(t.shape)
     local from = {}
-    for i, src in ipairs(t.inputs) do from[i] = src.layer.name .. "[0][0]" end
-    rows[#rows + 1] = {("%s (%s)"):format(layer.name, layer.class_name), t.is_input and ("[" .. shape .. "]") or shape,
-                       thousands((layer:_param_counts())), from}
+    for j, src in ipairs(t.inputs) do from[j] = src.layer.name .. "[0][0]" end
+    rows[i] = {("%s (%s)"):format(layer.name, layer.class_name), t.is_input and ("[" .. shape .. "]") or shape,
+               thousands((layer:_param_counts())), from}
   end
-  local w1, w2, w3, w4 = 31, 21, 10, 20
-  for _, r in ipairs(rows) do
-    w1, w2, w3 = math.max(w1, #r[1] + 1), math.max(w2, #r[2] + 1), math.max(w3, #r[3])
-    for _, f in ipairs(r[4]) do w4 = math.max(w4, #f) end
-  end
-  local line = "%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s   %s"
-  local rule = ("_"):rep(w1 + w2 + w3 + w4 + 5)
-  print_fn(('Model: "%s"'):format(self.name))
-  print_fn(rule)
-  print_fn(line:format("Layer (type)", "Output Shape", "Param #", "Connected to"))
-  print_fn(("="):rep(#rule))
-  for i, r in ipairs(rows) do
-    print_fn((line:format(r[1], r[2], r[3], r[4][1] or ""):gsub("%s+$", "")))
-    for k = 2, #r[4] do print_fn((line:format("", "", "", r[4][k]):gsub("%s+$", ""))) end
-    print_fn(i < #rows and rule or ("="):rep(#rule))
-  end
-  self:_print_totals(print_fn, rule)
+  return COLUMNS, rows
 end
 
 --- model:get_config(): {name =, layers = {{class_name =, config =, name =, inbound_nodes =
@@ -239,7 +227,7 @@ function Model.from_config(config)
   return model
 end
 
-for _, method in ipairs{"add", "build", "__call", "summary", "get_config", "from_config"} do Model[method] = at_user_line(Model[method]) end
+for _, method in ipairs{"add", "build", "__call", "get_config", "from_config"} do Model[method] = at_user_line(Model[method]) end
 
 setmetatable(Model, {__index = Base, __call = at_user_line(function(_, ...) return Model.new(...) end)})
 

@@ -16,6 +16,7 @@ local loop = require "lurn.training.epoch"
 local symbolic = require "lurn.symbolic"
 local options = require "lurn.options"
 local text = require "lurn.text"
+local summary = require "lurn.models.summary"
 local shape_text, batch_shape_text = text.shape, text.batch_shape
 
 local Model = class()
@@ -645,19 +646,19 @@ function Model:_param_counts()
   return total, trainable
 end
 
---- The end of a Keras summary: the parameter counts, then the closing rule.
-function Model:_print_totals(print_fn, rule)
-  local thousands = text.thousands
+--- model:summary([print_fn]): prints a Keras-style summary through print_fn (print by
+-- default): the rows the container gives (model:_summary_table: Sequential's layers,
+-- Functional's nodes with what each reads), laid out by summary.lua, then the totals.
+function Model:summary(print_fn)
+  print_fn = print_fn or print
+  local columns, rows = self:_summary_table()
   local total, trainable = self:_param_counts()
-  print_fn("Total params: " .. thousands(total))
-  print_fn("Trainable params: " .. thousands(trainable))
-  print_fn("Non-trainable params: " .. thousands(total - trainable))
-  print_fn(rule)
+  summary.print(print_fn, self.name, columns, rows, total, trainable)
 end
 
 -- Errors from these point at the user's line, wherever inside lurn they are raised.
-for _, method in ipairs{"compile", "fit", "evaluate", "predict", "__call", "set_weights", "train_on_batch",
-                        "compute_gradients", "apply_gradients"} do
+for _, method in ipairs{"compile", "fit", "evaluate", "predict", "__call", "set_weights", "summary",
+                        "train_on_batch", "compute_gradients", "apply_gradients"} do
   Model[method] = at_user_line(Model[method])
 end
 

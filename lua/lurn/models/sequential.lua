@@ -108,37 +108,28 @@ function Sequential:build(input_shape)
   return self
 end
 
---- Prints a Keras-style summary: layer (type), output shape, parameters; totals.
-function Sequential:summary(print_fn)
-  print_fn = print_fn or print
+local summary = require "lurn.models.summary"
+local COLUMNS = {summary.column("Layer (type)", 29, {gap = 1}), summary.column("Output Shape", 26, {before = " ", gap = 1}),
+                 summary.column("Param #", 10, {before = " ", right = true})}
+
+-- The summary's columns and rows (Model:summary prints them): layer (type), output shape,
+-- parameters. The model is built first if its input shape is known.
+function Sequential:_summary_table()
   if not self._core then
     if self.input_shape then self:build() else
       error("summary: the model is not built: give the first layer input_shape or call fit first", 2)
     end
   end
   local rows = {}
-  for _, layer in ipairs(self.layers) do
-    rows[#rows + 1] = {("%s (%s)"):format(layer.name, layer.class_name), batch_shape_text(layer.output_shape),
-                       thousands((layer:_param_counts()))}
+  for i, layer in ipairs(self.layers) do
+    rows[i] = {("%s (%s)"):format(layer.name, layer.class_name), batch_shape_text(layer.output_shape),
+               thousands((layer:_param_counts()))}
   end
-  local w1, w2, w3 = 29, 26, 10
-  for _, r in ipairs(rows) do
-    w1, w2, w3 = math.max(w1, #r[1] + 1), math.max(w2, #r[2] + 1), math.max(w3, #r[3])
-  end
-  local rule = ("_"):rep(w1 + w2 + w3 + 2)
-  print_fn(('Model: "%s"'):format(self.name))
-  print_fn(rule)
-  print_fn(("%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s"):format("Layer (type)", "Output Shape", "Param #"))
-  print_fn(("="):rep(#rule))
-  for i, r in ipairs(rows) do
-    print_fn(("%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s"):format(r[1], r[2], r[3]))
-    print_fn(i < #rows and rule or ("="):rep(#rule))
-  end
-  self:_print_totals(print_fn, rule)
+  return COLUMNS, rows
 end
 
 -- Errors from these point at the user's line, wherever inside lurn they are raised.
-for _, method in ipairs{"add", "build", "summary"} do
+for _, method in ipairs{"add", "build"} do
   Sequential[method] = at_user_line(Sequential[method])
 end
 
