@@ -112,8 +112,8 @@ function Model.new(opts, outputs, extra)
     end
     seen[t.layer], layers[i] = true, t.layer
   end
-  local self = setmetatable({layers = layers, name = opts.name or Base._default_name("model"),
-                             stop_training = false, trainable = true, _nodes = nodes}, Model)
+  local self = Base._new(Model, layers, opts.name, "model")
+  self._nodes = nodes
   self.input, self.output, self.inputs, self.outputs = input, output, {input}, {output}
   self.input_shape = table.move(input.shape, 1, #input.shape, 1, {})
   self.output_shape = table.move(output.shape, 1, #output.shape, 1, {})
@@ -132,13 +132,7 @@ end
 --- Built when made; a shape that is not the input's is an error.
 function Model:build(input_shape)
   if input_shape then
-    input_shape = shapes.list(input_shape, "Model: build", "input_shape", 2)
-    local same = #input_shape == #self.input_shape
-    for i = 1, #input_shape do same = same and input_shape[i] == self.input_shape[i] end
-    if not same then
-      error(("Model: built for inputs of shape %s, not %s"):format(symbolic.shape_text(self.input_shape),
-        symbolic.shape_text(input_shape)), 2)
-    end
+    self:_check_build_shape(shapes.list(input_shape, "Model: build", "input_shape", 2), "Model")
   end
   return self
 end
@@ -173,21 +167,17 @@ function Model:_summary_table()
   return COLUMNS, rows
 end
 
---- model:get_config(): {name =, layers = {{class_name =, config =, name =, inbound_nodes =
--- {name, ...}}, ...}, input_layers = {name}, output_layers = {name}}: each layer as
--- lurn.layers.serialize gives it, with the names of the layers whose outputs it reads (in
--- the order of its inputs), in model.layers' order. Keras' inbound_nodes, simplified.
-function Model:get_config()
-  local serialize = require("lurn.layers").serialize
-  local cfg = {name = self.name, layers = {}, input_layers = {self.input.layer.name},
-               output_layers = {self.output.layer.name}, trainable = self.trainable ~= false}
+-- What get_config (the Model base's) adds for a functional model: each layer's entry
+-- gets its name and inbound_nodes, the names of the layers whose outputs it reads (in
+-- the order of its inputs; Keras' inbound_nodes, simplified), and the config names the
+-- input_layers and output_layers.
+function Model:_add_config(cfg)
+  cfg.input_layers, cfg.output_layers = {self.input.layer.name}, {self.output.layer.name}
   for i, t in ipairs(self._nodes) do
-    local entry = serialize(t.layer)
+    local entry = cfg.layers[i]
     entry.name, entry.inbound_nodes = t.layer.name, {}
     for j, src in ipairs(t.inputs) do entry.inbound_nodes[j] = src.layer.name end
-    cfg.layers[i] = entry
   end
-  return cfg
 end
 
 --- Model.from_config(config): a new model with the layers get_config describes, connected
@@ -227,7 +217,7 @@ function Model.from_config(config)
   return model
 end
 
-for _, method in ipairs{"add", "build", "__call", "get_config", "from_config"} do Model[method] = at_user_line(Model[method]) end
+for _, method in ipairs{"add", "build", "__call", "from_config"} do Model[method] = at_user_line(Model[method]) end
 
 setmetatable(Model, {__index = Base, __call = at_user_line(function(_, ...) return Model.new(...) end)})
 

@@ -14,12 +14,6 @@ local Sequential = class(Model)
 Sequential.class_name = "Sequential"
 Sequential.__index = Model._index_for(Sequential)  -- trainable_weights, non_trainable_weights
 
-local function same_shape(a, b)
-  if type(a) ~= "table" or #a ~= #b then return false end
-  for i = 1, #b do if a[i] ~= b[i] then return false end end
-  return true
-end
-
 --- Sequential{layer, ...} or Sequential(); model:add(layer). As Keras, a model whose input
 -- shape is known (the first layer's input_shape, or an Input first) is built at once, so
 -- that get_weights, set_weights, count_params and summary work before compile.
@@ -30,8 +24,7 @@ function Sequential.new(layers, opts)
   options.check(layers, {}, "Sequential", 2,
     {positional = true, hint = "give options second: Sequential({layer, ...}, {name = ...})"})
   options.check(opts, {"name"}, "Sequential", 2)
-  local self = setmetatable({layers = {}, name = (opts or {}).name or Model._default_name("sequential"),
-                             stop_training = false, trainable = true}, Sequential)
+  local self = Model._new(Sequential, {}, (opts or {}).name, "sequential")
   for _, layer in ipairs(layers or {}) do self:add(layer) end
   return self
 end
@@ -81,10 +74,7 @@ end
 function Sequential:build(input_shape)
   if type(input_shape) == "table" then input_shape = shapes.list(input_shape, "build", "input_shape", 2) end
   if self._core then
-    if input_shape ~= nil and not same_shape(input_shape, self.input_shape) then
-      error(("Sequential: built for inputs of shape %s, not %s"):format(batch_shape_text(self.input_shape),
-        type(input_shape) == "table" and batch_shape_text(input_shape) or tostring(input_shape)), 2)
-    end
+    self:_check_build_shape(input_shape, "Sequential")
     return self
   end
   if self._building then  -- a layer's build (a Lambda's function) called the model
@@ -133,16 +123,11 @@ for _, method in ipairs{"add", "build"} do
   Sequential[method] = at_user_line(Sequential[method])
 end
 
---- model:get_config(): {name =, layers = {lurn.layers.serialize(layer), ...},
--- build_input_shape = per-sample shape} (as Keras'; build_input_shape when the input
--- shape is known), plain data that Sequential.from_config builds an equal model from.
-Sequential.get_config = at_user_line(function(self)
-  local serialize = require("lurn.layers").serialize
-  local cfg = {name = self.name, layers = {}, trainable = self.trainable ~= false}
-  for i, layer in ipairs(self.layers) do cfg.layers[i] = serialize(layer) end
+-- What get_config (the Model base's) adds for a Sequential: build_input_shape, the
+-- per-sample input shape when it is known (Keras' has the batch dimension too).
+function Sequential:_add_config(cfg)
   if self.input_shape then cfg.build_input_shape = table.move(self.input_shape, 1, #self.input_shape, 1, {}) end
-  return cfg
-end)
+end
 
 --- Sequential.from_config(config): a new model with the layers get_config describes,
 -- built when build_input_shape is given (new weights: copy them with set_weights).
