@@ -1,8 +1,8 @@
---- Model: what every lurn model does, as Keras' Model: compile, fit, evaluate, predict,
--- the training step and its two halves, weights, parameter counts, get_layer. Its
+--- Model (lurn.Model): what every lurn model does, as Keras' Model: compile, fit, evaluate,
+-- predict, the training step and its two halves, weights, parameter counts, get_layer. Its
 -- containers say what the layers are and how they connect: Sequential (a stack,
 -- sequential.lua) and Functional (a graph of layers called on symbolic tensors,
--- functional.lua). The layers run in C (one lurn.Model userdata, self._core); this file
+-- functional.lua). The layers run in C (one C model, core.model(), in self._core); this file
 -- orchestrates batches, metrics, callbacks and progress, calling C once per batch.
 local class = require "lurn.class"
 local core = require "lurn.core"
@@ -689,5 +689,13 @@ for _, method in ipairs{"compile", "fit", "evaluate", "predict", "__call", "set_
                         "train_on_batch", "compute_gradients", "apply_gradients"} do
   Model[method] = at_user_line(Model[method])
 end
+
+-- lurn.Model is this base, as keras.Model: Sequential and Functional inherit from it, and
+-- called with inputs and outputs it makes a functional model (functional.lua), as
+-- Model.from_config rebuilds one from its config.
+local function functional() return require "lurn.models.functional" end
+function Model.new(...) return functional().new(...) end
+Model.from_config = at_user_line(function(config) return functional().from_config(config) end)
+setmetatable(Model, {__call = at_user_line(function(_, ...) return functional().new(...) end)})
 
 return Model
