@@ -1,6 +1,7 @@
 --- Sequential: a stack of layers, each fed the output of the one before, as in Keras.
--- What a model does with its layers (compile, fit, evaluate, predict, weights) is the
--- Model base's (model.lua); this file says how the stack is built and summarised.
+-- What a model does with its layers (compile, fit, evaluate, predict, weights, get_config,
+-- summary) is the Model base's (model.lua); this file says how the stack is built, and
+-- what only a stack knows: its summary rows, its build_input_shape, from_config.
 local class = require "lurn.class"
 local core = require "lurn.core"
 local Model = require "lurn.models.model"
@@ -99,7 +100,8 @@ function Sequential:build(input_shape)
 end
 
 local summary = require "lurn.models.summary"
-local COLUMNS = {summary.column("Layer (type)", 29, {gap = 1}), summary.column("Output Shape", 26, {before = " ", gap = 1}),
+local COLUMNS = {summary.column("Layer (type)", 29, {gap = 1}),
+                 summary.column("Output Shape", 26, {before = " ", gap = 1}),
                  summary.column("Param #", 10, {before = " ", right = true})}
 
 -- The summary's columns and rows (Model:summary prints them): layer (type), output shape,
