@@ -53,7 +53,7 @@ lurn.losses = require "lurn.losses"
 lurn.metrics = require "lurn.metrics"
 lurn.callbacks = require "lurn.training.callbacks"
 lurn.Sequential = require "lurn.models.sequential"
-lurn.Model = require "lurn.models.functional"
+lurn.Model = require "lurn.models.model"  -- the base; lurn.Model{inputs =, outputs =} makes a Functional
 lurn.Input = lurn.layers.Input
 lurn.models = {Sequential = lurn.Sequential, Model = lurn.Model}
 

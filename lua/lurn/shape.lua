@@ -23,4 +23,11 @@ function shape.list(t, where, what, level, max)
   return out
 end
 
+--- Whether a and b are the same shape: two lists of the same sizes.
+function shape.same(a, b)
+  if type(a) ~= "table" or type(b) ~= "table" or #a ~= #b then return false end
+  for i = 1, #b do if a[i] ~= b[i] then return false end end
+  return true
+end
+
 return shape

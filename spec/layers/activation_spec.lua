@@ -2,7 +2,7 @@
 -- gradients as a Dense activation and as an Activation layer, and the layer forms
 -- ReLU, LeakyReLU, ELU and Softmax with Keras' defaults.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 
 local SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 

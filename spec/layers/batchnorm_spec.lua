@@ -1,7 +1,7 @@
 -- BatchNormalization: batch statistics in training, moving statistics in inference,
 -- Keras' momentum update and weight order, gradients against finite differences.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 local L = lurn.layers
 
 local function close(expected, actual, tol)

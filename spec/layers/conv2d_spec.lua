@@ -2,8 +2,8 @@
 -- reference (strides, dilation, channels), Keras' kernel layout and initializer fans,
 -- gradients against finite differences, thread-count independence, and errors.
 local lurn = require "lurn"
-local helpers = require "image_helpers"
-local gradcheck = require "gradcheck"
+local helpers = require "helpers.image_helpers"
+local gradcheck = require "helpers.gradcheck"
 
 local flat = gradcheck.flat
 

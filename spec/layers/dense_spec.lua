@@ -1,7 +1,7 @@
 -- Dense: forward against a hand computation, gradients against finite differences,
 -- shapes, options and errors.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 
 local function close(expected, actual, tol)
   assert(math.abs(expected - actual) <= (tol or 1e-5), ("expected %.9g, got %.9g"):format(expected, actual))

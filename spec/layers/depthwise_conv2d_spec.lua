@@ -4,8 +4,8 @@
 -- finite differences, thread-count independence, errors; and a Sequential model with
 -- ZeroPadding2D, DepthwiseConv2D and UpSampling2D that back-propagates and learns.
 local lurn = require "lurn"
-local helpers = require "image_helpers"
-local gradcheck = require "gradcheck"
+local helpers = require "helpers.image_helpers"
+local gradcheck = require "helpers.gradcheck"
 
 local flat = gradcheck.flat
 local L = lurn.layers

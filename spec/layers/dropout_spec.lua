@@ -1,7 +1,7 @@
 -- Dropout: inverted scaling by 1/(1 - rate) in training, the identity in inference,
 -- the training mask reused by backward, the fraction dropped close to rate.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 
 local function close(expected, actual, tol)
   assert(math.abs(expected - actual) <= (tol or 1e-6), ("expected %.9g, got %.9g"):format(expected, actual))

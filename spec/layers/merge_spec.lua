@@ -2,7 +2,7 @@
 -- on real tensors, finite-difference gradients for every input, TensorFlow's tie rule,
 -- and the errors of bad calls.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 local L = lurn.layers
 local core = lurn.core
 

@@ -2,8 +2,8 @@
 -- the elements inside the image only, output sizes, the global forms, gradients
 -- against finite differences, and errors.
 local lurn = require "lurn"
-local helpers = require "image_helpers"
-local gradcheck = require "gradcheck"
+local helpers = require "helpers.image_helpers"
+local gradcheck = require "helpers.gradcheck"
 
 local flat = gradcheck.flat
 local L = lurn.layers

@@ -1,7 +1,7 @@
 -- Flatten and Reshape: per-sample shapes (with one inferred -1), values kept in order,
 -- gradients passed through unchanged, and errors that name the shapes.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 
 describe("Flatten", function()
   before_each(function() lurn.manual_seed(4) end)

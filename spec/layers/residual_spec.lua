@@ -1,7 +1,7 @@
 -- Residual blocks inside Sequential: y = F(x) + x (or + projection(x)), gradients
 -- through both paths, inner weights trained, nesting, errors.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 local L = lurn.layers
 
 describe("Residual", function()

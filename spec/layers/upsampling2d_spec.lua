@@ -2,8 +2,8 @@
 -- centers, worked out below from TensorFlow's formula), backward of both, gradients
 -- against finite differences, config and errors.
 local lurn = require "lurn"
-local helpers = require "image_helpers"
-local gradcheck = require "gradcheck"
+local helpers = require "helpers.image_helpers"
+local gradcheck = require "helpers.gradcheck"
 
 local flat = gradcheck.flat
 local L = lurn.layers

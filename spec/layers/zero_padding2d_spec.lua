@@ -1,7 +1,7 @@
 -- ZeroPadding2D: Keras' three padding forms, the image placed inside the zeros, backward
 -- as the crop, gradients against finite differences, config and errors.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 
 local flat = gradcheck.flat
 local L = lurn.layers

@@ -3,7 +3,7 @@
 -- the Sequential (and Residual) that computes the same thing, training flags and
 -- penalties inside the graph, and the errors of graphs lurn cannot run.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 local L = lurn.layers
 
 local quiet = {verbose = 0}

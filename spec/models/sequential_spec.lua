@@ -2,7 +2,7 @@
 -- repeats bit for bit, Keras' weighting, splitting and batching rules, and the errors
 -- a user meets first.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 
 local flat = gradcheck.flat
 

@@ -3,7 +3,7 @@
 -- through a model), with Keras' factors and its division of activity penalties by the
 -- batch size.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 
 local R = lurn.regularizers
 local flat = gradcheck.flat

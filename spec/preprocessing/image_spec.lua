@@ -3,7 +3,7 @@
 -- augmented image still paired with its label through epochs, featurewise statistics
 -- against hand values, seeds that repeat batches at any thread count, and the errors.
 local lurn = require "lurn"
-local helpers = require "image_helpers"
+local helpers = require "helpers.image_helpers"
 local image = require "lurn.preprocessing.image"
 
 local ImageDataGenerator = image.ImageDataGenerator
@@ -460,7 +460,7 @@ describe("ImageDataGenerator errors", function()
 end)
 
 describe("ImageDataGenerator:get_state", function()
-  local state_check = require "state_check"
+  local state_check = require "helpers.state_check"
   local from_state = lurn.preprocessing.from_state
 
   local function batches(gen, x, y)

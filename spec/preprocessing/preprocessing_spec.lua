@@ -382,7 +382,7 @@ describe("lurn.utils.to_categorical", function()
 end)
 
 describe("get_state / from_state (the hook model files use)", function()
-  local state_check = require "state_check"
+  local state_check = require "helpers.state_check"
   local same = state_check.assert_same_bits
   local df = lurn.data.read_csv(ROOT .. "/examples/data/penguins.csv")
 

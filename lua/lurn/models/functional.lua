@@ -1,21 +1,23 @@
---- Model{inputs = x, outputs = y}: the functional API, as Keras' Model. x is the symbolic
--- tensor of a lurn.Input and y one made from it by calling layers (see lurn/symbolic.lua).
--- The layers between them run in C as one graph container (src/layers/graph.c) inside
--- the same C model a Sequential uses; compile, fit, evaluate, predict, get_weights and
--- set_weights are the Model base's (model.lua), as Sequential's are. model.layers lists the InputLayer first, then the layers
--- in Keras' order: by decreasing depth from the output, ties in the order met walking
--- back from the output. They also run in that order, and weights follow it.
+--- Functional: the functional API. lurn.Model{inputs = x, outputs = y} (the Model base
+-- called, as Keras' Model(inputs, outputs)) makes one: x is the symbolic tensor of a
+-- lurn.Input and y one made from it by calling layers (see lurn/symbolic.lua). The
+-- layers between them run in C as one graph container (src/layers/graph.c) inside the
+-- same C model a Sequential uses; compile, fit, evaluate, predict, weights, get_config
+-- and summary are the Model base's (model.lua), as Sequential's are. model.layers lists
+-- the InputLayer first, then the layers in Keras' order: by decreasing depth from the
+-- output, ties in the order met walking back from the output. They also run in that
+-- order, and weights follow it.
 local class = require "lurn.class"
 local core = require "lurn.core"
-local Base = require "lurn.models.model"  -- compile, fit, evaluate, predict, weights
+local Model = require "lurn.models.model"  -- compile, fit, evaluate, predict, weights
 local symbolic = require "lurn.symbolic"
 local at_user_line = require "lurn.at_user_line"
 local options = require "lurn.options"
 local shapes = require "lurn.shape"
 
-local Model = class(Base)
-Model.class_name = "Functional"
-Model.__index = Base._index_for(Model)  -- trainable_weights, non_trainable_weights
+local Functional = class(Model)
+Functional.class_name = "Functional"
+Functional.__index = Model._index_for(Functional)  -- trainable_weights, non_trainable_weights
 
 -- The one symbolic tensor of `inputs` or `outputs` (a tensor or a list of one).
 local function single(what, v)
@@ -90,7 +92,7 @@ local function c_graph(nodes)
 end
 
 --- Model{inputs =, outputs =, name =}, or Model(inputs, outputs[, {name =}]) as Keras.
-function Model.new(opts, outputs, extra)
+function Functional.new(opts, outputs, extra)
   if symbolic.is(opts) or (type(opts) == "table" and opts.inputs == nil and #opts > 0) then
     options.check(extra, {"name"}, "Model", 2)
     opts = {inputs = opts, outputs = outputs, name = extra and extra.name}
@@ -112,8 +114,8 @@ function Model.new(opts, outputs, extra)
     end
     seen[t.layer], layers[i] = true, t.layer
   end
-  local self = setmetatable({layers = layers, name = opts.name or Base._default_name("model"),
-                             stop_training = false, trainable = true, _nodes = nodes}, Model)
+  local self = Model._new(Functional, layers, opts.name, "model")
+  self._nodes = nodes
   self.input, self.output, self.inputs, self.outputs = input, output, {input}, {output}
   self.input_shape = table.move(input.shape, 1, #input.shape, 1, {})
   self.output_shape = table.move(output.shape, 1, #output.shape, 1, {})
@@ -125,86 +127,65 @@ function Model.new(opts, outputs, extra)
   return self
 end
 
-function Model:add()
+function Functional:add()
   error("Model: a functional model is fixed once made; call layers on symbolic tensors and make a new Model", 2)
 end
 
 --- Built when made; a shape that is not the input's is an error.
-function Model:build(input_shape)
+function Functional:build(input_shape)
   if input_shape then
-    input_shape = shapes.list(input_shape, "Model: build", "input_shape", 2)
-    local same = #input_shape == #self.input_shape
-    for i = 1, #input_shape do same = same and input_shape[i] == self.input_shape[i] end
-    if not same then
-      error(("Model: built for inputs of shape %s, not %s"):format(symbolic.shape_text(self.input_shape),
-        symbolic.shape_text(input_shape)), 2)
-    end
+    self:_check_build_shape(shapes.list(input_shape, "Model: build", "input_shape", 2), "Model")
   end
   return self
 end
 
 --- model(x) on a tensor: the output in inference mode, as for any model.
-function Model:__call(x, training)
+function Functional:__call(x, training)
   if type(x) == "table" then
     error("Model: calling a model on a symbolic tensor (a model inside a model) is not supported yet", 2)
   end
-  return Base.__call(self, x, training)
+  return Model.__call(self, x, training)
 end
 
 local thousands = require("lurn.text").thousands
+local summary = require "lurn.models.summary"
+local COLUMNS = {summary.column("Layer (type)", 31, {gap = 1}),
+                 summary.column("Output Shape", 21, {before = " ", gap = 1}),
+                 summary.column("Param #", 10, {before = " ", right = true}),
+                 summary.column("Connected to", 20, {before = "   "})}
 
---- Prints a Keras-style functional summary: layer (type), output shape, parameters and
--- the layers each one reads ("name[0][0]", one per line); totals.
-function Model:summary(print_fn)
-  print_fn = print_fn or print
+-- The summary's columns and rows (Model:summary prints them), as Keras' functional table:
+-- layer (type), output shape, parameters and the layers each one reads ("name[0][0]",
+-- one per line).
+function Functional:_summary_table()
   local rows = {}
-  for _, t in ipairs(self._nodes) do
+  for i, t in ipairs(self._nodes) do
     local layer = t.layer
     local shape = symbolic.shape_text(t.shape)
     local from = {}
-    for i, src in ipairs(t.inputs) do from[i] = src.layer.name .. "[0][0]" end
-    rows[#rows + 1] = {("%s (%s)"):format(layer.name, layer.class_name), t.is_input and ("[" .. shape .. "]") or shape,
-                       thousands((layer:_param_counts())), from}
+    for j, src in ipairs(t.inputs) do from[j] = src.layer.name .. "[0][0]" end
+    rows[i] = {("%s (%s)"):format(layer.name, layer.class_name), t.is_input and ("[" .. shape .. "]") or shape,
+               thousands((layer:_param_counts())), from}
   end
-  local w1, w2, w3, w4 = 31, 21, 10, 20
-  for _, r in ipairs(rows) do
-    w1, w2, w3 = math.max(w1, #r[1] + 1), math.max(w2, #r[2] + 1), math.max(w3, #r[3])
-    for _, f in ipairs(r[4]) do w4 = math.max(w4, #f) end
-  end
-  local line = "%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s   %s"
-  local rule = ("_"):rep(w1 + w2 + w3 + w4 + 5)
-  print_fn(('Model: "%s"'):format(self.name))
-  print_fn(rule)
-  print_fn(line:format("Layer (type)", "Output Shape", "Param #", "Connected to"))
-  print_fn(("="):rep(#rule))
-  for i, r in ipairs(rows) do
-    print_fn((line:format(r[1], r[2], r[3], r[4][1] or ""):gsub("%s+$", "")))
-    for k = 2, #r[4] do print_fn((line:format("", "", "", r[4][k]):gsub("%s+$", ""))) end
-    print_fn(i < #rows and rule or ("="):rep(#rule))
-  end
-  self:_print_totals(print_fn, rule)
+  return COLUMNS, rows
 end
 
---- model:get_config(): {name =, layers = {{class_name =, config =, name =, inbound_nodes =
--- {name, ...}}, ...}, input_layers = {name}, output_layers = {name}}: each layer as
--- lurn.layers.serialize gives it, with the names of the layers whose outputs it reads (in
--- the order of its inputs), in model.layers' order. Keras' inbound_nodes, simplified.
-function Model:get_config()
-  local serialize = require("lurn.layers").serialize
-  local cfg = {name = self.name, layers = {}, input_layers = {self.input.layer.name},
-               output_layers = {self.output.layer.name}, trainable = self.trainable ~= false}
+-- What get_config (the Model base's) adds for a functional model: each layer's entry
+-- gets its name and inbound_nodes, the names of the layers whose outputs it reads (in
+-- the order of its inputs; Keras' inbound_nodes, simplified), and the config names the
+-- input_layers and output_layers.
+function Functional:_add_config(cfg)
+  cfg.input_layers, cfg.output_layers = {self.input.layer.name}, {self.output.layer.name}
   for i, t in ipairs(self._nodes) do
-    local entry = serialize(t.layer)
+    local entry = cfg.layers[i]
     entry.name, entry.inbound_nodes = t.layer.name, {}
     for j, src in ipairs(t.inputs) do entry.inbound_nodes[j] = src.layer.name end
-    cfg.layers[i] = entry
   end
-  return cfg
 end
 
 --- Model.from_config(config): a new model with the layers get_config describes, connected
 -- the same way (new weights: copy them with set_weights).
-function Model.from_config(config)
+function Functional.from_config(config)
   if type(config) ~= "table" or type(config.layers) ~= "table" or type(config.input_layers) ~= "table"
     or type(config.output_layers) ~= "table" then
     error("Model.from_config: expected a config {name =, layers =, input_layers =, output_layers =} (what "
@@ -234,13 +215,15 @@ function Model.from_config(config)
   if not input or not output then
     error("Model.from_config: input_layers and output_layers must name layers of the config", 2)
   end
-  local model = Model.new{inputs = input, outputs = output, name = config.name}
+  local model = Functional.new{inputs = input, outputs = output, name = config.name}
   model.trainable = config.trainable ~= false  -- a frozen model stays frozen
   return model
 end
 
-for _, method in ipairs{"add", "build", "__call", "summary", "get_config", "from_config"} do Model[method] = at_user_line(Model[method]) end
+for _, method in ipairs{"add", "build", "__call", "from_config"} do
+  Functional[method] = at_user_line(Functional[method])
+end
 
-setmetatable(Model, {__index = Base, __call = at_user_line(function(_, ...) return Model.new(...) end)})
+setmetatable(Functional, {__index = Model, __call = at_user_line(function(_, ...) return Functional.new(...) end)})
 
-return Model
+return Functional

@@ -1,8 +1,8 @@
---- Model: what every lurn model does, as Keras' Model: compile, fit, evaluate, predict,
--- the training step and its two halves, weights, parameter counts, get_layer. Its
+--- Model (lurn.Model): what every lurn model does, as Keras' Model: compile, fit, evaluate,
+-- predict, the training step and its two halves, weights, parameter counts, get_layer. Its
 -- containers say what the layers are and how they connect: Sequential (a stack,
 -- sequential.lua) and Functional (a graph of layers called on symbolic tensors,
--- functional.lua). The layers run in C (one lurn.Model userdata, self._core); this file
+-- functional.lua). The layers run in C (one C model, core.model(), in self._core); this file
 -- orchestrates batches, metrics, callbacks and progress, calling C once per batch.
 local class = require "lurn.class"
 local core = require "lurn.core"
@@ -16,7 +16,9 @@ local layer_stats = require "lurn.training.layer_stats"
 local loop = require "lurn.training.epoch"
 local symbolic = require "lurn.symbolic"
 local options = require "lurn.options"
+local shapes = require "lurn.shape"
 local text = require "lurn.text"
+local summary = require "lurn.models.summary"
 local shape_text, batch_shape_text = text.shape, text.batch_shape
 
 local Model = class()
@@ -28,6 +30,23 @@ function Model._default_name(prefix)
   local count = name_counts[prefix] or 0
   name_counts[prefix] = count + 1
   return count == 0 and prefix or (prefix .. "_" .. count)
+end
+
+--- A new model of class cls (Sequential, Functional) over `layers`, with the fields every
+-- model starts with; the container adds its own. name: the user's, or Keras' default made
+-- from prefix ("sequential", "model").
+function Model._new(cls, layers, name, prefix)
+  return setmetatable({layers = layers, name = name or Model._default_name(prefix), stop_training = false,
+                       trainable = true}, cls)
+end
+
+--- A built model keeps its per-sample input shape: build with another one is an error
+-- ("<who>: built for inputs of shape (None, 3), not (None, 4)").
+function Model:_check_build_shape(input_shape, who)
+  if input_shape ~= nil and not shapes.same(input_shape, self.input_shape) then
+    error(("%s: built for inputs of shape %s, not %s"):format(who, batch_shape_text(self.input_shape),
+      type(input_shape) == "table" and batch_shape_text(input_shape) or tostring(input_shape)), 3)
+  end
 end
 
 --- Passes each layer's trainable flag (and the model's own) to C: called when the model
@@ -69,9 +88,7 @@ local function check_x(self, x, what)
   -- a declared input shape wins over the data's, so that a mismatch is reported below
   if not self._core then self:build(self.input_shape or sample_shape(x)) end
   local want, got = self.input_shape, sample_shape(x)
-  local same = #want == #got
-  for i = 1, #want do same = same and want[i] == got[i] end
-  if not same then
+  if not shapes.same(want, got) then
     error(("%s: input of shape %s does not match the model's input shape %s"):format(
       what, shape_text(x:shape()), batch_shape_text(want)), 3)
   end
@@ -670,20 +687,40 @@ function Model:_param_counts()
   return total, trainable
 end
 
---- The end of a Keras summary: the parameter counts, then the closing rule.
-function Model:_print_totals(print_fn, rule)
-  local thousands = text.thousands
+--- model:get_config(): plain data that the class's from_config builds an equal model from
+-- (new weights): {name =, trainable =, layers = {lurn.layers.serialize(layer), ...}} in
+-- model.layers' order, and what the container adds (model:_add_config): Sequential its
+-- build_input_shape, Functional what each layer reads and the input and output layers.
+function Model:get_config()
+  local serialize = require("lurn.layers").serialize
+  local cfg = {name = self.name, layers = {}, trainable = self.trainable ~= false}
+  for i, layer in ipairs(self.layers) do cfg.layers[i] = serialize(layer) end
+  self:_add_config(cfg)
+  return cfg
+end
+
+--- model:summary([print_fn]): prints a Keras-style summary through print_fn (print by
+-- default): the rows the container gives (model:_summary_table: Sequential's layers,
+-- Functional's nodes with what each reads), laid out by summary.lua, then the totals.
+function Model:summary(print_fn)
+  print_fn = print_fn or print
+  local columns, rows = self:_summary_table()
   local total, trainable = self:_param_counts()
-  print_fn("Total params: " .. thousands(total))
-  print_fn("Trainable params: " .. thousands(trainable))
-  print_fn("Non-trainable params: " .. thousands(total - trainable))
-  print_fn(rule)
+  summary.print(print_fn, self.name, columns, rows, total, trainable)
 end
 
 -- Errors from these point at the user's line, wherever inside lurn they are raised.
-for _, method in ipairs{"compile", "fit", "evaluate", "predict", "__call", "set_weights", "train_on_batch",
-                        "compute_gradients", "apply_gradients", "layer_stats"} do
+for _, method in ipairs{"compile", "fit", "evaluate", "predict", "__call", "set_weights", "summary", "get_config",
+                        "train_on_batch", "compute_gradients", "apply_gradients", "layer_stats"} do
   Model[method] = at_user_line(Model[method])
 end
+
+-- lurn.Model is this base, as keras.Model: Sequential and Functional inherit from it, and
+-- called with inputs and outputs it makes a functional model (functional.lua), as
+-- Model.from_config rebuilds one from its config.
+local function functional() return require "lurn.models.functional" end
+function Model.new(...) return functional().new(...) end
+Model.from_config = at_user_line(function(config) return functional().from_config(config) end)
+setmetatable(Model, {__call = at_user_line(function(_, ...) return functional().new(...) end)})
 
 return Model

@@ -1,6 +1,7 @@
 --- Sequential: a stack of layers, each fed the output of the one before, as in Keras.
--- What a model does with its layers (compile, fit, evaluate, predict, weights) is the
--- Model base's (model.lua); this file says how the stack is built and summarised.
+-- What a model does with its layers (compile, fit, evaluate, predict, weights, get_config,
+-- summary) is the Model base's (model.lua); this file says how the stack is built, and
+-- what only a stack knows: its summary rows, its build_input_shape, from_config.
 local class = require "lurn.class"
 local core = require "lurn.core"
 local Model = require "lurn.models.model"
@@ -14,12 +15,6 @@ local Sequential = class(Model)
 Sequential.class_name = "Sequential"
 Sequential.__index = Model._index_for(Sequential)  -- trainable_weights, non_trainable_weights
 
-local function same_shape(a, b)
-  if type(a) ~= "table" or #a ~= #b then return false end
-  for i = 1, #b do if a[i] ~= b[i] then return false end end
-  return true
-end
-
 --- Sequential{layer, ...} or Sequential(); model:add(layer). As Keras, a model whose input
 -- shape is known (the first layer's input_shape, or an Input first) is built at once, so
 -- that get_weights, set_weights, count_params and summary work before compile.
@@ -30,8 +25,7 @@ function Sequential.new(layers, opts)
   options.check(layers, {}, "Sequential", 2,
     {positional = true, hint = "give options second: Sequential({layer, ...}, {name = ...})"})
   options.check(opts, {"name"}, "Sequential", 2)
-  local self = setmetatable({layers = {}, name = (opts or {}).name or Model._default_name("sequential"),
-                             stop_training = false, trainable = true}, Sequential)
+  local self = Model._new(Sequential, {}, (opts or {}).name, "sequential")
   for _, layer in ipairs(layers or {}) do self:add(layer) end
   return self
 end
@@ -81,10 +75,7 @@ end
 function Sequential:build(input_shape)
   if type(input_shape) == "table" then input_shape = shapes.list(input_shape, "build", "input_shape", 2) end
   if self._core then
-    if input_shape ~= nil and not same_shape(input_shape, self.input_shape) then
-      error(("Sequential: built for inputs of shape %s, not %s"):format(batch_shape_text(self.input_shape),
-        type(input_shape) == "table" and batch_shape_text(input_shape) or tostring(input_shape)), 2)
-    end
+    self:_check_build_shape(input_shape, "Sequential")
     return self
   end
   if self._building then  -- a layer's build (a Lambda's function) called the model
@@ -108,50 +99,37 @@ function Sequential:build(input_shape)
   return self
 end
 
---- Prints a Keras-style summary: layer (type), output shape, parameters; totals.
-function Sequential:summary(print_fn)
-  print_fn = print_fn or print
+local summary = require "lurn.models.summary"
+local COLUMNS = {summary.column("Layer (type)", 29, {gap = 1}),
+                 summary.column("Output Shape", 26, {before = " ", gap = 1}),
+                 summary.column("Param #", 10, {before = " ", right = true})}
+
+-- The summary's columns and rows (Model:summary prints them): layer (type), output shape,
+-- parameters. The model is built first if its input shape is known.
+function Sequential:_summary_table()
   if not self._core then
     if self.input_shape then self:build() else
       error("summary: the model is not built: give the first layer input_shape or call fit first", 2)
     end
   end
   local rows = {}
-  for _, layer in ipairs(self.layers) do
-    rows[#rows + 1] = {("%s (%s)"):format(layer.name, layer.class_name), batch_shape_text(layer.output_shape),
-                       thousands((layer:_param_counts()))}
+  for i, layer in ipairs(self.layers) do
+    rows[i] = {("%s (%s)"):format(layer.name, layer.class_name), batch_shape_text(layer.output_shape),
+               thousands((layer:_param_counts()))}
   end
-  local w1, w2, w3 = 29, 26, 10
-  for _, r in ipairs(rows) do
-    w1, w2, w3 = math.max(w1, #r[1] + 1), math.max(w2, #r[2] + 1), math.max(w3, #r[3])
-  end
-  local rule = ("_"):rep(w1 + w2 + w3 + 2)
-  print_fn(('Model: "%s"'):format(self.name))
-  print_fn(rule)
-  print_fn(("%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s"):format("Layer (type)", "Output Shape", "Param #"))
-  print_fn(("="):rep(#rule))
-  for i, r in ipairs(rows) do
-    print_fn(("%-" .. w1 .. "s %-" .. w2 .. "s %" .. w3 .. "s"):format(r[1], r[2], r[3]))
-    print_fn(i < #rows and rule or ("="):rep(#rule))
-  end
-  self:_print_totals(print_fn, rule)
+  return COLUMNS, rows
 end
 
 -- Errors from these point at the user's line, wherever inside lurn they are raised.
-for _, method in ipairs{"add", "build", "summary"} do
+for _, method in ipairs{"add", "build"} do
   Sequential[method] = at_user_line(Sequential[method])
 end
 
---- model:get_config(): {name =, layers = {lurn.layers.serialize(layer), ...},
--- build_input_shape = per-sample shape} (as Keras'; build_input_shape when the input
--- shape is known), plain data that Sequential.from_config builds an equal model from.
-Sequential.get_config = at_user_line(function(self)
-  local serialize = require("lurn.layers").serialize
-  local cfg = {name = self.name, layers = {}, trainable = self.trainable ~= false}
-  for i, layer in ipairs(self.layers) do cfg.layers[i] = serialize(layer) end
+-- What get_config (the Model base's) adds for a Sequential: build_input_shape, the
+-- per-sample input shape when it is known (Keras' has the batch dimension too).
+function Sequential:_add_config(cfg)
   if self.input_shape then cfg.build_input_shape = table.move(self.input_shape, 1, #self.input_shape, 1, {}) end
-  return cfg
-end)
+end
 
 --- Sequential.from_config(config): a new model with the layers get_config describes,
 -- built when build_input_shape is given (new weights: copy them with set_weights).

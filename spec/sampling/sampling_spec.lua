@@ -422,7 +422,7 @@ describe("reference values from scikit-learn and imbalanced-learn (hard-coded)",
 end)
 
 describe("sampler get_state / from_state", function()
-  local state_check = require "state_check"
+  local state_check = require "helpers.state_check"
 
   local cases = {
     {"SMOTE", function() return S.SMOTE {k_neighbors = 3, random_state = 5} end},

@@ -3,7 +3,7 @@
 -- gradients, label and shape errors, and the fused softmax/sigmoid + cross-entropy path
 -- of a model against the from_logits path.
 local lurn = require "lurn"
-local gradcheck = require "gradcheck"
+local gradcheck = require "helpers.gradcheck"
 
 local EPS = 1e-7
 local flat = gradcheck.flat
