@@ -17,7 +17,7 @@
  *    dL/dx into dx unless it is NULL (the first layer). With a non-linear activation of
  *    its own, set l->activation and l->preactivation in forward and honour
  *    LURN_BACKWARD_DY_IS_DZ in fuse (dense.c does); other flags only if the layer's
- *    ops->fuses offers them. Gradient-check it (spec/gradcheck.lua).
+ *    ops->fuses offers them. Gradient-check it (spec/helpers/gradcheck.lua).
  * 5. destroy(l): free the state and its buffers (lurn_layer_free calls it on the last
  *    reference); a checked constructor lurn_X_new(config) validates the config and
  *    returns lurn_layer_alloc(&ops, state), or NULL with the error set.
