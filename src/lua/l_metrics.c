@@ -62,7 +62,7 @@ static double *opt_weights(lua_State *L, int idx, const char *who, int64_t n) {
   if (m != n)
     luaL_error(L, "%s: sample_weight has %I entries but y_true has %I", who, (lua_Integer)m, (lua_Integer)n);
   for (int64_t i = 0; i < n; i++)
-    if (!isfinite(w[i])) luaL_error(L, "%s: sample_weight[%I] is %f: weights must be finite", who, (lua_Integer)i + 1, w[i]);
+    if (!isfinite(w[i])) luaL_error(L, "%s: sample_weight[%I] is not finite", who, (lua_Integer)i + 1);
   return w;
 }
 
@@ -105,6 +105,7 @@ static int l_labels_present(lua_State *L) {
   int64_t n, m;
   double *a = check_labels(L, 2, who, "y_true", -1, &n);
   double *b = lua_isnoneornil(L, 3) ? NULL : check_labels(L, 3, who, "y_pred", n, &m);
+  if (n == 0) luaL_error(L, "%s: y_true is empty", who);
   double *labels = scratch(L, 2 * n, who);
   int64_t k;
   l_check(L, lurn_labels_present(a, b, n, labels, &k));

@@ -12,12 +12,14 @@
 #define MAX_LABEL 16777216.0
 
 lurn_status lurn_check_labels(const double *v, int64_t n, const char *who, const char *what) {
-  for (int64_t i = 0; i < n; i++)
+  for (int64_t i = 0; i < n; i++) {
+    if (isnan(v[i])) return lurn_fail(LURN_EINVAL, "%s: %s[%lld] is NaN, not a class label", who, what, (long long)i + 1);
     if (!(v[i] >= 0 && v[i] < MAX_LABEL && v[i] == floor(v[i])))
       return lurn_fail(LURN_EINVAL,
                        "%s: %s[%lld] = %g is not a class label (a whole number from 0; scores go to "
                        "roc_curve/roc_auc_score, probabilities through argmax first)",
                        who, what, (long long)i + 1, v[i]);
+  }
   return LURN_OK;
 }
 

@@ -47,7 +47,8 @@ lurn_status lurn_binary_clf_curve(const double *y_true, const double *score, con
   *m = 0;
   for (int64_t i = 0; i < n; i++)
     if (isnan(score[i]) || isinf(score[i]))
-      return lurn_fail(LURN_EINVAL, "%s: y_score[%lld] is %g: scores must be finite", who, (long long)i + 1, score[i]);
+      return lurn_fail(LURN_EINVAL, "%s: y_score[%lld] is %s: scores must be finite", who, (long long)i + 1,
+                       isnan(score[i]) ? "NaN" : "infinite");
   lurn_status st = check_binary(y_true, n, pos_label, who);
   if (st) return st;
   double positive_label = pos_label ? *pos_label : 1.0;
