@@ -131,21 +131,21 @@ end
 
 --- The log keys of a metric: its name, or one key per entry for a metric whose result is a
 -- list (F1Score without average: f1_score_0, f1_score_1, ...).
-function metrics.log_keys(m)
+function metrics._log_keys(m)
   if m.log_keys then return m:log_keys() end
   return {m.name}
 end
 
 --- Writes a metric's current result into logs under its log keys; appends the values to
 -- list if given (train_on_batch's list).
-function metrics.write_log(m, logs, list)
+function metrics._write_log(m, logs, list)
   local result = m:result()
   if type(result) ~= "table" then
     logs[m.name] = result
     if list then list[#list + 1] = result end
     return
   end
-  for i, key in ipairs(metrics.log_keys(m)) do
+  for i, key in ipairs(metrics._log_keys(m)) do
     logs[key] = result[i]
     if list then list[#list + 1] = result[i] end
   end

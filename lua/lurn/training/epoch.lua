@@ -49,7 +49,7 @@ function epoch.run(next_batch, n_batches, step, metric_list, on_batch, stop)
     loss_sum, seen = loss_sum + loss * size, seen + size
     for _, m in ipairs(metric_list) do m:update(pred, yb, wb) end
     logs.loss = loss_sum / seen
-    for _, m in ipairs(metric_list) do metrics.write_log(m, logs) end
+    for _, m in ipairs(metric_list) do metrics._write_log(m, logs) end
     done = b
     if on_batch then on_batch(b, logs) end
     if stop and stop() then break end
