@@ -24,6 +24,18 @@ static void test_confusion_counts_follow_the_labels_order(void) {
   CHECK_NEAR(full[0], 3, 0);   /* (0, 0): weights 1 and 2 */
   CHECK_NEAR(full[8], 0.75, 0); /* (2, 2): weights 0.5 and 0.25 */
   CHECK_NEAR(full[6], 1, 0);   /* (2, 0) */
+  double tp[3], pred[3], truth[3];
+  CHECK(lurn_label_sums(t, p, w, 8, present, 3, tp, pred, truth) == LURN_OK);
+  for (int c = 0; c < 3; c++) { /* the matrix's diagonal, column and row sums */
+    CHECK_NEAR(tp[c], full[c * 3 + c], 0);
+    CHECK_NEAR(pred[c], full[c] + full[3 + c] + full[6 + c], 1e-15);
+    CHECK_NEAR(truth[c], full[c * 3] + full[c * 3 + 1] + full[c * 3 + 2], 1e-15);
+  }
+  double rows[4] = {1, 3, 0, 0}, cols[4] = {1, 3, 1, 1};
+  CHECK(lurn_confusion_normalize(rows, 2, LURN_NORMALIZE_TRUE) == LURN_OK);
+  CHECK(rows[0] == 0.25 && rows[1] == 0.75 && rows[2] == 0 && rows[3] == 0); /* 0/0 is 0 */
+  CHECK(lurn_confusion_normalize(cols, 2, LURN_NORMALIZE_PRED) == LURN_OK);
+  CHECK(cols[0] == 0.5 && cols[1] == 0.75 && cols[2] == 0.5 && cols[3] == 0.25);
 }
 
 static void test_roc_curve_of_scikit_learns_example(void) {

@@ -47,6 +47,14 @@ describe("lurn.metrics refuses bad input", function()
     assert.matches("y_true must be a list or a tensor, got string", error_of(M.accuracy_score, "01", {0, 1}), 1, true)
   end)
 
+  it("refuses a confusion matrix too large to count (values that are not class labels)", function()
+    local many = lurn.arange(9000)
+    assert.matches("confusion_matrix: 9000 distinct labels (at most 8192): are these class labels?",
+      error_of(M.confusion_matrix, many, many), 1, true)
+    -- the scores themselves need no matrix
+    assert.equal(1, M.accuracy_score(many, many))
+  end)
+
   it("refuses NaN and infinite scores and weights", function()
     assert.matches("roc_curve: y_score[2] is NaN: scores must be finite",
       error_of(M.roc_curve, {0, 1}, {0.1, 0 / 0}), 1, true)

@@ -113,37 +113,65 @@ static int l_labels_present(lua_State *L) {
   return 1;
 }
 
-/* confusion_counts(who, y_true, y_pred[, sample_weight[, labels]]) -> rows (a list of lists,
- * row = true label), labels (the list used: the given one, or the labels present). */
-static int l_confusion_counts(lua_State *L) {
-  lua_settop(L, 5); /* scratch buffers go above the arguments */
+/* label_sums(who, y_true, y_pred[, sample_weight]) -> the labels present in either (a list,
+ * ascending), and for each the weighted sums tp, predicted, true (three lists). */
+static int l_label_sums(lua_State *L) {
+  lua_settop(L, 4); /* scratch buffers go above the arguments */
   const char *who = luaL_checkstring(L, 1);
   int64_t n, m, k;
   double *t = check_labels(L, 2, who, "y_true", -1, &n);
   double *p = check_labels(L, 3, who, "y_pred", n, &m);
   if (n == 0) luaL_error(L, "%s: y_true and y_pred are empty", who);
   double *w = opt_weights(L, 4, who, n);
+  double *labels = scratch(L, 2 * n, who);
+  l_check(L, lurn_labels_present(t, p, n, labels, &k));
+  double *tp = scratch(L, k, who), *pred = scratch(L, k, who), *truth = scratch(L, k, who);
+  l_check(L, lurn_label_sums(t, p, w, n, labels, k, tp, pred, truth));
+  push_labels(L, labels, k);
+  push_list(L, tp, k);
+  push_list(L, pred, k);
+  push_list(L, truth, k);
+  return 4;
+}
+
+/* A confusion matrix of this many labels takes 8 bytes a cell while it is counted: 512 MiB. */
+#define MAX_MATRIX_LABELS 8192
+
+static const char *const normalize_names[] = {"none", "true", "pred", "all", NULL};
+
+/* confusion_matrix(who, y_true, y_pred, sample_weight, labels, normalize) -> a tensor (k, k),
+ * row = true label, in the order of labels (or of the labels present, ascending);
+ * normalize: "none", "true", "pred" or "all". */
+static int l_confusion_matrix(lua_State *L) {
+  lua_settop(L, 6); /* scratch buffers go above the arguments */
+  const char *who = luaL_checkstring(L, 1);
+  lurn_confusion_norm how = (lurn_confusion_norm)luaL_checkoption(L, 6, "none", normalize_names);
+  int64_t n, m, k;
+  double *t = check_labels(L, 2, who, "y_true", -1, &n);
+  double *p = check_labels(L, 3, who, "y_pred", n, &m);
+  if (n == 0) luaL_error(L, "%s: y_true and y_pred are empty", who);
+  double *w = opt_weights(L, 4, who, n);
   double *labels;
-  if (lua_isnoneornil(L, 5)) {
+  if (lua_isnil(L, 5)) {
     labels = scratch(L, 2 * n, who);
     l_check(L, lurn_labels_present(t, p, n, labels, &k));
   } else {
     labels = check_labels(L, 5, who, "labels", -1, &k);
     if (k == 0) luaL_error(L, "%s: labels must list at least one label", who);
   }
-  int64_t cells = 0;
-  size_t bytes = 0;
-  if (!lurn_mul_i64(k, k, &cells) || !lurn_array_bytes(cells, sizeof(double), &bytes) || k > (1 << 15))
-    luaL_error(L, "%s: %I labels make too large a confusion matrix", who, (lua_Integer)k);
-  double *cm = scratch(L, cells, who);
+  if (k > MAX_MATRIX_LABELS)
+    luaL_error(L, "%s: %I distinct labels (at most %d): are these class labels?", who, (lua_Integer)k,
+               MAX_MATRIX_LABELS);
+  double *cm = scratch(L, k * k, who);
   l_check(L, lurn_confusion_counts(t, p, w, n, labels, k, cm));
-  lua_createtable(L, (int)k, 0);
-  for (int64_t r = 0; r < k; r++) {
-    push_list(L, cm + r * k, k);
-    lua_rawseti(L, -2, r + 1);
-  }
-  push_labels(L, labels, k);
-  return 2;
+  l_check(L, lurn_confusion_normalize(cm, k, how));
+  int64_t shape[2] = {k, k};
+  lurn_tensor *out = lurn_tensor_empty(2, shape);
+  if (!out) l_check(L, LURN_ENOMEM);
+  float *d = lurn_tensor_data(out);
+  for (int64_t i = 0; i < k * k; i++) d[i] = (float)cm[i];
+  l_pushtensor(L, out);
+  return 1;
 }
 
 /* The counts of _binary_clf_curve for (who, y_true, y_score, sample_weight, pos_label) at
@@ -216,7 +244,8 @@ static int l_precision_recall_curve(lua_State *L) {
 
 static const luaL_Reg metric_functions[] = {
     {"labels_present", l_labels_present},
-    {"confusion_counts", l_confusion_counts},
+    {"label_sums", l_label_sums},
+    {"confusion_matrix", l_confusion_matrix},
     {"roc_curve", l_roc_curve},
     {"roc_auc", l_roc_auc},
     {"precision_recall_curve", l_precision_recall_curve},

@@ -133,6 +133,15 @@ lurn_status lurn_labels_present(const double *a, const double *b, int64_t n, dou
  * be NULL (1 each). */
 lurn_status lurn_confusion_counts(const double *y_true, const double *y_pred, const double *weight, int64_t n,
                                   const double *labels, int64_t nlabels, double *cm);
+/* Weighted sums for each label of labels (any order): tp (true and predicted), pred
+ * (predicted), truth (true). */
+lurn_status lurn_label_sums(const double *y_true, const double *y_pred, const double *weight, int64_t n,
+                            const double *labels, int64_t nlabels, double *tp, double *pred, double *truth);
+/* A confusion matrix (k x k) divided by its row sums, column sums or total; 0/0 gives 0. */
+typedef enum lurn_confusion_norm {
+  LURN_NORMALIZE_NONE, LURN_NORMALIZE_TRUE, LURN_NORMALIZE_PRED, LURN_NORMALIZE_ALL
+} lurn_confusion_norm;
+lurn_status lurn_confusion_normalize(double *cm, int64_t k, lurn_confusion_norm how);
 /* scikit-learn's _binary_clf_curve: weighted false and true positives at each distinct
  * score, highest first (*m of them, at most n; fps, tps, thresholds have room for n).
  * Samples of weight 0 are left out. y_true == *pos_label is positive; pos_label NULL: y_true

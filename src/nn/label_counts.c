@@ -80,3 +80,44 @@ lurn_status lurn_confusion_counts(const double *y_true, const double *y_pred, co
   free(s);
   return LURN_OK;
 }
+
+lurn_status lurn_label_sums(const double *y_true, const double *y_pred, const double *weight, int64_t n,
+                            const double *labels, int64_t nlabels, double *tp, double *pred, double *truth) {
+  label_slot *s = malloc(((size_t)nlabels + 1) * sizeof *s);
+  if (!s) return lurn_fail(LURN_ENOMEM, "label counts: out of memory for %lld labels", (long long)nlabels);
+  for (int64_t i = 0; i < nlabels; i++) s[i] = (label_slot){labels[i], i};
+  qsort(s, (size_t)nlabels, sizeof *s, compare_slot);
+  memset(tp, 0, (size_t)nlabels * sizeof *tp);
+  memset(pred, 0, (size_t)nlabels * sizeof *pred);
+  memset(truth, 0, (size_t)nlabels * sizeof *truth);
+  for (int64_t i = 0; i < n; i++) {
+    double w = weight ? weight[i] : 1.0;
+    int64_t r = find_slot(s, nlabels, y_true[i]), c = find_slot(s, nlabels, y_pred[i]);
+    if (r >= 0) truth[r] += w;
+    if (c >= 0) pred[c] += w;
+    if (r >= 0 && r == c) tp[r] += w;
+  }
+  free(s);
+  return LURN_OK;
+}
+
+lurn_status lurn_confusion_normalize(double *cm, int64_t k, lurn_confusion_norm how) {
+  if (how == LURN_NORMALIZE_NONE) return LURN_OK;
+  /* every sum is taken before any cell is divided */
+  double *rows = calloc(2 * (size_t)k + 1, sizeof *rows), *cols = rows + k, all = 0;
+  if (!rows) return lurn_fail(LURN_ENOMEM, "confusion matrix: out of memory for %lld labels", (long long)k);
+  for (int64_t i = 0; i < k; i++)
+    for (int64_t j = 0; j < k; j++) {
+      rows[i] += cm[i * k + j];
+      cols[j] += cm[i * k + j];
+      all += cm[i * k + j];
+    }
+  /* 0/0 (a label without samples) is 0, as scikit-learn's nan_to_num */
+  for (int64_t i = 0; i < k; i++)
+    for (int64_t j = 0; j < k; j++) {
+      double den = how == LURN_NORMALIZE_TRUE ? rows[i] : how == LURN_NORMALIZE_PRED ? cols[j] : all;
+      cm[i * k + j] = den != 0 ? cm[i * k + j] / den : 0.0;
+    }
+  free(rows);
+  return LURN_OK;
+}

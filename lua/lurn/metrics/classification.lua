@@ -1,8 +1,8 @@
 --- scikit-learn's label metrics (sklearn/metrics/_classification.py, 1.2): confusion_matrix,
 -- accuracy_score, balanced_accuracy_score, precision_recall_fscore_support, precision_score,
 -- recall_score, f1_score. Labels are lurn's class labels (whole numbers from 0) in Lua lists
--- or tensors of shape (N) or (N, 1); the counting is done in C (core.confusion_counts), the
--- per-class arithmetic here. Per-class results are Lua lists, entry i for the i-th label
+-- or tensors of shape (N) or (N, 1); the counting is done in C (core.label_sums,
+-- core.confusion_matrix), the per-class arithmetic here. Per-class results are Lua lists, entry i for the i-th label
 -- (the labels present in y_true or y_pred, ascending, or those of `labels`).
 local core = require "lurn.core"
 local options = require "lurn.options"
@@ -26,28 +26,21 @@ local function label_list(who, labels)
   return labels
 end
 
--- The confusion counts over the labels present (cm[i][j]: true label present[i] predicted
--- present[j]) and a lookup label -> position among them.
-local function counts(who, y_true, y_pred, sample_weight)
-  local cm, present = core.confusion_counts(who, y_true, y_pred, sample_weight)
+-- The weighted sums of each label present in y_true or y_pred: tp (true and predicted), pred,
+-- truth; and a lookup label -> position among them.
+local function sums(who, y_true, y_pred, sample_weight)
+  local present, tp, pred, truth = core.label_sums(who, y_true, y_pred, sample_weight)
   local at = {}
   for i, l in ipairs(present) do at[l] = i end
-  return cm, present, at
+  return {present = present, tp = tp, pred = pred, truth = truth, at = at}
 end
 
--- tp, predicted and true sums of each label (0 for a label absent from the data).
-local function label_sums(cm, at, labels)
+-- tp, predicted and true sums of each of labels (0 for a label absent from the data).
+local function label_sums(s, labels)
   local tp, pred, truth = {}, {}, {}
   for k, l in ipairs(labels) do
-    local i = at[l]
-    tp[k], pred[k], truth[k] = 0, 0, 0
-    if i then
-      tp[k] = cm[i][i]
-      for j = 1, #cm do
-        pred[k] = pred[k] + cm[j][i]
-        truth[k] = truth[k] + cm[i][j]
-      end
-    end
+    local i = s.at[l]
+    tp[k], pred[k], truth[k] = i and s.tp[i] or 0, i and s.pred[i] or 0, i and s.truth[i] or 0
   end
   return tp, pred, truth
 end
@@ -102,9 +95,9 @@ local function prf(who, y_true, y_pred, opts, default_average)
   if average == "samples" then error(who .. ": average = \"samples\" is for multilabel targets, not supported by lurn", 3) end
   local zd = check_zero_division(opts.zero_division, who)
   local pos_label = opts.pos_label == nil and 1 or opts.pos_label
-  local cm, present, at = counts(who, y_true, y_pred, opts.sample_weight)
-  local labels = scored_labels(who, present, average, label_list(who, opts.labels), pos_label)
-  local tp, pred, truth = label_sums(cm, at, labels)
+  local s = sums(who, y_true, y_pred, opts.sample_weight)
+  local labels = scored_labels(who, s.present, average, label_list(who, opts.labels), pos_label)
+  local tp, pred, truth = label_sums(s, labels)
   if average == "micro" then
     local a, b, c = 0, 0, 0
     for k = 1, #labels do a, b, c = a + tp[k], b + pred[k], c + truth[k] end
@@ -159,12 +152,9 @@ classification.accuracy_score = at_user_line(function(y_true, y_pred, opts)
   local who = "accuracy_score"
   options.check(opts, {"normalize", "sample_weight"}, who, 2)
   opts = opts or {}
-  local cm = counts(who, y_true, y_pred, opts.sample_weight)
+  local s = sums(who, y_true, y_pred, opts.sample_weight)
   local right, total = 0, 0
-  for i = 1, #cm do
-    right = right + cm[i][i]
-    for j = 1, #cm do total = total + cm[i][j] end
-  end
+  for i = 1, #s.present do right, total = right + s.tp[i], total + s.truth[i] end
   if opts.normalize == false then return right end
   return right / total
 end)
@@ -176,12 +166,10 @@ classification.balanced_accuracy_score = at_user_line(function(y_true, y_pred, o
   local who = "balanced_accuracy_score"
   options.check(opts, {"sample_weight", "adjusted"}, who, 2)
   opts = opts or {}
-  local cm = counts(who, y_true, y_pred, opts.sample_weight)
+  local s = sums(who, y_true, y_pred, opts.sample_weight)
   local recalls = {}
-  for i = 1, #cm do
-    local row = 0
-    for j = 1, #cm do row = row + cm[i][j] end
-    if row ~= 0 then recalls[#recalls + 1] = cm[i][i] / row end
+  for i = 1, #s.present do
+    if s.truth[i] ~= 0 then recalls[#recalls + 1] = s.tp[i] / s.truth[i] end
   end
   local score = weighted_mean(recalls)
   if opts.adjusted then
@@ -192,29 +180,6 @@ classification.balanced_accuracy_score = at_user_line(function(y_true, y_pred, o
 end)
 
 local NORMALIZE = {["true"] = true, pred = true, all = true}
-
--- cm divided by its row sums ("true"), column sums ("pred") or total ("all"); 0/0 is 0, as
--- scikit-learn's nan_to_num.
-local function normalized(cm, how)
-  local k, rows, cols, all = #cm, {}, {}, 0
-  for i = 1, k do
-    rows[i], cols[i] = 0, 0
-  end
-  for i = 1, k do
-    for j = 1, k do
-      rows[i], cols[j], all = rows[i] + cm[i][j], cols[j] + cm[i][j], all + cm[i][j]
-    end
-  end
-  local out = {}
-  for i = 1, k do
-    out[i] = {}
-    for j = 1, k do
-      local den = how == "true" and rows[i] or how == "pred" and cols[j] or all
-      out[i][j] = den ~= 0 and cm[i][j] / den or 0.0
-    end
-  end
-  return out
-end
 
 --- confusion_matrix(y_true, y_pred, {labels=, sample_weight=, normalize=nil}) -> a tensor
 -- (C, C): entry (i, j) counts the samples of label i predicted as label j (positions 1-based:
@@ -227,7 +192,7 @@ classification.confusion_matrix = at_user_line(function(y_true, y_pred, opts)
     error(("%s: normalize must be \"true\", \"pred\", \"all\" or nil, got %s"):format(who, tostring(opts.normalize)), 2)
   end
   local labels = label_list(who, opts.labels)
-  local cm = core.confusion_counts(who, y_true, y_pred, opts.sample_weight, labels)
+  local cm = core.confusion_matrix(who, y_true, y_pred, opts.sample_weight, labels, opts.normalize or "none")
   if labels then
     local present = core.labels_present(who, y_true)
     local listed = {}
@@ -236,8 +201,7 @@ classification.confusion_matrix = at_user_line(function(y_true, y_pred, opts)
     for _, l in ipairs(present) do any = any or listed[l] end
     if not any then error(who .. ": at least one label of `labels` must be in y_true", 2) end
   end
-  if opts.normalize then cm = normalized(cm, opts.normalize) end
-  return core.tensor(cm)
+  return cm
 end)
 
 return classification

@@ -65,15 +65,15 @@ local function ovr_auc(who, y_true, scores, average, sample_weight)
     end
   end
   local per_class, weights = {}, {}
-  local cm = average == "weighted" and core.confusion_counts(who, y_true, y_true, sample_weight) or nil
+  local support = average == "weighted" and select(4, core.label_sums(who, y_true, y_true, sample_weight)) or nil
   for k = 1, c do
     per_class[k] = core.roc_auc(who, y_true, scores:select(2, k), sample_weight, classes[k])
-    if cm then weights[k] = cm[k][k] end
+    if support then weights[k] = support[k] end
   end
   if average == false then return per_class end
   local s, w = 0, 0
   for k = 1, c do
-    local wk = cm and weights[k] or 1
+    local wk = support and weights[k] or 1
     if wk ~= 0 then s, w = s + wk * per_class[k], w + wk end
   end
   return s / w
