@@ -21,9 +21,9 @@ static void test_confusion_counts_follow_the_labels_order(void) {
   CHECK(k == 3 && present[0] == 0 && present[1] == 1 && present[2] == 2);
   double full[9];
   CHECK(lurn_confusion_counts(t, p, w, 8, present, 3, full) == LURN_OK);
-  CHECK_NEAR(full[0], 3, 0);   /* (0, 0): weights 1 and 2 */
+  CHECK_NEAR(full[0], 3, 0);    /* (0, 0): weights 1 and 2 */
   CHECK_NEAR(full[8], 0.75, 0); /* (2, 2): weights 0.5 and 0.25 */
-  CHECK_NEAR(full[6], 1, 0);   /* (2, 0) */
+  CHECK_NEAR(full[6], 1, 0);    /* (2, 0) */
   double tp[3], pred[3], truth[3];
   CHECK(lurn_label_sums(t, p, w, 8, present, 3, tp, pred, truth) == LURN_OK);
   for (int c = 0; c < 3; c++) { /* the matrix's diagonal, column and row sums */
@@ -78,12 +78,15 @@ static void test_errors(void) {
   double fps[3], tps[3], thr[3];
   int64_t m;
   const double y3[] = {0, 1, 2}, y2[] = {1, 2}, s[] = {0.1, NAN, 0.3};
-  CHECK(lurn_binary_clf_curve(y3, (const double[]){0.1, 0.2, 0.3}, NULL, 3, NULL, "f", fps, tps, thr, &m) != LURN_OK);
+  CHECK(lurn_binary_clf_curve(y3, (const double[]){0.1, 0.2, 0.3}, NULL, 3, NULL, "f", fps, tps, thr, &m) !=
+        LURN_OK);
   CHECK(strstr(lurn_last_error(), "more than two classes") != NULL);
-  CHECK(lurn_binary_clf_curve(y2, (const double[]){0.1, 0.2}, NULL, 2, NULL, "f", fps, tps, thr, &m) != LURN_OK);
+  CHECK(lurn_binary_clf_curve(y2, (const double[]){0.1, 0.2}, NULL, 2, NULL, "f", fps, tps, thr, &m) !=
+        LURN_OK);
   CHECK(strstr(lurn_last_error(), "pos_label") != NULL);
   double pos = 2;
-  CHECK(lurn_binary_clf_curve(y2, (const double[]){0.1, 0.2}, NULL, 2, &pos, "f", fps, tps, thr, &m) == LURN_OK);
+  CHECK(lurn_binary_clf_curve(y2, (const double[]){0.1, 0.2}, NULL, 2, &pos, "f", fps, tps, thr, &m) ==
+        LURN_OK);
   CHECK(lurn_binary_clf_curve(y3, s, NULL, 3, &pos, "f", fps, tps, thr, &m) != LURN_OK);
   CHECK(strstr(lurn_last_error(), "y_score[2] is NaN") != NULL);
   const double bad[] = {0, 1.5};

@@ -15,8 +15,8 @@ static double *check_values(lua_State *L, int idx, const char *who, const char *
   if (t) {
     if (!(t->ndim == 1 || (t->ndim == 2 && t->shape[1] == 1))) {
       char s[LURN_SHAPE_STR_MAX];
-      luaL_error(L, "%s: %s must be a list or a tensor of shape (N) or (N, 1), got a tensor of shape %s%s", who, what,
-                 lurn_shape_str(t, s, sizeof s),
+      luaL_error(L, "%s: %s must be a list or a tensor of shape (N) or (N, 1), got a tensor of shape %s%s",
+                 who, what, lurn_shape_str(t, s, sizeof s),
                  t->ndim == 2 ? " (for probabilities of shape (N, C), take the predicted classes first: "
                                 "p:argmax(2) - 1)"
                               : "");
@@ -36,8 +36,9 @@ static double *check_values(lua_State *L, int idx, const char *who, const char *
   for (lua_Integer i = 1; i <= len; i++) {
     int type = lua_rawgeti(L, idx, i);
     if (type != LUA_TNUMBER)
-      luaL_error(L, "%s: %s[%I] is a %s, not a number%s", who, what, i, lua_typename(L, type),
-                 type == LUA_TTABLE ? " (a list of rows of probabilities? take the predicted classes first)" : "");
+      luaL_error(
+          L, "%s: %s[%I] is a %s, not a number%s", who, what, i, lua_typename(L, type),
+          type == LUA_TTABLE ? " (a list of rows of probabilities? take the predicted classes first)" : "");
     v[i - 1] = lua_tonumber(L, -1);
     lua_pop(L, 1);
   }
@@ -49,7 +50,8 @@ static double *check_labels(lua_State *L, int idx, const char *who, const char *
                             int64_t *n) {
   double *v = check_values(L, idx, who, what, n);
   if (expected >= 0 && *n != expected)
-    luaL_error(L, "%s: %s has %I entries but y_true has %I", who, what, (lua_Integer)*n, (lua_Integer)expected);
+    luaL_error(L, "%s: %s has %I entries but y_true has %I", who, what, (lua_Integer)*n,
+               (lua_Integer)expected);
   l_check(L, lurn_check_labels(v, *n, who, what));
   return v;
 }
@@ -94,7 +96,8 @@ static void push_tensor(lua_State *L, const double *v, int64_t n) {
 
 static double *scratch(lua_State *L, int64_t n, const char *who) {
   size_t bytes = 0;
-  if (!lurn_array_bytes(n + 1, sizeof(double), &bytes)) luaL_error(L, "%s: %I entries are too many", who, (lua_Integer)n);
+  if (!lurn_array_bytes(n + 1, sizeof(double), &bytes))
+    luaL_error(L, "%s: %I entries are too many", who, (lua_Integer)n);
   return lua_newuserdatauv(L, bytes, 0);
 }
 
@@ -180,7 +183,8 @@ static void clf_curve(lua_State *L, const char *who, double **fps, double **tps,
   int64_t n, ns;
   double *score = check_values(L, 3, who, "y_score", &ns);
   double *t = check_labels(L, 2, who, "y_true", -1, &n);
-  if (ns != n) luaL_error(L, "%s: y_score has %I entries but y_true has %I", who, (lua_Integer)ns, (lua_Integer)n);
+  if (ns != n)
+    luaL_error(L, "%s: y_score has %I entries but y_true has %I", who, (lua_Integer)ns, (lua_Integer)n);
   if (n == 0) luaL_error(L, "%s: y_true and y_score are empty", who);
   double *w = opt_weights(L, 4, who, n);
   double pos, *pos_label = NULL;
@@ -252,4 +256,6 @@ static const luaL_Reg metric_functions[] = {
     {NULL, NULL},
 };
 
-void l_metrics_register(lua_State *L) { luaL_setfuncs(L, metric_functions, 0); }
+void l_metrics_register(lua_State *L) {
+  luaL_setfuncs(L, metric_functions, 0);
+}

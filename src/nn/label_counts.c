@@ -13,7 +13,8 @@
 
 lurn_status lurn_check_labels(const double *v, int64_t n, const char *who, const char *what) {
   for (int64_t i = 0; i < n; i++) {
-    if (isnan(v[i])) return lurn_fail(LURN_EINVAL, "%s: %s[%lld] is NaN, not a class label", who, what, (long long)i + 1);
+    if (isnan(v[i]))
+      return lurn_fail(LURN_EINVAL, "%s: %s[%lld] is NaN, not a class label", who, what, (long long)i + 1);
     if (!(v[i] >= 0 && v[i] < MAX_LABEL && v[i] == floor(v[i])))
       return lurn_fail(LURN_EINVAL,
                        "%s: %s[%lld] = %g is not a class label (a whole number from 0; scores go to "
@@ -28,7 +29,8 @@ static int compare_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-lurn_status lurn_labels_present(const double *a, const double *b, int64_t n, double *labels, int64_t *nlabels) {
+lurn_status lurn_labels_present(const double *a, const double *b, int64_t n, double *labels,
+                                int64_t *nlabels) {
   int64_t m = 0;
   for (int64_t i = 0; i < n; i++) labels[m++] = a[i];
   for (int64_t i = 0; b && i < n; i++) labels[m++] = b[i];
@@ -56,8 +58,10 @@ static int64_t find_slot(const label_slot *s, int64_t k, double v) {
   while (lo <= hi) {
     int64_t mid = lo + (hi - lo) / 2;
     if (s[mid].label == v) return s[mid].slot;
-    if (s[mid].label < v) lo = mid + 1;
-    else hi = mid - 1;
+    if (s[mid].label < v)
+      lo = mid + 1;
+    else
+      hi = mid - 1;
   }
   return -1;
 }
@@ -68,7 +72,8 @@ lurn_status lurn_confusion_counts(const double *y_true, const double *y_pred, co
   if (!lurn_mul_size((size_t)nlabels, (size_t)nlabels, &cells))
     return lurn_fail(LURN_EINVAL, "confusion matrix: %lld labels are too many", (long long)nlabels);
   label_slot *s = malloc(((size_t)nlabels + 1) * sizeof *s);
-  if (!s) return lurn_fail(LURN_ENOMEM, "confusion matrix: out of memory for %lld labels", (long long)nlabels);
+  if (!s)
+    return lurn_fail(LURN_ENOMEM, "confusion matrix: out of memory for %lld labels", (long long)nlabels);
   for (int64_t i = 0; i < nlabels; i++) s[i] = (label_slot){labels[i], i};
   qsort(s, (size_t)nlabels, sizeof *s, compare_slot);
   memset(cm, 0, cells * sizeof *cm);

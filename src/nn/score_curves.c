@@ -32,12 +32,16 @@ static lurn_status check_binary(const double *y_true, int64_t n, const double *p
   }
   if (pos_label) return LURN_OK;
   if (nseen > 2)
-    return lurn_fail(LURN_EINVAL, "%s: y_true has more than two classes (multiclass format is not supported): "
-                     "pass pos_label to score one class against the rest", who);
+    return lurn_fail(LURN_EINVAL,
+                     "%s: y_true has more than two classes (multiclass format is not supported): "
+                     "pass pos_label to score one class against the rest",
+                     who);
   for (int k = 0; k < nseen; k++)
     if (seen[k] != 0 && seen[k] != 1)
-      return lurn_fail(LURN_EINVAL, "%s: y_true takes the value %g and pos_label is not given: make y_true take "
-                       "values in {0, 1} or pass pos_label", who, seen[k]);
+      return lurn_fail(LURN_EINVAL,
+                       "%s: y_true takes the value %g and pos_label is not given: make y_true take "
+                       "values in {0, 1} or pass pos_label",
+                       who, seen[k]);
   return LURN_OK;
 }
 
@@ -88,7 +92,8 @@ lurn_status lurn_roc_curve(const double *fps, const double *tps, const double *t
   thr[0] = m > 0 ? thresholds[0] + 1 : 1;
   for (int64_t i = 0; i < m; i++) {
     int keep = !drop_intermediate || m <= 2 || i == 0 || i == m - 1 ||
-               (fps[i + 1] - fps[i]) - (fps[i] - fps[i - 1]) != 0 || (tps[i + 1] - tps[i]) - (tps[i] - tps[i - 1]) != 0;
+               (fps[i + 1] - fps[i]) - (fps[i] - fps[i - 1]) != 0 ||
+               (tps[i + 1] - tps[i]) - (tps[i] - tps[i - 1]) != 0;
     if (!keep) continue;
     fpr[out] = fps[i];
     tpr[out] = tps[i];
@@ -105,8 +110,8 @@ lurn_status lurn_roc_curve(const double *fps, const double *tps, const double *t
   return LURN_OK;
 }
 
-lurn_status lurn_precision_recall_curve(const double *fps, const double *tps, const double *thresholds, int64_t m,
-                                        double *precision, double *recall, double *thr) {
+lurn_status lurn_precision_recall_curve(const double *fps, const double *tps, const double *thresholds,
+                                        int64_t m, double *precision, double *recall, double *thr) {
   /* Thresholds lowest first; precision and recall end with the point (recall 0, precision 1).
    * No positive sample at all gives recall 1 everywhere, as scikit-learn (which warns). */
   double pos = m > 0 ? tps[m - 1] : 0;
