@@ -17,6 +17,16 @@ end
 describe("lurn.metrics refuses bad input", function()
   local yt = {0, 1, 2, 2, 1}
 
+  it("points at the line of the call, a tail call included", function()
+    local line = debug.getinfo(1, "l").currentline + 1
+    local ok, err = pcall(function() local r = M.f1_score({0, 1}, {0}); return r end)
+    assert.is_false(ok)
+    assert.matches(THIS .. ":" .. line .. ": f1_score: y_pred has 1 entries but y_true has 2", err, 1, true)
+    line = debug.getinfo(1, "l").currentline + 1
+    ok, err = pcall(function() return M.roc_curve({0, 1}, {0.5, 0 / 0}) end)
+    assert.matches(THIS .. ":" .. line .. ": roc_curve: y_score[2] is NaN", err, 1, true)
+  end)
+
   it("names a length mismatch", function()
     assert.matches("confusion_matrix: y_pred has 4 entries but y_true has 5",
       error_of(M.confusion_matrix, yt, {0, 1, 2, 2}), 1, true)

@@ -70,6 +70,15 @@ describe("lurn.metrics against scikit-learn's answers held in the spec", functio
     assert.equal(expected.report_weighted, M.classification_report(case[3][1], case[3][2], case[4]))
     assert.truthy(expected.report_weighted:find("     10.75\n", 1, true))
   end)
+
+  it("pads target names by characters, not bytes, as Python does (a UTF-8 name)", function()
+    -- classification_report([0, 1, 1, 0, 1], [0, 1, 0, 0, 1], target_names=["café au lait", "b"]), scikit-learn 1.2
+    local held = "              precision    recall  f1-score   support\n\ncafé au lait       0.67      1.00      0.80"
+      .. "         2\n           b       1.00      0.67      0.80         3\n\n    accuracy                           0.80"
+      .. "         5\n   macro avg       0.83      0.83      0.80         5\nweighted avg       0.87      0.80      0.80"
+      .. "         5\n"
+    assert.equal(held, M.classification_report({0, 1, 1, 0, 1}, {0, 1, 0, 0, 1}, {target_names = {"café au lait", "b"}}))
+  end)
 end)
 
 describe("lurn.metrics against scikit-learn itself", function()
