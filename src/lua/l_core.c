@@ -19,5 +19,6 @@ int luaopen_lurn_core(lua_State *L) {
   l_sampling_register(L);
   l_augment_register(L);
   l_interrupt_register(L);
+  l_metrics_register(L);
   return 1;
 }

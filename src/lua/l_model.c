@@ -10,6 +10,7 @@
  * the C core's "model is running" error). */
 #include <string.h>
 
+#include "core/checked.h"
 #include "l_tensor.h"
 #include "lurn/layer_impl.h"
 
@@ -420,6 +421,27 @@ static int l_metric_confusion(lua_State *L) {
   return 0;
 }
 
+/* core.metric_f1_counts(pred, target, sparse[, sample_weight[, threshold]]) -> a list of
+ * tp, fp, fn, support for each class in turn (Keras' F1Score, one batch). */
+static int l_metric_f1_counts(lua_State *L) {
+  lurn_tensor *pred = check_packed(L, 1), *target = check_packed(L, 2);
+  int sparse = lua_toboolean(L, 3);
+  check_batches(L, pred, target);
+  const float *w = check_weights(L, 4, pred);
+  float threshold = (float)luaL_optnumber(L, 5, 0);
+  int64_t cols = pred->ndim > 1 ? pred->shape[pred->ndim - 1] : 1, k = 0;
+  if (!lurn_mul_i64(cols, 4, &k) || cols > (1 << 20)) luaL_argerror(L, 1, "too many classes");
+  double *counts = lua_newuserdatauv(L, sizeof(double) * (size_t)(k + 1), 0);
+  memset(counts, 0, sizeof(double) * (size_t)k);
+  l_check(L, lurn_metric_f1_counts(pred, target, w, lua_isnoneornil(L, 5) ? NULL : &threshold, sparse, counts));
+  lua_createtable(L, (int)k, 0);
+  for (int64_t i = 0; i < k; i++) {
+    lua_pushnumber(L, counts[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
 static const luaL_Reg model_methods[] = {
     {"add", l_add},
     {"build", l_build},
@@ -440,6 +462,7 @@ static const luaL_Reg model_functions[] = {
     {"loss_value", l_loss_value},
     {"metric_batch", l_metric_batch},
     {"metric_confusion", l_metric_confusion},
+    {"metric_f1_counts", l_metric_f1_counts},
     {"first_nonfinite", l_first_nonfinite},
     {NULL, NULL},
 };

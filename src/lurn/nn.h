@@ -114,6 +114,50 @@ lurn_status lurn_metric_batch(lurn_metric_kind kind, const lurn_tensor *pred, co
  * (precision, recall, AUC). */
 lurn_status lurn_metric_confusion(const lurn_tensor *pred, const lurn_tensor *target, const float *sample_weight,
                                   const float *thresholds, int nthresholds, double *counts);
+/* Keras' F1Score: adds weighted tp, fp, fn and support of each class c of pred (rows, C) to
+ * counts[4 * c .. 4 * c + 3]. A prediction is 1 above *threshold, or without a threshold where
+ * it equals its row's maximum (and is not 0). target is one-hot/multi-label like pred, or with
+ * sparse, class labels (rows). */
+lurn_status lurn_metric_f1_counts(const lurn_tensor *pred, const lurn_tensor *target, const float *sample_weight,
+                                  const float *threshold, int sparse, double *counts);
+
+/* ---- scikit-learn's classification metrics (src/nn/label_counts.c, src/nn/score_curves.c) ---- */
+/* Class labels are whole numbers from 0, held as doubles; `who` and `what` name the caller
+ * and the argument in messages. */
+lurn_status lurn_check_labels(const double *v, int64_t n, const char *who, const char *what);
+/* The distinct values of a[0..n) and b[0..n) (b may be NULL), ascending, into labels (room
+ * for 2n). */
+lurn_status lurn_labels_present(const double *a, const double *b, int64_t n, double *labels, int64_t *nlabels);
+/* cm (nlabels x nlabels, row = true label) = weighted counts of (y_true, y_pred) pairs, rows
+ * and columns in the order of labels; pairs with a label not listed are left out. weight may
+ * be NULL (1 each). */
+lurn_status lurn_confusion_counts(const double *y_true, const double *y_pred, const double *weight, int64_t n,
+                                  const double *labels, int64_t nlabels, double *cm);
+/* Weighted sums for each label of labels (any order): tp (true and predicted), pred
+ * (predicted), truth (true). */
+lurn_status lurn_label_sums(const double *y_true, const double *y_pred, const double *weight, int64_t n,
+                            const double *labels, int64_t nlabels, double *tp, double *pred, double *truth);
+/* A confusion matrix (k x k) divided by its row sums, column sums or total; 0/0 gives 0. */
+typedef enum lurn_confusion_norm {
+  LURN_NORMALIZE_NONE, LURN_NORMALIZE_TRUE, LURN_NORMALIZE_PRED, LURN_NORMALIZE_ALL
+} lurn_confusion_norm;
+lurn_status lurn_confusion_normalize(double *cm, int64_t k, lurn_confusion_norm how);
+/* scikit-learn's _binary_clf_curve: weighted false and true positives at each distinct
+ * score, highest first (*m of them, at most n; fps, tps, thresholds have room for n).
+ * Samples of weight 0 are left out. y_true == *pos_label is positive; pos_label NULL: y_true
+ * must take values in {0, 1}. Scores must be finite. */
+lurn_status lurn_binary_clf_curve(const double *y_true, const double *score, const double *weight, int64_t n,
+                                  const double *pos_label, const char *who, double *fps, double *tps,
+                                  double *thresholds, int64_t *m);
+/* roc_curve from those counts: *k (at most m + 1) points of fpr, tpr, thr. */
+lurn_status lurn_roc_curve(const double *fps, const double *tps, const double *thresholds, int64_t m,
+                           int drop_intermediate, double *fpr, double *tpr, double *thr, int64_t *k);
+/* precision_recall_curve from those counts: m + 1 precisions and recalls, m thresholds
+ * (ascending). */
+lurn_status lurn_precision_recall_curve(const double *fps, const double *tps, const double *thresholds, int64_t m,
+                                        double *precision, double *recall, double *thr);
+/* The area under y(x) by the trapezoidal rule (x increasing). */
+double lurn_trapezoid_area(const double *x, const double *y, int64_t n);
 
 #ifdef __cplusplus
 }

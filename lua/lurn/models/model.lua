@@ -173,7 +173,9 @@ end
 
 local function metric_keys(metric_list, prefix)
   local keys = {(prefix or "") .. "loss"}
-  for _, m in ipairs(metric_list) do keys[#keys + 1] = (prefix or "") .. m.name end
+  for _, m in ipairs(metric_list) do
+    for _, key in ipairs(metrics_lib._log_keys(m)) do keys[#keys + 1] = (prefix or "") .. key end
+  end
   return keys
 end
 
@@ -551,10 +553,7 @@ function Model:train_on_batch(x, y, opts)
   seen.sum, seen.n = seen.sum + value * xb:size(1), seen.n + xb:size(1)
   if seen.n > 0 then value = seen.sum / seen.n end
   local logs, list = {loss = value}, {value}
-  for _, m in ipairs(metric_list) do
-    logs[m.name] = m:result()
-    list[#list + 1] = logs[m.name]
-  end
+  for _, m in ipairs(metric_list) do metrics_lib._write_log(m, logs, list) end
   if opts.reset_metrics == false then
     self._batch_metrics, self._batch_metric_specs, self._batch_loss = metric_list, self._metric_specs, seen
   else

@@ -100,7 +100,7 @@ function EarlyStopping.new(opts)
   local mode = opts.mode or "auto"
   if mode == "auto" then
     local m = self.monitor
-    mode = (m:find("acc") or m:find("auc") or m:find("precision") or m:find("recall")) and "max" or "min"
+    mode = (m:find("acc") or m:find("auc") or m:find("precision") or m:find("recall") or m:find("f1")) and "max" or "min"
   end
   if mode ~= "min" and mode ~= "max" then error("EarlyStopping: mode must be 'auto', 'min' or 'max'", 2) end
   self.mode = mode

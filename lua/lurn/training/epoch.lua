@@ -3,6 +3,7 @@
 -- the metrics make the logs, which on_batch(b, logs) sees after every batch. Batches come
 -- from a source: tensors cut in order or in a shuffled order, or a generator.
 local core = require "lurn.core"
+local metrics = require "lurn.metrics"
 
 local epoch = {}
 
@@ -48,7 +49,7 @@ function epoch.run(next_batch, n_batches, step, metric_list, on_batch, stop)
     loss_sum, seen = loss_sum + loss * size, seen + size
     for _, m in ipairs(metric_list) do m:update(pred, yb, wb) end
     logs.loss = loss_sum / seen
-    for _, m in ipairs(metric_list) do logs[m.name] = m:result() end
+    for _, m in ipairs(metric_list) do metrics._write_log(m, logs) end
     done = b
     if on_batch then on_batch(b, logs) end
     if stop and stop() then break end

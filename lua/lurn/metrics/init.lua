@@ -1,6 +1,9 @@
 --- Metrics accumulated over an epoch, as Keras' stateful metrics: reset(), update(pred,
 -- y, sample_weight) once per batch (counting done in C), result(). "accuracy" picks
 -- binary, categorical or sparse accuracy from the loss and output shape, as Keras does.
+-- Beside them, scikit-learn's metric functions on whole label and score lists
+-- (confusion_matrix, classification_report, f1_score, roc_curve, ...: the files of this
+-- folder); compile's metric names resolve only to the Keras metrics.
 local core = require "lurn.core"
 local options = require "lurn.options"
 local lurn_tensor = core.tensor
@@ -90,6 +93,8 @@ function metrics.AUC(opts)
   end)
 end
 
+metrics.F1Score = require "lurn.metrics.f1_score"
+
 local simple = {
   binary_accuracy = "binary_accuracy", categorical_accuracy = "categorical_accuracy",
   sparse_categorical_accuracy = "sparse_categorical_accuracy",
@@ -98,7 +103,10 @@ local simple = {
 
 --- A metric object from a name or an object; `loss_kind` and `output_size` resolve "accuracy".
 function metrics.get(x, loss_kind, output_size)
-  if type(x) == "table" and x.update then return x end
+  if type(x) == "table" and x.update then
+    if x.set_output_size and output_size then x:set_output_size(output_size) end
+    return x
+  end
   if x == "accuracy" or x == "acc" then
     local kind
     if loss_kind == "sparse_categorical_crossentropy" then kind = "sparse_categorical_accuracy"
@@ -110,8 +118,42 @@ function metrics.get(x, loss_kind, output_size)
   if x == "precision" then return metrics.Precision() end
   if x == "recall" then return metrics.Recall() end
   if x == "auc" or x == "AUC" then return metrics.AUC{name = x} end
+  -- Keras resolves a metric class's own name to the class with its defaults ("F1Score"), but
+  -- has no "f1_score" string.
+  if x == "F1Score" then
+    local m = metrics.F1Score()
+    if output_size then m:set_output_size(output_size) end
+    return m
+  end
   error(("unknown metric %s (known: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, "
-    .. "precision, recall, auc, mse, mae)"):format(type(x) == "string" and ("'" .. x .. "'") or type(x)), 2)
+    .. "precision, recall, auc, F1Score, mse, mae)"):format(type(x) == "string" and ("'" .. x .. "'") or type(x)), 2)
+end
+
+--- The log keys of a metric: its name, or one key per entry for a metric whose result is a
+-- list (F1Score without average: f1_score_0, f1_score_1, ...).
+function metrics._log_keys(m)
+  if m.log_keys then return m:log_keys() end
+  return {m.name}
+end
+
+--- Writes a metric's current result into logs under its log keys; appends the values to
+-- list if given (train_on_batch's list).
+function metrics._write_log(m, logs, list)
+  local result = m:result()
+  if type(result) ~= "table" then
+    logs[m.name] = result
+    if list then list[#list + 1] = result end
+    return
+  end
+  for i, key in ipairs(metrics._log_keys(m)) do
+    logs[key] = result[i]
+    if list then list[#list + 1] = result[i] end
+  end
+end
+
+-- scikit-learn's functions on whole lists of labels and scores.
+for _, module in ipairs {"lurn.metrics.classification", "lurn.metrics.report", "lurn.metrics.ranking"} do
+  for name, fn in pairs(require(module)) do metrics[name] = fn end
 end
 
 return metrics
