@@ -16,11 +16,17 @@ typedef struct {
   lurn_tensor *grads[NLAYERS][LURN_MAX_PARAMS];
 } seen;
 
-static void record(lurn_model *m, int layer, void *ud) {
+/* The hook names the layer; the test keeps its position in the model. */
+static void record(lurn_model *m, lurn_layer *l, void *ud) {
   seen *s = ud;
+  int layer = 0;
+  while (layer < NLAYERS && lurn_model_layer(m, layer) != l) layer++;
+  if (layer == NLAYERS) {
+    CHECK(!"the hook names a layer of the model");
+    return;
+  }
   if (s->calls < MAX_SEEN) s->order[s->calls] = layer;
   s->calls++;
-  lurn_layer *l = lurn_model_layer(m, layer);
   for (int p = 0; p < l->nparams; p++) {
     lurn_tensor_free(s->grads[layer][p]);
     s->grads[layer][p] = lurn_tensor_clone(l->grads[p]);
@@ -135,8 +141,87 @@ static void train_step_is_compute_then_apply_and_clipping_keeps_raw_gradients(vo
   lurn_model_free(b);
 }
 
+/* The layers of a graph (a functional model's, a Residual's) are reported one by one. */
+typedef struct {
+  lurn_layer *order[MAX_SEEN];
+  int calls;
+  lurn_tensor *grads[MAX_SEEN];
+} seen_graph;
+
+static void record_graph(lurn_model *m, lurn_layer *l, void *ud) {
+  (void)m;
+  seen_graph *s = ud;
+  if (s->calls < MAX_SEEN) {
+    s->order[s->calls] = l;
+    s->grads[s->calls] = l->nparams ? lurn_tensor_clone(l->grads[0]) : NULL;
+  }
+  s->calls++;
+}
+
+/* A graph: input -> Dense(relu) -> Dense(tanh) -> Dense, and an Add of the last two
+ * Dense outputs; an L1 + L2 penalty on the first kernel. */
+static lurn_model *graph_model(lurn_layer **nodes) {
+  lurn_initializer glorot = {.kind = LURN_INIT_GLOROT_UNIFORM, .seeded = 1, .seed = 3};
+  lurn_initializer zeros = {.kind = LURN_INIT_ZEROS};
+  lurn_dense_config c = {.units = 4, .activation = LURN_ACT_RELU, .use_bias = 1, .kernel_initializer = glorot,
+                         .bias_initializer = zeros};
+  nodes[0] = lurn_dense_new(&c);
+  c.activation = LURN_ACT_TANH;
+  nodes[1] = lurn_dense_new(&c);
+  c.activation = LURN_ACT_LINEAR;
+  nodes[2] = lurn_dense_new(&c);
+  nodes[3] = lurn_merge_new(LURN_MERGE_ADD, 0);
+  lurn_layer *g = lurn_graph_new();
+  int in0[1] = {0}, in1[1] = {1}, in2[1] = {2}, add[2] = {3, 2};
+  CHECK(lurn_graph_add(g, nodes[0], in0, 1) == LURN_OK);
+  CHECK(lurn_graph_add(g, nodes[1], in1, 1) == LURN_OK);
+  CHECK(lurn_graph_add(g, nodes[2], in2, 1) == LURN_OK);
+  CHECK(lurn_graph_add(g, nodes[3], add, 2) == LURN_OK);
+  lurn_model *m = lurn_model_new();
+  CHECK(lurn_model_add(m, g) == LURN_OK);
+  lurn_layer_free(g);
+  int64_t in_shape[1] = {4};
+  CHECK(lurn_model_build(m, 1, in_shape, lurn_rng_global()) == LURN_OK);
+  nodes[0]->regularizers[0] = (lurn_regularizer){.l1 = 0.01f, .l2 = 0.1f};
+  return m;
+}
+
+static void grads_ready_reports_each_layer_of_a_graph_with_complete_gradients(void) {
+  lurn_layer *na[4], *nb[4];
+  lurn_model *a = graph_model(na), *b = graph_model(nb);
+  lurn_tensor *x, *y;
+  batch(&x, &y);
+  lurn_tensor_free(y);
+  int64_t ys[2] = {6, 4};
+  y = lurn_tensor_zeros(2, ys);
+  for (int i = 0; i < 24; i++) lurn_tensor_data(y)[i] = (float)(i % 3) - 1.0f;
+  seen_graph s = {0};
+  lurn_model_on_grads_ready(b, record_graph, &s);
+  lurn_loss mse = {.kind = LURN_LOSS_MEAN_SQUARED_ERROR};
+  double la, lb;
+  CHECK(lurn_model_compute_gradients(a, &mse, x, y, NULL, &la, NULL) == LURN_OK);
+  CHECK(lurn_model_compute_gradients(b, &mse, x, y, NULL, &lb, NULL) == LURN_OK);
+  CHECK(la == lb); /* the same loss, penalties included, bit for bit */
+  /* the add, then the dense layers from last to first */
+  CHECK(s.calls == 4);
+  lurn_layer *want[4] = {nb[3], nb[2], nb[1], nb[0]};
+  for (int i = 0; i < 4 && i < s.calls; i++) CHECK(s.order[i] == want[i]);
+  /* complete when reported (the first kernel's penalty in), and as without the hook */
+  for (int i = 1; i < 4 && i < s.calls; i++) {
+    CHECK(same_values(s.grads[i], want[i]->grads[0]));
+    CHECK(same_values(s.grads[i], na[3 - i]->grads[0]));
+  }
+  for (int i = 0; i < MAX_SEEN && i < s.calls; i++) lurn_tensor_free(s.grads[i]);
+  lurn_tensor_free(x);
+  lurn_tensor_free(y);
+  lurn_model_free(a);
+  lurn_model_free(b);
+  for (int i = 0; i < 4; i++) lurn_layer_free(na[i]), lurn_layer_free(nb[i]);
+}
+
 int main(void) {
   RUN(grads_ready_is_called_once_per_layer_from_last_to_first_with_complete_gradients);
+  RUN(grads_ready_reports_each_layer_of_a_graph_with_complete_gradients);
   RUN(train_step_is_compute_then_apply_and_clipping_keeps_raw_gradients);
   return check_summary();
 }

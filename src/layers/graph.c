@@ -175,7 +175,7 @@ static lurn_status graph_forward(lurn_layer *l, const lurn_tensor *x, lurn_tenso
       out = nd->out;
     }
     if ((st = run_node(g, nd, x, y, out, training))) return st;
-    if (layer->stats && (st = lurn_layer_stats_of_output(layer->stats, layer, out))) return st;
+    if ((st = lurn_layer_forward_done(layer, out))) return st;
     if (batch > 0 && has_activity_penalty(layer))
       penalty += lurn_regularize(&layer->activity_regularizer, out, NULL) / (double)batch;
     penalty += layer->nested_penalty;
@@ -275,6 +275,7 @@ static lurn_status graph_backward(lurn_layer *l, const lurn_tensor *x, const lur
     unsigned node_fuse = nd->fuse | (top ? fuse & LURN_BACKWARD_DY_IS_DZ : 0);
     st = nd->merge ? backward_merge(g, nd, x, y, ny, d, dx) : backward_layer(g, nd, x, y, ny, d, dx, node_fuse);
     if (st) return st;
+    lurn_layer_backward_done(layer);
   }
   return LURN_OK;
 }

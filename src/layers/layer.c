@@ -166,3 +166,11 @@ int lurn_layer_relu_fusable(const lurn_layer *below, const lurn_layer *above) {
          below->activation == LURN_ACT_RELU && below->activity_regularizer.l1 == 0 &&
          below->activity_regularizer.l2 == 0;
 }
+
+lurn_status lurn_layer_forward_done(lurn_layer *l, const lurn_tensor *y) {
+  return l->observer ? l->observer->forward_done(l->observer, l, y) : LURN_OK;
+}
+
+void lurn_layer_backward_done(lurn_layer *l) {
+  if (l->observer) l->observer->backward_done(l->observer, l);
+}

@@ -89,10 +89,12 @@ struct lurn_layer {
   lurn_activation activation;
   const lurn_tensor *preactivation;  /* z of the last forward, or NULL */
   double nested_penalty;  /* activity penalties of a container's inner layers, last forward */
-  /* The row of statistics of the run now recording them (lurn_model_record_stats), or
-   * NULL: set by the model for that run only, on layers that are not containers. Whoever
-   * runs the layer (the model, a graph) calls lurn_layer_stats_of_output after its forward. */
-  lurn_layer_stats *stats;
+  /* Who watches the layer in the current run, or NULL: set by a model for one training
+   * run, on the layers that are not containers, when it records statistics or reports
+   * complete gradients (lurn_model_record_stats, lurn_model_on_grads_ready). Whoever runs
+   * the layer (the model, a graph) calls lurn_layer_forward_done after its forward and
+   * lurn_layer_backward_done after its backward. */
+  struct lurn_layer_observer *observer;
   /* Keras' trainable = false, already combined with the containers around the layer (set
    * by its owner): the model's optimizer leaves its parameters alone, and a
    * BatchNormalization runs in inference mode (moving statistics, not updated). */
@@ -105,6 +107,14 @@ struct lurn_layer {
    * layer call), or NULL: see lurn_layer_claim. */
   const void *claimed_by;
 };
+
+/* A watcher of the layers of a run (see struct lurn_layer's observer): told of each
+ * layer's output as soon as its forward ran, and of its gradients as soon as its backward
+ * completed them. */
+typedef struct lurn_layer_observer {
+  lurn_status (*forward_done)(struct lurn_layer_observer *o, lurn_layer *l, const lurn_tensor *y);
+  void (*backward_done)(struct lurn_layer_observer *o, lurn_layer *l);
+} lurn_layer_observer;
 
 /* Generic helpers for layer implementations (src/layers/layer.c). */
 lurn_layer *lurn_layer_alloc(const lurn_layer_ops *ops, void *impl);  /* one reference, the caller's */
@@ -123,6 +133,10 @@ lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, con
 lurn_status lurn_layer_check_batch(const lurn_layer *l, const lurn_tensor *x);
 /* At build: fails unless the per-sample input is an image (height, width, channels). */
 lurn_status lurn_layer_check_image_input(const lurn_layer *l);
+/* For whoever runs a layer: tell its observer, if it has one, that the layer's forward
+ * wrote y / that its backward completed its gradients. */
+lurn_status lurn_layer_forward_done(lurn_layer *l, const lurn_tensor *y);
+void lurn_layer_backward_done(lurn_layer *l);
 /* Whether `above`, fed by `below` alone, can apply below's relu gradient for it
  * (LURN_BACKWARD_MASK_DX_RELU): below's activation is relu and no activity penalty must be
  * added to its dL/dy. For the model's and the graph's plans of fused steps. */

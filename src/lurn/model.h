@@ -42,10 +42,12 @@ lurn_status lurn_model_compute_gradients(lurn_model *m, const lurn_loss *loss, c
  * ones left out) in lurn_model_weights order, e.g. gradients averaged over machines. */
 lurn_status lurn_model_apply_gradients(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const *grads,
                                        int ngrads);
-/* Called by backward right after layer i's (0-based) gradients are complete, from the
- * last layer to the first: an all-reduce of them can start while the rest runs. NULL
- * removes it; with none set, backward pays nothing. */
-typedef void (*lurn_grads_ready_fn)(lurn_model *m, int layer, void *ud);
+/* Called by backward (compute_gradients, train_step) right after a layer's gradients are
+ * complete, weight penalties included, in the order backward completes them: every layer
+ * that is not a container, those inside Residual blocks and functional graphs one by one,
+ * so that an all-reduce of them can start while the rest runs. NULL removes it; with none
+ * set, backward pays nothing. */
+typedef void (*lurn_grads_ready_fn)(lurn_model *m, lurn_layer *layer, void *ud);
 void lurn_model_on_grads_ready(lurn_model *m, lurn_grads_ready_fn fn, void *ud);
 /* Every parameter of a built model, layer by layer (a container's inner layers in their
  * order), as Keras' weights: trainable is 0 for a frozen layer's and for statistics no

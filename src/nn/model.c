@@ -7,6 +7,7 @@
  * instead of resizing buffers the outer run still reads. Between runs (a callback
  * between batches) any call is fine: every run sizes its buffers for its own batch. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,13 +32,16 @@ struct lurn_model {
   double *weight_penalty;   /* weight_penalty[i]: layer i's, of the last training backward */
   lurn_grads_ready_fn grads_ready; /* called after each layer's backward, or NULL */
   void *grads_ready_ud;
+  /* Watches the layers that are not containers in a training run that records statistics
+   * or reports complete gradients (the layers of Residual blocks and graphs too). */
+  lurn_layer_observer observer;
   int running;  /* inside a call: see begin_run */
   /* Statistics (lurn_model_record_stats): a row per layer that runs, kept between runs
    * (update_ratio outlives the run that recorded it); each trainable parameter's row, and
    * a copy of the weights before a recorded update. */
   int recording, nstats;
   lurn_layer_stats *stats;
-  lurn_layer **stats_layer; /* stats[k]'s layer, to attach the row to */
+  lurn_layer **stats_layer; /* stats[k]'s layer: the layers that are not containers */
   int *train_row;
   float *before_update;
   double *update_sums; /* per row: squared update, squared weights before it */
@@ -274,7 +278,7 @@ static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, in
     if ((st = layer_buffers(m, i, batch, with_grad))) return st;
     l->preactivation = NULL;
     if ((st = l->ops->forward(l, in, m->out[i], training))) return st;
-    if (l->stats && (st = lurn_layer_stats_of_output(l->stats, l, m->out[i]))) return st;
+    if ((st = lurn_layer_forward_done(l, m->out[i]))) return st;
     if (batch > 0 && (l->activity_regularizer.l1 != 0 || l->activity_regularizer.l2 != 0))
       m->activity_penalty += lurn_regularize(&l->activity_regularizer, m->out[i], NULL) / (double)batch;
     m->activity_penalty += l->nested_penalty;
@@ -370,21 +374,46 @@ static lurn_status run_forward_backward(lurn_model *m, const lurn_loss *loss, co
                                         const lurn_tensor *y, const float *sample_weight, double *loss_value,
                                         lurn_tensor *dx);
 
+static lurn_model *watching(lurn_layer_observer *o) {
+  return (lurn_model *)((char *)o - offsetof(lurn_model, observer));
+}
+
+/* The model's observer: a layer's output statistics into its row, while recording. */
+static lurn_status layer_forward_done(lurn_layer_observer *o, lurn_layer *l, const lurn_tensor *y) {
+  lurn_model *m = watching(o);
+  for (int k = 0; m->recording && k < m->nstats; k++)
+    if (m->stats_layer[k] == l) return lurn_layer_stats_of_output(&m->stats[k], l, y);
+  return LURN_OK;
+}
+
+/* The model's observer: with the grads_ready hook, a layer's weight penalties go into its
+ * gradients now (their values are summed after backward, in layer order, as always), and
+ * the hook hears that they are complete. */
+static void layer_backward_done(lurn_layer_observer *o, lurn_layer *l) {
+  lurn_model *m = watching(o);
+  if (!m->grads_ready) return;
+  for (int p = 0; p < l->nparams; p++) lurn_regularize(&l->regularizers[p], l->params[p], l->grads[p]);
+  m->grads_ready(m, l, m->grads_ready_ud);
+}
+
 /* Forward, loss, backward. Leaves the parameter gradients in the layers; while recording,
- * the statistics of every layer in its row (the update_ratio of the last update kept). */
+ * the statistics of every layer in its row (the update_ratio of the last update kept);
+ * with the grads_ready hook, reports each layer's gradients as soon as they are complete.
+ * Nobody watching, the layers run with no observer at all. */
 static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
                                     const float *sample_weight, double *loss_value, lurn_tensor *dx) {
-  if (!m->recording) return run_forward_backward(m, loss, x, y, sample_weight, loss_value, dx);
+  if (!m->recording && !m->grads_ready) return run_forward_backward(m, loss, x, y, sample_weight, loss_value, dx);
   lurn_status st = stats_rows(m);
   if (st) return st;
+  m->observer = (lurn_layer_observer){.forward_done = layer_forward_done, .backward_done = layer_backward_done};
   for (int k = 0; k < m->nstats; k++) {
-    m->stats[k].has &= LURN_STATS_UPDATE;
-    m->stats_layer[k]->stats = &m->stats[k];
+    if (m->recording) m->stats[k].has &= LURN_STATS_UPDATE;
+    m->stats_layer[k]->observer = &m->observer;
   }
   st = run_forward_backward(m, loss, x, y, sample_weight, loss_value, dx);
   for (int k = 0; k < m->nstats; k++) {
-    m->stats_layer[k]->stats = NULL;
-    if (!st) lurn_layer_stats_of_params(&m->stats[k], m->stats_layer[k]);
+    m->stats_layer[k]->observer = NULL;
+    if (!st && m->recording) lurn_layer_stats_of_params(&m->stats[k], m->stats_layer[k]);
   }
   return st;
 }
@@ -427,9 +456,9 @@ static unsigned fused_steps(const lurn_model *m, int i, int fused_loss) {
 }
 
 /* Runs the layers backward from dout[last], adding activity-penalty gradients. The model
- * that trains (top_model, not a container's inner model) also adds each layer's weight
- * penalties to its gradients right after its backward, so that they are complete when
- * the grads_ready hook is called (the inner layers' penalties are their container's). */
+ * that trains (top_model: not lurn_model_backward) also adds each layer's weight
+ * penalties to its gradients right after its backward; with the grads_ready hook, the
+ * observer has already added those of every layer inside it, as each completed. */
 static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_tensor *dx, int fused,
                                    int top_model) {
   int last = m->n - 1;
@@ -449,8 +478,8 @@ static lurn_status backward_layers(lurn_model *m, const lurn_tensor *x, lurn_ten
     st = l->ops->backward(l, in, m->out[i], m->dout[i], din, fused_steps(m, i, fused));
     if (st) return st;
     if (!top_model) continue;
-    m->weight_penalty[i] = layer_penalties(l, 1);
-    if (m->grads_ready) m->grads_ready(m, i, m->grads_ready_ud);
+    lurn_layer_backward_done(l);
+    m->weight_penalty[i] = layer_penalties(l, !m->grads_ready);
   }
   return LURN_OK;
 }
