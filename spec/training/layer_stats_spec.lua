@@ -157,6 +157,19 @@ describe("model:layer_stats", function()
     assert.are.same(want, got)
   end)
 
+  it("prints as a table, one line per layer, '-' where a value does not apply", function()
+    local m = compiled({L.Dense(3, {input_shape = {2}, activation = "relu", name = "hidden"}),
+                        L.Dense(2, {activation = "softmax", name = "out"})})
+    local text = tostring(m:layer_stats(lurn.randn(4, 2), labels(4, 2)))
+    local lines = {}
+    for line in text:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.are.equal(3, #lines)
+    assert.matches("^name%s+type%s+act_mean%s+act_std%s+dead%s+saturated%s+grad_norm%s+weight_norm%s+update$", lines[1])
+    assert.matches("^hidden%s+Dense%s+%S+%s+%S+%s+%S+%s+%-%s", lines[2])  -- relu: no saturation
+    assert.matches("^out%s+Dense%s+%S+%s+%S+%s+%-%s", lines[3])              -- softmax: no dead units
+    assert.matches("%-$", lines[3])                                         -- no update recorded
+  end)
+
   it("makes no update and keeps the weights", function()
     local m = compiled({L.Dense(3, {input_shape = {2}, activation = "softmax"})})
     local before = m:get_weights()

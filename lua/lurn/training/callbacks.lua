@@ -189,7 +189,7 @@ function LayerStats.new(opts)
   if opts.file ~= nil and type(opts.file) ~= "string" then
     error(("LayerStats: file must be a path (a string), got %s"):format(type(opts.file)), 2)
   end
-  return setmetatable({every = every, file = opts.file, records = {}}, LayerStats)
+  return setmetatable({every = every, file = opts.file, records = setmetatable({}, layer_stats.ROWS)}, LayerStats)
 end
 setmetatable(LayerStats, {__index = Callback, __call = function(_, opts) return LayerStats.new(opts) end})
 
@@ -210,7 +210,7 @@ function LayerStats:_records_batch(batch)
 end
 
 function LayerStats:on_train_begin()
-  self.records = {}
+  self.records = setmetatable({}, layer_stats.ROWS)
   if self.file then
     local f, err = io.open(self.file, "w")
     if not f then error(("LayerStats: cannot write %s: %s"):format(self.file, err), 0) end

@@ -24,6 +24,45 @@ local function leaves(layers, out)
   return out
 end
 
+-- Column titles of the text table (statistics shortened to fit a terminal).
+local TITLES = {act_mean = "act_mean", act_std = "act_std", dead_fraction = "dead", saturated_fraction = "saturated",
+                grad_norm = "grad_norm", weight_norm = "weight_norm", update_ratio = "update"}
+
+--- The rows as a text table, one line per row, "-" where a value does not apply; rows
+-- with epoch and batch (LayerStats' records) get those columns first.
+function layer_stats.text(rows)
+  local columns = {"name", "type"}
+  if rows[1] and rows[1].epoch ~= nil then columns = {"epoch", "batch", "name", "type"} end
+  for _, field in ipairs(layer_stats.FIELDS) do columns[#columns + 1] = field end
+  local cells, widths = {}, {}
+  for c, key in ipairs(columns) do widths[c] = #(TITLES[key] or key) end
+  for r, row in ipairs(rows) do
+    cells[r] = {}
+    for c, key in ipairs(columns) do
+      local v = row[key]
+      local text = v == nil and "-" or math.type(v) == "float" and ("%.4g"):format(v) or tostring(v)
+      cells[r][c] = text
+      widths[c] = math.max(widths[c], #text)
+    end
+  end
+  local function line(values)
+    local parts = {}
+    for c, text in ipairs(values) do
+      parts[c] = c <= #columns - #layer_stats.FIELDS and ("%-" .. widths[c] .. "s"):format(text)
+                 or ("%" .. widths[c] .. "s"):format(text)
+    end
+    return table.concat(parts, "  ")
+  end
+  local titles = {}
+  for c, key in ipairs(columns) do titles[c] = TITLES[key] or key end
+  local out = {line(titles)}
+  for r = 1, #rows do out[#out + 1] = line(cells[r]) end
+  return table.concat(out, "\n")
+end
+
+-- Lists of rows print as that table (in the REPL, with print or tostring).
+layer_stats.ROWS = {__tostring = layer_stats.text}
+
 --- The rows of the model's last recorded run: {name =, type =, act_mean =, ...}, a value
 -- absent (nil) where it does not apply (see docs/api.md, model:layer_stats).
 function layer_stats.rows(model)
@@ -39,7 +78,7 @@ function layer_stats.rows(model)
       rows[#rows + 1] = row
     end
   end
-  return rows
+  return setmetatable(rows, layer_stats.ROWS)
 end
 
 return layer_stats
