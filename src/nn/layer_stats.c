@@ -1,18 +1,17 @@
 /* Per-layer training statistics (lurn/model.h, lurn_layer_stats) from the buffers a
  * training run already holds: the layer's output of the forward just run, its raw
- * gradients and weights. The model attaches a row to each layer it runs for a recorded
- * run (lurn_model_record_stats); the runner of a layer (the model, a graph) calls
- * lurn_layer_stats_of_output right after the layer's forward.
+ * gradients and weights. In a recorded run (lurn_model_record_stats) the model's observer
+ * of each layer (lurn_layer_forward_done, called by whoever runs the layer) fills the
+ * layer's row from its output, and the model adds the norms after backward.
  *
  * The output statistics read a tensor as large as the batch's activations, so they run
- * in parallel, over fixed bands of rows per thread whose partial sums are added in band
- * order: the same numbers at a given thread count, run after run. Two passes (the mean,
+ * in parallel, over fixed bands of rows (one per thread) whose partial sums are added in
+ * band order: the same numbers at a given thread count, run after run. Two passes (the mean,
  * then squared deviations), since E[x^2] - mean^2 loses the spread of outputs far from
  * zero. The norms of parameters are sums of squares in double in index order, serial:
  * parameters are small next to activations, and a plain loop over model:gradients() in
  * Lua gives the same number to the last bit. */
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,9 +79,9 @@ lurn_status lurn_layer_stats_of_output(lurn_layer_stats *s, const lurn_layer *l,
     free(alive);
     return lurn_fail(LURN_ENOMEM, "layer statistics: out of memory");
   }
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    int t = omp_get_thread_num();
+  /* one iteration per band: every band is summed whatever team OpenMP gives */
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static, 1)
+  for (int t = 0; t < threads; t++) {
     int64_t r0 = rows * t / threads, r1 = rows * (t + 1) / threads;
     double sum = 0;
     for (int64_t i = r0 * units; i < r1 * units; i++) sum += v[i];
@@ -91,12 +90,10 @@ lurn_status lurn_layer_stats_of_output(lurn_layer_stats *s, const lurn_layer *l,
   double total = 0;
   for (int t = 0; t < threads; t++) total += band[t].sum;
   const double mean = total / (double)n;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    int t = omp_get_thread_num();
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static, 1)
+  for (int t = 0; t < threads; t++)
     second_pass(v, rows * t / threads, rows * (t + 1) / threads, units, mean, l->activation, &band[t],
                 alive + (size_t)t * (size_t)units);
-  }
   double sq = 0;
   int64_t saturated = 0, dead = 0;
   for (int t = 0; t < threads; t++) sq += band[t].sq, saturated += band[t].saturated;
