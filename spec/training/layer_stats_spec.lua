@@ -170,8 +170,8 @@ describe("model:layer_stats", function()
     assert.matches("%-$", lines[3])                                         -- no update recorded
   end)
 
-  it("makes no update and keeps the weights", function()
-    local m = compiled({L.Dense(3, {input_shape = {2}, activation = "softmax"})})
+  it("makes no update and keeps the weights, BatchNormalization's statistics too", function()
+    local m = compiled({L.Dense(4, {input_shape = {2}}), L.BatchNormalization(), L.Dense(3, {activation = "softmax"})})
     local before = m:get_weights()
     m:layer_stats(lurn.randn(4, 2), labels(4, 3))
     for i, w in ipairs(m:get_weights()) do assert.are.equal(0, (w - before[i]):abs():max()) end
@@ -190,6 +190,10 @@ describe("model:layer_stats", function()
     local nan = lurn.randn(4, 2)
     nan:set(2, 1, 0 / 0)
     assert.has_error(function() m:layer_stats(nan, lurn.randn(4, 3)) end)
+    -- as the error suggests, allow_nonfinite lets it through (and the statistics show NaN)
+    local row = m:layer_stats(nan, lurn.randn(4, 3), {allow_nonfinite = true})[1]
+    assert.is_true(row.act_mean ~= row.act_mean)
+    assert.is_number(m:compute_gradients(nan, lurn.randn(4, 3), {allow_nonfinite = true}))
   end)
 end)
 
@@ -237,10 +241,18 @@ describe("LayerStats", function()
     end)
     -- the first batch's, recorded before the error (read raw: layer_stats itself would stop
     -- the recording this checks)
-    local recorded = m._core:layer_stats()[1].update_ratio
-    assert.is_number(recorded)
+    assert.is_number(m._core:layer_stats()[1].update_ratio)
     m:fit(lurn.randn(20, 4), labels(20, 3), {epochs = 1, batch_size = 10, verbose = 0})
-    assert.are.equal(recorded, m:layer_stats(lurn.randn(5, 4), labels(5, 3))[1].update_ratio)
+    assert.is_nil(m._core:layer_stats()[1].update_ratio)  -- its steps were not recorded
+  end)
+
+  it("forgets the update ratio once an update that was not recorded is made", function()
+    local m = model()
+    m:fit(lurn.randn(20, 4), labels(20, 3), {epochs = 1, batch_size = 10, verbose = 0,
+                                            callbacks = {lurn.callbacks.LayerStats({every = 1})}})
+    assert.is_number(m:layer_stats(lurn.randn(5, 4), labels(5, 3))[1].update_ratio)
+    m:train_on_batch(lurn.randn(5, 4), labels(5, 3))
+    assert.is_nil(m:layer_stats(lurn.randn(5, 4), labels(5, 3))[1].update_ratio)
   end)
 
   it("streams its records to a CSV file", function()

@@ -43,8 +43,9 @@ struct lurn_model {
   lurn_layer_stats *stats;
   lurn_layer **stats_layer; /* stats[k]'s layer: the layers that are not containers */
   int *train_row;
-  float *before_update;
-  double *update_sums; /* per row: squared update, squared weights before it */
+  float *before_update;  /* made by the first recorded update */
+  double *update_sums;   /* per row: squared update, squared weights before it */
+  int update_is_last;    /* the rows' update_ratio is of the last update made */
 };
 
 lurn_model *lurn_model_new(void) {
@@ -53,7 +54,6 @@ lurn_model *lurn_model_new(void) {
   return m;
 }
 
-/* The arrays build sizes for the trainable parameters (remade by every build). */
 /* The rows of statistics (stats_rows), remade after every build. */
 static void free_stats_rows(lurn_model *m) {
   free(m->stats);
@@ -65,6 +65,7 @@ static void free_stats_rows(lurn_model *m) {
   m->nstats = 0;
 }
 
+/* The arrays build sizes for the trainable parameters (remade by every build). */
 static void free_train_arrays(lurn_model *m) {
   free_stats_rows(m);
   free(m->train_params);
@@ -342,19 +343,16 @@ static int leaf_layers(lurn_layer *l, lurn_layer **layers, int at) {
 }
 
 /* The rows of statistics, made once per build: a row per leaf layer, the row of each
- * trainable parameter, room for the weights before an update. */
+ * trainable parameter. */
 static lurn_status stats_rows(lurn_model *m) {
   if (m->stats) return LURN_OK;
   int n = 0;
-  size_t floats = 0;
   for (int i = 0; i < m->n; i++) n += leaf_layers(m->layers[i], NULL, 0);
-  for (int i = 0; i < m->ntrain; i++) floats += (size_t)lurn_tensor_numel(m->train_params[i]);
   m->stats = calloc((size_t)(n ? n : 1), sizeof *m->stats);
   m->stats_layer = calloc((size_t)(n ? n : 1), sizeof *m->stats_layer);
   m->update_sums = calloc((size_t)(n ? n : 1) * 2, sizeof(double));
   m->train_row = calloc((size_t)(m->ntrain ? m->ntrain : 1), sizeof(int));
-  m->before_update = malloc(sizeof(float) * (floats ? floats : 1));
-  if (!m->stats || !m->stats_layer || !m->update_sums || !m->train_row || !m->before_update) {
+  if (!m->stats || !m->stats_layer || !m->update_sums || !m->train_row) {
     free_stats_rows(m);
     return lurn_fail(LURN_ENOMEM, "layer statistics: out of memory");
   }
@@ -421,7 +419,10 @@ static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const 
 void lurn_model_record_stats(lurn_model *m, int on) { m->recording = on != 0; }
 
 int lurn_model_layer_stats(const lurn_model *m, lurn_layer_stats *out, int max) {
-  for (int k = 0; k < m->nstats && k < max; k++) out[k] = m->stats[k];
+  for (int k = 0; k < m->nstats && k < max; k++) {
+    out[k] = m->stats[k];
+    if (!m->update_is_last) out[k].has &= ~(unsigned)LURN_STATS_UPDATE; /* an unrecorded one came since */
+  }
   return m->nstats;
 }
 
@@ -519,13 +520,20 @@ lurn_status lurn_model_compute_gradients(lurn_model *m, const lurn_loss *loss, c
 }
 
 /* Copies the weights the next update changes (recording statistics). */
-static void keep_weights(lurn_model *m) {
+static lurn_status keep_weights(lurn_model *m) {
+  if (!m->before_update) {
+    size_t floats = 0;
+    for (int i = 0; i < m->ntrain; i++) floats += (size_t)lurn_tensor_numel(m->train_params[i]);
+    m->before_update = malloc(sizeof(float) * (floats ? floats : 1));
+    if (!m->before_update) return lurn_fail(LURN_ENOMEM, "layer statistics: out of memory");
+  }
   float *at = m->before_update;
   for (int i = 0; i < m->ntrain; i++) {
     int64_t n = lurn_tensor_numel(m->train_params[i]);
     if (!m->train_frozen[i]) memcpy(at, lurn_tensor_data(m->train_params[i]), sizeof(float) * (size_t)n);
     at += n;
   }
+  return LURN_OK;
 }
 
 /* Each row's update_ratio: the L2 norm of the update just made over that of the weights
@@ -573,12 +581,15 @@ static lurn_status apply(lurn_model *m, lurn_optimizer *opt, lurn_tensor *const 
                        param_name(m->train_owner[i], m->train_params[i]));
     m->apply_grads[i] = grads[k++];
   }
-  if (!m->recording) return lurn_optimizer_step_frozen(opt, m->train_params, m->apply_grads, m->train_frozen, m->ntrain);
+  if (!m->recording) {
+    m->update_is_last = 0;
+    return lurn_optimizer_step_frozen(opt, m->train_params, m->apply_grads, m->train_frozen, m->ntrain);
+  }
   lurn_status st = stats_rows(m);
-  if (st) return st;
-  keep_weights(m);
+  if (st || (st = keep_weights(m))) return st;
   st = lurn_optimizer_step_frozen(opt, m->train_params, m->apply_grads, m->train_frozen, m->ntrain);
   if (!st) record_update(m);
+  m->update_is_last = !st;
   return st;
 }
 

@@ -563,11 +563,16 @@ function Model:train_on_batch(x, y, opts)
   return #metric_list == 0 and value or list
 end
 
---- model:compute_gradients(x, y[, sample_weight]) -> loss: the first half of a training
+--- model:compute_gradients(x, y[, sample_weight | {sample_weight =, allow_nonfinite =}]) -> loss: the first half of a training
 -- step (forward, loss, backward) on one batch, in training mode. The loss is fit's
 -- (regularization penalties included); the raw gradients stay in the model: gradients().
 function Model:compute_gradients(x, y, sample_weight)
-  local xb, yb, wb = training_batch(self, "compute_gradients", x, y, sample_weight)
+  local allow_nonfinite
+  if type(sample_weight) == "table" and not core.is_tensor(sample_weight) then
+    options.check(sample_weight, {"sample_weight", "allow_nonfinite"}, "compute_gradients", 2)
+    sample_weight, allow_nonfinite = sample_weight.sample_weight, sample_weight.allow_nonfinite
+  end
+  local xb, yb, wb = training_batch(self, "compute_gradients", x, y, sample_weight, nil, allow_nonfinite)
   return (self._core:compute_gradients(self.loss, xb, yb, wb))
 end
 
@@ -577,12 +582,18 @@ end
 -- training mode, as compute_gradients (no update), with each layer's statistics computed
 -- in C from its output and raw gradients (lua/lurn/training/layer_stats.lua).
 function Model:layer_stats(x, y, opts)
-  options.check(opts, {"sample_weight"}, "layer_stats", 2)
-  local xb, yb, wb = training_batch(self, "layer_stats", x, y, opts and opts.sample_weight)
+  options.check(opts, {"sample_weight", "allow_nonfinite"}, "layer_stats", 2)
+  opts = opts or {}
+  local xb, yb, wb = training_batch(self, "layer_stats", x, y, opts.sample_weight, nil, opts.allow_nonfinite)
   local c = self._core
+  -- a probe leaves the model as it was: the training forward moves BatchNormalization's
+  -- statistics (non-trainable weights), which are put back
+  local kept = {}
+  for i, w in ipairs(self.non_trainable_weights) do kept[i] = w:clone() end
   c:record_stats(true)
   local ok, err = pcall(c.compute_gradients, c, self.loss, xb, yb, wb)
   c:record_stats(false)
+  for i, w in ipairs(self.non_trainable_weights) do w:copy(kept[i]) end
   if not ok then error(err, 0) end
   return layer_stats.rows(self)
 end

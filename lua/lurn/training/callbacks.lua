@@ -211,9 +211,11 @@ end
 
 function LayerStats:on_train_begin()
   self.records = setmetatable({}, layer_stats.ROWS)
+  if self._out then self._out:close() end  -- left open by a fit that failed
+  self._out = nil
   if self.file then
     local f, err = io.open(self.file, "w")
-    if not f then error(("LayerStats: cannot write %s: %s"):format(self.file, err), 0) end
+    if not f then error("LayerStats: cannot write the CSV file: " .. err, 0) end
     f:write(table.concat(CSV_COLUMNS, ","), "\n")
     self._out = f
   end
