@@ -50,8 +50,11 @@ static unsigned offers_mask(const lurn_layer *l) {
   return LURN_BACKWARD_MASK_DX_RELU;
 }
 
-static const lurn_layer_ops plain_ops = {
-    .type = "Spy", .build = spy_build, .forward = spy_forward, .backward = spy_backward, .destroy = spy_destroy};
+static const lurn_layer_ops plain_ops = {.type = "Spy",
+                                         .build = spy_build,
+                                         .forward = spy_forward,
+                                         .backward = spy_backward,
+                                         .destroy = spy_destroy};
 static const lurn_layer_ops masking_ops = {.type = "MaskingSpy",
                                            .build = spy_build,
                                            .forward = spy_forward,
@@ -80,7 +83,8 @@ static lurn_tensor *batch(void) {
 static void step(lurn_model *m, int cross_entropy) {
   lurn_tensor *x = batch(), *y = batch();
   for (int i = 0; i < 3 * F; i++) lurn_tensor_data(y)[i] = i % F == 0;
-  lurn_loss loss = {.kind = cross_entropy ? LURN_LOSS_CATEGORICAL_CROSSENTROPY : LURN_LOSS_MEAN_SQUARED_ERROR};
+  lurn_loss loss = {.kind =
+                        cross_entropy ? LURN_LOSS_CATEGORICAL_CROSSENTROPY : LURN_LOSS_MEAN_SQUARED_ERROR};
   double value;
   CHECK(lurn_model_compute_gradients(m, &loss, x, y, NULL, &value, NULL) == LURN_OK);
   lurn_tensor_free(x);

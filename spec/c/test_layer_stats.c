@@ -12,7 +12,8 @@
 #define ROWS 5001 /* not a multiple of the thread counts */
 #define UNITS 12  /* ROWS * UNITS is above the parallel threshold */
 
-static void plain(const float *v, lurn_activation act, double *mean, double *std, int *dead, int64_t *saturated) {
+static void plain(const float *v, lurn_activation act, double *mean, double *std, int *dead,
+                  int64_t *saturated) {
   double sum = 0, sq = 0;
   for (int64_t i = 0; i < (int64_t)ROWS * UNITS; i++) sum += v[i];
   *mean = sum / ((double)ROWS * UNITS);
@@ -48,7 +49,8 @@ static void check_activation(lurn_activation act) {
     if (act == LURN_ACT_SIGMOID) v[i] = 1 / (1 + expf(-v[i]));
     if (act == LURN_ACT_RELU && i % UNITS < 3) v[i] = 0; /* three dead units */
   }
-  v[(int64_t)(ROWS - 1) * UNITS + 1] = act == LURN_ACT_RELU ? 0.5f : v[1]; /* unit 1 alive in the last row only */
+  v[(int64_t)(ROWS - 1) * UNITS + 1] =
+      act == LURN_ACT_RELU ? 0.5f : v[1]; /* unit 1 alive in the last row only */
   if (act == LURN_ACT_SOFTMAX)
     for (int r = 0; r < ROWS; r++) {
       double z = 0;
@@ -80,8 +82,10 @@ static void check_activation(lurn_activation act) {
         CHECK(s.saturated_fraction ==
               (double)saturated / (act == LURN_ACT_SOFTMAX ? ROWS : (double)ROWS * UNITS));
       }
-      if (run == 0) first = s;
-      else CHECK(s.act_mean == first.act_mean && s.act_std == first.act_std);
+      if (run == 0)
+        first = s;
+      else
+        CHECK(s.act_mean == first.act_mean && s.act_std == first.act_std);
     }
   }
   lurn_set_num_threads(1);
@@ -89,9 +93,15 @@ static void check_activation(lurn_activation act) {
   lurn_tensor_free(y);
 }
 
-static void test_relu(void) { check_activation(LURN_ACT_RELU); }
-static void test_sigmoid(void) { check_activation(LURN_ACT_SIGMOID); }
-static void test_softmax(void) { check_activation(LURN_ACT_SOFTMAX); }
+static void test_relu(void) {
+  check_activation(LURN_ACT_RELU);
+}
+static void test_sigmoid(void) {
+  check_activation(LURN_ACT_SIGMOID);
+}
+static void test_softmax(void) {
+  check_activation(LURN_ACT_SOFTMAX);
+}
 
 int main(void) {
   RUN(test_relu);

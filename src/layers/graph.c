@@ -222,7 +222,8 @@ static lurn_status backward_merge(graph *g, node *nd, const lurn_tensor *x, cons
 }
 
 static lurn_status backward_layer(graph *g, node *nd, const lurn_tensor *x, const lurn_tensor *y,
-                                  const lurn_tensor *ny, const lurn_tensor *ndy, lurn_tensor *dx, unsigned fuse) {
+                                  const lurn_tensor *ny, const lurn_tensor *ndy, lurn_tensor *dx,
+                                  unsigned fuse) {
   int id = nd->inputs[0];
   const lurn_tensor *in = value(g, x, y, id);
   lurn_tensor *target = grad_target(g, dx, id);
@@ -273,7 +274,8 @@ static lurn_status graph_backward(lurn_layer *l, const lurn_tensor *x, const lur
     }
     const lurn_tensor *d = ndy ? ndy : dy;
     unsigned node_fuse = nd->fuse | (top ? fuse & LURN_BACKWARD_DY_IS_DZ : 0);
-    st = nd->merge ? backward_merge(g, nd, x, y, ny, d, dx) : backward_layer(g, nd, x, y, ny, d, dx, node_fuse);
+    st = nd->merge ? backward_merge(g, nd, x, y, ny, d, dx)
+                   : backward_layer(g, nd, x, y, ny, d, dx, node_fuse);
     if (st) return st;
     lurn_layer_backward_done(layer);
   }

@@ -46,8 +46,8 @@ typedef struct {
 
 /* rows [r0, r1) of y seen as (rows, units): deviations from mean, saturation, and in
  * alive[u] whether unit u is non-zero anywhere (NaN counts as alive: not exactly zero) */
-static void second_pass(const float *y, int64_t r0, int64_t r1, int64_t units, double mean, lurn_activation act,
-                        band_sums *s, unsigned char *alive) {
+static void second_pass(const float *y, int64_t r0, int64_t r1, int64_t units, double mean,
+                        lurn_activation act, band_sums *s, unsigned char *alive) {
   const double hi = 1 - SATURATION_MARGIN;
   for (int64_t r = r0; r < r1; r++) {
     const float *row = y + r * units;
@@ -56,9 +56,12 @@ static void second_pass(const float *y, int64_t r0, int64_t r1, int64_t units, d
       double d = row[u] - mean;
       s->sq += d * d;
       if (row[u] != 0) alive[u] = 1;
-      if (act == LURN_ACT_SIGMOID) s->saturated += row[u] < SATURATION_MARGIN || row[u] > hi;
-      else if (act == LURN_ACT_TANH) s->saturated += fabsf(row[u]) > hi;
-      else if (row[u] > top) top = row[u];
+      if (act == LURN_ACT_SIGMOID)
+        s->saturated += row[u] < SATURATION_MARGIN || row[u] > hi;
+      else if (act == LURN_ACT_TANH)
+        s->saturated += fabsf(row[u]) > hi;
+      else if (row[u] > top)
+        top = row[u];
     }
     if (act == LURN_ACT_SOFTMAX) s->saturated += top > hi;
   }
@@ -111,7 +114,8 @@ lurn_status lurn_layer_stats_of_output(lurn_layer_stats *s, const lurn_layer *l,
     s->dead_fraction = (double)dead / (double)units;
     s->has |= LURN_STATS_DEAD;
   }
-  if (l->activation == LURN_ACT_SIGMOID || l->activation == LURN_ACT_TANH || l->activation == LURN_ACT_SOFTMAX) {
+  if (l->activation == LURN_ACT_SIGMOID || l->activation == LURN_ACT_TANH ||
+      l->activation == LURN_ACT_SOFTMAX) {
     s->saturated_fraction = (double)saturated / (double)(l->activation == LURN_ACT_SOFTMAX ? rows : n);
     s->has |= LURN_STATS_SATURATED;
   }

@@ -398,12 +398,15 @@ static void layer_backward_done(lurn_layer_observer *o, lurn_layer *l) {
  * the statistics of every layer in its row (the update_ratio of the last update kept);
  * with the grads_ready hook, reports each layer's gradients as soon as they are complete.
  * Nobody watching, the layers run with no observer at all. */
-static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
-                                    const float *sample_weight, double *loss_value, lurn_tensor *dx) {
-  if (!m->recording && !m->grads_ready) return run_forward_backward(m, loss, x, y, sample_weight, loss_value, dx);
+static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x,
+                                    const lurn_tensor *y, const float *sample_weight, double *loss_value,
+                                    lurn_tensor *dx) {
+  if (!m->recording && !m->grads_ready)
+    return run_forward_backward(m, loss, x, y, sample_weight, loss_value, dx);
   lurn_status st = stats_rows(m);
   if (st) return st;
-  m->observer = (lurn_layer_observer){.forward_done = layer_forward_done, .backward_done = layer_backward_done};
+  m->observer =
+      (lurn_layer_observer){.forward_done = layer_forward_done, .backward_done = layer_backward_done};
   for (int k = 0; k < m->nstats; k++) {
     if (m->recording) m->stats[k].has &= LURN_STATS_UPDATE;
     m->stats_layer[k]->observer = &m->observer;
@@ -450,7 +453,8 @@ static lurn_status run_forward_backward(lurn_model *m, const lurn_loss *loss, co
  * softmax/sigmoid applied by the loss, and a relu applied by the max pooling above it. */
 static unsigned fused_steps(const lurn_model *m, int i, int fused_loss) {
   unsigned fuse = 0;
-  if ((i == m->n - 1 && fused_loss) || (i + 1 < m->n && lurn_layer_relu_fusable(m->layers[i], m->layers[i + 1])))
+  if ((i == m->n - 1 && fused_loss) ||
+      (i + 1 < m->n && lurn_layer_relu_fusable(m->layers[i], m->layers[i + 1])))
     fuse |= LURN_BACKWARD_DY_IS_DZ;
   if (i > 0 && lurn_layer_relu_fusable(m->layers[i - 1], m->layers[i])) fuse |= LURN_BACKWARD_MASK_DX_RELU;
   return fuse;
