@@ -61,5 +61,6 @@ void l_preprocessing_register(lua_State *L); /* scalers, encoders, splits */
 void l_sampling_register(lua_State *L);      /* SMOTE, random samplers, k nearest neighbours */
 void l_augment_register(lua_State *L);  /* image augmentation */
 void l_interrupt_register(lua_State *L); /* Ctrl-C during fit, evaluate, predict */
+void l_model_file_register(lua_State *L); /* model files: sections and tensor lists */
 
 #endif

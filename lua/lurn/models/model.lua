@@ -312,8 +312,10 @@ function Model:fit(x, y, opts)
   local loss, opt = self.loss, self.optimizer._c
 
   call_callbacks(cbs, "on_train_begin", {})
+  -- a loaded model's saved random state; the epoch a BackupAndRestore callback restored
+  local first_epoch = self:_resume(opts.initial_epoch or 0)
   local interrupt <close> = core.watch_interrupt()
-  for epoch = opts.initial_epoch or 0, epochs - 1 do
+  for epoch = first_epoch, epochs - 1 do
     for _, m in ipairs(metric_list) do m:reset() end
     call_callbacks(cbs, "on_epoch_begin", epoch, {})
     if verbose > 0 then print(("Epoch %d/%d"):format(epoch + 1, epochs)) end
@@ -521,6 +523,7 @@ function Model:train_on_batch(x, y, opts)
   opts = opts or {}
   local xb, yb, wb = training_batch(self, "train_on_batch", x, y, opts.sample_weight, opts.class_weight,
                                     opts.allow_nonfinite)
+  self:_resume(0)  -- a loaded model's saved random state
   local value, pred = self._core:train_step(self.loss, self.optimizer._c, xb, yb, wb)
   if self._batch_metric_specs ~= self._metric_specs then
     self._batch_metrics, self._batch_metric_specs = nil, nil
@@ -678,8 +681,14 @@ function Model:_print_totals(print_fn, rule)
   print_fn(rule)
 end
 
+-- Model files (lurn/models/saving.lua, loaded at first use): save, save_weights,
+-- load_weights, export_npy, and _resume, which fit and train_on_batch call.
+for _, method in ipairs{"save", "save_weights", "load_weights", "export_npy", "_resume"} do
+  Model[method] = function(...) return require("lurn.models.saving")[method](...) end
+end
+
 -- Errors from these point at the user's line, wherever inside lurn they are raised.
-for _, method in ipairs{"compile", "fit", "evaluate", "predict", "__call", "set_weights", "train_on_batch",
+for _, method in ipairs{"save", "save_weights", "load_weights", "export_npy", "compile", "fit", "evaluate", "predict", "__call", "set_weights", "train_on_batch",
                         "compute_gradients", "apply_gradients", "layer_stats"} do
   Model[method] = at_user_line(Model[method])
 end
