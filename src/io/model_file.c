@@ -201,9 +201,13 @@ lurn_status lurn_model_file_parse(const char *path, const void *data, size_t len
       break;
     }
     uint32_t name_len = get_u32(p + at);
-    if (name_len == 0 || name_len > LURN_MODEL_SECTION_NAME_MAX || len - at - 4 < name_len) {
-      st = lurn_fail(LURN_EIO, "%s: section %u of %u has a name length of %u bytes (1 to %d, within the file)", path,
-                     i + 1, n, name_len, LURN_MODEL_SECTION_NAME_MAX);
+    if (name_len == 0 || name_len > LURN_MODEL_SECTION_NAME_MAX) {
+      st = lurn_fail(LURN_EIO, "%s: section %u of %u has a name length of %u bytes (1 to %d)", path, i + 1, n,
+                     name_len, LURN_MODEL_SECTION_NAME_MAX);
+      break;
+    }
+    if (len - at - 4 < name_len) {
+      st = lurn_fail(LURN_EIO, "%s: truncated model file: section %u of %u is cut off in its name", path, i + 1, n);
       break;
     }
     const unsigned char *name = p + at + 4;
