@@ -445,3 +445,14 @@ lurn_status lurn_tensor_list_decode(const char *path, const char *section, const
   *out = l;
   return LURN_OK;
 }
+
+/* ---- directories ---------------------------------------------------------------------- */
+
+lurn_status lurn_make_directory(const char *path) {
+  if (mkdir(path, 0777) == 0) return LURN_OK;
+  int err = errno;
+  struct stat st;
+  if (err == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return LURN_OK;
+  if (err == EEXIST) return lurn_fail(LURN_EIO, "%s: cannot make a directory: a file of that name is there", path);
+  return lurn_fail(LURN_EIO, "%s: cannot make a directory: %s", path, strerror(err));
+}

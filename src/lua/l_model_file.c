@@ -96,7 +96,14 @@ static int l_decode_tensors(lua_State *L) {
   return 2;
 }
 
+/* core.make_directory(path) */
+static int l_make_directory(lua_State *L) {
+  l_check(L, lurn_make_directory(luaL_checkstring(L, 1)));
+  return 0;
+}
+
 static const luaL_Reg model_file_functions[] = {
+    {"make_directory", l_make_directory},
     {"model_file_write", l_model_file_write},
     {"model_file_read", l_model_file_read},
     {"encode_tensors", l_encode_tensors},

@@ -110,6 +110,9 @@ lurn_status lurn_tensor_list_encode(const char *const *names, lurn_tensor *const
 lurn_status lurn_tensor_list_decode(const char *path, const char *section, const void *data, size_t len,
                                     lurn_tensor_list **out);
 void lurn_tensor_list_free(lurn_tensor_list *l);
+/* Makes the directory path (its parent must exist; mode 0777 less the umask); one already
+ * there is fine. For BackupAndRestore's backup_dir. */
+lurn_status lurn_make_directory(const char *path);
 
 #ifdef __cplusplus
 }

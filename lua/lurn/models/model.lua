@@ -306,6 +306,7 @@ function Model:fit(x, y, opts)
     cb.params = {epochs = epochs, steps = steps_per_epoch, verbose = verbose}
   end
   self.history = history
+  self._callbacks = cbs  -- BackupAndRestore keeps the others' states
   self.stop_training = false
   local metric_list = self:_new_metrics()
   local keys = metric_keys(metric_list)

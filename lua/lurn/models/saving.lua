@@ -128,6 +128,7 @@ function saving.save(self, path, opts)
   end
   local pre = preprocessing_plain(opts and opts.preprocessing)
   if pre then sections[#sections + 1] = {"preprocessing", encode(pre, "preprocessing")} end
+  if opts and opts._backup then sections[#sections + 1] = {"backup", encode(opts._backup, "backup")} end
   core.model_file_write(path, sections)
 end
 
@@ -212,6 +213,11 @@ local function compile_from(path, model, sections)
                   metrics = tc.metrics}
   end)
   if not ok then error(("%s: the compile settings cannot be used: %s"):format(path, text.message(err)), 0) end
+end
+
+-- The optimizer's slots and iterations into the model's (compiled) optimizer, after
+-- checking them; the random state kept for the model's next fit.
+local function restore_training_state(path, model, sections)
   local state = decode(path, sections, "training_state")
   local _, slots = core.decode_tensors(path, "optimizer_state", section(path, sections, "optimizer_state"))
   if math.type(state.iterations) ~= "integer" or type(state.nadam_u_product) ~= "number"
@@ -234,7 +240,7 @@ local function compile_from(path, model, sections)
     end
     at = at + 1
   end
-  ok, err = pcall(model.optimizer._c.restore, model.optimizer._c, state.iterations, state.nadam_u_product, slots)
+  local ok, err = pcall(model.optimizer._c.restore, model.optimizer._c, state.iterations, state.nadam_u_product, slots)
   if not ok then error(("%s: section 'optimizer_state': %s"):format(path, text.message(err)), 0) end
   ok, err = pcall(core.set_rng_state, state.rng)  -- checked here, applied at the next fit
   if not ok then error(("%s: section 'training_state': rng: %s"):format(path, text.message(err)), 0) end
@@ -267,12 +273,25 @@ function saving.load_model(path)
     local cfg = decode(path, sections, "model_config")
     local model = rebuild(path, cfg)
     set_weights_from(model, path, sections, "load_model")
-    if sections.training_config then compile_from(path, model, sections) end
+    if sections.training_config then
+      compile_from(path, model, sections)
+      restore_training_state(path, model, sections)
+    end
     return model, preprocessing_from(path, sections)
   end)
   core.set_rng_state(rng)  -- building drew initial weights: the process's stream is as it was
   if not ok then error(model, 0) end
   return model, pre
+end
+
+--- saving.restore_backup(model, path) -> the file's 'backup' section: BackupAndRestore's
+-- way back into a run: the weights, and for a compiled model the optimizer's state and
+-- the random state (applied at fit's start), into the model itself.
+function saving.restore_backup(model, path)
+  local sections = read_file(path, "BackupAndRestore")
+  set_weights_from(model, path, sections, "BackupAndRestore")
+  if model.compiled and sections.training_state then restore_training_state(path, model, sections) end
+  return decode(path, sections, "backup")
 end
 
 --- model:_resume(initial_epoch) -> the epoch fit starts at: applies the random state a
