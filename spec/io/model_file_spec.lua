@@ -237,6 +237,18 @@ describe("a damaged or hostile model file", function()
       load(container(with(s, "training_state", state))))
   end)
 
+  it("a device that never ends and is no model file (/dev/zero): refused after its first bytes", function()
+    assert.matches("/dev/zero: not a lurn model file", error_of(lurn.models.load_model, "/dev/zero"), 1, true)
+  end)
+
+  it("a model file through a pipe (a FIFO) reads as from a file", function()
+    local fifo = path_of("fifo.lurn")
+    assert(os.execute("mkfifo '" .. fifo .. "'"))
+    assert(os.execute("cat '" .. path_of("good.lurn") .. "' > '" .. fifo .. "' &"))
+    local m = lurn.models.load_model(fifo)
+    assert.same(model:get_weights()[1]:totable(), m:get_weights()[1]:totable())
+  end)
+
   it("a missing file or a directory: named", function()
     assert.matches("nope.lurn", error_of(lurn.models.load_model, path_of("nope.lurn")))
     assert.matches(dir, error_of(lurn.models.load_model, dir), 1, true)

@@ -3,7 +3,8 @@
  * weight and optimizer sections hold (named little-endian float32 tensors with shapes).
  * The whole file is read into memory first (a regular file's size is known before any
  * byte is read; a pipe's memory grows with what arrives), then every length and count in
- * it is checked against the bytes that are left before anything is allocated from it.
+ * it is checked against the bytes that are left before anything is allocated from it
+ * (a pipe or device whose first bytes are not the magic is not read further).
  * Writing goes through src/io/atomic_file.c: the old file stays whole if a save fails. */
 #include <errno.h>
 #include <stdlib.h>
@@ -168,6 +169,8 @@ static lurn_status slurp(int fd, const struct stat *st, const char *path, unsign
     }
     got += (size_t)r;
     if (got < cap) break;
+    /* a device or pipe that is not a model file (/dev/zero) is not read to its end */
+    if (got >= 8 && memcmp(buf, MAGIC, 8) != 0) break;
   }
   *out = buf;
   *len = got;
