@@ -222,6 +222,66 @@ describe("exact resume", function()
   end
 end)
 
+describe("exact resume with every optimizer", function()
+  local O = lurn.optimizers
+  local CASES = {
+    SGD = function() return O.SGD{learning_rate = 0.05, momentum = 0.9, nesterov = true} end,
+    Adam = function() return O.Adam{learning_rate = 0.01, amsgrad = true} end,
+    AdamW = function() return O.AdamW{learning_rate = 0.01} end,
+    RMSprop = function() return O.RMSprop{learning_rate = 0.01, momentum = 0.5} end,
+    Adagrad = function() return O.Adagrad{learning_rate = 0.05} end,
+    Nadam = function() return O.Nadam{learning_rate = 0.01} end,
+    Adamax = function() return O.Adamax{learning_rate = 0.01} end,
+    Adadelta = function() return O.Adadelta{learning_rate = 1} end,
+    Ftrl = function() return O.Ftrl{learning_rate = 0.05, l1_regularization_strength = 0.01} end,
+  }
+
+  it("covers every optimizer", function()
+    for name, v in pairs(O) do
+      if type(v) == "function" and name:match("^%u") then assert.truthy(CASES[name], "no resume case for " .. name) end
+    end
+  end)
+
+  for name, make_opt in pairs(CASES) do
+    it(name .. ": 1 epoch, save, load, 2 more = 3 in one go", function()
+      lurn.manual_seed(8)
+      local x, y = lurn.randn{24, 3}, lurn.randn{24, 2}
+      local function make()
+        lurn.manual_seed(1)
+        local m = lurn.Sequential{L.Dense(5, {input_shape = {3}, activation = "tanh"}), L.Dropout(0.2), L.Dense(2)}
+        m:compile{optimizer = make_opt(), loss = lurn.losses.Huber{delta = 0.5}}
+        return m
+      end
+      local opts = {batch_size = 6, verbose = 0, epochs = 3}
+      local whole = make()
+      whole:fit(x, y, opts)
+      local first = make()
+      opts.epochs = 1
+      first:fit(x, y, opts)
+      first:save(path_of("opt.lurn"))
+      local resumed = lurn.models.load_model(path_of("opt.lurn"))
+      assert.equal("huber", resumed.loss.kind)
+      assert.equal(0.5, resumed.loss.delta)
+      opts.epochs, opts.initial_epoch = 3, 1
+      resumed:fit(x, y, opts)
+      local a, b = whole:get_weights(), resumed:get_weights()
+      for i = 1, #a do same_tensor(a[i], b[i]) end
+    end)
+  end
+end)
+
+describe("metrics a file cannot hold", function()
+  it("a metric object with settings its name does not give is refused by name", function()
+    local model = lurn.Sequential{L.Dense(1, {input_shape = {2}, activation = "sigmoid"})}
+    model:compile{optimizer = "sgd", loss = "binary_crossentropy", metrics = {lurn.metrics.Precision{thresholds = 0.3}}}
+    assert.matches("metric 1 (precision) cannot be saved: compile with a metric name",
+      error_of(model.save, model, path_of("metric.lurn")), 1, true)
+    model:compile{optimizer = "sgd", loss = "binary_crossentropy", metrics = {lurn.metrics.Recall()}}
+    model:save(path_of("metric.lurn"))
+    assert.same({"recall"}, lurn.models.load_model(path_of("metric.lurn"))._metric_specs)
+  end)
+end)
+
 describe("preprocessing saved beside the model", function()
   it("comes back fitted, as the second value of load_model", function()
     local model = lurn.Sequential{L.Dense(2, {input_shape = {3}})}
