@@ -5,6 +5,32 @@
 
 #include "l_tensor.h"
 
+/* What C hands over (a read file, a decoded list, encoded bytes) sits in a box with a
+ * __gc until it is in Lua values: a memory error while they are made frees it. */
+#define OWNED_MT "lurn.model_file.owned"
+typedef enum { OWNED_FILE, OWNED_LIST, OWNED_BYTES } owned_kind;
+typedef struct {
+  owned_kind kind;
+  void *p;
+} owned;
+
+static int owned_gc(lua_State *L) {
+  owned *o = luaL_checkudata(L, 1, OWNED_MT);
+  if (o->kind == OWNED_FILE) lurn_model_file_free(o->p);
+  if (o->kind == OWNED_LIST) lurn_tensor_list_free(o->p);
+  if (o->kind == OWNED_BYTES) free(o->p);
+  o->p = NULL;
+  return 0;
+}
+
+static owned *push_owned(lua_State *L, owned_kind kind) {
+  owned *o = lua_newuserdatauv(L, sizeof *o, 0);
+  o->kind = kind;
+  o->p = NULL;
+  luaL_setmetatable(L, OWNED_MT);
+  return o;
+}
+
 /* core.model_file_write(path, {{name, bytes}, ...}): atomic. */
 static int l_model_file_write(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -29,11 +55,11 @@ static int l_model_file_write(lua_State *L) {
 /* core.model_file_read(path) -> {name = bytes, ...}, {names in file order} */
 static int l_model_file_read(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  owned *o = push_owned(L, OWNED_FILE);
   lurn_model_file *f;
   l_check(L, lurn_model_file_read(path, &f));
+  o->p = f;
   int n = lurn_model_file_count(f);
-  /* no Lua error may leave f behind: the tables are made with room first (memory errors
-   * are the only ones lua_pushlstring raises, and then f leaks as any failed read would) */
   lua_createtable(L, 0, n);
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
@@ -44,6 +70,7 @@ static int l_model_file_read(lua_State *L) {
     lua_rawseti(L, -2, i + 1);
   }
   lurn_model_file_free(f);
+  o->p = NULL;
   return 2;
 }
 
@@ -63,14 +90,14 @@ static int l_encode_tensors(lua_State *L) {
     ts[i] = l_checktensor(L, -1);
     lua_pop(L, 2);
   }
+  owned *o = push_owned(L, OWNED_BYTES);
   unsigned char *bytes;
   size_t len;
   l_check(L, lurn_tensor_list_encode(names, ts, (int)n, &bytes, &len));
-  luaL_Buffer b;
-  char *dst = luaL_buffinitsize(L, &b, len); /* may raise on memory: copy first, then free */
-  memcpy(dst, bytes, len);
+  o->p = bytes;
+  lua_pushlstring(L, (const char *)bytes, len);
   free(bytes);
-  luaL_pushresultsize(&b, len);
+  o->p = NULL;
   return 1;
 }
 
@@ -81,8 +108,10 @@ static int l_decode_tensors(lua_State *L) {
   const char *section = luaL_checkstring(L, 2);
   size_t len;
   const char *data = luaL_checklstring(L, 3, &len);
+  owned *o = push_owned(L, OWNED_LIST);
   lurn_tensor_list *l;
   l_check(L, lurn_tensor_list_decode(path, section, data, len, &l));
+  o->p = l;
   lua_createtable(L, l->n, 0);
   lua_createtable(L, l->n, 0);
   for (int i = 0; i < l->n; i++) {
@@ -93,6 +122,7 @@ static int l_decode_tensors(lua_State *L) {
     lua_rawseti(L, -2, i + 1);
   }
   lurn_tensor_list_free(l);
+  o->p = NULL;
   return 2;
 }
 
@@ -111,4 +141,11 @@ static const luaL_Reg model_file_functions[] = {
     {NULL, NULL},
 };
 
-void l_model_file_register(lua_State *L) { luaL_setfuncs(L, model_file_functions, 0); }
+void l_model_file_register(lua_State *L) {
+  if (luaL_newmetatable(L, OWNED_MT)) {
+    lua_pushcfunction(L, owned_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  luaL_setfuncs(L, model_file_functions, 0);
+}
