@@ -187,6 +187,23 @@ describe("a damaged or hostile model file", function()
     assert.matches("bad.lurn: the architecture cannot be rebuilt: .*unknown layer class 'Bogus'", err)
   end)
 
+  it("an architecture asking for more weights than the file holds: refused before it is allocated", function()
+    local s = sections_of(good)
+    for _, units in ipairs{"1099511627776", "100000", "4"} do  -- 2^40; a lot; one more than saved
+      local cfg = s[1][2]:gsub('"units":3', '"units":' .. units, 1)
+      local err = load(container(with(s, "model_config", cfg)))
+      assert.matches("bad.lurn: the architecture cannot be rebuilt: .*the model file has left for it", err)
+    end
+    -- and a model file that fits is still read, with no limit left behind
+    assert.is_table(lurn.models.load_model(path_of("good.lurn")))
+    assert.equal(-1, core.param_budget())
+    assert.equal(7, core.with_param_budget(8, function() return 7 end))
+    assert.matches("boom", error_of(core.with_param_budget, 8, function() error("boom") end))
+    assert.equal(-1, core.param_budget())
+    local big = lurn.Sequential{L.Dense(100, {input_shape = {100}})}
+    assert.equal(10100, big:count_params())
+  end)
+
   it("an unknown model class, and plain data that is not JSON", function()
     local cfg = sections_of(good)[1][2]:gsub('"class_name":"Sequential"', '"class_name":"os.execute"', 1)
     assert.matches("unknown model class 'os.execute'", load(container(with(sections_of(good), "model_config", cfg))))
@@ -219,7 +236,18 @@ describe("a damaged or hostile model file", function()
   it("weights of the wrong shape or number", function()
     local s = sections_of(good)
     local err = load(container(with(s, "weights", tensor_list(1, "dense/kernel", {1}, "\0\0\0\0"))))
-    assert.matches("bad.lurn: the file holds 1 weights, model '.-' has 4", err)
+    assert.matches("bad.lurn: the architecture cannot be rebuilt: .*Dense: its kernel would hold more values "
+      .. "than the 1 the model file has left for it", err)
+    local m = lurn.Sequential{L.Dense(3, {input_shape = {4}}), L.Dense(2)}
+    err = error_of(m.load_weights, m, write(path_of("one.lurn"), container({{"weights",
+      tensor_list(1, "dense/kernel", {1}, "\0\0\0\0")}})))
+    assert.matches("one.lurn: the file holds 1 weights, model '.-' has 4", err)
+    -- as many values as the model's, one kernel transposed
+    local names, tensors = core.decode_tensors("x", "weights", s[2][2])
+    tensors[1] = tensors[1]:t():contiguous()
+    err = load(container(with(s, "weights", core.encode_tensors(names, tensors))))
+    assert.matches("bad.lurn: weight 1 '.-/kernel' has shape %(3, 4%) in the file, but the model's '.-/kernel' has "
+      .. "shape %(4, 3%)", err)
   end)
 
   it("optimizer slots that fit no weight", function()

@@ -132,7 +132,30 @@ static int l_make_directory(lua_State *L) {
   return 0;
 }
 
+/* core.with_param_budget(values, fn, ...) -> fn(...)'s results: fn runs with builds limited
+ * to `values` parameter values (lurn_set_param_budget), the previous limit back afterwards,
+ * whether fn returns or raises. */
+static int l_with_param_budget(lua_State *L) {
+  lua_Integer values = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, values >= 0, 1, "a budget is a number of values >= 0");
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  int64_t previous = lurn_param_budget();
+  lurn_set_param_budget(values);
+  int status = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 0);
+  lurn_set_param_budget(previous);
+  if (status != LUA_OK) return lua_error(L);
+  return lua_gettop(L) - 1;
+}
+
+/* core.param_budget() -> the current limit, -1 when there is none */
+static int l_param_budget(lua_State *L) {
+  lua_pushinteger(L, lurn_param_budget());
+  return 1;
+}
+
 static const luaL_Reg model_file_functions[] = {
+    {"with_param_budget", l_with_param_budget},
+    {"param_budget", l_param_budget},
     {"make_directory", l_make_directory},
     {"model_file_write", l_model_file_write},
     {"model_file_read", l_model_file_read},

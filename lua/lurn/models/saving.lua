@@ -271,7 +271,11 @@ function saving.load_model(path)
   local sections = read_file(path, "load_model")
   local ok, model, pre = pcall(function()
     local cfg = decode(path, sections, "model_config")
-    local model = rebuild(path, cfg)
+    -- the architecture may create no more weight values than the file holds
+    local _, weights = core.decode_tensors(path, "weights", section(path, sections, "weights"))
+    local values = 0
+    for _, w in ipairs(weights) do values = values + w:numel() end
+    local model = core.with_param_budget(values, rebuild, path, cfg)
     set_weights_from(model, path, sections, "load_model")
     if sections.training_config then
       compile_from(path, model, sections)
