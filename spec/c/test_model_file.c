@@ -61,9 +61,9 @@ static void test_tensor_list_round_trip(void) {
     const float *e = lurn_tensor_data(l->tensors[0]);
     uint32_t bits;
     memcpy(&bits, &e[0], 4);
-    CHECK(bits == nan_bits);            /* (0,0) */
-    CHECK(e[1] == 1e-45f);              /* (0,1) = a(1,0) */
-    CHECK(signbit(e[2]) && e[2] == 0);  /* (1,0) = a(0,1) */
+    CHECK(bits == nan_bits);           /* (0,0) */
+    CHECK(e[1] == 1e-45f);             /* (0,1) = a(1,0) */
+    CHECK(signbit(e[2]) && e[2] == 0); /* (1,0) = a(0,1) */
     CHECK(e[3] == 3.25f && e[4] == INFINITY && e[5] == -7.0f);
     lurn_tensor_list_free(l);
   }

@@ -1,8 +1,8 @@
 /* libFuzzer target: the model-file reader (lurn_model_file_read) on arbitrary bytes, and
  * the tensor-list decoder on every section it hands out, whatever the section's name. A
  * CRC-32 stops nearly every mutation short of the sections, so the bytes are also decoded
- * as a tensor list directly. A read either fails with a message or gives sections that lie inside the file; a decoded
- * list holds tensors whose every element the section really held. */
+ * as a tensor list directly. A read either fails with a message or gives sections that lie inside the file; a
+ * decoded list holds tensors whose every element the section really held. */
 #include "fuzz_input.h"
 
 static void decode_section(const lurn_model_section *s) {

@@ -19,7 +19,7 @@
 #include "lurn.h"
 
 static const unsigned char MAGIC[8] = {'L', 'U', 'R', 'N', 'M', 'O', 'D', 'L'};
-#define HEADER_BYTES 16            /* magic, version, section count */
+#define HEADER_BYTES 16              /* magic, version, section count */
 #define READ_CHUNK ((size_t)1 << 20) /* a pipe is read this much at a time */
 
 struct lurn_model_file {
@@ -78,7 +78,8 @@ static uint32_t section_crc(const char *name, size_t name_len, const void *data,
 
 lurn_status lurn_model_file_write(const char *path, const lurn_model_section *sections, int n) {
   if (n < 0 || n > LURN_MODEL_MAX_SECTIONS)
-    return lurn_fail(LURN_EINVAL, "%s: a model file holds 0 to %d sections, not %d", path, LURN_MODEL_MAX_SECTIONS, n);
+    return lurn_fail(LURN_EINVAL, "%s: a model file holds 0 to %d sections, not %d", path,
+                     LURN_MODEL_MAX_SECTIONS, n);
   for (int i = 0; i < n; i++) {
     if (!valid_name((const unsigned char *)sections[i].name, strlen(sections[i].name)))
       return lurn_fail(LURN_EINVAL, "%s: section name '%s' is not 1 to %d characters of a-z, 0-9 and _", path,
@@ -190,7 +191,8 @@ lurn_status lurn_model_file_parse(const char *path, const void *data, size_t len
     return lurn_fail(LURN_EIO, "%s: model file version %u; this lurn reads version %d", path, version,
                      LURN_MODEL_FILE_VERSION);
   if (n > LURN_MODEL_MAX_SECTIONS)
-    return lurn_fail(LURN_EIO, "%s: the header declares %u sections (at most %d)", path, n, LURN_MODEL_MAX_SECTIONS);
+    return lurn_fail(LURN_EIO, "%s: the header declares %u sections (at most %d)", path, n,
+                     LURN_MODEL_MAX_SECTIONS);
   lurn_model_file *f = calloc(1, sizeof *f);
   if (!f || !(f->sections = calloc(n ? n : 1, sizeof *f->sections))) {
     free(f);
@@ -200,7 +202,8 @@ lurn_status lurn_model_file_parse(const char *path, const void *data, size_t len
   lurn_status st = LURN_OK;
   for (uint32_t i = 0; i < n && st == LURN_OK; i++) {
     if (len - at < 4) {
-      st = lurn_fail(LURN_EIO, "%s: truncated model file: section %u of %u is cut off in its name", path, i + 1, n);
+      st = lurn_fail(LURN_EIO, "%s: truncated model file: section %u of %u is cut off in its name", path,
+                     i + 1, n);
       break;
     }
     uint32_t name_len = get_u32(p + at);
@@ -210,7 +213,8 @@ lurn_status lurn_model_file_parse(const char *path, const void *data, size_t len
       break;
     }
     if (len - at - 4 < name_len) {
-      st = lurn_fail(LURN_EIO, "%s: truncated model file: section %u of %u is cut off in its name", path, i + 1, n);
+      st = lurn_fail(LURN_EIO, "%s: truncated model file: section %u of %u is cut off in its name", path,
+                     i + 1, n);
       break;
     }
     const unsigned char *name = p + at + 4;
@@ -236,8 +240,8 @@ lurn_status lurn_model_file_parse(const char *path, const void *data, size_t len
     uint32_t crc = get_u32(p + at + 8);
     at += 12;
     if (size > len - at) {
-      st = lurn_fail(LURN_EIO, "%s: truncated model file: section '%s' declares %llu bytes, %zu are left", path,
-                     copy, (unsigned long long)size, len - at);
+      st = lurn_fail(LURN_EIO, "%s: truncated model file: section '%s' declares %llu bytes, %zu are left",
+                     path, copy, (unsigned long long)size, len - at);
       break;
     }
     for (uint32_t j = 0; j < i; j++)
@@ -291,7 +295,9 @@ void lurn_model_file_free(lurn_model_file *f) {
   free(f);
 }
 
-int lurn_model_file_count(const lurn_model_file *f) { return f->n; }
+int lurn_model_file_count(const lurn_model_file *f) {
+  return f->n;
+}
 
 const lurn_model_section *lurn_model_file_at(const lurn_model_file *f, int i) {
   return i >= 0 && i < f->n ? &f->sections[i] : NULL;
@@ -305,17 +311,17 @@ const lurn_model_section *lurn_model_file_find(const lurn_model_file *f, const c
 
 /* ---- tensor lists --------------------------------------------------------------------- */
 
-lurn_status lurn_tensor_list_encode(const char *const *names, lurn_tensor *const *tensors, int n, unsigned char **out,
-                                    size_t *len) {
+lurn_status lurn_tensor_list_encode(const char *const *names, lurn_tensor *const *tensors, int n,
+                                    unsigned char **out, size_t *len) {
   *out = NULL;
   *len = 0;
   size_t total = 4;
   for (int i = 0; i < n; i++) {
     size_t name_len = strlen(names[i]), bytes;
     if (name_len > LURN_TENSOR_NAME_MAX)
-      return lurn_fail(LURN_EINVAL, "tensor name '%.40s...' is longer than %d bytes", names[i], LURN_TENSOR_NAME_MAX);
-    if (tensors[i]->ndim < 1)
-      return lurn_fail(LURN_EINVAL, "tensor '%s' has no dimensions", names[i]);
+      return lurn_fail(LURN_EINVAL, "tensor name '%.40s...' is longer than %d bytes", names[i],
+                       LURN_TENSOR_NAME_MAX);
+    if (tensors[i]->ndim < 1) return lurn_fail(LURN_EINVAL, "tensor '%s' has no dimensions", names[i]);
     if (!lurn_array_bytes(lurn_tensor_numel(tensors[i]), 4, &bytes) ||
         !lurn_add_size(total, 8 + name_len + 8 * (size_t)tensors[i]->ndim, &total) ||
         !lurn_add_size(total, bytes, &total))
@@ -366,16 +372,16 @@ void lurn_tensor_list_free(lurn_tensor_list *l) {
 }
 
 /* One tensor at *at; on success *at is past it and names[i], tensors[i] are set. */
-static lurn_status decode_one(const char *path, const char *section, const unsigned char *p, size_t len, size_t *at,
-                              uint32_t i, lurn_tensor_list *l) {
+static lurn_status decode_one(const char *path, const char *section, const unsigned char *p, size_t len,
+                              size_t *at, uint32_t i, lurn_tensor_list *l) {
 #define BAD(...) lurn_fail(LURN_EIO, __VA_ARGS__)
   size_t a = *at;
   if (len - a < 4) return BAD("%s: section '%s': tensor %u is cut off in its name", path, section, i + 1);
   uint32_t name_len = get_u32(p + a);
   a += 4;
   if (name_len > LURN_TENSOR_NAME_MAX || name_len > len - a)
-    return BAD("%s: section '%s': tensor %u has a name of %u bytes (at most %d, within the section)", path, section,
-               i + 1, name_len, LURN_TENSOR_NAME_MAX);
+    return BAD("%s: section '%s': tensor %u has a name of %u bytes (at most %d, within the section)", path,
+               section, i + 1, name_len, LURN_TENSOR_NAME_MAX);
   if (memchr(p + a, '\0', name_len))
     return BAD("%s: section '%s': tensor %u has a NUL byte in its name", path, section, i + 1);
   char *name = malloc(name_len + 1);
@@ -384,26 +390,29 @@ static lurn_status decode_one(const char *path, const char *section, const unsig
   name[name_len] = '\0';
   l->names[i] = name;
   a += name_len;
-  if (len - a < 4) return BAD("%s: section '%s': tensor '%s' is cut off before its shape", path, section, name);
+  if (len - a < 4)
+    return BAD("%s: section '%s': tensor '%s' is cut off before its shape", path, section, name);
   uint32_t ndim = get_u32(p + a);
   a += 4;
   if (ndim < 1 || ndim > LURN_MAX_DIMS)
-    return BAD("%s: section '%s': tensor '%s' has %u dimensions (1 to %d)", path, section, name, ndim, LURN_MAX_DIMS);
+    return BAD("%s: section '%s': tensor '%s' has %u dimensions (1 to %d)", path, section, name, ndim,
+               LURN_MAX_DIMS);
   if (len - a < 8 * (size_t)ndim)
     return BAD("%s: section '%s': tensor '%s' is cut off in its shape", path, section, name);
   int64_t shape[LURN_MAX_DIMS], numel;
   for (uint32_t d = 0; d < ndim; d++, a += 8) {
     uint64_t v = get_u64(p + a);
     if (v > INT64_MAX)
-      return BAD("%s: section '%s': tensor '%s' has a negative size in dimension %u", path, section, name, d + 1);
+      return BAD("%s: section '%s': tensor '%s' has a negative size in dimension %u", path, section, name,
+                 d + 1);
     shape[d] = (int64_t)v;
   }
   size_t bytes;
   if (!lurn_shape_numel((int)ndim, shape, &numel) || !lurn_array_bytes(numel, 4, &bytes))
     return BAD("%s: section '%s': tensor '%s' has a shape whose size overflows", path, section, name);
   if (bytes > len - a)
-    return BAD("%s: section '%s': tensor '%s' declares %lld values (%zu bytes), %zu bytes are left", path, section,
-               name, (long long)numel, bytes, len - a);
+    return BAD("%s: section '%s': tensor '%s' declares %lld values (%zu bytes), %zu bytes are left", path,
+               section, name, (long long)numel, bytes, len - a);
   lurn_tensor *t = lurn_tensor_empty((int)ndim, shape);
   if (!t) return lurn_fail(LURN_ENOMEM, "out of memory reading tensor '%s' of %s", name, path);
   float *d = lurn_tensor_data(t);
@@ -421,13 +430,14 @@ lurn_status lurn_tensor_list_decode(const char *path, const char *section, const
                                     lurn_tensor_list **out) {
   const unsigned char *p = data;
   *out = NULL;
-  if (len < 4) return lurn_fail(LURN_EIO, "%s: section '%s' is too short to hold a tensor count", path, section);
+  if (len < 4)
+    return lurn_fail(LURN_EIO, "%s: section '%s' is too short to hold a tensor count", path, section);
   uint32_t n = get_u32(p);
   /* every tensor takes at least 16 bytes (name length, ndim, one dimension): a count the
    * section cannot hold is refused before the lists are allocated */
   if (n > (len - 4) / 16)
-    return lurn_fail(LURN_EIO, "%s: section '%s' declares %u tensors, more than its %zu bytes can hold", path, section,
-                     n, len);
+    return lurn_fail(LURN_EIO, "%s: section '%s' declares %u tensors, more than its %zu bytes can hold", path,
+                     section, n, len);
   lurn_tensor_list *l = calloc(1, sizeof *l);
   if (!l || !(l->names = calloc(n ? n : 1, sizeof *l->names)) ||
       !(l->tensors = calloc(n ? n : 1, sizeof *l->tensors))) {
@@ -456,6 +466,7 @@ lurn_status lurn_make_directory(const char *path) {
   int err = errno;
   struct stat st;
   if (err == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return LURN_OK;
-  if (err == EEXIST) return lurn_fail(LURN_EIO, "%s: cannot make a directory: a file of that name is there", path);
+  if (err == EEXIST)
+    return lurn_fail(LURN_EIO, "%s: cannot make a directory: a file of that name is there", path);
   return lurn_fail(LURN_EIO, "%s: cannot make a directory: %s", path, strerror(err));
 }
