@@ -139,6 +139,17 @@ describe("model:save and lurn.models.load_model", function()
     assert.same(model:evaluate(x, y, {verbose = 0}), copy:evaluate(x, y, {verbose = 0}))
   end)
 
+  it("load_model{compile = false} leaves the model uncompiled; unknown options are refused", function()
+    local model = lurn.Sequential{L.Dense(3, {input_shape = {4}})}
+    model:compile{optimizer = "adam", loss = "mse"}
+    model:save(path_of("nocompile.lurn"))
+    assert.is_not_true(lurn.models.load_model(path_of("nocompile.lurn"), {compile = false}).compiled)
+    assert.matches("load_model: option 'custom_objects' is not supported",
+      error_of(lurn.models.load_model, path_of("nocompile.lurn"), {custom_objects = {}}), 1, true)
+    assert.matches("save: unknown option 'preprocesing'",
+      error_of(model.save, model, path_of("x.lurn"), {preprocesing = {}}), 1, true)
+  end)
+
   it("loads an uncompiled model uncompiled", function()
     local model = lurn.Sequential{L.Dense(3, {input_shape = {4}})}
     model:save(path_of("plain.lurn"))

@@ -10,6 +10,7 @@ local at_user_line = require "lurn.at_user_line"
 local losses = require "lurn.losses"
 local optimizers = require "lurn.optimizers"
 local text = require "lurn.text"
+local options = require "lurn.options"
 
 local saving = {}
 
@@ -112,7 +113,10 @@ end
 -- one file, written atomically (the old file stays whole if the save fails).
 function saving.save(self, path, opts)
   if type(path) ~= "string" then error("save: expected a file path, got " .. type(path), 2) end
-  if opts ~= nil and type(opts) ~= "table" then error("save: options must be a table {preprocessing = ...}", 2) end
+  local backup = type(opts) == "table" and opts._backup  -- BackupAndRestore's own section
+  if backup then opts = {preprocessing = opts.preprocessing} end
+  options.check(opts, {"preprocessing"}, "save", 2, {unsupported = {"overwrite", "save_format", "include_optimizer",
+                                                                    "signatures", "options", "save_traces"}})
   check_built(self, "save")
   check_savable(self)
   local sections = {
@@ -128,7 +132,7 @@ function saving.save(self, path, opts)
   end
   local pre = preprocessing_plain(opts and opts.preprocessing)
   if pre then sections[#sections + 1] = {"preprocessing", encode(pre, "preprocessing")} end
-  if opts and opts._backup then sections[#sections + 1] = {"backup", encode(opts._backup, "backup")} end
+  if backup then sections[#sections + 1] = {"backup", encode(backup, "backup")} end
   core.model_file_write(path, sections)
 end
 
@@ -263,10 +267,13 @@ local function preprocessing_from(path, sections)
   return out
 end
 
---- lurn.models.load_model(path) -> model [, preprocessing]: the model save wrote, compiled
--- as it was (optimizer state included) when it was saved compiled; the saved random state
--- is applied at its next fit, so that loading only to predict changes nothing.
-function saving.load_model(path)
+--- lurn.models.load_model(path [, {compile = true}]) -> model [, preprocessing]: the model
+-- save wrote, compiled as it was (optimizer state included) when it was saved compiled
+-- and compile is not false; the saved random state is applied at its next fit, so that
+-- loading only to predict changes nothing.
+function saving.load_model(path, opts)
+  options.check(opts, {"compile"}, "load_model", 2, {unsupported = {"custom_objects", "safe_mode"}})
+  local compile = not (opts and opts.compile == false)
   local rng = core.rng_state()
   local sections = read_file(path, "load_model")
   local ok, model, pre = pcall(function()
@@ -277,7 +284,7 @@ function saving.load_model(path)
     for _, w in ipairs(weights) do values = values + w:numel() end
     local model = core.with_param_budget(values, rebuild, path, cfg)
     set_weights_from(model, path, sections, "load_model")
-    if sections.training_config then
+    if compile and sections.training_config then
       compile_from(path, model, sections)
       restore_training_state(path, model, sections)
     end
