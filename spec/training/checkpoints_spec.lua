@@ -221,6 +221,24 @@ describe("BackupAndRestore", function()
     assert.equal(20, again.restored)
   end)
 
+  it("backs up a model with a Lambda layer (no architecture in the backup)", function()
+    local backup = path_of("backup_lambda")
+    local function make_lambda()
+      lurn.manual_seed(3)
+      local m = lurn.Sequential{L.Dense(4, {input_shape = {3}}), L.Lambda(function(t) return t * 0.5 end),
+                                L.Dense(2, {activation = "softmax"})}
+      m:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy"}
+      return m
+    end
+    local whole = make_lambda()
+    fit(whole, {})
+    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 1 then error("killed", 0) end end}
+    error_of(fit, make_lambda(), {C.BackupAndRestore(backup), kill})
+    local again = make_lambda()
+    fit(again, {C.BackupAndRestore(backup)})
+    assert.same(whole:get_weights()[1]:totable(), again:get_weights()[1]:totable())
+  end)
+
   it("keeps the backup when delete_checkpoint = false; makes its directory", function()
     local backup = path_of("backup_kept")
     fit(make(), {C.BackupAndRestore(backup, {delete_checkpoint = false})})

@@ -113,8 +113,6 @@ end
 -- one file, written atomically (the old file stays whole if the save fails).
 function saving.save(self, path, opts)
   if type(path) ~= "string" then error("save: expected a file path, got " .. type(path), 2) end
-  local backup = type(opts) == "table" and opts._backup  -- BackupAndRestore's own section
-  if backup then opts = {preprocessing = opts.preprocessing} end
   options.check(opts, {"preprocessing"}, "save", 2, {unsupported = {"overwrite", "save_format", "include_optimizer",
                                                                     "signatures", "options", "save_traces"}})
   check_built(self, "save")
@@ -132,8 +130,18 @@ function saving.save(self, path, opts)
   end
   local pre = preprocessing_plain(opts and opts.preprocessing)
   if pre then sections[#sections + 1] = {"preprocessing", encode(pre, "preprocessing")} end
-  if backup then sections[#sections + 1] = {"backup", encode(backup, "backup")} end
   core.model_file_write(path, sections)
+end
+
+--- saving.save_backup(model, path, backup): BackupAndRestore's file: the weights, the
+-- optimizer's and the random state, and `backup` (plain data) in a section of that name;
+-- no architecture, so that a model with a Lambda layer can be backed up too.
+function saving.save_backup(self, path, backup)
+  local slots, state = optimizer_section(self)
+  state.rng = core.rng_state()
+  core.model_file_write(path, {{"weights", weights_section(self)}, {"optimizer_state", slots},
+                               {"training_state", encode(state, "training_state")},
+                               {"backup", encode(backup, "backup")}})
 end
 
 --- model:save_weights(path): the weights alone, in a model file with one section.
@@ -301,7 +309,7 @@ end
 function saving.restore_backup(model, path)
   local sections = read_file(path, "BackupAndRestore")
   set_weights_from(model, path, sections, "BackupAndRestore")
-  if model.compiled and sections.training_state then restore_training_state(path, model, sections) end
+  restore_training_state(path, model, sections)
   return decode(path, sections, "backup")
 end
 

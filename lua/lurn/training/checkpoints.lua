@@ -248,8 +248,7 @@ end
 function BackupAndRestore:on_epoch_end(epoch)
   local states = {}
   for i, cb in ipairs(others(self)) do states[i] = checkpoints.get_state(cb) end
-  local saving = require "lurn.models.saving"
-  saving.save(self.model, self:_path(), {_backup = {epoch = epoch, callbacks = states}})
+  require("lurn.models.saving").save_backup(self.model, self:_path(), {epoch = epoch, callbacks = states})
 end
 
 --- A run that ends (finished, or stopped by a callback) removes its backup, as Keras; one
