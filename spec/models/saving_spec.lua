@@ -206,7 +206,16 @@ describe("exact resume", function()
     return m
   end
 
-  for name, make in pairs{Sequential = sequential, functional = functional} do
+  local function convolutional()
+    local m = lurn.Sequential{L.Reshape({2, 2, 1}, {input_shape = {4}}), L.UpSampling2D{2, 2},
+                              L.Conv2D(3, 2, {padding = "same", activation = "relu"}), L.BatchNormalization(),
+                              L.MaxPooling2D(2), L.Flatten(), L.Dropout(0.3), L.Dense(3, {activation = "softmax"})}
+    m:compile{optimizer = lurn.optimizers.RMSprop{learning_rate = 0.01, momentum = 0.5},
+              loss = "sparse_categorical_crossentropy"}
+    return m
+  end
+
+  for name, make in pairs{Sequential = sequential, functional = functional, convolutional = convolutional} do
     it(name .. ": 2 epochs, save, load, 2 more = 4 epochs in one go, bit for bit", function()
       local opts = {batch_size = 8, verbose = 0, shuffle = true, validation_split = 0.2}
       lurn.manual_seed(7)
