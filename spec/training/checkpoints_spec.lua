@@ -158,6 +158,26 @@ describe("ModelCheckpoint in fit", function()
   end)
 end)
 
+describe("a ModelCheckpoint file resumes training exactly", function()
+  it("the epoch-2 file, loaded and fitted 2 more epochs, equals 4 epochs in one go", function()
+    local function make()
+      lurn.manual_seed(6)
+      local m = lurn.Sequential{L.Dense(5, {input_shape = {3}, activation = "relu"}), L.Dropout(0.3), L.Dense(1)}
+      m:compile{optimizer = "adam", loss = "mse"}
+      return m
+    end
+    lurn.manual_seed(1)
+    local x, y = lurn.randn{24, 3}, lurn.randn{24, 1}
+    local whole = make()
+    whole:fit(x, y, {epochs = 4, batch_size = 5, verbose = 0,
+                     callbacks = {C.ModelCheckpoint(path_of("resume-{epoch}.lurn"))}})
+    local resumed = lurn.models.load_model(path_of("resume-2.lurn"))
+    resumed:fit(x, y, {epochs = 4, initial_epoch = 2, batch_size = 5, verbose = 0})
+    local a, b = whole:get_weights(), resumed:get_weights()
+    for i = 1, #a do assert.same(a[i]:totable(), b[i]:totable()) end
+  end)
+end)
+
 describe("BackupAndRestore", function()
   local x, y
   before_each(function()
