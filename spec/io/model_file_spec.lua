@@ -332,6 +332,17 @@ describe("a failed save", function()
     assert.equal(before, read(ro .. "/w.lurn"))
   end)
 
+  it("to a full disk (/dev/full): names the path and the cause", function()
+    local f = io.open("/dev/full", "wb")
+    if not f then
+      pending("no /dev/full here")
+      return
+    end
+    f:close()
+    assert.matches("/dev/full: cannot write: No space left on device", error_of(model.save, model, "/dev/full"), 1,
+      true)
+  end)
+
   it("to a directory: refused, named", function()
     assert.matches("cannot write: it is a directory", error_of(model.save, model, dir), 1, true)
   end)
