@@ -56,6 +56,7 @@ lurn.Sequential = require "lurn.models.sequential"
 lurn.Model = require "lurn.models.model"  -- the base; lurn.Model{inputs =, outputs =} makes a Functional
 lurn.Input = lurn.layers.Input
 lurn.models = {Sequential = lurn.Sequential, Model = lurn.Model}
+lurn.models.load_model = require("lurn.models.saving").load_model
 
 lurn.data = require "lurn.data"
 lurn.preprocessing = require "lurn.preprocessing"

@@ -3,7 +3,7 @@
 #   bash spec/fuzz/readers.sh build FUZZ_DIR
 #       configures spec/fuzz (a project of its own) with clang and builds it into FUZZ_DIR
 #   bash spec/fuzz/readers.sh run FUZZ_DIR READER SECONDS [RUNS]
-#       fuzzes READER (csv, npy or idx) for SECONDS from the kept corpus spec/fuzz/corpus/READER,
+#       fuzzes READER (csv, npy, idx or model) for SECONDS from the kept corpus spec/fuzz/corpus/READER,
 #       with seed 1 (the test suite); new inputs go to a scratch corpus in FUZZ_DIR. With RUNS
 #       (the suite) it stops after that many inputs, so that every machine tries the same
 #       ones whatever its speed; SECONDS is then only a cap

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lurn.h"
+#include "core/checked.h"
 #include "lurn/layer_impl.h"
 #include "tensor/tensor_internal.h"
 
@@ -97,11 +98,27 @@ lurn_status lurn_layer_build(lurn_layer *l, int ndim, const int64_t *in_shape, l
   return st;
 }
 
+/* The parameter values layers may still create (-1: no limit). Set by lurn_set_param_budget. */
+static int64_t param_budget = -1;
+
+void lurn_set_param_budget(int64_t values) { param_budget = values < 0 ? -1 : values; }
+
+int64_t lurn_param_budget(void) { return param_budget; }
+
 lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, const int64_t *shape,
                                   const lurn_initializer *init, lurn_rng *rng, int trainable) {
   if (l->nparams == LURN_MAX_PARAMS) {
     lurn_fail(LURN_EINVAL, "%s: too many parameters", l->ops->type);
     return NULL;
+  }
+  if (param_budget >= 0) { /* checked before anything is allocated */
+    int64_t numel;
+    if (!lurn_shape_numel(ndim, shape, &numel) || numel > param_budget) {
+      lurn_fail(LURN_EINVAL, "%s: its %s would hold more values than the %lld the model file has left for it",
+                l->ops->type, name, (long long)param_budget);
+      return NULL;
+    }
+    param_budget -= numel;
   }
   lurn_tensor *p = lurn_tensor_empty(ndim, shape), *g = lurn_tensor_zeros(ndim, shape);
   if (!p || !g) {

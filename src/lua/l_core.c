@@ -20,5 +20,6 @@ int luaopen_lurn_core(lua_State *L) {
   l_augment_register(L);
   l_interrupt_register(L);
   l_metrics_register(L);
+  l_model_file_register(L);
   return 1;
 }

@@ -156,7 +156,42 @@ static int l_optimizer_gc(lua_State *L) {
   return 0;
 }
 
-static const luaL_Reg optimizer_methods[] = {{"get", l_get}, {"set", l_set}, {"step", l_step}, {NULL, NULL}};
+/* opt:state() -> iterations, nadam's momentum product, {slot tensors} (copies, in the
+ * order lurn_optimizer_slot numbers them): what a model file keeps of an optimizer. */
+static int l_state(lua_State *L) {
+  lurn_optimizer *o = l_checkoptimizer(L, 1);
+  int n = lurn_optimizer_nparams(o) * lurn_optimizer_slots_per_param(o);
+  lua_pushinteger(L, lurn_optimizer_iterations(o));
+  lua_pushnumber(L, lurn_optimizer_nadam_product(o));
+  lua_createtable(L, n, 0);
+  for (int k = 0; k < n; k++) {
+    lurn_tensor *t = lurn_optimizer_slot(o, k);
+    if (!t) return luaL_error(L, "%s", lurn_last_error());
+    l_pushtensor(L, t);
+    lua_rawseti(L, -2, k + 1);
+  }
+  return 3;
+}
+
+/* opt:restore(iterations, nadam_product, {slot tensors}): the state state() gave. */
+static int l_restore(lua_State *L) {
+  l_checkoptimizer(L, 1);
+  lua_Integer iterations = luaL_checkinteger(L, 2);
+  lua_Number product = luaL_checknumber(L, 3);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  lua_Integer n = l_checklen(L, 4, LURN_MAX_TENSOR_LIST, "the slot list");
+  lurn_tensor **ts = lua_newuserdatauv(L, sizeof *ts * (size_t)(n ? n : 1), 0);
+  for (lua_Integer k = 0; k < n; k++) {
+    lua_rawgeti(L, 4, k + 1);
+    ts[k] = l_checktensor(L, -1);
+    lua_pop(L, 1); /* the list in argument 4 keeps it alive */
+  }
+  l_check(L, lurn_optimizer_restore(l_checkoptimizer(L, 1), iterations, product, ts, (int)n));
+  return 0;
+}
+
+static const luaL_Reg optimizer_methods[] = {{"get", l_get}, {"set", l_set}, {"step", l_step},
+                                            {"state", l_state},     {"restore", l_restore}, {NULL, NULL}};
 
 void l_optimizer_register(lua_State *L) {
   luaL_newmetatable(L, LURN_OPTIMIZER_MT);

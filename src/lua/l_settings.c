@@ -1,6 +1,7 @@
 /* Process settings: the random seed, the thread count, the clock, and how much freed
  * memory malloc keeps. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,7 +41,36 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
+/* core.rng_state() -> the process generator's state as 64 hex digits, and
+ * core.set_rng_state(hex): what a model file keeps so that training resumes exactly. */
+static int l_rng_state(lua_State *L) {
+  const lurn_rng *r = lurn_rng_global();
+  char hex[65];
+  for (int i = 0; i < 4; i++) snprintf(hex + 16 * i, 17, "%016llx", (unsigned long long)r->s[i]);
+  lua_pushlstring(L, hex, 64);
+  return 1;
+}
+
+static int l_set_rng_state(lua_State *L) {
+  size_t len;
+  const char *hex = luaL_checklstring(L, 1, &len);
+  lurn_rng r = {{0, 0, 0, 0}};
+  luaL_argcheck(L, len == 64, 1, "a generator state is 64 hexadecimal digits");
+  for (size_t i = 0; i < 64; i++) {
+    char c = hex[i];
+    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    luaL_argcheck(L, v >= 0, 1, "a generator state is 64 lowercase hexadecimal digits");
+    r.s[i / 16] = r.s[i / 16] << 4 | (uint64_t)v;
+  }
+  /* xoshiro's one forbidden state: all zero would give zeros forever */
+  luaL_argcheck(L, r.s[0] | r.s[1] | r.s[2] | r.s[3], 1, "a generator state cannot be all zero");
+  *lurn_rng_global() = r;
+  return 0;
+}
+
 static const luaL_Reg settings_functions[] = {
+    {"rng_state", l_rng_state},
+    {"set_rng_state", l_set_rng_state},
     {"isatty", l_isatty},
     {"manual_seed", l_manual_seed},
     {"set_num_threads", l_set_num_threads},

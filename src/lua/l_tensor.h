@@ -63,5 +63,6 @@ void l_sampling_register(lua_State *L);      /* SMOTE, random samplers, k neares
 void l_augment_register(lua_State *L);  /* image augmentation */
 void l_interrupt_register(lua_State *L); /* Ctrl-C during fit, evaluate, predict */
 void l_metrics_register(lua_State *L);   /* scikit-learn's classification metrics */
+void l_model_file_register(lua_State *L); /* model files: sections and tensor lists */
 
 #endif

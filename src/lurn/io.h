@@ -1,4 +1,4 @@
-/* lurn/io.h — files: NPY, IDX and CSV.
+/* lurn/io.h — files: NPY, IDX, CSV and model files.
  * Part of the C API that lurn.h gathers. */
 #ifndef LURN_API_IO_H
 #define LURN_API_IO_H
@@ -71,6 +71,48 @@ lurn_status lurn_csv_read(const char *path, const lurn_csv_options *o, lurn_csv_
 void lurn_csv_free(lurn_csv_table *t);
 /* Row `row` of a STRING column and its length (it may hold NUL bytes); NULL where missing. */
 const char *lurn_csv_text(const lurn_csv_column *c, int64_t row, size_t *len);
+
+/* ---- model files (docs/model-format.md) ------------------------------------------ */
+/* "LURNMODL", a version, then named sections, each with a CRC-32 (zlib) of its name and
+ * bytes. Writing is atomic (as .npy saves); reading checks the magic, the version, every
+ * length against the file, every CRC, and that no section appears twice, before a section
+ * is handed out. What the sections mean is the Lua side's (lurn.models.saving). */
+#define LURN_MODEL_FILE_VERSION 1
+#define LURN_MODEL_MAX_SECTIONS 64
+#define LURN_MODEL_SECTION_NAME_MAX 32 /* bytes of a-z, 0-9 and _ */
+typedef struct lurn_model_section {
+  const char *name;
+  const void *data;
+  size_t len;
+} lurn_model_section;
+lurn_status lurn_model_file_write(const char *path, const lurn_model_section *sections, int n); /* atomic */
+typedef struct lurn_model_file lurn_model_file;
+lurn_status lurn_model_file_read(const char *path, lurn_model_file **out);
+/* The same checks on bytes in memory (path only names them in messages); the sections
+ * point into data, which must outlive the result. */
+lurn_status lurn_model_file_parse(const char *path, const void *data, size_t len, lurn_model_file **out);
+void lurn_model_file_free(lurn_model_file *f);
+int lurn_model_file_count(const lurn_model_file *f);
+const lurn_model_section *lurn_model_file_at(const lurn_model_file *f, int i);         /* 0-based; NULL past the end */
+const lurn_model_section *lurn_model_file_find(const lurn_model_file *f, const char *name); /* NULL if absent */
+
+/* Tensor lists, the payload of weight and optimizer sections: a count, then per tensor
+ * its name (UTF-8, no NUL), its shape (1 to LURN_MAX_DIMS sizes) and its float32 values,
+ * all little-endian. Decoding checks every size against the section before allocating. */
+#define LURN_TENSOR_NAME_MAX 1024
+typedef struct lurn_tensor_list {
+  int n;
+  char **names;
+  lurn_tensor **tensors;
+} lurn_tensor_list;
+lurn_status lurn_tensor_list_encode(const char *const *names, lurn_tensor *const *tensors, int n,
+                                    unsigned char **out, size_t *len); /* *out: malloc'd, the caller frees */
+lurn_status lurn_tensor_list_decode(const char *path, const char *section, const void *data, size_t len,
+                                    lurn_tensor_list **out);
+void lurn_tensor_list_free(lurn_tensor_list *l);
+/* Makes the directory path (its parent must exist; mode 0777 less the umask); one already
+ * there is fine. For BackupAndRestore's backup_dir. */
+lurn_status lurn_make_directory(const char *path);
 
 #ifdef __cplusplus
 }

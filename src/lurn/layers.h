@@ -19,6 +19,13 @@ void lurn_layer_free(lurn_layer *l);
 /* Builds l for a per-sample input shape (checked: sizes multiply below 2^61), creating and
  * initialising its parameters; the same shape again is fine, another an error. */
 lurn_status lurn_layer_build(lurn_layer *l, int ndim, const int64_t *in_shape, lurn_rng *rng);
+/* A process setting: how many parameter values builds may still create (-1, the default:
+ * no limit); each new parameter is taken off it, and one that does not fit fails its
+ * build before any memory is asked for. Loading a model file sets it to the values the
+ * file's weights hold while it rebuilds the architecture, so that a hostile config
+ * (Dense(2^40)) is refused instead of allocated. */
+void lurn_set_param_budget(int64_t values);
+int64_t lurn_param_budget(void);
 
 /* Layer constructors (one file each under src/layers/). */
 typedef struct lurn_dense_config {

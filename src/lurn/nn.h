@@ -102,6 +102,18 @@ lurn_status lurn_optimizer_step(lurn_optimizer *o, lurn_tensor *const *params, l
 lurn_status lurn_optimizer_step_frozen(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads,
                                        const unsigned char *frozen, int n);
 
+/* The state, for model files: iterations, Nadam's product of momentums, and per parameter
+ * (in step order) its slots m and v, and vhat with amsgrad: slot k is slot k % per of
+ * parameter k / per, where per = lurn_optimizer_slots_per_param. No slots before the first
+ * step. lurn_optimizer_slot gives a 1-D copy (NULL on failure); lurn_optimizer_restore
+ * replaces the whole state, and the next step checks the sizes against the parameters. */
+int lurn_optimizer_slots_per_param(const lurn_optimizer *o);
+int lurn_optimizer_nparams(const lurn_optimizer *o);
+double lurn_optimizer_nadam_product(const lurn_optimizer *o);
+lurn_tensor *lurn_optimizer_slot(const lurn_optimizer *o, int k);
+lurn_status lurn_optimizer_restore(lurn_optimizer *o, int64_t iterations, double nadam_u_product,
+                                   lurn_tensor *const *slots, int n);
+
 /* ---- metrics --------------------------------------------------------------------------------- */
 typedef enum lurn_metric_kind {
   LURN_METRIC_BINARY_ACCURACY, LURN_METRIC_CATEGORICAL_ACCURACY, LURN_METRIC_SPARSE_CATEGORICAL_ACCURACY,

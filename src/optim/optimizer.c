@@ -171,3 +171,84 @@ lurn_status lurn_optimizer_step_frozen(lurn_optimizer *o, lurn_tensor *const *pa
 lurn_status lurn_optimizer_step(lurn_optimizer *o, lurn_tensor *const *params, lurn_tensor *const *grads, int n) {
   return lurn_optimizer_step_frozen(o, params, grads, NULL, n);
 }
+
+/* ---- the state, for model files ------------------------------------------------------- */
+
+int lurn_optimizer_slots_per_param(const lurn_optimizer *o) { return o->c.amsgrad ? 3 : 2; }
+
+int lurn_optimizer_nparams(const lurn_optimizer *o) { return o->nslots; }
+
+double lurn_optimizer_nadam_product(const lurn_optimizer *o) { return o->nadam_u_product; }
+
+static float *slot_of(const lurn_slots *s, int j) { return j == 0 ? s->m : j == 1 ? s->v : s->vhat; }
+
+lurn_tensor *lurn_optimizer_slot(const lurn_optimizer *o, int k) {
+  int per = lurn_optimizer_slots_per_param(o);
+  if (k < 0 || k >= o->nslots * per) {
+    lurn_fail(LURN_EINVAL, "optimizer: slot %d does not exist (%d parameters, %d slots each)", k, o->nslots, per);
+    return NULL;
+  }
+  const lurn_slots *s = &o->slots[k / per];
+  int64_t size = s->size;
+  lurn_tensor *t = lurn_tensor_empty(1, &size);
+  if (!t) {
+    lurn_fail(LURN_ENOMEM, "out of memory");
+    return NULL;
+  }
+  if (size) memcpy(lurn_tensor_data(t), slot_of(s, k % per), sizeof(float) * (size_t)size);
+  return t;
+}
+
+lurn_status lurn_optimizer_restore(lurn_optimizer *o, int64_t iterations, double nadam_u_product,
+                                   lurn_tensor *const *slots, int n) {
+  int per = lurn_optimizer_slots_per_param(o);
+  if (iterations < 0) return lurn_fail(LURN_EINVAL, "optimizer: iterations must be >= 0, got %lld", (long long)iterations);
+  if (n < 0 || n % per != 0)
+    return lurn_fail(LURN_EINVAL, "optimizer: %d slot tensors given; this optimizer keeps %d per parameter", n, per);
+  for (int k = 0; k < n; k++) {
+    if (slots[k]->ndim != 1)
+      return lurn_fail(LURN_EINVAL, "optimizer: slot tensor %d is not 1-D", k + 1);
+    if (lurn_tensor_numel(slots[k]) != lurn_tensor_numel(slots[k - k % per]))
+      return lurn_fail(LURN_EINVAL, "optimizer: the slots of parameter %d have different sizes", k / per + 1);
+  }
+  lurn_slots *fresh = calloc((size_t)(n / per ? n / per : 1), sizeof *fresh);
+  if (!fresh) return lurn_fail(LURN_ENOMEM, "out of memory");
+  for (int i = 0; i < n / per; i++) {
+    int64_t size = lurn_tensor_numel(slots[i * per]);
+    size_t bytes = sizeof(float) * (size_t)(size ? size : 1);
+    lurn_slots *s = &fresh[i];
+    s->size = size;
+    s->m = malloc(bytes);
+    s->v = malloc(bytes);
+    s->vhat = per == 3 ? malloc(bytes) : NULL;
+    int ok = s->m && s->v && (per < 3 || s->vhat);
+    for (int j = 0; ok && j < per; j++) {
+      lurn_tensor *packed = lurn_tensor_contiguous(slots[i * per + j]);
+      if (!packed) {
+        ok = 0;
+        break;
+      }
+      if (size) memcpy(slot_of(s, j), lurn_tensor_data(packed), sizeof(float) * (size_t)size);
+      lurn_tensor_free(packed);
+    }
+    if (!ok) {
+      for (int k = 0; k <= i; k++) {
+        free(fresh[k].m);
+        free(fresh[k].v);
+        free(fresh[k].vhat);
+      }
+      free(fresh);
+      return lurn_fail(LURN_ENOMEM, "out of memory for optimizer state");
+    }
+  }
+  free_slots(o);
+  o->slots = fresh;
+  o->nslots = n / per;
+  if (o->nslots == 0) { /* no step yet: the first step allocates them */
+    free(fresh);
+    o->slots = NULL;
+  }
+  o->iterations = iterations;
+  o->nadam_u_product = nadam_u_product;
+  return LURN_OK;
+}

@@ -325,6 +325,7 @@ function Model:fit(x, y, opts)
     cb.params = {epochs = epochs, steps = steps_per_epoch, verbose = verbose}
   end
   self.history = history
+  self._callbacks = cbs  -- BackupAndRestore keeps the others' states
   self.stop_training = false
   local metric_list = self:_new_metrics()
   local keys = metric_keys(metric_list)
@@ -333,8 +334,10 @@ function Model:fit(x, y, opts)
   -- a fit that ended in an error may have left a LayerStats recording: start without
   if self._core then self._core:record_stats(false) end
   call_callbacks(cbs, "on_train_begin", {})
+  -- a loaded model's saved random state; the epoch a BackupAndRestore callback restored
+  local first_epoch = self:_resume(opts.initial_epoch or 0)
   local interrupt <close> = core.watch_interrupt()
-  for epoch = opts.initial_epoch or 0, epochs - 1 do
+  for epoch = first_epoch, epochs - 1 do
     for _, m in ipairs(metric_list) do m:reset() end
     call_callbacks(cbs, "on_epoch_begin", epoch, {})
     if verbose > 0 then print(("Epoch %d/%d"):format(epoch + 1, epochs)) end
@@ -542,6 +545,7 @@ function Model:train_on_batch(x, y, opts)
   opts = opts or {}
   local xb, yb, wb = training_batch(self, "train_on_batch", x, y, opts.sample_weight, opts.class_weight,
                                     opts.allow_nonfinite)
+  self:_resume(0)  -- a loaded model's saved random state
   local value, pred = self._core:train_step(self.loss, self.optimizer._c, xb, yb, wb)
   if self._batch_metric_specs ~= self._metric_specs then
     self._batch_metrics, self._batch_metric_specs = nil, nil
@@ -719,9 +723,16 @@ function Model:summary(print_fn)
   summary.print(print_fn, self.name, columns, rows, total, trainable)
 end
 
+-- Model files (lurn/models/saving.lua, loaded at first use): save, save_weights,
+-- load_weights, export_npy, and _resume, which fit and train_on_batch call.
+for _, method in ipairs{"save", "save_weights", "load_weights", "export_npy", "_resume"} do
+  Model[method] = function(...) return require("lurn.models.saving")[method](...) end
+end
+
 -- Errors from these point at the user's line, wherever inside lurn they are raised.
-for _, method in ipairs{"compile", "fit", "evaluate", "predict", "__call", "set_weights", "summary", "get_config",
-                        "train_on_batch", "compute_gradients", "apply_gradients", "layer_stats"} do
+for _, method in ipairs{"save", "save_weights", "load_weights", "export_npy", "compile", "fit", "evaluate", "predict",
+                        "__call", "set_weights", "summary", "get_config", "train_on_batch", "compute_gradients",
+                        "apply_gradients", "layer_stats"} do
   Model[method] = at_user_line(Model[method])
 end
 

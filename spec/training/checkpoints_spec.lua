@@ -1,0 +1,281 @@
+-- ModelCheckpoint and BackupAndRestore (lua/lurn/training/checkpoints.lua), as Keras 2's:
+-- the file path's placeholders, every option on a stub model (mode, save_best_only with
+-- ties and thresholds, save_weights_only, save_freq in batches), real files that load, a
+-- run killed mid-way that resumes from its last finished epoch bit for bit with
+-- EarlyStopping's counters, and the get_state/set_state hook.
+local lurn = require "lurn"
+local cp = require "lurn.training.checkpoints"
+local L = lurn.layers
+local C = lurn.callbacks
+
+local dir
+local function path_of(name)
+  if not dir then
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p '" .. dir .. "'"))
+  end
+  return dir .. "/" .. name
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function error_of(fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok, "expected an error")
+  return tostring(err)
+end
+
+-- A model that records what would be saved.
+local function stub()
+  local saved = {}
+  return {save = function(_, p) saved[#saved + 1] = "model " .. p end,
+          save_weights = function(_, p) saved[#saved + 1] = "weights " .. p end}, saved
+end
+
+-- Drives a callback through epochs with these logs, as fit would.
+local function run(cb, logs_per_epoch)
+  local model, saved = stub()
+  cb.model = model
+  cb:on_train_begin({})
+  for e, logs in ipairs(logs_per_epoch) do
+    cb:on_epoch_begin(e - 1, {})
+    cb:on_epoch_end(e - 1, logs)
+  end
+  return saved
+end
+
+describe("ModelCheckpoint's file path", function()
+  it("formats Keras' placeholders: {epoch} counts from 1", function()
+    assert.equal("m-03-0.1235.lurn", cp.format_path("m-{epoch:02d}-{val_loss:.4f}.lurn", 2, {val_loss = 0.123456}))
+    assert.equal("m-1-0.1-7.lurn", cp.format_path("m-{epoch}-{loss}-{n}.lurn", 0, {loss = 0.1, n = 7}))
+    assert.equal("a-12.5%", cp.format_path("a-{acc:.1%}", 0, {acc = 0.125}))
+    assert.equal("plain.lurn", cp.format_path("plain.lurn", 4, {}))
+  end)
+
+  it("names a placeholder the logs do not have, and a format it cannot give", function()
+    assert.matches("names {val_acc}, which the logs do not have (they have: epoch, loss)",
+      error_of(cp.format_path, "m-{val_acc}.lurn", 0, {loss = 1}), 1, true)
+    assert.matches("the placeholder {loss:>10x} in 'm-{loss:>10x}' has a format lurn does not know",
+      error_of(cp.format_path, "m-{loss:>10x}", 0, {loss = 1}), 1, true)
+    assert.matches("asks for an integer, but loss is 0.5", error_of(cp.format_path, "{loss:d}", 0, {loss = 0.5}), 1, true)
+  end)
+end)
+
+describe("ModelCheckpoint's options", function()
+  it("saves every epoch by default, the whole model, at the formatted path", function()
+    local saved = run(C.ModelCheckpoint("m{epoch}.lurn"), {{val_loss = 3}, {val_loss = 4}})
+    assert.same({"model m1.lurn", "model m2.lurn"}, saved)
+  end)
+
+  it("save_weights_only saves the weights", function()
+    local saved = run(C.ModelCheckpoint("w.lurn", {save_weights_only = true}), {{val_loss = 3}})
+    assert.same({"weights w.lurn"}, saved)
+  end)
+
+  it("save_best_only, mode auto for a loss: strictly lower only (a tie does not save)", function()
+    local cb = C.ModelCheckpoint("b{epoch}", {save_best_only = true})
+    assert.equal("min", cb.mode)
+    local saved = run(cb, {{val_loss = 3}, {val_loss = 2}, {val_loss = 2}, {val_loss = 2.5}, {val_loss = 1}})
+    assert.same({"model b1", "model b2", "model b5"}, saved)
+    assert.equal(1, cb.best)
+  end)
+
+  it("save_best_only, mode auto for an accuracy: higher is better", function()
+    local cb = C.ModelCheckpoint("b{epoch}", {save_best_only = true, monitor = "val_accuracy"})
+    assert.equal("max", cb.mode)
+    local saved = run(cb, {{val_accuracy = 0.5}, {val_accuracy = 0.4}, {val_accuracy = 0.5}, {val_accuracy = 0.6}})
+    assert.same({"model b1", "model b4"}, saved)
+  end)
+
+  it("mode = 'max' and 'min' override auto; a bad mode is an error", function()
+    local saved = run(C.ModelCheckpoint("b{epoch}", {save_best_only = true, monitor = "loss", mode = "max"}),
+      {{loss = 1}, {loss = 2}, {loss = 0}})
+    assert.same({"model b1", "model b2"}, saved)
+    saved = run(C.ModelCheckpoint("b{epoch}", {save_best_only = true, monitor = "acc", mode = "min"}),
+      {{acc = 1}, {acc = 2}, {acc = 0}})
+    assert.same({"model b1", "model b3"}, saved)
+    assert.matches("ModelCheckpoint: mode must be 'auto', 'min' or 'max'",
+      error_of(C.ModelCheckpoint, "x", {mode = "up"}), 1, true)
+  end)
+
+  it("initial_value_threshold: only a value better than it saves", function()
+    local saved = run(C.ModelCheckpoint("b{epoch}", {save_best_only = true, initial_value_threshold = 2}),
+      {{val_loss = 3}, {val_loss = 2}, {val_loss = 1.5}})
+    assert.same({"model b3"}, saved)
+  end)
+
+  it("skips, with a warning, when the monitored value is not logged", function()
+    local saved = run(C.ModelCheckpoint("b", {save_best_only = true}), {{loss = 1}})
+    assert.same({}, saved)
+  end)
+
+  it("save_freq = n saves every n batches, counted across epochs", function()
+    local cb = C.ModelCheckpoint("f{epoch}", {save_freq = 3})
+    local model, saved = stub()
+    cb.model = model
+    cb:on_train_begin({})
+    for e = 0, 1 do
+      cb:on_epoch_begin(e, {})
+      for b = 0, 3 do cb:on_train_batch_end(b, {loss = 1}) end
+      cb:on_epoch_end(e, {loss = 1})
+    end
+    assert.same({"model f1", "model f2"}, saved)  -- after batches 3 and 6 of 8
+    assert.matches("save_freq must be 'epoch' or a positive number of batches, got 0",
+      error_of(C.ModelCheckpoint, "x", {save_freq = 0}), 1, true)
+  end)
+
+  it("refuses a path that is not a string", function()
+    assert.matches("ModelCheckpoint: filepath must be a path", error_of(C.ModelCheckpoint, 3), 1, true)
+  end)
+end)
+
+describe("ModelCheckpoint in fit", function()
+  it("writes files that load, each with the weights of its epoch", function()
+    lurn.manual_seed(2)
+    local model = lurn.Sequential{L.Dense(4, {input_shape = {3}, activation = "relu"}), L.Dense(1)}
+    model:compile{optimizer = "adam", loss = "mse"}
+    local x, y = lurn.randn{20, 3}, lurn.randn{20, 1}
+    local weights = {}
+    local record = C.LambdaCallback{on_epoch_end = function(e) weights[e + 1] = model:get_weights() end}
+    model:fit(x, y, {epochs = 3, verbose = 0, validation_split = 0.25,
+                     callbacks = {C.ModelCheckpoint(path_of("ck-{epoch:02d}-{val_loss:.4f}.lurn")), record}})
+    local files = {}
+    for name in io.popen("ls '" .. dir .. "'"):lines() do
+      if name:match("^ck%-") then files[#files + 1] = name end
+    end
+    table.sort(files)
+    assert.equal(3, #files)
+    for e, name in ipairs(files) do
+      assert.matches(("^ck%%-0%d%%-%%d%%.%%d%%d%%d%%d%%.lurn$"):format(e), name)
+      local loaded = lurn.models.load_model(path_of(name))
+      assert.same(weights[e][1]:totable(), loaded:get_weights()[1]:totable())
+    end
+  end)
+end)
+
+describe("a ModelCheckpoint file resumes training exactly", function()
+  it("the epoch-2 file, loaded and fitted 2 more epochs, equals 4 epochs in one go", function()
+    local function make()
+      lurn.manual_seed(6)
+      local m = lurn.Sequential{L.Dense(5, {input_shape = {3}, activation = "relu"}), L.Dropout(0.3), L.Dense(1)}
+      m:compile{optimizer = "adam", loss = "mse"}
+      return m
+    end
+    lurn.manual_seed(1)
+    local x, y = lurn.randn{24, 3}, lurn.randn{24, 1}
+    local whole = make()
+    whole:fit(x, y, {epochs = 4, batch_size = 5, verbose = 0,
+                     callbacks = {C.ModelCheckpoint(path_of("resume-{epoch}.lurn"))}})
+    local resumed = lurn.models.load_model(path_of("resume-2.lurn"))
+    resumed:fit(x, y, {epochs = 4, initial_epoch = 2, batch_size = 5, verbose = 0})
+    local a, b = whole:get_weights(), resumed:get_weights()
+    for i = 1, #a do assert.same(a[i]:totable(), b[i]:totable()) end
+  end)
+end)
+
+describe("BackupAndRestore", function()
+  local x, y
+  before_each(function()
+    lurn.manual_seed(4)
+    x, y = lurn.randn{32, 3}, (lurn.rand(32) * 2):floor()
+  end)
+
+  local function make()
+    lurn.manual_seed(21)
+    local m = lurn.Sequential{L.Dense(6, {input_shape = {3}, activation = "relu"}), L.Dropout(0.3),
+                              L.Dense(2, {activation = "softmax"})}
+    m:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.05}, loss = "sparse_categorical_crossentropy"}
+    return m
+  end
+
+  local function fit(model, cbs)
+    return model:fit(x, y, {epochs = 5, batch_size = 8, verbose = 0, callbacks = cbs})
+  end
+
+  it("resumes a killed run from its last finished epoch, bit for bit, with EarlyStopping's counters", function()
+    local whole = make()
+    local es_whole = C.EarlyStopping{monitor = "loss", patience = 10, min_delta = 0.5}
+    fit(whole, {es_whole, C.BackupAndRestore(path_of("backup_whole"))})
+    assert.is_false(exists(path_of("backup_whole/backup.lurn")))  -- removed at the end
+
+    local backup = path_of("backup_killed")
+    local killed = make()
+    local es_killed = C.EarlyStopping{monitor = "loss", patience = 10, min_delta = 0.5}
+    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 2 then error("killed", 0) end end}
+    assert.matches("killed$", error_of(fit, killed, {es_killed, C.BackupAndRestore(backup), kill}))
+    assert.is_true(exists(backup .. "/backup.lurn"))
+    local wait_at_kill = es_killed.wait
+
+    local again = make()  -- a new process: new objects, the same script
+    local es_again = C.EarlyStopping{monitor = "loss", patience = 10, min_delta = 0.5}
+    local epochs, wait_seen = {}, nil
+    local watch = C.LambdaCallback{on_epoch_begin = function(e)
+      epochs[#epochs + 1] = e
+      wait_seen = wait_seen or es_again.wait
+    end}
+    local history = fit(again, {es_again, C.BackupAndRestore(backup), watch})
+    assert.same({3, 4}, epochs)
+    assert.same({3, 4}, history.epoch)
+    assert.equal(wait_at_kill, wait_seen)
+    assert.equal(es_whole.wait, es_again.wait)
+    assert.equal(es_whole.best, es_again.best)
+    local a, b = whole:get_weights(), again:get_weights()
+    for i = 1, #a do assert.same(a[i]:totable(), b[i]:totable()) end
+    assert.equal(whole.optimizer.iterations, again.optimizer.iterations)
+  end)
+
+  it("uses a callback's own get_state/set_state when it has them", function()
+    local backup = path_of("backup_hook")
+    local counter = C.Callback.new{n = 0, on_epoch_end = function(self) self.n = self.n + 1 end,
+                                   get_state = function(self) return {count = self.n * 10} end,
+                                   set_state = function(self, s) self.restored = s.count end}
+    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 1 then error("killed", 0) end end}
+    error_of(fit, make(), {counter, C.BackupAndRestore(backup), kill})
+    local again = C.Callback.new{n = 0, get_state = counter.get_state, set_state = counter.set_state}
+    fit(make(), {again, C.BackupAndRestore(backup)})
+    assert.equal(20, again.restored)
+  end)
+
+  it("backs up a model with a Lambda layer (no architecture in the backup)", function()
+    local backup = path_of("backup_lambda")
+    local function make_lambda()
+      lurn.manual_seed(3)
+      local m = lurn.Sequential{L.Dense(4, {input_shape = {3}}), L.Lambda(function(t) return t * 0.5 end),
+                                L.Dense(2, {activation = "softmax"})}
+      m:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy"}
+      return m
+    end
+    local whole = make_lambda()
+    fit(whole, {})
+    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 1 then error("killed", 0) end end}
+    error_of(fit, make_lambda(), {C.BackupAndRestore(backup), kill})
+    local again = make_lambda()
+    fit(again, {C.BackupAndRestore(backup)})
+    assert.same(whole:get_weights()[1]:totable(), again:get_weights()[1]:totable())
+  end)
+
+  it("keeps the backup when delete_checkpoint = false; makes its directory", function()
+    local backup = path_of("backup_kept")
+    fit(make(), {C.BackupAndRestore(backup, {delete_checkpoint = false})})
+    assert.is_true(exists(backup .. "/backup.lurn"))
+    -- a finished run's backup: starting again trains no more epochs
+    local epochs = 0
+    fit(make(), {C.BackupAndRestore(backup, {delete_checkpoint = false}),
+                 C.LambdaCallback{on_epoch_begin = function() epochs = epochs + 1 end}})
+    assert.equal(0, epochs)
+  end)
+
+  it("refuses a bad directory or a save_freq in batches", function()
+    assert.matches("backup_dir must be a directory path", error_of(C.BackupAndRestore), 1, true)
+    assert.matches("save_freq must be 'epoch'", error_of(C.BackupAndRestore, "d", {save_freq = 10}), 1, true)
+    local file = path_of("a_file")
+    io.open(file, "w"):close()
+    assert.matches("a_file: cannot make a directory: a file of that name is there",
+      error_of(fit, make(), {C.BackupAndRestore(file)}), 1, true)
+  end)
+end)
