@@ -193,14 +193,18 @@ describe("lurn.plot", function()
   end)
 
   describe("images", function()
-    it("sends each image's pixels, [0, 1] scaled to 0..255, grey as three equal channels, labels as titles", function()
+    it("sends each image's pixels, [0, 1] scaled to whole numbers 0..255, grey as one value a pixel, labels as titles", function()
       local t = lurn.tensor{{{0, 0.5}, {1, 0.25}}, {{1, 1}, {0, 0}}}
       local scripts = helpers.scripts(function()
         lurn.plot.images(t, {labels = {"seven", 3}, cols = 1, file = dir .. "/i.png"})
       end)
       local s = scripts[1]
-      assert.same({{0, 0, 0, 0, 0}, {1, 0, 127.5, 127.5, 127.5}, {0, 1, 255, 255, 255}, {1, 1, 63.75, 63.75, 63.75}},
-        blocks(s).img1)
+      -- a matrix per image: row y, column x; 0.5 * 255 = 127.5 and 0.25 * 255 = 63.75 rounded
+      assert.same({{0, 128}, {255, 64}}, blocks(s).img1)
+      assert.same({{255, 255}, {0, 0}}, blocks(s).img2)
+      assert.matches("$img1 << EOD\n0 128\n255 64\nEOD\n", s, 1, true)
+      assert.matches("plot $img1 matrix using 1:2:(magenta($3, 255)):(magenta($3, 0)):(magenta($3, 255)) with rgbimage",
+        s, 1, true)
       assert.matches("set multiplot layout 2,1", s, 1, true)
       assert.matches("set title 'seven'", s, 1, true)
       assert.matches("set title '3'", s, 1, true)
@@ -220,6 +224,56 @@ describe("lurn.plot", function()
       local scripts = helpers.scripts(function() lurn.plot.images(t, {file = dir .. "/rgb.svg"}) end)
       assert.same({1, 0, 200, 0, 10}, blocks(scripts[1]).img1[2])
       helpers.svg_size(dir .. "/rgb.svg")
+    end)
+
+    it("takes the range over finite pixels: NaN magenta ('?' in the terminal), +inf white, -inf black", function()
+      local nan, inf = 0 / 0, math.huge
+      -- a [0, 1] image with one NaN pixel keeps its scale (t:max() would be NaN)
+      local t = lurn.tensor{{{0, 0.5}, {nan, 1}}}
+      local scripts, err
+      err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.images(t, {file = dir .. "/nan.svg"}) end)
+      end)
+      assert.equal("", err)
+      helpers.svg_size(dir .. "/nan.svg")
+      assert.same({{0, 128}, {-1, 255}}, blocks(scripts[1]).img1)
+      assert.matches("magenta(v, c) = v < 0 ? c : v", scripts[1], 1, true)
+      -- infinities are the ends of the finite range, which sets the scale alone
+      scripts = helpers.scripts(function()
+        lurn.plot.images(lurn.tensor{{{0, 0.5}, {inf, -inf}}}, {file = dir .. "/inf.svg"})
+      end)
+      assert.same({{0, 128}, {255, 0}}, blocks(scripts[1]).img1)
+      scripts = helpers.scripts(function()
+        lurn.plot.images(lurn.tensor{{{-1, 1}, {inf, nan}}}, {file = dir .. "/wide.png"})
+      end)
+      assert.same({{0, 255}, {255, -1}}, blocks(scripts[1]).img1)
+      -- RGB: a pixel with a NaN channel is NaN as a whole
+      local rgb = lurn.zeros{1, 2, 2, 3}
+      rgb:set(1, 1, 2, 2, nan); rgb:set(1, 2, 2, 1, 1)
+      err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.images(rgb, {file = dir .. "/rgbnan.png"}) end)
+      end)
+      assert.equal("", err)
+      assert.same({{0, 0, 0, 0, 0}, {1, 0, -1, -1, -1}, {0, 1, 0, 0, 0}, {1, 1, 255, 0, 0}}, blocks(scripts[1]).img1)
+      -- the terminal marks NaN with '?'
+      local text = helpers.drawn(function() lurn.plot.images(lurn.tensor{{{nan, 1}, {1, 1}}}) end)
+      assert.truthy(text:find("?", 1, true))
+    end)
+
+    it("writes a batch of 256 MNIST-sized images compactly (one whole number a grey pixel)", function()
+      local t = lurn.rand(256, 28, 28)
+      local scripts = helpers.scripts(function() lurn.plot.images(t, {file = dir .. "/many.gp"}) end)
+      local s = scripts[1]
+      assert.is_true(#s < 256 * 28 * 28 * 4 + 100000, ("script of %d bytes"):format(#s))
+      local first = blocks(s).img1
+      assert.equal(28, #first)
+      assert.equal(28, #first[1])
+      local want = t:select(1, 1):totable()
+      for y = 1, 28 do
+        for x = 1, 28 do
+          assert.equal(math.floor(want[y][x] * 255 + 0.5), first[y][x])
+        end
+      end
     end)
 
     it("refuses what is not a batch of images", function()
