@@ -192,6 +192,17 @@ describe("lurn.plot", function()
     end)
   end)
 
+  it("raises its errors through one shared helper, values.fail (no file defines its own)", function()
+    local values = require "lurn.plot.values"
+    local ok, err = pcall(values.fail, "lurn.plot.x", "%s has %d", "y", 2)
+    assert.is_false(ok)
+    assert.equal("lurn.plot.x: y has 2", err)
+    for _, name in ipairs{"bars", "gnuplot", "heatmap", "images", "init", "lines", "values"} do
+      local path = assert(package.searchpath("lurn.plot." .. name, package.path))
+      assert.is_nil(helpers.read(path):find("local function fail", 1, true), path)
+    end
+  end)
+
   describe("images", function()
     it("sends each image's pixels, [0, 1] scaled to whole numbers 0..255, grey as one value a pixel, labels as titles", function()
       local t = lurn.tensor{{{0, 0.5}, {1, 0.25}}, {{1, 1}, {0, 0}}}

@@ -9,7 +9,7 @@ local values = require "lurn.plot.values"
 local text = gnuplot.text
 local lines = {}
 
-local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
+local fail = values.fail
 
 -- Points that a log axis cannot show (zero, negative) become NaN: skipped, as gnuplot
 -- skips every NaN, instead of a warning for each.
