@@ -135,6 +135,52 @@ describe("lurn.plot", function()
       assert.error_matches(function() lurn.plot.history({loss = {1, "x"}}) end, "history 'loss'%[2%] must be a number")
       assert.error_matches(function() lurn.plot.history(t, {metric = {"mae"}}) end, "unknown option 'metric'")
     end)
+
+    it("draws one epoch and a constant series without gnuplot's 'empty range' warnings", function()
+      local one = {loss = {0.5}, val_loss = {0.6}, lr = {0.001}}
+      local scripts
+      local err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.history(one, {file = dir .. "/one.png"}) end)
+      end)
+      assert.equal("", err)
+      helpers.png_size(dir .. "/one.png")
+      assert.matches("set xrange [0.5:1.5]", scripts[1], 1, true)
+      assert.matches("set yrange [0.000899999", scripts[1], 1, true) -- 0.001 -+ 10%
+      local constant = {loss = {1, 0.5, 0.25}, lr = {0.001, 0.001, 0.001}, val_loss = {0, 0, 0}}
+      err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.history(constant, {file = dir .. "/c.svg"}) end)
+      end)
+      assert.equal("", err)
+      helpers.svg_size(dir .. "/c.svg")
+      assert.matches("set autoscale y", scripts[1], 1, true) -- the loss panel: a real range
+      err = helpers.stderr(function()
+        helpers.drawn(function() lurn.plot.history(one) end)
+      end)
+      assert.equal("", err)
+    end)
+
+    it("draws a NaN loss (a diverged fit) rather than failing in gnuplot, and says so", function()
+      local scripts
+      local err = helpers.stderr(function()
+        scripts = helpers.scripts(function()
+          lurn.plot.history({loss = {0 / 0, 0 / 0, 0 / 0}}, {file = dir .. "/nan.png"})
+        end)
+      end)
+      assert.equal("", err)
+      helpers.png_size(dir .. "/nan.png")
+      assert.matches("no finite value to draw", scripts[1], 1, true)
+      assert.matches("3 values NaN or infinite, not drawn", scripts[1], 1, true)
+      err = helpers.stderr(function()
+        scripts = helpers.scripts(function()
+          lurn.plot.history({loss = {1, 0.5, 0 / 0}, accuracy = {0 / 0, 0 / 0, 0 / 0}}, {file = dir .. "/half.svg"})
+        end)
+      end)
+      assert.equal("", err)
+      assert.matches("set title 'loss (1 value NaN or infinite, not drawn)'", scripts[1], 1, true)
+      -- the same in lines: a series of NaN only
+      err = helpers.stderr(function() lurn.plot.lines{{y = {0 / 0, math.huge}}, file = dir .. "/l.png"} end)
+      assert.equal("", err)
+    end)
   end)
 
   describe("bars", function()
@@ -317,6 +363,37 @@ describe("lurn.plot", function()
       assert.same({{1, 0}, {2, 0.25}}, b.l1)
       assert.same({{1, 0.5}, {2, 0.5}}, b.l2)
       assert.matches("unset logscale y", scripts[1], 1, true)
+    end)
+
+    it("draws a dead layer's zero gradient on a linear axis (the default log axis would hide it)", function()
+      local dead = {
+        {name = "dense", type = "Dense", grad_norm = 0}, {name = "dense_1", type = "Dense", grad_norm = 0.5},
+        {name = "dense", type = "Dense", grad_norm = 0}, {name = "dense_1", type = "Dense", grad_norm = 0.25},
+      }
+      local scripts
+      local err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.layer_stats(dead, {file = dir .. "/dead.png"}) end)
+      end)
+      assert.equal("", err)
+      helpers.png_size(dir .. "/dead.png")
+      assert.same({{1, 0}, {2, 0}}, blocks(scripts[1]).l1)
+      assert.matches("unset logscale y", scripts[1], 1, true)
+      assert.matches("linear y axis: values <= 0", scripts[1], 1, true)
+      -- every layer dead: a drawing, not gnuplot's "all points y value undefined!"
+      local all_dead = {{name = "dense", grad_norm = 0}, {name = "dense", grad_norm = 0}}
+      err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.layer_stats(all_dead, {file = dir .. "/all.png"}) end)
+      end)
+      assert.equal("", err)
+      helpers.png_size(dir .. "/all.png")
+      assert.same({{1, 0}, {2, 0}}, blocks(scripts[1]).l1)
+      assert.matches("set yrange [-1:1]", scripts[1], 1, true)
+      -- a log axis the user asks for stays, and the title says what it leaves out
+      scripts = helpers.scripts(function() lurn.plot.layer_stats(dead, {logy = true, file = dir .. "/log.svg"}) end)
+      assert.matches("set logscale y", scripts[1], 1, true)
+      assert.matches("2 values <= 0 left out of the log y axis", scripts[1], 1, true)
+      err = helpers.stderr(function() lurn.plot.layer_stats(all_dead, {logy = true, file = dir .. "/log0.svg"}) end)
+      assert.equal("", err)
     end)
 
     it("refuses unknown stats and records without the stat", function()
