@@ -265,6 +265,11 @@ describe("lurn.plot", function()
       assert.matches("set multiplot layout 2,1", s, 1, true)
       assert.matches("set title 'seven'", s, 1, true)
       assert.matches("set title '3'", s, 1, true)
+      -- a view (transposed, not contiguous) is read in its own order
+      scripts = helpers.scripts(function()
+        lurn.plot.images(t:transpose(2, 3), {file = dir .. "/t.gp"})
+      end)
+      assert.same({{0, 255}, {128, 64}}, blocks(scripts[1]).img1)
     end)
 
     it("takes labels as a tensor of class numbers, written as whole numbers", function()
