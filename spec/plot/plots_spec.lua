@@ -250,7 +250,7 @@ describe("lurn.plot", function()
   end)
 
   describe("images", function()
-    it("sends each image's pixels, [0, 1] scaled to whole numbers 0..255, grey as one value a pixel, labels as titles", function()
+    it("sends pixels as whole numbers 0..255 ([0, 1] scaled), grey as one value each, labels as titles", function()
       local t = lurn.tensor{{{0, 0.5}, {1, 0.25}}, {{1, 1}, {0, 0}}}
       local scripts = helpers.scripts(function()
         lurn.plot.images(t, {labels = {"seven", 3}, cols = 1, file = dir .. "/i.png"})
@@ -260,8 +260,8 @@ describe("lurn.plot", function()
       assert.same({{0, 128}, {255, 64}}, blocks(s).img1)
       assert.same({{255, 255}, {0, 0}}, blocks(s).img2)
       assert.matches("$img1 << EOD\n0 128\n255 64\nEOD\n", s, 1, true)
-      assert.matches("plot $img1 matrix using 1:2:(magenta($3, 255)):(magenta($3, 0)):(magenta($3, 255)) with rgbimage",
-        s, 1, true)
+      assert.matches("plot $img1 matrix using 1:2:(magenta($3, 255)):(magenta($3, 0)):(magenta($3, 255)) "
+        .. "with rgbimage", s, 1, true)
       assert.matches("set multiplot layout 2,1", s, 1, true)
       assert.matches("set title 'seven'", s, 1, true)
       assert.matches("set title '3'", s, 1, true)

@@ -129,8 +129,8 @@ return function(tensor, opts)
   if out.kind == "text" then
     how = rgb and "using 1:2:(ramp(($3 + $4 + $5) / 3)) with labels" or "matrix using 1:2:(ramp($3)) with labels"
   elseif tiny then
-    how = (rgb and "using 1:2:(0.5):(0.5):(packed($3, $4, $5))" or "matrix using 1:2:(0.5):(0.5):(packed($3, $3, $3))")
-      .. " with boxxyerror fillstyle solid noborder linecolor rgb variable"
+    how = (rgb and "using 1:2:(0.5):(0.5):(packed($3, $4, $5))"
+      or "matrix using 1:2:(0.5):(0.5):(packed($3, $3, $3))") .. " with boxxyerror fillstyle solid noborder linecolor rgb variable"
   else
     how = (rgb and "using 1:2:(magenta($3, 255)):(magenta($4, 0)):(magenta($5, 255))"
       or "matrix using 1:2:(magenta($3, 255)):(magenta($3, 0)):(magenta($3, 255))") .. " with rgbimage"

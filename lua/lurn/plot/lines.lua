@@ -90,7 +90,8 @@ local function panel(series, opts, prefix)
   if not drawn then xlo, xhi = any_x_lo <= any_x_hi and any_x_lo or nil, any_x_hi end
   if not drawn then ylo = nil end
   if nonfinite > 0 then
-    notes[#notes + 1] = ("%d %s NaN or infinite, not drawn"):format(nonfinite, nonfinite == 1 and "value" or "values")
+    notes[#notes + 1] = ("%d %s NaN or infinite, not drawn"):format(nonfinite,
+      nonfinite == 1 and "value" or "values")
   end
   notes[#notes + 1] = xnote
   notes[#notes + 1] = ynote
