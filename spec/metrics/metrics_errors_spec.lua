@@ -107,4 +107,42 @@ describe("lurn.metrics refuses bad input", function()
     assert.matches("every sample_weight is 0",
       error_of(M.roc_curve, {0, 1}, {0.1, 0.2}, {sample_weight = {0, 0}}), 1, true)
   end)
+
+  it("refuses weights that sum to zero where scikit-learn cannot normalize (not -nan)", function()
+    -- scikit-learn: accuracy_score raises "Weights sum to zero, can't be normalized"
+    assert.matches("accuracy_score: sample_weight sums to zero",
+      error_of(M.accuracy_score, {0, 1, 1}, {0, 1, 0}, {sample_weight = {0, 0, 0}}), 1, true)
+    assert.matches("accuracy_score: sample_weight sums to zero",
+      error_of(M.accuracy_score, {0, 1}, {0, 1}, {sample_weight = {1, -1}}), 1, true)
+    -- the weighted count is defined: 0, as scikit-learn
+    assert.equal(0, M.accuracy_score({0, 1, 1}, {0, 1, 0}, {normalize = false, sample_weight = {0, 0, 0}}))
+    -- scikit-learn: NaN, the mean of no recall (with warnings lurn does not print)
+    assert.matches("balanced_accuracy_score: sample_weight sums to zero in every class",
+      error_of(M.balanced_accuracy_score, {0, 1, 1}, {0, 1, 0}, {sample_weight = {0, 0, 0}}), 1, true)
+    assert.matches("balanced_accuracy_score: sample_weight sums to zero in every class",
+      error_of(M.balanced_accuracy_score, {0, 1}, {0, 1}, {sample_weight = {0, 0}, adjusted = true}), 1, true)
+    -- a class of weight zero alone is left out, as scikit-learn
+    assert.equal(1, M.balanced_accuracy_score({0, 1, 1}, {0, 1, 0}, {sample_weight = {0, 1, 0}}))
+  end)
+
+  it("refuses labels that are not whole numbers from 0 in `labels`, at the caller's line", function()
+    local line = debug.getinfo(1, "l").currentline + 1
+    local ok, err = pcall(function() return M.classification_report({0, 1}, {0, 1}, {labels = {0.5, 1}}) end)
+    assert.is_false(ok)
+    assert.matches(THIS .. ":" .. line .. ": classification_report: labels[1] = 0.5 is not a class label", err, 1, true)
+    assert.matches("classification_report: labels[2] = -1 is not a class label",
+      error_of(M.classification_report, {0, 1}, {0, 1}, {labels = lurn.tensor{1, -1}}), 1, true)
+    assert.matches("classification_report: labels[1] is a string, not a class label",
+      error_of(M.classification_report, {0, 1}, {0, 1}, {labels = {"cat"}}), 1, true)
+    assert.matches("f1_score: labels[2] = 1.5 is not a class label",
+      error_of(M.f1_score, {0, 1}, {0, 1}, {average = "macro", labels = {0, 1.5}}), 1, true)
+    assert.matches("precision_recall_fscore_support: labels[1] = NaN is not a class label",
+      error_of(M.precision_recall_fscore_support, {0, 1}, {0, 1}, {labels = {0 / 0}}), 1, true)
+    assert.matches("confusion_matrix: labels[1] = 0.5 is not a class label",
+      error_of(M.confusion_matrix, {0, 1}, {0, 1}, {labels = {0.5}}), 1, true)
+    -- whole numbers written as floats are labels
+    assert.equal(M.classification_report({0, 1}, {0, 1}, {labels = {0, 1}}),
+      M.classification_report({0, 1}, {0, 1}, {labels = {0.0, 1.0}}))
+    assert.is_nil(M._label_list)
+  end)
 end)

@@ -1,7 +1,7 @@
 -- lurn.metrics' scikit-learn functions against scikit-learn 1.2 (Debian's python3-sklearn) on
 -- the cases of sklearn_cases.lua: the answers held in sklearn_expected.lua, and the same
 -- answers recomputed live through python3 when scikit-learn is installed. classification_report
--- must match to the character; numbers to 1e-6 (curves come back as float32 tensors).
+-- must match to the character; numbers to 1e-6 (rates of curves come back as float32 tensors).
 local lurn = require "lurn"
 local cases = require "metrics.sklearn_cases"
 local expected = require "metrics.sklearn_expected"
@@ -115,12 +115,35 @@ describe("inputs", function()
 
   it("keeps a list's scores in double precision (distinct scores a float32 would merge)", function()
     local _, _, th = M.roc_curve({0, 1, 0, 1}, {0.5, 0.5 + 1e-12, 0.2, 0.9}, {drop_intermediate = false})
-    assert.equal(5, th:numel())  -- 4 distinct scores and the point (0, 0)
+    assert.equal(5, #th)  -- 4 distinct scores and the point (0, 0)
   end)
 
-  it("returns curves as tensors and per-class scores as lists aligned with the labels", function()
+  it("returns thresholds as the scores given, exactly: score >= threshold picks each point's samples", function()
+    local _, tpr, th = M.roc_curve({0, 1}, {0.1, 0.3})
+    assert.same({1.3, 0.3, 0.1}, th)
+    assert.equal(0.3, th[2])  -- not float32's 0.30000001192
+    assert.is_true(0.3 >= th[2])
+    assert.same({0, 1, 1}, tpr:totable())
+    local p, r, pth = M.precision_recall_curve({0, 1, 1}, {0.1, 0.7, 0.3})
+    assert.same({0.1, 0.3, 0.7}, pth)
+    assert.equal(4, p:numel())
+    assert.equal(4, r:numel())
+    -- scores in a float32 tensor: the thresholds are their float32 values, exactly
+    local scores = lurn.tensor{0.1, 0.3}
+    local _, _, tth = M.roc_curve({0, 1}, scores)
+    local held = scores:totable()
+    assert.equal(held[2], tth[2])
+    assert.equal(held[1], tth[3])
+    assert.is_true(held[2] ~= 0.3)
+    local _, _, tpth = M.precision_recall_curve({0, 1}, scores)
+    assert.same(held, tpth)
+  end)
+
+  it("returns rates as tensors, thresholds and per-class scores as lists aligned with the labels", function()
     local fpr, tpr, th = M.roc_curve({0, 0, 1, 1}, {0.1, 0.4, 0.35, 0.8})
-    assert.is_true(lurn.is_tensor(fpr) and lurn.is_tensor(tpr) and lurn.is_tensor(th))
+    assert.is_true(lurn.is_tensor(fpr) and lurn.is_tensor(tpr))
+    assert.is_true(type(th) == "table" and not lurn.is_tensor(th))
+    assert.equal(fpr:numel(), #th)
     local r = M.recall_score({0, 1, 2, 2}, {0, 1, 1, 2}, {average = false})
     assert.same({1, 1, 0.5}, r)
   end)

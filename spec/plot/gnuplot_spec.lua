@@ -68,10 +68,18 @@ describe("lurn.plot's gnuplot pipe", function()
   it("turns gnuplot's errors into Lua errors at the caller's line, leaving the old file and no temporary one", function()
     local png = dir .. "/keep.png"
     helpers.write(png, "the old picture")
+    -- lurn draws every data it is given (a series of NaN included), so the error comes from
+    -- a real gnuplot fed a script with a plot it refuses put in front (outside the folder checked)
+    local fake = os.tmpname()
+    helpers.write(fake, "#!/bin/sh\nsed -i '1i $bad << EOD\\n1 NaN\\nEOD\\nplot $bad using 1:2' \"$1\"\n"
+      .. "exec gnuplot \"$1\"\n")
+    assert(os.execute("chmod +x '" .. fake .. "'"))
+    gnuplot.program = fake
     local scripts = {}
     gnuplot.on_script = function(s) scripts[#scripts + 1] = s end
-    local ok, err = pcall(function() return lurn.plot.lines{{y = {0 / 0, 0 / 0}}, file = png} end)
+    local ok, err = pcall(function() return lurn.plot.lines{{y = {1, 2}}, file = png} end)
     gnuplot.on_script = nil
+    os.remove(fake)
     assert.is_false(ok)
     assert.matches("spec/plot/gnuplot_spec.lua:%d+: lurn.plot.lines: gnuplot failed", err)
     assert.matches("all points y value undefined", err, 1, true)
@@ -80,6 +88,16 @@ describe("lurn.plot's gnuplot pipe", function()
     -- gnuplot's drawing went to a temporary file, removed after the error too
     local drawing = assert(scripts[1]:match("set output '([^']+)'"))
     assert.is_false(helpers.exists(drawing))
+  end)
+
+  it("forwards gnuplot's warnings to stderr, each line marked as gnuplot's", function()
+    local fake = os.tmpname()
+    helpers.write(fake, "#!/bin/sh\necho 'warning: one'\necho '    its second line'\nexec gnuplot \"$1\"\n")
+    assert(os.execute("chmod +x '" .. fake .. "'"))
+    gnuplot.program = fake
+    local err = helpers.stderr(function() lurn.plot.lines{{y = {1, 2}}, file = dir .. "/w.png"} end)
+    os.remove(fake)
+    assert.equal("lurn.plot: gnuplot: warning: one\nlurn.plot: gnuplot:     its second line\n", err)
   end)
 
   it("saves by replacing the file in one step, and removes its temporary files", function()

@@ -92,6 +92,19 @@ function helpers.drawn(fn)
   return text, res
 end
 
+--- What fn() writes to io.stderr (gnuplot's forwarded warnings), and fn's first result.
+function helpers.stderr(fn)
+  local saved, written = io.stderr, {}
+  io.stderr = {write = function(self, ...)
+    for _, s in ipairs{...} do written[#written + 1] = tostring(s) end
+    return self
+  end}
+  local ok, res = pcall(fn)
+  io.stderr = saved
+  assert(ok, res)
+  return table.concat(written), res
+end
+
 --- width, height of a PNG file, after checking its signature and IHDR chunk.
 function helpers.png_size(path)
   local bytes = helpers.read(path)

@@ -135,6 +135,52 @@ describe("lurn.plot", function()
       assert.error_matches(function() lurn.plot.history({loss = {1, "x"}}) end, "history 'loss'%[2%] must be a number")
       assert.error_matches(function() lurn.plot.history(t, {metric = {"mae"}}) end, "unknown option 'metric'")
     end)
+
+    it("draws one epoch and a constant series without gnuplot's 'empty range' warnings", function()
+      local one = {loss = {0.5}, val_loss = {0.6}, lr = {0.001}}
+      local scripts
+      local err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.history(one, {file = dir .. "/one.png"}) end)
+      end)
+      assert.equal("", err)
+      helpers.png_size(dir .. "/one.png")
+      assert.matches("set xrange [0.5:1.5]", scripts[1], 1, true)
+      assert.matches("set yrange [0.000899999", scripts[1], 1, true) -- 0.001 -+ 10%
+      local constant = {loss = {1, 0.5, 0.25}, lr = {0.001, 0.001, 0.001}, val_loss = {0, 0, 0}}
+      err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.history(constant, {file = dir .. "/c.svg"}) end)
+      end)
+      assert.equal("", err)
+      helpers.svg_size(dir .. "/c.svg")
+      assert.matches("set autoscale y", scripts[1], 1, true) -- the loss panel: a real range
+      err = helpers.stderr(function()
+        helpers.drawn(function() lurn.plot.history(one) end)
+      end)
+      assert.equal("", err)
+    end)
+
+    it("draws a NaN loss (a diverged fit) rather than failing in gnuplot, and says so", function()
+      local scripts
+      local err = helpers.stderr(function()
+        scripts = helpers.scripts(function()
+          lurn.plot.history({loss = {0 / 0, 0 / 0, 0 / 0}}, {file = dir .. "/nan.png"})
+        end)
+      end)
+      assert.equal("", err)
+      helpers.png_size(dir .. "/nan.png")
+      assert.matches("no finite value to draw", scripts[1], 1, true)
+      assert.matches("3 values NaN or infinite, not drawn", scripts[1], 1, true)
+      err = helpers.stderr(function()
+        scripts = helpers.scripts(function()
+          lurn.plot.history({loss = {1, 0.5, 0 / 0}, accuracy = {0 / 0, 0 / 0, 0 / 0}}, {file = dir .. "/half.svg"})
+        end)
+      end)
+      assert.equal("", err)
+      assert.matches("set title 'loss (1 value NaN or infinite, not drawn)'", scripts[1], 1, true)
+      -- the same in lines: a series of NaN only
+      err = helpers.stderr(function() lurn.plot.lines{{y = {0 / 0, math.huge}}, file = dir .. "/l.png"} end)
+      assert.equal("", err)
+    end)
   end)
 
   describe("bars", function()
@@ -192,18 +238,38 @@ describe("lurn.plot", function()
     end)
   end)
 
+  it("raises its errors through one shared helper, values.fail (no file defines its own)", function()
+    local values = require "lurn.plot.values"
+    local ok, err = pcall(values.fail, "lurn.plot.x", "%s has %d", "y", 2)
+    assert.is_false(ok)
+    assert.equal("lurn.plot.x: y has 2", err)
+    for _, name in ipairs{"bars", "gnuplot", "heatmap", "images", "init", "lines", "values"} do
+      local path = assert(package.searchpath("lurn.plot." .. name, package.path))
+      assert.is_nil(helpers.read(path):find("local function fail", 1, true), path)
+    end
+  end)
+
   describe("images", function()
-    it("sends each image's pixels, [0, 1] scaled to 0..255, grey as three equal channels, labels as titles", function()
+    it("sends pixels as whole numbers 0..255 ([0, 1] scaled), grey as one value each, labels as titles", function()
       local t = lurn.tensor{{{0, 0.5}, {1, 0.25}}, {{1, 1}, {0, 0}}}
       local scripts = helpers.scripts(function()
         lurn.plot.images(t, {labels = {"seven", 3}, cols = 1, file = dir .. "/i.png"})
       end)
       local s = scripts[1]
-      assert.same({{0, 0, 0, 0, 0}, {1, 0, 127.5, 127.5, 127.5}, {0, 1, 255, 255, 255}, {1, 1, 63.75, 63.75, 63.75}},
-        blocks(s).img1)
+      -- a matrix per image: row y, column x; 0.5 * 255 = 127.5 and 0.25 * 255 = 63.75 rounded
+      assert.same({{0, 128}, {255, 64}}, blocks(s).img1)
+      assert.same({{255, 255}, {0, 0}}, blocks(s).img2)
+      assert.matches("$img1 << EOD\n0 128\n255 64\nEOD\n", s, 1, true)
+      assert.matches("plot $img1 matrix using 1:2:(magenta($3, 255)):(magenta($3, 0)):(magenta($3, 255)) "
+        .. "with rgbimage", s, 1, true)
       assert.matches("set multiplot layout 2,1", s, 1, true)
       assert.matches("set title 'seven'", s, 1, true)
       assert.matches("set title '3'", s, 1, true)
+      -- a view (transposed, not contiguous) is read in its own order
+      scripts = helpers.scripts(function()
+        lurn.plot.images(t:transpose(2, 3), {file = dir .. "/t.gp"})
+      end)
+      assert.same({{0, 255}, {128, 64}}, blocks(scripts[1]).img1)
     end)
 
     it("takes labels as a tensor of class numbers, written as whole numbers", function()
@@ -220,6 +286,56 @@ describe("lurn.plot", function()
       local scripts = helpers.scripts(function() lurn.plot.images(t, {file = dir .. "/rgb.svg"}) end)
       assert.same({1, 0, 200, 0, 10}, blocks(scripts[1]).img1[2])
       helpers.svg_size(dir .. "/rgb.svg")
+    end)
+
+    it("takes the range over finite pixels: NaN magenta ('?' in the terminal), +inf white, -inf black", function()
+      local nan, inf = 0 / 0, math.huge
+      -- a [0, 1] image with one NaN pixel keeps its scale (t:max() would be NaN)
+      local t = lurn.tensor{{{0, 0.5}, {nan, 1}}}
+      local scripts, err
+      err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.images(t, {file = dir .. "/nan.svg"}) end)
+      end)
+      assert.equal("", err)
+      helpers.svg_size(dir .. "/nan.svg")
+      assert.same({{0, 128}, {-1, 255}}, blocks(scripts[1]).img1)
+      assert.matches("magenta(v, c) = v < 0 ? c : v", scripts[1], 1, true)
+      -- infinities are the ends of the finite range, which sets the scale alone
+      scripts = helpers.scripts(function()
+        lurn.plot.images(lurn.tensor{{{0, 0.5}, {inf, -inf}}}, {file = dir .. "/inf.svg"})
+      end)
+      assert.same({{0, 128}, {255, 0}}, blocks(scripts[1]).img1)
+      scripts = helpers.scripts(function()
+        lurn.plot.images(lurn.tensor{{{-1, 1}, {inf, nan}}}, {file = dir .. "/wide.png"})
+      end)
+      assert.same({{0, 255}, {255, -1}}, blocks(scripts[1]).img1)
+      -- RGB: a pixel with a NaN channel is NaN as a whole
+      local rgb = lurn.zeros{1, 2, 2, 3}
+      rgb:set(1, 1, 2, 2, nan); rgb:set(1, 2, 2, 1, 1)
+      err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.images(rgb, {file = dir .. "/rgbnan.png"}) end)
+      end)
+      assert.equal("", err)
+      assert.same({{0, 0, 0, 0, 0}, {1, 0, -1, -1, -1}, {0, 1, 0, 0, 0}, {1, 1, 255, 0, 0}}, blocks(scripts[1]).img1)
+      -- the terminal marks NaN with '?'
+      local text = helpers.drawn(function() lurn.plot.images(lurn.tensor{{{nan, 1}, {1, 1}}}) end)
+      assert.truthy(text:find("?", 1, true))
+    end)
+
+    it("writes a batch of 256 MNIST-sized images compactly (one whole number a grey pixel)", function()
+      local t = lurn.rand(256, 28, 28)
+      local scripts = helpers.scripts(function() lurn.plot.images(t, {file = dir .. "/many.gp"}) end)
+      local s = scripts[1]
+      assert.is_true(#s < 256 * 28 * 28 * 4 + 100000, ("script of %d bytes"):format(#s))
+      local first = blocks(s).img1
+      assert.equal(28, #first)
+      assert.equal(28, #first[1])
+      local want = t:select(1, 1):totable()
+      for y = 1, 28 do
+        for x = 1, 28 do
+          assert.equal(math.floor(want[y][x] * 255 + 0.5), first[y][x])
+        end
+      end
     end)
 
     it("refuses what is not a batch of images", function()
@@ -252,6 +368,37 @@ describe("lurn.plot", function()
       assert.same({{1, 0}, {2, 0.25}}, b.l1)
       assert.same({{1, 0.5}, {2, 0.5}}, b.l2)
       assert.matches("unset logscale y", scripts[1], 1, true)
+    end)
+
+    it("draws a dead layer's zero gradient on a linear axis (the default log axis would hide it)", function()
+      local dead = {
+        {name = "dense", type = "Dense", grad_norm = 0}, {name = "dense_1", type = "Dense", grad_norm = 0.5},
+        {name = "dense", type = "Dense", grad_norm = 0}, {name = "dense_1", type = "Dense", grad_norm = 0.25},
+      }
+      local scripts
+      local err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.layer_stats(dead, {file = dir .. "/dead.png"}) end)
+      end)
+      assert.equal("", err)
+      helpers.png_size(dir .. "/dead.png")
+      assert.same({{1, 0}, {2, 0}}, blocks(scripts[1]).l1)
+      assert.matches("unset logscale y", scripts[1], 1, true)
+      assert.matches("linear y axis: values <= 0", scripts[1], 1, true)
+      -- every layer dead: a drawing, not gnuplot's "all points y value undefined!"
+      local all_dead = {{name = "dense", grad_norm = 0}, {name = "dense", grad_norm = 0}}
+      err = helpers.stderr(function()
+        scripts = helpers.scripts(function() lurn.plot.layer_stats(all_dead, {file = dir .. "/all.png"}) end)
+      end)
+      assert.equal("", err)
+      helpers.png_size(dir .. "/all.png")
+      assert.same({{1, 0}, {2, 0}}, blocks(scripts[1]).l1)
+      assert.matches("set yrange [-1:1]", scripts[1], 1, true)
+      -- a log axis the user asks for stays, and the title says what it leaves out
+      scripts = helpers.scripts(function() lurn.plot.layer_stats(dead, {logy = true, file = dir .. "/log.svg"}) end)
+      assert.matches("set logscale y", scripts[1], 1, true)
+      assert.matches("2 values <= 0 left out of the log y axis", scripts[1], 1, true)
+      err = helpers.stderr(function() lurn.plot.layer_stats(all_dead, {logy = true, file = dir .. "/log0.svg"}) end)
+      assert.equal("", err)
     end)
 
     it("refuses unknown stats and records without the stat", function()

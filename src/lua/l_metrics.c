@@ -85,6 +85,8 @@ static void push_labels(lua_State *L, const double *v, int64_t n) {
   }
 }
 
+/* Rates (fpr, tpr, precision, recall) as a float32 tensor, as lurn's curves are plotted and
+ * computed on; thresholds go out with push_list, being the input scores themselves. */
 static void push_tensor(lua_State *L, const double *v, int64_t n) {
   int64_t shape[1] = {n};
   lurn_tensor *t = lurn_tensor_empty(1, shape);
@@ -199,8 +201,9 @@ static void clf_curve(lua_State *L, const char *who, double **fps, double **tps,
   if (*m == 0) luaL_error(L, "%s: every sample_weight is 0", who);
 }
 
-/* roc_curve(who, y_true, y_score, sample_weight, pos_label, drop_intermediate) -> fpr, tpr,
- * thresholds (tensors). */
+/* roc_curve(who, y_true, y_score, sample_weight, pos_label, drop_intermediate) -> fpr, tpr
+ * (float32 tensors), thresholds (a list of the scores as given, doubles: `score >= threshold`
+ * picks exactly the samples of each point, which a float32 rounding of a list's score would not). */
 static int l_roc_curve(lua_State *L) {
   lua_settop(L, 6); /* scratch buffers go above the arguments */
   const char *who = luaL_checkstring(L, 1);
@@ -212,7 +215,7 @@ static int l_roc_curve(lua_State *L) {
   l_check(L, lurn_roc_curve(fps, tps, thr, m, drop, fpr, tpr, th, &k));
   push_tensor(L, fpr, k);
   push_tensor(L, tpr, k);
-  push_tensor(L, th, k);
+  push_list(L, th, k);
   return 3;
 }
 
@@ -231,7 +234,7 @@ static int l_roc_auc(lua_State *L) {
 }
 
 /* precision_recall_curve(who, y_true, y_score, sample_weight, pos_label) -> precision,
- * recall, thresholds (tensors). */
+ * recall (float32 tensors), thresholds (a list of the scores as given, as roc_curve's). */
 static int l_precision_recall_curve(lua_State *L) {
   lua_settop(L, 5); /* scratch buffers go above the arguments */
   const char *who = luaL_checkstring(L, 1);
@@ -242,7 +245,7 @@ static int l_precision_recall_curve(lua_State *L) {
   l_check(L, lurn_precision_recall_curve(fps, tps, thr, m, precision, recall, th));
   push_tensor(L, precision, m + 1);
   push_tensor(L, recall, m + 1);
-  push_tensor(L, th, m);
+  push_list(L, th, m);
   return 3;
 }
 

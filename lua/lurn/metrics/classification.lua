@@ -19,11 +19,34 @@ local function check_zero_division(zd, who)
   return zd
 end
 
-local function label_list(who, labels)
+-- Labels at or past this are refused, as in C (src/nn/label_counts.c) and wherever lurn reads
+-- class labels from floats.
+local MAX_LABEL = 16777216
+
+--- The `labels` option as a list of class labels (whole numbers from 0), or nil; raises at
+-- `level` (from the caller of this function) naming `who` for anything else.
+function classification._label_list(who, labels, level)
   if labels == nil then return nil end
+  level = (level or 1) + 1
   if core.is_tensor(labels) then labels = labels:reshape(labels:numel()):totable() end
-  if type(labels) ~= "table" then error(("%s: labels must be a list of class labels"):format(who), 3) end
-  return labels
+  if type(labels) ~= "table" then error(("%s: labels must be a list of class labels"):format(who), level) end
+  local out = {}
+  for i = 1, rawlen(labels) do
+    local l = rawget(labels, i)
+    if type(l) ~= "number" then
+      error(("%s: labels[%d] is a %s, not a class label"):format(who, i, type(l)), level)
+    end
+    if not (l >= 0 and l < MAX_LABEL and l == math.floor(l)) then
+      error(("%s: labels[%d] = %s is not a class label (a whole number from 0)"):format(who, i,
+        l ~= l and "NaN" or ("%.17g"):format(l)), level)
+    end
+    out[i] = math.tointeger(l)
+  end
+  return out
+end
+
+local function label_list(who, labels)
+  return classification._label_list(who, labels, 3)
 end
 
 -- The weighted sums of each label present in y_true or y_pred: tp (true and predicted), pred,
@@ -156,6 +179,9 @@ classification.accuracy_score = at_user_line(function(y_true, y_pred, opts)
   local right, total = 0, 0
   for i = 1, #s.present do right, total = right + s.tp[i], total + s.truth[i] end
   if opts.normalize == false then return right end
+  -- scikit-learn's np.average: "Weights sum to zero, can't be normalized" (ZeroDivisionError)
+  if total == 0 then error(who .. ": sample_weight sums to zero: the share of samples right is not defined "
+    .. "(normalize = false gives the weighted count)", 2) end
   return right / total
 end)
 
@@ -170,6 +196,11 @@ classification.balanced_accuracy_score = at_user_line(function(y_true, y_pred, o
   local recalls = {}
   for i = 1, #s.present do
     if s.truth[i] ~= 0 then recalls[#recalls + 1] = s.tp[i] / s.truth[i] end
+  end
+  -- scikit-learn returns NaN here (the mean of no recall, with two warnings): lurn prints no
+  -- warning, so it refuses, as accuracy_score does.
+  if #recalls == 0 then
+    error(who .. ": sample_weight sums to zero in every class of y_true: no recall is defined", 2)
   end
   local score = weighted_mean(recalls)
   if opts.adjusted then

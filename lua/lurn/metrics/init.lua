@@ -153,7 +153,10 @@ end
 
 -- scikit-learn's functions on whole lists of labels and scores.
 for _, module in ipairs {"lurn.metrics.classification", "lurn.metrics.report", "lurn.metrics.ranking"} do
-  for name, fn in pairs(require(module)) do metrics[name] = fn end
+  -- (names starting with _ are shared between those files, not part of lurn.metrics)
+  for name, fn in pairs(require(module)) do
+    if name:sub(1, 1) ~= "_" then metrics[name] = fn end
+  end
 end
 
 return metrics

@@ -1,7 +1,9 @@
 --- scikit-learn's score metrics (sklearn/metrics/_ranking.py, 1.2): roc_curve,
 -- precision_recall_curve and roc_auc_score (binary, and multiclass one-vs-rest). y_true holds
 -- class labels, y_score the scores (probabilities or any real numbers) as Lua lists or tensors;
--- sorting and counting run in C (src/nn/score_curves.c). Curves come back as 1-D tensors.
+-- sorting and counting run in C (src/nn/score_curves.c). Rates come back as 1-D float32
+-- tensors; thresholds as a Lua list of the scores themselves (doubles, as scikit-learn's
+-- float64), so that `score >= thresholds[i]` picks exactly the samples of point i.
 local core = require "lurn.core"
 local options = require "lurn.options"
 local at_user_line = require "lurn.at_user_line"
@@ -9,7 +11,7 @@ local at_user_line = require "lurn.at_user_line"
 local ranking = {}
 
 --- roc_curve(y_true, y_score, {pos_label=, sample_weight=, drop_intermediate=true}) -> fpr,
--- tpr, thresholds (the first threshold is the highest score + 1, as scikit-learn 1.2).
+-- tpr (tensors), thresholds (a list; the first is the highest score + 1, as scikit-learn 1.2).
 ranking.roc_curve = at_user_line(function(y_true, y_score, opts)
   local who = "roc_curve"
   options.check(opts, {"pos_label", "sample_weight", "drop_intermediate"}, who, 2)
@@ -18,8 +20,8 @@ ranking.roc_curve = at_user_line(function(y_true, y_score, opts)
 end)
 
 --- precision_recall_curve(y_true, probas_pred, {pos_label=, sample_weight=}) -> precision,
--- recall (one more entry than thresholds: the point recall 0, precision 1), thresholds
--- (ascending).
+-- recall (tensors, one more entry than thresholds: the point recall 0, precision 1),
+-- thresholds (a list, ascending).
 ranking.precision_recall_curve = at_user_line(function(y_true, probas_pred, opts)
   local who = "precision_recall_curve"
   options.check(opts, {"pos_label", "sample_weight"}, who, 2)

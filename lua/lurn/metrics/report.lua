@@ -66,8 +66,7 @@ report.classification_report = at_user_line(function(y_true, y_pred, opts)
     error(("%s: digits must be a whole number from 0 to 30, got %s"):format(who, tostring(digits)), 2)
   end
   local present = core.labels_present(who, y_true, y_pred)
-  local labels = opts.labels
-  if core.is_tensor(labels) then labels = labels:reshape(labels:numel()):totable() end
+  local labels = classification._label_list(who, opts.labels, 2)
   local micro_is_accuracy = labels == nil or same_set(labels, present)
   labels = labels or present
   local names = opts.target_names

@@ -8,7 +8,7 @@ local values = require "lurn.plot.values"
 
 local text = gnuplot.text
 
-local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
+local fail = values.fail
 
 --- bars{{labels =, values =, label =}, ..., file =, title =, xlabel =, ylabel =}
 return function(spec)

@@ -92,7 +92,8 @@ local function terminal_size()
   local cols = math.tointeger(tonumber(os.getenv("COLUMNS") or ""))
   local lines = math.tointeger(tonumber(os.getenv("LINES") or ""))
   if not (cols and lines) then
-    local pipe = io.popen("stty size </dev/tty 2>/dev/null", "r")
+    -- (2>/dev/null first: sh's own message when there is no terminal goes there too)
+    local pipe = io.popen("stty size 2>/dev/null </dev/tty", "r")
     local answer = pipe and pipe:read("a") or ""
     if pipe then pipe:close() end
     local l, c = answer:match("^(%d+) (%d+)")
@@ -172,7 +173,8 @@ function gnuplot.plot(where, body, out, size)
     for line in messages:gmatch("[^\n]+") do
       if line:find("%S") and not line:find("enhanced text m?o?d?e? ?parser") then kept[#kept + 1] = line end
     end
-    if #kept > 0 then io.stderr:write("lurn.plot: gnuplot: ", table.concat(kept, "\n"), "\n") end
+    -- every line says where it comes from (a warning's script excerpt spans several)
+    for _, line in ipairs(kept) do io.stderr:write("lurn.plot: gnuplot: ", line, "\n") end
     return read_all(drawing_path)
   end)
   os.remove(script_path)

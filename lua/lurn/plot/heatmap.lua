@@ -7,7 +7,7 @@ local values = require "lurn.plot.values"
 
 local text, number = gnuplot.text, gnuplot.number
 
-local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
+local fail = values.fail
 
 -- The range of the finite values (widened when they are all equal, as a colour scale needs).
 local function range(rows)

@@ -1,8 +1,12 @@
 --- lurn.plot.images: a grid of images from a (N, H, W, C) or (N, H, W) tensor, C = 1
 -- (grey) or 3 (RGB), each titled by its label: augmentation previews, misclassified
 -- samples. Values in [0, 1] or [0, 255] are shown as they are; any other range is
--- stretched to black..white over all the images. In the terminal each pixel is a
--- character of a ramp from ' ' to '@'. Internal.
+-- stretched to black..white over all the images. The range is that of the finite values:
+-- +inf and -inf pixels are drawn white and black, NaN pixels magenta ('?' in the terminal),
+-- so that one bad pixel neither hides nor darkens the rest. In the terminal each pixel is
+-- a character of a ramp from ' ' to '@'. The data sent to gnuplot are the pixels scaled to
+-- whole numbers 0..255 (-1 for NaN): grey images as one matrix of values per image (each
+-- value drawn as its three equal channels), RGB images as rows "x y r g b". Internal.
 local core = require "lurn.core"
 local gnuplot = require "lurn.plot.gnuplot"
 local options = require "lurn.options"
@@ -10,38 +14,72 @@ local values = require "lurn.plot.values"
 
 local text = gnuplot.text
 
-local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
+local fail = values.fail
 
 --- At most this many images in one grid (a whole data set by mistake would make a huge script).
 local MAX_IMAGES = 256
 
--- value -> 0..255 for the range of the images.
-local function scaler(t)
-  local lo, hi = t:min(), t:max()
-  if lo ~= lo or hi ~= hi then return function(v) return v end end
-  if lo >= 0 and hi <= 1 then return function(v) return v * 255 end end
-  if lo >= 0 and hi <= 255 then return function(v) return v end end
-  local span = hi - lo
-  return function(v) return span > 0 and (v - lo) / span * 255 or 0 end
+local INF = math.huge
+
+-- The range of the finite values of a flat list, or nil when none is finite (comparisons
+-- with NaN are false, so NaN never enters it).
+local function finite_range(flat)
+  local lo, hi = INF, -INF
+  for i = 1, #flat do
+    local v = flat[i]
+    if v < lo and v > -INF then lo = v end
+    if v > hi and v < INF then hi = v end
+  end
+  if lo > hi then return nil end
+  return lo, hi
 end
 
--- The rows "x y r g b" of one image (x a column, y a row, both from 0); NaN pixels stay NaN (not drawn).
-local function pixels(image, channels, scale)
-  local rows = {}
-  for y, line in ipairs(image) do
-    for x, px in ipairs(line) do
-      local r, g, b
-      if channels == 0 then
-        r = scale(px); g, b = r, r
-      elseif channels == 1 then
-        r = scale(px[1]); g, b = r, r
-      else
-        r, g, b = scale(px[1]), scale(px[2]), scale(px[3])
+-- value -> a whole number 0..255 for the range of the images' finite values; NaN -> -1.
+local function scaler(flat)
+  local lo, hi = finite_range(flat)
+  local a, b = 255, 0 -- v -> a * v + b ([0, 1], and when no value is finite)
+  if lo and not (lo >= 0 and hi <= 1) then
+    if lo >= 0 and hi <= 255 then a, b = 1, 0
+    elseif hi > lo then a, b = 255 / (hi - lo), -lo * 255 / (hi - lo)
+    else a, b = 0, 0 end
+  end
+  return function(v)
+    if v ~= v then return -1 end
+    if v == INF then return 255 end
+    if v == -INF then return 0 end
+    local s = a * v + b
+    if s <= 0 then return 0 end
+    if s >= 255 then return 255 end
+    return math.floor(s + 0.5)
+  end
+end
+
+-- The data block of image i (0-based offset `first` into the flat pixels): for grey, H lines
+-- of W values (gnuplot's `matrix`: column x, row y, both from 0); for RGB, rows "x y r g b",
+-- all three -1 where a channel is NaN.
+local function image_block(name, flat, first, h, w, rgb, scale)
+  local lines = {"$" .. name .. " << EOD"}
+  if not rgb then
+    local line = {}
+    for y = 0, h - 1 do
+      local at = first + y * w
+      for x = 1, w do
+        line[x] = scale(flat[at + x])
       end
-      rows[#rows + 1] = {x - 1, y - 1, r, g, b}
+      lines[#lines + 1] = table.concat(line, " ")
+    end
+  else
+    for y = 0, h - 1 do
+      for x = 0, w - 1 do
+        local at = first + (y * w + x) * 3
+        local r, g, b = scale(flat[at + 1]), scale(flat[at + 2]), scale(flat[at + 3])
+        if r < 0 or g < 0 or b < 0 then r, g, b = -1, -1, -1 end
+        lines[#lines + 1] = ("%d %d %d %d %d"):format(x, y, r, g, b)
+      end
     end
   end
-  return rows
+  lines[#lines + 1] = "EOD\n"
+  return table.concat(lines, "\n")
 end
 
 --- images(tensor, {labels =, cols =, file =, title =})
@@ -70,26 +108,35 @@ return function(tensor, opts)
   local labels = values.labels(opts.labels, n, where, "labels")
   local cols = values.count(opts.cols, math.min(n, 8), 1, MAX_IMAGES, where, "cols")
   local rows = math.ceil(n / cols)
-  local scale = scaler(tensor)
-  local images = tensor:totable()
+  local flat = tensor:reshape(tensor:numel()):totable()
+  local scale = scaler(flat)
+  local rgb = channels == 3
   local parts = {}
-  for i = 1, n do parts[i] = gnuplot.datablock("img" .. i, pixels(images[i], channels, scale)) end
+  for i = 1, n do parts[i] = image_block("img" .. i, flat, (i - 1) * h * w * (rgb and 3 or 1), h, w, rgb, scale) end
   parts[#parts + 1] = table.concat{
     "set multiplot layout ", rows, ",", cols, " title ", text(values.text(opts.title, where, "title") or ""), "\n",
     "set xrange [-0.5:", w - 0.5, "]\nset yrange [", h - 0.5, ":-0.5]\n",
     "unset xtics\nunset ytics\nunset key\nunset colorbox\nunset border\n",
     out.kind == "text" and "" or "set size ratio -1\n",
-    "ramp(v) = v != v ? ' ' : substr(' .:-=+*#%@', 1 + int(v / 25.6), 1 + int(v / 25.6))\n",
+    -- NaN pixels (-1) are drawn magenta: magenta(v, c) is channel c of magenta where v is -1
+    "magenta(v, c) = v < 0 ? c : v\n",
+    "packed(r, g, b) = r < 0 ? 16711935 : int(r) * 65536 + int(g) * 256 + int(b)\n",
+    "ramp(v) = v < 0 ? '?' : substr(' .:-=+*#%@', 1 + int(v / 25.6), 1 + int(v / 25.6))\n",
   }
+  -- rgbimage needs a 2 x 2 grid at least: smaller images are boxes of the packed colour
+  local tiny = h < 2 or w < 2
+  local how
+  if out.kind == "text" then
+    how = rgb and "using 1:2:(ramp(($3 + $4 + $5) / 3)) with labels" or "matrix using 1:2:(ramp($3)) with labels"
+  elseif tiny then
+    how = (rgb and "using 1:2:(0.5):(0.5):(packed($3, $4, $5))"
+      or "matrix using 1:2:(0.5):(0.5):(packed($3, $3, $3))") .. " with boxxyerror fillstyle solid noborder linecolor rgb variable"
+  else
+    how = (rgb and "using 1:2:(magenta($3, 255)):(magenta($4, 0)):(magenta($5, 255))"
+      or "matrix using 1:2:(magenta($3, 255)):(magenta($3, 0)):(magenta($3, 255))") .. " with rgbimage"
+  end
   for i = 1, n do
     local title = labels and labels[i] or ""
-    local how = "using 1:2:3:4:5 with rgbimage"
-    if out.kind == "text" then
-      how = "using 1:2:(ramp(($3 + $4 + $5) / 3)) with labels"
-    elseif h < 2 or w < 2 then -- rgbimage needs a 2 x 2 grid at least: boxes of the packed colour
-      how = "using 1:2:(0.5):(0.5):(int($3) * 65536 + int($4) * 256 + int($5)) with boxxyerror "
-        .. "fillstyle solid noborder linecolor rgb variable"
-    end
     parts[#parts + 1] = ("set title %s\nplot $img%d %s notitle\n"):format(text(title), i, how)
   end
   -- Layout slots left empty by a last short row are simply not drawn.

@@ -9,7 +9,11 @@ local values = require "lurn.plot.values"
 local text = gnuplot.text
 local lines = {}
 
-local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
+local fail = values.fail
+
+local INF = math.huge
+
+local function finite(v) return v == v and v ~= INF and v ~= -INF end
 
 -- Points that a log axis cannot show (zero, negative) become NaN: skipped, as gnuplot
 -- skips every NaN, instead of a warning for each.
@@ -19,26 +23,92 @@ local function positive_only(list)
   return out
 end
 
+-- Whether axis `key` ("x" or "y") of the series is logarithmic, and a note for the title.
+-- how: false (linear), true (the user asked for log) or "auto" (lurn's default of log). A
+-- finite value <= 0 cannot be on a log axis: an "auto" axis then turns linear, so that a
+-- zero (a dead layer's gradient) is drawn, not hidden; a log axis the user asked for stays,
+-- and the note counts the points left out; with no value > 0 at all it turns linear too
+-- (gnuplot would have nothing to draw).
+local function axis_scale(series, key, how)
+  if not how then return false, nil end
+  local hidden, shown = 0, 0
+  for _, s in ipairs(series) do
+    for _, v in ipairs(s[key]) do
+      if finite(v) then
+        if v > 0 then shown = shown + 1 else hidden = hidden + 1 end
+      end
+    end
+  end
+  if hidden == 0 then return shown > 0, nil end
+  if how == "auto" or shown == 0 then return false, ("linear %s axis: values <= 0"):format(key) end
+  return true, ("%d %s <= 0 left out of the log %s axis"):format(hidden, hidden == 1 and "value" or "values", key)
+end
+
+-- "set Xrange [lo:hi]" for the finite values lo..hi of an axis (nil: none), or autoscale.
+-- gnuplot autoscales one value (a single epoch, a constant learning rate) to an empty range
+-- and warns, so that range is widened here: by `pad` on a linear axis (10% of the value,
+-- or 1 for 0, when pad is nil), tenfold on a log axis; no value at all gets [0:1] ([1:10]).
+local function axis_range(key, lo, hi, log, pad)
+  local number = gnuplot.number
+  if lo and lo < hi then return ("set autoscale %s\n"):format(key) end
+  if not lo then return log and ("set %srange [1:10]\n"):format(key) or ("set %srange [0:1]\n"):format(key) end
+  if log then return ("set %srange [%s:%s]\n"):format(key, number(lo / 10), number(lo * 10)) end
+  local d = pad or (lo ~= 0 and math.abs(lo) * 0.1 or 1)
+  return ("set %srange [%s:%s]\n"):format(key, number(lo - d), number(lo + d))
+end
+
 -- The script of one panel: series = {{x = {...}, y = {...}, label = text|nil}, ...},
--- opts = {title, xlabel, ylabel, logx, logy}; data blocks are named prefix1, prefix2...
+-- opts = {title, xlabel, ylabel, logx, logy (false, true or "auto"), whole_x}; data blocks
+-- are named prefix1, prefix2... NaN and infinite values are not drawn (the title counts them).
 local function panel(series, opts, prefix)
-  local parts, plots = {}, {}
+  local logx, xnote = axis_scale(series, "x", opts.logx)
+  local logy, ynote = axis_scale(series, "y", opts.logy)
+  local parts, plots, notes = {}, {}, {}
+  local xlo, xhi, ylo, yhi, nonfinite = INF, -INF, INF, -INF, 0
+  local any_x_lo, any_x_hi = INF, -INF -- the finite x of all points, for a panel without a point
   for i, s in ipairs(series) do
     local x, y = s.x, s.y
-    if opts.logx then x = positive_only(x) end
-    if opts.logy then y = positive_only(y) end
+    if logx then x = positive_only(x) end
+    if logy then y = positive_only(y) end
     local rows = {}
-    for j = 1, #y do rows[j] = {x[j], y[j]} end
+    for j = 1, #y do
+      rows[j] = {x[j], y[j]}
+      if not finite(s.y[j]) then nonfinite = nonfinite + 1 end
+      if finite(x[j]) then
+        any_x_lo, any_x_hi = math.min(any_x_lo, x[j]), math.max(any_x_hi, x[j])
+        if finite(y[j]) then
+          xlo, xhi, ylo, yhi = math.min(xlo, x[j]), math.max(xhi, x[j]), math.min(ylo, y[j]), math.max(yhi, y[j])
+        end
+      end
+    end
     local name = prefix .. i
     parts[#parts + 1] = gnuplot.datablock(name, rows)
     plots[#plots + 1] = ("$%s using 1:2 with %s %s"):format(name, #y <= 30 and "linespoints pointtype 7 pointsize 0.5"
       or "lines", s.label and ("title " .. text(s.label)) or "notitle")
   end
-  parts[#parts + 1] = "set title " .. (opts.title and text(opts.title) or "''") .. "\n"
+  local drawn = ylo <= yhi
+  if not drawn then xlo, xhi = any_x_lo <= any_x_hi and any_x_lo or nil, any_x_hi end
+  if not drawn then ylo = nil end
+  if nonfinite > 0 then
+    notes[#notes + 1] = ("%d %s NaN or infinite, not drawn"):format(nonfinite,
+      nonfinite == 1 and "value" or "values")
+  end
+  notes[#notes + 1] = xnote
+  notes[#notes + 1] = ynote
+  local title = opts.title or ""
+  if #notes > 0 then title = (title ~= "" and title .. " " or "") .. "(" .. table.concat(notes, "; ") .. ")" end
+  parts[#parts + 1] = "set title " .. text(title) .. "\n"
   parts[#parts + 1] = "set xlabel " .. (opts.xlabel and text(opts.xlabel) or "''") .. "\n"
   parts[#parts + 1] = "set ylabel " .. (opts.ylabel and text(opts.ylabel) or "''") .. "\n"
-  parts[#parts + 1] = (opts.logx and "set logscale x\n" or "unset logscale x\n")
-  parts[#parts + 1] = (opts.logy and "set logscale y\nset format y '%g'\n" or "unset logscale y\nset format y '% h'\n")
+  parts[#parts + 1] = (logx and "set logscale x\n" or "unset logscale x\n")
+  parts[#parts + 1] = (logy and "set logscale y\nset format y '%g'\n" or "unset logscale y\nset format y '% h'\n")
+  parts[#parts + 1] = axis_range("x", xlo ~= INF and xlo or nil, xhi, logx, opts.whole_x and 0.5 or nil)
+  parts[#parts + 1] = axis_range("y", ylo, yhi, logy, nil)
+  -- a margin above and below an autoscaled y, so that a line at its end (a dead layer's 0)
+  -- is not drawn on the border
+  parts[#parts + 1] = "set offsets 0, 0, graph 0.05, graph 0.05\n"
+  parts[#parts + 1] = drawn and "unset label 1\n"
+    or "set label 1 'no finite value to draw' at graph 0.5, graph 0.5 center\n"
   parts[#parts + 1] = opts.whole_x and "set xtics 1\n" or "set xtics autofreq\n"
   parts[#parts + 1] = "set key top right noopaque noenhanced\nset grid\n"
   parts[#parts + 1] = "plot " .. table.concat(plots, ", \\\n  ") .. "\n"
@@ -171,8 +241,9 @@ function lines.layer_stats(records, opts)
   local known = false
   for _, s in ipairs(STATS) do known = known or s == stat end
   if not known then fail(where, "stat must be one of %s, got %s", table.concat(STATS, ", "), tostring(stat)) end
+  -- norms span orders of magnitude: log y unless a value is <= 0 (a dead layer's 0 gradient)
   local logy = values.flag(opts.logy, where, "logy")
-  if logy == nil then logy = NORMS[stat] or false end
+  if logy == nil then logy = NORMS[stat] and "auto" or false end
   -- x: the row's recording, counted per layer (every recording has one row per layer).
   local order, by_layer, seen = {}, {}, {}
   for i = 1, rawlen(records) do

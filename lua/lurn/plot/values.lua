@@ -8,7 +8,11 @@ local values = {}
 --- Points per series, cells per matrix: past this a plot is unreadable and its script huge.
 values.MAX_POINTS = 1000000
 
-local function fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
+--- Raises "where: message" (fmt and its arguments) with no position: lurn.plot wraps each
+-- function in at_user_line, which puts the user's line in front. Every plot file uses this one.
+function values.fail(where, fmt, ...) error(where .. ": " .. fmt:format(...), 0) end
+
+local fail = values.fail
 
 -- The length of a plain list (rawlen: a __len cannot make it claim more than it holds).
 local function list_length(t, where, what)
