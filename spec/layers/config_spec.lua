@@ -85,9 +85,15 @@ local CASES = {
   AveragePooling1D = {function() return L.AveragePooling1D({2}, {strides = {2}}) end, {6, 2}},
   GlobalMaxPooling1D = {function() return L.GlobalMaxPooling1D{keepdims = true} end, {6, 2}},
   GlobalAveragePooling1D = {function() return L.GlobalAveragePooling1D{} end, {6, 2}},
+  Embedding = {function()
+    return L.Embedding(7, 3, {embeddings_initializer = I.RandomNormal{stddev = 0.3, seed = 2},
+                              embeddings_regularizer = R.l2(0.01), activity_regularizer = R.l1(0.001),
+                              input_length = 4, name = "cfg_embedding", trainable = false})
+  end, {4}, nil, function(shape) return (lurn.rand{3, table.unpack(shape)} * 6.99):floor() end},
 }
--- The one class whose layers have no config.
-local REFUSED = {Lambda = true}
+-- The classes whose layers have no config: Lambda (a Lua function), Masking (refused at
+-- construction until masks flow between layers; see the spec below).
+local REFUSED = {Lambda = true, Masking = true}
 
 -- The output of layer on x (the list of two for a merge layer, else its first).
 local function run(layer, x, merge)
@@ -175,6 +181,11 @@ describe("layer configs", function()
     assert.error_matches(function() L.serialize(dense) end, "its activation is a Lua function")
     assert.error_matches(function() lurn.Sequential{L.Dense(2, {input_shape = {2}}), lambda}:get_config() end,
       "is not data")
+  end)
+
+  it("refuse Masking at construction: masks do not flow between layers yet", function()
+    assert.error_matches(function() L.Masking{mask_value = 0} end, "Masking: not supported yet")
+    assert.error_matches(function() L.Masking.from_config{mask_value = 0} end, "Masking: not supported yet")
   end)
 
   it("refuse what is not a config, naming it", function()

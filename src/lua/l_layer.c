@@ -326,6 +326,16 @@ static int l_pool1d_layer(lua_State *L) {
   return l_pushlayer(L, lurn_pool1d_new(&c), 0);
 }
 
+/* core.embedding_layer{input_dim=, output_dim=, embeddings_initializer=} */
+static int l_embedding_layer(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_embedding_config c = {0};
+  c.input_dim = positive_option(L, 1, "input_dim", 0, "Embedding");
+  c.output_dim = positive_option(L, 1, "output_dim", 0, "Embedding");
+  c.embeddings_initializer = check_initializer(L, 1, "embeddings_initializer");
+  return l_pushlayer(L, lurn_embedding_new(&c), 0);
+}
+
 static void push_shape(lua_State *L, int ndim, const int64_t *shape) {
   lua_createtable(L, ndim, 0);
   for (int i = 0; i < ndim; i++) {
@@ -533,6 +543,7 @@ static const luaL_Reg layer_functions[] = {
     {"depthwise_conv2d_layer", l_depthwise_conv2d_layer},
     {"conv1d_layer", l_conv1d_layer},
     {"pool1d_layer", l_pool1d_layer},
+    {"embedding_layer", l_embedding_layer},
     {NULL, NULL},
 };
 

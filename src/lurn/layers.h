@@ -143,7 +143,8 @@ typedef struct lurn_depthwise_conv2d_config {
 } lurn_depthwise_conv2d_config;
 lurn_layer *lurn_depthwise_conv2d_new(const lurn_depthwise_conv2d_config *c);
 
-/* Layers over sequences, batches (N, steps, features) (src/layers/conv1d.c, pooling1d.c). Conv1D and the 1-D poolings run the 2-D code on each
+/* Layers over sequences, batches (N, steps, features) (src/layers/conv1d.c, pooling1d.c,
+ * embedding.c). Conv1D and the 1-D poolings run the 2-D code on each
  * sequence seen as an image one row high. */
 typedef enum lurn_conv1d_padding {
   LURN_CONV1D_VALID,
@@ -170,6 +171,15 @@ typedef struct lurn_pool1d_config {
 } lurn_pool1d_config;
 /* MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D. */
 lurn_layer *lurn_pool1d_new(const lurn_pool1d_config *c);
+
+/* Embedding: token ids (N, d1, ...) stored as floats -> (N, d1, ..., output_dim), row id
+ * of embeddings (input_dim, output_dim). An id that is not an integer in [0, input_dim)
+ * is an error naming the sample and position, raised before anything is written. */
+typedef struct lurn_embedding_config {
+  int64_t input_dim, output_dim;
+  lurn_initializer embeddings_initializer;
+} lurn_embedding_config;
+lurn_layer *lurn_embedding_new(const lurn_embedding_config *c);
 
 #ifdef __cplusplus
 }
