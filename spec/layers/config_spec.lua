@@ -90,6 +90,11 @@ local CASES = {
                               embeddings_regularizer = R.l2(0.01), activity_regularizer = R.l1(0.001),
                               input_length = 4, name = "cfg_embedding", trainable = false})
   end, {4}, nil, function(shape) return (lurn.rand{3, table.unpack(shape)} * 6.99):floor() end},
+  TimeDistributed = {function()
+    return L.TimeDistributed(L.Dense(2, {activation = "tanh", kernel_regularizer = R.l2(0.1),
+                                         bias_initializer = I.Constant{value = 0.5}}),
+                             {name = "cfg_td", input_shape = {4, 3}})
+  end, {4, 3}},
 }
 -- The classes whose layers have no config: Lambda (a Lua function), Masking (refused at
 -- construction until masks flow between layers; see the spec below).

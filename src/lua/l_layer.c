@@ -336,6 +336,16 @@ static int l_embedding_layer(lua_State *L) {
   return l_pushlayer(L, lurn_embedding_new(&c), 0);
 }
 
+/* core.time_distributed_layer(layer): the inner layer stays alive as long as the
+ * container, through its user value. */
+static int l_time_distributed_layer(lua_State *L) {
+  lurn_layer *inner = l_checklayer(L, 1);
+  l_pushlayer(L, lurn_time_distributed_new(inner), 1);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  return 1;
+}
+
 static void push_shape(lua_State *L, int ndim, const int64_t *shape) {
   lua_createtable(L, ndim, 0);
   for (int i = 0; i < ndim; i++) {
@@ -544,6 +554,7 @@ static const luaL_Reg layer_functions[] = {
     {"conv1d_layer", l_conv1d_layer},
     {"pool1d_layer", l_pool1d_layer},
     {"embedding_layer", l_embedding_layer},
+    {"time_distributed_layer", l_time_distributed_layer},
     {NULL, NULL},
 };
 

@@ -144,7 +144,7 @@ typedef struct lurn_depthwise_conv2d_config {
 lurn_layer *lurn_depthwise_conv2d_new(const lurn_depthwise_conv2d_config *c);
 
 /* Layers over sequences, batches (N, steps, features) (src/layers/conv1d.c, pooling1d.c,
- * embedding.c). Conv1D and the 1-D poolings run the 2-D code on each
+ * embedding.c, time_distributed.c). Conv1D and the 1-D poolings run the 2-D code on each
  * sequence seen as an image one row high. */
 typedef enum lurn_conv1d_padding {
   LURN_CONV1D_VALID,
@@ -180,6 +180,10 @@ typedef struct lurn_embedding_config {
   lurn_initializer embeddings_initializer;
 } lurn_embedding_config;
 lurn_layer *lurn_embedding_new(const lurn_embedding_config *c);
+
+/* TimeDistributed: runs `inner` on every step, (N, steps, ...) as (N * steps, ...). The
+ * container takes a reference to inner. */
+lurn_layer *lurn_time_distributed_new(lurn_layer *inner);
 
 #ifdef __cplusplus
 }
