@@ -9,6 +9,7 @@ Masking._options = {"mask_value"}
 
 function Masking._new(opts)
   if opts ~= nil and type(opts) ~= "table" then opts = {mask_value = opts} end
+  Layer.setup(setmetatable({}, Masking), opts)  -- a misspelt option is named first, as everywhere
   error("Masking: not supported yet: lurn passes no masks between layers (masks come with the recurrent "
     .. "layers); remove the Masking layer, or pad with a value the model can learn to ignore", 2)
 end
