@@ -16,10 +16,10 @@
 
 typedef struct {
   lurn_conv1d_config c;
-  lurn_layer *conv;  /* the Conv2D doing the work */
-  int64_t steps, ch, pad;  /* pad: causal zeros on the left, else 0 */
-  lurn_tensor *xpad, *dxpad;  /* causal only: x and dx with the zeros */
-  lurn_tensor z;  /* the Conv2D's pre-activation seen as (N, out_steps, filters) */
+  lurn_layer *conv;          /* the Conv2D doing the work */
+  int64_t steps, ch, pad;    /* pad: causal zeros on the left, else 0 */
+  lurn_tensor *xpad, *dxpad; /* causal only: x and dx with the zeros */
+  lurn_tensor z;             /* the Conv2D's pre-activation seen as (N, out_steps, filters) */
 } conv1d;
 
 /* t seen with another shape of the same count (a header on the same storage, not owned). */
@@ -43,11 +43,11 @@ static lurn_status conv1d_build(lurn_layer *l, lurn_rng *rng) {
   const int64_t span = (d->c.kernel_size - 1) * d->c.dilation_rate + 1;
   d->pad = d->c.padding == LURN_CONV1D_CAUSAL ? span - 1 : 0;
   if (d->c.padding == LURN_CONV1D_VALID && span > d->steps)
-    return lurn_fail(LURN_EINVAL,
-                     "Conv1D: kernel_size %lld with dilation_rate %lld spans %lld steps, more than the input's "
-                     "%lld (input shape %s, padding 'valid')",
-                     (long long)d->c.kernel_size, (long long)d->c.dilation_rate, (long long)span,
-                     (long long)d->steps, s);
+    return lurn_fail(
+        LURN_EINVAL,
+        "Conv1D: kernel_size %lld with dilation_rate %lld spans %lld steps, more than the input's "
+        "%lld (input shape %s, padding 'valid')",
+        (long long)d->c.kernel_size, (long long)d->c.dilation_rate, (long long)span, (long long)d->steps, s);
   int64_t image[3] = {1, d->steps + d->pad, d->ch};
   lurn_status st = lurn_layer_build(d->conv, 3, image, rng);
   if (st) return st;
@@ -165,9 +165,9 @@ static const lurn_layer_ops conv1d_ops = {.type = "Conv1D",
                                           .destroy = conv1d_destroy};
 
 lurn_layer *lurn_conv1d_new(const lurn_conv1d_config *c) {
-  const char *bad = c->filters < 1       ? "filters"
-                    : c->kernel_size < 1 ? "kernel_size"
-                    : c->strides < 1     ? "strides"
+  const char *bad = c->filters < 1         ? "filters"
+                    : c->kernel_size < 1   ? "kernel_size"
+                    : c->strides < 1       ? "strides"
                     : c->dilation_rate < 1 ? "dilation_rate"
                                            : NULL;
   if (!bad && (c->padding < LURN_CONV1D_VALID || c->padding > LURN_CONV1D_CAUSAL)) {
@@ -175,10 +175,11 @@ lurn_layer *lurn_conv1d_new(const lurn_conv1d_config *c) {
     return NULL;
   }
   if (bad) {
-    lurn_fail(LURN_EINVAL,
-              "Conv1D: %s must be positive, got filters %lld, kernel_size %lld, strides %lld, dilation_rate %lld",
-              bad, (long long)c->filters, (long long)c->kernel_size, (long long)c->strides,
-              (long long)c->dilation_rate);
+    lurn_fail(
+        LURN_EINVAL,
+        "Conv1D: %s must be positive, got filters %lld, kernel_size %lld, strides %lld, dilation_rate %lld",
+        bad, (long long)c->filters, (long long)c->kernel_size, (long long)c->strides,
+        (long long)c->dilation_rate);
     return NULL;
   }
   lurn_conv2d_config c2 = {.filters = c->filters,

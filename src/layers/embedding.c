@@ -26,7 +26,8 @@ static lurn_status embedding_build(lurn_layer *l, lurn_rng *rng) {
     return lurn_fail(LURN_EINVAL, "Embedding: input must have at most %d dimensions per sample",
                      LURN_MAX_DIMS - 2);
   int64_t shape[2] = {e->c.input_dim, e->c.output_dim};
-  if (!lurn_layer_add_param(l, "embeddings", 2, shape, &e->c.embeddings_initializer, rng, 1)) return LURN_ENOMEM;
+  if (!lurn_layer_add_param(l, "embeddings", 2, shape, &e->c.embeddings_initializer, rng, 1))
+    return LURN_ENOMEM;
   l->out_ndim = l->in_ndim + 1;
   memcpy(l->out_shape, l->in_shape, sizeof(int64_t) * (size_t)l->in_ndim);
   l->out_shape[l->in_ndim] = e->c.output_dim;

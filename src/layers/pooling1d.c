@@ -13,7 +13,7 @@
 
 typedef struct {
   lurn_pool1d_config c;
-  lurn_layer *pool;  /* the 2-D pooling doing the work */
+  lurn_layer *pool; /* the 2-D pooling doing the work */
 } pool1d;
 
 /* t seen with another shape of the same count (a header on the same storage, not owned). */
@@ -36,8 +36,10 @@ static lurn_status pool1d_build(lurn_layer *l, lurn_rng *rng) {
   const int64_t steps = l->in_shape[0], ch = l->in_shape[1];
   if (steps < 1 || ch < 1) return lurn_fail(LURN_EINVAL, "%s: input shape %s has a zero size", type, s);
   if (!p->c.global && !p->c.padding_same && p->c.pool_size > steps)
-    return lurn_fail(LURN_EINVAL, "%s: pool_size %lld is larger than the input's %lld steps (input shape %s, "
-                     "padding 'valid')", type, (long long)p->c.pool_size, (long long)steps, s);
+    return lurn_fail(LURN_EINVAL,
+                     "%s: pool_size %lld is larger than the input's %lld steps (input shape %s, "
+                     "padding 'valid')",
+                     type, (long long)p->c.pool_size, (long long)steps, s);
   int64_t image[3] = {1, steps, ch};
   lurn_status st = lurn_layer_build(p->pool, 3, image, rng);
   if (st) return st;

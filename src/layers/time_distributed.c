@@ -38,8 +38,10 @@ static lurn_status time_distributed_build(lurn_layer *l, lurn_rng *rng) {
                      lurn_shape_str(&s, buf, sizeof buf));
   }
   if (in->activity_regularizer.l1 != 0 || in->activity_regularizer.l2 != 0)
-    return lurn_fail(LURN_EINVAL, "TimeDistributed: an activity_regularizer on the inner %s layer is not "
-                     "supported yet (put it on a layer outside the TimeDistributed)", in->ops->type);
+    return lurn_fail(LURN_EINVAL,
+                     "TimeDistributed: an activity_regularizer on the inner %s layer is not "
+                     "supported yet (put it on a layer outside the TimeDistributed)",
+                     in->ops->type);
   lurn_status st = lurn_layer_build(in, l->in_ndim - 1, l->in_shape + 1, rng);
   if (st) return st;
   if (in->out_ndim + 1 >= LURN_MAX_DIMS)
@@ -51,7 +53,8 @@ static lurn_status time_distributed_build(lurn_layer *l, lurn_rng *rng) {
   return LURN_OK;
 }
 
-static lurn_status time_distributed_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
+static lurn_status time_distributed_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y,
+                                            int training) {
   time_distributed *t = l->impl;
   lurn_layer *in = t->inner;
   lurn_status st = lurn_layer_check_batch(l, x);
