@@ -110,6 +110,25 @@ describe("Embedding", function()
     end
   end)
 
+  it("runs in a functional model with Conv1D, TimeDistributed and pooling: fits, and round-trips its config", function()
+    local inp = L.Input{shape = {6}}
+    local e = L.Embedding(10, 4)(inp)
+    local c = L.Conv1D(3, 2, {padding = "causal", activation = "relu"})(e)
+    local t = L.TimeDistributed(L.Dense(2))(c)
+    local g = L.GlobalMaxPooling1D()(t)
+    local model = lurn.Model{inputs = inp, outputs = L.Dense(1)(g)}
+    model:compile{optimizer = "adam", loss = "mse"}
+    local x, y = ids(8, 6, 10), lurn.randn{8, 1}
+    local before = model:get_weights()[1]:clone()
+    model:fit(x, y, {epochs = 2, verbose = 0})
+    assert.is_true((model:get_weights()[1] - before):abs():max() > 0)
+    assert.equal(40 + 27 + 8 + 3, model:count_params())
+    local copy = L.deserialize(L.serialize(model))
+    copy:build()
+    copy:set_weights(model:get_weights())
+    assert.same(model:predict(x):totable(), copy:predict(x):totable())
+  end)
+
   it("refuses ids that are not integers in [0, input_dim), naming the sample and position", function()
     local layer = built(L.Embedding(10, 2), {3})
     local cases = {
