@@ -182,6 +182,12 @@ describe("Conv1D", function()
     assert.error_matches(function() L.Conv1D(2, 3)(lurn.randn{2, 5}) end, "expects input of shape %(steps, channels%)")
     assert.error_matches(function() L.Conv1D(2, 3, {dilation_rate = 2})(lurn.randn{2, 4, 1}) end,
       "kernel_size 3 with dilation_rate 2 spans 5 steps, more than the input's 4")
+    -- sizes whose span overflows 64 bits: an error, not a wrapped span
+    assert.error_matches(function() L.Conv1D(2, 2 ^ 40 | 0, {dilation_rate = 2 ^ 40 | 0})(lurn.randn{1, 4, 1}) end,
+      "Conv1D: kernel_size 1099511627776 with dilation_rate 1099511627776 spans too many steps")
+    assert.error_matches(function()
+      L.Conv1D(2, 2 ^ 40 | 0, {dilation_rate = 2 ^ 40 | 0, padding = "causal"})(lurn.randn{1, 4, 1})
+    end, "spans too many steps")
     local layer = conv(2, 3, {}, {6, 2})
     assert.error_matches(function() layer(lurn.randn{2, 7, 2}) end, "Conv1D expects a packed batch of its input shape")
     assert.error_matches(function() layer._core:forward(lurn.randn{2, 6, 3}) end, "expects a packed batch")

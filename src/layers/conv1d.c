@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked.h"
 #include "lurn.h"
 #include "lurn/layer_impl.h"
 #include "tensor/tensor_internal.h"
@@ -40,7 +41,14 @@ static lurn_status conv1d_build(lurn_layer *l, lurn_rng *rng) {
     return lurn_fail(LURN_EINVAL, "Conv1D: expects input of shape (steps, channels) per sample, got %s", s);
   d->steps = l->in_shape[0], d->ch = l->in_shape[1];
   if (d->steps < 1 || d->ch < 1) return lurn_fail(LURN_EINVAL, "Conv1D: input shape %s has a zero size", s);
-  const int64_t span = (d->c.kernel_size - 1) * d->c.dilation_rate + 1;
+  /* span and the padded length from user sizes: checked, an overflow is an error */
+  int64_t span = 0, padded = 0;
+  int ok = lurn_mul_i64(d->c.kernel_size - 1, d->c.dilation_rate, &span) && lurn_add_i64(span, 1, &span);
+  if (ok && d->c.padding == LURN_CONV1D_CAUSAL) ok = lurn_add_i64(d->steps, span - 1, &padded);
+  if (!ok)
+    return lurn_fail(LURN_EINVAL,
+                     "Conv1D: kernel_size %lld with dilation_rate %lld spans too many steps (input shape %s)",
+                     (long long)d->c.kernel_size, (long long)d->c.dilation_rate, s);
   d->pad = d->c.padding == LURN_CONV1D_CAUSAL ? span - 1 : 0;
   if (d->c.padding == LURN_CONV1D_VALID && span > d->steps)
     return lurn_fail(
