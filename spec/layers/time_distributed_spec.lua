@@ -72,6 +72,21 @@ describe("TimeDistributed", function()
       assert.is_true((model.layers[2]:get_weights()[1] - before):abs():max() > 0)
     end)
 
+  it("keeps its inner C layer alive after the inner layer's userdata is closed and collected", function()
+    local core = require "lurn.core"
+    local inner = core.dense_layer{units = 2, kernel_initializer = {kind = "glorot_uniform", seed = 1},
+                                   bias_initializer = {kind = "zeros"}}
+    local td = core.time_distributed_layer(inner)
+    td:build{3, 4}
+    local x = lurn.randn{2, 3, 4}
+    local before = td:forward(x):clone()
+    getmetatable(inner).__gc(inner)  -- closed by hand, as the collector would
+    inner = nil
+    collectgarbage("collect")
+    collectgarbage("collect")
+    assert.same(before:totable(), td:forward(x):totable())
+  end)
+
   it("follows trainable = false of the container", function()
     local td = L.TimeDistributed(L.Dense(2), {trainable = false, input_shape = {3, 2}})
     local model = lurn.Sequential{td, L.Flatten(), L.Dense(1)}
