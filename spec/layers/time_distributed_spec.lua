@@ -1,7 +1,8 @@
 -- TimeDistributed: the inner layer applied to every step with one set of weights (the
 -- same numbers as the inner layer run on each step alone), shapes, gradients against
 -- finite differences (Dense, Conv2D, Dropout inside), training in a model with the
--- inner layer's regularizer, per-layer statistics through the container, and errors.
+-- inner layer's regularizers (activity penalties over N * steps, as Keras), per-layer
+-- statistics through the container, and errors.
 local lurn = require "lurn"
 local gradcheck = require "helpers.gradcheck"
 
@@ -87,6 +88,31 @@ describe("TimeDistributed", function()
     assert.same(before:totable(), td:forward(x):totable())
   end)
 
+  it("adds the inner layer's activity penalty over N * steps outputs, as Keras (value and gradient check)",
+    function()
+      local function model(reg)
+        lurn.manual_seed(17)
+        local m = lurn.Sequential{
+          L.TimeDistributed(L.Dense(2, {activation = "tanh", activity_regularizer = reg}), {input_shape = {3, 4}}),
+          L.Flatten(),
+          L.Dense(1),
+        }
+        m:build()
+        return m
+      end
+      local x, y = lurn.randn{5, 3, 4}, lurn.randn{5, 1}
+      local mse = {kind = "mean_squared_error"}
+      local with, without = model(lurn.regularizers.l1_l2{l1 = 0.03, l2 = 0.2}), model(nil)
+      local loss_with = with._core:gradients(mse, x, y)
+      local loss_without = without._core:gradients(mse, x, y)
+      -- Keras: the inner layer sees a batch of N * steps = 15 rows; its penalty is divided by 15
+      local inner = with.layers[1].layer._core:forward(x:reshape{15, 4}, false)
+      local penalty = (0.03 * inner:abs():sum() + 0.2 * (inner * inner):sum()) / 15
+      assert.is_true(math.abs(loss_with - loss_without - penalty) < 1e-5 * math.max(1, penalty),
+        ("penalty %g, loss difference %g"):format(penalty, loss_with - loss_without))
+      gradcheck.check_model(with, mse, x, y)
+    end)
+
   it("follows trainable = false of the container", function()
     local td = L.TimeDistributed(L.Dense(2), {trainable = false, input_shape = {3, 2}})
     local model = lurn.Sequential{td, L.Flatten(), L.Dense(1)}
@@ -101,9 +127,6 @@ describe("TimeDistributed", function()
     assert.error_matches(function() L.TimeDistributed(L.Dense) end, "expected a layer, got the class Dense")
     assert.error_matches(function() L.TimeDistributed(L.Dense(2))(lurn.randn{2, 3}) end,
       "TimeDistributed: expects input of shape %(steps, ...%) per sample")
-    assert.error_matches(function()
-      L.TimeDistributed(L.Dense(2, {activity_regularizer = lurn.regularizers.l2(0.1)}))(lurn.randn{2, 3, 4})
-    end, "activity_regularizer on the inner Dense layer is not supported yet")
     assert.error_matches(function() L.TimeDistributed(L.Dense(2, {activation = function(v) return v end})) (lurn.randn{2, 3, 4}) end,
       "Lua%-function activation")
     assert.error_matches(function() L.TimeDistributed(L.Conv2D(2, 3))(lurn.randn{2, 3, 4}) end,

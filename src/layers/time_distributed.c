@@ -5,7 +5,10 @@
  * A container: the inner layer's parameters are its own, reached through children() so
  * that the model trains, regularizes and claims them; the container tells the inner
  * layer's observer of its forward and backward as a graph does. The inner layer's own
- * fused paths are not used (the container's activation is linear, so dy is dL/dy). */
+ * fused paths are not used (the container's activation is linear, so dy is dL/dy).
+ * An activity_regularizer on the inner layer is divided by N * steps, the batch the inner
+ * layer sees, as in Keras (whose TimeDistributed calls the layer on the reshaped batch):
+ * its value goes to nested_penalty, its gradient onto a copy of dy. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +18,12 @@
 
 typedef struct {
   lurn_layer *inner;
+  lurn_tensor *dy; /* dy plus the inner activity penalty's gradient */
 } time_distributed;
+
+static int has_activity_penalty(const lurn_layer *l) {
+  return l->activity_regularizer.l1 != 0 || l->activity_regularizer.l2 != 0;
+}
 
 /* t's first two dimensions (N, steps) as one, the rest per_ndim sizes from per. */
 static lurn_tensor merged(const lurn_tensor *t, int per_ndim, const int64_t *per) {
@@ -37,11 +45,6 @@ static lurn_status time_distributed_build(lurn_layer *l, lurn_rng *rng) {
                      "after the steps, got %s",
                      lurn_shape_str(&s, buf, sizeof buf));
   }
-  if (in->activity_regularizer.l1 != 0 || in->activity_regularizer.l2 != 0)
-    return lurn_fail(LURN_EINVAL,
-                     "TimeDistributed: an activity_regularizer on the inner %s layer is not "
-                     "supported yet (put it on a layer outside the TimeDistributed)",
-                     in->ops->type);
   lurn_status st = lurn_layer_build(in, l->in_ndim - 1, l->in_shape + 1, rng);
   if (st) return st;
   if (in->out_ndim + 1 >= LURN_MAX_DIMS)
@@ -63,6 +66,8 @@ static lurn_status time_distributed_forward(lurn_layer *l, const lurn_tensor *x,
   if ((st = in->ops->forward(in, &xv, &yv, training))) return st;
   in->preactivation = NULL; /* may point at yv, which dies here; nobody fuses through it */
   l->nested_penalty = in->nested_penalty;
+  if (yv.shape[0] > 0 && has_activity_penalty(in))
+    l->nested_penalty += lurn_regularize(&in->activity_regularizer, &yv, NULL) / (double)yv.shape[0];
   return lurn_layer_forward_done(in, &yv);
 }
 
@@ -75,6 +80,16 @@ static lurn_status time_distributed_backward(lurn_layer *l, const lurn_tensor *x
   if (st) return st;
   lurn_tensor xv = merged(x, in->in_ndim, in->in_shape), yv = merged(y, in->out_ndim, in->out_shape);
   lurn_tensor dyv = merged(dy, in->out_ndim, in->out_shape);
+  if (yv.shape[0] > 0 && has_activity_penalty(in)) {
+    /* d(penalty / (N * steps))/dy added onto a copy of dy */
+    if ((st = lurn_buffer_ensure(&t->dy, dyv.ndim, dyv.shape))) return st;
+    if ((st = lurn_tensor_copy_into(t->dy, &dyv))) return st;
+    lurn_regularizer r = in->activity_regularizer;
+    r.l1 /= (float)yv.shape[0];
+    r.l2 /= (float)yv.shape[0];
+    lurn_regularize(&r, &yv, t->dy);
+    dyv = *t->dy;
+  }
   lurn_tensor dxv = dx ? merged(dx, in->in_ndim, in->in_shape) : (lurn_tensor){0};
   if ((st = in->ops->backward(in, &xv, &yv, &dyv, dx ? &dxv : NULL, 0))) return st;
   lurn_layer_backward_done(in);
@@ -91,6 +106,7 @@ static int time_distributed_children(const lurn_layer *l, lurn_layer **out, int 
 static void time_distributed_destroy(lurn_layer *l) {
   time_distributed *t = l->impl;
   lurn_layer_free(t->inner);
+  lurn_tensor_free(t->dy);
   free(t);
 }
 

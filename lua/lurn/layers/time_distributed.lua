@@ -1,8 +1,8 @@
 --- TimeDistributed(layer, opts): applies `layer` to every step of a sequence, as Keras'
 -- TimeDistributed: (N, steps, ...) -> (N, steps, ...layer's output), the same weights at
 -- every step (the inner layer runs once on the batch seen as (N * steps, ...)). Weights,
--- trainable and regularizers are the inner layer's; its activity_regularizer is not
--- supported yet (an error at build). Options: input_shape, name, trainable.
+-- trainable and regularizers are the inner layer's; its activity_regularizer is divided by
+-- N * steps, the batch it sees, as in Keras. Options: input_shape, name, trainable.
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 
