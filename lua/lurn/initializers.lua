@@ -44,6 +44,8 @@ for class_name, spec in pairs(specs) do
   end
 end
 by_name.constant = "Constant"
+-- Keras' short aliases (Embedding's default embeddings_initializer is "uniform")
+by_name.uniform, by_name.normal = "RandomUniform", "RandomNormal"
 
 --- An initializer as plain data, as Keras' serialize: {class_name = "HeNormal", config =
 -- {seed = 1}} (RandomNormal's config: mean, stddev, seed; Constant's: value; ...).

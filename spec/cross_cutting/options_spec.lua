@@ -30,6 +30,9 @@ local REQUIRED = {
   Conv2D = {filters = 2, kernel_size = 3},
   Convolution2D = {filters = 2, kernel_size = 3},
   DepthwiseConv2D = {kernel_size = 3},
+  Conv1D = {filters = 2, kernel_size = 3},
+  Convolution1D = {filters = 2, kernel_size = 3},
+  Embedding = {input_dim = 5, output_dim = 2},
   Dropout = {rate = 0.5},
   Reshape = {target_shape = {2}},
   Lambda = {fn = function(x) return x end},
@@ -39,7 +42,9 @@ local REQUIRED = {
 
 -- The class each public name makes (aliases and Keras' lower-case merge functions).
 local CLASS = {Convolution2D = "Conv2D", MaxPool2D = "MaxPooling2D", AvgPool2D = "AveragePooling2D",
-               GlobalMaxPool2D = "GlobalMaxPooling2D", GlobalAvgPool2D = "GlobalAveragePooling2D"}
+               GlobalMaxPool2D = "GlobalMaxPooling2D", GlobalAvgPool2D = "GlobalAveragePooling2D",
+               Convolution1D = "Conv1D", MaxPool1D = "MaxPooling1D", AvgPool1D = "AveragePooling1D",
+               GlobalMaxPool1D = "GlobalMaxPooling1D", GlobalAvgPool1D = "GlobalAveragePooling1D"}
 
 local function class_of(name)
   if CLASS[name] then return CLASS[name] end
@@ -52,6 +57,7 @@ local function layer_opts(name, k, v)
   local opts = {}
   for key, value in pairs(REQUIRED[name] or {}) do opts[key] = value end
   if name == "Residual" then opts[1] = L.Dense(2) end
+  if name == "TimeDistributed" then opts.layer = L.Dense(2) end
   opts[k] = v
   return opts
 end

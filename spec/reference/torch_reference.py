@@ -107,6 +107,29 @@ def conv2d(case, x, w):
     return nhwc(activate(y, c["activation"], 1))
 
 
+def conv1d(case, x, w):
+    """Keras' Conv1D through nn.functional.conv1d: kernel (k, in, out) -> (out, in, k)."""
+    c = case["config"]
+    k, s, dl = c["kernel_size"][0], c["strides"][0], c["dilation_rate"][0]
+    kernel = w[0].permute(2, 1, 0)
+    bias = w[1] if c["use_bias"] else None
+    xi = x.permute(0, 2, 1)  # (N, steps, C) -> (N, C, steps)
+    if c["padding"] == "same":
+        xi = F.pad(xi, tf_same(xi.shape[2], k, s, dl))
+    elif c["padding"] == "causal":
+        xi = F.pad(xi, ((k - 1) * dl, 0))
+    y = F.conv1d(xi, kernel, bias, stride=s, dilation=dl)
+    return activate(y, c["activation"], 1).permute(0, 2, 1)
+
+
+def pool1d(case, x, w):
+    """A sequence (N, steps, C) as an image (N, 1, steps, C) one row high."""
+    c = dict(case["config"])
+    c["pool_size"], c["strides"] = (1, c["pool_size"][0]), (1, c["strides"][0])
+    kind = case["class_name"].replace("1D", "2D")
+    return pool2d({"config": c, "class_name": kind}, x.unsqueeze(1), w).squeeze(1)
+
+
 def pool2d(case, x, w):
     c, kind = case["config"], case["class_name"]
     k, s = c["pool_size"], c["strides"]
@@ -160,6 +183,9 @@ def batchnorm(case, x, w, out_dir):
 # class name -> (forward, indices of the trainable weights, in Keras order)
 LAYERS = {
     "Conv2D": (conv2d, lambda c: [0, 1] if c["use_bias"] else [0]),
+    "Conv1D": (conv1d, lambda c: [0, 1] if c["use_bias"] else [0]),
+    "MaxPooling1D": (pool1d, lambda c: []),
+    "AveragePooling1D": (pool1d, lambda c: []),
     "Dense": (dense, lambda c: [0, 1] if c["use_bias"] else [0]),
     "MaxPooling2D": (pool2d, lambda c: []),
     "AveragePooling2D": (pool2d, lambda c: []),

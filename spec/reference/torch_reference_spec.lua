@@ -1,4 +1,4 @@
--- Numerical agreement with PyTorch: Conv2D, pooling, BatchNormalization and Dense outputs,
+-- Numerical agreement with PyTorch: Conv2D, Conv1D, pooling, BatchNormalization and Dense outputs,
 -- input gradients and weight gradients against spec/reference/torch_reference.py, which
 -- loads the same inputs and weights (through .npy) and computes the reference in float64.
 --
@@ -89,6 +89,19 @@ local cases = {
    function() return L.BatchNormalization{momentum = 0.5} end, {3, 4}, true, {1, 0.5}},
   {"BatchNormalization (N, F), inference", function() return L.BatchNormalization{epsilon = 1e-5} end, {8, 5},
    false, {3, -1}},
+  {"Conv1D valid", function() return L.Conv1D(4, 3) end, {2, 9, 3}},
+  {"Conv1D same, stride 2, even length", function() return L.Conv1D(3, 4, {strides = 2, padding = "same"}) end,
+   {2, 10, 2}},
+  {"Conv1D causal, dilation 2, relu", function()
+    return L.Conv1D(5, 3, {padding = "causal", dilation_rate = 2, activation = "relu"})
+  end, {2, 11, 3}},
+  {"Conv1D causal, stride 2, tanh, no bias", function()
+    return L.Conv1D(3, 2, {padding = "causal", strides = 2, activation = "tanh", use_bias = false})
+  end, {3, 7, 2}},
+  {"MaxPooling1D 3, stride 2, same", function() return L.MaxPooling1D(3, {strides = 2, padding = "same"}) end,
+   {2, 8, 3}},
+  {"AveragePooling1D 2, same, odd length", function() return L.AveragePooling1D(2, {padding = "same"}) end,
+   {2, 7, 3}},
   {"Dense linear", function() return L.Dense(7) end, {5, 9}},
   {"Dense relu", function() return L.Dense(6, {activation = "relu"}) end, {8, 10}},
   {"Dense softmax", function() return L.Dense(4, {activation = "softmax"}) end, {6, 5}},
@@ -239,7 +252,7 @@ local function check(r, what, ours, file)
 end
 
 local weight_names = {
-  Conv2D = {"kernel", "bias"}, Dense = {"kernel", "bias"},
+  Conv2D = {"kernel", "bias"}, Conv1D = {"kernel", "bias"}, Dense = {"kernel", "bias"},
   BatchNormalization = {"gamma", "beta", "moving_mean", "moving_variance"},
 }
 

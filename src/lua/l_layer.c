@@ -287,6 +287,65 @@ static int l_depthwise_conv2d_layer(lua_State *L) {
   return l_pushlayer(L, lurn_depthwise_conv2d_new(&c), 0);
 }
 
+/* core.conv1d_layer{filters=, kernel_size=, strides=, dilation_rate=, padding = "valid" |
+ * "same" | "causal", activation=, alpha=, use_bias=, kernel_initializer=, bias_initializer=} */
+static int l_conv1d_layer(lua_State *L) {
+  static const char *const paddings[] = {"valid", "same", "causal", NULL};
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_conv1d_config c = {0};
+  c.filters = positive_option(L, 1, "filters", 0, "Conv1D");
+  c.kernel_size = positive_option(L, 1, "kernel_size", 0, "Conv1D");
+  c.strides = positive_option(L, 1, "strides", 1, "Conv1D");
+  c.dilation_rate = positive_option(L, 1, "dilation_rate", 1, "Conv1D");
+  lua_getfield(L, 1, "padding");
+  c.padding = (lurn_conv1d_padding)luaL_checkoption(L, -1, "valid", paddings);
+  lua_pop(L, 1);
+  c.activation = opt_activation(L, 1);
+  c.alpha = opt_float(L, 1, "alpha", 0.2f);
+  c.use_bias = opt_bool(L, 1, "use_bias", 1);
+  c.kernel_initializer = check_initializer(L, 1, "kernel_initializer");
+  c.bias_initializer = check_initializer(L, 1, "bias_initializer");
+  return l_pushlayer(L, lurn_conv1d_new(&c), 0);
+}
+
+/* core.pool1d_layer{kind = "max" | "average", global=, keepdims=, pool_size=, strides=, padding=} */
+static int l_pool1d_layer(lua_State *L) {
+  static const char *const kinds[] = {"max", "average", NULL};
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_pool1d_config c = {0};
+  lua_getfield(L, 1, "kind");
+  c.kind = luaL_checkoption(L, -1, NULL, kinds) == 0 ? LURN_POOL_MAX : LURN_POOL_AVERAGE;
+  lua_pop(L, 1);
+  c.global = opt_bool(L, 1, "global", 0);
+  c.keepdims = opt_bool(L, 1, "keepdims", 0);
+  if (!c.global) {
+    c.pool_size = positive_option(L, 1, "pool_size", 2, "Pooling1D");
+    c.strides = positive_option(L, 1, "strides", c.pool_size, "Pooling1D");
+    c.padding_same = check_padding(L, 1);
+  }
+  return l_pushlayer(L, lurn_pool1d_new(&c), 0);
+}
+
+/* core.embedding_layer{input_dim=, output_dim=, embeddings_initializer=} */
+static int l_embedding_layer(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lurn_embedding_config c = {0};
+  c.input_dim = positive_option(L, 1, "input_dim", 0, "Embedding");
+  c.output_dim = positive_option(L, 1, "output_dim", 0, "Embedding");
+  c.embeddings_initializer = check_initializer(L, 1, "embeddings_initializer");
+  return l_pushlayer(L, lurn_embedding_new(&c), 0);
+}
+
+/* core.time_distributed_layer(layer): the inner layer stays alive as long as the
+ * container, through its user value. */
+static int l_time_distributed_layer(lua_State *L) {
+  lurn_layer *inner = l_checklayer(L, 1);
+  l_pushlayer(L, lurn_time_distributed_new(inner), 1);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  return 1;
+}
+
 static void push_shape(lua_State *L, int ndim, const int64_t *shape) {
   lua_createtable(L, ndim, 0);
   for (int i = 0; i < ndim; i++) {
@@ -492,6 +551,10 @@ static const luaL_Reg layer_functions[] = {
     {"zero_padding2d_layer", l_zero_padding2d_layer},
     {"upsampling2d_layer", l_upsampling2d_layer},
     {"depthwise_conv2d_layer", l_depthwise_conv2d_layer},
+    {"conv1d_layer", l_conv1d_layer},
+    {"pool1d_layer", l_pool1d_layer},
+    {"embedding_layer", l_embedding_layer},
+    {"time_distributed_layer", l_time_distributed_layer},
     {NULL, NULL},
 };
 

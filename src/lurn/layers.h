@@ -150,6 +150,48 @@ typedef struct lurn_depthwise_conv2d_config {
 } lurn_depthwise_conv2d_config;
 lurn_layer *lurn_depthwise_conv2d_new(const lurn_depthwise_conv2d_config *c);
 
+/* Layers over sequences, batches (N, steps, features) (src/layers/conv1d.c, pooling1d.c,
+ * embedding.c, time_distributed.c). Conv1D and the 1-D poolings run the 2-D code on each
+ * sequence seen as an image one row high. */
+typedef enum lurn_conv1d_padding {
+  LURN_CONV1D_VALID,
+  LURN_CONV1D_SAME,   /* TensorFlow's rule, as Conv2D */
+  LURN_CONV1D_CAUSAL  /* dilation_rate * (kernel_size - 1) zeros on the left: y[t] sees x[<= t] */
+} lurn_conv1d_padding;
+typedef struct lurn_conv1d_config {
+  int64_t filters, kernel_size, strides, dilation_rate;
+  lurn_conv1d_padding padding;
+  lurn_activation activation;
+  float alpha;  /* activation slope for leaky_relu/elu */
+  int use_bias;
+  lurn_initializer kernel_initializer, bias_initializer;
+} lurn_conv1d_config;
+/* Conv1D: (N, steps, C) -> (N, out_steps, filters); kernel (kernel_size, C, filters) as Keras. */
+lurn_layer *lurn_conv1d_new(const lurn_conv1d_config *c);
+
+typedef struct lurn_pool1d_config {
+  lurn_pool_kind kind;
+  int global;    /* Global*Pooling1D: (N, C) out */
+  int keepdims;  /* global only: (N, 1, C) out */
+  int64_t pool_size, strides;
+  int padding_same;
+} lurn_pool1d_config;
+/* MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D. */
+lurn_layer *lurn_pool1d_new(const lurn_pool1d_config *c);
+
+/* Embedding: token ids (N, d1, ...) stored as floats -> (N, d1, ..., output_dim), row id
+ * of embeddings (input_dim, output_dim). An id that is not an integer in [0, input_dim)
+ * is an error naming the sample and position, raised before anything is written. */
+typedef struct lurn_embedding_config {
+  int64_t input_dim, output_dim;
+  lurn_initializer embeddings_initializer;
+} lurn_embedding_config;
+lurn_layer *lurn_embedding_new(const lurn_embedding_config *c);
+
+/* TimeDistributed: runs `inner` on every step, (N, steps, ...) as (N * steps, ...). The
+ * container takes a reference to inner. */
+lurn_layer *lurn_time_distributed_new(lurn_layer *inner);
+
 #ifdef __cplusplus
 }
 #endif

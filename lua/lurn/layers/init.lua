@@ -7,7 +7,8 @@ local layers = {}
 
 -- Each file returns a table of its classes by class name.
 local FILES = {"dense", "dropout", "batchnorm", "residual", "activation", "reshape", "input", "lambda", "conv2d",
-               "pooling", "zero_padding2d", "upsampling2d", "depthwise_conv2d", "merge"}
+               "pooling", "zero_padding2d", "upsampling2d", "depthwise_conv2d", "merge",
+               "conv1d", "pooling1d", "embedding", "time_distributed", "masking"}
 
 local classes = {}  -- class name -> class, the registry deserialize uses
 for _, file in ipairs(FILES) do
@@ -39,6 +40,8 @@ end
 -- Keras' aliases
 layers.Convolution2D, layers.MaxPool2D, layers.AvgPool2D = layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D
 layers.GlobalMaxPool2D, layers.GlobalAvgPool2D = layers.GlobalMaxPooling2D, layers.GlobalAveragePooling2D
+layers.Convolution1D, layers.MaxPool1D, layers.AvgPool1D = layers.Conv1D, layers.MaxPooling1D, layers.AveragePooling1D
+layers.GlobalMaxPool1D, layers.GlobalAvgPool1D = layers.GlobalMaxPooling1D, layers.GlobalAveragePooling1D
 
 -- Whether a config value is plain data: a number, string, boolean or a table of them.
 local function check_data(v, path)
