@@ -27,7 +27,7 @@ local function same_values(a, b)
 end
 
 -- Each layer class: a layer with non-default options and the per-sample shape it takes
--- (merge layers: two inputs of that shape).
+-- (merge layers: two inputs of that shape; a text layer: the texts it takes).
 local CASES = {
   Dense = {function()
     return L.Dense(3, {activation = "tanh", kernel_initializer = I.HeNormal{seed = 3},
@@ -75,6 +75,12 @@ local CASES = {
   Minimum = {function() return L.Minimum() end, {4}, true},
   Concatenate = {function() return L.Concatenate{axis = -1, name = "cfg_cat"} end, {4}, true},
   InputLayer = {function() return L.InputLayer{shape = {3, 2}, name = "cfg_input"} end},
+  -- takes strings, not a shape: the fourth entry is the texts both must map the same
+  TextVectorization = {function()
+    local v = L.TextVectorization{max_tokens = 6, output_sequence_length = 4, standardize = "lower", name = "cfg_tv"}
+    v:adapt{"a b b c, c c", "d e"}
+    return v
+  end, nil, nil, {"c, b a z", "e"}},
 }
 -- The one class whose layers have no config.
 local REFUSED = {Lambda = true}
@@ -103,7 +109,7 @@ describe("layer configs", function()
   end)
 
   for class_name, case in pairs(CASES) do
-    local make, shape, merge = case[1], case[2], case[3]
+    local make, shape, merge, texts = case[1], case[2], case[3], case[4]
     it(class_name .. " round-trips, and the copy computes the same outputs", function()
       local layer = make()
       assert.equal(class_name, layer.class_name)
@@ -131,6 +137,8 @@ describe("layer configs", function()
             copy:set_weights(layer:get_weights())
           end
           same_values(run(layer, x, merge), run(copy, x, merge))
+        elseif texts then
+          same_values(layer(texts), copy(texts))
         else
           assert.same(layer.output_shape, copy.output_shape)
         end
