@@ -2,8 +2,9 @@
 -- (e-mail subjects, 1 spam, 0 ham): two vectorizers adapted separately on the training and
 -- the test texts give the same word different ids (the bug: a model trained on one
 -- vocabulary reads the test ids as other words), one vectorizer adapted on the training
--- texts and applied to both keeps every word's id (the fix); an unseen word is OOV.
--- The model-level story (Embedding + LSTM accuracy) needs the sequence layers.
+-- texts and applied to both keeps every word's id (the fix); an unseen word is OOV. At the
+-- model level with a bag-of-words classifier, the bug costs the accuracy; the Embedding +
+-- LSTM version of the story needs the sequence layers.
 local lurn = require "lurn"
 local text = lurn.preprocessing.text
 local TextVectorization = lurn.layers.TextVectorization
@@ -99,5 +100,28 @@ describe("the tokenization story (spam_subjects.csv)", function()
     end
     assert.is_true(checked > 100, "unseen test words: " .. checked)
     assert.equal(checked, oov)
+  end)
+
+  it("costs a classifier its accuracy: a bag-of-words model falls to the majority rate, and recovers", function()
+    -- Dense on multi_hot vectors (the Embedding + LSTM version waits for those layers)
+    lurn.manual_seed(3)
+    local y = labels:reshape{-1, 1}
+    local y_train, y_test = y:narrow(1, 1, N_TRAIN), y:narrow(1, N_TRAIN + 1, #test)
+    local function bag(data)
+      local v = TextVectorization{max_tokens = 1000, output_mode = "multi_hot"}
+      v:adapt(data)
+      return v
+    end
+    local on_train, on_test = bag(train), bag(test)
+    local model = lurn.Sequential{lurn.layers.Dense(1, {input_shape = {1000}, activation = "sigmoid"})}
+    model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "binary_crossentropy",
+                  metrics = {"accuracy"}}
+    model:fit(on_train(train), y_train, {epochs = 5, batch_size = 64, verbose = 0})
+    local fixed = model:evaluate(on_train(test), y_test, {verbose = 0}).accuracy
+    local broken = model:evaluate(on_test(test), y_test, {verbose = 0}).accuracy
+    local majority = 1 - y_test:mean()
+    assert.is_true(fixed > 0.8, "one vectorizer: accuracy " .. fixed)
+    assert.is_true(broken < majority + 0.05, ("two vectorizers: accuracy %g, majority %g"):format(broken, majority))
+    assert.is_true(fixed - broken > 0.15)
   end)
 end)
