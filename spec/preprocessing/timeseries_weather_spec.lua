@@ -4,8 +4,8 @@
 -- climate (a past of `past` hours sampled every `step`, the target `future` hours after
 -- the past ends, x and y cut at the training split); the windows line up with the rows,
 -- and MinMaxScaler fitted on the training rows brings every channel to [0, 1] without
--- moving them. The model-level story (a GRU/LSTM that stalls raw and learns scaled)
--- needs the recurrent layers.
+-- moving them; a tanh network stalls on the raw windows and learns on the scaled ones.
+-- The recurrent version of the story (a GRU/LSTM) needs the recurrent layers.
 local lurn = require "lurn"
 local P = lurn.preprocessing
 
@@ -71,5 +71,30 @@ describe("the weather series (seattle_weather_hourly.csv)", function()
     assert.same(raw_x:shape(), x:shape())
     local again = scaler:transform(raw_x:reshape{-1, 3}):reshape(raw_x:shape())
     assert.same(x:totable()[500], again:totable()[500])
+  end)
+
+  it("stalls a tanh network fed raw windows and lets it learn once scaled (the plateau, before the GRU)", function()
+    -- Flatten + Dense(32, tanh) + Dense(1) on the windows, the temperature 12 h after them:
+    -- raw, pressure (~1017) saturates every tanh unit and the loss stays above the
+    -- target's variance; scaled to [0, 1] on the training rows, it falls far below it.
+    local past, future, step, split = 48, 12, 2, 3000
+    local function loss_over_variance(series)
+      lurn.manual_seed(1)
+      local target = series:select(2, 2)
+      local ds = P.timeseries_dataset_from_array(series:narrow(1, 1, split),
+        target:narrow(1, past + future + 1, split), past // step,
+        {sampling_rate = step, batch_size = 64, shuffle = true, seed = 1})
+      local model = lurn.Sequential{lurn.layers.Flatten{input_shape = {24, 3}},
+                                    lurn.layers.Dense(32, {activation = "tanh"}), lurn.layers.Dense(1)}
+      model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.001}, loss = "mse"}
+      model:fit(ds, {epochs = 4, verbose = 0})
+      local x, y = ds:tensors()
+      local mse = model:evaluate(x, y:reshape{-1, 1}, {verbose = 0}).loss
+      return mse / y:var()
+    end
+    local raw = loss_over_variance(data)
+    local scaled = loss_over_variance(P.MinMaxScaler():fit(data:narrow(1, 1, split)):transform(data))
+    assert.is_true(raw > 0.8, "raw: mse / variance = " .. raw)
+    assert.is_true(scaled < 0.2, "scaled: mse / variance = " .. scaled)
   end)
 end)
