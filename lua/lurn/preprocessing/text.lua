@@ -13,9 +13,10 @@
 local text = {}
 
 -- Keras 2's DEFAULT_STRIP_REGEX, [!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\'], is every ASCII
--- punctuation character; each is escaped with % in the Lua set.
+-- punctuation character: the four byte ranges ! to /, : to @, [ to ` and { to ~, which
+-- Lua matches several times faster than a set listing the 32 characters.
 text.PUNCTUATION = [[!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~]]
-local STRIP = "[" .. text.PUNCTUATION:gsub("%p", "%%%0") .. "]"
+local STRIP = "[!-/:-@[-`{-~]"
 
 -- A-Z to a-z by a table: string.lower follows the C locale, which a host may have changed.
 local LOWER = {}
