@@ -154,6 +154,13 @@ describe("TextVectorization", function()
     assert.same(rows(tfidf{"a b z"}), rows(copy{"a b z"}))
     local fn = TextVectorization{standardize = function(s) return s end}
     assert.error_matches(function() fn:get_config() end, "its standardize is a Lua function, which is not data")
+    -- a config as Keras 2 writes one (dtype, sparse, ragged, encoding, vocabulary_size) is read
+    local keras = TextVectorization.from_config{name = "k", trainable = true, dtype = "string", max_tokens = 10,
+      standardize = "lower_and_strip_punctuation", split = "whitespace", output_mode = "int",
+      output_sequence_length = 2, pad_to_max_tokens = false, sparse = false, ragged = false, encoding = "utf-8",
+      vocabulary = {"", "[UNK]", "b", "a"}, vocabulary_size = 4}
+    assert.same({{3, 2}}, rows(keras{"a b c"}))
+    assert.error_matches(function() TextVectorization{encoding = "latin-1"} end, 'encoding must be "utf%-8"')
   end)
 
   it("saves its state as plain data; from_state gives a layer that maps the same and can adapt again", function()

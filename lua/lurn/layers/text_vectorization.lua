@@ -24,7 +24,8 @@ local TextVectorization = Layer._define("TextVectorization")
 local NAME = "TextVectorization"
 
 local OPTIONS = {"max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",
-                 "pad_to_max_tokens", "vocabulary", "idf_weights", "sparse", "ragged", "name", "trainable", "dtype"}
+                 "pad_to_max_tokens", "vocabulary", "idf_weights", "sparse", "ragged", "encoding", "vocabulary_size",
+                 "name", "trainable", "dtype"}
 local MODES = {int = "int", multi_hot = "multi_hot", count = "count", tf_idf = "tf_idf",
                binary = "multi_hot", ["tf-idf"] = "tf_idf"}  -- the last two: Keras' deprecated names
 local MASK, OOV = "", "[UNK]"
@@ -85,6 +86,11 @@ function TextVectorization._new(opts)
     fail(("pad_to_max_tokens must be true or false, got %s"):format(tostring(pad)), level)
   end
   if pad and max_tokens == nil then fail("pad_to_max_tokens = true needs max_tokens", level) end
+  -- Keras configs carry these: vocabulary_size, which Keras drops when it reads a config,
+  -- and encoding, which here can only be UTF-8
+  if opts.encoding ~= nil and opts.encoding ~= "utf-8" then
+    fail(("encoding must be \"utf-8\" (lurn reads text as UTF-8 bytes), got %s"):format(tostring(opts.encoding)), level)
+  end
   for _, key in ipairs{"sparse", "ragged"} do
     if opts[key] ~= nil and opts[key] ~= false then
       fail(("%s = %s is not supported by lurn: outputs are dense tensors"):format(key, tostring(opts[key])), level)
