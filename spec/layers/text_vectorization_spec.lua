@@ -5,6 +5,7 @@
 local lurn = require "lurn"
 local L = lurn.layers
 local TextVectorization = L.TextVectorization
+local state_check = require "helpers.state_check"
 
 local function rows(t) return t:totable() end
 
@@ -170,12 +171,18 @@ describe("TextVectorization", function()
     assert.equal("TextVectorization", state.class)
     assert.is_true(state.fitted)
     assert.same({"", "[UNK]", "film", "bad", "good", "acting"}, state.attributes.vocabulary_)
-    local copy = lurn.preprocessing.from_state(state)
+    assert.is_true(state_check.plain(state))
+    local copy = lurn.preprocessing.from_state((state_check.through_text(state)))
     assert.equal(TextVectorization, getmetatable(copy))
     assert.same(rows(v{"good acting, bad plot"}), rows(copy{"good acting, bad plot"}))
     copy:adapt{"x"}
     assert.same({"", "[UNK]", "x"}, copy:get_vocabulary())
     assert.same({"", "[UNK]", "film", "bad", "good", "acting"}, v:get_vocabulary())  -- shares nothing
+    -- tf_idf weights come back bit for bit
+    local tfidf = TextVectorization{output_mode = "tf_idf"}
+    tfidf:adapt{"good film", "bad film, bad acting"}
+    local again = lurn.preprocessing.from_state((state_check.through_text(tfidf:get_state())))
+    state_check.assert_same_bits(tfidf{"bad good zz"}, again{"bad good zz"})
     local unfitted = TextVectorization():get_state()
     assert.is_false(unfitted.fitted)
     assert.is_false(lurn.preprocessing.from_state(unfitted):is_adapted())
