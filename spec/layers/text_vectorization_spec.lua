@@ -183,6 +183,14 @@ describe("TextVectorization", function()
     tfidf:adapt{"good film", "bad film, bad acting"}
     local again = lurn.preprocessing.from_state((state_check.through_text(tfidf:get_state())))
     state_check.assert_same_bits(tfidf{"bad good zz"}, again{"bad good zz"})
+    -- float32 weights, as Keras keeps them: written with 14 digits (as %.14g does), the same outputs
+    local rounded = tfidf:get_state()
+    for i, w in ipairs(rounded.attributes.idf_weights_) do
+      assert.equal(w, string.unpack("f", string.pack("f", w)))
+      rounded.attributes.idf_weights_[i] = tonumber(("%.14g"):format(w))
+    end
+    state_check.assert_same_bits(tfidf{"bad bad good zz zz zz"},
+      lurn.preprocessing.from_state(rounded){"bad bad good zz zz zz"})
     local unfitted = TextVectorization():get_state()
     assert.is_false(unfitted.fitted)
     assert.is_false(lurn.preprocessing.from_state(unfitted):is_adapted())

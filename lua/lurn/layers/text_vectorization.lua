@@ -32,6 +32,11 @@ local MASK, OOV = "", "[UNK]"
 
 local function fail(msg, level) error(NAME .. ": " .. msg, level + 1) end
 
+-- x rounded to float32. Keras keeps idf weights in float32; so does this layer, and it
+-- rounds them again where it uses them, so that a state written with fewer digits than a
+-- double has (a model file's text) gives the same outputs bit for bit.
+local function f32(x) return (string.unpack("f", string.pack("f", x))) end
+
 local function positive_integer(v) return math.type(v) == "integer" and v >= 1 end
 
 -- Whether a mode option (standardize, split) is one of the names, false (None) or a function.
@@ -226,10 +231,10 @@ TextVectorization.adapt = at_user_line(function(self, data, opts)
     idf = {}
     local sum = 0
     for i, t in ipairs(tokens) do
-      idf[#specials + i] = math.log(1 + #lists / (1 + documents[t]))
+      idf[#specials + i] = f32(math.log(1 + #lists / (1 + documents[t])))
       sum = sum + idf[#specials + i]
     end
-    idf[1] = #tokens > 0 and sum / #tokens or 0  -- the OOV's: Keras pads with the mean
+    idf[1] = #tokens > 0 and f32(sum / #tokens) or 0  -- the OOV's: Keras pads with the mean
   end
   self.vocabulary_, self.idf_weights_ = vocab, idf
   return self
@@ -290,6 +295,7 @@ TextVectorization.set_vocabulary = at_user_line(function(self, vocabulary, idf_w
     else
       idf = table.move(idf_weights, 1, #idf_weights, 2, {sum / #idf_weights})
     end
+    for i = 1, #idf do idf[i] = f32(idf[i]) end
   elseif idf_weights ~= nil then
     fail(("set_vocabulary: idf_weights should only be set if output_mode is \"tf_idf\" (it is \"%s\")"):format(
       self.output_mode), 2)
@@ -356,7 +362,7 @@ function TextVectorization:_bag_output(lists, index)
       end
     end
     if mode == "tf_idf" then
-      for j = 1, #idf do flat[row + j] = flat[row + j] * idf[j] end
+      for j = 1, #idf do flat[row + j] = flat[row + j] * f32(idf[j]) end
     end
   end
   return core.tensor(flat):reshape{n, depth}
