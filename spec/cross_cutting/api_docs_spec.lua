@@ -56,10 +56,12 @@ local function public_names()
       end
     end
   end
-  -- the preprocessing image module is a table inside lurn.preprocessing
-  for k, v in pairs(lurn.preprocessing.image) do
-    if is_public(k) then add("lurn.preprocessing.image." .. k) end
-    if is_class(v) then classes[#classes + 1] = {v, k} end
+  -- the preprocessing submodules are tables inside lurn.preprocessing, loaded on first use
+  for _, sub in ipairs{"image", "sequence", "text", "timeseries"} do
+    for k, v in pairs(lurn.preprocessing[sub]) do
+      if is_public(k) then add(("lurn.preprocessing.%s.%s"):format(sub, k)) end
+      if is_class(v) then classes[#classes + 1] = {v, k} end
+    end
   end
   local instances = {
     {lurn.zeros{1}, "t"},

@@ -27,7 +27,8 @@ local function same_values(a, b)
 end
 
 -- Each layer class: a layer with non-default options and the per-sample shape it takes
--- (merge layers: two inputs of that shape).
+-- (merge layers: two inputs of that shape), then optionally a function making inputs of
+-- a shape (token ids), or, for a text layer, the texts it takes.
 local CASES = {
   Dense = {function()
     return L.Dense(3, {activation = "tanh", kernel_initializer = I.HeNormal{seed = 3},
@@ -95,6 +96,12 @@ local CASES = {
                                          bias_initializer = I.Constant{value = 0.5}}),
                              {name = "cfg_td", input_shape = {4, 3}})
   end, {4, 3}},
+  -- takes strings, not a shape: the fifth entry is the texts both must map the same
+  TextVectorization = {function()
+    local v = L.TextVectorization{max_tokens = 6, output_sequence_length = 4, standardize = "lower", name = "cfg_tv"}
+    v:adapt{"a b b c, c c", "d e"}
+    return v
+  end, nil, nil, nil, {"c, b a z", "e"}},
 }
 -- The classes whose layers have no config: Lambda (a Lua function), Masking (refused at
 -- construction until masks flow between layers; see the spec below).
@@ -124,7 +131,7 @@ describe("layer configs", function()
   end)
 
   for class_name, case in pairs(CASES) do
-    local make, shape, merge, inputs = case[1], case[2], case[3], case[4]
+    local make, shape, merge, inputs, texts = case[1], case[2], case[3], case[4], case[5]
     it(class_name .. " round-trips, and the copy computes the same outputs", function()
       local layer = make()
       assert.equal(class_name, layer.class_name)
@@ -153,6 +160,8 @@ describe("layer configs", function()
             copy:set_weights(layer:get_weights())
           end
           same_values(run(layer, x, merge), run(copy, x, merge))
+        elseif texts then
+          same_values(layer(texts), copy(texts))
         else
           assert.same(layer.output_shape, copy.output_shape)
         end

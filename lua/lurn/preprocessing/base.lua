@@ -258,7 +258,8 @@ end
 
 -- Classes defined outside this folder's eager modules, loaded when a state names them.
 local LAZY = {ImageDataGenerator = "lurn.preprocessing.image", SMOTE = "lurn.sampling",
-              RandomOverSampler = "lurn.sampling", RandomUnderSampler = "lurn.sampling"}
+              RandomOverSampler = "lurn.sampling", RandomUnderSampler = "lurn.sampling",
+              TextVectorization = "lurn.layers"}
 
 --- from_state(state [, options]) -> the object get_state described, fitted as it was.
 -- A class registers itself in base.registry with a constructor new(options) and the list

@@ -12,8 +12,9 @@
 -- ImageDataGenerator and the samplers of lurn.sampling.
 --
 -- StandardScaler, MinMaxScaler, RobustScaler, Normalizer (scalers.lua), SimpleImputer
--- (imputer.lua), LabelEncoder, OneHotEncoder (encoders.lua). Submodules beside this file
--- (lurn.preprocessing.image, ...) load on first use as fields of this table.
+-- (imputer.lua), LabelEncoder, OneHotEncoder (encoders.lua), timeseries_dataset_from_array
+-- (timeseries.lua). Submodules beside this file (lurn.preprocessing.image, .sequence,
+-- .text, ...) load on first use as fields of this table.
 local base = require "lurn.preprocessing.base"
 
 local preprocessing = {}
@@ -26,6 +27,9 @@ end
 
 --- from_state(state [, options]) -> the object that obj:get_state() described.
 preprocessing.from_state = base.from_state
+
+-- Keras' keras.preprocessing.timeseries_dataset_from_array (timeseries.lua).
+preprocessing.timeseries_dataset_from_array = require("lurn.preprocessing.timeseries").timeseries_dataset_from_array
 
 -- Submodules in this folder (lurn/preprocessing/NAME.lua) are required on first access.
 return setmetatable(preprocessing, {
