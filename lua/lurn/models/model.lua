@@ -320,6 +320,7 @@ function Model:fit(x, y, opts)
     local nan_at
     local function step(xb, yb, wb, b)
       call_callbacks(cbs, "on_train_batch_begin", b - 1, {})
+      self.optimizer:_apply_schedule()
       -- self._core, not a local: a generator's first batch may build the model
       local value, pred = self._core:train_step(loss, opt, xb, yb, wb)
       if value ~= value or value == math.huge or value == -math.huge then nan_at = b end
@@ -521,6 +522,7 @@ function Model:train_on_batch(x, y, opts)
   opts = opts or {}
   local xb, yb, wb = training_batch(self, "train_on_batch", x, y, opts.sample_weight, opts.class_weight,
                                     opts.allow_nonfinite)
+  self.optimizer:_apply_schedule()
   local value, pred = self._core:train_step(self.loss, self.optimizer._c, xb, yb, wb)
   if self._batch_metric_specs ~= self._metric_specs then
     self._batch_metrics, self._batch_metric_specs = nil, nil
@@ -605,6 +607,7 @@ function Model:apply_gradients(grads)
     error("apply_gradients: grads must be a list of tensors, one per trainable weight, got "
       .. symbolic.describe(grads), 2)
   end
+  self.optimizer:_apply_schedule()
   self._core:apply_gradients(self.optimizer._c, grads)
 end
 

@@ -152,6 +152,17 @@ function EarlyStopping:on_train_end()
   end
 end
 
+-- The error of a callback that sets the rate when the optimizer's rate is a schedule:
+-- Keras 2 lets the schedule silently overwrite it at the next update; lurn refuses.
+local function refuse_schedule(who, model)
+  local schedule = model and model.optimizer and model.optimizer._schedule
+  if schedule then
+    error(("%s: the optimizer's learning_rate is a schedule (%s), which sets the rate before every update and "
+      .. "would undo this callback's changes; give the optimizer a number as learning_rate, or drop the "
+      .. "callback"):format(who, schedule.class_name), 0)
+  end
+end
+
 --- LearningRateScheduler(schedule): schedule(epoch, lr) -> new lr, set before each epoch.
 function callbacks.LearningRateScheduler(schedule, opts)
   if type(schedule) == "table" and opts == nil then schedule, opts = schedule.schedule, schedule end
@@ -160,7 +171,9 @@ function callbacks.LearningRateScheduler(schedule, opts)
   if type(schedule) ~= "function" then error("LearningRateScheduler: schedule must be a function(epoch, lr)", 2) end
   local verbose = (opts or {}).verbose or 0
   local cb = Callback.new()
+  function cb:on_train_begin() refuse_schedule("LearningRateScheduler", self.model) end
   function cb:on_epoch_begin(epoch)
+    refuse_schedule("LearningRateScheduler", self.model)
     local lr = schedule(epoch, self.model.optimizer.learning_rate)
     if type(lr) ~= "number" then error("LearningRateScheduler: the schedule must return a number", 0) end
     self.model.optimizer.learning_rate = lr
