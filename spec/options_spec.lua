@@ -283,6 +283,7 @@ describe("options", function()
       EarlyStopping = function(k) return lurn.callbacks.EarlyStopping{[k] = 3} end,
       LearningRateScheduler = function(k) return lurn.callbacks.LearningRateScheduler(fn, {[k] = 1}) end,
       LayerStats = function(k) return lurn.callbacks.LayerStats{[k] = 1} end,
+      ReduceLROnPlateau = function(k) return lurn.callbacks.ReduceLROnPlateau{[k] = 1} end,
     }
 
     it("refuses a misspelt key, naming it and the callback, at the caller's line", function()

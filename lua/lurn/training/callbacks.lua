@@ -263,10 +263,155 @@ function LayerStats:on_train_end()
   end
 end
 
+-- A whole number >= 0 (patience, cooldown), or an error naming the option.
+local function count(where, key, v)
+  if type(v) ~= "number" or v < 0 or v ~= math.floor(v) or v == math.huge then
+    error(("%s: %s must be a whole number >= 0, got %s"):format(where, key, tostring(v)), 3)
+  end
+  return math.tointeger(v)
+end
+
+local function finite(v) return type(v) == "number" and v == v and v > -math.huge and v < math.huge end
+
+-- x rounded to float32, as the optimizer keeps its learning rate.
+local function f32(x) return (string.unpack("f", string.pack("f", x))) end
+
+-- A number as Python's repr writes a float (the shortest text that reads back the same,
+-- "1.0" for a whole number, "nan", "inf"): Keras' messages and CSV files show them so.
+local function python_float(v)
+  if v ~= v then return "nan" end
+  if v == math.huge then return "inf" end
+  if v == -math.huge then return "-inf" end
+  local text
+  for digits = 1, 17 do
+    text = ("%." .. digits .. "g"):format(v)
+    if tonumber(text) == v then break end
+  end
+  if not text:find("[.e]") then text = text .. ".0" end
+  return text
+end
+
+-- The sorted keys of logs, for messages.
+local function sorted_keys(logs)
+  local keys = {}
+  for k in pairs(logs or {}) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  return keys
+end
+
+--- ReduceLROnPlateau{monitor = "val_loss", factor = 0.1, patience = 10, verbose = 0, mode =
+-- "auto", min_delta = 1e-4, cooldown = 0, min_lr = 0}: Keras 2's. At each epoch's end it
+-- logs the rate of that epoch as "lr", then: during cooldown the counter goes down and the
+-- wait restarts at 0; a value better than the best by more than min_delta (min mode:
+-- current < best - min_delta; max mode: current > best + min_delta) becomes the best and
+-- restarts the wait; otherwise, out of cooldown, the wait grows, and when it reaches
+-- patience the rate becomes max(rate * factor, min_lr) (if the rate is above min_lr),
+-- cooldown starts and the wait restarts. mode "auto" is max when the monitored name
+-- contains "acc", else min (Keras 2's rule: give mode = "max" for auc, precision,
+-- recall). A missing monitored key is a warning on stderr, and the epoch is skipped.
+local ReduceLROnPlateau = class(Callback)
+callbacks.ReduceLROnPlateau = ReduceLROnPlateau
+
+local REDUCE_OPTIONS = {"monitor", "factor", "patience", "verbose", "mode", "min_delta", "cooldown", "min_lr"}
+
+function ReduceLROnPlateau.new(opts)
+  if type(opts) == "table" and opts.epsilon ~= nil then
+    error("ReduceLROnPlateau: epsilon is Keras' old name of min_delta: give min_delta", 2)
+  end
+  options.check(opts, REDUCE_OPTIONS, "ReduceLROnPlateau", 2)
+  opts = opts or {}
+  local where = "ReduceLROnPlateau"
+  local monitor = opts.monitor == nil and "val_loss" or opts.monitor
+  if type(monitor) ~= "string" then
+    error(("%s: monitor must be a log key (a string), got %s"):format(where, type(monitor)), 2)
+  end
+  local factor = opts.factor == nil and 0.1 or opts.factor
+  if not finite(factor) or factor < 0 or factor >= 1 then
+    error(("%s: factor must be a number in [0, 1) (Keras does not support a factor >= 1.0), got %s"):format(
+      where, tostring(factor)), 2)
+  end
+  local min_delta = opts.min_delta == nil and 1e-4 or opts.min_delta
+  if not finite(min_delta) then
+    error(("%s: min_delta must be a finite number, got %s"):format(where, tostring(min_delta)), 2)
+  end
+  local min_lr = opts.min_lr == nil and 0 or opts.min_lr
+  if not finite(min_lr) or min_lr < 0 then
+    error(("%s: min_lr must be a number >= 0, got %s"):format(where, tostring(min_lr)), 2)
+  end
+  local verbose = opts.verbose == nil and 0 or opts.verbose
+  if type(verbose) ~= "number" then error(("%s: verbose must be a number, got %s"):format(where, type(verbose)), 2) end
+  local mode = opts.mode == nil and "auto" or opts.mode
+  if mode ~= "auto" and mode ~= "min" and mode ~= "max" then
+    error(("%s: mode must be 'auto', 'min' or 'max', got %s"):format(where, tostring(mode)), 2)
+  end
+  local self = setmetatable({
+    monitor = monitor, factor = factor, min_delta = min_delta, min_lr = min_lr, verbose = verbose,
+    patience = count(where, "patience", opts.patience == nil and 10 or opts.patience),
+    cooldown = count(where, "cooldown", opts.cooldown == nil and 0 or opts.cooldown),
+    mode = mode,
+  }, ReduceLROnPlateau)
+  self:_reset()
+  return self
+end
+setmetatable(ReduceLROnPlateau, {__index = Callback,
+                                 __call = function(_, opts) return ReduceLROnPlateau.new(opts) end})
+
+-- Keras' _reset: the direction, and the counters back to the start.
+function ReduceLROnPlateau:_reset()
+  local max = self.mode == "max" or (self.mode == "auto" and self.monitor:find("acc", 1, true) ~= nil)
+  self.monitor_mode = max and "max" or "min"
+  self.best = max and -math.huge or math.huge
+  self.cooldown_counter, self.wait = 0, 0
+end
+
+function ReduceLROnPlateau:_improved(current)
+  if self.monitor_mode == "min" then return current < self.best - self.min_delta end
+  return current > self.best + self.min_delta
+end
+
+function ReduceLROnPlateau:in_cooldown() return self.cooldown_counter > 0 end
+
+function ReduceLROnPlateau:on_train_begin()
+  refuse_schedule("ReduceLROnPlateau", self.model)
+  self:_reset()
+end
+
+function ReduceLROnPlateau:on_epoch_end(epoch, logs)
+  logs = logs or {}
+  local optimizer = self.model.optimizer
+  logs.lr = optimizer.learning_rate
+  local current = logs[self.monitor]
+  if current == nil then
+    io.stderr:write(("ReduceLROnPlateau: learning rate reduction is conditioned on metric '%s' which is not "
+      .. "available (available: %s)\n"):format(self.monitor, table.concat(sorted_keys(logs), ", ")))
+    return
+  end
+  if self:in_cooldown() then
+    self.cooldown_counter = self.cooldown_counter - 1
+    self.wait = 0
+  end
+  if self:_improved(current) then
+    self.best, self.wait = current, 0
+  elseif not self:in_cooldown() then
+    self.wait = self.wait + 1
+    if self.wait >= self.patience then
+      local old = optimizer.learning_rate
+      if old > f32(self.min_lr) then  -- as Keras: the float32 rate against min_lr in float32
+        local new = math.max(old * self.factor, self.min_lr)
+        optimizer.learning_rate = new
+        if self.verbose > 0 then
+          print(("Epoch %d: ReduceLROnPlateau reducing learning rate to %s."):format(epoch + 1, python_float(f32(new))))
+        end
+        self.cooldown_counter, self.wait = self.cooldown, 0
+      end
+    end
+  end
+end
+
 -- Every constructor's errors point at the caller's line.
 callbacks.LambdaCallback = at_user_line(callbacks.LambdaCallback)
 callbacks.LearningRateScheduler = at_user_line(callbacks.LearningRateScheduler)
-for _, cls in ipairs{Callback, History, EarlyStopping, LayerStats} do
+for _, cls in ipairs{Callback, History, EarlyStopping, LayerStats, ReduceLROnPlateau} do
   cls.new = at_user_line(cls.new)
   local mt = getmetatable(cls)
   if mt and mt.__call then mt.__call = at_user_line(mt.__call) end
