@@ -408,10 +408,102 @@ function ReduceLROnPlateau:on_epoch_end(epoch, logs)
   end
 end
 
+--- CSVLogger(filename, {separator = ",", append = false}): one row per epoch, as Keras 2
+-- writes it with Python's csv module: the columns are epoch then the first epoch's log
+-- keys sorted, with val_<key> added for each key when no val_ key is there (Keras' rule);
+-- a key missing later is "NA"; numbers as Python writes floats; a field with the
+-- separator, a quote or a line break quoted; lines end in "\r\n". append = true appends,
+-- writing the header only if the file is missing or empty. Opened when training begins,
+-- flushed after each row, closed at its end.
+local CSVLogger = class(Callback)
+callbacks.CSVLogger = CSVLogger
+
+function CSVLogger.new(filename, opts)
+  if type(filename) == "table" and opts == nil then filename, opts = filename.filename, filename end
+  options.check(opts, {"filename", "separator", "append"}, "CSVLogger", 2)
+  opts = opts or {}
+  if type(filename) ~= "string" or filename == "" then
+    error(("CSVLogger: filename must be a path (a string), got %s"):format(type(filename)), 2)
+  end
+  local separator = opts.separator == nil and "," or opts.separator
+  if type(separator) ~= "string" or #separator ~= 1 then
+    error(("CSVLogger: separator must be a 1-character string, got %s"):format(
+      type(separator) == "string" and ("'" .. separator .. "'") or type(separator)), 2)
+  end
+  if separator == '"' or separator == "\r" or separator == "\n" then
+    error("CSVLogger: separator cannot be a quote or a line break", 2)
+  end
+  if opts.append ~= nil and type(opts.append) ~= "boolean" then
+    error(("CSVLogger: append must be true or false, got %s"):format(tostring(opts.append)), 2)
+  end
+  return setmetatable({filename = filename, separator = separator, append = opts.append or false}, CSVLogger)
+end
+setmetatable(CSVLogger, {__index = Callback, __call = function(_, ...) return CSVLogger.new(...) end})
+
+function CSVLogger:_field(v)
+  local text
+  if math.type(v) == "float" then
+    text = python_float(v)
+  elseif type(v) == "boolean" then
+    text = v and "True" or "False"
+  else
+    text = tostring(v)
+  end
+  if text:find(self.separator, 1, true) or text:find('["\r\n]') then text = '"' .. text:gsub('"', '""') .. '"' end
+  return text
+end
+
+function CSVLogger:on_train_begin()
+  local header = true
+  if self.append then
+    local existing = io.open(self.filename, "rb")
+    if existing then
+      header = existing:read(1) == nil
+      existing:close()
+    end
+  end
+  local f, err = io.open(self.filename, self.append and "ab" or "wb")
+  if not f then error(("CSVLogger: cannot write %s: %s"):format(self.filename, err), 0) end
+  self._file, self._header, self.keys = f, header, nil
+end
+
+function CSVLogger:on_epoch_end(epoch, logs)
+  logs = logs or {}
+  if not self._file then return end
+  if self.keys == nil then
+    local keys = sorted_keys(logs)
+    local has_val = false
+    for _, k in ipairs(keys) do has_val = has_val or k:sub(1, 4) == "val_" end
+    if not has_val then
+      for i = 1, #keys do keys[#keys + 1] = "val_" .. keys[i] end
+    end
+    self.keys = keys
+    if self._header then
+      local names = {self:_field("epoch")}
+      for _, k in ipairs(keys) do names[#names + 1] = self:_field(k) end
+      self._file:write(table.concat(names, self.separator), "\r\n")
+    end
+  end
+  local row = {self:_field(epoch)}
+  for _, k in ipairs(self.keys) do
+    local v = logs[k]
+    row[#row + 1] = v == nil and "NA" or self:_field(v)
+  end
+  self._file:write(table.concat(row, self.separator), "\r\n")
+  self._file:flush()
+end
+
+function CSVLogger:on_train_end()
+  if self._file then
+    self._file:close()
+    self._file = nil
+  end
+end
+
 -- Every constructor's errors point at the caller's line.
 callbacks.LambdaCallback = at_user_line(callbacks.LambdaCallback)
 callbacks.LearningRateScheduler = at_user_line(callbacks.LearningRateScheduler)
-for _, cls in ipairs{Callback, History, EarlyStopping, LayerStats, ReduceLROnPlateau} do
+for _, cls in ipairs{Callback, History, EarlyStopping, LayerStats, ReduceLROnPlateau, CSVLogger} do
   cls.new = at_user_line(cls.new)
   local mt = getmetatable(cls)
   if mt and mt.__call then mt.__call = at_user_line(mt.__call) end
