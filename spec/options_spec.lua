@@ -284,7 +284,9 @@ describe("options", function()
       LearningRateScheduler = function(k) return lurn.callbacks.LearningRateScheduler(fn, {[k] = 1}) end,
       LayerStats = function(k) return lurn.callbacks.LayerStats{[k] = 1} end,
       ReduceLROnPlateau = function(k) return lurn.callbacks.ReduceLROnPlateau{[k] = 1} end,
+      TerminateOnNaN = function(k) return lurn.callbacks.TerminateOnNaN{[k] = 1} end,
       CSVLogger = function(k) return lurn.callbacks.CSVLogger("log.csv", {[k] = 1}) end,
+      ProgbarLogger = function(k) return lurn.callbacks.ProgbarLogger{[k] = 1} end,
     }
 
     it("refuses a misspelt key, naming it and the callback, at the caller's line", function()

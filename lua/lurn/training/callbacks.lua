@@ -10,6 +10,7 @@ local class = require "lurn.class"
 local options = require "lurn.options"
 local at_user_line = require "lurn.at_user_line"
 local layer_stats = require "lurn.training.layer_stats"
+local Progbar = require "lurn.training.progbar"
 
 local callbacks = {}
 
@@ -408,6 +409,23 @@ function ReduceLROnPlateau:on_epoch_end(epoch, logs)
   end
 end
 
+--- TerminateOnNaN(): stops training after a batch whose loss is NaN or infinite. fit does
+-- so by itself and reports it (stderr and history.nan), so this callback, kept for Keras
+-- scripts, only sets model.stop_training and prints nothing more.
+local TerminateOnNaN = class(Callback)
+callbacks.TerminateOnNaN = TerminateOnNaN
+
+function TerminateOnNaN.new(opts)
+  options.check(opts, {}, "TerminateOnNaN", 2)
+  return setmetatable({}, TerminateOnNaN)
+end
+setmetatable(TerminateOnNaN, {__index = Callback, __call = function(_, opts) return TerminateOnNaN.new(opts) end})
+
+function TerminateOnNaN:on_batch_end(_, logs)
+  local loss = logs and logs.loss
+  if type(loss) == "number" and not finite(loss) then self.model.stop_training = true end
+end
+
 --- CSVLogger(filename, {separator = ",", append = false}): one row per epoch, as Keras 2
 -- writes it with Python's csv module: the columns are epoch then the first epoch's log
 -- keys sorted, with val_<key> added for each key when no val_ key is there (Keras' rule);
@@ -500,10 +518,62 @@ function CSVLogger:on_train_end()
   end
 end
 
+--- ProgbarLogger{count_mode = "samples"}: the progress bar as a callback, Keras 2's. fit
+-- adds one counting steps (its own bar) unless verbose = 0 or the callbacks hold one; its
+-- verbosity is fit's (params.verbose): 1 a bar, 2 a line per epoch, 0 nothing.
+-- count_mode = "samples" counts training samples (steps with a generator).
+local ProgbarLogger = class(Callback)
+callbacks.ProgbarLogger = ProgbarLogger
+
+function ProgbarLogger.new(opts)
+  if type(opts) == "string" then opts = {count_mode = opts} end
+  options.check(opts, {"count_mode"}, "ProgbarLogger", 2, {unsupported = {"stateful_metrics"}})
+  local mode = (opts or {}).count_mode or "samples"
+  if mode ~= "samples" and mode ~= "steps" then
+    error(("ProgbarLogger: count_mode must be 'samples' or 'steps', got %s"):format(tostring(mode)), 2)
+  end
+  return setmetatable({count_mode = mode, seen = 0}, ProgbarLogger)
+end
+setmetatable(ProgbarLogger, {__index = Callback, __call = function(_, opts) return ProgbarLogger.new(opts) end})
+
+function ProgbarLogger:on_epoch_begin(epoch)
+  local params = self.params or {}
+  self.verbose, self.epochs = params.verbose or 1, params.epochs or 1
+  self._by_samples = self.count_mode == "samples" and params.samples ~= nil
+  self.target = self._by_samples and params.samples or params.steps
+  self.seen = 0
+  if self.verbose ~= 0 then print(("Epoch %d/%d"):format(epoch + 1, self.epochs)) end
+  self._bar = Progbar.new(self.target, self.verbose, self._by_samples and "sample" or "step")
+end
+
+-- The keys shown, in fit's order (loss, the metrics, then the val_ ones), or the logs' own.
+function ProgbarLogger:_keys(logs)
+  if self.params and self.params.metrics then return self.params.metrics end
+  return sorted_keys(logs)
+end
+
+function ProgbarLogger:on_train_batch_end(batch, logs)
+  if not self._bar then return end
+  if self._by_samples then
+    self.seen = math.min((batch + 1) * self.params.batch_size, self.target)
+  else
+    self.seen = batch + 1
+  end
+  self._bar:update(self.seen, self:_keys(logs), logs or {})
+end
+
+function ProgbarLogger:on_epoch_end(_, logs)
+  if not self._bar then return end
+  self._bar.target = self._bar.target or self.seen
+  self._bar:finish(self.seen, self:_keys(logs), logs or {})
+  self._bar = nil
+end
+
 -- Every constructor's errors point at the caller's line.
 callbacks.LambdaCallback = at_user_line(callbacks.LambdaCallback)
 callbacks.LearningRateScheduler = at_user_line(callbacks.LearningRateScheduler)
-for _, cls in ipairs{Callback, History, EarlyStopping, LayerStats, ReduceLROnPlateau, CSVLogger} do
+for _, cls in ipairs{Callback, History, EarlyStopping, LayerStats, ReduceLROnPlateau, TerminateOnNaN, CSVLogger,
+                     ProgbarLogger} do
   cls.new = at_user_line(cls.new)
   local mt = getmetatable(cls)
   if mt and mt.__call then mt.__call = at_user_line(mt.__call) end
