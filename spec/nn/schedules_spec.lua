@@ -113,6 +113,11 @@ describe("schedule construction", function()
     assert.error_matches(function() S.PiecewiseConstantDecay({}, {1}) end, "boundaries must be a list of at least one")
     assert.error_matches(function() S.ExponentialDecay(0.1, 10, 0.5)("x") end, "step must be a number")
     assert.error_matches(function() S.ExponentialDecay(0.1, 10, 0.5, false, "n", 1) end, "too many arguments")
+    -- a method called on something else than a schedule
+    assert.error_matches(function() S.ExponentialDecay.__call(0.1, 2) end,
+      "__call: expected a learning%-rate schedule as self, got number")
+    assert.error_matches(function() S.CosineDecay.get_config({}) end,
+      "CosineDecay:get_config: expected a learning%-rate schedule as self, got table")
   end)
 
   it("round-trip through get_config/from_config and serialize/deserialize", function()

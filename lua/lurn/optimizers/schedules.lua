@@ -16,14 +16,6 @@ local LearningRateSchedule = class()
 LearningRateSchedule.class_name = "LearningRateSchedule"
 schedules.LearningRateSchedule = LearningRateSchedule
 
-function LearningRateSchedule:__call()
-  error(("learning-rate schedule '%s' must define __call(self, step)"):format(self.class_name), 2)
-end
-
-function LearningRateSchedule:get_config()
-  error(("learning-rate schedule '%s' must define get_config() to be serialized"):format(self.class_name), 2)
-end
-
 -- Whether x is a schedule: an instance of LearningRateSchedule or of a class under it.
 function schedules._is_schedule(x)
   if type(x) ~= "table" then return false end
@@ -34,6 +26,26 @@ function schedules._is_schedule(x)
     cls = type(mt) == "table" and rawget(mt, "__index") or nil
   end
   return false
+end
+
+-- The class name of self, or an error when a method is called on something else
+-- (ExponentialDecay.__call(0.1) rather than schedule(step)), raised `level` frames up from
+-- the method (1: the method's caller).
+local function class_name_of(self, method, level)
+  if not schedules._is_schedule(self) then
+    error(("%s: expected a learning-rate schedule as self, got %s (call schedule(step), schedule:get_config())")
+      :format(method, type(self)), (level or 1) + 2)
+  end
+  return tostring(self.class_name)
+end
+
+function LearningRateSchedule:__call()
+  error(("learning-rate schedule '%s' must define __call(self, step)"):format(class_name_of(self, "__call")), 2)
+end
+
+function LearningRateSchedule:get_config()
+  error(("learning-rate schedule '%s' must define get_config() to be serialized"):format(
+    class_name_of(self, "get_config")), 2)
 end
 
 local function has_string_key(t)
@@ -103,8 +115,9 @@ local function name_of(class_name, args)
 end
 
 local function check_step(self, step)
+  local class_name = class_name_of(self, "__call", 2)
   if type(step) ~= "number" or step ~= step then
-    error(("%s: step must be a number (the optimizer's iterations), got %s"):format(self.class_name, tostring(step)), 3)
+    error(("%s: step must be a number (the optimizer's iterations), got %s"):format(class_name, tostring(step)), 3)
   end
 end
 
@@ -131,6 +144,7 @@ local function schedule_class(class_name, names, make, rate)
     return cls.new(copy)
   end
   function cls:get_config()
+    class_name_of(self, class_name .. ":get_config")
     local config = {}
     for _, k in ipairs(names) do
       local v = self[k]
@@ -140,6 +154,7 @@ local function schedule_class(class_name, names, make, rate)
     return config
   end
   cls.__tostring = function(self)
+    class_name_of(self, "__tostring")
     local parts = {}
     for _, k in ipairs(names) do
       local v = self[k]

@@ -292,6 +292,22 @@ local function python_float(v)
   return text
 end
 
+-- The arguments of a hook, checked: fit passes a whole number (index; false for the hooks
+-- without one) and a table and has set cb.model, but a hook may also be called by hand.
+-- -> logs (a table).
+local function hook_args(self, who, index, logs, needs_model)
+  if index ~= false and not (type(index) == "number" and index == math.floor(index)) then
+    error(("%s: expected a whole number (the epoch or batch), got %s"):format(who, tostring(index)), 3)
+  end
+  if logs ~= nil and type(logs) ~= "table" then
+    error(("%s: logs must be a table, got %s"):format(who, type(logs)), 3)
+  end
+  if needs_model and (type(self.model) ~= "table" or self.model.optimizer == nil) then
+    error(("%s: the callback has no compiled model (fit sets cb.model)"):format(who), 3)
+  end
+  return logs or {}
+end
+
 -- The sorted keys of logs, for messages.
 local function sorted_keys(logs)
   local keys = {}
@@ -373,12 +389,13 @@ end
 function ReduceLROnPlateau:in_cooldown() return self.cooldown_counter > 0 end
 
 function ReduceLROnPlateau:on_train_begin()
+  hook_args(self, "ReduceLROnPlateau:on_train_begin", false, nil, true)
   refuse_schedule("ReduceLROnPlateau", self.model)
   self:_reset()
 end
 
 function ReduceLROnPlateau:on_epoch_end(epoch, logs)
-  logs = logs or {}
+  logs = hook_args(self, "ReduceLROnPlateau:on_epoch_end", epoch, logs, true)
   local optimizer = self.model.optimizer
   logs.lr = optimizer.learning_rate
   local current = logs[self.monitor]
@@ -421,9 +438,14 @@ function TerminateOnNaN.new(opts)
 end
 setmetatable(TerminateOnNaN, {__index = Callback, __call = function(_, opts) return TerminateOnNaN.new(opts) end})
 
-function TerminateOnNaN:on_batch_end(_, logs)
-  local loss = logs and logs.loss
-  if type(loss) == "number" and not finite(loss) then self.model.stop_training = true end
+function TerminateOnNaN:on_batch_end(batch, logs)
+  local loss = hook_args(self, "TerminateOnNaN:on_batch_end", batch, logs).loss
+  if type(loss) == "number" and not finite(loss) then
+    if type(self.model) ~= "table" then
+      error("TerminateOnNaN:on_batch_end: the callback has no model (fit sets cb.model)", 2)
+    end
+    self.model.stop_training = true
+  end
 end
 
 --- CSVLogger(filename, {separator = ",", append = false}): one row per epoch, as Keras 2
@@ -486,7 +508,7 @@ function CSVLogger:on_train_begin()
 end
 
 function CSVLogger:on_epoch_end(epoch, logs)
-  logs = logs or {}
+  logs = hook_args(self, "CSVLogger:on_epoch_end", epoch, logs)
   if not self._file then return end
   if self.keys == nil then
     local keys = sorted_keys(logs)
@@ -537,9 +559,10 @@ end
 setmetatable(ProgbarLogger, {__index = Callback, __call = function(_, opts) return ProgbarLogger.new(opts) end})
 
 function ProgbarLogger:on_epoch_begin(epoch)
-  local params = self.params or {}
+  hook_args(self, "ProgbarLogger:on_epoch_begin", epoch)
+  local params = type(self.params) == "table" and self.params or {}
   self.verbose, self.epochs = params.verbose or 1, params.epochs or 1
-  self._by_samples = self.count_mode == "samples" and params.samples ~= nil
+  self._by_samples = self.count_mode == "samples" and params.samples ~= nil and params.batch_size ~= nil
   self.target = self._by_samples and params.samples or params.steps
   self.seen = 0
   if self.verbose ~= 0 then print(("Epoch %d/%d"):format(epoch + 1, self.epochs)) end
@@ -553,19 +576,21 @@ function ProgbarLogger:_keys(logs)
 end
 
 function ProgbarLogger:on_train_batch_end(batch, logs)
-  if not self._bar then return end
+  logs = hook_args(self, "ProgbarLogger:on_train_batch_end", batch, logs)
   if self._by_samples then
     self.seen = math.min((batch + 1) * self.params.batch_size, self.target)
   else
     self.seen = batch + 1
   end
-  self._bar:update(self.seen, self:_keys(logs), logs or {})
+  -- no bar to draw towards an unknown end (a hook called by hand, without fit's params)
+  if self._bar and self._bar.target then self._bar:update(self.seen, self:_keys(logs), logs) end
 end
 
-function ProgbarLogger:on_epoch_end(_, logs)
+function ProgbarLogger:on_epoch_end(epoch, logs)
+  logs = hook_args(self, "ProgbarLogger:on_epoch_end", epoch, logs)
   if not self._bar then return end
   self._bar.target = self._bar.target or self.seen
-  self._bar:finish(self.seen, self:_keys(logs), logs or {})
+  self._bar:finish(self.seen, self:_keys(logs), logs)
   self._bar = nil
 end
 

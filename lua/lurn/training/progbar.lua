@@ -19,7 +19,7 @@ local function format_logs(keys, logs)
   local parts = {}
   for _, k in ipairs(keys) do
     local v = logs[k]
-    if v ~= nil then
+    if type(v) == "number" then
       parts[#parts + 1] = (math.abs(v) < 1e-3 and v ~= 0) and ("%s: %.4e"):format(k, v) or ("%s: %.4f"):format(k, v)
     end
   end
