@@ -38,6 +38,17 @@ describe("callback hooks called by hand", function()
       function() bar:on_train_batch_end("x", {}) end)
   end)
 
+  it("fit refuses callbacks that are not a list of tables, naming the position", function()
+    local m = lurn.Sequential{lurn.layers.Dense(1, {input_shape = {2}})}
+    m:compile{optimizer = "sgd", loss = "mse"}
+    local x, y = lurn.zeros{4, 2}, lurn.zeros{4, 1}
+    fails_here("fit: callbacks[2] must be a callback (a table with methods such as on_epoch_end), got number",
+      function() m:fit(x, y, {verbose = 0, callbacks = {C.TerminateOnNaN(), 1}}) end)
+    fails_here("fit: callbacks must be a list of callbacks, got string",
+      function() m:fit(x, y, {verbose = 0, callbacks = "csv"}) end)
+    assert.equal(0, m.optimizer.iterations)
+  end)
+
   it("a ProgbarLogger without fit's params counts steps and shows the numbers in the logs", function()
     local lines = {}
     local real_stdout, real_print = io.stdout, _G.print

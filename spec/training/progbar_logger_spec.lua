@@ -67,6 +67,14 @@ describe("fit's progress bar (ProgbarLogger)", function()
     assert.truthy(lines[2]:match("^3/3 "), lines[2])
   end)
 
+  it("a subclass of ProgbarLogger replaces fit's bar too", function()
+    local Mine = setmetatable({}, {__index = lurn.callbacks.ProgbarLogger})
+    Mine.__index = Mine
+    local mine = setmetatable(lurn.callbacks.ProgbarLogger("steps"), Mine)
+    local lines = fit{epochs = 1, verbose = 1, callbacks = {mine}}
+    assert.equal(2, #lines)
+  end)
+
   it("counts the seen samples batch by batch", function()
     local seen = {}
     local logger = lurn.callbacks.ProgbarLogger{count_mode = "samples"}

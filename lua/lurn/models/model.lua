@@ -296,9 +296,16 @@ function Model:fit(x, y, opts)
 
   local history = callbacks_lib.History.new()
   local cbs, progbar = {}, nil
-  for _, cb in ipairs(opts.callbacks or {}) do
+  if opts.callbacks ~= nil and type(opts.callbacks) ~= "table" then
+    error(("fit: callbacks must be a list of callbacks, got %s"):format(type(opts.callbacks)), 2)
+  end
+  for i, cb in ipairs(opts.callbacks or {}) do
+    if type(cb) ~= "table" then
+      error(("fit: callbacks[%d] must be a callback (a table with methods such as on_epoch_end), got %s"):format(
+        i, type(cb)), 2)
+    end
     cbs[#cbs + 1] = cb
-    if getmetatable(cb) == callbacks_lib.ProgbarLogger then progbar = cb end
+    if cb._is_progbar_logger then progbar = cb end
   end
   -- As Keras: the progress bar is a ProgbarLogger counting steps, first, unless one is given
   if progbar == nil and verbose ~= 0 then

@@ -546,6 +546,7 @@ end
 -- count_mode = "samples" counts training samples (steps with a generator).
 local ProgbarLogger = class(Callback)
 callbacks.ProgbarLogger = ProgbarLogger
+ProgbarLogger._is_progbar_logger = true  -- fit's test, true in subclasses too
 
 function ProgbarLogger.new(opts)
   if type(opts) == "string" then opts = {count_mode = opts} end
