@@ -1,10 +1,16 @@
 --- Optimizers with Keras names, arguments and defaults: SGD, Adam, AdamW, RMSprop,
 -- Adagrad, Nadam, Adamax, Adadelta, Ftrl. An optimizer object wraps a C optimizer; its settings read and write
--- through, so `model.optimizer.learning_rate = 1e-4` takes effect at the next step.
+-- through, so `model.optimizer.learning_rate = 1e-4` takes effect at the next step. learning_rate may
+-- also be a schedule (lurn.optimizers.schedules): every path that updates (fit,
+-- train_on_batch, apply_gradients) first calls optimizer:_apply_schedule(), which sets the
+-- rate to schedule(iterations), the count of updates before this one, as Keras does;
+-- learning_rate then reads the rate of the latest update (schedule(0) before any).
 local core = require "lurn.core"
 local options = require "lurn.options"
+local schedules = require "lurn.optimizers.schedules"
 
 local optimizers = {}
+optimizers.schedules = schedules
 
 local Optimizer = {}
 Optimizer.__index = function(self, key)
@@ -16,6 +22,16 @@ Optimizer.__newindex = function(self, key, value)
   if self._settings[key] == nil then
     error(("%s has no setting '%s'"):format(self.class_name, tostring(key)), 2)
   end
+  if key == "learning_rate" and schedules._is_schedule(value) then  -- Keras allows a new schedule
+    rawset(self, "_schedule", value)
+    self:_apply_schedule()
+    return
+  end
+  if key == "learning_rate" and self._schedule then
+    error(("%s: learning_rate is a schedule (%s), which sets the rate before every update; it cannot be set to "
+      .. "a number (create the optimizer with a number as learning_rate to set the rate by hand)"):format(
+      self.class_name, self._schedule.class_name), 2)
+  end
   if key == "learning_rate_power" then  -- Ftrl's, the one setting that is <= 0
     if type(value) ~= "number" or not (value <= 0) then
       error(("%s: learning_rate_power must be a number <= 0"):format(self.class_name), 2)
@@ -26,6 +42,7 @@ Optimizer.__newindex = function(self, key, value)
   self._c:set(key, value)
 end
 Optimizer.__tostring = function(self)
+  if self._schedule then return ("%s{learning_rate = %s}"):format(self.class_name, tostring(self._schedule)) end
   return ("%s{learning_rate = %g}"):format(self.class_name, self.learning_rate)
 end
 
@@ -33,7 +50,21 @@ function Optimizer:get_config()
   local cfg = {name = self.class_name}
   for k in pairs(self._settings) do cfg[k] = self._c:get(k) end
   for k, v in pairs(self._flags) do cfg[k] = v end
+  if self._schedule then cfg.learning_rate = schedules.serialize(self._schedule) end
   return cfg
+end
+
+-- Before an update: a scheduled rate for this step, schedule(iterations).
+function Optimizer:_apply_schedule()
+  local schedule = self._schedule
+  if not schedule then return end
+  local step = self._c:get("iterations")
+  local rate = schedule(step)
+  if type(rate) ~= "number" or rate ~= rate or rate < 0 or rate == math.huge then
+    error(("%s: the learning-rate schedule %s gave %s at step %d; a learning rate must be a finite number >= 0"):format(
+      self.class_name, schedule.class_name, tostring(rate), step), 0)
+  end
+  self._c:set("learning_rate", rate)
 end
 
 -- Keras class name -> C kind, float settings with defaults, boolean flags with defaults.
@@ -66,9 +97,16 @@ for class_name, spec in pairs(specs) do
     if type(opts) ~= "table" then error(class_name .. ": expected an options table", 2) end
     local cfg = {kind = spec.kind, clipnorm = opts.clipnorm or 0, clipvalue = opts.clipvalue or 0}
     local settings = {clipnorm = true, clipvalue = true}
+    local schedule
     for k, v in pairs(spec.settings) do
       local given = opts[k]
       if k == "learning_rate" and given == nil then given = opts.lr end
+      if k == "learning_rate" and schedules._is_schedule(given) then
+        schedule, given = given, nil
+      elseif k == "learning_rate" and given ~= nil and type(given) ~= "number" then
+        error(("%s: 'learning_rate' must be a number or a schedule (lurn.optimizers.schedules), got %s"):format(
+          class_name, type(given)), 2)
+      end
       cfg[k] = given == nil and v or given
       settings[k] = true
     end
@@ -83,7 +121,11 @@ for class_name, spec in pairs(specs) do
     options.check(opts, known, class_name, 2, {unsupported = UNSUPPORTED})
     local ok, c = pcall(core.optimizer, cfg)
     if not ok then error(class_name .. ": " .. tostring(c), 2) end
-    return setmetatable({_c = c, _settings = settings, _flags = flags, class_name = class_name}, Optimizer)
+    local opt = setmetatable({_c = c, _settings = settings, _flags = flags, class_name = class_name,
+                              _schedule = schedule}, Optimizer)
+    ok, c = pcall(opt._apply_schedule, opt)  -- learning_rate reads schedule(0) before any update
+    if not ok then error(c, 2) end
+    return opt
   end
 end
 
@@ -109,6 +151,14 @@ function optimizers.deserialize(t)
   end
   local config = {}
   for k, v in pairs(t.config or {}) do config[k] = v end
+  -- a schedule inside the config is in its serialized form, as Keras' from_config reads it
+  if type(config.learning_rate) == "table" and not schedules._is_schedule(config.learning_rate) then
+    local ok, s = pcall(schedules.deserialize, config.learning_rate)
+    if not ok then
+      error(("optimizers.deserialize: learning_rate: %s"):format((tostring(s):gsub("^[^\n]-:%d+: ", ""))), 2)
+    end
+    config.learning_rate = s
+  end
   local ok, opt = pcall(optimizers[t.class_name], config)
   if not ok then error((tostring(opt):gsub("^[^\n]-%.lua:%d+: ", "")), 2) end
   return opt

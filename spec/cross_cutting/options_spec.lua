@@ -291,6 +291,10 @@ describe("options", function()
       LayerStats = function(k) return lurn.callbacks.LayerStats{[k] = 1} end,
       ModelCheckpoint = function(k) return lurn.callbacks.ModelCheckpoint("m.lurn", {[k] = 1}) end,
       BackupAndRestore = function(k) return lurn.callbacks.BackupAndRestore("backup", {[k] = 1}) end,
+      ReduceLROnPlateau = function(k) return lurn.callbacks.ReduceLROnPlateau{[k] = 1} end,
+      TerminateOnNaN = function(k) return lurn.callbacks.TerminateOnNaN{[k] = 1} end,
+      CSVLogger = function(k) return lurn.callbacks.CSVLogger("log.csv", {[k] = 1}) end,
+      ProgbarLogger = function(k) return lurn.callbacks.ProgbarLogger{[k] = 1} end,
     }
 
     it("refuses a misspelt key, naming it and the callback, at the caller's line", function()

@@ -314,6 +314,16 @@ local MAKERS = {
     if r == 1 then return lurn.callbacks.History.new() end
     return (r == 2 and lurn.callbacks.EarlyStopping or lurn.callbacks.LambdaCallback) {}
   end,
+  keras_callback = function()
+    local C = lurn.callbacks
+    return pick {C.ReduceLROnPlateau, C.TerminateOnNaN, C.ProgbarLogger,
+                 function() return C.CSVLogger("zoo_log.csv") end}()
+  end,
+  schedule = function()
+    local S = lurn.optimizers.schedules
+    return pick {S.ExponentialDecay(0.1, 10, 0.5), S.PiecewiseConstantDecay({2, 5}, {0.1, 0.01, 0.001}),
+                 S.CosineDecay(0.1, 10, {warmup_target = 0.2, warmup_steps = 2}), S.InverseTimeDecay(0.1, 10, 0.5)}
+  end,
   scheduler = function() return lurn.callbacks.LearningRateScheduler(function(_, lr) return lr end) end,
   image_generator = function() return lurn.preprocessing.image.ImageDataGenerator {rotation_range = 10} end,
   dataframe = function() return lurn.data.read_csv("zoo.csv") end,

@@ -314,21 +314,46 @@ function Model:fit(x, y, opts)
   end
 
   local history = callbacks_lib.History.new()
-  local cbs = {}
-  for _, cb in ipairs(opts.callbacks or {}) do cbs[#cbs + 1] = cb end
+  local cbs, progbar = {}, nil
+  if opts.callbacks ~= nil and type(opts.callbacks) ~= "table" then
+    error(("fit: callbacks must be a list of callbacks, got %s"):format(type(opts.callbacks)), 2)
+  end
+  for i, cb in ipairs(opts.callbacks or {}) do
+    if type(cb) ~= "table" then
+      error(("fit: callbacks[%d] must be a callback (a table with methods such as on_epoch_end), got %s"):format(
+        i, type(cb)), 2)
+    end
+    cbs[#cbs + 1] = cb
+    if cb._is_progbar_logger then progbar = cb end
+  end
+  -- As Keras: the progress bar is a ProgbarLogger counting steps, first, unless one is given
+  if progbar == nil and verbose ~= 0 then
+    table.insert(cbs, 1, callbacks_lib.ProgbarLogger.new{count_mode = "steps"})
+  end
   cbs[#cbs + 1] = history  -- last, as Keras: it records the keys other callbacks add to the logs
-  -- Keras' callback.params; steps: batches per epoch (a generator's, as it was told)
-  local steps_per_epoch = generator and (opts.steps_per_epoch or (type(x) == "table" and x.len and x:len() or nil))
-                          or math.ceil(x:size(1) / batch_size)
+  local metric_list = self:_new_metrics()
+  local all_keys = metric_keys(metric_list)
+  if val then
+    for _, k in ipairs(metric_keys(metric_list, "val_")) do all_keys[#all_keys + 1] = k end
+  end
+  -- Keras 2's callback.params; steps: batches per epoch (a generator's, as it was told);
+  -- samples: training samples (nil for a generator); metrics: the keys of the epoch's logs
+  local steps_per_epoch
+  if generator then
+    steps_per_epoch = opts.steps_per_epoch or (type(x) == "table" and x.len and x:len() or nil)
+    check_number_positive(steps_per_epoch, "steps_per_epoch", "fit (with a generator)")
+  else
+    steps_per_epoch = math.ceil(x:size(1) / batch_size)
+  end
   for _, cb in ipairs(cbs) do
     cb.model = self
-    cb.params = {epochs = epochs, steps = steps_per_epoch, verbose = verbose}
+    cb.params = {epochs = epochs, steps = steps_per_epoch, verbose = verbose, batch_size = batch_size,
+                 samples = not generator and x:size(1) or nil, do_validation = val ~= nil,
+                 metrics = table.move(all_keys, 1, #all_keys, 1, {})}
   end
   self.history = history
   self._callbacks = cbs  -- BackupAndRestore keeps the others' states
   self.stop_training = false
-  local metric_list = self:_new_metrics()
-  local keys = metric_keys(metric_list)
   local loss, opt = self.loss, self.optimizer._c
 
   -- a fit that ended in an error may have left a LayerStats recording: start without
@@ -340,21 +365,23 @@ function Model:fit(x, y, opts)
   for epoch = first_epoch, epochs - 1 do
     for _, m in ipairs(metric_list) do m:reset() end
     call_callbacks(cbs, "on_epoch_begin", epoch, {})
-    if verbose > 0 then print(("Epoch %d/%d"):format(epoch + 1, epochs)) end
     local nan_at
     local function step(xb, yb, wb, b)
       call_callbacks(cbs, "on_train_batch_begin", b - 1, {})
+      self.optimizer:_apply_schedule()
       -- self._core, not a local: a generator's first batch may build the model
       local value, pred = self._core:train_step(loss, opt, xb, yb, wb)
       if value ~= value or value == math.huge or value == -math.huge then nan_at = b end
       return value, pred
     end
+    -- the epoch ends after a batch with a NaN loss, or when a callback sets stop_training
+    -- (Keras 2 checks it after every batch)
+    local function stop() return nan_at ~= nil or self.stop_training end
     local logs, steps
     if generator then
       -- as Keras for a Sequence: one epoch is len() batches unless told otherwise
       local n_steps = opts.steps_per_epoch or (type(x) == "table" and x.len and x:len() or nil)
       check_number_positive(n_steps, "steps_per_epoch", "fit (with a generator)")
-      local bar = Progbar.new(n_steps, verbose)
       local function next_batch(b)
         local xb, yb, wb = x()
         if xb == nil then return nil end
@@ -368,23 +395,17 @@ function Model:fit(x, y, opts)
       end
       logs, steps = loop.run(next_batch, n_steps, step, metric_list, function(b, l)
         call_callbacks(cbs, "on_train_batch_end", b - 1, l)
-        bar:update(b, keys, l)
         check_interrupt(interrupt, "fit", epoch, b)
-      end, function() return nan_at ~= nil end)
-      self._bar = bar
+      end, stop)
     else
       local n = x:size(1)
       -- a list of integers: a float32 tensor would repeat positions past 2^24 samples
       local order = opts.shuffle ~= false and core.randperm(n, "list") or nil
       local next_batch, n_batches = loop.tensor_batches(x, y, w, batch_size, order)
-      local bar = Progbar.new(n_batches, verbose)
-      logs = loop.run(next_batch, n_batches, step, metric_list, function(b, l)
+      logs, steps = loop.run(next_batch, n_batches, step, metric_list, function(b, l)
         call_callbacks(cbs, "on_train_batch_end", b - 1, l)
-        bar:update(b, keys, l)
         check_interrupt(interrupt, "fit", epoch, b)
-      end, function() return nan_at ~= nil end)
-      steps = n_batches
-      self._bar = bar
+      end, stop)
     end
     if nan_at then
       local msg = nan_error(epoch + 1, nan_at)
@@ -397,11 +418,6 @@ function Model:fit(x, y, opts)
                                                     sample_weight = val[3], allow_nonfinite = true})  -- checked above
       for k, v in pairs(scores) do logs["val_" .. k] = v end
     end
-    local all_keys = metric_keys(metric_list)
-    if val then
-      for _, k in ipairs(metric_keys(metric_list, "val_")) do all_keys[#all_keys + 1] = k end
-    end
-    self._bar:finish(steps or 0, all_keys, logs)
     call_callbacks(cbs, "on_epoch_end", epoch, logs)
     check_interrupt(interrupt, "fit", epoch, steps or 0)  -- Ctrl-C during validation
     if self.stop_training then break end
@@ -546,6 +562,7 @@ function Model:train_on_batch(x, y, opts)
   local xb, yb, wb = training_batch(self, "train_on_batch", x, y, opts.sample_weight, opts.class_weight,
                                     opts.allow_nonfinite)
   self:_resume(0)  -- a loaded model's saved random state
+  self.optimizer:_apply_schedule()
   local value, pred = self._core:train_step(self.loss, self.optimizer._c, xb, yb, wb)
   if self._batch_metric_specs ~= self._metric_specs then
     self._batch_metrics, self._batch_metric_specs = nil, nil
@@ -638,6 +655,7 @@ function Model:apply_gradients(grads)
     error("apply_gradients: grads must be a list of tensors, one per trainable weight, got "
       .. symbolic.describe(grads), 2)
   end
+  self.optimizer:_apply_schedule()
   self._core:apply_gradients(self.optimizer._c, grads)
 end
 

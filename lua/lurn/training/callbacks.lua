@@ -10,6 +10,7 @@ local class = require "lurn.class"
 local options = require "lurn.options"
 local at_user_line = require "lurn.at_user_line"
 local layer_stats = require "lurn.training.layer_stats"
+local Progbar = require "lurn.training.progbar"
 
 local callbacks = {}
 
@@ -152,6 +153,17 @@ function EarlyStopping:on_train_end()
   end
 end
 
+-- The error of a callback that sets the rate when the optimizer's rate is a schedule:
+-- Keras 2 lets the schedule silently overwrite it at the next update; lurn refuses.
+local function refuse_schedule(who, model)
+  local schedule = model and model.optimizer and model.optimizer._schedule
+  if schedule then
+    error(("%s: the optimizer's learning_rate is a schedule (%s), which sets the rate before every update and "
+      .. "would undo this callback's changes; give the optimizer a number as learning_rate, or drop the "
+      .. "callback"):format(who, schedule.class_name), 0)
+  end
+end
+
 --- LearningRateScheduler(schedule): schedule(epoch, lr) -> new lr, set before each epoch.
 function callbacks.LearningRateScheduler(schedule, opts)
   if type(schedule) == "table" and opts == nil then schedule, opts = schedule.schedule, schedule end
@@ -160,7 +172,9 @@ function callbacks.LearningRateScheduler(schedule, opts)
   if type(schedule) ~= "function" then error("LearningRateScheduler: schedule must be a function(epoch, lr)", 2) end
   local verbose = (opts or {}).verbose or 0
   local cb = Callback.new()
+  function cb:on_train_begin() refuse_schedule("LearningRateScheduler", self.model) end
   function cb:on_epoch_begin(epoch)
+    refuse_schedule("LearningRateScheduler", self.model)
     local lr = schedule(epoch, self.model.optimizer.learning_rate)
     if type(lr) ~= "number" then error("LearningRateScheduler: the schedule must return a number", 0) end
     self.model.optimizer.learning_rate = lr
@@ -252,10 +266,342 @@ function LayerStats:on_train_end()
   end
 end
 
+-- A whole number >= 0 (patience, cooldown), or an error naming the option.
+local function count(where, key, v)
+  if type(v) ~= "number" or v < 0 or v ~= math.floor(v) or v == math.huge then
+    error(("%s: %s must be a whole number >= 0, got %s"):format(where, key, tostring(v)), 3)
+  end
+  return math.tointeger(v)
+end
+
+local function finite(v) return type(v) == "number" and v == v and v > -math.huge and v < math.huge end
+
+-- x rounded to float32, as the optimizer keeps its learning rate.
+local function f32(x) return (string.unpack("f", string.pack("f", x))) end
+
+-- A number as Python's repr writes a float (the shortest text that reads back the same,
+-- "1.0" for a whole number, "nan", "inf"): Keras' messages and CSV files show them so.
+local function python_float(v)
+  if v ~= v then return "nan" end
+  if v == math.huge then return "inf" end
+  if v == -math.huge then return "-inf" end
+  local text
+  for digits = 1, 17 do
+    text = ("%." .. digits .. "g"):format(v)
+    if tonumber(text) == v then break end
+  end
+  if not text:find("[.e]") then text = text .. ".0" end
+  return text
+end
+
+-- The arguments of a hook, checked: fit passes a whole number (index; false for the hooks
+-- without one) and a table and has set cb.model, but a hook may also be called by hand.
+-- -> logs (a table).
+local function hook_args(self, who, index, logs, needs_model)
+  if index ~= false and not (type(index) == "number" and index == math.floor(index)) then
+    error(("%s: expected a whole number (the epoch or batch), got %s"):format(who, tostring(index)), 3)
+  end
+  if logs ~= nil and type(logs) ~= "table" then
+    error(("%s: logs must be a table, got %s"):format(who, type(logs)), 3)
+  end
+  if needs_model and (type(self.model) ~= "table" or self.model.optimizer == nil) then
+    error(("%s: the callback has no compiled model (fit sets cb.model)"):format(who), 3)
+  end
+  return logs or {}
+end
+
+-- The sorted keys of logs, for messages.
+local function sorted_keys(logs)
+  local keys = {}
+  for k in pairs(logs or {}) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  return keys
+end
+
+--- ReduceLROnPlateau{monitor = "val_loss", factor = 0.1, patience = 10, verbose = 0, mode =
+-- "auto", min_delta = 1e-4, cooldown = 0, min_lr = 0}: Keras 2's. At each epoch's end it
+-- logs the rate of that epoch as "lr", then: during cooldown the counter goes down and the
+-- wait restarts at 0; a value better than the best by more than min_delta (min mode:
+-- current < best - min_delta; max mode: current > best + min_delta) becomes the best and
+-- restarts the wait; otherwise, out of cooldown, the wait grows, and when it reaches
+-- patience the rate becomes max(rate * factor, min_lr) (if the rate is above min_lr),
+-- cooldown starts and the wait restarts. mode "auto" is max when the monitored name
+-- contains "acc", else min (Keras 2's rule: give mode = "max" for auc, precision,
+-- recall). A missing monitored key is a warning on stderr, and the epoch is skipped.
+local ReduceLROnPlateau = class(Callback)
+callbacks.ReduceLROnPlateau = ReduceLROnPlateau
+
+local REDUCE_OPTIONS = {"monitor", "factor", "patience", "verbose", "mode", "min_delta", "cooldown", "min_lr"}
+
+function ReduceLROnPlateau.new(opts)
+  if type(opts) == "table" and opts.epsilon ~= nil then
+    error("ReduceLROnPlateau: epsilon is Keras' old name of min_delta: give min_delta", 2)
+  end
+  options.check(opts, REDUCE_OPTIONS, "ReduceLROnPlateau", 2)
+  opts = opts or {}
+  local where = "ReduceLROnPlateau"
+  local monitor = opts.monitor == nil and "val_loss" or opts.monitor
+  if type(monitor) ~= "string" then
+    error(("%s: monitor must be a log key (a string), got %s"):format(where, type(monitor)), 2)
+  end
+  local factor = opts.factor == nil and 0.1 or opts.factor
+  if not finite(factor) or factor < 0 or factor >= 1 then
+    error(("%s: factor must be a number in [0, 1) (Keras does not support a factor >= 1.0), got %s"):format(
+      where, tostring(factor)), 2)
+  end
+  local min_delta = opts.min_delta == nil and 1e-4 or opts.min_delta
+  if not finite(min_delta) then
+    error(("%s: min_delta must be a finite number, got %s"):format(where, tostring(min_delta)), 2)
+  end
+  local min_lr = opts.min_lr == nil and 0 or opts.min_lr
+  if not finite(min_lr) or min_lr < 0 then
+    error(("%s: min_lr must be a number >= 0, got %s"):format(where, tostring(min_lr)), 2)
+  end
+  local verbose = opts.verbose == nil and 0 or opts.verbose
+  if type(verbose) ~= "number" then error(("%s: verbose must be a number, got %s"):format(where, type(verbose)), 2) end
+  local mode = opts.mode == nil and "auto" or opts.mode
+  if mode ~= "auto" and mode ~= "min" and mode ~= "max" then
+    error(("%s: mode must be 'auto', 'min' or 'max', got %s"):format(where, tostring(mode)), 2)
+  end
+  local self = setmetatable({
+    monitor = monitor, factor = factor, min_delta = min_delta, min_lr = min_lr, verbose = verbose,
+    patience = count(where, "patience", opts.patience == nil and 10 or opts.patience),
+    cooldown = count(where, "cooldown", opts.cooldown == nil and 0 or opts.cooldown),
+    mode = mode,
+  }, ReduceLROnPlateau)
+  self:_reset()
+  return self
+end
+setmetatable(ReduceLROnPlateau, {__index = Callback,
+                                 __call = function(_, opts) return ReduceLROnPlateau.new(opts) end})
+
+-- Keras' _reset: the direction, and the counters back to the start.
+function ReduceLROnPlateau:_reset()
+  local max = self.mode == "max" or (self.mode == "auto" and self.monitor:find("acc", 1, true) ~= nil)
+  self.monitor_mode = max and "max" or "min"
+  self.best = max and -math.huge or math.huge
+  self.cooldown_counter, self.wait = 0, 0
+end
+
+function ReduceLROnPlateau:_improved(current)
+  if self.monitor_mode == "min" then return current < self.best - self.min_delta end
+  return current > self.best + self.min_delta
+end
+
+function ReduceLROnPlateau:in_cooldown() return self.cooldown_counter > 0 end
+
+function ReduceLROnPlateau:on_train_begin()
+  hook_args(self, "ReduceLROnPlateau:on_train_begin", false, nil, true)
+  refuse_schedule("ReduceLROnPlateau", self.model)
+  self:_reset()
+end
+
+function ReduceLROnPlateau:on_epoch_end(epoch, logs)
+  logs = hook_args(self, "ReduceLROnPlateau:on_epoch_end", epoch, logs, true)
+  local optimizer = self.model.optimizer
+  logs.lr = optimizer.learning_rate
+  local current = logs[self.monitor]
+  if current == nil then
+    io.stderr:write(("ReduceLROnPlateau: learning rate reduction is conditioned on metric '%s' which is not "
+      .. "available (available: %s)\n"):format(self.monitor, table.concat(sorted_keys(logs), ", ")))
+    return
+  end
+  if self:in_cooldown() then
+    self.cooldown_counter = self.cooldown_counter - 1
+    self.wait = 0
+  end
+  if self:_improved(current) then
+    self.best, self.wait = current, 0
+  elseif not self:in_cooldown() then
+    self.wait = self.wait + 1
+    if self.wait >= self.patience then
+      local old = optimizer.learning_rate
+      if old > f32(self.min_lr) then  -- as Keras: the float32 rate against min_lr in float32
+        local new = math.max(old * self.factor, self.min_lr)
+        optimizer.learning_rate = new
+        if self.verbose > 0 then
+          print(("Epoch %d: ReduceLROnPlateau reducing learning rate to %s."):format(epoch + 1, python_float(f32(new))))
+        end
+        self.cooldown_counter, self.wait = self.cooldown, 0
+      end
+    end
+  end
+end
+
+--- TerminateOnNaN(): stops training after a batch whose loss is NaN or infinite. fit does
+-- so by itself and reports it (stderr and history.nan), so this callback, kept for Keras
+-- scripts, only sets model.stop_training and prints nothing more.
+local TerminateOnNaN = class(Callback)
+callbacks.TerminateOnNaN = TerminateOnNaN
+
+function TerminateOnNaN.new(opts)
+  options.check(opts, {}, "TerminateOnNaN", 2)
+  return setmetatable({}, TerminateOnNaN)
+end
+setmetatable(TerminateOnNaN, {__index = Callback, __call = function(_, opts) return TerminateOnNaN.new(opts) end})
+
+function TerminateOnNaN:on_batch_end(batch, logs)
+  local loss = hook_args(self, "TerminateOnNaN:on_batch_end", batch, logs).loss
+  if type(loss) == "number" and not finite(loss) then
+    if type(self.model) ~= "table" then
+      error("TerminateOnNaN:on_batch_end: the callback has no model (fit sets cb.model)", 2)
+    end
+    self.model.stop_training = true
+  end
+end
+
+--- CSVLogger(filename, {separator = ",", append = false}): one row per epoch, as Keras 2
+-- writes it with Python's csv module: the columns are epoch then the first epoch's log
+-- keys sorted, with val_<key> added for each key when no val_ key is there (Keras' rule);
+-- a key missing later is "NA"; numbers as Python writes floats; a field with the
+-- separator, a quote or a line break quoted; lines end in "\r\n". append = true appends,
+-- writing the header only if the file is missing or empty. Opened when training begins,
+-- flushed after each row, closed at its end.
+local CSVLogger = class(Callback)
+callbacks.CSVLogger = CSVLogger
+
+function CSVLogger.new(filename, opts)
+  if type(filename) == "table" and opts == nil then filename, opts = filename.filename, filename end
+  options.check(opts, {"filename", "separator", "append"}, "CSVLogger", 2)
+  opts = opts or {}
+  if type(filename) ~= "string" or filename == "" then
+    error(("CSVLogger: filename must be a path (a string), got %s"):format(type(filename)), 2)
+  end
+  local separator = opts.separator == nil and "," or opts.separator
+  if type(separator) ~= "string" or #separator ~= 1 then
+    error(("CSVLogger: separator must be a 1-character string, got %s"):format(
+      type(separator) == "string" and ("'" .. separator .. "'") or type(separator)), 2)
+  end
+  if separator == '"' or separator == "\r" or separator == "\n" then
+    error("CSVLogger: separator cannot be a quote or a line break", 2)
+  end
+  if opts.append ~= nil and type(opts.append) ~= "boolean" then
+    error(("CSVLogger: append must be true or false, got %s"):format(tostring(opts.append)), 2)
+  end
+  return setmetatable({filename = filename, separator = separator, append = opts.append or false}, CSVLogger)
+end
+setmetatable(CSVLogger, {__index = Callback, __call = function(_, ...) return CSVLogger.new(...) end})
+
+function CSVLogger:_field(v)
+  local text
+  if math.type(v) == "float" then
+    text = python_float(v)
+  elseif type(v) == "boolean" then
+    text = v and "True" or "False"
+  else
+    text = tostring(v)
+  end
+  if text:find(self.separator, 1, true) or text:find('["\r\n]') then text = '"' .. text:gsub('"', '""') .. '"' end
+  return text
+end
+
+function CSVLogger:on_train_begin()
+  local header = true
+  if self.append then
+    local existing = io.open(self.filename, "rb")
+    if existing then
+      header = existing:read(1) == nil
+      existing:close()
+    end
+  end
+  local f, err = io.open(self.filename, self.append and "ab" or "wb")
+  if not f then error(("CSVLogger: cannot write %s: %s"):format(self.filename, err), 0) end
+  self._file, self._header, self.keys = f, header, nil
+end
+
+function CSVLogger:on_epoch_end(epoch, logs)
+  logs = hook_args(self, "CSVLogger:on_epoch_end", epoch, logs)
+  if not self._file then return end
+  if self.keys == nil then
+    local keys = sorted_keys(logs)
+    local has_val = false
+    for _, k in ipairs(keys) do has_val = has_val or k:sub(1, 4) == "val_" end
+    if not has_val then
+      for i = 1, #keys do keys[#keys + 1] = "val_" .. keys[i] end
+    end
+    self.keys = keys
+    if self._header then
+      local names = {self:_field("epoch")}
+      for _, k in ipairs(keys) do names[#names + 1] = self:_field(k) end
+      self._file:write(table.concat(names, self.separator), "\r\n")
+    end
+  end
+  local row = {self:_field(epoch)}
+  for _, k in ipairs(self.keys) do
+    local v = logs[k]
+    row[#row + 1] = v == nil and "NA" or self:_field(v)
+  end
+  self._file:write(table.concat(row, self.separator), "\r\n")
+  self._file:flush()
+end
+
+function CSVLogger:on_train_end()
+  if self._file then
+    self._file:close()
+    self._file = nil
+  end
+end
+
+--- ProgbarLogger{count_mode = "samples"}: the progress bar as a callback, Keras 2's. fit
+-- adds one counting steps (its own bar) unless verbose = 0 or the callbacks hold one; its
+-- verbosity is fit's (params.verbose): 1 a bar, 2 a line per epoch, 0 nothing.
+-- count_mode = "samples" counts training samples (steps with a generator).
+local ProgbarLogger = class(Callback)
+callbacks.ProgbarLogger = ProgbarLogger
+ProgbarLogger._is_progbar_logger = true  -- fit's test, true in subclasses too
+
+function ProgbarLogger.new(opts)
+  if type(opts) == "string" then opts = {count_mode = opts} end
+  options.check(opts, {"count_mode"}, "ProgbarLogger", 2, {unsupported = {"stateful_metrics"}})
+  local mode = (opts or {}).count_mode or "samples"
+  if mode ~= "samples" and mode ~= "steps" then
+    error(("ProgbarLogger: count_mode must be 'samples' or 'steps', got %s"):format(tostring(mode)), 2)
+  end
+  return setmetatable({count_mode = mode, seen = 0}, ProgbarLogger)
+end
+setmetatable(ProgbarLogger, {__index = Callback, __call = function(_, opts) return ProgbarLogger.new(opts) end})
+
+function ProgbarLogger:on_epoch_begin(epoch)
+  hook_args(self, "ProgbarLogger:on_epoch_begin", epoch)
+  local params = type(self.params) == "table" and self.params or {}
+  self.verbose, self.epochs = params.verbose or 1, params.epochs or 1
+  self._by_samples = self.count_mode == "samples" and params.samples ~= nil and params.batch_size ~= nil
+  self.target = self._by_samples and params.samples or params.steps
+  self.seen = 0
+  if self.verbose ~= 0 then print(("Epoch %d/%d"):format(epoch + 1, self.epochs)) end
+  self._bar = Progbar.new(self.target, self.verbose, self._by_samples and "sample" or "step")
+end
+
+-- The keys shown, in fit's order (loss, the metrics, then the val_ ones), or the logs' own.
+function ProgbarLogger:_keys(logs)
+  if self.params and self.params.metrics then return self.params.metrics end
+  return sorted_keys(logs)
+end
+
+function ProgbarLogger:on_train_batch_end(batch, logs)
+  logs = hook_args(self, "ProgbarLogger:on_train_batch_end", batch, logs)
+  if self._by_samples then
+    self.seen = math.min((batch + 1) * self.params.batch_size, self.target)
+  else
+    self.seen = batch + 1
+  end
+  -- no bar to draw towards an unknown end (a hook called by hand, without fit's params)
+  if self._bar and self._bar.target then self._bar:update(self.seen, self:_keys(logs), logs) end
+end
+
+function ProgbarLogger:on_epoch_end(epoch, logs)
+  logs = hook_args(self, "ProgbarLogger:on_epoch_end", epoch, logs)
+  if not self._bar then return end
+  self._bar.target = self._bar.target or self.seen
+  self._bar:finish(self.seen, self:_keys(logs), logs)
+  self._bar = nil
+end
+
 -- Every constructor's errors point at the caller's line.
 callbacks.LambdaCallback = at_user_line(callbacks.LambdaCallback)
 callbacks.LearningRateScheduler = at_user_line(callbacks.LearningRateScheduler)
-for _, cls in ipairs{Callback, History, EarlyStopping, LayerStats} do
+for _, cls in ipairs{Callback, History, EarlyStopping, LayerStats, ReduceLROnPlateau, TerminateOnNaN, CSVLogger,
+                     ProgbarLogger} do
   cls.new = at_user_line(cls.new)
   local mt = getmetatable(cls)
   if mt and mt.__call then mt.__call = at_user_line(mt.__call) end

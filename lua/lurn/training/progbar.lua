@@ -2,6 +2,7 @@
 --   verbose = 1: "1875/1875 [==============================] - 4s 2ms/step - loss: 0.3012 - accuracy: 0.8901"
 --                redrawn in place on a terminal, printed once per epoch otherwise;
 --   verbose = 2: one line per epoch; verbose = 0: nothing.
+-- It counts steps (batches), or samples with unit = "sample" (ProgbarLogger's count_mode).
 local core = require "lurn.core"
 
 local Progbar = {}
@@ -9,8 +10,8 @@ Progbar.__index = Progbar
 
 local WIDTH = 30
 
-function Progbar.new(target, verbose)
-  return setmetatable({target = target, verbose = verbose, start = core.clock(), last_draw = 0,
+function Progbar.new(target, verbose, unit)
+  return setmetatable({target = target, verbose = verbose, unit = unit or "step", start = core.clock(), last_draw = 0,
                        tty = core.isatty(1)}, Progbar)
 end
 
@@ -18,7 +19,7 @@ local function format_logs(keys, logs)
   local parts = {}
   for _, k in ipairs(keys) do
     local v = logs[k]
-    if v ~= nil then
+    if type(v) == "number" then
       parts[#parts + 1] = (math.abs(v) < 1e-3 and v ~= 0) and ("%s: %.4e"):format(k, v) or ("%s: %.4f"):format(k, v)
     end
   end
@@ -30,11 +31,11 @@ local function format_time(seconds)
   return ("%.0fms"):format(seconds * 1000)
 end
 
-local function per_step(seconds, steps)
+local function per_step(seconds, steps, unit)
   local t = seconds / math.max(steps, 1)
-  if t >= 1 then return ("%.0fs/step"):format(t) end
-  if t >= 1e-3 then return ("%.0fms/step"):format(t * 1e3) end
-  return ("%.0fus/step"):format(t * 1e6)
+  if t >= 1 then return ("%.0fs/%s"):format(t, unit) end
+  if t >= 1e-3 then return ("%.0fms/%s"):format(t * 1e3, unit) end
+  return ("%.0fus/%s"):format(t * 1e6, unit)
 end
 
 function Progbar:line(step, keys, logs, final)
@@ -50,7 +51,7 @@ function Progbar:line(step, keys, logs, final)
   end
   local timing
   if final then
-    timing = (" - %s %s"):format(format_time(elapsed), per_step(elapsed, step))
+    timing = (" - %s %s"):format(format_time(elapsed), per_step(elapsed, step, self.unit))
   else
     local eta = step > 0 and elapsed / step * (n - step) or 0
     timing = (" - ETA: %s"):format(format_time(eta))
@@ -74,7 +75,7 @@ function Progbar:finish(step, keys, logs)
   local text = self:line(step, keys, logs, true)
   if self.verbose == 2 then
     local elapsed = core.clock() - self.start
-    text = ("%d/%d - %s - %s%s"):format(step, self.target, format_time(elapsed), per_step(elapsed, step),
+    text = ("%d/%d - %s - %s%s"):format(step, self.target, format_time(elapsed), per_step(elapsed, step, self.unit),
       format_logs(keys, logs))
   end
   io.stdout:write(self.tty and self.verbose == 1 and "\r" or "", text, self.tty and "\027[K\n" or "\n")
