@@ -229,6 +229,18 @@ describe("BackupAndRestore", function()
     assert.equal(whole.optimizer.iterations, again.optimizer.iterations)
   end)
 
+  it("gives each callback its own state back when a progress bar joins the list", function()
+    local backup = path_of("backup_bar")
+    local es = C.EarlyStopping{monitor = "loss", patience = 10, min_delta = 0.5}
+    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 2 then error("killed", 0) end end}
+    error_of(fit, make(), {es, C.BackupAndRestore(backup), kill})
+    local es_again = C.EarlyStopping{monitor = "loss", patience = 10, min_delta = 0.5}
+    local wait_seen
+    local watch = C.LambdaCallback{on_epoch_begin = function() wait_seen = wait_seen or es_again.wait end}
+    fit(make(), {C.ProgbarLogger{count_mode = "steps"}, es_again, C.BackupAndRestore(backup), watch})
+    assert.equal(es.wait, wait_seen)
+  end)
+
   it("uses a callback's own get_state/set_state when it has them", function()
     local backup = path_of("backup_hook")
     local counter = C.Callback.new{n = 0, on_epoch_end = function(self) self.n = self.n + 1 end,

@@ -209,11 +209,15 @@ end
 
 function BackupAndRestore:_path() return self.backup_dir .. "/backup.lurn" end
 
--- The other callbacks of this fit, by position (History, which fit adds last, left out).
+-- The other callbacks of this fit, by position, left out: History, which fit adds last,
+-- and the progress bar, which fit adds first unless verbose = 0 (a run resumed with
+-- another verbose would otherwise give each state to its neighbour).
 local function others(self)
   local list = {}
   for _, cb in ipairs(self.model._callbacks or {}) do
-    if cb ~= self and getmetatable(cb) ~= require("lurn.training.callbacks").History then list[#list + 1] = cb end
+    if cb ~= self and getmetatable(cb) ~= require("lurn.training.callbacks").History and not cb._is_progbar_logger then
+      list[#list + 1] = cb
+    end
   end
   return list
 end
