@@ -229,6 +229,20 @@ describe("BackupAndRestore", function()
     assert.equal(whole.optimizer.iterations, again.optimizer.iterations)
   end)
 
+  it("resumes a run whose learning rate ReduceLROnPlateau lowered, at that rate, bit for bit", function()
+    local function plateau() return C.ReduceLROnPlateau{monitor = "loss", patience = 0, factor = 0.5, min_delta = 10} end
+    local whole = make()
+    fit(whole, {plateau(), C.BackupAndRestore(path_of("backup_lr_whole"))})
+    local backup = path_of("backup_lr")
+    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 2 then error("killed", 0) end end}
+    error_of(fit, make(), {plateau(), C.BackupAndRestore(backup), kill})
+    local again = make()
+    fit(again, {plateau(), C.BackupAndRestore(backup)})
+    assert.equal(whole.optimizer.learning_rate, again.optimizer.learning_rate)
+    local a, b = whole:get_weights(), again:get_weights()
+    for i = 1, #a do assert.same(a[i]:totable(), b[i]:totable()) end
+  end)
+
   it("gives each callback its own state back when a progress bar joins the list", function()
     local backup = path_of("backup_bar")
     local es = C.EarlyStopping{monitor = "loss", patience = 10, min_delta = 0.5}

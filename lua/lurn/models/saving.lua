@@ -80,11 +80,15 @@ local function training_config(self)
           optimizer = optimizers.serialize(self.optimizer)}
 end
 
+-- The optimizer's state: its slots, and in plain data its step count and its rate as it
+-- stands now, which callbacks change (ReduceLROnPlateau, LearningRateScheduler); a
+-- scheduled rate follows from the step count instead.
 local function optimizer_section(self)
   local iterations, product, slots = self.optimizer._c:state()
   local names = {}
   for k = 1, #slots do names[k] = ("slot_%d"):format(k) end
-  return core.encode_tensors(names, slots), {iterations = iterations, nadam_u_product = product}
+  local rate = not self.optimizer._schedule and self.optimizer.learning_rate or nil
+  return core.encode_tensors(names, slots), {iterations = iterations, nadam_u_product = product, learning_rate = rate}
 end
 
 local function preprocessing_plain(objects)
@@ -254,6 +258,13 @@ local function restore_training_state(path, model, sections)
   end
   local ok, err = pcall(model.optimizer._c.restore, model.optimizer._c, state.iterations, state.nadam_u_product, slots)
   if not ok then error(("%s: section 'optimizer_state': %s"):format(path, text.message(err)), 0) end
+  if state.learning_rate ~= nil and not model.optimizer._schedule then
+    local rate = state.learning_rate
+    if type(rate) ~= "number" or rate ~= rate or rate < 0 or rate == math.huge then
+      error(path .. ": section 'training_state': learning_rate must be a finite number >= 0", 0)
+    end
+    model.optimizer.learning_rate = rate
+  end
   ok, err = pcall(core.set_rng_state, state.rng)  -- checked here, applied at the next fit
   if not ok then error(("%s: section 'training_state': rng: %s"):format(path, text.message(err)), 0) end
   model._saved_rng = state.rng
