@@ -103,6 +103,11 @@ lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, con
     lurn_fail(LURN_EINVAL, "%s: too many parameters", l->ops->type);
     return NULL;
   }
+  if (init->kind == LURN_INIT_ORTHOGONAL && ndim < 2) { /* as Keras */
+    lurn_fail(LURN_EINVAL, "%s: the orthogonal initializer needs a weight of at least two dimensions, %s has one",
+              l->ops->type, name);
+    return NULL;
+  }
   lurn_tensor *p = lurn_tensor_empty(ndim, shape), *g = lurn_tensor_zeros(ndim, shape);
   if (!p || !g) {
     lurn_tensor_free(p);

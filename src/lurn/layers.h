@@ -143,6 +143,26 @@ typedef struct lurn_depthwise_conv2d_config {
 } lurn_depthwise_conv2d_config;
 lurn_layer *lurn_depthwise_conv2d_new(const lurn_depthwise_conv2d_config *c);
 
+/* Recurrent layers over (N, timesteps, features) from a zero initial state, as Keras':
+ * SimpleRNN, LSTM (gates i, f, c, o) and GRU (gates z, r, h). kernel (features, k*units),
+ * recurrent_kernel (units, k*units), bias (k*units), or (2, 3*units) for a GRU with
+ * reset_after. Output (N, units), or (N, timesteps, units) with return_sequences (in the
+ * order processed: reversed time with go_backwards, as Keras). activation and
+ * recurrent_activation: linear, relu, sigmoid, tanh or softsign (the ones whose derivative
+ * follows from their output). */
+typedef struct lurn_recurrent_config {
+  int64_t units;
+  lurn_activation activation, recurrent_activation;  /* recurrent_: LSTM and GRU gates */
+  int use_bias;
+  lurn_initializer kernel_initializer, recurrent_initializer, bias_initializer;
+  int unit_forget_bias;  /* LSTM: the forget gate's bias starts at 1 */
+  int reset_after;       /* GRU: the reset gate applies after the recurrent product */
+  int return_sequences, go_backwards;
+} lurn_recurrent_config;
+lurn_layer *lurn_simple_rnn_new(const lurn_recurrent_config *c);
+lurn_layer *lurn_lstm_new(const lurn_recurrent_config *c);
+lurn_layer *lurn_gru_new(const lurn_recurrent_config *c);
+
 #ifdef __cplusplus
 }
 #endif

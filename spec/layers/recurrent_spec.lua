@@ -1,0 +1,276 @@
+-- SimpleRNN, LSTM, GRU: Keras' equations computed by hand in Lua on small cases, gradients
+-- against finite differences in every mode (return_sequences, go_backwards, with and
+-- without bias, other activations, with regularizers through a model), shapes, Keras'
+-- weight layout, the orthogonal initializer, PyTorch weight conversion, options refused
+-- clearly, and a tiny sequence task that trains.
+local lurn = require "lurn"
+local gradcheck = require "helpers.gradcheck"
+local L = lurn.layers
+
+local function close(expected, actual, tol)
+  assert(math.abs(expected - actual) <= (tol or 1e-5), ("expected %.9g, got %.9g"):format(expected, actual))
+end
+
+local function assert_all_close(expected, actual, tol)
+  if type(expected) == "table" then
+    assert.equal(#expected, #actual)
+    for i = 1, #expected do assert_all_close(expected[i], actual[i], tol) end
+  else
+    close(expected, actual, tol)
+  end
+end
+
+local function sigmoid(v) return 1 / (1 + math.exp(-v)) end
+
+-- A layer built for (timesteps, features) with random weights (biases too).
+local function random_layer(cls, units, steps, features, opts)
+  local layer = cls(units, opts)
+  layer:build{steps, features}
+  local w = layer:get_weights()
+  for i, t in ipairs(w) do w[i] = lurn.randn(t:shape()) * 0.5 end
+  layer:set_weights(w)
+  return layer
+end
+
+describe("recurrent layers", function()
+  before_each(function() lurn.manual_seed(11) end)
+
+  describe("by hand (2 timesteps, 1 feature, 1 unit)", function()
+    local x = lurn.tensor{{{0.5}, {-1.0}}}
+
+    it("SimpleRNN: h = tanh(x k + h r + b)", function()
+      local l = L.SimpleRNN(1, {return_sequences = true})
+      l:build{2, 1}
+      l:set_weights{lurn.tensor{{0.7}}, lurn.tensor{{-0.4}}, lurn.tensor{0.1}}
+      local h1 = math.tanh(0.5 * 0.7 + 0.1)
+      local h2 = math.tanh(-1.0 * 0.7 + h1 * -0.4 + 0.1)
+      assert_all_close({{{h1}, {h2}}}, l(x):totable())
+    end)
+
+    it("LSTM: gates i, f, c, o in the kernels' column blocks", function()
+      local l = L.LSTM(1, {return_sequences = true})
+      l:build{2, 1}
+      local k, r, b = {0.3, -0.2, 0.8, 0.5}, {0.4, 0.6, -0.7, 0.2}, {0.1, 1.0, -0.3, 0.2}
+      l:set_weights{lurn.tensor{k}, lurn.tensor{r}, lurn.tensor(b)}
+      local h, c, out = 0, 0, {}
+      for t, xv in ipairs{0.5, -1.0} do
+        local z = {}
+        for g = 1, 4 do z[g] = xv * k[g] + h * r[g] + b[g] end
+        local i, f, cc, o = sigmoid(z[1]), sigmoid(z[2]), math.tanh(z[3]), sigmoid(z[4])
+        c = f * c + i * cc
+        h = o * math.tanh(c)
+        out[t] = {h}
+      end
+      assert_all_close({out}, l(x):totable())
+    end)
+
+    it("GRU (reset_after): gates z, r, h; bias (2, 3 units): input, recurrent", function()
+      local l = L.GRU(1, {return_sequences = true})
+      l:build{2, 1}
+      local k, r = {0.3, -0.2, 0.8}, {0.4, 0.6, -0.7}
+      local bi, br = {0.1, 0.5, -0.3}, {0.2, -0.1, 0.4}
+      l:set_weights{lurn.tensor{k}, lurn.tensor{r}, lurn.tensor{bi, br}}
+      local h, out = 0, {}
+      for t, xv in ipairs{0.5, -1.0} do
+        local z = sigmoid(xv * k[1] + bi[1] + h * r[1] + br[1])
+        local rr = sigmoid(xv * k[2] + bi[2] + h * r[2] + br[2])
+        local hh = math.tanh(xv * k[3] + bi[3] + rr * (h * r[3] + br[3]))
+        h = z * h + (1 - z) * hh
+        out[t] = {h}
+      end
+      assert_all_close({out}, l(x):totable())
+    end)
+
+    it("go_backwards reads time reversed and returns the sequence in that order, as Keras", function()
+      local fwd = L.SimpleRNN(1, {return_sequences = true})
+      fwd:build{2, 1}
+      fwd:set_weights{lurn.tensor{{0.7}}, lurn.tensor{{-0.4}}, lurn.tensor{0.1}}
+      local back = L.SimpleRNN(1, {return_sequences = true, go_backwards = true})
+      back:build{2, 1}
+      back:set_weights(fwd:get_weights())
+      local reversed = lurn.tensor{{{-1.0}, {0.5}}}
+      assert_all_close(fwd(reversed):totable(), back(x):totable(), 1e-7)
+      local last = L.SimpleRNN(1, {go_backwards = true})
+      last:build{2, 1}
+      last:set_weights(fwd:get_weights())
+      assert_all_close({fwd(reversed):totable()[1][2]}, last(x):totable(), 1e-7)
+    end)
+  end)
+
+  for _, name in ipairs{"SimpleRNN", "LSTM", "GRU"} do
+    describe(name, function()
+      local cls = L[name]
+      local k = ({SimpleRNN = 1, LSTM = 4, GRU = 3})[name]
+
+      it("has Keras' shapes and weight layout, and its defaults", function()
+        local l = cls(5)
+        l:build{7, 3}
+        assert.same({5}, l.output_shape)
+        local w = l:get_weights()
+        assert.same({3, k * 5}, w[1]:shape())
+        assert.same({5, k * 5}, w[2]:shape())
+        assert.same(name == "GRU" and {2, 15} or {k * 5}, w[3]:shape())
+        local _, names = l:parameters()
+        assert.same({"kernel", "recurrent_kernel", "bias"}, names)
+        local cfg = l:get_config()
+        assert.equal("tanh", cfg.activation)
+        assert.equal(false, cfg.return_sequences)
+        assert.equal("Orthogonal", cfg.recurrent_initializer.class_name)
+        assert.equal("GlorotUniform", cfg.kernel_initializer.class_name)
+        if name ~= "SimpleRNN" then assert.equal("sigmoid", cfg.recurrent_activation) end
+        local seq = cls(5, {return_sequences = true})
+        assert.same({2, 7, 5}, seq(lurn.randn{2, 7, 3}):shape())
+        assert.same({0, 5}, cls(5)(lurn.randn{0, 7, 3}):shape())
+      end)
+
+      for _, mode in ipairs{{}, {return_sequences = true}, {go_backwards = true},
+                            {go_backwards = true, return_sequences = true}, {use_bias = false},
+                            {activation = "softsign", recurrent_activation = name ~= "SimpleRNN" and "tanh" or nil}} do
+        local parts = {}
+        for key, v in pairs(mode) do parts[#parts + 1] = key .. "=" .. tostring(v) end
+        table.sort(parts)
+        it("passes a gradient check with {" .. table.concat(parts, ", ") .. "}", function()
+          local l = random_layer(cls, 3, 4, 2, mode)
+          gradcheck.check_layer(l, lurn.randn{3, 4, 2})
+        end)
+      end
+
+      it("passes a gradient check inside a model with regularizers on every weight and the output", function()
+        local R = lurn.regularizers
+        local model = lurn.Sequential{
+          cls(3, {input_shape = {4, 2}, kernel_regularizer = R.l2(0.1), recurrent_regularizer = R.l1_l2{l1 = 0.05, l2 = 0.1},
+                  bias_regularizer = R.l2(0.2), activity_regularizer = R.l2(0.01), bias_initializer = "random_normal"}),
+          L.Dense(2)}
+        model:compile{optimizer = "sgd", loss = "mse"}
+        model:build()
+        gradcheck.check_model(model, {kind = "mean_squared_error"}, lurn.randn{3, 4, 2}, lurn.randn{3, 2})
+      end)
+
+      it("takes the same numbers again on a second, larger batch (buffers reused)", function()
+        local l = random_layer(cls, 4, 5, 3, {return_sequences = true})
+        local x = lurn.randn{2, 5, 3}
+        local y1 = l(x):totable()
+        l(lurn.randn{6, 5, 3})
+        assert_all_close(y1, l(x):totable(), 1e-6)
+      end)
+
+      it("refuses what it does not support, naming the option", function()
+        assert.has_error(function() cls(4, {stateful = true}) end)
+        local ok, err = pcall(cls, 4, {return_state = true})
+        assert.is_false(ok)
+        assert.matches("return_state", err)
+        ok, err = pcall(cls, 4, {dropout = 0.2})
+        assert.matches("dropout", err)
+        ok, err = pcall(cls, 4, {recurrent_dropout = 0.2})
+        assert.matches("recurrent_dropout", err)
+        ok, err = pcall(cls, 4, {activation = "gelu"})
+        assert.matches("activation must be one of", err)
+        ok, err = pcall(cls, 0)
+        assert.matches("units must be a positive integer", err)
+        ok, err = pcall(cls, 4, {kernel_constraint = "max_norm"})
+        assert.is_false(ok)
+        local l = cls(2)
+        ok, err = pcall(function() l:build{5} end)
+        assert.matches("%(batch, timesteps, features%)", err)
+      end)
+
+      it("converts PyTorch's weights to Keras' layout (weights_from_torch)", function()
+        local u, f = 2, 3
+        local kt = name == "SimpleRNN" and 1 or k
+        local wih, whh = lurn.randn{kt * u, f}, lurn.randn{kt * u, u}
+        local bih, bhh = lurn.randn{kt * u}, lurn.randn{kt * u}
+        local w = cls.weights_from_torch{weight_ih_l0 = wih, weight_hh_l0 = whh, bias_ih_l0 = bih, bias_hh_l0 = bhh}
+        assert.same({f, kt * u}, w[1]:shape())
+        assert.same({u, kt * u}, w[2]:shape())
+        -- Keras block g comes from PyTorch block order[g]
+        local order = ({SimpleRNN = {1}, LSTM = {1, 2, 3, 4}, GRU = {2, 1, 3}})[name]
+        for g, src in ipairs(order) do
+          for j = 1, u do
+            for i = 1, f do close(wih:get((src - 1) * u + j, i), w[1]:get(i, (g - 1) * u + j), 0) end
+            for i = 1, u do close(whh:get((src - 1) * u + j, i), w[2]:get(i, (g - 1) * u + j), 0) end
+            if name == "GRU" then
+              close(bih:get((src - 1) * u + j), w[3]:get(1, (g - 1) * u + j), 0)
+              close(bhh:get((src - 1) * u + j), w[3]:get(2, (g - 1) * u + j), 0)
+            else
+              close(bih:get((src - 1) * u + j) + bhh:get((src - 1) * u + j), w[3]:get((g - 1) * u + j), 1e-6)
+            end
+          end
+        end
+        local l = cls(u)
+        l:build{4, f}
+        l:set_weights(w)
+        assert.equal(2, #cls.weights_from_torch{weight_ih_l0 = wih, weight_hh_l0 = whh})
+        local ok, err = pcall(cls.weights_from_torch, {weight_ih_l0 = wih})
+        assert.is_false(ok)
+        assert.matches("weight_hh_l0", err)
+      end)
+    end)
+  end
+
+  it("LSTM's forget bias starts at one (unit_forget_bias), and not when it is false", function()
+    local l = L.LSTM(2)
+    l:build{3, 1}
+    assert.same({0, 0, 1, 1, 0, 0, 0, 0}, l:get_weights()[3]:totable())
+    local off = L.LSTM(2, {unit_forget_bias = false})
+    off:build{3, 1}
+    assert.same({0, 0, 0, 0, 0, 0, 0, 0}, off:get_weights()[3]:totable())
+  end)
+
+  it("GRU refuses reset_after = false clearly", function()
+    local ok, err = pcall(L.GRU, 2, {reset_after = false})
+    assert.is_false(ok)
+    assert.matches("reset_after = false is not supported", err)
+  end)
+
+  it("a tiny sequence task trains: the sign of the first timestep, remembered to the end", function()
+    local n, steps = 64, 6
+    local x = lurn.randn{n, steps, 1}
+    local y = lurn.zeros{n, 1}
+    for i = 1, n do y:set(i, 1, x:get(i, 1, 1) > 0 and 1 or 0) end
+    for _, name in ipairs{"SimpleRNN", "LSTM", "GRU"} do
+      lurn.manual_seed(3)
+      local model = lurn.Sequential{L[name](8, {input_shape = {steps, 1}}), L.Dense(1, {activation = "sigmoid"})}
+      model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.02}, loss = "binary_crossentropy",
+                    metrics = {"accuracy"}}
+      local history = model:fit(x, y, {epochs = 40, batch_size = 16, verbose = 0})
+      local losses = history.history.loss
+      assert(losses[#losses] < 0.5 * losses[1], ("%s did not learn: loss %.3f -> %.3f"):format(name, losses[1],
+        losses[#losses]))
+    end
+  end)
+end)
+
+describe("the orthogonal initializer", function()
+  it("gives orthonormal rows or columns, times gain, as Keras' Orthogonal", function()
+    lurn.manual_seed(5)
+    for _, shape in ipairs{{4, 12}, {12, 4}, {5, 5}} do
+      local l = L.Dense(shape[2], {kernel_initializer = lurn.initializers.Orthogonal{gain = 2.0}})
+      l:build{shape[1]}
+      local w = l:get_weights()[1]
+      local p = shape[1] <= shape[2] and lurn.matmul(w, w:t()) or lurn.matmul(w:t(), w)
+      local m = math.min(shape[1], shape[2])
+      for i = 1, m do
+        for j = 1, m do close(i == j and 4 or 0, p:get(i, j), 1e-4) end
+      end
+    end
+  end)
+
+  it("is repeatable with a seed and round-trips through serialize", function()
+    local I = lurn.initializers
+    local a, b = L.Dense(3, {kernel_initializer = I.Orthogonal{seed = 9}}), L.Dense(3, {kernel_initializer = "orthogonal"})
+    a:build{3}
+    b:build{3}
+    local c = L.Dense(3, {kernel_initializer = I.Orthogonal{seed = 9}})
+    c:build{3}
+    assert.same(a:get_weights()[1]:totable(), c:get_weights()[1]:totable())
+    assert.same({class_name = "Orthogonal", config = {gain = 1.0, seed = 9}}, I.serialize(I.Orthogonal{seed = 9}))
+    assert.equal("Orthogonal", I.deserialize{class_name = "Orthogonal", config = {gain = 0.5}}.class_name)
+  end)
+
+  it("refuses a 1-D weight, as Keras", function()
+    local l = L.Dense(3, {bias_initializer = "orthogonal"})
+    local ok, err = pcall(function() l:build{2} end)
+    assert.is_false(ok)
+    assert.matches("at least two dimensions", err)
+  end)
+end)

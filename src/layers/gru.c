@@ -1,0 +1,117 @@
+/* GRU, as Keras 2's with reset_after = true (its default, cuDNN's form; gates z, r, h in
+ * the kernels' column blocks, bias (2, 3*units): input bias, recurrent bias):
+ *   xz, xr, xh = x @ kernel + bias[0];  rz, rr, rh = h(t-1) @ recurrent_kernel + bias[1]
+ *   z = recurrent_activation(xz + rz);  r = recurrent_activation(xr + rr)
+ *   hh = activation(xh + r * rh);       h(t) = z * h(t-1) + (1 - z) * hh
+ * from h = 0; the shared machinery is in recurrent.c. */
+#include "layers/recurrent.h"
+
+#include <string.h>
+
+enum { CELL_RH, CELL_REC }; /* r->cell: rh per step; one step's recurrent projection or its gradient */
+
+static lurn_status gru_build(lurn_layer *l, lurn_rng *rng) {
+  return lurn_rnn_build(l, rng, 2);
+}
+
+static lurn_status gru_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
+  (void)training;
+  lurn_rnn *r = l->impl;
+  lurn_status st = lurn_rnn_begin_forward(l, x);
+  int64_t n = r->n, steps = r->steps, u = r->c.units, w = 3 * u;
+  int64_t shape[3] = {n, steps, u}, rec_shape[2] = {n, w};
+  if (!st) st = lurn_buffer_ensure(&r->cell[CELL_RH], 3, shape);
+  if (!st) st = lurn_buffer_ensure(&r->cell[CELL_REC], 2, rec_shape);
+  if (st || n == 0) return st;
+  const float *rk = lurn_tensor_data(l->params[1]);
+  const float *rbias = r->c.use_bias ? (const float *)lurn_tensor_data(l->params[2]) + w : NULL;
+  float *h = lurn_tensor_data(r->h), *rh = lurn_tensor_data(r->cell[CELL_RH]), *rec = lurn_tensor_data(r->cell[CELL_REC]);
+  lurn_activation act = r->c.activation, ract = r->c.recurrent_activation;
+  for (int64_t s = 0; s < steps; s++) {
+    float *z = (float *)lurn_tensor_data(r->xw) + lurn_rnn_time(r, s) * w; /* row stride steps*w */
+    for (int64_t i = 0; i < n; i++) {
+      if (rbias)
+        memcpy(rec + i * w, rbias, sizeof(float) * (size_t)w);
+      else
+        memset(rec + i * w, 0, sizeof(float) * (size_t)w);
+    }
+    if (s > 0) lurn_sgemm(0, 0, n, w, u, 1.0f, lurn_rnn_h_prev(r, s), steps * u, rk, w, 1.0f, rec, w);
+#pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+      float *zi = z + i * steps * w;
+      const float *ri = rec + i * w;
+      int64_t at = (i * steps + s) * u;
+      for (int64_t j = 0; j < u; j++) {
+        float zg = lurn_rnn_act(ract, zi[j] + ri[j]), rg = lurn_rnn_act(ract, zi[u + j] + ri[u + j]);
+        float hh = lurn_rnn_act(act, zi[2 * u + j] + rg * ri[2 * u + j]);
+        float hprev = s > 0 ? h[at - u + j] : 0.0f;
+        zi[j] = zg, zi[u + j] = rg, zi[2 * u + j] = hh; /* kept for backward */
+        rh[at + j] = ri[2 * u + j];
+        h[at + j] = zg * hprev + (1.0f - zg) * hh;
+      }
+    }
+  }
+  lurn_rnn_write_output(l, y);
+  return LURN_OK;
+}
+
+static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
+                                lurn_tensor *dx, unsigned fuse) {
+  (void)y, (void)fuse;
+  lurn_rnn *r = l->impl;
+  lurn_status st = lurn_rnn_begin_backward(l);
+  if (st || r->n == 0) return st;
+  int64_t n = r->n, steps = r->steps, u = r->c.units, w = 3 * u;
+  const float *h = lurn_tensor_data(r->h), *rh = lurn_tensor_data(r->cell[CELL_RH]);
+  float *drec = lurn_tensor_data(r->cell[CELL_REC]);
+  float *drbias = r->c.use_bias ? (float *)lurn_tensor_data(l->grads[2]) + w : NULL;
+  lurn_activation act = r->c.activation, ract = r->c.recurrent_activation;
+  for (int64_t s = steps - 1; s >= 0; s--) {
+    lurn_rnn_add_dy(r, dy, s);
+    int64_t t = lurn_rnn_time(r, s);
+    const float *gates = (const float *)lurn_tensor_data(r->xw) + t * w;
+    float *dz = (float *)lurn_tensor_data(r->dg) + t * w;
+    const float *dh = lurn_tensor_data(r->dh);
+    float *dh_next = lurn_tensor_data(r->dh_next);
+#pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+      const float *g = gates + i * steps * w;
+      float *d = dz + i * steps * w, *dr = drec + i * w;
+      int64_t at = (i * steps + s) * u;
+      for (int64_t j = 0; j < u; j++) {
+        float zg = g[j], rg = g[u + j], hh = g[2 * u + j];
+        float dhv = dh[i * u + j], hprev = s > 0 ? h[at - u + j] : 0.0f;
+        float dzz = dhv * (hprev - hh) * lurn_rnn_act_grad(ract, zg);
+        float dah = dhv * (1.0f - zg) * lurn_rnn_act_grad(act, hh);
+        float dzr = dah * rh[at + j] * lurn_rnn_act_grad(ract, rg);
+        d[j] = dr[j] = dzz;
+        d[u + j] = dr[u + j] = dzr;
+        d[2 * u + j] = dah;
+        dr[2 * u + j] = dah * rg;
+        dh_next[i * u + j] = dhv * zg;
+      }
+    }
+    if (drbias)
+      for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < w; j++) drbias[j] += drec[i * w + j];
+    if (s > 0) lurn_rnn_recurrent_backward(l, s, drec, w, dh_next, 1.0f);
+    lurn_tensor *swap = r->dh;
+    r->dh = r->dh_next, r->dh_next = swap;
+  }
+  lurn_rnn_finish_backward(l, x, dx);
+  return LURN_OK;
+}
+
+static const lurn_layer_ops gru_ops = {.type = "GRU",
+                                       .build = gru_build,
+                                       .forward = gru_forward,
+                                       .backward = gru_backward,
+                                       .destroy = lurn_rnn_destroy};
+
+lurn_layer *lurn_gru_new(const lurn_recurrent_config *c) {
+  if (!c->reset_after) {
+    lurn_fail(LURN_EINVAL, "GRU: reset_after = false is not supported yet (Keras 2's default, true, is)");
+    return NULL;
+  }
+  return lurn_rnn_new(&gru_ops, c, 3);
+}

@@ -1,0 +1,94 @@
+/* layers/recurrent.h — what SimpleRNN, LSTM and GRU share (src/layers/recurrent.c): the
+ * state and buffers of a recurrent layer, its parameters, the input projection of all
+ * timesteps as one GEMM, the output, and the input-side gradients as two GEMMs. Each cell
+ * (simple_rnn.c, lstm.c, gru.c) runs its own time loop: one recurrent GEMM per step over
+ * the batch, then its gates in one elementwise pass.
+ *
+ * Layout: every per-step buffer is (N, T, ...) like x, so that step s of sample n reads
+ * row n*T + t(s) with a row stride of T*width between samples; t(s) is s, or T-1-s with
+ * go_backwards. Steps are numbered in processing order, input times in x's order: the
+ * gate buffers (xw, dg) are indexed by input time t(s), the states (h and the cell's) by
+ * step s, so that y with return_sequences is h itself (reversed time with go_backwards,
+ * as Keras) and dL/dkernel, dL/dx are one GEMM each over x's rows.
+ *
+ * Masks (a later session): an optional (N, T) mask would be passed to the cells' forward
+ * and backward with x; at a masked step a sample keeps its previous state (and output, as
+ * Keras), and its gradient passes through unchanged: one select in each cell's
+ * elementwise pass, reading mask[n*T + t(s)]. Nothing else here depends on it. */
+#ifndef LURN_LAYERS_RECURRENT_H
+#define LURN_LAYERS_RECURRENT_H
+
+#include <math.h>
+
+#include "lurn.h"
+#include "lurn/layer_impl.h"
+#include "tensor/tensor_internal.h"
+
+typedef struct {
+  lurn_recurrent_config c;
+  int gates;                  /* k: 1 (SimpleRNN), 4 (LSTM), 3 (GRU) */
+  int64_t n, steps, features; /* of the last forward */
+  lurn_tensor *xw;  /* (N, T, k*units): x @ kernel + bias, then the cell's activated gates */
+  lurn_tensor *h;   /* (N, T, units): the state after each step */
+  lurn_tensor *dg;  /* (N, T, k*units): dL/d(x @ kernel + bias) at each input time */
+  lurn_tensor *dh, *dh_next; /* (N, units): dL/dh carried back through time */
+  lurn_tensor *cell[3]; /* the cell's own buffers (LSTM: c, act(c), dL/dc; GRU: ...) */
+} lurn_rnn;
+
+/* A recurrent layer with config c and k gates: checks the config (units, activations) and
+ * allocates; NULL with the error set. */
+lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config *c, int gates);
+void lurn_rnn_destroy(lurn_layer *l);
+/* Checks the input (timesteps, features), adds kernel, recurrent_kernel and bias (with
+ * bias_rows rows of k*units when bias_rows > 1: GRU's reset_after), sets the output shape. */
+lurn_status lurn_rnn_build(lurn_layer *l, lurn_rng *rng, int bias_rows);
+/* Sizes the buffers for x and fills xw = x @ kernel + bias[0] for all timesteps. */
+lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x);
+/* Writes y from h: the last step, or every step with return_sequences. */
+void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y);
+/* Sizes dg, zeroes dh and the recurrent gradients (grads[1], and bias rows past the first). */
+lurn_status lurn_rnn_begin_backward(lurn_layer *l);
+/* dh += the part of dy that step s produced (all of y's step s, or y at the last step). */
+void lurn_rnn_add_dy(const lurn_rnn *r, const lurn_tensor *dy, int64_t s);
+/* dL/drecurrent_kernel += h(s-1)^T @ dgates, and dh_next (+)= dgates @ recurrent_kernel^T
+ * (beta: 0 overwrites, 1 adds), for step s > 0; dgates (N, k*units) with row stride ld. */
+void lurn_rnn_recurrent_backward(lurn_layer *l, int64_t s, const float *dgates, int64_t ld, float *dh_next,
+                                 float beta);
+/* From dg: dL/dkernel = x^T @ dg, dL/dbias[0] = column sums of dg, dL/dx = dg @ kernel^T
+ * (when dx is non-NULL). */
+void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx);
+
+/* The input time that step s reads. */
+static inline int64_t lurn_rnn_time(const lurn_rnn *r, int64_t s) {
+  return r->c.go_backwards ? r->steps - 1 - s : s;
+}
+/* The state before step s > 0, (N, units) with row stride T*units. */
+static inline const float *lurn_rnn_h_prev(const lurn_rnn *r, int64_t s) {
+  return lurn_tensor_data(r->h) + (s - 1) * r->c.units;
+}
+/* Parallelise a per-step elementwise pass over the batch when it is this large. */
+static inline int lurn_rnn_parallel(const lurn_rnn *r) {
+  return r->n * r->gates * r->c.units > LURN_PARALLEL_MIN;
+}
+
+/* The activations the cells take: those whose derivative follows from their output a. */
+static inline float lurn_rnn_act(lurn_activation act, float z) {
+  switch (act) {
+    case LURN_ACT_TANH: return tanhf(z);
+    case LURN_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
+    case LURN_ACT_RELU: return z > 0 ? z : 0;
+    case LURN_ACT_SOFTSIGN: return z / (1.0f + fabsf(z));
+    default: return z;
+  }
+}
+static inline float lurn_rnn_act_grad(lurn_activation act, float a) {
+  switch (act) {
+    case LURN_ACT_TANH: return 1.0f - a * a;
+    case LURN_ACT_SIGMOID: return a * (1.0f - a);
+    case LURN_ACT_RELU: return a > 0 ? 1.0f : 0.0f;
+    case LURN_ACT_SOFTSIGN: return (1.0f - fabsf(a)) * (1.0f - fabsf(a));
+    default: return 1.0f;
+  }
+}
+
+#endif
