@@ -146,6 +146,22 @@ describe("recurrent layers", function()
         gradcheck.check_model(model, {kind = "mean_squared_error"}, lurn.randn{3, 4, 2}, lurn.randn{3, 2})
       end)
 
+      it("adds each regularizer's penalty on its own weight (kernel, recurrent_kernel, bias)", function()
+        local R = lurn.regularizers
+        local x, y = lurn.randn{4, 3, 2}, lurn.randn{4, 3}
+        local plain = lurn.Sequential{cls(3, {input_shape = {3, 2}, bias_initializer = "random_normal"})}
+        plain:compile{optimizer = "sgd", loss = "mse"}
+        local base = plain:evaluate(x, y, {verbose = 0}).loss
+        for position, key in ipairs{"kernel_regularizer", "recurrent_regularizer", "bias_regularizer"} do
+          local m = lurn.Sequential{cls(3, {input_shape = {3, 2}, [key] = R.l2(0.5)})}
+          m:compile{optimizer = "sgd", loss = "mse"}
+          m:set_weights(plain:get_weights())
+          local w, sq = plain:get_weights()[position], 0
+          for _, v in ipairs(gradcheck.flat(w)) do sq = sq + v * v end
+          close(base + 0.5 * sq, m:evaluate(x, y, {verbose = 0}).loss, 1e-4 * (1 + sq))
+        end
+      end)
+
       it("takes the same numbers again on a second, larger batch (buffers reused)", function()
         local l = random_layer(cls, 4, 5, 3, {return_sequences = true})
         local x = lurn.randn{2, 5, 3}
