@@ -86,7 +86,7 @@ local CASES = {
                       activity_regularizer = R.l1(0.001), go_backwards = true})
   end, {4, 2}},
   GRU = {function()
-    return L.GRU(3, {activation = "softsign", return_sequences = true, use_bias = false,
+    return L.GRU(3, {activation = "softsign", return_sequences = true, reset_after = false,
                      kernel_initializer = I.HeNormal{seed = 3}, recurrent_initializer = "glorot_uniform"})
   end, {4, 2}},
 }

@@ -232,11 +232,31 @@ describe("recurrent layers", function()
     assert.same({0, 0, 0, 0, 0, 0, 0, 0}, off:get_weights()[3]:totable())
   end)
 
-  it("GRU refuses reset_after = false clearly", function()
-    local ok, err = pcall(L.GRU, 2, {reset_after = false})
-    assert.is_false(ok)
-    assert.matches("reset_after = false is not supported", err)
+  it("GRU with reset_after = false: bias (3 units) on the input side, r applied before the product", function()
+    local l = L.GRU(1, {return_sequences = true, reset_after = false})
+    l:build{2, 1}
+    local k, r, b = {0.3, -0.2, 0.8}, {0.4, 0.6, -0.7}, {0.1, 0.5, -0.3}
+    l:set_weights{lurn.tensor{k}, lurn.tensor{r}, lurn.tensor(b)}
+    assert.same({3}, l:get_weights()[3]:shape())
+    local h, out = 0, {}
+    for t, xv in ipairs{0.5, -1.0} do
+      local z = sigmoid(xv * k[1] + b[1] + h * r[1])
+      local rr = sigmoid(xv * k[2] + b[2] + h * r[2])
+      local hh = math.tanh(xv * k[3] + b[3] + (rr * h) * r[3])
+      h = z * h + (1 - z) * hh
+      out[t] = {h}
+    end
+    assert_all_close({out}, l(lurn.tensor{{{0.5}, {-1.0}}}):totable())
   end)
+
+  for _, mode in ipairs{{}, {return_sequences = true, go_backwards = true}, {use_bias = false}} do
+    it("GRU with reset_after = false passes a gradient check" .. (next(mode) and " (sequences, backwards / no bias)" or ""),
+      function()
+        mode.reset_after = false
+        local l = random_layer(L.GRU, 3, 4, 2, mode)
+        gradcheck.check_layer(l, lurn.randn{3, 4, 2})
+      end)
+  end
 
   it("a tiny sequence task trains: the sign of the first timestep, remembered to the end", function()
     local n, steps = 64, 6

@@ -8,7 +8,8 @@
 -- stateful, return_state, dropout, recurrent_dropout and unroll take only their defaults
 -- (false, false, 0, 0, false). Weights in Keras' layout and order (get_weights):
 -- kernel (features, k*units), recurrent_kernel (units, k*units), bias (k*units), with
--- LSTM's gates i, f, c, o (k = 4) and GRU's z, r, h (k = 3; bias (2, 3*units)).
+-- LSTM's gates i, f, c, o (k = 4) and GRU's z, r, h (k = 3; bias (2, 3*units) with
+-- reset_after, the input and the recurrent bias).
 -- Cls.weights_from_torch(state) converts PyTorch's nn.RNN/nn.LSTM/nn.GRU weights to them.
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
@@ -79,9 +80,6 @@ local function new(cls, units, opts)
   self.return_sequences = bool_option(cls, opts, "return_sequences", false)
   self.go_backwards = bool_option(cls, opts, "go_backwards", false)
   for _, key in ipairs(cls._own_flags or {}) do self[key] = bool_option(cls, opts, key, true) end
-  if cls.class_name == "GRU" and self.reset_after == false then
-    error("GRU: reset_after = false is not supported yet (Keras 2's default, true, is)", 3)
-  end
   self.kernel_initializer = initializers.get(opts.kernel_initializer or "glorot_uniform")
   self.recurrent_initializer = initializers.get(opts.recurrent_initializer or "orthogonal")
   self.bias_initializer = initializers.get(opts.bias_initializer or "zeros")
