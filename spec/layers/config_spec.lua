@@ -83,7 +83,7 @@ local CASES = {
   LSTM = {function()
     return L.LSTM(3, {recurrent_activation = "tanh", unit_forget_bias = false, use_bias = true,
                       bias_initializer = I.RandomNormal{stddev = 0.3, seed = 1}, bias_regularizer = R.l2(0.1),
-                      activity_regularizer = R.l1(0.001), go_backwards = true})
+                      activity_regularizer = R.l1(0.001), go_backwards = true, dropout = 0.25})
   end, {4, 2}},
   GRU = {function()
     return L.GRU(3, {activation = "softsign", return_sequences = true, reset_after = false,

@@ -170,13 +170,40 @@ describe("recurrent layers", function()
         assert_all_close(y1, l(x):totable(), 1e-6)
       end)
 
+      it("drops the same input features at every timestep in training (dropout), none in inference", function()
+        local l = random_layer(cls, 3, 5, 6, {dropout = 0.5, return_sequences = true})
+        local plain = random_layer(cls, 3, 5, 6, {return_sequences = true})
+        plain:set_weights(l:get_weights())
+        local x = lurn.randn{4, 5, 6}
+        assert_all_close(plain(x):totable(), l(x):totable(), 1e-6)
+        local y = l._core:forward(x, true)
+        local dx = l._core:backward(x, y, lurn.randn(y:shape()))
+        local dropped = 0
+        for i = 1, 4 do
+          for f = 1, 6 do
+            local zeros = 0
+            for t = 1, 5 do
+              if dx:get(i, t, f) == 0 then zeros = zeros + 1 end
+            end
+            assert(zeros == 0 or zeros == 5, ("sample %d feature %d dropped at %d of 5 timesteps"):format(i, f, zeros))
+            if zeros == 5 then dropped = dropped + 1 end
+          end
+        end
+        assert(dropped > 0 and dropped < 24, ("%d of 24 features dropped"):format(dropped))
+      end)
+
+      it("passes a gradient check with dropout in training (the same mask each forward)", function()
+        local l = random_layer(cls, 3, 4, 5, {dropout = 0.4, return_sequences = true})
+        gradcheck.check_layer(l, lurn.randn{3, 4, 5}, {seed = 17})
+      end)
+
       it("refuses what it does not support, naming the option", function()
         assert.has_error(function() cls(4, {stateful = true}) end)
         local ok, err = pcall(cls, 4, {return_state = true})
         assert.is_false(ok)
         assert.matches("return_state", err)
-        ok, err = pcall(cls, 4, {dropout = 0.2})
-        assert.matches("dropout", err)
+        ok, err = pcall(cls, 4, {dropout = 1})
+        assert.matches("dropout must be a number in %[0, 1%)", err)
         ok, err = pcall(cls, 4, {recurrent_dropout = 0.2})
         assert.matches("recurrent_dropout", err)
         ok, err = pcall(cls, 4, {activation = "gelu"})

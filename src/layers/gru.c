@@ -59,9 +59,8 @@ static void gru_step_reset_before(lurn_layer *l, int64_t s) {
 }
 
 static lurn_status gru_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
-  (void)training;
   lurn_rnn *r = l->impl;
-  lurn_status st = lurn_rnn_begin_forward(l, x);
+  lurn_status st = lurn_rnn_begin_forward(l, x, training);
   int64_t n = r->n, steps = r->steps, u = r->c.units, w = 3 * u;
   int64_t shape[3] = {n, steps, u}, rec_shape[2] = {n, w};
   if (!st) st = lurn_buffer_ensure(&r->cell[CELL_RH], 3, shape);

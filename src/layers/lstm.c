@@ -17,9 +17,8 @@ static lurn_status lstm_build(lurn_layer *l, lurn_rng *rng) {
 }
 
 static lurn_status lstm_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
-  (void)training;
   lurn_rnn *r = l->impl;
-  lurn_status st = lurn_rnn_begin_forward(l, x);
+  lurn_status st = lurn_rnn_begin_forward(l, x, training);
   int64_t n = r->n, steps = r->steps, u = r->c.units, w = 4 * u;
   int64_t shape[3] = {n, steps, u};
   if (!st) st = lurn_buffer_ensure(&r->cell[CELL_C], 3, shape);

@@ -28,12 +28,17 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
               ops->type, which, lurn_activation_name(a));
     return NULL;
   }
+  if (!(c->dropout >= 0 && c->dropout < 1)) {
+    lurn_fail(LURN_EINVAL, "%s: dropout must be in [0, 1), got %g", ops->type, (double)c->dropout);
+    return NULL;
+  }
   lurn_rnn *r = calloc(1, sizeof *r);
   if (!r) {
     lurn_fail(LURN_ENOMEM, "out of memory");
     return NULL;
   }
   r->c = *c;
+  if (!r->c.rng) r->c.rng = lurn_rng_global();
   r->gates = gates;
   lurn_layer *l = lurn_layer_alloc(ops, r);
   if (!l) free(r);
@@ -42,7 +47,8 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
 
 void lurn_rnn_destroy(lurn_layer *l) {
   lurn_rnn *r = l->impl;
-  lurn_tensor *bufs[] = {r->xw, r->h, r->dg, r->dh, r->dh_next, r->cell[0], r->cell[1], r->cell[2]};
+  lurn_tensor *bufs[] = {r->xw,      r->h,      r->dg,      r->dh,   r->dh_next,
+                         r->cell[0], r->cell[1], r->cell[2], r->mask, r->xdrop};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) lurn_tensor_free(bufs[i]);
   free(r);
 }
@@ -74,7 +80,31 @@ lurn_status lurn_rnn_build(lurn_layer *l, lurn_rng *rng, int bias_rows) {
   return LURN_OK;
 }
 
-lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x) {
+/* Draws the dropout mask (N, features) and writes xdrop = x * mask (the same mask at
+ * every timestep), which the input projection and dL/dkernel then read instead of x. */
+static lurn_status drop_inputs(lurn_rnn *r, const lurn_tensor *x) {
+  int64_t n = r->n, steps = r->steps, f = r->features, mshape[2] = {n, f};
+  lurn_status st = lurn_buffer_ensure(&r->mask, 2, mshape);
+  if (!st) st = lurn_buffer_ensure(&r->xdrop, 3, x->shape);
+  if (st) return st;
+  /* as the Dropout layer: keep when a 32-bit uniform integer is >= rate * 2^32 */
+  float *m = lurn_tensor_data(r->mask), scale = 1.0f / (1.0f - r->c.dropout);
+  uint32_t threshold = (uint32_t)((double)r->c.dropout * 4294967296.0);
+  lurn_rng_fill_u32(r->c.rng, (uint32_t *)m, n * f);
+  for (int64_t i = 0; i < n * f; i++) {
+    uint32_t bits;
+    memcpy(&bits, &m[i], sizeof bits);
+    m[i] = bits >= threshold ? scale : 0.0f;
+  }
+  const float *in = lurn_tensor_data(x);
+  float *out = lurn_tensor_data(r->xdrop);
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t t = 0; t < steps; t++)
+      for (int64_t j = 0; j < f; j++) out[(i * steps + t) * f + j] = in[(i * steps + t) * f + j] * m[i * f + j];
+  return LURN_OK;
+}
+
+lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x, int training) {
   lurn_rnn *r = l->impl;
   r->n = x->shape[0];
   r->steps = x->shape[1];
@@ -83,7 +113,13 @@ lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x) {
   int64_t gshape[3] = {r->n, r->steps, width}, hshape[3] = {r->n, r->steps, units};
   lurn_status st = lurn_buffer_ensure(&r->xw, 3, gshape);
   if (!st) st = lurn_buffer_ensure(&r->h, 3, hshape);
+  r->dropped = 0;
   if (st || rows == 0) return st;
+  if (training && r->c.dropout > 0) {
+    if ((st = drop_inputs(r, x))) return st;
+    r->dropped = 1;
+    x = r->xdrop;
+  }
   float *xw = lurn_tensor_data(r->xw);
   const float *bias = r->c.use_bias ? lurn_tensor_data(l->params[2]) : NULL;
   if (bias) { /* start from the (input) bias so that sgemm accumulates onto it */
@@ -145,6 +181,7 @@ void lurn_rnn_recurrent_backward(lurn_layer *l, int64_t s, const float *dgates, 
 
 void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx) {
   lurn_rnn *r = l->impl;
+  if (r->dropped) x = r->xdrop;
   int64_t width = r->gates * r->c.units, rows = r->n * r->steps, f = r->features;
   const float *dg = lurn_tensor_data(r->dg);
   lurn_sgemm(1, 0, f, width, rows, 1.0f, lurn_tensor_data(x), f, dg, width, 0.0f, lurn_tensor_data(l->grads[0]),
@@ -154,7 +191,14 @@ void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
     for (int64_t i = 0; i < rows; i++)
       for (int64_t j = 0; j < width; j++) db[j] += dg[i * width + j];
   }
-  if (dx)
-    lurn_sgemm(0, 1, rows, f, width, 1.0f, dg, width, lurn_tensor_data(l->params[0]), width, 0.0f,
-               lurn_tensor_data(dx), f);
+  if (!dx) return;
+  lurn_sgemm(0, 1, rows, f, width, 1.0f, dg, width, lurn_tensor_data(l->params[0]), width, 0.0f,
+             lurn_tensor_data(dx), f);
+  if (r->dropped) {
+    const float *m = lurn_tensor_data(r->mask);
+    float *d = lurn_tensor_data(dx);
+    for (int64_t i = 0; i < r->n; i++)
+      for (int64_t t = 0; t < r->steps; t++)
+        for (int64_t j = 0; j < f; j++) d[(i * r->steps + t) * f + j] *= m[i * f + j];
+  }
 }

@@ -33,6 +33,8 @@ typedef struct {
   lurn_tensor *dg;  /* (N, T, k*units): dL/d(x @ kernel + bias) at each input time */
   lurn_tensor *dh, *dh_next; /* (N, units): dL/dh carried back through time */
   lurn_tensor *cell[3]; /* the cell's own buffers (LSTM: c, act(c), dL/dc; GRU: ...) */
+  lurn_tensor *mask, *xdrop; /* dropout: (N, features) kept/scaled, and x masked (N, T, features) */
+  int dropped;               /* whether the last forward applied the dropout mask */
 } lurn_rnn;
 
 /* A recurrent layer with config c and k gates: checks the config (units, activations) and
@@ -42,8 +44,9 @@ void lurn_rnn_destroy(lurn_layer *l);
 /* Checks the input (timesteps, features), adds kernel, recurrent_kernel and bias (with
  * bias_rows rows of k*units when bias_rows > 1: GRU's reset_after), sets the output shape. */
 lurn_status lurn_rnn_build(lurn_layer *l, lurn_rng *rng, int bias_rows);
-/* Sizes the buffers for x and fills xw = x @ kernel + bias[0] for all timesteps. */
-lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x);
+/* Sizes the buffers for x and fills xw = x @ kernel + bias[0] for all timesteps (x through
+ * the dropout mask in training). */
+lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x, int training);
 /* Writes y from h: the last step, or every step with return_sequences. */
 void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y);
 /* Sizes dg, zeroes dh and the recurrent gradients (grads[1], and bias rows past the first). */
@@ -55,7 +58,7 @@ void lurn_rnn_add_dy(const lurn_rnn *r, const lurn_tensor *dy, int64_t s);
 void lurn_rnn_recurrent_backward(lurn_layer *l, int64_t s, const float *dgates, int64_t ld, float *dh_next,
                                  float beta);
 /* From dg: dL/dkernel = x^T @ dg, dL/dbias[0] = column sums of dg, dL/dx = dg @ kernel^T
- * (when dx is non-NULL). */
+ * (when dx is non-NULL), through the dropout mask when the forward applied one. */
 void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx);
 
 /* The input time that step s reads. */

@@ -7,9 +7,8 @@ static lurn_status simple_rnn_build(lurn_layer *l, lurn_rng *rng) {
 }
 
 static lurn_status simple_rnn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
-  (void)training;
   lurn_rnn *r = l->impl;
-  lurn_status st = lurn_rnn_begin_forward(l, x);
+  lurn_status st = lurn_rnn_begin_forward(l, x, training);
   if (st || r->n == 0) return st;
   int64_t n = r->n, steps = r->steps, units = r->c.units;
   const float *rk = lurn_tensor_data(l->params[1]);

@@ -158,6 +158,11 @@ typedef struct lurn_recurrent_config {
   int unit_forget_bias;  /* LSTM: the forget gate's bias starts at 1 */
   int reset_after;       /* GRU: the reset gate applies after the recurrent product */
   int return_sequences, go_backwards;
+  /* Keras 2's dropout with recurrent_dropout = 0: in training, each sample's input
+   * features are kept with probability 1 - dropout and scaled by 1 / (1 - dropout), one
+   * mask for all timesteps and gates, drawn from rng (NULL: the global generator). */
+  float dropout;
+  lurn_rng *rng;
 } lurn_recurrent_config;
 lurn_layer *lurn_simple_rnn_new(const lurn_recurrent_config *c);
 lurn_layer *lurn_lstm_new(const lurn_recurrent_config *c);
