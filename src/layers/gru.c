@@ -13,8 +13,9 @@
 #include <string.h>
 
 /* r->cell: rh per step (reset_after) or r * h(t-1) per step (not); one step's recurrent
- * projection (N, 3*units) or, backward, its gradient (reset_after) or dL/d(r * h(t-1)). */
-enum { CELL_RH, CELL_REC };
+ * projection (N, 3*units), or, backward without reset_after, dL/d(r * h(t-1)); with
+ * reset_after, dL/d(the recurrent projection) (N, T, 3*units) by input time, like dg. */
+enum { CELL_RH, CELL_REC, CELL_DREC };
 
 static lurn_status gru_build(lurn_layer *l, lurn_rng *rng) {
   lurn_rnn *r = l->impl;
@@ -150,10 +151,12 @@ static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_
   (void)y, (void)fuse;
   lurn_rnn *r = l->impl;
   lurn_status st = lurn_rnn_begin_backward(l);
-  if (st || r->n == 0) return st;
   int64_t n = r->n, steps = r->steps, u = r->c.units, w = 3 * u;
+  int64_t dshape[3] = {n, steps, w};
+  if (!st && r->c.reset_after) st = lurn_buffer_ensure(&r->cell[CELL_DREC], 3, dshape);
+  if (st || n == 0) return st;
   const float *h = lurn_tensor_data(r->h), *rh = lurn_tensor_data(r->cell[CELL_RH]);
-  float *drec = lurn_tensor_data(r->cell[CELL_REC]);
+  float *drec = r->c.reset_after ? lurn_tensor_data(r->cell[CELL_DREC]) : NULL;
   float *drbias = r->c.use_bias && r->c.reset_after ? (float *)lurn_tensor_data(l->grads[2]) + w : NULL;
   lurn_activation act = r->c.activation, ract = r->c.recurrent_activation;
   for (int64_t s = steps - 1; s >= 0; s--) {
@@ -166,13 +169,13 @@ static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_
     }
     int64_t t = lurn_rnn_time(r, s);
     const float *gates = (const float *)lurn_tensor_data(r->xw) + t * w;
-    float *dz = (float *)lurn_tensor_data(r->dg) + t * w;
+    float *dz = (float *)lurn_tensor_data(r->dg) + t * w, *dzrec = drec + t * w;
     const float *dh = lurn_tensor_data(r->dh);
     float *dh_next = lurn_tensor_data(r->dh_next);
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
     for (int64_t i = 0; i < n; i++) {
       const float *g = gates + i * steps * w;
-      float *d = dz + i * steps * w, *dr = drec + i * w;
+      float *d = dz + i * steps * w, *dr = dzrec + i * steps * w;
       int64_t at = (i * steps + s) * u;
       for (int64_t j = 0; j < u; j++) {
         float zg = g[j], rg = g[u + j], hh = g[2 * u + j];
@@ -187,12 +190,15 @@ static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_
         dh_next[i * u + j] = dhv * zg;
       }
     }
-    if (drbias)
-      for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < w; j++) drbias[j] += drec[i * w + j];
-    if (s > 0) lurn_rnn_recurrent_backward(l, s, drec, w, dh_next, 1.0f);
+    if (s > 0) lurn_rnn_dh_prev(l, dzrec, steps * w, dh_next, 1.0f);
     lurn_tensor *swap = r->dh;
     r->dh = r->dh_next, r->dh_next = swap;
+  }
+  if (drec) { /* over the whole sequence: the recurrent kernel's and the recurrent bias's gradients */
+    lurn_rnn_recurrent_grad(l, drec);
+    if (drbias)
+      for (int64_t i = 0; i < n * steps; i++)
+        for (int64_t j = 0; j < w; j++) drbias[j] += drec[i * w + j];
   }
   lurn_rnn_finish_backward(l, x, dx);
   return LURN_OK;

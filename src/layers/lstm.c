@@ -82,8 +82,9 @@ static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn
         dc[i * u + j] = dcv * fg;
       }
     }
-    if (s > 0) lurn_rnn_recurrent_backward(l, s, dz, steps * w, dh, 0.0f);
+    if (s > 0) lurn_rnn_dh_prev(l, dz, steps * w, dh, 0.0f);
   }
+  lurn_rnn_recurrent_grad(l, lurn_tensor_data(r->dg));
   lurn_rnn_finish_backward(l, x, dx);
   return LURN_OK;
 }

@@ -47,7 +47,7 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
 
 void lurn_rnn_destroy(lurn_layer *l) {
   lurn_rnn *r = l->impl;
-  lurn_tensor *bufs[] = {r->xw,      r->h,      r->dg,      r->dh,   r->dh_next,
+  lurn_tensor *bufs[] = {r->xw,      r->h,      r->dg,      r->dh,   r->dh_next, r->hprev,
                          r->cell[0], r->cell[1], r->cell[2], r->mask, r->xdrop};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) lurn_tensor_free(bufs[i]);
   free(r);
@@ -146,16 +146,28 @@ void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y) {
 
 lurn_status lurn_rnn_begin_backward(lurn_layer *l) {
   lurn_rnn *r = l->impl;
-  int64_t units = r->c.units, width = r->gates * units;
-  int64_t gshape[3] = {r->n, r->steps, width}, hshape[2] = {r->n, units};
+  int64_t n = r->n, steps = r->steps, units = r->c.units, width = r->gates * units;
+  int64_t gshape[3] = {n, steps, width}, hshape[2] = {n, units}, pshape[3] = {n, steps, units};
   lurn_status st = lurn_buffer_ensure(&r->dg, 3, gshape);
   if (!st) st = lurn_buffer_ensure(&r->dh, 2, hshape);
   if (!st) st = lurn_buffer_ensure(&r->dh_next, 2, hshape);
+  if (!st) st = lurn_buffer_ensure(&r->hprev, 3, pshape);
   if (st) return st;
   lurn_tensor_fill(r->dh, 0);
-  if (r->n * r->steps == 0) lurn_tensor_fill(l->grads[0], 0); /* the cells stop here */
+  if (n * steps == 0) lurn_tensor_fill(l->grads[0], 0); /* the cells stop here */
   lurn_tensor_fill(l->grads[1], 0);
   if (r->c.use_bias) lurn_tensor_fill(l->grads[2], 0);
+  const float *h = lurn_tensor_data(r->h);
+  float *hp = lurn_tensor_data(r->hprev);
+#pragma omp parallel for if (n * steps * units > LURN_PARALLEL_MIN) schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t s = 0; s < steps; s++) {
+      float *to = hp + (i * steps + lurn_rnn_time(r, s)) * units;
+      if (s == 0)
+        memset(to, 0, sizeof(float) * (size_t)units);
+      else
+        memcpy(to, h + (i * steps + s - 1) * units, sizeof(float) * (size_t)units);
+    }
   return LURN_OK;
 }
 
@@ -169,14 +181,18 @@ void lurn_rnn_add_dy(const lurn_rnn *r, const lurn_tensor *dy, int64_t s) {
     for (int64_t j = 0; j < units; j++) dh[i * units + j] += g[i * stride + j];
 }
 
-void lurn_rnn_recurrent_backward(lurn_layer *l, int64_t s, const float *dgates, int64_t ld, float *dh_next,
-                                 float beta) {
+void lurn_rnn_dh_prev(lurn_layer *l, const float *dgates, int64_t ld, float *dh_next, float beta) {
   lurn_rnn *r = l->impl;
   int64_t units = r->c.units, width = r->gates * units;
-  lurn_sgemm(1, 0, units, width, r->n, 1.0f, lurn_rnn_h_prev(r, s), r->steps * units, dgates, ld, 1.0f,
-             lurn_tensor_data(l->grads[1]), width);
   lurn_sgemm(0, 1, r->n, units, width, 1.0f, dgates, ld, lurn_tensor_data(l->params[1]), width, beta, dh_next,
              units);
+}
+
+void lurn_rnn_recurrent_grad(lurn_layer *l, const float *dgates) {
+  lurn_rnn *r = l->impl;
+  int64_t units = r->c.units, width = r->gates * units;
+  lurn_sgemm(1, 0, units, width, r->n * r->steps, 1.0f, lurn_tensor_data(r->hprev), units, dgates, width, 1.0f,
+             lurn_tensor_data(l->grads[1]), width);
 }
 
 void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx) {

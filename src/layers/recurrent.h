@@ -32,6 +32,7 @@ typedef struct {
   lurn_tensor *h;   /* (N, T, units): the state after each step */
   lurn_tensor *dg;  /* (N, T, k*units): dL/d(x @ kernel + bias) at each input time */
   lurn_tensor *dh, *dh_next; /* (N, units): dL/dh carried back through time */
+  lurn_tensor *hprev; /* (N, T, units): the state each input time's step started from */
   lurn_tensor *cell[3]; /* the cell's own buffers (LSTM: c, act(c), dL/dc; GRU: ...) */
   lurn_tensor *mask, *xdrop; /* dropout: (N, features) kept/scaled, and x masked (N, T, features) */
   int dropped;               /* whether the last forward applied the dropout mask */
@@ -49,14 +50,17 @@ lurn_status lurn_rnn_build(lurn_layer *l, lurn_rng *rng, int bias_rows);
 lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x, int training);
 /* Writes y from h: the last step, or every step with return_sequences. */
 void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y);
-/* Sizes dg, zeroes dh and the recurrent gradients (grads[1], and bias rows past the first). */
+/* Sizes dg, zeroes dh and the recurrent gradients (grads[1], and bias rows past the first),
+ * and lays out hprev: h(s-1) (0 for s = 0) at input time t(s), like dg, so that the
+ * recurrent kernel's gradient is one GEMM over the whole sequence (lurn_rnn_recurrent_grad). */
 lurn_status lurn_rnn_begin_backward(lurn_layer *l);
 /* dh += the part of dy that step s produced (all of y's step s, or y at the last step). */
 void lurn_rnn_add_dy(const lurn_rnn *r, const lurn_tensor *dy, int64_t s);
-/* dL/drecurrent_kernel += h(s-1)^T @ dgates, and dh_next (+)= dgates @ recurrent_kernel^T
- * (beta: 0 overwrites, 1 adds), for step s > 0; dgates (N, k*units) with row stride ld. */
-void lurn_rnn_recurrent_backward(lurn_layer *l, int64_t s, const float *dgates, int64_t ld, float *dh_next,
-                                 float beta);
+/* dh_next (+)= dgates @ recurrent_kernel^T (beta: 0 overwrites, 1 adds); dgates
+ * (N, k*units) with row stride ld: one step's gradient at the recurrent product. */
+void lurn_rnn_dh_prev(lurn_layer *l, const float *dgates, int64_t ld, float *dh_next, float beta);
+/* dL/drecurrent_kernel += hprev^T @ dgates, dgates (N, T, k*units) by input time like dg. */
+void lurn_rnn_recurrent_grad(lurn_layer *l, const float *dgates);
 /* From dg: dL/dkernel = x^T @ dg, dL/dbias[0] = column sums of dg, dL/dx = dg @ kernel^T
  * (when dx is non-NULL), through the dropout mask when the forward applied one. */
 void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx);

@@ -43,8 +43,9 @@ static lurn_status simple_rnn_backward(lurn_layer *l, const lurn_tensor *x, cons
       for (int64_t j = 0; j < units; j++)
         dz[i * steps * units + j] =
             dh[i * units + j] * lurn_rnn_act_grad(r->c.activation, h[(i * steps + s) * units + j]);
-    if (s > 0) lurn_rnn_recurrent_backward(l, s, dz, steps * units, dh, 0.0f);
+    if (s > 0) lurn_rnn_dh_prev(l, dz, steps * units, dh, 0.0f);
   }
+  lurn_rnn_recurrent_grad(l, lurn_tensor_data(r->dg));
   lurn_rnn_finish_backward(l, x, dx);
   return LURN_OK;
 }
