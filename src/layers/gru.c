@@ -8,9 +8,9 @@
  * hh = activation(xh + rh); rz, rr as above without a bias. That takes two recurrent GEMMs
  * a step (the z, r blocks, then the h block on r * h(t-1)).
  * From h = 0; the shared machinery is in recurrent.c. */
-#include "layers/recurrent.h"
-
 #include <string.h>
+
+#include "layers/recurrent.h"
 
 /* r->cell: rh per step (reset_after) or r * h(t-1) per step (not); one step's recurrent
  * projection (N, 3*units), or, backward without reset_after, dL/d(r * h(t-1)); with
@@ -68,8 +68,10 @@ static lurn_status gru_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor 
   if (!st) st = lurn_buffer_ensure(&r->cell[CELL_REC], 2, rec_shape);
   if (st || n == 0) return st;
   const float *rk = lurn_tensor_data(l->params[1]);
-  const float *rbias = r->c.use_bias && r->c.reset_after ? (const float *)lurn_tensor_data(l->params[2]) + w : NULL;
-  float *h = lurn_tensor_data(r->h), *rh = lurn_tensor_data(r->cell[CELL_RH]), *rec = lurn_tensor_data(r->cell[CELL_REC]);
+  const float *rbias =
+      r->c.use_bias && r->c.reset_after ? (const float *)lurn_tensor_data(l->params[2]) + w : NULL;
+  float *h = lurn_tensor_data(r->h), *rh = lurn_tensor_data(r->cell[CELL_RH]),
+        *rec = lurn_tensor_data(r->cell[CELL_REC]);
   lurn_activation act = r->c.activation, ract = r->c.recurrent_activation;
   for (int64_t s = 0; s < steps; s++) {
     if (!r->c.reset_after) {
@@ -146,8 +148,8 @@ static void gru_step_back_reset_before(lurn_layer *l, int64_t s) {
   }
 }
 
-static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
-                                lurn_tensor *dx, unsigned fuse) {
+static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                                const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   (void)y, (void)fuse;
   lurn_rnn *r = l->impl;
   lurn_status st = lurn_rnn_begin_backward(l);

@@ -25,7 +25,8 @@ static lurn_status lstm_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor
   if (!st) st = lurn_buffer_ensure(&r->cell[CELL_AC], 3, shape);
   if (st || n == 0) return st;
   const float *rk = lurn_tensor_data(l->params[1]);
-  float *h = lurn_tensor_data(r->h), *c = lurn_tensor_data(r->cell[CELL_C]), *ac = lurn_tensor_data(r->cell[CELL_AC]);
+  float *h = lurn_tensor_data(r->h), *c = lurn_tensor_data(r->cell[CELL_C]),
+        *ac = lurn_tensor_data(r->cell[CELL_AC]);
   lurn_activation act = r->c.activation, ract = r->c.recurrent_activation;
   for (int64_t s = 0; s < steps; s++) {
     float *z = (float *)lurn_tensor_data(r->xw) + lurn_rnn_time(r, s) * w; /* row stride steps*w */
@@ -48,8 +49,8 @@ static lurn_status lstm_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor
   return LURN_OK;
 }
 
-static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
-                                 lurn_tensor *dx, unsigned fuse) {
+static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
+                                 const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   (void)y, (void)fuse;
   lurn_rnn *r = l->impl;
   lurn_status st = lurn_rnn_begin_backward(l);

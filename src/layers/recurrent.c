@@ -18,7 +18,7 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
     lurn_fail(LURN_EINVAL, "%s: units must be a positive integer, got %lld", ops->type, (long long)c->units);
     return NULL;
   }
-  const char *which = !cell_activation(c->activation)             ? "activation"
+  const char *which = !cell_activation(c->activation)                          ? "activation"
                       : gates > 1 && !cell_activation(c->recurrent_activation) ? "recurrent_activation"
                                                                                : NULL;
   if (which) {
@@ -47,7 +47,7 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
 
 void lurn_rnn_destroy(lurn_layer *l) {
   lurn_rnn *r = l->impl;
-  lurn_tensor *bufs[] = {r->xw,      r->h,      r->dg,      r->dh,   r->dh_next, r->hprev,
+  lurn_tensor *bufs[] = {r->xw,      r->h,       r->dg,      r->dh,   r->dh_next, r->hprev,
                          r->cell[0], r->cell[1], r->cell[2], r->mask, r->xdrop};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) lurn_tensor_free(bufs[i]);
   free(r);
@@ -57,11 +57,13 @@ lurn_status lurn_rnn_build(lurn_layer *l, lurn_rng *rng, int bias_rows) {
   lurn_rnn *r = l->impl;
   const char *type = l->ops->type;
   if (l->in_ndim != 2)
-    return lurn_fail(LURN_EINVAL, "%s: expected inputs (batch, timesteps, features), got a sample of %d dimension%s",
-                     type, l->in_ndim, l->in_ndim == 1 ? "" : "s");
+    return lurn_fail(LURN_EINVAL,
+                     "%s: expected inputs (batch, timesteps, features), got a sample of %d dimension%s", type,
+                     l->in_ndim, l->in_ndim == 1 ? "" : "s");
   if (l->in_shape[0] < 1 || l->in_shape[1] < 1)
-    return lurn_fail(LURN_EINVAL, "%s: the input needs at least one timestep and one feature, got (%lld, %lld)",
-                     type, (long long)l->in_shape[0], (long long)l->in_shape[1]);
+    return lurn_fail(LURN_EINVAL,
+                     "%s: the input needs at least one timestep and one feature, got (%lld, %lld)", type,
+                     (long long)l->in_shape[0], (long long)l->in_shape[1]);
   int64_t units = r->c.units, width;
   if (!lurn_mul_i64(units, r->gates, &width))
     return lurn_fail(LURN_EINVAL, "%s: units = %lld is too large", type, (long long)units);
@@ -100,7 +102,8 @@ static lurn_status drop_inputs(lurn_rnn *r, const lurn_tensor *x) {
   float *out = lurn_tensor_data(r->xdrop);
   for (int64_t i = 0; i < n; i++)
     for (int64_t t = 0; t < steps; t++)
-      for (int64_t j = 0; j < f; j++) out[(i * steps + t) * f + j] = in[(i * steps + t) * f + j] * m[i * f + j];
+      for (int64_t j = 0; j < f; j++)
+        out[(i * steps + t) * f + j] = in[(i * steps + t) * f + j] * m[i * f + j];
   return LURN_OK;
 }
 
@@ -191,8 +194,8 @@ void lurn_rnn_dh_prev(lurn_layer *l, const float *dgates, int64_t ld, float *dh_
 void lurn_rnn_recurrent_grad(lurn_layer *l, const float *dgates) {
   lurn_rnn *r = l->impl;
   int64_t units = r->c.units, width = r->gates * units;
-  lurn_sgemm(1, 0, units, width, r->n * r->steps, 1.0f, lurn_tensor_data(r->hprev), units, dgates, width, 1.0f,
-             lurn_tensor_data(l->grads[1]), width);
+  lurn_sgemm(1, 0, units, width, r->n * r->steps, 1.0f, lurn_tensor_data(r->hprev), units, dgates, width,
+             1.0f, lurn_tensor_data(l->grads[1]), width);
 }
 
 void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx) {
@@ -200,8 +203,8 @@ void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
   if (r->dropped) x = r->xdrop;
   int64_t width = r->gates * r->c.units, rows = r->n * r->steps, f = r->features;
   const float *dg = lurn_tensor_data(r->dg);
-  lurn_sgemm(1, 0, f, width, rows, 1.0f, lurn_tensor_data(x), f, dg, width, 0.0f, lurn_tensor_data(l->grads[0]),
-             width);
+  lurn_sgemm(1, 0, f, width, rows, 1.0f, lurn_tensor_data(x), f, dg, width, 0.0f,
+             lurn_tensor_data(l->grads[0]), width);
   if (r->c.use_bias) { /* the input bias: row 0 of GRU's two */
     float *db = lurn_tensor_data(l->grads[2]);
     for (int64_t i = 0; i < rows; i++)

@@ -27,15 +27,15 @@
 typedef struct {
   lurn_recurrent_config c;
   int gates;                  /* k: 1 (SimpleRNN), 4 (LSTM), 3 (GRU) */
-  int64_t n, steps, features; /* of the last forward */
-  lurn_tensor *xw;  /* (N, T, k*units): x @ kernel + bias, then the cell's activated gates */
-  lurn_tensor *h;   /* (N, T, units): the state after each step */
-  lurn_tensor *dg;  /* (N, T, k*units): dL/d(x @ kernel + bias) at each input time */
-  lurn_tensor *dh, *dh_next; /* (N, units): dL/dh carried back through time */
-  lurn_tensor *hprev; /* (N, T, units): the state each input time's step started from */
-  lurn_tensor *cell[3]; /* the cell's own buffers (LSTM: c, act(c), dL/dc; GRU: ...) */
-  lurn_tensor *mask, *xdrop; /* dropout: (N, features) kept/scaled, and x masked (N, T, features) */
-  int dropped;               /* whether the last forward applied the dropout mask */
+  int64_t n, steps, features;  /* of the last forward */
+  lurn_tensor *xw;            /* (N, T, k*units): x @ kernel + bias, then the cell's activated gates */
+  lurn_tensor *h;             /* (N, T, units): the state after each step */
+  lurn_tensor *dg;            /* (N, T, k*units): dL/d(x @ kernel + bias) at each input time */
+  lurn_tensor *dh, *dh_next;  /* (N, units): dL/dh carried back through time */
+  lurn_tensor *hprev;         /* (N, T, units): the state each input time's step started from */
+  lurn_tensor *cell[3];       /* the cell's own buffers (LSTM: c, act(c), dL/dc; GRU: ...) */
+  lurn_tensor *mask, *xdrop;  /* dropout: (N, features) kept/scaled, and x masked (N, T, features) */
+  int dropped;                /* whether the last forward applied the dropout mask */
 } lurn_rnn;
 
 /* A recurrent layer with config c and k gates: checks the config (units, activations) and

@@ -15,8 +15,9 @@ static lurn_status simple_rnn_forward(lurn_layer *l, const lurn_tensor *x, lurn_
   float *h = lurn_tensor_data(r->h);
   for (int64_t s = 0; s < steps; s++) {
     float *z = (float *)lurn_tensor_data(r->xw) + lurn_rnn_time(r, s) * units; /* row stride steps*units */
-    if (s > 0) lurn_sgemm(0, 0, n, units, units, 1.0f, lurn_rnn_h_prev(r, s), steps * units, rk, units, 1.0f, z,
-                          steps * units);
+    if (s > 0)
+      lurn_sgemm(0, 0, n, units, units, 1.0f, lurn_rnn_h_prev(r, s), steps * units, rk, units, 1.0f, z,
+                 steps * units);
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
     for (int64_t i = 0; i < n; i++)
       for (int64_t j = 0; j < units; j++)
