@@ -285,6 +285,22 @@ describe("recurrent layers", function()
       end)
   end
 
+  it("the C core refuses activations its cells cannot differentiate from their output, and a bad dropout", function()
+    local zeros = {kind = "zeros"}
+    local function make(kind, opts)
+      opts.units = 2
+      opts.kernel_initializer, opts.recurrent_initializer, opts.bias_initializer = zeros, zeros, zeros
+      return pcall(lurn.core.recurrent_layer, kind, opts)
+    end
+    local ok, err = make("LSTM", {recurrent_activation = "gelu"})
+    assert.is_false(ok)
+    assert.matches("LSTM: recurrent_activation 'gelu' is not supported", err)
+    ok, err = make("SimpleRNN", {activation = "elu"})
+    assert.matches("SimpleRNN: activation 'elu' is not supported", err)
+    ok, err = make("GRU", {dropout = 1.5})
+    assert.matches("GRU: dropout must be in %[0, 1%)", err)
+  end)
+
   it("a tiny sequence task trains: the sign of the first timestep, remembered to the end", function()
     local n, steps = 64, 6
     local x = lurn.randn{n, steps, 1}

@@ -18,16 +18,17 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
     lurn_fail(LURN_EINVAL, "%s: units must be a positive integer, got %lld", ops->type, (long long)c->units);
     return NULL;
   }
-  const char *which = !cell_activation(c->activation)                          ? "activation"
-                      : gates > 1 && !cell_activation(c->recurrent_activation) ? "recurrent_activation"
-                                                                               : NULL;
-  if (which) {
-    lurn_activation a = which[0] == 'a' ? c->activation : c->recurrent_activation;
-    lurn_fail(LURN_EINVAL,
-              "%s: %s '%s' is not supported in recurrent cells (use tanh, sigmoid, relu, softsign or linear)",
-              ops->type, which, lurn_activation_name(a));
-    return NULL;
-  }
+  /* the gates' recurrent_activation only where there are gates (LSTM, GRU) */
+  lurn_activation acts[2] = {c->activation, c->recurrent_activation};
+  static const char *const keys[2] = {"activation", "recurrent_activation"};
+  for (int i = 0; i < (gates > 1 ? 2 : 1); i++)
+    if (!cell_activation(acts[i])) {
+      lurn_fail(
+          LURN_EINVAL,
+          "%s: %s '%s' is not supported in recurrent cells (use tanh, sigmoid, relu, softsign or linear)",
+          ops->type, keys[i], lurn_activation_name(acts[i]));
+      return NULL;
+    }
   if (!(c->dropout >= 0 && c->dropout < 1)) {
     lurn_fail(LURN_EINVAL, "%s: dropout must be in [0, 1), got %g", ops->type, (double)c->dropout);
     return NULL;
