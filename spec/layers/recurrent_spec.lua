@@ -301,6 +301,15 @@ describe("recurrent layers", function()
     assert.matches("GRU: dropout must be in %[0, 1%)", err)
   end)
 
+  it("carries a NaN input through to the output, relu cells included (never a quietly finite number)", function()
+    for _, act in ipairs{"relu", "tanh"} do
+      local l = L.SimpleRNN(2, {activation = act})
+      l:build{2, 1}
+      local y = l(lurn.tensor{{{0 / 0}, {1}}})
+      for j = 1, 2 do assert(y:get(1, j) ~= y:get(1, j), act .. ": expected NaN, got " .. y:get(1, j)) end
+    end
+  end)
+
   it("a tiny sequence task trains: the sign of the first timestep, remembered to the end", function()
     local n, steps = 64, 6
     local x = lurn.randn{n, steps, 1}

@@ -82,8 +82,8 @@ static inline int lurn_rnn_parallel(const lurn_rnn *r) {
 static inline float lurn_rnn_act(lurn_activation act, float z) {
   switch (act) {
     case LURN_ACT_TANH: return tanhf(z);
-    case LURN_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
-    case LURN_ACT_RELU: return z > 0 ? z : 0;
+    case LURN_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z)); /* 0 below -88: 1 / inf */
+    case LURN_ACT_RELU: return z > 0 || z != z ? z : 0.0f; /* NaN stays NaN, as the relu layer's */
     case LURN_ACT_SOFTSIGN: return z / (1.0f + fabsf(z));
     default: return z;
   }
