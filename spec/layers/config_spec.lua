@@ -76,7 +76,7 @@ local CASES = {
   Concatenate = {function() return L.Concatenate{axis = -1, name = "cfg_cat"} end, {4}, true},
   InputLayer = {function() return L.InputLayer{shape = {3, 2}, name = "cfg_input"} end},
   SimpleRNN = {function()
-    return L.SimpleRNN(3, {activation = "relu", return_sequences = true, go_backwards = true,
+    return L.SimpleRNN(3, {activation = "relu", return_sequences = true, go_backwards = true, recurrent_dropout = 0.2,
                            recurrent_initializer = I.Orthogonal{gain = 0.5, seed = 2}, kernel_regularizer = R.l2(0.01),
                            recurrent_regularizer = R.l1(0.02), input_shape = {4, 2}, name = "cfg_rnn"})
   end, {4, 2}},

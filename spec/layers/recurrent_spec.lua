@@ -197,6 +197,45 @@ describe("recurrent layers", function()
         gradcheck.check_layer(l, lurn.randn{3, 4, 5}, {seed = 17})
       end)
 
+      for _, mode in ipairs{{recurrent_dropout = 0.4}, {recurrent_dropout = 0.4, dropout = 0.3},
+                            {recurrent_dropout = 0.3, go_backwards = true, return_sequences = false}} do
+        local parts = {}
+        for key, v in pairs(mode) do parts[#parts + 1] = key .. "=" .. tostring(v) end
+        table.sort(parts)
+        it("passes a gradient check in training with {" .. table.concat(parts, ", ") .. "}", function()
+          mode.return_sequences = mode.return_sequences ~= false
+          local l = random_layer(cls, 3, 4, 5, mode)
+          gradcheck.check_layer(l, lurn.randn{3, 4, 5}, {seed = 23})
+        end)
+      end
+
+      it("recurrent_dropout masks the state entering the recurrent product, dropout the inputs (training only)",
+        function()
+          -- at a rate this close to 1 every element is dropped (the chance that one of these few
+          -- is kept is about 1e-4): the layer is then the same one without a recurrent kernel,
+          -- or on zero inputs; inference is unaffected
+          local rate = 1 - 1e-6
+          local function like(opts, w)
+            local l = random_layer(cls, 3, 4, 2, opts)
+            if w then l:set_weights(w) end
+            return l
+          end
+          local l = like{recurrent_dropout = rate, dropout = 0.3, return_sequences = true}
+          local w = l:get_weights()
+          local plain = like({return_sequences = true}, w)
+          local no_rk = like({return_sequences = true}, {w[1], lurn.zeros(w[2]:shape()), w[3]})
+          local x, zeros = lurn.randn{2, 4, 2}, lurn.zeros{2, 4, 2}
+          assert_all_close(plain(x):totable(), l(x):totable(), 1e-6)
+          -- one mask for all gates, one per gate (Keras' implementation 1) on either side
+          local cases = {{{recurrent_dropout = rate}, no_rk, x}, {{dropout = rate}, plain, zeros},
+                         {{dropout = rate, recurrent_dropout = rate}, no_rk, zeros}}
+          for _, case in ipairs(cases) do
+            case[1].return_sequences = true
+            local dropped = like(case[1], w)
+            assert_all_close(case[2](case[3]):totable(), dropped._core:forward(x, true):totable(), 1e-6)
+          end
+        end)
+
       it("refuses what it does not support, naming the option", function()
         assert.has_error(function() cls(4, {stateful = true}) end)
         local ok, err = pcall(cls, 4, {return_state = true})
@@ -204,8 +243,8 @@ describe("recurrent layers", function()
         assert.matches("return_state", err)
         ok, err = pcall(cls, 4, {dropout = 1})
         assert.matches("dropout must be a number in %[0, 1%)", err)
-        ok, err = pcall(cls, 4, {recurrent_dropout = 0.2})
-        assert.matches("recurrent_dropout", err)
+        ok, err = pcall(cls, 4, {recurrent_dropout = -0.1})
+        assert.matches("recurrent_dropout must be a number in %[0, 1%)", err)
         ok, err = pcall(cls, 4, {activation = "gelu"})
         assert.matches("activation must be one of", err)
         ok, err = pcall(cls, 0)

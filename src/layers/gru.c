@@ -31,10 +31,10 @@ static void gru_step_reset_before(lurn_layer *l, int64_t s) {
   float *h = lurn_tensor_data(r->h), *rhin = lurn_tensor_data(r->cell[CELL_RH]);
   float *rec = lurn_tensor_data(r->cell[CELL_REC]);
   lurn_activation act = r->c.activation, ract = r->c.recurrent_activation;
-  if (s > 0)
-    lurn_sgemm(0, 0, n, 2 * u, u, 1.0f, lurn_rnn_h_prev(r, s), steps * u, rk, w, 0.0f, rec, w);
-  else
-    for (int64_t i = 0; i < n; i++) memset(rec + i * w, 0, sizeof(float) * (size_t)(2 * u));
+  for (int64_t i = 0; i < n; i++) memset(rec + i * w, 0, sizeof(float) * (size_t)(2 * u));
+  lurn_rnn_begin_step(l, s);
+  lurn_rnn_recurrent_product(l, s, 0, 2, rec, w);
+  const float *hm = lurn_rnn_hprev_of(r, 2, s); /* h(t-1) through the h block's recurrent mask */
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
   for (int64_t i = 0; i < n; i++) {
     float *zi = z + i * steps * w;
@@ -43,7 +43,7 @@ static void gru_step_reset_before(lurn_layer *l, int64_t s) {
     for (int64_t j = 0; j < u; j++) {
       zi[j] = lurn_rnn_act(ract, zi[j] + ri[j]);
       zi[u + j] = lurn_rnn_act(ract, zi[u + j] + ri[u + j]);
-      rhin[at + j] = zi[u + j] * (s > 0 ? h[at - u + j] : 0.0f);
+      rhin[at + j] = zi[u + j] * hm[i * steps * u + j];
     }
   }
   lurn_sgemm(0, 0, n, u, u, 1.0f, rhin + s * u, steps * u, rk + 2 * u, w, 0.0f, rec + 2 * u, w);
@@ -67,7 +67,6 @@ static lurn_status gru_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor 
   if (!st) st = lurn_buffer_ensure(&r->cell[CELL_RH], 3, shape);
   if (!st) st = lurn_buffer_ensure(&r->cell[CELL_REC], 2, rec_shape);
   if (st || n == 0) return st;
-  const float *rk = lurn_tensor_data(l->params[1]);
   const float *rbias =
       r->c.use_bias && r->c.reset_after ? (const float *)lurn_tensor_data(l->params[2]) + w : NULL;
   float *h = lurn_tensor_data(r->h), *rh = lurn_tensor_data(r->cell[CELL_RH]),
@@ -85,7 +84,8 @@ static lurn_status gru_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor 
       else
         memset(rec + i * w, 0, sizeof(float) * (size_t)w);
     }
-    if (s > 0) lurn_sgemm(0, 0, n, w, u, 1.0f, lurn_rnn_h_prev(r, s), steps * u, rk, w, 1.0f, rec, w);
+    lurn_rnn_begin_step(l, s);
+    lurn_rnn_recurrent_product(l, s, 0, 3, rec, w);
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
     for (int64_t i = 0; i < n; i++) {
       float *zi = z + i * steps * w;
@@ -131,21 +131,21 @@ static void gru_step_back_reset_before(lurn_layer *l, int64_t s) {
   /* through rh = (r * h(t-1)) @ recurrent_kernel[:, h block] */
   lurn_sgemm(0, 1, n, u, u, 1.0f, dz + 2 * u, steps * w, rk + 2 * u, w, 0.0f, drhin, u);
   lurn_sgemm(1, 0, u, u, n, 1.0f, rhin + s * u, steps * u, dz + 2 * u, steps * w, 1.0f, drk + 2 * u, w);
+  const float *hm = lurn_rnn_hprev_of(r, 2, s); /* h(t-1) through the h block's recurrent mask */
+  const float *rm = r->rec_masks ? (const float *)lurn_tensor_data(r->rmask) + 2 * n * u : NULL;
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
   for (int64_t i = 0; i < n; i++) {
     const float *g = gates + i * steps * w;
     float *d = dz + i * steps * w;
-    int64_t at = (i * steps + s) * u;
     for (int64_t j = 0; j < u; j++) {
-      float rg = g[u + j], hprev = s > 0 ? h[at - u + j] : 0.0f, dr = drhin[i * u + j];
-      d[u + j] = dr * hprev * lurn_rnn_act_grad(ract, rg);
-      dh_next[i * u + j] += dr * rg;
+      float rg = g[u + j], dr = drhin[i * u + j];
+      d[u + j] = dr * hm[i * steps * u + j] * lurn_rnn_act_grad(ract, rg);
+      dh_next[i * u + j] += dr * rg * (rm ? rm[i * u + j] : 1.0f);
     }
   }
-  if (s > 0) { /* through the z and r blocks of h(t-1) @ recurrent_kernel */
-    lurn_sgemm(1, 0, u, 2 * u, n, 1.0f, lurn_rnn_h_prev(r, s), steps * u, dz, steps * w, 1.0f, drk, w);
-    lurn_sgemm(0, 1, n, u, 2 * u, 1.0f, dz, steps * w, rk, w, 1.0f, dh_next, u);
-  }
+  /* through the z and r blocks of h(t-1) @ recurrent_kernel (their kernel's gradient over
+   * the whole sequence, after the loop) */
+  if (s > 0) lurn_rnn_dh_prev(l, dz, steps * w, 0, 2, dh_next, 1.0f);
 }
 
 static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
@@ -192,12 +192,13 @@ static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_
         dh_next[i * u + j] = dhv * zg;
       }
     }
-    if (s > 0) lurn_rnn_dh_prev(l, dzrec, steps * w, dh_next, 1.0f);
+    if (s > 0) lurn_rnn_dh_prev(l, dzrec, steps * w, 0, 3, dh_next, 1.0f);
     lurn_tensor *swap = r->dh;
     r->dh = r->dh_next, r->dh_next = swap;
   }
+  if (!drec) lurn_rnn_recurrent_grad(l, lurn_tensor_data(r->dg), w, 0, 2); /* the z, r blocks */
   if (drec) { /* over the whole sequence: the recurrent kernel's and the recurrent bias's gradients */
-    lurn_rnn_recurrent_grad(l, drec);
+    lurn_rnn_recurrent_grad(l, drec, w, 0, 3);
     if (drbias)
       for (int64_t i = 0; i < n * steps; i++)
         for (int64_t j = 0; j < w; j++) drbias[j] += drec[i * w + j];

@@ -24,13 +24,13 @@ static lurn_status lstm_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor
   if (!st) st = lurn_buffer_ensure(&r->cell[CELL_C], 3, shape);
   if (!st) st = lurn_buffer_ensure(&r->cell[CELL_AC], 3, shape);
   if (st || n == 0) return st;
-  const float *rk = lurn_tensor_data(l->params[1]);
   float *h = lurn_tensor_data(r->h), *c = lurn_tensor_data(r->cell[CELL_C]),
         *ac = lurn_tensor_data(r->cell[CELL_AC]);
   lurn_activation act = r->c.activation, ract = r->c.recurrent_activation;
   for (int64_t s = 0; s < steps; s++) {
     float *z = (float *)lurn_tensor_data(r->xw) + lurn_rnn_time(r, s) * w; /* row stride steps*w */
-    if (s > 0) lurn_sgemm(0, 0, n, w, u, 1.0f, lurn_rnn_h_prev(r, s), steps * u, rk, w, 1.0f, z, steps * w);
+    lurn_rnn_begin_step(l, s);
+    lurn_rnn_recurrent_product(l, s, 0, 4, z, steps * w);
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
     for (int64_t i = 0; i < n; i++) {
       float *zi = z + i * steps * w;
@@ -83,9 +83,9 @@ static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn
         dc[i * u + j] = dcv * fg;
       }
     }
-    if (s > 0) lurn_rnn_dh_prev(l, dz, steps * w, dh, 0.0f);
+    if (s > 0) lurn_rnn_dh_prev(l, dz, steps * w, 0, 4, dh, 0.0f);
   }
-  lurn_rnn_recurrent_grad(l, lurn_tensor_data(r->dg));
+  lurn_rnn_recurrent_grad(l, lurn_tensor_data(r->dg), w, 0, 4);
   lurn_rnn_finish_backward(l, x, dx);
   return LURN_OK;
 }

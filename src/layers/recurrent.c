@@ -29,8 +29,10 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
           ops->type, keys[i], lurn_activation_name(acts[i]));
       return NULL;
     }
-  if (!(c->dropout >= 0 && c->dropout < 1)) {
-    lurn_fail(LURN_EINVAL, "%s: dropout must be in [0, 1), got %g", ops->type, (double)c->dropout);
+  if (!(c->dropout >= 0 && c->dropout < 1) || !(c->recurrent_dropout >= 0 && c->recurrent_dropout < 1)) {
+    int rec = !(c->recurrent_dropout >= 0 && c->recurrent_dropout < 1);
+    lurn_fail(LURN_EINVAL, "%s: %s must be in [0, 1), got %g", ops->type,
+              rec ? "recurrent_dropout" : "dropout", (double)(rec ? c->recurrent_dropout : c->dropout));
     return NULL;
   }
   lurn_rnn *r = calloc(1, sizeof *r);
@@ -83,28 +85,35 @@ lurn_status lurn_rnn_build(lurn_layer *l, lurn_rng *rng, int bias_rows) {
   return LURN_OK;
 }
 
-/* Draws the dropout mask (N, features) and writes xdrop = x * mask (the same mask at
- * every timestep), which the input projection and dL/dkernel then read instead of x. */
-static lurn_status drop_inputs(lurn_rnn *r, const lurn_tensor *x) {
-  int64_t n = r->n, steps = r->steps, f = r->features, mshape[2] = {n, f};
-  lurn_status st = lurn_buffer_ensure(&r->mask, 2, mshape);
-  if (!st) st = lurn_buffer_ensure(&r->xdrop, 3, x->shape);
-  if (st) return st;
-  /* as the Dropout layer: keep when a 32-bit uniform integer is >= rate * 2^32 */
-  float *m = lurn_tensor_data(r->mask), scale = 1.0f / (1.0f - r->c.dropout);
-  uint32_t threshold = (uint32_t)((double)r->c.dropout * 4294967296.0);
-  lurn_rng_fill_u32(r->c.rng, (uint32_t *)m, n * f);
-  for (int64_t i = 0; i < n * f; i++) {
+/* count dropout multipliers: 0, or 1 / (1 - rate) with probability 1 - rate (as the Dropout
+ * layer: kept when a 32-bit uniform integer is >= rate * 2^32). */
+static void draw_mask(lurn_rng *rng, float rate, float *m, int64_t count) {
+  float scale = 1.0f / (1.0f - rate);
+  uint32_t threshold = (uint32_t)((double)rate * 4294967296.0);
+  lurn_rng_fill_u32(rng, (uint32_t *)m, count);
+  for (int64_t i = 0; i < count; i++) {
     uint32_t bits;
     memcpy(&bits, &m[i], sizeof bits);
     m[i] = bits >= threshold ? scale : 0.0f;
   }
+}
+
+/* Draws in_masks input masks (N, features) and writes xdrop: x through each, the same
+ * mask at every timestep. The input projection and dL/dkernel then read xdrop. */
+static lurn_status drop_inputs(lurn_rnn *r, const lurn_tensor *x) {
+  int64_t k = r->in_masks, n = r->n, steps = r->steps, f = r->features;
+  int64_t mshape[3] = {k, n, f}, xshape[4] = {k, n, steps, f};
+  lurn_status st = lurn_buffer_ensure(&r->mask, 3, mshape);
+  if (!st) st = lurn_buffer_ensure(&r->xdrop, 4, xshape);
+  if (st) return st;
+  float *m = lurn_tensor_data(r->mask), *out = lurn_tensor_data(r->xdrop);
+  draw_mask(r->c.rng, r->c.dropout, m, k * n * f);
   const float *in = lurn_tensor_data(x);
-  float *out = lurn_tensor_data(r->xdrop);
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t t = 0; t < steps; t++)
-      for (int64_t j = 0; j < f; j++)
-        out[(i * steps + t) * f + j] = in[(i * steps + t) * f + j] * m[i * f + j];
+  for (int64_t g = 0; g < k; g++)
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t t = 0; t < steps; t++)
+        for (int64_t j = 0; j < f; j++)
+          out[((g * n + i) * steps + t) * f + j] = in[(i * steps + t) * f + j] * m[(g * n + i) * f + j];
   return LURN_OK;
 }
 
@@ -113,26 +122,72 @@ lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x, int trai
   r->n = x->shape[0];
   r->steps = x->shape[1];
   r->features = x->shape[2];
-  int64_t units = r->c.units, width = r->gates * units, rows = r->n * r->steps;
-  int64_t gshape[3] = {r->n, r->steps, width}, hshape[3] = {r->n, r->steps, units};
+  int drop = training && r->c.dropout > 0, rdrop = training && r->c.recurrent_dropout > 0;
+  r->in_masks = drop ? (rdrop ? r->gates : 1) : 0;
+  r->rec_masks = rdrop ? r->gates : 0;
+  int64_t n = r->n, units = r->c.units, width = r->gates * units, rows = n * r->steps, f = r->features;
+  int64_t gshape[3] = {n, r->steps, width}, hshape[3] = {n, r->steps, units};
+  int64_t pshape[4] = {r->rec_masks ? r->rec_masks : 1, n, r->steps, units},
+          rshape[3] = {r->rec_masks, n, units};
   lurn_status st = lurn_buffer_ensure(&r->xw, 3, gshape);
   if (!st) st = lurn_buffer_ensure(&r->h, 3, hshape);
-  r->dropped = 0;
+  if (!st) st = lurn_buffer_ensure(&r->hprev, 4, pshape);
+  if (!st && r->rec_masks) st = lurn_buffer_ensure(&r->rmask, 3, rshape);
   if (st || rows == 0) return st;
-  if (training && r->c.dropout > 0) {
-    if ((st = drop_inputs(r, x))) return st;
-    r->dropped = 1;
-    x = r->xdrop;
-  }
+  if (r->rec_masks)
+    draw_mask(r->c.rng, r->c.recurrent_dropout, lurn_tensor_data(r->rmask), r->rec_masks * n * units);
+  if (r->in_masks && (st = drop_inputs(r, x))) return st;
   float *xw = lurn_tensor_data(r->xw);
-  const float *bias = r->c.use_bias ? lurn_tensor_data(l->params[2]) : NULL;
+  const float *bias = r->c.use_bias ? lurn_tensor_data(l->params[2]) : NULL,
+              *kernel = lurn_tensor_data(l->params[0]);
   if (bias) { /* start from the (input) bias so that sgemm accumulates onto it */
 #pragma omp parallel for if (rows * width > LURN_PARALLEL_MIN) schedule(static)
     for (int64_t i = 0; i < rows; i++) memcpy(xw + i * width, bias, sizeof(float) * (size_t)width);
   }
-  lurn_sgemm(0, 0, rows, width, r->features, 1.0f, lurn_tensor_data(x), r->features,
-             lurn_tensor_data(l->params[0]), width, bias ? 1.0f : 0.0f, xw, width);
+  if (r->in_masks <= 1) {
+    const float *in = lurn_tensor_data(r->in_masks ? r->xdrop : x);
+    lurn_sgemm(0, 0, rows, width, f, 1.0f, in, f, kernel, width, bias ? 1.0f : 0.0f, xw, width);
+  } else { /* each gate's block from its own masked inputs */
+    for (int64_t g = 0; g < r->gates; g++)
+      lurn_sgemm(0, 0, rows, units, f, 1.0f, (const float *)lurn_tensor_data(r->xdrop) + g * rows * f, f,
+                 kernel + g * units, width, bias ? 1.0f : 0.0f, xw + g * units, width);
+  }
   return LURN_OK;
+}
+
+void lurn_rnn_begin_step(lurn_layer *l, int64_t s) {
+  lurn_rnn *r = l->impl;
+  int64_t n = r->n, steps = r->steps, u = r->c.units, t = lurn_rnn_time(r, s),
+          slots = r->rec_masks ? r->rec_masks : 1;
+  const float *h = lurn_tensor_data(r->h), *rm = r->rec_masks ? lurn_tensor_data(r->rmask) : NULL;
+  float *hp = lurn_tensor_data(r->hprev);
+  for (int64_t g = 0; g < slots; g++)
+    for (int64_t i = 0; i < n; i++) {
+      float *to = hp + ((g * n + i) * steps + t) * u;
+      if (s == 0) {
+        memset(to, 0, sizeof(float) * (size_t)u);
+        continue;
+      }
+      const float *from = h + (i * steps + s - 1) * u;
+      if (!rm)
+        memcpy(to, from, sizeof(float) * (size_t)u);
+      else
+        for (int64_t j = 0; j < u; j++) to[j] = from[j] * rm[(g * n + i) * u + j];
+    }
+}
+
+void lurn_rnn_recurrent_product(lurn_layer *l, int64_t s, int g0, int ng, float *out, int64_t ldo) {
+  lurn_rnn *r = l->impl;
+  if (s == 0) return;
+  int64_t n = r->n, u = r->c.units, width = r->gates * u, ld = r->steps * u;
+  const float *rk = lurn_tensor_data(l->params[1]);
+  if (!r->rec_masks) {
+    lurn_sgemm(0, 0, n, ng * u, u, 1.0f, lurn_rnn_hprev_of(r, 0, s), ld, rk + g0 * u, width, 1.0f, out, ldo);
+    return;
+  }
+  for (int g = g0; g < g0 + ng; g++)
+    lurn_sgemm(0, 0, n, u, u, 1.0f, lurn_rnn_hprev_of(r, g, s), ld, rk + g * u, width, 1.0f,
+               out + (g - g0) * u, ldo);
 }
 
 void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y) {
@@ -151,27 +206,18 @@ void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y) {
 lurn_status lurn_rnn_begin_backward(lurn_layer *l) {
   lurn_rnn *r = l->impl;
   int64_t n = r->n, steps = r->steps, units = r->c.units, width = r->gates * units;
-  int64_t gshape[3] = {n, steps, width}, hshape[2] = {n, units}, pshape[3] = {n, steps, units};
+  int64_t gshape[3] = {n, steps, width}, hshape[2] = {n, units};
+  /* before a mask: a step's dL/dh(t-1) for one gate, or dL/dx for one gate's inputs */
+  int64_t tshape[1] = {n * (r->in_masks > 1 && steps * r->features > units ? steps * r->features : units)};
   lurn_status st = lurn_buffer_ensure(&r->dg, 3, gshape);
   if (!st) st = lurn_buffer_ensure(&r->dh, 2, hshape);
   if (!st) st = lurn_buffer_ensure(&r->dh_next, 2, hshape);
-  if (!st) st = lurn_buffer_ensure(&r->hprev, 3, pshape);
+  if (!st && (r->rec_masks || r->in_masks > 1)) st = lurn_buffer_ensure(&r->tmp, 1, tshape);
   if (st) return st;
   lurn_tensor_fill(r->dh, 0);
   if (n * steps == 0) lurn_tensor_fill(l->grads[0], 0); /* the cells stop here */
   lurn_tensor_fill(l->grads[1], 0);
   if (r->c.use_bias) lurn_tensor_fill(l->grads[2], 0);
-  const float *h = lurn_tensor_data(r->h);
-  float *hp = lurn_tensor_data(r->hprev);
-#pragma omp parallel for if (n * steps * units > LURN_PARALLEL_MIN) schedule(static)
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t s = 0; s < steps; s++) {
-      float *to = hp + (i * steps + lurn_rnn_time(r, s)) * units;
-      if (s == 0)
-        memset(to, 0, sizeof(float) * (size_t)units);
-      else
-        memcpy(to, h + (i * steps + s - 1) * units, sizeof(float) * (size_t)units);
-    }
   return LURN_OK;
 }
 
@@ -185,40 +231,74 @@ void lurn_rnn_add_dy(const lurn_rnn *r, const lurn_tensor *dy, int64_t s) {
     for (int64_t j = 0; j < units; j++) dh[i * units + j] += g[i * stride + j];
 }
 
-void lurn_rnn_dh_prev(lurn_layer *l, const float *dgates, int64_t ld, float *dh_next, float beta) {
+void lurn_rnn_dh_prev(lurn_layer *l, const float *dgates, int64_t ld, int g0, int ng, float *dh_next,
+                      float beta) {
   lurn_rnn *r = l->impl;
-  int64_t units = r->c.units, width = r->gates * units;
-  lurn_sgemm(0, 1, r->n, units, width, 1.0f, dgates, ld, lurn_tensor_data(l->params[1]), width, beta, dh_next,
-             units);
+  int64_t n = r->n, u = r->c.units, width = r->gates * u;
+  const float *rk = lurn_tensor_data(l->params[1]);
+  if (!r->rec_masks) {
+    lurn_sgemm(0, 1, n, u, ng * u, 1.0f, dgates, ld, rk + g0 * u, width, beta, dh_next, u);
+    return;
+  }
+  float *tmp = lurn_tensor_data(r->tmp);
+  const float *rm = lurn_tensor_data(r->rmask);
+  for (int g = g0; g < g0 + ng; g++) {
+    lurn_sgemm(0, 1, n, u, u, 1.0f, dgates + (g - g0) * u, ld, rk + g * u, width, 0.0f, tmp, u);
+    int overwrite = g == g0 && beta == 0.0f;
+    const float *m = rm + g * n * u;
+    for (int64_t i = 0; i < n * u; i++) dh_next[i] = (overwrite ? 0.0f : dh_next[i]) + tmp[i] * m[i];
+  }
 }
 
-void lurn_rnn_recurrent_grad(lurn_layer *l, const float *dgates) {
+void lurn_rnn_recurrent_grad(lurn_layer *l, const float *dgates, int64_t ld, int g0, int ng) {
   lurn_rnn *r = l->impl;
-  int64_t units = r->c.units, width = r->gates * units;
-  lurn_sgemm(1, 0, units, width, r->n * r->steps, 1.0f, lurn_tensor_data(r->hprev), units, dgates, width,
-             1.0f, lurn_tensor_data(l->grads[1]), width);
+  int64_t u = r->c.units, width = r->gates * u, rows = r->n * r->steps;
+  const float *hp = lurn_tensor_data(r->hprev);
+  float *grk = lurn_tensor_data(l->grads[1]);
+  if (!r->rec_masks) {
+    lurn_sgemm(1, 0, u, ng * u, rows, 1.0f, hp, u, dgates, ld, 1.0f, grk + g0 * u, width);
+    return;
+  }
+  for (int g = g0; g < g0 + ng; g++)
+    lurn_sgemm(1, 0, u, u, rows, 1.0f, hp + g * rows * u, u, dgates + (g - g0) * u, ld, 1.0f, grk + g * u,
+               width);
 }
 
 void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx) {
   lurn_rnn *r = l->impl;
-  if (r->dropped) x = r->xdrop;
-  int64_t width = r->gates * r->c.units, rows = r->n * r->steps, f = r->features;
-  const float *dg = lurn_tensor_data(r->dg);
-  lurn_sgemm(1, 0, f, width, rows, 1.0f, lurn_tensor_data(x), f, dg, width, 0.0f,
-             lurn_tensor_data(l->grads[0]), width);
+  int64_t n = r->n, steps = r->steps, u = r->c.units, width = r->gates * u, rows = n * steps, f = r->features;
+  const float *dg = lurn_tensor_data(r->dg), *kernel = lurn_tensor_data(l->params[0]);
+  const float *in = lurn_tensor_data(r->in_masks ? r->xdrop : x);
+  float *gk = lurn_tensor_data(l->grads[0]);
+  if (r->in_masks <= 1)
+    lurn_sgemm(1, 0, f, width, rows, 1.0f, in, f, dg, width, 0.0f, gk, width);
+  else
+    for (int64_t g = 0; g < r->gates; g++)
+      lurn_sgemm(1, 0, f, u, rows, 1.0f, in + g * rows * f, f, dg + g * u, width, 0.0f, gk + g * u, width);
   if (r->c.use_bias) { /* the input bias: row 0 of GRU's two */
     float *db = lurn_tensor_data(l->grads[2]);
     for (int64_t i = 0; i < rows; i++)
       for (int64_t j = 0; j < width; j++) db[j] += dg[i * width + j];
   }
   if (!dx) return;
-  lurn_sgemm(0, 1, rows, f, width, 1.0f, dg, width, lurn_tensor_data(l->params[0]), width, 0.0f,
-             lurn_tensor_data(dx), f);
-  if (r->dropped) {
-    const float *m = lurn_tensor_data(r->mask);
-    float *d = lurn_tensor_data(dx);
-    for (int64_t i = 0; i < r->n; i++)
-      for (int64_t t = 0; t < r->steps; t++)
-        for (int64_t j = 0; j < f; j++) d[(i * r->steps + t) * f + j] *= m[i * f + j];
+  float *d = lurn_tensor_data(dx);
+  const float *m = r->in_masks ? lurn_tensor_data(r->mask) : NULL;
+  if (r->in_masks <= 1) {
+    lurn_sgemm(0, 1, rows, f, width, 1.0f, dg, width, kernel, width, 0.0f, d, f);
+    if (m)
+      for (int64_t i = 0; i < n; i++)
+        for (int64_t t = 0; t < steps; t++)
+          for (int64_t j = 0; j < f; j++) d[(i * steps + t) * f + j] *= m[i * f + j];
+    return;
+  }
+  float *tmp = lurn_tensor_data(r->tmp);
+  for (int64_t g = 0; g < r->gates; g++) { /* each gate's inputs through its own mask */
+    lurn_sgemm(0, 1, rows, f, u, 1.0f, dg + g * u, width, kernel + g * u, width, 0.0f, tmp, f);
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t t = 0; t < steps; t++)
+        for (int64_t j = 0; j < f; j++) {
+          int64_t at = (i * steps + t) * f + j;
+          d[at] = (g == 0 ? 0.0f : d[at]) + tmp[at] * m[(g * n + i) * f + j];
+        }
   }
 }

@@ -11,13 +11,11 @@ static lurn_status simple_rnn_forward(lurn_layer *l, const lurn_tensor *x, lurn_
   lurn_status st = lurn_rnn_begin_forward(l, x, training);
   if (st || r->n == 0) return st;
   int64_t n = r->n, steps = r->steps, units = r->c.units;
-  const float *rk = lurn_tensor_data(l->params[1]);
   float *h = lurn_tensor_data(r->h);
   for (int64_t s = 0; s < steps; s++) {
     float *z = (float *)lurn_tensor_data(r->xw) + lurn_rnn_time(r, s) * units; /* row stride steps*units */
-    if (s > 0)
-      lurn_sgemm(0, 0, n, units, units, 1.0f, lurn_rnn_h_prev(r, s), steps * units, rk, units, 1.0f, z,
-                 steps * units);
+    lurn_rnn_begin_step(l, s);
+    lurn_rnn_recurrent_product(l, s, 0, 1, z, steps * units);
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
     for (int64_t i = 0; i < n; i++)
       for (int64_t j = 0; j < units; j++)
@@ -44,9 +42,9 @@ static lurn_status simple_rnn_backward(lurn_layer *l, const lurn_tensor *x, cons
       for (int64_t j = 0; j < units; j++)
         dz[i * steps * units + j] =
             dh[i * units + j] * lurn_rnn_act_grad(r->c.activation, h[(i * steps + s) * units + j]);
-    if (s > 0) lurn_rnn_dh_prev(l, dz, steps * units, dh, 0.0f);
+    if (s > 0) lurn_rnn_dh_prev(l, dz, steps * units, 0, 1, dh, 0.0f);
   }
-  lurn_rnn_recurrent_grad(l, lurn_tensor_data(r->dg));
+  lurn_rnn_recurrent_grad(l, lurn_tensor_data(r->dg), units, 0, 1);
   lurn_rnn_finish_backward(l, x, dx);
   return LURN_OK;
 }

@@ -117,7 +117,7 @@ static int l_dense_layer(lua_State *L) {
 /* core.recurrent_layer("SimpleRNN" | "LSTM" | "GRU", {units=, activation=,
  * recurrent_activation=, use_bias=, kernel_initializer=, recurrent_initializer=,
  * bias_initializer=, unit_forget_bias=, reset_after=, return_sequences=, go_backwards=,
- * dropout=}) */
+ * dropout=, recurrent_dropout=}) */
 static int l_recurrent_layer(lua_State *L) {
   static const char *const kinds[] = {"SimpleRNN", "LSTM", "GRU", NULL};
   int kind = luaL_checkoption(L, 1, NULL, kinds);
@@ -138,6 +138,7 @@ static int l_recurrent_layer(lua_State *L) {
   c.return_sequences = opt_bool(L, 2, "return_sequences", 0);
   c.go_backwards = opt_bool(L, 2, "go_backwards", 0);
   c.dropout = opt_float(L, 2, "dropout", 0);
+  c.recurrent_dropout = opt_float(L, 2, "recurrent_dropout", 0);
   c.rng = lurn_rng_global();
   lurn_layer *(*const make[])(const lurn_recurrent_config *) = {lurn_simple_rnn_new, lurn_lstm_new, lurn_gru_new};
   return l_pushlayer(L, make[kind](&c), 0);

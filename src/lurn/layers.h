@@ -158,10 +158,11 @@ typedef struct lurn_recurrent_config {
   int unit_forget_bias;  /* LSTM: the forget gate's bias starts at 1 */
   int reset_after;       /* GRU: the reset gate applies after the recurrent product */
   int return_sequences, go_backwards;
-  /* Keras 2's dropout with recurrent_dropout = 0: in training, each sample's input
-   * features are kept with probability 1 - dropout and scaled by 1 / (1 - dropout), one
-   * mask for all timesteps and gates, drawn from rng (NULL: the global generator). */
-  float dropout;
+  /* Keras 2's dropout on the inputs and recurrent_dropout on the state entering the
+   * recurrent product, in training: kept with probability 1 - rate and scaled by
+   * 1 / (1 - rate), masks drawn once per batch from rng (NULL: the global generator); one
+   * input mask for all gates without recurrent_dropout, else one per gate on both sides. */
+  float dropout, recurrent_dropout;
   lurn_rng *rng;
 } lurn_recurrent_config;
 lurn_layer *lurn_simple_rnn_new(const lurn_recurrent_config *c);

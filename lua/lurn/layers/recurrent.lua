@@ -5,10 +5,12 @@
 -- bias_initializer ("zeros"), unit_forget_bias (true; LSTM), reset_after (true; GRU),
 -- kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer,
 -- return_sequences (false), go_backwards (false), input_shape = {timesteps, features}.
--- dropout (0): in training, each sample's input features are dropped with this
--- probability (kept ones scaled by 1 / (1 - dropout)), one mask for all timesteps and
--- gates, as Keras 2 does when recurrent_dropout is 0. stateful, return_state,
--- recurrent_dropout and unroll take only their defaults (false, false, 0, false). Weights in Keras' layout and order (get_weights):
+-- dropout (0) and recurrent_dropout (0), as Keras 2's: in training, each sample's input
+-- features (dropout) and the state entering the recurrent product (recurrent_dropout) are
+-- dropped with that probability (the kept ones scaled by 1 / (1 - rate)), masks drawn once
+-- per batch for all timesteps; one input mask for all gates without recurrent_dropout,
+-- else one mask per gate on each side. stateful, return_state and unroll take only their
+-- defaults (false, false, false). Weights in Keras' layout and order (get_weights):
 -- kernel (features, k*units), recurrent_kernel (units, k*units), bias (k*units), with
 -- LSTM's gates i, f, c, o (k = 4) and GRU's z, r, h (k = 3; bias (2, 3*units) with
 -- reset_after, the input and the recurrent bias).
@@ -24,7 +26,6 @@ local CELL_ACTIVATIONS = {tanh = true, sigmoid = true, relu = true, softsign = t
 local DEFAULT_ONLY = {
   stateful = {false, "stateful recurrent layers are not supported (each batch starts from a zero state)"},
   return_state = {false, "return_state is not supported yet (it needs models with several outputs)"},
-  recurrent_dropout = {0, "recurrent_dropout is not supported yet (dropout on the inputs is)"},
   unroll = {false, "unroll is not supported (lurn's loop over time is already compiled)"},
 }
 
@@ -80,9 +81,12 @@ local function new(cls, units, opts)
   self.use_bias = bool_option(cls, opts, "use_bias", true)
   self.return_sequences = bool_option(cls, opts, "return_sequences", false)
   self.go_backwards = bool_option(cls, opts, "go_backwards", false)
-  self.dropout = opts.dropout == nil and 0 or opts.dropout
-  if type(self.dropout) ~= "number" or not (self.dropout >= 0 and self.dropout < 1) then
-    error(("%s: dropout must be a number in [0, 1), got %s"):format(who, tostring(opts.dropout)), 3)
+  for _, key in ipairs{"dropout", "recurrent_dropout"} do
+    local v = opts[key] == nil and 0 or opts[key]
+    if type(v) ~= "number" or not (v >= 0 and v < 1) then
+      error(("%s: %s must be a number in [0, 1), got %s"):format(who, key, tostring(opts[key])), 3)
+    end
+    self[key] = v
   end
   for _, key in ipairs(cls._own_flags or {}) do self[key] = bool_option(cls, opts, key, true) end
   self.kernel_initializer = initializers.get(opts.kernel_initializer or "glorot_uniform")
@@ -101,7 +105,8 @@ local function create(self)
     use_bias = self.use_bias, kernel_initializer = self.kernel_initializer,
     recurrent_initializer = self.recurrent_initializer, bias_initializer = self.bias_initializer,
     unit_forget_bias = self.unit_forget_bias, reset_after = self.reset_after,
-    return_sequences = self.return_sequences, go_backwards = self.go_backwards, dropout = self.dropout})
+    return_sequences = self.return_sequences, go_backwards = self.go_backwards, dropout = self.dropout,
+    recurrent_dropout = self.recurrent_dropout})
 end
 
 local function get_config(self)
@@ -109,7 +114,8 @@ local function get_config(self)
   cfg.units, cfg.activation, cfg.use_bias = self.units, self.activation, self.use_bias
   cfg.recurrent_activation = self.recurrent_activation
   for _, key in ipairs(self._own_flags or {}) do cfg[key] = self[key] end
-  cfg.return_sequences, cfg.go_backwards, cfg.dropout = self.return_sequences, self.go_backwards, self.dropout
+  cfg.return_sequences, cfg.go_backwards = self.return_sequences, self.go_backwards
+  cfg.dropout, cfg.recurrent_dropout = self.dropout, self.recurrent_dropout
   for key, spec in pairs(DEFAULT_ONLY) do cfg[key] = spec[1] end
   for _, key in ipairs{"kernel_initializer", "recurrent_initializer", "bias_initializer"} do
     cfg[key] = initializers.serialize(self[key])
