@@ -296,6 +296,21 @@ describe("recurrent layers", function()
     local off = L.LSTM(2, {unit_forget_bias = false})
     off:build{3, 1}
     assert.same({0, 0, 0, 0, 0, 0, 0, 0}, off:get_weights()[3]:totable())
+
+    -- bias_initializer acts on a (units) weight and a (2 units) one, as Keras: their fans
+    local u = 50
+    local g = L.LSTM(u, {bias_initializer = "glorot_uniform"})
+    g:build{3, 1}
+    local b = g:get_weights()[3]:totable()
+    local function max_abs(from, to)
+      local m = 0
+      for j = from, to do m = math.max(m, math.abs(b[j])) end
+      return m
+    end
+    -- glorot_uniform on a 1-D weight of n: limit sqrt(3 / n)
+    assert(max_abs(1, u) <= math.sqrt(3 / u) and max_abs(1, u) > math.sqrt(3 / (4 * u)))
+    for j = u + 1, 2 * u do assert.equal(1, b[j]) end
+    assert(max_abs(2 * u + 1, 4 * u) <= math.sqrt(3 / (2 * u)) and max_abs(2 * u + 1, 4 * u) > math.sqrt(3 / (4 * u)))
   end)
 
   it("GRU with reset_after = false: bias (3 units) on the input side, r applied before the product", function()

@@ -2,6 +2,8 @@
  *   i, f, o = recurrent_activation(x @ kernel + h(t-1) @ recurrent_kernel + bias)[block]
  *   g = activation(...)[c block];  c(t) = f * c(t-1) + i * g;  h(t) = o * activation(c(t))
  * from h = c = 0; the shared machinery is in recurrent.c. */
+#include <string.h>
+
 #include "layers/recurrent.h"
 
 enum { CELL_C, CELL_AC, CELL_DC }; /* r->cell: c and activation(c) per step, dL/dc carried back */
@@ -10,9 +12,29 @@ static lurn_status lstm_build(lurn_layer *l, lurn_rng *rng) {
   lurn_rnn *r = l->impl;
   lurn_status st = lurn_rnn_build(l, rng, 1);
   if (st || !r->c.use_bias || !r->c.unit_forget_bias) return st;
-  /* Keras' unit_forget_bias: the forget block starts at one whatever bias_initializer says */
+  /* Keras' unit_forget_bias: bias_initializer on an (units) weight for the i block and on a
+   * (2*units) one for the c, o blocks (their fans, for the variance-scaling ones), ones for
+   * the f block */
+  int64_t u = r->c.units, two_u = 2 * u;
+  lurn_tensor *i_block = lurn_tensor_empty(1, &u), *co_blocks = lurn_tensor_empty(1, &two_u);
+  if (!i_block || !co_blocks) {
+    lurn_tensor_free(i_block);
+    lurn_tensor_free(co_blocks);
+    return LURN_ENOMEM;
+  }
+  lurn_rng own;
+  if (r->c.bias_initializer.seeded) {
+    lurn_rng_seed(&own, r->c.bias_initializer.seed);
+    rng = &own;
+  }
+  lurn_initialize(i_block, &r->c.bias_initializer, rng);
+  lurn_initialize(co_blocks, &r->c.bias_initializer, rng);
   float *b = lurn_tensor_data(l->params[2]);
-  for (int64_t j = 0; j < r->c.units; j++) b[r->c.units + j] = 1.0f;
+  memcpy(b, lurn_tensor_data(i_block), sizeof(float) * (size_t)u);
+  for (int64_t j = 0; j < u; j++) b[u + j] = 1.0f;
+  memcpy(b + 2 * u, lurn_tensor_data(co_blocks), sizeof(float) * (size_t)two_u);
+  lurn_tensor_free(i_block);
+  lurn_tensor_free(co_blocks);
   return LURN_OK;
 }
 
