@@ -19,6 +19,7 @@ local specs = {
   HeUniform = {kind = "he_uniform"},
   LecunNormal = {kind = "lecun_normal"},
   LecunUniform = {kind = "lecun_uniform"},
+  Orthogonal = {kind = "orthogonal", args = {gain = 1.0}, a = "gain"},
 }
 
 local by_name = {}

@@ -27,6 +27,9 @@ end
 -- L.Dense{units = 2, ...}; any other constructor takes options alone.
 local REQUIRED = {
   Dense = {units = 2},
+  SimpleRNN = {units = 2},
+  LSTM = {units = 2},
+  GRU = {units = 2},
   Conv2D = {filters = 2, kernel_size = 3},
   Convolution2D = {filters = 2, kernel_size = 3},
   DepthwiseConv2D = {kernel_size = 3},

@@ -102,6 +102,20 @@ local CASES = {
     v:adapt{"a b b c, c c", "d e"}
     return v
   end, nil, nil, nil, {"c, b a z", "e"}},
+  SimpleRNN = {function()
+    return L.SimpleRNN(3, {activation = "relu", return_sequences = true, go_backwards = true, recurrent_dropout = 0.2,
+                           recurrent_initializer = I.Orthogonal{gain = 0.5, seed = 2}, kernel_regularizer = R.l2(0.01),
+                           recurrent_regularizer = R.l1(0.02), input_shape = {4, 2}, name = "cfg_rnn"})
+  end, {4, 2}},
+  LSTM = {function()
+    return L.LSTM(3, {recurrent_activation = "tanh", unit_forget_bias = false, use_bias = true,
+                      bias_initializer = I.RandomNormal{stddev = 0.3, seed = 1}, bias_regularizer = R.l2(0.1),
+                      activity_regularizer = R.l1(0.001), go_backwards = true, dropout = 0.25})
+  end, {4, 2}},
+  GRU = {function()
+    return L.GRU(3, {activation = "softsign", return_sequences = true, reset_after = false,
+                     kernel_initializer = I.HeNormal{seed = 3}, recurrent_initializer = "glorot_uniform"})
+  end, {4, 2}},
 }
 -- The classes whose layers have no config: Lambda (a Lua function), Masking (refused at
 -- construction until masks flow between layers; see the spec below).

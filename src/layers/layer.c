@@ -111,6 +111,11 @@ lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, con
     lurn_fail(LURN_EINVAL, "%s: too many parameters", l->ops->type);
     return NULL;
   }
+  if (init->kind == LURN_INIT_ORTHOGONAL && ndim < 2) { /* as Keras */
+    lurn_fail(LURN_EINVAL, "%s: the orthogonal initializer needs a weight of at least two dimensions, %s has one",
+              l->ops->type, name);
+    return NULL;
+  }
   if (param_budget >= 0) { /* checked before anything is allocated */
     int64_t numel;
     if (!lurn_shape_numel(ndim, shape, &numel) || numel > param_budget) {

@@ -50,7 +50,7 @@ static int opt_bool(lua_State *L, int t, const char *key, int def) {
 
 static const char *const init_names[] = {
     "zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal", "glorot_uniform",
-    "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", NULL};
+    "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "orthogonal", NULL};
 
 /* {kind = "glorot_uniform", a =, b =, seed =} (the Lua side fills Keras defaults) */
 static lurn_initializer check_initializer(lua_State *L, int t, const char *key) {
@@ -112,6 +112,36 @@ static int l_dense_layer(lua_State *L) {
   c.kernel_initializer = check_initializer(L, 1, "kernel_initializer");
   c.bias_initializer = check_initializer(L, 1, "bias_initializer");
   return l_pushlayer(L, lurn_dense_new(&c), 0);
+}
+
+/* core.recurrent_layer("SimpleRNN" | "LSTM" | "GRU", {units=, activation=,
+ * recurrent_activation=, use_bias=, kernel_initializer=, recurrent_initializer=,
+ * bias_initializer=, unit_forget_bias=, reset_after=, return_sequences=, go_backwards=,
+ * dropout=, recurrent_dropout=}) */
+static int l_recurrent_layer(lua_State *L) {
+  static const char *const kinds[] = {"SimpleRNN", "LSTM", "GRU", NULL};
+  int kind = luaL_checkoption(L, 1, NULL, kinds);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lurn_recurrent_config c = {0};
+  c.units = positive_option(L, 2, "units", 0, kinds[kind]);
+  lua_getfield(L, 2, "activation");
+  c.activation = check_activation(L, luaL_optstring(L, -1, "tanh"));
+  lua_getfield(L, 2, "recurrent_activation");
+  c.recurrent_activation = check_activation(L, luaL_optstring(L, -1, "sigmoid"));
+  lua_pop(L, 2);
+  c.use_bias = opt_bool(L, 2, "use_bias", 1);
+  c.kernel_initializer = check_initializer(L, 2, "kernel_initializer");
+  c.recurrent_initializer = check_initializer(L, 2, "recurrent_initializer");
+  c.bias_initializer = check_initializer(L, 2, "bias_initializer");
+  c.unit_forget_bias = opt_bool(L, 2, "unit_forget_bias", 1);
+  c.reset_after = opt_bool(L, 2, "reset_after", 1);
+  c.return_sequences = opt_bool(L, 2, "return_sequences", 0);
+  c.go_backwards = opt_bool(L, 2, "go_backwards", 0);
+  c.dropout = opt_float(L, 2, "dropout", 0);
+  c.recurrent_dropout = opt_float(L, 2, "recurrent_dropout", 0);
+  c.rng = lurn_rng_global();
+  lurn_layer *(*const make[])(const lurn_recurrent_config *) = {lurn_simple_rnn_new, lurn_lstm_new, lurn_gru_new};
+  return l_pushlayer(L, make[kind](&c), 0);
 }
 
 /* core.batchnorm_layer{momentum=, epsilon=, center=, scale=, beta_initializer=, gamma_initializer=} */
@@ -541,6 +571,7 @@ static const luaL_Reg layer_methods[] = {
 
 static const luaL_Reg layer_functions[] = {
     {"dense_layer", l_dense_layer},
+    {"recurrent_layer", l_recurrent_layer},
     {"batchnorm_layer", l_batchnorm_layer},
     {"residual_layer", l_residual_layer},
     {"activation_layer", l_activation_layer},

@@ -192,6 +192,32 @@ lurn_layer *lurn_embedding_new(const lurn_embedding_config *c);
  * container takes a reference to inner. */
 lurn_layer *lurn_time_distributed_new(lurn_layer *inner);
 
+/* Recurrent layers over (N, timesteps, features) from a zero initial state, as Keras':
+ * SimpleRNN, LSTM (gates i, f, c, o) and GRU (gates z, r, h). kernel (features, k*units),
+ * recurrent_kernel (units, k*units), bias (k*units), or (2, 3*units) for a GRU with
+ * reset_after. Output (N, units), or (N, timesteps, units) with return_sequences (in the
+ * order processed: reversed time with go_backwards, as Keras). activation and
+ * recurrent_activation: linear, relu, sigmoid, tanh or softsign (the ones whose derivative
+ * follows from their output). */
+typedef struct lurn_recurrent_config {
+  int64_t units;
+  lurn_activation activation, recurrent_activation;  /* recurrent_: LSTM and GRU gates */
+  int use_bias;
+  lurn_initializer kernel_initializer, recurrent_initializer, bias_initializer;
+  int unit_forget_bias;  /* LSTM: the forget gate's bias starts at 1 */
+  int reset_after;       /* GRU: the reset gate applies after the recurrent product */
+  int return_sequences, go_backwards;
+  /* Keras 2's dropout on the inputs and recurrent_dropout on the state entering the
+   * recurrent product, in training: kept with probability 1 - rate and scaled by
+   * 1 / (1 - rate), masks drawn once per batch from rng (NULL: the global generator); one
+   * input mask for all gates without recurrent_dropout, else one per gate on both sides. */
+  float dropout, recurrent_dropout;
+  lurn_rng *rng;
+} lurn_recurrent_config;
+lurn_layer *lurn_simple_rnn_new(const lurn_recurrent_config *c);
+lurn_layer *lurn_lstm_new(const lurn_recurrent_config *c);
+lurn_layer *lurn_gru_new(const lurn_recurrent_config *c);
+
 #ifdef __cplusplus
 }
 #endif

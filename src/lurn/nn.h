@@ -31,11 +31,13 @@ typedef enum lurn_init_kind {
   LURN_INIT_ZEROS, LURN_INIT_ONES, LURN_INIT_CONSTANT, LURN_INIT_RANDOM_NORMAL,
   LURN_INIT_RANDOM_UNIFORM, LURN_INIT_TRUNCATED_NORMAL, LURN_INIT_GLOROT_UNIFORM,
   LURN_INIT_GLOROT_NORMAL, LURN_INIT_HE_NORMAL, LURN_INIT_HE_UNIFORM, LURN_INIT_LECUN_NORMAL,
-  LURN_INIT_LECUN_UNIFORM
+  LURN_INIT_LECUN_UNIFORM, LURN_INIT_ORTHOGONAL
 } lurn_init_kind;
 typedef struct lurn_initializer {
   lurn_init_kind kind;
-  float a, b;  /* constant: value; random_normal: mean, stddev; random_uniform: minval, maxval */
+  /* constant: value; random_normal: mean, stddev; random_uniform: minval, maxval;
+   * orthogonal: a is the gain */
+  float a, b;
   int seeded;  /* 1: draw from a generator seeded with `seed`, not the one passed in */
   uint64_t seed;
 } lurn_initializer;

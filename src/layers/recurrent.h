@@ -1,0 +1,124 @@
+/* layers/recurrent.h — what SimpleRNN, LSTM and GRU share (src/layers/recurrent.c): the
+ * state and buffers of a recurrent layer, its parameters, the input projection of all
+ * timesteps as one GEMM, the output, and the input-side gradients as two GEMMs. Each cell
+ * (simple_rnn.c, lstm.c, gru.c) runs its own time loop: one recurrent GEMM per step over
+ * the batch (one per gate under recurrent dropout), then its gates in one elementwise
+ * pass; backward, the recurrent kernel's gradient is one GEMM over the whole sequence.
+ *
+ * Dropout as Keras 2: `dropout` masks input features, `recurrent_dropout` the state that
+ * enters the recurrent product, with masks drawn once per forward (the same at every
+ * step). Without recurrent_dropout the gated cells use one input mask for all gates (Keras'
+ * implementation 2), with it one mask per gate on each side (implementation 1); the GRU's
+ * state in h(t) = z * h(t-1) + ... is the unmasked one, as Keras'.
+ *
+ * Layout: every per-step buffer is (N, T, ...) like x, so that step s of sample n reads
+ * row n*T + t(s) with a row stride of T*width between samples; t(s) is s, or T-1-s with
+ * go_backwards. Steps are numbered in processing order, input times in x's order: the
+ * gate buffers (xw, dg) are indexed by input time t(s), the states (h and the cell's) by
+ * step s, so that y with return_sequences is h itself (reversed time with go_backwards,
+ * as Keras) and dL/dkernel, dL/dx are one GEMM each over x's rows.
+ *
+ * Masks (a later session): an optional (N, T) mask would be passed to the cells' forward
+ * and backward with x; at a masked step a sample keeps its previous state (and output, as
+ * Keras), and its gradient passes through unchanged: one select in each cell's
+ * elementwise pass, reading mask[n*T + t(s)]. Nothing else here depends on it. */
+#ifndef LURN_LAYERS_RECURRENT_H
+#define LURN_LAYERS_RECURRENT_H
+
+#include <math.h>
+
+#include "lurn.h"
+#include "lurn/layer_impl.h"
+#include "tensor/tensor_internal.h"
+
+typedef struct {
+  lurn_recurrent_config c;
+  int gates;                   /* k: 1 (SimpleRNN), 4 (LSTM), 3 (GRU) */
+  int64_t n, steps, features;  /* of the last forward */
+  lurn_tensor *xw;             /* (N, T, k*units): x @ kernel + bias, then the cell's activated gates */
+  lurn_tensor *h;              /* (N, T, units): the state after each step */
+  /* (masks or 1, N, T, units): the state each input time's step started from (zeros at
+   * the first step), through each gate's recurrent dropout mask when there are masks */
+  lurn_tensor *hprev;
+  lurn_tensor *dg;             /* (N, T, k*units): dL/d(x @ kernel + bias) at each input time */
+  lurn_tensor *dh, *dh_next;   /* (N, units): dL/dh carried back through time */
+  lurn_tensor *cell[3];        /* the cell's own buffers (LSTM: c, act(c), dL/dc; GRU: ...) */
+  /* Dropout in the last forward (training only), as Keras 2: in_masks input masks (N,
+   * features), 0, 1 (for every gate) or k (one per gate: Keras' implementation 1, which it
+   * uses with recurrent_dropout); rec_masks recurrent masks (N, units), 0 or k. */
+  int in_masks, rec_masks;
+  lurn_tensor *mask, *xdrop;   /* (in_masks, N, features) kept/scaled; x masked (in_masks, N, T, features) */
+  lurn_tensor *rmask;          /* (rec_masks, N, units) */
+  lurn_tensor *tmp;            /* (N, T, features) or (N, units): a gradient before its mask */
+} lurn_rnn;
+
+/* A recurrent layer with config c and k gates: checks the config (units, activations) and
+ * allocates; NULL with the error set. */
+lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config *c, int gates);
+void lurn_rnn_destroy(lurn_layer *l);
+/* Checks the input (timesteps, features), adds kernel, recurrent_kernel and bias (with
+ * bias_rows rows of k*units when bias_rows > 1: GRU's reset_after), sets the output shape. */
+lurn_status lurn_rnn_build(lurn_layer *l, lurn_rng *rng, int bias_rows);
+/* Sizes the buffers for x, draws the dropout masks in training, and fills xw = x @ kernel
+ * + bias[0] for all timesteps (x through the input masks). */
+lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x, int training);
+/* At the start of step s: writes hprev at input time t(s) from h(s-1) (zeros for s = 0). */
+void lurn_rnn_begin_step(lurn_layer *l, int64_t s);
+/* out[:, gates g0 .. g0+ng) += hprev(t(s)) @ recurrent_kernel[:, those gates], each gate's
+ * block from its own masked state; out (N, ng*units) with row stride ldo. Nothing for
+ * s = 0 (the state is zero). */
+void lurn_rnn_recurrent_product(lurn_layer *l, int64_t s, int g0, int ng, float *out, int64_t ldo);
+/* Writes y from h: the last step, or every step with return_sequences. */
+void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y);
+/* Sizes dg, zeroes dh and the recurrent gradients (grads[1], and bias rows past the first). */
+lurn_status lurn_rnn_begin_backward(lurn_layer *l);
+/* dh += the part of dy that step s produced (all of y's step s, or y at the last step). */
+void lurn_rnn_add_dy(const lurn_rnn *r, const lurn_tensor *dy, int64_t s);
+/* dh_next (+)= the gradient at h(s-1) through recurrent_product's gates g0 .. g0+ng:
+ * dgates @ recurrent_kernel[:, those gates]^T, through the recurrent masks (beta: 0
+ * overwrites, 1 adds); dgates (N, ng*units) with row stride ld. */
+void lurn_rnn_dh_prev(lurn_layer *l, const float *dgates, int64_t ld, int g0, int ng, float *dh_next,
+                      float beta);
+/* dL/drecurrent_kernel[:, gates g0 .. g0+ng) += hprev^T @ dgates over the whole sequence;
+ * dgates (N, T, ...) by input time like dg, row length ld, gate g0's block first. */
+void lurn_rnn_recurrent_grad(lurn_layer *l, const float *dgates, int64_t ld, int g0, int ng);
+/* From dg: dL/dkernel = x^T @ dg, dL/dbias[0] = column sums of dg, dL/dx = dg @ kernel^T
+ * (when dx is non-NULL), through the input masks when the forward applied them. */
+void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx);
+
+/* The input time that step s reads. */
+static inline int64_t lurn_rnn_time(const lurn_rnn *r, int64_t s) {
+  return r->c.go_backwards ? r->steps - 1 - s : s;
+}
+/* The state step s started from as gate g sees it (through its recurrent mask, if any),
+ * (N, units) with row stride T*units. */
+static inline const float *lurn_rnn_hprev_of(const lurn_rnn *r, int g, int64_t s) {
+  int64_t slot = r->rec_masks ? g : 0;
+  return (const float *)lurn_tensor_data(r->hprev) + (slot * r->n * r->steps + lurn_rnn_time(r, s)) * r->c.units;
+}
+/* Parallelise a per-step elementwise pass over the batch when it is this large. */
+static inline int lurn_rnn_parallel(const lurn_rnn *r) {
+  return r->n * r->gates * r->c.units > LURN_PARALLEL_MIN;
+}
+
+/* The activations the cells take: those whose derivative follows from their output a. */
+static inline float lurn_rnn_act(lurn_activation act, float z) {
+  switch (act) {
+    case LURN_ACT_TANH: return tanhf(z);
+    case LURN_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z)); /* 0 below -88: 1 / inf */
+    case LURN_ACT_RELU: return z > 0 || z != z ? z : 0.0f; /* NaN stays NaN, as the relu layer's */
+    case LURN_ACT_SOFTSIGN: return z / (1.0f + fabsf(z));
+    default: return z;
+  }
+}
+static inline float lurn_rnn_act_grad(lurn_activation act, float a) {
+  switch (act) {
+    case LURN_ACT_TANH: return 1.0f - a * a;
+    case LURN_ACT_SIGMOID: return a * (1.0f - a);
+    case LURN_ACT_RELU: return a > 0 ? 1.0f : 0.0f;
+    case LURN_ACT_SOFTSIGN: return (1.0f - fabsf(a)) * (1.0f - fabsf(a));
+    default: return 1.0f;
+  }
+}
+
+#endif
