@@ -52,6 +52,10 @@ lurn.optimizers = require "lurn.optimizers"
 lurn.losses = require "lurn.losses"
 lurn.metrics = require "lurn.metrics"
 lurn.callbacks = require "lurn.training.callbacks"
+-- the callbacks that write model files, beside the others in lurn.callbacks
+for name, cls in pairs(require "lurn.training.checkpoints") do
+  if type(cls) == "table" then lurn.callbacks[name] = cls end
+end
 lurn.Sequential = require "lurn.models.sequential"
 lurn.Model = require "lurn.models.model"  -- the base; lurn.Model{inputs =, outputs =} makes a Functional
 lurn.Input = lurn.layers.Input

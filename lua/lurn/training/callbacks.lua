@@ -607,7 +607,4 @@ for _, cls in ipairs{Callback, History, EarlyStopping, LayerStats, ReduceLROnPla
   if mt and mt.__call then mt.__call = at_user_line(mt.__call) end
 end
 
--- The callbacks that write model files (checkpoints.lua): ModelCheckpoint, BackupAndRestore.
-for name, cls in pairs(require "lurn.training.checkpoints") do if type(cls) == "table" then callbacks[name] = cls end end
-
 return callbacks

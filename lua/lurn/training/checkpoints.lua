@@ -11,7 +11,9 @@ local at_user_line = require "lurn.at_user_line"
 
 local checkpoints = {}
 
-local function base() return require("lurn.training.callbacks").Callback end
+local callbacks = require "lurn.training.callbacks"
+
+local function base() return callbacks.Callback end
 
 -- "auto": max for accuracies, AUC, precision and recall (as EarlyStopping), else min.
 local function resolve_mode(who, mode, monitor)
@@ -215,7 +217,7 @@ function BackupAndRestore:_path() return self.backup_dir .. "/backup.lurn" end
 local function others(self)
   local list = {}
   for _, cb in ipairs(self.model._callbacks or {}) do
-    if cb ~= self and getmetatable(cb) ~= require("lurn.training.callbacks").History and not cb._is_progbar_logger then
+    if cb ~= self and getmetatable(cb) ~= callbacks.History and not cb._is_progbar_logger then
       list[#list + 1] = cb
     end
   end
