@@ -170,17 +170,21 @@ local function schedule_class(class_name, names, make, rate)
   return cls
 end
 
---- ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase = false):
--- initial_learning_rate * decay_rate ^ (step / decay_steps), the exponent floored with
--- staircase.
-schedule_class("ExponentialDecay", {"initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name"},
-  function(args)
-    local c = "ExponentialDecay"
+-- The arguments of the two decays that share them (ExponentialDecay, InverseTimeDecay).
+local DECAY_ARGS = {"initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name"}
+local function decay_args(c)
+  return function(args)
     return {initial_learning_rate = number(c, args, "initial_learning_rate", ">= 0"),
             decay_steps = number(c, args, "decay_steps", "positive"),
             decay_rate = number(c, args, "decay_rate", ">= 0"), staircase = boolean(c, args, "staircase"),
             name = name_of(c, args)}
-  end,
+  end
+end
+
+--- ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase = false):
+-- initial_learning_rate * decay_rate ^ (step / decay_steps), the exponent floored with
+-- staircase.
+schedule_class("ExponentialDecay", DECAY_ARGS, decay_args("ExponentialDecay"),
   function(self, step)
     local p = step / self.decay_steps
     if self.staircase then p = math.floor(p) end
@@ -259,14 +263,7 @@ schedule_class("CosineDecay",
 --- InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase = false):
 -- initial_learning_rate / (1 + decay_rate * step / decay_steps), step / decay_steps
 -- floored with staircase.
-schedule_class("InverseTimeDecay", {"initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name"},
-  function(args)
-    local c = "InverseTimeDecay"
-    return {initial_learning_rate = number(c, args, "initial_learning_rate", ">= 0"),
-            decay_steps = number(c, args, "decay_steps", "positive"),
-            decay_rate = number(c, args, "decay_rate", ">= 0"), staircase = boolean(c, args, "staircase"),
-            name = name_of(c, args)}
-  end,
+schedule_class("InverseTimeDecay", DECAY_ARGS, decay_args("InverseTimeDecay"),
   function(self, step)
     local p = step / self.decay_steps
     if self.staircase then p = math.floor(p) end
