@@ -61,6 +61,7 @@ local function layer_opts(name, k, v)
   for key, value in pairs(REQUIRED[name] or {}) do opts[key] = value end
   if name == "Residual" then opts[1] = L.Dense(2) end
   if name == "TimeDistributed" then opts.layer = L.Dense(2) end
+  if name == "Bidirectional" then opts.layer = L.LSTM(2) end
   opts[k] = v
   return opts
 end

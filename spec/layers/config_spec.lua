@@ -91,6 +91,11 @@ local CASES = {
                               embeddings_regularizer = R.l2(0.01), activity_regularizer = R.l1(0.001),
                               input_length = 4, name = "cfg_embedding", trainable = false})
   end, {4}, nil, function(shape) return (lurn.rand{3, table.unpack(shape)} * 6.99):floor() end},
+  Bidirectional = {function()
+    return L.Bidirectional(L.GRU(3, {return_sequences = true, recurrent_regularizer = R.l2(0.01),
+                                     kernel_initializer = I.HeNormal{seed = 4}}),
+                           {merge_mode = "ave", name = "cfg_bidi", input_shape = {4, 2}})
+  end, {4, 2}},
   TimeDistributed = {function()
     return L.TimeDistributed(L.Dense(2, {activation = "tanh", kernel_regularizer = R.l2(0.1),
                                          bias_initializer = I.Constant{value = 0.5}}),

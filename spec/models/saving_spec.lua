@@ -82,6 +82,9 @@ local CASES = {
   SimpleRNN = function() return around(L.SimpleRNN(3, {return_sequences = true, go_backwards = true}), {4, 2}), {4, 2} end,
   LSTM = function() return around(L.LSTM(3, {dropout = 0.2, recurrent_dropout = 0.1}), {4, 2}), {4, 2} end,
   GRU = function() return around(L.GRU(3, {reset_after = false}), {4, 2}), {4, 2} end,
+  Bidirectional = function()
+    return around(L.Bidirectional(L.LSTM(3, {return_sequences = true}), {merge_mode = "concat"}), {4, 2}), {4, 2}
+  end,
   -- token ids, not normal numbers: the third value makes the input
   Embedding = function()
     return around(L.Embedding(7, 3), {5}), {5}, function() return lurn.rand{3, 5}:mul(7):floor() end

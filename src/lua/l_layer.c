@@ -376,6 +376,20 @@ static int l_time_distributed_layer(lua_State *L) {
   return 1;
 }
 
+/* core.bidirectional_layer(forward, backward, merge_mode): both layers stay alive as long
+ * as the container's userdata */
+static int l_bidirectional_layer(lua_State *L) {
+  static const char *const modes[] = {"concat", "sum", "mul", "ave", NULL};
+  lurn_layer *forward = l_checklayer(L, 1), *backward = l_checklayer(L, 2);
+  lurn_bidirectional_merge merge = (lurn_bidirectional_merge)luaL_checkoption(L, 3, "concat", modes);
+  l_pushlayer(L, lurn_bidirectional_new(forward, backward, merge), 2);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  lua_pushvalue(L, 2);
+  lua_setiuservalue(L, -2, 2);
+  return 1;
+}
+
 static void push_shape(lua_State *L, int ndim, const int64_t *shape) {
   lua_createtable(L, ndim, 0);
   for (int i = 0; i < ndim; i++) {
@@ -586,6 +600,7 @@ static const luaL_Reg layer_functions[] = {
     {"pool1d_layer", l_pool1d_layer},
     {"embedding_layer", l_embedding_layer},
     {"time_distributed_layer", l_time_distributed_layer},
+    {"bidirectional_layer", l_bidirectional_layer},
     {NULL, NULL},
 };
 

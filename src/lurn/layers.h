@@ -218,6 +218,18 @@ lurn_layer *lurn_simple_rnn_new(const lurn_recurrent_config *c);
 lurn_layer *lurn_lstm_new(const lurn_recurrent_config *c);
 lurn_layer *lurn_gru_new(const lurn_recurrent_config *c);
 
+/* Bidirectional: `forward` and `backward` (its twin reading the other way: go_backwards
+ * flipped) on the same input, outputs merged; sequence outputs of `backward` are put back
+ * in the input's time order first (src/layers/bidirectional.c). The container takes a
+ * reference to both. */
+typedef enum lurn_bidirectional_merge {
+  LURN_BIDIRECTIONAL_CONCAT, /* on the last axis: forward's units, then backward's */
+  LURN_BIDIRECTIONAL_SUM,
+  LURN_BIDIRECTIONAL_MUL,
+  LURN_BIDIRECTIONAL_AVE
+} lurn_bidirectional_merge;
+lurn_layer *lurn_bidirectional_new(lurn_layer *forward, lurn_layer *backward, lurn_bidirectional_merge merge);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,7 +8,7 @@ local layers = {}
 -- Each file returns a table of its classes by class name.
 local FILES = {"dense", "dropout", "batchnorm", "residual", "activation", "reshape", "input", "lambda", "conv2d",
                "pooling", "zero_padding2d", "upsampling2d", "depthwise_conv2d", "merge",
-               "conv1d", "embedding", "time_distributed", "masking", "text_vectorization", "recurrent"}
+               "conv1d", "embedding", "time_distributed", "masking", "text_vectorization", "recurrent", "bidirectional"}
 
 local classes = {}  -- class name -> class, the registry deserialize uses
 for _, file in ipairs(FILES) do
