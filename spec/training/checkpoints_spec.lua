@@ -206,7 +206,7 @@ describe("BackupAndRestore", function()
     local backup = path_of("backup_killed")
     local killed = make()
     local es_killed = C.EarlyStopping{monitor = "loss", patience = 10, min_delta = 0.5}
-    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 2 then error("killed", 0) end end}
+    local kill = C.LambdaCallback{on_epoch_begin = function(e) if e == 3 then error("killed", 0) end end}
     assert.matches("killed$", error_of(fit, killed, {es_killed, C.BackupAndRestore(backup), kill}))
     assert.is_true(exists(backup .. "/backup.lurn"))
     local wait_at_kill = es_killed.wait
@@ -234,7 +234,7 @@ describe("BackupAndRestore", function()
     local whole = make()
     fit(whole, {plateau(), C.BackupAndRestore(path_of("backup_lr_whole"))})
     local backup = path_of("backup_lr")
-    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 2 then error("killed", 0) end end}
+    local kill = C.LambdaCallback{on_epoch_begin = function(e) if e == 3 then error("killed", 0) end end}
     error_of(fit, make(), {plateau(), C.BackupAndRestore(backup), kill})
     local again = make()
     fit(again, {plateau(), C.BackupAndRestore(backup)})
@@ -243,10 +243,63 @@ describe("BackupAndRestore", function()
     for i = 1, #a do assert.same(a[i]:totable(), b[i]:totable()) end
   end)
 
+  it("resumes bit for bit with the callbacks after it in the list, as Keras' examples put them", function()
+    local function stopper() return C.EarlyStopping{monitor = "loss", patience = 10, min_delta = 0.5} end
+    local es_whole = stopper()
+    local whole = make()
+    fit(whole, {C.BackupAndRestore(path_of("backup_first_whole")), es_whole})
+    local backup = path_of("backup_first")
+    local kill = C.LambdaCallback{on_epoch_begin = function(e) if e == 3 then error("killed", 0) end end}
+    local es_killed = stopper()
+    error_of(fit, make(), {C.BackupAndRestore(backup), es_killed, kill})
+    local es_again, wait_seen = stopper(), nil
+    local watch = C.LambdaCallback{on_epoch_begin = function() wait_seen = wait_seen or es_again.wait end}
+    local again = make()
+    fit(again, {C.BackupAndRestore(backup), es_again, watch})
+    assert.equal(es_killed.wait, wait_seen)  -- the state after its own epoch-2 end
+    assert.equal(es_whole.wait, es_again.wait)
+    local a, b = whole:get_weights(), again:get_weights()
+    for i = 1, #a do assert.same(a[i]:totable(), b[i]:totable()) end
+  end)
+
+  it("gives a state back only to a callback of the class that left it", function()
+    local backup = path_of("backup_kinds")
+    local kill = C.LambdaCallback{on_epoch_begin = function(e) if e == 2 then error("killed", 0) end end}
+    error_of(fit, make(), {C.ReduceLROnPlateau{monitor = "loss", patience = 2}, C.BackupAndRestore(backup), kill})
+    local es = C.EarlyStopping{monitor = "loss", patience = 7}
+    local seen
+    local watch = C.LambdaCallback{on_epoch_begin = function() seen = seen or {patience = es.patience, wait = es.wait} end}
+    fit(make(), {es, C.BackupAndRestore(backup), watch})
+    assert.same({patience = 7, wait = 0}, seen)  -- not ReduceLROnPlateau's counters or settings
+  end)
+
+  it("starts EarlyStopping afresh when it restores best weights, which a backup does not keep", function()
+    local backup = path_of("backup_best")
+    local kill = C.LambdaCallback{on_epoch_begin = function(e) if e == 3 then error("killed", 0) end end}
+    local function stopper() return C.EarlyStopping{monitor = "loss", patience = 10, restore_best_weights = true} end
+    error_of(fit, make(), {stopper(), C.BackupAndRestore(backup), kill})
+    local es, best_seen = stopper(), nil
+    local watch = C.LambdaCallback{on_epoch_begin = function() if best_seen == nil then best_seen = es.best ~= nil end end}
+    fit(make(), {es, C.BackupAndRestore(backup), watch})
+    assert.is_false(best_seen)  -- no best (nor best epoch) without the weights that went with it
+    assert.is_number(es.best)
+  end)
+
+  it("refuses to resume with another optimizer", function()
+    local backup = path_of("backup_optimizer")
+    local kill = C.LambdaCallback{on_epoch_begin = function(e) if e == 2 then error("killed", 0) end end}
+    error_of(fit, make(), {C.BackupAndRestore(backup), kill})
+    local other = make()
+    other:compile{optimizer = lurn.optimizers.SGD{learning_rate = 0.01, momentum = 0.9},
+                  loss = "sparse_categorical_crossentropy"}
+    assert.matches("was made training with Adam, but the model is compiled with SGD",
+                   error_of(fit, other, {C.BackupAndRestore(backup)}))
+  end)
+
   it("gives each callback its own state back when a progress bar joins the list", function()
     local backup = path_of("backup_bar")
     local es = C.EarlyStopping{monitor = "loss", patience = 10, min_delta = 0.5}
-    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 2 then error("killed", 0) end end}
+    local kill = C.LambdaCallback{on_epoch_begin = function(e) if e == 3 then error("killed", 0) end end}
     error_of(fit, make(), {es, C.BackupAndRestore(backup), kill})
     local es_again = C.EarlyStopping{monitor = "loss", patience = 10, min_delta = 0.5}
     local wait_seen
@@ -260,7 +313,7 @@ describe("BackupAndRestore", function()
     local counter = C.Callback.new{n = 0, on_epoch_end = function(self) self.n = self.n + 1 end,
                                    get_state = function(self) return {count = self.n * 10} end,
                                    set_state = function(self, s) self.restored = s.count end}
-    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 1 then error("killed", 0) end end}
+    local kill = C.LambdaCallback{on_epoch_begin = function(e) if e == 2 then error("killed", 0) end end}
     error_of(fit, make(), {counter, C.BackupAndRestore(backup), kill})
     local again = C.Callback.new{n = 0, get_state = counter.get_state, set_state = counter.set_state}
     fit(make(), {again, C.BackupAndRestore(backup)})
@@ -278,7 +331,7 @@ describe("BackupAndRestore", function()
     end
     local whole = make_lambda()
     fit(whole, {})
-    local kill = C.LambdaCallback{on_epoch_end = function(e) if e == 1 then error("killed", 0) end end}
+    local kill = C.LambdaCallback{on_epoch_begin = function(e) if e == 2 then error("killed", 0) end end}
     error_of(fit, make_lambda(), {C.BackupAndRestore(backup), kill})
     local again = make_lambda()
     fit(again, {C.BackupAndRestore(backup)})

@@ -419,6 +419,7 @@ function Model:fit(x, y, opts)
       for k, v in pairs(scores) do logs["val_" .. k] = v end
     end
     call_callbacks(cbs, "on_epoch_end", epoch, logs)
+    call_callbacks(cbs, "_after_epoch_end", epoch, logs)  -- once all have seen the epoch end (BackupAndRestore)
     check_interrupt(interrupt, "fit", epoch, steps or 0)  -- Ctrl-C during validation
     if self.stop_training then break end
   end

@@ -119,6 +119,19 @@ function EarlyStopping:on_train_begin()
   self.wait, self.stopped_epoch, self.best, self.best_weights, self.best_epoch = 0, 0, nil, nil, 0
 end
 
+--- Its counters, for BackupAndRestore (its settings stay the ones it was made with). With
+-- restore_best_weights the best weights are not kept, so a restored run starts its watch
+-- afresh rather than restore weights that were never the best.
+function EarlyStopping:get_state()
+  if self.restore_best_weights then return {} end
+  return {wait = self.wait, best = self.best, best_epoch = self.best_epoch, stopped_epoch = self.stopped_epoch}
+end
+
+function EarlyStopping:set_state(state)
+  self.wait, self.best = state.wait or self.wait, state.best
+  self.best_epoch, self.stopped_epoch = state.best_epoch or self.best_epoch, state.stopped_epoch or self.stopped_epoch
+end
+
 function EarlyStopping:on_epoch_end(epoch, logs)
   local value = logs[self.monitor]
   if value == nil then
@@ -394,6 +407,15 @@ function ReduceLROnPlateau:on_train_begin()
   hook_args(self, "ReduceLROnPlateau:on_train_begin", false, nil, true)
   refuse_schedule("ReduceLROnPlateau", self.model)
   self:_reset()
+end
+
+--- Its counters, for BackupAndRestore (the rate itself is the optimizer's, kept in the backup).
+function ReduceLROnPlateau:get_state()
+  return {wait = self.wait, cooldown_counter = self.cooldown_counter, best = self.best}
+end
+
+function ReduceLROnPlateau:set_state(state)
+  self.wait, self.cooldown_counter, self.best = state.wait, state.cooldown_counter, state.best
 end
 
 function ReduceLROnPlateau:on_epoch_end(epoch, logs)

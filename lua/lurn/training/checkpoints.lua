@@ -160,12 +160,16 @@ function ModelCheckpoint:on_epoch_end(epoch, logs)
   if self.save_freq == "epoch" then self:_save(epoch, logs or {}) end
 end
 
+--- Its counter, for BackupAndRestore: the best value so far.
+function ModelCheckpoint:get_state() return {best = self.best} end
+function ModelCheckpoint:set_state(state) self.best = state.best end
+
 -- ---- the callbacks' state --------------------------------------------------------------------
 
---- checkpoints.get_state(cb) -> plain data: cb:get_state() where a callback defines it;
--- else its counters and settings: the fields whose values are numbers, strings or
--- booleans (EarlyStopping's wait, best, best_epoch, stopped_epoch, ...), not those whose
--- names begin with "_". checkpoints.set_state(cb, state) gives them back (cb:set_state).
+--- checkpoints.get_state(cb) -> plain data: cb:get_state() where a callback defines it
+-- (lurn's own keep their counters only: EarlyStopping's wait and best, ...); else the
+-- fields whose values are numbers, strings or booleans, not those whose names begin with
+-- "_". checkpoints.set_state(cb, state) gives them back (cb:set_state).
 function checkpoints.get_state(cb)
   if type(cb.get_state) == "function" then return cb:get_state() end
   local state = {}
@@ -211,6 +215,26 @@ end
 
 function BackupAndRestore:_path() return self.backup_dir .. "/backup.lurn" end
 
+-- The name of a callback's class in lurn.callbacks ("Callback" for the user's own), which
+-- a backup keeps beside its state: a state goes back only to a callback of its class.
+local function kind_of(cb)
+  local mt = getmetatable(cb)
+  for name, cls in pairs(callbacks) do
+    if cls == mt then return name end
+  end
+  for name, cls in pairs(checkpoints) do
+    if cls == mt then return name end
+  end
+  return "Callback"
+end
+
+-- The states of the other callbacks, with their kinds.
+local function states_of(list)
+  local states = {}
+  for i, cb in ipairs(list) do states[i] = {kind = kind_of(cb), state = checkpoints.get_state(cb)} end
+  return states
+end
+
 -- The other callbacks of this fit, by position, left out: History, which fit adds last,
 -- and the progress bar, which fit adds first unless verbose = 0 (a run resumed with
 -- another verbose would otherwise give each state to its neighbour).
@@ -233,28 +257,50 @@ function BackupAndRestore:on_train_begin()
   local f = io.open(self:_path(), "rb")
   if not f then return end
   f:close()
-  local backup = require("lurn.models.saving").restore_backup(self.model, self:_path())
-  if math.type(backup.epoch) ~= "integer" then error(self:_path() .. ": the backup has no epoch", 0) end
+  local path = self:_path()
+  local backup = require("lurn.models.saving").restore_backup(self.model, path)
+  if math.type(backup.epoch) ~= "integer" then error(path .. ": the backup has no epoch", 0) end
+  local optimizer = self.model.optimizer and self.model.optimizer.class_name
+  if backup.optimizer ~= nil and backup.optimizer ~= optimizer then
+    error(("BackupAndRestore: %s was made training with %s, but the model is compiled with %s: resume with the "
+      .. "same optimizer, or delete the backup to start afresh"):format(path, tostring(backup.optimizer),
+      tostring(optimizer)), 0)
+  end
   self.model._resume_epoch = backup.epoch + 1
-  self._pending = backup.callbacks
+  self._pending = type(backup.callbacks) == "table" and backup.callbacks or {}
 end
 
+--- The kept states go back by position, each only to a callback of the class that left it
+-- (another class there starts afresh, with a warning); states of callbacks no longer in
+-- the list are dropped.
 function BackupAndRestore:on_epoch_begin()
   local pending = self._pending
   self._pending = nil
   if type(pending) ~= "table" then return end
   for i, cb in ipairs(others(self)) do
-    if type(pending[i]) == "table" then checkpoints.set_state(cb, pending[i]) end
+    local kept = pending[i]
+    if type(kept) == "table" and kept.kind == kind_of(cb) and type(kept.state) == "table" then
+      checkpoints.set_state(cb, kept.state)
+    elseif type(kept) == "table" then
+      io.stderr:write(("BackupAndRestore: the backup kept a %s's state as callback %d, but this fit has a %s there: "
+        .. "it starts afresh\n"):format(tostring(kept.kind), i, kind_of(cb)))
+    end
   end
 end
 
---- After each epoch: the model (weights, optimizer and random state), the epoch and the
--- other callbacks' states, written atomically over the last backup. Callbacks placed
--- after this one in the list are saved as they were before their own on_epoch_end.
-function BackupAndRestore:on_epoch_end(epoch)
-  local states = {}
-  for i, cb in ipairs(others(self)) do states[i] = checkpoints.get_state(cb) end
-  require("lurn.models.saving").save_backup(self.model, self:_path(), {epoch = epoch, callbacks = states})
+-- The backup: the model (weights, optimizer and random state), the optimizer's class, the
+-- epoch and the other callbacks' states, written atomically over the last one.
+local function write_backup(self, epoch, states)
+  require("lurn.models.saving").save_backup(self.model, self:_path(), {
+    epoch = epoch, callbacks = states, optimizer = self.model.optimizer and self.model.optimizer.class_name})
+end
+
+--- The backup of an epoch is written once every callback has ended it (fit's
+-- _after_epoch_end, after on_epoch_end): the states it keeps do not depend on the order
+-- of the list, and an epoch whose end failed is not a finished one (a run started again
+-- does it again).
+function BackupAndRestore:_after_epoch_end(epoch)
+  write_backup(self, epoch, states_of(others(self)))
 end
 
 --- A run that ends (finished, or stopped by a callback) removes its backup, as Keras; one
