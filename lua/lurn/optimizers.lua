@@ -54,11 +54,12 @@ function Optimizer:get_config()
   return cfg
 end
 
--- Before an update: a scheduled rate for this step, schedule(iterations).
-function Optimizer:_apply_schedule()
+-- Before an update: a scheduled rate for this step, schedule(iterations); or with `step`,
+-- the rate of that step (a restored optimizer shows its latest update's).
+function Optimizer:_apply_schedule(step)
   local schedule = self._schedule
   if not schedule then return end
-  local step = self._c:get("iterations")
+  step = step or self._c:get("iterations")
   local rate = schedule(step)
   if type(rate) ~= "number" or rate ~= rate or rate < 0 or rate == math.huge then
     error(("%s: the learning-rate schedule %s gave %s at step %d; a learning rate must be a finite number >= 0"):format(

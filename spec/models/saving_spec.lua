@@ -311,15 +311,34 @@ describe("exact resume with every optimizer", function()
   end
 end)
 
-describe("metrics a file cannot hold", function()
-  it("a metric object with settings its name does not give is refused by name", function()
-    local model = lurn.Sequential{L.Dense(1, {input_shape = {2}, activation = "sigmoid"})}
-    model:compile{optimizer = "sgd", loss = "binary_crossentropy", metrics = {lurn.metrics.Precision{thresholds = 0.3}}}
-    assert.matches("metric 1 (precision) cannot be saved: compile with a metric name",
-      error_of(model.save, model, path_of("metric.lurn")), 1, true)
-    model:compile{optimizer = "sgd", loss = "binary_crossentropy", metrics = {lurn.metrics.Recall()}}
+describe("a scheduled learning rate in a model file", function()
+  it("reads the rate of the latest update after loading, as before saving", function()
+    local schedule = lurn.optimizers.schedules.PiecewiseConstantDecay({2, 4}, {1, 0.5, 0.25})
+    local model = lurn.Sequential{L.Dense(1, {input_shape = {2}})}
+    model:compile{optimizer = lurn.optimizers.SGD{learning_rate = schedule}, loss = "mse"}
+    model:fit(lurn.randn{6, 2}, lurn.randn{6, 1}, {epochs = 1, batch_size = 1, verbose = 0})
+    model:save(path_of("schedule.lurn"))
+    assert.equal(0.25, model.optimizer.learning_rate)
+    assert.equal(0.25, lurn.models.load_model(path_of("schedule.lurn")).optimizer.learning_rate)
+  end)
+end)
+
+describe("metrics in a model file", function()
+  it("keep lurn's metric objects with their settings, and refuse others by name", function()
+    local model = lurn.Sequential{L.Dense(2, {input_shape = {3}, activation = "sigmoid"})}
+    model:compile{optimizer = "sgd", loss = "binary_crossentropy",
+                  metrics = {"accuracy", "F1Score", lurn.metrics.Precision{thresholds = 0.3},
+                             lurn.metrics.F1Score{average = "macro", threshold = 0.4, name = "f1_macro"},
+                             lurn.metrics.AUC{num_thresholds = 50}, lurn.metrics.Recall()}}
+    local x, y = lurn.randn{20, 3}, lurn.rand{20, 2}:round()
+    model:fit(x, y, {epochs = 1, verbose = 0})
     model:save(path_of("metric.lurn"))
-    assert.same({"recall"}, lurn.models.load_model(path_of("metric.lurn"))._metric_specs)
+    local copy = lurn.models.load_model(path_of("metric.lurn"))
+    assert.same(model:evaluate(x, y, {verbose = 0}), copy:evaluate(x, y, {verbose = 0}))
+    assert.equal(0.3, copy._metric_specs[3]._config.config.thresholds)
+    model:compile{optimizer = "sgd", loss = "binary_crossentropy", metrics = {{name = "mine", update = function() end}}}
+    assert.matches("metric 1 (mine) cannot be saved: compile with a metric name or one of lurn.metrics' classes",
+      error_of(model.save, model, path_of("metric2.lurn")), 1, true)
   end)
 end)
 

@@ -178,6 +178,25 @@ describe("a ModelCheckpoint file resumes training exactly", function()
   end)
 end)
 
+describe("checkpoint options", function()
+  it("are checked when the callback is made, at the caller's line", function()
+    local C = lurn.callbacks
+    for _, case in ipairs{
+      {function() C.ModelCheckpoint("m.lurn", {save_best_only = 1}) end, "save_best_only must be true or false"},
+      {function() C.ModelCheckpoint("m.lurn", {save_weights_only = "yes"}) end, "save_weights_only must be"},
+      {function() C.ModelCheckpoint("m.lurn", {verbose = true}) end, "verbose must be 0 or 1"},
+      {function() C.ModelCheckpoint("m.lurn", {save_best_only = true, initial_value_threshold = "x"}) end,
+       "initial_value_threshold must be a number"},
+      {function() C.BackupAndRestore("dir", {delete_checkpoint = "no"}) end, "delete_checkpoint must be true or false"},
+    } do
+      local ok, err = pcall(case[1])
+      assert.is_false(ok)
+      assert.matches("checkpoints_spec.lua:%d+: .*" .. case[2], err)
+    end
+    assert.equal("max", C.ModelCheckpoint("m.lurn", {monitor = "val_f1_score_0"}).mode)  -- as EarlyStopping's
+  end)
+end)
+
 describe("BackupAndRestore", function()
   local x, y
   before_each(function()

@@ -28,6 +28,7 @@ local function new(_, opts)
   local name = opts.name or "f1_score"
   if type(name) ~= "string" then error("F1Score: name must be a string", 2) end
   local m = setmetatable({name = name, average = opts.average, threshold = t}, F1Score)
+  m._config = {class_name = "F1Score", config = {name = name, average = opts.average, threshold = t}}
   m:reset()
   return m
 end

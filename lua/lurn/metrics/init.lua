@@ -61,16 +61,24 @@ local function one_threshold(opts, where)
   return t
 end
 
+-- What made metric m, as plain data ({class_name =, config =}): a model file keeps it.
+local function made_by(m, class_name, config)
+  m._config = {class_name = class_name, config = config}
+  return m
+end
+
 function metrics.Precision(opts)
   options.check(opts, {"thresholds", "name"}, "Precision", 2, {unsupported = CONFUSION_UNSUPPORTED})
-  return confusion_metric((opts or {}).name or "precision", {one_threshold(opts, "Precision")},
-    function(c) return ratio(c[1][1], c[1][1] + c[1][2]) end)
+  local name, threshold = (opts or {}).name or "precision", one_threshold(opts, "Precision")
+  return made_by(confusion_metric(name, {threshold}, function(c) return ratio(c[1][1], c[1][1] + c[1][2]) end),
+                 "Precision", {name = name, thresholds = threshold})
 end
 
 function metrics.Recall(opts)
   options.check(opts, {"thresholds", "name"}, "Recall", 2, {unsupported = CONFUSION_UNSUPPORTED})
-  return confusion_metric((opts or {}).name or "recall", {one_threshold(opts, "Recall")},
-    function(c) return ratio(c[1][1], c[1][1] + c[1][4]) end)
+  local name, threshold = (opts or {}).name or "recall", one_threshold(opts, "Recall")
+  return made_by(confusion_metric(name, {threshold}, function(c) return ratio(c[1][1], c[1][1] + c[1][4]) end),
+                 "Recall", {name = name, thresholds = threshold})
 end
 
 --- ROC AUC with Keras' defaults: 200 thresholds and trapezoidal interpolation.
@@ -82,7 +90,7 @@ function metrics.AUC(opts)
   local th = {-eps}
   for i = 1, n - 2 do th[#th + 1] = i / (n - 1) end
   th[#th + 1] = 1 + eps
-  return confusion_metric(opts.name or "auc", th, function(c)
+  local m = confusion_metric(opts.name or "auc", th, function(c)
     local area = 0
     for i = 1, #c - 1 do
       local tpr1, fpr1 = ratio(c[i][1], c[i][1] + c[i][4]), ratio(c[i][2], c[i][2] + c[i][3])
@@ -91,6 +99,7 @@ function metrics.AUC(opts)
     end
     return area
   end)
+  return made_by(m, "AUC", {name = opts.name or "auc", num_thresholds = n})
 end
 
 metrics.F1Score = require "lurn.metrics.f1_score"

@@ -54,23 +54,36 @@ end
 
 -- Metrics as compile got them: names stay names; lurn's metric objects go by their name,
 -- which must be one metrics.get knows (an object with other settings cannot be saved).
-local METRIC_NAMES = {accuracy = true, acc = true, binary_accuracy = true, categorical_accuracy = true,
-                      sparse_categorical_accuracy = true, mse = true, mae = true, mean_squared_error = true,
-                      mean_absolute_error = true, precision = true, recall = true, auc = true, AUC = true}
+-- The metrics compile took: names as given, lurn's metric objects as the plain data that
+-- made them ({class_name =, config =}); the classes a file may name on loading.
+local METRIC_CLASSES = {Precision = true, Recall = true, AUC = true, F1Score = true}
 local function metrics_plain(specs)
   local out = {}
   for i, spec in ipairs(specs or {}) do
-    local name = type(spec) == "string" and spec or (type(spec) == "table" and spec.name)
-    local default = type(spec) == "string"
-    if type(spec) == "table" then  -- Precision/Recall at 0.5, AUC at 200 thresholds: what the name gives
-      local th = spec.thresholds
-      default = th == nil or (th:numel() == 1 and th:totable()[1] == 0.5) or th:numel() == 200
+    if type(spec) == "string" then
+      out[i] = spec
+    elseif type(spec) == "table" and type(spec._config) == "table" then
+      out[i] = spec._config
+    else
+      error(("save: metric %d (%s) cannot be saved: compile with a metric name or one of lurn.metrics' classes "
+        .. "(Precision, Recall, AUC, F1Score)"):format(i, type(spec) == "table" and tostring(spec.name) or type(spec)), 0)
     end
-    if not (METRIC_NAMES[name] and default) then
-      error(("save: metric %d (%s) cannot be saved: compile with a metric name (accuracy, precision, auc, ...)")
-        :format(i, tostring(name)), 0)
+  end
+  return out
+end
+
+local function metrics_from_plain(list)
+  local metrics = require "lurn.metrics"
+  local out = {}
+  for i, m in ipairs(type(list) == "table" and list or {}) do
+    if type(m) == "table" then
+      if not METRIC_CLASSES[m.class_name] then
+        error(("metric %d: unknown metric class '%s'"):format(i, tostring(m.class_name)), 0)
+      end
+      out[i] = metrics[m.class_name](m.config)
+    else
+      out[i] = m
     end
-    out[i] = name
   end
   return out
 end
@@ -226,7 +239,7 @@ local function compile_from(path, model, sections)
   local tc = decode(path, sections, "training_config")
   local ok, err = pcall(function()
     model:compile{optimizer = optimizers.deserialize(tc.optimizer), loss = loss_from_plain(tc.loss),
-                  metrics = tc.metrics}
+                  metrics = metrics_from_plain(tc.metrics)}
   end)
   if not ok then error(("%s: the compile settings cannot be used: %s"):format(path, text.message(err)), 0) end
 end
@@ -258,6 +271,8 @@ local function restore_training_state(path, model, sections)
   end
   local ok, err = pcall(model.optimizer._c.restore, model.optimizer._c, state.iterations, state.nadam_u_product, slots)
   if not ok then error(("%s: section 'optimizer_state': %s"):format(path, text.message(err)), 0) end
+  -- learning_rate reads the rate of the latest update, as it did before the save
+  if model.optimizer._schedule then model.optimizer:_apply_schedule(math.max(state.iterations - 1, 0)) end
   if state.learning_rate ~= nil and not model.optimizer._schedule then
     local rate = state.learning_rate
     if type(rate) ~= "number" or rate ~= rate or rate < 0 or rate == math.huge then

@@ -10,6 +10,7 @@ local class = require "lurn.class"
 local options = require "lurn.options"
 local at_user_line = require "lurn.at_user_line"
 local layer_stats = require "lurn.training.layer_stats"
+local auto_mode = require("lurn.training.monitor").auto_mode
 local Progbar = require "lurn.training.progbar"
 
 local callbacks = {}
@@ -99,10 +100,7 @@ function EarlyStopping.new(opts)
     stopped_epoch = 0,
   }, EarlyStopping)
   local mode = opts.mode or "auto"
-  if mode == "auto" then
-    local m = self.monitor
-    mode = (m:find("acc") or m:find("auc") or m:find("precision") or m:find("recall") or m:find("f1")) and "max" or "min"
-  end
+  if mode == "auto" then mode = auto_mode(self.monitor) end
   if mode ~= "min" and mode ~= "max" then error("EarlyStopping: mode must be 'auto', 'min' or 'max'", 2) end
   self.mode = mode
   return self

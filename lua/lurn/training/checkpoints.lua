@@ -12,16 +12,14 @@ local at_user_line = require "lurn.at_user_line"
 local checkpoints = {}
 
 local callbacks = require "lurn.training.callbacks"
+local auto_mode = require("lurn.training.monitor").auto_mode
 
 local function base() return callbacks.Callback end
 
--- "auto": max for accuracies, AUC, precision and recall (as EarlyStopping), else min.
+-- "auto": as EarlyStopping (callbacks.auto_mode).
 local function resolve_mode(who, mode, monitor)
   mode = mode or "auto"
-  if mode == "auto" then
-    return (monitor:find("acc") or monitor:find("auc") or monitor:find("precision") or monitor:find("recall"))
-           and "max" or "min"
-  end
+  if mode == "auto" then return auto_mode(monitor) end
   if mode ~= "min" and mode ~= "max" then error(who .. ": mode must be 'auto', 'min' or 'max'", 3) end
   return mode
 end
@@ -99,6 +97,18 @@ function ModelCheckpoint.new(filepath, opts)
   end
   local monitor = opts.monitor or "val_loss"
   if type(monitor) ~= "string" then error("ModelCheckpoint: monitor must be the name of a logged value", 2) end
+  for _, key in ipairs{"save_best_only", "save_weights_only"} do
+    if opts[key] ~= nil and type(opts[key]) ~= "boolean" then
+      error(("ModelCheckpoint: %s must be true or false, got %s"):format(key, tostring(opts[key])), 2)
+    end
+  end
+  if opts.verbose ~= nil and math.type(opts.verbose) ~= "integer" then
+    error(("ModelCheckpoint: verbose must be 0 or 1, got %s"):format(tostring(opts.verbose)), 2)
+  end
+  local threshold = opts.initial_value_threshold
+  if threshold ~= nil and (type(threshold) ~= "number" or threshold ~= threshold) then
+    error(("ModelCheckpoint: initial_value_threshold must be a number, got %s"):format(tostring(threshold)), 2)
+  end
   local self = setmetatable({
     filepath = filepath, monitor = monitor, verbose = opts.verbose or 0,
     save_best_only = opts.save_best_only == true, save_weights_only = opts.save_weights_only == true,
@@ -204,6 +214,10 @@ function BackupAndRestore.new(backup_dir, opts)
   opts = opts or {}
   if type(backup_dir) ~= "string" or backup_dir == "" then
     error("BackupAndRestore: backup_dir must be a directory path (a string)", 2)
+  end
+  if opts.delete_checkpoint ~= nil and type(opts.delete_checkpoint) ~= "boolean" then
+    error(("BackupAndRestore: delete_checkpoint must be true or false, got %s"):format(
+      tostring(opts.delete_checkpoint)), 2)
   end
   if opts.save_freq ~= nil and opts.save_freq ~= "epoch" then
     error(("BackupAndRestore: save_freq must be 'epoch' (a backup within an epoch is not supported by lurn), got %s")
