@@ -138,6 +138,9 @@ describe("model:save and lurn.models.load_model", function()
     local other = lurn.Sequential{L.Dense(3, {input_shape = {2}}), L.Lambda(function(t) return t * 2 end)}
     other:load_weights(path_of("lambda.weights"))
     same_tensor(model:get_weights()[1], other:get_weights()[1])
+    -- load_model on such a file says what it is and what reads it
+    assert.matches("no 'model_config' section (a file of save_weights: read it into a model of the same layers "
+      .. "with model:load_weights)", error_of(lurn.models.load_model, path_of("lambda.weights")), 1, true)
   end)
 
   it("keeps the compile settings: loss, metrics, optimizer and its arguments and state", function()

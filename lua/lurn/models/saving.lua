@@ -310,6 +310,11 @@ function saving.load_model(path, opts)
   local compile = not (opts and opts.compile == false)
   local rng = core.rng_state()
   local sections = read_file(path, "load_model")
+  if sections.model_config == nil and sections.weights ~= nil then
+    section(path, sections, "model_config", sections.backup ~= nil
+      and " (a BackupAndRestore backup: it holds no architecture; BackupAndRestore reads it back into a model)"
+      or " (a file of save_weights: read it into a model of the same layers with model:load_weights)")
+  end
   local ok, model, pre = pcall(function()
     local cfg = decode(path, sections, "model_config")
     -- the architecture may create no more weight values than the file holds
