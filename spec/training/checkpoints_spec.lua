@@ -195,6 +195,22 @@ describe("checkpoint options", function()
     end
     assert.equal("max", C.ModelCheckpoint("m.lurn", {monitor = "val_f1_score_0"}).mode)  -- as EarlyStopping's
   end)
+
+  it("make the folders a path needs, as Keras", function()
+    local root = os.tmpname()
+    os.remove(root)
+    local m = lurn.Sequential{L.Dense(1, {input_shape = {2}})}
+    m:compile{loss = "mse", optimizer = "sgd"}
+    m:fit(lurn.randn{8, 2}, lurn.randn{8, 1}, {epochs = 1, verbose = 0, callbacks = {
+      lurn.callbacks.ModelCheckpoint(root .. "/a/b/m-{epoch:02d}.lurn"),
+      lurn.callbacks.BackupAndRestore(root .. "/x/y", {delete_checkpoint = false})}})
+    for _, path in ipairs{root .. "/a/b/m-01.lurn", root .. "/x/y/backup.lurn"} do
+      local f = io.open(path, "rb")
+      assert.is_truthy(f, path)
+      f:close()
+    end
+    os.execute("rm -rf '" .. root .. "'")
+  end)
 end)
 
 describe("BackupAndRestore", function()

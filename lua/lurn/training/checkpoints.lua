@@ -24,6 +24,17 @@ local function resolve_mode(who, mode, monitor)
   return mode
 end
 
+-- Makes the directory `dir` and those above it that are missing (as Keras makes a
+-- checkpoint's folders).
+local function make_directories(dir)
+  local at = dir:sub(1, 1) == "/" and "/" or ""
+  for part in dir:gmatch("[^/]+") do
+    at = at .. part
+    core.make_directory(at)
+    at = at .. "/"
+  end
+end
+
 -- ---- the file path's placeholders ------------------------------------------------------------
 
 -- A Python format spec lurn can give: [sign][0][width][.precision][type], type one of
@@ -153,6 +164,8 @@ function ModelCheckpoint:_save(epoch, logs)
   elseif self.verbose > 0 then
     print(("\nEpoch %05d: saving model to %s"):format(epoch + 1, path))
   end
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir and dir ~= "" then make_directories(dir) end
   if self.save_weights_only then self.model:save_weights(path) else self.model:save(path) end
   self.last_path = path
 end
@@ -266,7 +279,7 @@ end
 -- at the epoch after the backup's, and the other callbacks' states come back at the first
 -- epoch's start (after their own on_train_begin has reset them).
 function BackupAndRestore:on_train_begin()
-  core.make_directory(self.backup_dir)
+  make_directories(self.backup_dir)
   self._pending = nil
   local f = io.open(self:_path(), "rb")
   if not f then return end
