@@ -30,4 +30,19 @@ function shape.same(a, b)
   return true
 end
 
+--- The most values a function that builds its output in Lua (TextVectorization's outputs,
+-- pad_sequences) makes in one call: 2^26 (a 256 MB tensor, a Lua list of 1 GB on the way).
+shape.MAX_LUA_VALUES = 1 << 26
+
+--- Raises "WHERE: ..." at `level` unless rows x width values stay within MAX_LUA_VALUES:
+-- checked before anything is built, so that a huge width is an error, not a machine
+-- brought to its knees. `width_name` names the option that gave the width.
+function shape.check_lua_values(rows, width, where, width_name, level)
+  if width > 0 and rows > shape.MAX_LUA_VALUES // width then
+    error(("%s: %d rows x %s %d = %.0f values, more than the %d one call makes; call it on fewer at a time or "
+      .. "lower %s"):format(where, rows, width_name, width, rows * width, shape.MAX_LUA_VALUES, width_name),
+      level + 1)
+  end
+end
+
 return shape

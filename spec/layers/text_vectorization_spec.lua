@@ -245,3 +245,25 @@ describe("TextVectorization", function()
     assert.truthy(tostring(err):find("text_vectorization_spec.lua:%d+:"), err)
   end)
 end)
+
+describe("TextVectorization's output size", function()
+  it("is checked before anything is built: a huge width is an error, not a machine out of memory", function()
+    local L = require("lurn").layers
+    local v = L.TextVectorization{max_tokens = 1 << 40, output_mode = "multi_hot", pad_to_max_tokens = true}
+    v:adapt{"a"}
+    assert.error_matches(function() v{"a"} end, "TextVectorization: 1 rows x max_tokens 1099511627776")
+    local w = L.TextVectorization{output_sequence_length = 1 << 40}
+    w:adapt{"a"}
+    assert.error_matches(function() w{"a"} end, "output_sequence_length 1099511627776 = ")
+    -- a wide multi_hot row of a few tokens is written sparsely: the same numbers as before
+    local m = L.TextVectorization{max_tokens = 5000, output_mode = "count", pad_to_max_tokens = true}
+    m:adapt{"b a b c"}
+    local out = m{"b b x", ""}
+    assert.same({2, 5000}, out:shape())
+    local column = {}
+    for k, token in ipairs(m:get_vocabulary()) do column[token] = k end  -- id k - 1 is column k
+    assert.equal(2, out:get(1, column.b))
+    assert.equal(1, out:get(1, column["[UNK]"]))  -- x: out of vocabulary
+    assert.equal(0, out:narrow(1, 2, 1):sum())  -- an empty text: nothing counted
+  end)
+end)

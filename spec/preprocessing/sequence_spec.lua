@@ -50,3 +50,11 @@ describe("pad_sequences", function()
     assert.error_matches(function() pad_sequences({{1}}, {max_len = 3}) end, "unknown option 'max_len'")
   end)
 end)
+
+describe("pad_sequences' output size", function()
+  it("is checked before anything is built", function()
+    local lurn = require "lurn"
+    assert.error_matches(function() lurn.preprocessing.sequence.pad_sequences({{1}}, {maxlen = 1 << 40}) end,
+      "pad_sequences: 1 rows x maxlen 1099511627776")
+  end)
+end)

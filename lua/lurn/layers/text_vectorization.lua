@@ -13,6 +13,7 @@
 -- model through get_state (model:save(path, {preprocessing = {vectorizer = v}})) or in its
 -- config. Ids are float32, exact up to 2^24.
 local core = require "lurn.core"
+local shapes = require "lurn.shape"
 local Layer = require "lurn.layers.layer"
 local at_user_line = require "lurn.at_user_line"
 local option_check = require "lurn.options"
@@ -334,6 +335,7 @@ function TextVectorization:_int_output(lists, index)
     for _, tokens in ipairs(lists) do length = math.max(length, #tokens) end
   end
   if n == 0 or length == 0 then return core.zeros{n, length} end
+  shapes.check_lua_values(n, length, "TextVectorization", "output_sequence_length", 3)
   local flat = {}
   for i, tokens in ipairs(lists) do
     local row = (i - 1) * length
@@ -350,22 +352,23 @@ function TextVectorization:_bag_output(lists, index)
   local n = #lists
   local depth = self.pad_to_max_tokens and self.max_tokens or #self.vocabulary_
   if n == 0 then return core.zeros{n, depth} end
-  local flat = {}
-  for k = 1, n * depth do flat[k] = 0 end
+  shapes.check_lua_values(n, depth, "TextVectorization", "max_tokens", 3)
+  -- a row holds few tokens: count them in a table, then write only those into zeros
+  local out = core.zeros{n, depth}
   local idf, mode = self.idf_weights_, self.output_mode
   for i, tokens in ipairs(lists) do
-    local row = (i - 1) * depth
+    local counts = {}
     for _, t in ipairs(tokens) do
       if t ~= MASK then  -- padding is dropped in these modes, as Keras
-        local k = row + (index[t] or 0) + 1
-        flat[k] = mode == "multi_hot" and 1 or flat[k] + 1
+        local k = (index[t] or 0) + 1
+        counts[k] = mode == "multi_hot" and 1 or (counts[k] or 0) + 1
       end
     end
-    if mode == "tf_idf" then
-      for j = 1, #idf do flat[row + j] = flat[row + j] * f32(idf[j]) end
+    for k, c in pairs(counts) do
+      out:set(i, k, mode == "tf_idf" and c * f32(idf[k]) or c)
     end
   end
-  return core.tensor(flat):reshape{n, depth}
+  return out
 end
 
 --- vectorize(texts) -> a float32 tensor: (N, length) token ids in "int" mode (padded with

@@ -4,6 +4,7 @@
 --   local x = lurn.preprocessing.sequence.pad_sequences({{1, 2, 3}, {4}}, {maxlen = 3})
 --   -- {{1, 2, 3}, {0, 0, 4}}: Keras pads and truncates at the front by default
 local core = require "lurn.core"
+local shapes = require "lurn.shape"
 local option_check = require "lurn.options"
 local at_user_line = require "lurn.at_user_line"
 
@@ -92,6 +93,7 @@ sequence.pad_sequences = at_user_line(function(sequences, opts)
   end
   value = cast(value, "value")
   if maxlen == 0 or n == 0 then return core.zeros{n, maxlen} end
+  shapes.check_lua_values(n, maxlen, "pad_sequences", "maxlen", 3)
   local flat = {}
   for k = 1, n * maxlen do flat[k] = value end
   for i = 1, n do
