@@ -249,3 +249,23 @@ describe("Pooling errors", function()
       "MaxPooling2D expects a packed batch of its input shape, got %(1, 4, 4, 3%)")
   end)
 end)
+
+describe("max pooling and NaN", function()
+  it("passes a NaN on wherever it stands in the window, as PyTorch (vector and scalar channels)", function()
+    local lurn = require "lurn"
+    local L = lurn.layers
+    for pos = 1, 3 do
+      local x = lurn.tensor{{{1}, {2}, {3}}}
+      x:set(1, pos, 1, 0 / 0)
+      local y = L.GlobalMaxPooling1D()(x):item()
+      assert.is_true(y ~= y, "NaN at step " .. pos)
+    end
+    for _, channels in ipairs{20, 3} do  -- 16 in registers and the rest one by one; the rest alone
+      local x = lurn.randn{1, 4, 4, channels}
+      x:set(1, 3, 2, channels - 1, 0 / 0)  -- in the window of output (2, 1), not its first element
+      local y = L.MaxPooling2D(2)(x)
+      assert.is_true(y:get(1, 2, 1, channels - 1) ~= y:get(1, 2, 1, channels - 1))
+      assert.equal(1, y:isnan():sum())
+    end
+  end)
+end)

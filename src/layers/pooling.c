@@ -89,7 +89,9 @@ static void max_window16(const float *img, const lurn_conv_geom *g, int64_t h0, 
       const int32_t off = (int32_t)((ih * g->w + iw) * c) + ch;
       f32x16 v;
       memcpy(&v, img + off, sizeof v);
-      const i32x16 take = v > best; /* all ones where v wins; NaN never does */
+      /* all ones where v wins; a NaN wins and then stays (v > NaN is false), so a NaN in
+       * the window is the max wherever it is, as in PyTorch (not only when it comes first) */
+      const i32x16 take = (v > best) | (v != v);
       best = (f32x16)(((i32x16)v & take) | ((i32x16)best & ~take));
       at = ((lane + off) & take) | (at & ~take);
     }
@@ -110,7 +112,8 @@ static void max_row(const lurn_conv_geom *g, const float *img, int64_t i, float 
       for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
         const int32_t off = (int32_t)((ih * g->w + iw) * c);
         for (int32_t ch = vector_end; ch < c; ch++)
-          if (img[off + ch] > out[ch]) out[ch] = img[off + ch], arg[ch] = off + ch;
+          if (img[off + ch] > out[ch] || img[off + ch] != img[off + ch])
+            out[ch] = img[off + ch], arg[ch] = off + ch;
       }
   }
 }
