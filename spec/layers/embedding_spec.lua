@@ -132,11 +132,11 @@ describe("Embedding", function()
   it("refuses ids that are not integers in [0, input_dim), naming the sample and position", function()
     local layer = built(L.Embedding(10, 2), {3})
     local cases = {
-      {{{1, 2, 0}, {9, 3.5, 3}}, "token id 3.5 at sample 2, position 2 is not an integer in %[0, 10%)"},
-      {{{1, 2, 10}, {9, 3, 3}}, "token id 10 at sample 1, position 3 is not an integer in %[0, 10%)"},
-      {{{1, 2, 0}, {-1, 3, 3}}, "token id %-1 at sample 2, position 1"},
-      {{{1, 0 / 0, 0}, {1, 3, 3}}, "token id NaN at sample 1, position 2"},
-      {{{1, 1 / 0, 0}, {1, 3, 3}}, "token id inf at sample 1, position 2"},
+      {{{1, 2, 0}, {9, 3.5, 3}}, "token id 3.5 at sample 2 of the batch, position 2 is not an integer in %[0, 10%)"},
+      {{{1, 2, 10}, {9, 3, 3}}, "token id 10 at sample 1 of the batch, position 3 is not an integer in %[0, 10%)"},
+      {{{1, 2, 0}, {-1, 3, 3}}, "token id %-1 at sample 2 of the batch, position 1"},
+      {{{1, 0 / 0, 0}, {1, 3, 3}}, "token id NaN at sample 1 of the batch, position 2"},
+      {{{1, 1 / 0, 0}, {1, 3, 3}}, "token id inf at sample 1 of the batch, position 2"},
     }
     for _, c in ipairs(cases) do
       assert.error_matches(function() layer(lurn.tensor(c[1])) end, "Embedding: " .. c[2])
@@ -147,7 +147,7 @@ describe("Embedding", function()
     layer._core:backward(x, y, lurn.ones{2, 3, 2})
     local before = layer:gradients()[1]:clone()
     assert.error_matches(function() layer._core:backward(lurn.tensor{{1, 2, 0}, {9, 30, 3}}, y, lurn.ones{2, 3, 2}) end,
-      "token id 30 at sample 2, position 2")
+      "token id 30 at sample 2 of the batch, position 2")
     assert.same(before:totable(), layer:gradients()[1]:totable())
   end)
 

@@ -416,3 +416,18 @@ describe("the orthogonal initializer", function()
     assert.matches("at least two dimensions", err)
   end)
 end)
+
+describe("recurrent layers and Keras' extra settings", function()
+  local lurn = require "lurn"
+  local L = lurn.layers
+  it("take implementation = 2 and time_major = false (no-ops in every Keras 2 config), refuse other values", function()
+    assert.equal(4, L.LSTM(4, {implementation = 2, time_major = false}).units)
+    assert.error_matches(function() L.GRU(4, {implementation = 1}) end, "implementation = 1")
+    assert.error_matches(function() L.GRU(4, {time_major = true}) end, "time_major = true")
+  end)
+  it("weights_from_torch refuses the keys of another layer or direction instead of ignoring them", function()
+    local state = {weight_ih_l0 = lurn.randn{8, 3}, weight_hh_l0 = lurn.randn{8, 2},
+                   weight_ih_l0_reverse = lurn.randn{8, 3}}
+    assert.error_matches(function() L.LSTM.weights_from_torch(state) end, "holds weight_ih_l0_reverse")
+  end)
+end)

@@ -133,3 +133,14 @@ describe("TimeDistributed", function()
       "Conv2D: expects input of shape %(height, width, channels%)")
   end)
 end)
+
+describe("TimeDistributed and a layer in two places", function()
+  it("refuses a layer another wrapper holds: two sets of weights where Keras shares one", function()
+    local L = require("lurn").layers
+    local d = L.Dense(3, {name = "shared_dense"})
+    L.TimeDistributed(d)
+    assert.error_matches(function() L.TimeDistributed(d) end,
+      "layer 'shared_dense' is already inside a TimeDistributed; a layer in two places")
+    assert.has_no.errors(function() L.Bidirectional(L.LSTM(2)) L.Bidirectional(L.LSTM(2)) end)  -- each its own
+  end)
+end)

@@ -53,7 +53,7 @@ static lurn_status check_ids(const lurn_layer *l, const float *x, int64_t n) {
   else
     snprintf(id, sizeof id, "%g", (double)x[bad]);
   return lurn_fail(LURN_EINVAL,
-                   "Embedding: token id %s at sample %lld, position %lld is not an integer in [0, %lld) "
+                   "Embedding: token id %s at sample %lld of the batch, position %lld is not an integer in [0, %lld) "
                    "(input_dim %lld; ids are 0-based, 0 is padding)",
                    id, (long long)(bad / per_sample + 1), (long long)(bad % per_sample + 1),
                    (long long)e->c.input_dim, (long long)e->c.input_dim);

@@ -62,6 +62,8 @@ function Bidirectional._new(layer, opts)
       error("Bidirectional: layer and backward_layer must agree on return_sequences", 2)
     end
   end
+  Layer._wrap(layer, self, 2)
+  Layer._wrap(backward, self, 2)
   local base = layer.name
   layer.name, backward.name = "forward_" .. base, "backward_" .. base
   self.forward_layer, self.backward_layer = layer, backward

@@ -36,6 +36,17 @@ local function copy_data(v)
 end
 Layer._copy_data = copy_data
 
+--- Marks `layer` as the inner layer of the wrapper `by` (TimeDistributed, Bidirectional),
+-- refusing one that another wrapper already holds: each would make its own C layer, two
+-- sets of weights where Keras shares one (shared layers are not supported yet).
+function Layer._wrap(layer, by, level)
+  if layer._wrapped_by and layer._wrapped_by ~= by then
+    error(("%s: layer '%s' is already inside a %s; a layer in two places (shared weights) is not supported yet: "
+      .. "give each wrapper its own layer"):format(by.class_name, layer.name, layer._wrapped_by.class_name), level + 1)
+  end
+  layer._wrapped_by = by
+end
+
 -- A class (lurn.layers.Dense) where a layer (Dense(4)) belongs is an error saying so:
 -- classes have every method of their layers, so they would get further and fail worse.
 function Layer:_check_instance()

@@ -27,13 +27,16 @@ local DEFAULT_ONLY = {
   stateful = {false, "stateful recurrent layers are not supported (each batch starts from a zero state)"},
   return_state = {false, "return_state is not supported yet (it needs models with several outputs)"},
   unroll = {false, "unroll is not supported (lurn's loop over time is already compiled)"},
+  -- in every Keras 2 recurrent config, at values that change nothing
+  implementation = {2, "implementation is Keras' choice of kernels; lurn has one (it computes the same)"},
+  time_major = {false, "time_major is not supported: inputs are (batch, timesteps, features)"},
 }
 
 local BASE = {"units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
               "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
               "return_sequences", "go_backwards", "stateful", "return_state", "dropout", "recurrent_dropout",
-              "unroll"}
-local UNSUPPORTED = {"kernel_constraint", "recurrent_constraint", "bias_constraint", "time_major"}
+              "unroll", "implementation", "time_major"}
+local UNSUPPORTED = {"kernel_constraint", "recurrent_constraint", "bias_constraint"}
 
 local function with(list, more)
   local out = table.move(list, 1, #list, 1, {})
@@ -131,6 +134,14 @@ end
 local function from_torch(cls, state, order, split_bias)
   local who = cls.class_name .. ".weights_from_torch"
   if type(state) ~= "table" then error(("%s: expected a table of PyTorch tensors, got %s"):format(who, type(state)), 3) end
+  local known = {weight_ih_l0 = true, weight_hh_l0 = true, bias_ih_l0 = true, bias_hh_l0 = true}
+  for key in pairs(state) do
+    if not known[key] then
+      error(("%s: the state holds %s; only a one-layer, one-direction module converts (weight_ih_l0, "
+        .. "weight_hh_l0, bias_ih_l0, bias_hh_l0): give the keys of one layer and direction"):format(who,
+        tostring(key)), 3)
+    end
+  end
   local function get(key, optional)
     local v = state[key]
     if v == nil then

@@ -25,6 +25,7 @@ function TimeDistributed._new(layer, opts)
     for k, v in pairs(opts) do if k ~= "layer" then setup_opts[k] = v end end
   end
   local self = Layer.setup(setmetatable({}, TimeDistributed), setup_opts)
+  Layer._wrap(layer, self, 2)
   self.layer = layer
   return self
 end
