@@ -36,7 +36,7 @@ end
 lurn.autograd = autograd
 
 -- Process settings.
-lurn.manual_seed = core.manual_seed
+lurn.manual_seed = require("lurn.random").manual_seed
 lurn.set_num_threads = core.set_num_threads
 lurn.get_num_threads = core.get_num_threads
 lurn.clock = core.clock

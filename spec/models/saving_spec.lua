@@ -314,6 +314,25 @@ describe("exact resume with every optimizer", function()
   end
 end)
 
+describe("the saved random state", function()
+  it("gives way to a lurn.manual_seed called after loading", function()
+    local model = lurn.Sequential{L.Dense(4, {input_shape = {3}}), L.Dropout(0.5), L.Dense(1)}
+    model:compile{optimizer = "sgd", loss = "mse"}
+    local x, y = lurn.randn{16, 3}, lurn.randn{16, 1}
+    model:fit(x, y, {epochs = 1, verbose = 0})
+    model:save(path_of("seeded.lurn"))
+    local function tuned(seed)
+      local m = lurn.models.load_model(path_of("seeded.lurn"))
+      if seed then lurn.manual_seed(seed) end
+      m:fit(x, y, {epochs = 1, verbose = 0})
+      return m:get_weights()[1]:totable()
+    end
+    assert.same(tuned(nil), tuned(nil))        -- the saved state: the same run twice
+    assert.are_not.same(tuned(5), tuned(6))    -- the seeds given after loading decide
+    assert.same(tuned(5), tuned(5))
+  end)
+end)
+
 describe("a scheduled learning rate in a model file", function()
   it("reads the rate of the latest update after loading, as before saving", function()
     local schedule = lurn.optimizers.schedules.PiecewiseConstantDecay({2, 4}, {1, 0.5, 0.25})

@@ -282,7 +282,7 @@ local function restore_training_state(path, model, sections)
   end
   ok, err = pcall(core.set_rng_state, state.rng)  -- checked here, applied at the next fit
   if not ok then error(("%s: section 'training_state': rng: %s"):format(path, text.message(err)), 0) end
-  model._saved_rng = state.rng
+  model._saved_rng, model._seeds_at_load = state.rng, require("lurn.random").seeds
 end
 
 local function preprocessing_from(path, sections)
@@ -349,7 +349,8 @@ end
 -- BackupAndRestore callback restored in on_train_begin.
 function saving._resume(self, initial_epoch)
   if self._saved_rng then
-    core.set_rng_state(self._saved_rng)
+    -- a lurn.manual_seed since the load wins over the saved state
+    if require("lurn.random").seeds == self._seeds_at_load then core.set_rng_state(self._saved_rng) end
     self._saved_rng = nil
   end
   local epoch = self._resume_epoch
