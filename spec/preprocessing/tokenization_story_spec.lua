@@ -3,8 +3,7 @@
 -- the test texts give the same word different ids (the bug: a model trained on one
 -- vocabulary reads the test ids as other words), one vectorizer adapted on the training
 -- texts and applied to both keeps every word's id (the fix); an unseen word is OOV. At the
--- model level with a bag-of-words classifier, the bug costs the accuracy; the Embedding +
--- LSTM version of the story needs the sequence layers.
+-- model level, an Embedding + LSTM classifier, the bug costs the accuracy.
 local lurn = require "lurn"
 local text = lurn.preprocessing.text
 local TextVectorization = lurn.layers.TextVectorization
@@ -102,26 +101,49 @@ describe("the tokenization story (spam_subjects.csv)", function()
     assert.equal(checked, oov)
   end)
 
-  it("costs a classifier its accuracy: a bag-of-words model falls to the majority rate, and recovers", function()
-    -- Dense on multi_hot vectors (the Embedding + LSTM version waits for those layers)
-    lurn.manual_seed(3)
-    local y = labels:reshape{-1, 1}
-    local y_train, y_test = y:narrow(1, 1, N_TRAIN), y:narrow(1, N_TRAIN + 1, #test)
-    local function bag(data)
-      local v = TextVectorization{max_tokens = 1000, output_mode = "multi_hot"}
-      v:adapt(data)
-      return v
-    end
-    local on_train, on_test = bag(train), bag(test)
-    local model = lurn.Sequential{lurn.layers.Dense(1, {input_shape = {1000}, activation = "sigmoid"})}
-    model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "binary_crossentropy",
-                  metrics = {"accuracy"}}
-    model:fit(on_train(train), y_train, {epochs = 5, batch_size = 64, verbose = 0})
-    local fixed = model:evaluate(on_train(test), y_test, {verbose = 0}).accuracy
-    local broken = model:evaluate(on_test(test), y_test, {verbose = 0}).accuracy
-    local majority = 1 - y_test:mean()
-    assert.is_true(fixed > 0.8, "one vectorizer: accuracy " .. fixed)
-    assert.is_true(broken < majority + 0.05, ("two vectorizers: accuracy %g, majority %g"):format(broken, majority))
-    assert.is_true(fixed - broken > 0.15)
+  it("costs an Embedding + LSTM classifier its accuracy: it falls to the majority rate, and recovers", function()
+    -- Embedding(2000, 16), LSTM(16), Dense(1, sigmoid) trained on the ids of the training
+    -- vectorizer, then tested on the test texts through that vectorizer (the fix) and
+    -- through a second one adapted on the test texts (the bug: every id names another
+    -- word). Masks do not flow yet, so the ids are padded at the front (pad_sequences'
+    -- default "pre"): the LSTM, reading left to right, ends on the words. Measured: about
+    -- 0.86 with one vectorizer, 0.59 with two, under the 0.62 of always answering "ham".
+    local LENGTH = 12
+    local threads = lurn.get_num_threads()
+    lurn.set_num_threads(1)  -- one summation order: the same numbers on every machine
+    local ok, err = pcall(function()
+      lurn.manual_seed(3)
+      local y = labels:reshape{-1, 1}
+      local y_train, y_test = y:narrow(1, 1, N_TRAIN), y:narrow(1, N_TRAIN + 1, #test)
+      local function sequences(v, data)
+        local rows = {}
+        for i, row in ipairs(v(data):totable()) do
+          local words = {}
+          for _, id in ipairs(row) do if id ~= 0 then words[#words + 1] = id end end
+          rows[i] = words
+        end
+        return lurn.preprocessing.sequence.pad_sequences(rows, {maxlen = LENGTH, truncating = "post"})
+      end
+      local function ids_vectorizer(data)
+        local v = TextVectorization{max_tokens = 2000}
+        v:adapt(data)
+        return v
+      end
+      local on_train, on_test = ids_vectorizer(train), ids_vectorizer(test)
+      local model = lurn.Sequential{lurn.layers.Embedding(2000, 16, {input_shape = {LENGTH}}),
+                                    lurn.layers.LSTM(16), lurn.layers.Dense(1, {activation = "sigmoid"})}
+      model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "binary_crossentropy",
+                    metrics = {"accuracy"}}
+      model:fit(sequences(on_train, train), y_train, {epochs = 4, batch_size = 64, verbose = 0})
+      local fixed = model:evaluate(sequences(on_train, test), y_test, {verbose = 0}).accuracy
+      local broken = model:evaluate(sequences(on_test, test), y_test, {verbose = 0}).accuracy
+      local majority = 1 - y_test:mean()
+      local what = ("one vectorizer: accuracy %.3f; two: %.3f; majority %.3f"):format(fixed, broken, majority)
+      assert.is_true(fixed > 0.8, what)
+      assert.is_true(broken < majority + 0.05, what)
+      assert.is_true(fixed - broken > 0.15, what)
+    end)
+    lurn.set_num_threads(threads)
+    assert(ok, err)
   end)
 end)
