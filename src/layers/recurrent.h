@@ -96,9 +96,13 @@ static inline const float *lurn_rnn_hprev_of(const lurn_rnn *r, int g, int64_t s
   int64_t slot = r->rec_masks ? g : 0;
   return (const float *)lurn_tensor_data(r->hprev) + (slot * r->n * r->steps + lurn_rnn_time(r, s)) * r->c.units;
 }
-/* Parallelise a per-step elementwise pass over the batch when it is this large. */
+/* Parallelise a per-step pass over the gates when it is this large: each element costs a
+ * transcendental function or two (tanhf, expf), dozens of times an elementwise add, so it
+ * pays for threads well below LURN_PARALLEL_MIN (at batch 64 an LSTM(128)'s 32768 gate
+ * values ran on one thread). */
+#define LURN_RNN_PARALLEL_MIN 4096
 static inline int lurn_rnn_parallel(const lurn_rnn *r) {
-  return r->n * r->gates * r->c.units > LURN_PARALLEL_MIN;
+  return r->n * r->gates * r->c.units >= LURN_RNN_PARALLEL_MIN;
 }
 
 /* The activations the cells take: those whose derivative follows from their output a. */
