@@ -516,26 +516,48 @@ static void check_batch(lua_State *L, const lurn_layer *l, const lurn_tensor *x,
 
 /* layer:forward(x[, training]) -> y (a new tensor). The layer is taken again after each
  * allocation (pinning x, making y): the collector may run a finalizer that closes it. */
+/* The optional mask at idx for a call on x: nil, or a packed (N, steps) tensor of 0 and 1
+ * for a layer that reads masks (lurn_mask_rule). */
+static const lurn_tensor *opt_mask(lua_State *L, int idx, const lurn_layer *l, const lurn_tensor *x) {
+  if (lua_isnoneornil(L, idx)) return NULL;
+  lurn_tensor *m = l_pin(L, l_checktensor(L, idx));
+  lurn_mask_rule rule = l->ops->mask_rule ? l->ops->mask_rule(l) : LURN_MASK_REFUSE;
+  if (rule != LURN_MASK_KEEP && rule != LURN_MASK_CONSUME)
+    luaL_error(L, "%s does not take a mask", l->ops->type);
+  if (m->ndim != 2 || x->ndim < 2 || m->shape[0] != x->shape[0] || m->shape[1] != x->shape[1] ||
+      !lurn_tensor_is_contiguous(m))
+    luaL_argerror(L, idx, "the mask must be a packed (batch, steps) tensor of x's first two sizes");
+  const float *v = lurn_tensor_data(m);
+  for (int64_t i = 0, n = lurn_tensor_numel(m); i < n; i++)
+    if (v[i] != 0 && v[i] != 1) luaL_argerror(L, idx, "the mask must hold 0 (padding) and 1 (a real step)");
+  return m;
+}
+
+/* layer:forward(x, training [, mask]) -> y */
 static int l_forward(lua_State *L) {
-  lua_settop(L, 3); /* absent arguments as nil: pins go above them */
+  lua_settop(L, 4); /* absent arguments as nil: pins go above them */
   l_checklayer(L, 1);
   lurn_tensor *x = l_pin(L, l_checktensor(L, 2));
   int training = lua_toboolean(L, 3);
   lurn_layer *l = l_checklayer(L, 1);
   if (!l->built) luaL_error(L, "%s: build the layer before calling forward", l->ops->type);
   check_batch(L, l, x, 2);
+  const lurn_tensor *mask = opt_mask(L, 4, l, x);
   lurn_tensor *y = batch_tensor(L, x->shape[0], l->out_ndim, l->out_shape);
   l = l_checklayer(L, 1);
   l_set_active_state(L);
   char run;
   begin_call(L, l, &run);
-  l_check(L, end_call(l, &run, l->ops->forward(l, x, y, training)));
+  l->mask = mask;
+  lurn_status st = l->ops->forward(l, x, y, training);
+  l->mask = NULL;
+  l_check(L, end_call(l, &run, st));
   return 1;
 }
 
-/* layer:backward(x, y, dy) -> dx; fills the parameter gradients */
+/* layer:backward(x, y, dy [, mask]) -> dx; fills the parameter gradients */
 static int l_backward(lua_State *L) {
-  lua_settop(L, 4); /* absent arguments as nil: pins go above them */
+  lua_settop(L, 5); /* absent arguments as nil: pins go above them */
   l_checklayer(L, 1);
   lurn_tensor *x = l_pin(L, l_checktensor(L, 2)), *y = l_pin(L, l_checktensor(L, 3));
   lurn_tensor *dy = l_pin(L, l_checktensor(L, 4));
@@ -544,12 +566,16 @@ static int l_backward(lua_State *L) {
   check_batch(L, l, x, 2);
   if (!lurn_tensor_same_shape(y, dy) || !lurn_tensor_is_contiguous(dy) || y->shape[0] != x->shape[0])
     luaL_argerror(L, 4, "dy must be a packed tensor of y's shape");
+  const lurn_tensor *mask = opt_mask(L, 5, l, x);
   lurn_tensor *dx = batch_tensor(L, x->shape[0], l->in_ndim, l->in_shape);
   l = l_checklayer(L, 1);
   l_set_active_state(L);
   char run;
   begin_call(L, l, &run);
-  l_check(L, end_call(l, &run, l->ops->backward(l, x, y, dy, dx, 0)));
+  l->mask = mask;
+  lurn_status st = l->ops->backward(l, x, y, dy, dx, 0);
+  l->mask = NULL;
+  l_check(L, end_call(l, &run, st));
   return 1;
 }
 

@@ -54,6 +54,19 @@ enum {
   LURN_BACKWARD_MASK_DX_RELU = 1u << 1,
 };
 
+/* Masks (Keras' mask_zero, Masking): which steps of a batch of sequences are real (1) and
+ * which padding (0), a packed (N, steps) tensor. A layer says what it does with the mask of
+ * its input (ops->mask_rule); whoever runs it (the model, a graph) carries the mask from
+ * layer to layer, sets l->mask before forward and backward, and refuses a mask that
+ * reaches a layer that cannot take one (as Keras). */
+typedef enum lurn_mask_rule {
+  LURN_MASK_REFUSE = 0, /* a mask reaching the layer is an error (the default: ops->mask_rule NULL) */
+  LURN_MASK_KEEP,       /* reads it or not, passes it on: the output keeps the steps (Dense, Dropout, ...) */
+  LURN_MASK_CONSUME,    /* reads it, passes nothing on (a recurrent layer that returns its last state) */
+  LURN_MASK_MAKE,       /* makes its output's mask from its input (Embedding with mask_zero, Masking):
+                         * ops->output_mask gives it after forward */
+} lurn_mask_rule;
+
 typedef struct lurn_layer_ops {
   const char *type;  /* Keras class name: "Dense" */
   /* Checks in_shape, sets out_shape, creates and initialises the parameters. */
@@ -69,6 +82,11 @@ typedef struct lurn_layer_ops {
   int (*children)(const lurn_layer *l, lurn_layer **out, int max);
   /* The LURN_BACKWARD_* flags beyond DY_IS_DZ that backward honours; NULL: none. */
   unsigned (*fuses)(const lurn_layer *l);
+  /* What the layer does with a mask (lurn_mask_rule); NULL: LURN_MASK_REFUSE. */
+  lurn_mask_rule (*mask_rule)(const lurn_layer *l);
+  /* LURN_MASK_MAKE: the mask of the output of the last forward, (N, steps), owned by the
+   * layer (valid until its next forward), or NULL when it made none. */
+  const lurn_tensor *(*output_mask)(const lurn_layer *l);
 } lurn_layer_ops;
 #define LURN_MAX_CHILDREN 1024  /* the most layers one container runs directly */
 
@@ -95,6 +113,10 @@ struct lurn_layer {
    * the layer (the model, a graph) calls lurn_layer_forward_done after its forward and
    * lurn_layer_backward_done after its backward. */
   struct lurn_layer_observer *observer;
+  /* The mask of the input of this run, (N, steps), 1 for a real step and 0 for padding, or
+   * NULL: set by whoever runs the layer before its forward and backward (see
+   * lurn_mask_rule); a layer whose rule reads it honours it in both. */
+  const lurn_tensor *mask;
   /* Keras' trainable = false, already combined with the containers around the layer (set
    * by its owner): the model's optimizer leaves its parameters alone, and a
    * BatchNormalization runs in inference mode (moving statistics, not updated). */
