@@ -117,14 +117,14 @@ local CASES = {
                       bias_initializer = I.RandomNormal{stddev = 0.3, seed = 1}, bias_regularizer = R.l2(0.1),
                       activity_regularizer = R.l1(0.001), go_backwards = true, dropout = 0.25})
   end, {4, 2}},
+  Masking = {function() return L.Masking{mask_value = 0.5, name = "cfg_masking", input_shape = {4, 3}} end, {4, 3}},
   GRU = {function()
     return L.GRU(3, {activation = "softsign", return_sequences = true, reset_after = false,
                      kernel_initializer = I.HeNormal{seed = 3}, recurrent_initializer = "glorot_uniform"})
   end, {4, 2}},
 }
--- The classes whose layers have no config: Lambda (a Lua function), Masking (refused at
--- construction until masks flow between layers; see the spec below).
-local REFUSED = {Lambda = true, Masking = true}
+-- The classes whose layers have no config: Lambda (a Lua function).
+local REFUSED = {Lambda = true}
 
 -- The output of layer on x (the list of two for a merge layer, else its first).
 local function run(layer, x, merge)
@@ -214,11 +214,6 @@ describe("layer configs", function()
     assert.error_matches(function() L.serialize(dense) end, "its activation is a Lua function")
     assert.error_matches(function() lurn.Sequential{L.Dense(2, {input_shape = {2}}), lambda}:get_config() end,
       "is not data")
-  end)
-
-  it("refuse Masking at construction: masks do not flow between layers yet", function()
-    assert.error_matches(function() L.Masking{mask_value = 0} end, "Masking: not supported yet")
-    assert.error_matches(function() L.Masking.from_config{mask_value = 0} end, "Masking: not supported yet")
   end)
 
   it("refuse what is not a config, naming it", function()

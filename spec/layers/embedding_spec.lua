@@ -157,8 +157,8 @@ describe("Embedding", function()
     assert.error_matches(function() L.Embedding(5, 2, {input_length = 0}) end, "input_length must be a positive integer")
     assert.error_matches(function() L.Embedding(5, 2, {input_length = 3, input_shape = {3}}) end,
       "give input_length or input_shape, not both")
-    assert.error_matches(function() L.Embedding(5, 2, {mask_zero = true}) end,
-      "Embedding: mask_zero=true is not supported yet")
+    assert.error_matches(function() L.Embedding(5, 2, {mask_zero = true}):build({2, 3}) end,
+      "Embedding: mask_zero needs ids of shape %(steps%) per sample")
     assert.error_matches(function() L.Embedding(5, 2, {mask_zero = 1}) end, "mask_zero must be true or false")
     assert.error_matches(function() L.Embedding(5, 2, {embeddings_initializer = "nope"}) end, "unknown initializer")
     assert.error_matches(function() L.Embedding(5, 2, {sparse = true}) end, "sparse")

@@ -79,6 +79,11 @@ local CASES = {
   GlobalMaxPooling1D = function() return around(L.GlobalMaxPooling1D(), {6, 2}), {6, 2} end,
   GlobalAveragePooling1D = function() return around(L.GlobalAveragePooling1D(), {6, 2}), {6, 2} end,
   TimeDistributed = function() return around(L.TimeDistributed(L.Dense(3, {activation = "tanh"})), {4, 2}), {4, 2} end,
+  -- its output's mask goes on through Dense (Flatten would refuse it, as Keras)
+  Masking = function()
+    local input = lurn.Input{shape = {3, 2}}
+    return lurn.Model{inputs = input, outputs = L.Dense(2)(L.Masking{mask_value = 0}(input))}, {3, 2}
+  end,
   SimpleRNN = function() return around(L.SimpleRNN(3, {return_sequences = true, go_backwards = true}), {4, 2}), {4, 2} end,
   LSTM = function() return around(L.LSTM(3, {dropout = 0.2, recurrent_dropout = 0.1}), {4, 2}), {4, 2} end,
   GRU = function() return around(L.GRU(3, {reset_after = false}), {4, 2}), {4, 2} end,
@@ -90,10 +95,9 @@ local CASES = {
     return around(L.Embedding(7, 3), {5}), {5}, function() return lurn.rand{3, 5}:mul(7):floor() end
   end,
 }
--- Classes that never run inside a model: Masking (refused at construction until masks
--- flow), TextVectorization (runs on strings before the model; it is saved beside the
--- model as preprocessing, below).
-local NOT_IN_MODELS = {Masking = true, TextVectorization = true}
+-- Classes that never run inside a model: TextVectorization (runs on strings before the
+-- model; it is saved beside the model as preprocessing, below).
+local NOT_IN_MODELS = {TextVectorization = true}
 
 -- Weights that are not the initial ones (positive: a moving variance must be).
 local function scramble(model)

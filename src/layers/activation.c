@@ -51,7 +51,8 @@ static const lurn_layer_ops activation_ops = {.type = "Activation",
                                               .build = act_build,
                                               .forward = act_forward,
                                               .backward = act_backward,
-                                              .destroy = act_destroy};
+                                              .destroy = act_destroy,
+                                              .mask_rule = lurn_mask_keep};
 
 lurn_layer *lurn_activation_layer_new(lurn_activation act, float alpha) {
   activation_layer *a = calloc(1, sizeof *a);

@@ -97,7 +97,8 @@ static const lurn_layer_ops dense_ops = {.type = "Dense",
                                          .build = dense_build,
                                          .forward = dense_forward,
                                          .backward = dense_backward,
-                                         .destroy = dense_destroy};
+                                         .destroy = dense_destroy,
+                                         .mask_rule = lurn_mask_keep};
 
 lurn_layer *lurn_dense_new(const lurn_dense_config *c) {
   if (c->units < 1) {

@@ -75,7 +75,8 @@ static const lurn_layer_ops dropout_ops = {.type = "Dropout",
                                            .build = dropout_build,
                                            .forward = dropout_forward,
                                            .backward = dropout_backward,
-                                           .destroy = dropout_destroy};
+                                           .destroy = dropout_destroy,
+                                           .mask_rule = lurn_mask_keep};
 
 lurn_layer *lurn_dropout_new(float rate, lurn_rng *rng) {
   if (!(rate >= 0 && rate < 1)) {

@@ -18,6 +18,7 @@
 
 typedef struct {
   lurn_embedding_config c;
+  lurn_tensor *mask; /* mask_zero: (N, steps), 0 where the id is 0, of the last forward */
 } embedding;
 
 static lurn_status embedding_build(lurn_layer *l, lurn_rng *rng) {
@@ -25,6 +26,9 @@ static lurn_status embedding_build(lurn_layer *l, lurn_rng *rng) {
   if (l->in_ndim + 1 >= LURN_MAX_DIMS)
     return lurn_fail(LURN_EINVAL, "Embedding: input must have at most %d dimensions per sample",
                      LURN_MAX_DIMS - 2);
+  if (e->c.mask_zero && l->in_ndim != 1)
+    return lurn_fail(LURN_EINVAL, "Embedding: mask_zero needs ids of shape (steps) per sample, got %d dimensions",
+                     l->in_ndim);
   int64_t shape[2] = {e->c.input_dim, e->c.output_dim};
   if (!lurn_layer_add_param(l, "embeddings", 2, shape, &e->c.embeddings_initializer, rng, 1))
     return LURN_ENOMEM;
@@ -61,12 +65,17 @@ static lurn_status check_ids(const lurn_layer *l, const float *x, int64_t n) {
 
 static lurn_status embedding_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
   (void)training;
-  const embedding *e = l->impl;
+  embedding *e = l->impl;
   lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
   const int64_t n = lurn_tensor_numel(x), dim = e->c.output_dim;
   const float *ids = lurn_tensor_data(x), *table = lurn_tensor_data(l->params[0]);
   if ((st = check_ids(l, ids, n))) return st;
+  if (e->c.mask_zero) {
+    if ((st = lurn_buffer_ensure(&e->mask, 2, x->shape))) return st;
+    float *m = lurn_tensor_data(e->mask);
+    for (int64_t i = 0; i < n; i++) m[i] = ids[i] != 0;
+  }
   float *out = lurn_tensor_data(y);
 #pragma omp parallel for if (n * dim > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t i = 0; i < n; i++)
@@ -102,14 +111,29 @@ static lurn_status embedding_backward(lurn_layer *l, const lurn_tensor *x, const
 }
 
 static void embedding_destroy(lurn_layer *l) {
-  free(l->impl);
+  embedding *e = l->impl;
+  lurn_tensor_free(e->mask);
+  free(e);
+}
+
+/* With mask_zero the layer makes the mask of its output; without, it takes none. */
+static lurn_mask_rule embedding_mask_rule(const lurn_layer *l) {
+  const embedding *e = l->impl;
+  return e->c.mask_zero ? LURN_MASK_MAKE : LURN_MASK_REFUSE;
+}
+
+static const lurn_tensor *embedding_output_mask(const lurn_layer *l) {
+  const embedding *e = l->impl;
+  return e->mask;
 }
 
 static const lurn_layer_ops embedding_ops = {.type = "Embedding",
                                              .build = embedding_build,
                                              .forward = embedding_forward,
                                              .backward = embedding_backward,
-                                             .destroy = embedding_destroy};
+                                             .destroy = embedding_destroy,
+                                             .mask_rule = embedding_mask_rule,
+                                             .output_mask = embedding_output_mask};
 
 lurn_layer *lurn_embedding_new(const lurn_embedding_config *c) {
   if (c->input_dim < 1 || c->output_dim < 1) {

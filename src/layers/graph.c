@@ -18,6 +18,7 @@ typedef struct {
   int inputs[LURN_MERGE_MAX_INPUTS]; /* node numbers; 0 is the graph's input */
   int consumers;                     /* how many inputs of later nodes read this output */
   lurn_tensor *out, *dout;           /* output (not for the last node: it writes y) and dL/dout */
+  const lurn_tensor *mask;           /* the mask its output carries, last forward (NULL: none) */
   int has_grad;                      /* dout holds a gradient in this backward pass */
   unsigned fuse;                     /* its part of the plan of fused steps (LURN_BACKWARD_*) */
 } node;
@@ -160,10 +161,34 @@ static lurn_status run_node(graph *g, node *nd, const lurn_tensor *x, const lurn
   return lurn_merge_forward(nd->layer, xs, nd->ninputs, out);
 }
 
+/* The mask reaching node nd: its input's; for a merge, the one mask its inputs carry (an
+ * input without one counts as all steps real, as Keras' AND of masks), kept only where the
+ * merge keeps the steps. */
+static lurn_status node_mask(const graph *g, const node *nd, const lurn_tensor **mask) {
+  *mask = NULL;
+  for (int j = 0; j < nd->ninputs; j++) {
+    const lurn_tensor *m = nd->inputs[j] ? g->nodes[nd->inputs[j] - 1].mask : NULL;
+    if (!m) continue;
+    if (*mask && *mask != m)
+      return lurn_fail(LURN_EINVAL, "%s '%s': merging inputs with different masks is not supported yet",
+                       nd->layer->ops->type, nd->layer->name);
+    *mask = m;
+  }
+  if (*mask && nd->merge) {
+    const lurn_layer *src = g->nodes[nd->inputs[0] - 1].layer;
+    if (nd->layer->out_ndim < 2 || src->out_ndim < 2 || nd->layer->out_shape[0] != src->out_shape[0])
+      return lurn_fail(LURN_EINVAL, "%s '%s': its output does not keep the steps its masked inputs have",
+                       nd->layer->ops->type, nd->layer->name);
+  }
+  return LURN_OK;
+}
+
 static lurn_status graph_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
   graph *g = l->impl;
   lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
+  if (l->mask)
+    return lurn_fail(LURN_EINVAL, "a mask reaching a model used as a layer (or a Residual block) is not supported yet");
   int64_t batch = x->shape[0];
   double penalty = 0;
   for (int i = 0; i < g->n; i++) {
@@ -174,7 +199,11 @@ static lurn_status graph_forward(lurn_layer *l, const lurn_tensor *x, lurn_tenso
       if ((st = batch_buffer(&nd->out, batch, layer->out_ndim, layer->out_shape))) return st;
       out = nd->out;
     }
+    const lurn_tensor *mask;
+    if ((st = node_mask(g, nd, &mask))) return st;
+    if (!nd->merge && (st = lurn_layer_take_mask(layer, mask))) return st;
     if ((st = run_node(g, nd, x, y, out, training))) return st;
+    nd->mask = nd->merge ? mask : lurn_layer_mask_out(layer, mask);
     if ((st = lurn_layer_forward_done(layer, out))) return st;
     if (batch > 0 && has_activity_penalty(layer))
       penalty += lurn_regularize(&layer->activity_regularizer, out, NULL) / (double)batch;
@@ -302,9 +331,23 @@ static void graph_destroy(lurn_layer *l) {
   free(g);
 }
 
+/* A graph hands on the mask its output node's output carries (Embedding(mask_zero) inside
+ * a functional model): to the model, which refuses a loss over it, or to the layer after. */
+static lurn_mask_rule graph_mask_rule(const lurn_layer *l) {
+  (void)l;
+  return LURN_MASK_MAKE;
+}
+
+static const lurn_tensor *graph_output_mask(const lurn_layer *l) {
+  const graph *g = l->impl;
+  return g->n ? g->nodes[g->n - 1].mask : NULL;
+}
+
 static const lurn_layer_ops graph_ops = {.type = "Graph",
                                          .build = graph_build,
                                          .forward = graph_forward,
                                          .backward = graph_backward,
                                          .destroy = graph_destroy,
-                                         .children = graph_children};
+                                         .children = graph_children,
+                                         .mask_rule = graph_mask_rule,
+                                         .output_mask = graph_output_mask};

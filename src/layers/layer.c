@@ -196,3 +196,33 @@ lurn_status lurn_layer_forward_done(lurn_layer *l, const lurn_tensor *y) {
 void lurn_layer_backward_done(lurn_layer *l) {
   if (l->observer) l->observer->backward_done(l->observer, l);
 }
+
+lurn_mask_rule lurn_mask_keep(const lurn_layer *l) {
+  (void)l;
+  return LURN_MASK_KEEP;
+}
+
+static lurn_mask_rule mask_rule(const lurn_layer *l) {
+  return l->ops->mask_rule ? l->ops->mask_rule(l) : LURN_MASK_REFUSE;
+}
+
+lurn_status lurn_layer_take_mask(lurn_layer *l, const lurn_tensor *mask) {
+  if (mask && mask_rule(l) == LURN_MASK_REFUSE) {
+    l->mask = NULL;
+    return lurn_fail(LURN_EINVAL,
+                     "%s '%s' does not support masking: the mask of Embedding(mask_zero = true) or Masking "
+                     "reaches it (Keras refuses this too); consume it first (a recurrent layer without "
+                     "return_sequences) or drop mask_zero",
+                     l->ops->type, l->name);
+  }
+  l->mask = mask;
+  return LURN_OK;
+}
+
+const lurn_tensor *lurn_layer_mask_out(const lurn_layer *l, const lurn_tensor *mask) {
+  switch (mask_rule(l)) {
+    case LURN_MASK_KEEP: return mask;
+    case LURN_MASK_MAKE: return l->ops->output_mask ? l->ops->output_mask(l) : NULL;
+    default: return NULL;
+  }
+}

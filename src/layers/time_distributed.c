@@ -115,7 +115,8 @@ static const lurn_layer_ops time_distributed_ops = {.type = "TimeDistributed",
                                                     .forward = time_distributed_forward,
                                                     .backward = time_distributed_backward,
                                                     .destroy = time_distributed_destroy,
-                                                    .children = time_distributed_children};
+                                                    .children = time_distributed_children,
+                                                    .mask_rule = lurn_mask_keep};
 
 lurn_layer *lurn_time_distributed_new(lurn_layer *inner) {
   if (!inner) {

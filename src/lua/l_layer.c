@@ -363,7 +363,14 @@ static int l_embedding_layer(lua_State *L) {
   c.input_dim = positive_option(L, 1, "input_dim", 0, "Embedding");
   c.output_dim = positive_option(L, 1, "output_dim", 0, "Embedding");
   c.embeddings_initializer = check_initializer(L, 1, "embeddings_initializer");
+  c.mask_zero = opt_bool(L, 1, "mask_zero", 0);
   return l_pushlayer(L, lurn_embedding_new(&c), 0);
+}
+
+/* core.masking_layer(mask_value) */
+static int l_masking_layer(lua_State *L) {
+  float v = (float)luaL_checknumber(L, 1);
+  return l_pushlayer(L, lurn_masking_new(v), 0);
 }
 
 /* core.time_distributed_layer(layer): the inner layer stays alive as long as the
@@ -625,6 +632,7 @@ static const luaL_Reg layer_functions[] = {
     {"conv1d_layer", l_conv1d_layer},
     {"pool1d_layer", l_pool1d_layer},
     {"embedding_layer", l_embedding_layer},
+    {"masking_layer", l_masking_layer},
     {"time_distributed_layer", l_time_distributed_layer},
     {"bidirectional_layer", l_bidirectional_layer},
     {NULL, NULL},

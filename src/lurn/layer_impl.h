@@ -155,6 +155,13 @@ lurn_tensor *lurn_layer_add_param(lurn_layer *l, const char *name, int ndim, con
 lurn_status lurn_layer_check_batch(const lurn_layer *l, const lurn_tensor *x);
 /* At build: fails unless the per-sample input is an image (height, width, channels). */
 lurn_status lurn_layer_check_image_input(const lurn_layer *l);
+/* For whoever runs a layer: before its forward, lurn_layer_take_mask sets l->mask from the
+ * mask reaching it (an error naming the layer if it cannot take one); after it,
+ * lurn_layer_mask_out gives the mask its output carries on (NULL: none). */
+lurn_status lurn_layer_take_mask(lurn_layer *l, const lurn_tensor *mask);
+/* ops->mask_rule of layers that keep the steps and pass a mask on unread (Dense, Dropout, ...). */
+lurn_mask_rule lurn_mask_keep(const lurn_layer *l);
+const lurn_tensor *lurn_layer_mask_out(const lurn_layer *l, const lurn_tensor *mask);
 /* For whoever runs a layer: tell its observer, if it has one, that the layer's forward
  * wrote y / that its backward completed its gradients. */
 lurn_status lurn_layer_forward_done(lurn_layer *l, const lurn_tensor *y);

@@ -185,8 +185,14 @@ lurn_layer *lurn_pool1d_new(const lurn_pool1d_config *c);
 typedef struct lurn_embedding_config {
   int64_t input_dim, output_dim;
   lurn_initializer embeddings_initializer;
+  int mask_zero; /* id 0 is padding: the output carries a mask, (N, steps), 0 where the id is 0 */
 } lurn_embedding_config;
 lurn_layer *lurn_embedding_new(const lurn_embedding_config *c);
+
+/* Masking: x (N, steps, features) -> the same with the steps whose features all equal
+ * mask_value set to 0, and a mask (N, steps) that marks them as padding for the layers
+ * after it (src/layers/masking.c). */
+lurn_layer *lurn_masking_new(float mask_value);
 
 /* TimeDistributed: runs `inner` on every step, (N, steps, ...) as (N * steps, ...). The
  * container takes a reference to inner. */

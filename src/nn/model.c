@@ -36,6 +36,7 @@ struct lurn_model {
    * or reports complete gradients (the layers of Residual blocks and graphs too). */
   lurn_layer_observer observer;
   int running;  /* inside a call: see begin_run */
+  const lurn_tensor *out_mask; /* the mask the last layer's output carries, last forward */
   /* Statistics (lurn_model_record_stats): a row per layer that runs, kept between runs
    * (update_ratio outlives the run that recorded it); each trainable parameter's row, and
    * a copy of the weights before a recorded update. */
@@ -272,20 +273,33 @@ static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, in
   lurn_status st = check_input(m, x);
   if (st) return st;
   int64_t batch = x->shape[0];
-  const lurn_tensor *in = x;
+  const lurn_tensor *in = x, *mask = NULL;
   m->activity_penalty = 0;
   for (int i = 0; i < m->n; i++) {
     lurn_layer *l = m->layers[i];
     if ((st = layer_buffers(m, i, batch, with_grad))) return st;
     l->preactivation = NULL;
+    if ((st = lurn_layer_take_mask(l, mask))) return st;
     if ((st = l->ops->forward(l, in, m->out[i], training))) return st;
+    mask = lurn_layer_mask_out(l, mask);
     if ((st = lurn_layer_forward_done(l, m->out[i]))) return st;
     if (batch > 0 && (l->activity_regularizer.l1 != 0 || l->activity_regularizer.l2 != 0))
       m->activity_penalty += lurn_regularize(&l->activity_regularizer, m->out[i], NULL) / (double)batch;
     m->activity_penalty += l->nested_penalty;
     in = m->out[i];
   }
+  m->out_mask = mask;
   return LURN_OK;
+}
+
+/* A loss over a masked output would have to leave the padding steps out (Keras weights
+ * them 0); until it does, such a model is refused rather than trained on padding. */
+static lurn_status check_unmasked_output(const lurn_model *m) {
+  if (!m->out_mask) return LURN_OK;
+  return lurn_fail(LURN_EINVAL,
+                   "the model's output still carries the mask of Embedding(mask_zero = true) or Masking: a loss "
+                   "over masked steps is not supported yet; end the sequence with a recurrent layer without "
+                   "return_sequences (or drop mask_zero)");
 }
 
 lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out) {
@@ -433,7 +447,7 @@ static lurn_status run_forward_backward(lurn_model *m, const lurn_loss *loss, co
                                         const lurn_tensor *y, const float *sample_weight, double *loss_value,
                                         lurn_tensor *dx) {
   lurn_status st = forward(m, x, 1, 1);
-  if (st) return st;
+  if (st || (st = check_unmasked_output(m))) return st;
   int last = m->n - 1;
   lurn_layer *top = m->layers[last];
   int fused = fusable(top, loss);
@@ -622,7 +636,7 @@ lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_opt
 static lurn_status test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
                              const float *sample_weight, double *loss_value, const lurn_tensor **pred) {
   lurn_status st = forward(m, x, 0, 0);
-  if (st) return st;
+  if (st || (st = check_unmasked_output(m))) return st;
   lurn_layer *top = m->layers[m->n - 1];
   int fused = fusable(top, loss);
   lurn_loss logits_loss = *loss;

@@ -6,8 +6,9 @@
 -- position. The ids get no gradient. Options: embeddings_initializer ("uniform", Keras'
 -- RandomUniform(-0.05, 0.05)), embeddings_regularizer, activity_regularizer, mask_zero
 -- (false), input_length (Keras 2: input_shape = {input_length}), input_shape.
--- mask_zero = true is refused: masks do not reach the layers after it yet (they come with
--- the recurrent layers), and a mask silently ignored would give wrong answers.
+-- mask_zero = true: id 0 is padding, and the output carries a mask (batch, steps) that the
+-- layers after it pass on (Dense, Dropout, ...) or use (the recurrent layers skip padded
+-- steps); a layer that cannot take a mask is an error, as in Keras.
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local initializers = require "lurn.initializers"
@@ -34,10 +35,6 @@ function Embedding._new(input_dim, output_dim, opts)
   if opts.mask_zero ~= nil and type(opts.mask_zero) ~= "boolean" then
     error(("Embedding: mask_zero must be true or false, got %s"):format(tostring(opts.mask_zero)), 2)
   end
-  if opts.mask_zero then
-    error("Embedding: mask_zero=true is not supported yet (masks do not reach the next layers; "
-      .. "they come with the recurrent layers): use mask_zero=false", 2)
-  end
   local setup_opts = opts
   if opts.input_length ~= nil then
     positive(opts.input_length, "input_length")
@@ -55,7 +52,7 @@ function Embedding._new(input_dim, output_dim, opts)
   local self = Layer.setup(setmetatable({}, Embedding), setup_opts)
   if opts.input_length ~= nil then self._config_input_shape = nil end  -- reported as input_length
   self.input_dim, self.output_dim = input_dim, output_dim
-  self.mask_zero, self.input_length = false, opts.input_length
+  self.mask_zero, self.input_length = opts.mask_zero == true, opts.input_length
   self.embeddings_initializer = initializers.get(opts.embeddings_initializer or "uniform")
   self:_regularize(1, opts.embeddings_regularizer)
   self:_regularize("activity", opts.activity_regularizer)
@@ -64,7 +61,7 @@ end
 
 function Embedding:_create()
   return core.embedding_layer{input_dim = self.input_dim, output_dim = self.output_dim,
-                              embeddings_initializer = self.embeddings_initializer}
+                              embeddings_initializer = self.embeddings_initializer, mask_zero = self.mask_zero}
 end
 
 function Embedding:get_config()

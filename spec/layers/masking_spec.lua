@@ -1,0 +1,82 @@
+-- Masks (issue 17): Masking and Embedding(mask_zero = true) make one; Dense, Dropout,
+-- Activation, BatchNormalization and TimeDistributed pass it on; merges pass the one mask
+-- of their inputs; a layer that cannot take one, or a loss over a masked output, is an
+-- error naming what to do (as Keras refuses the first, and weights the second, which lurn
+-- does not do yet).
+local lurn = require "lurn"
+local gradcheck = require "helpers.gradcheck"
+local L = lurn.layers
+
+describe("Masking", function()
+  before_each(function() lurn.manual_seed(3) end)
+
+  it("zeroes the steps whose features all equal mask_value, and only those", function()
+    local layer = L.Masking{mask_value = 2}
+    layer:build({3, 2})
+    local x = lurn.tensor{{{2, 2}, {2, 5}, {0 / 0, 2}}, {{1, 1}, {2, 2}, {2, 2}}}
+    local y = layer._core:forward(x, false)
+    assert.same({0, 0}, {y:get(1, 1, 1), y:get(1, 1, 2)})  -- all features 2: padding
+    assert.same({2, 5}, {y:get(1, 2, 1), y:get(1, 2, 2)})  -- one feature differs: a real step
+    assert.is_true(y:get(1, 3, 1) ~= y:get(1, 3, 1))       -- NaN never equals mask_value
+    assert.same({0, 0, 0, 0}, {y:get(2, 2, 1), y:get(2, 2, 2), y:get(2, 3, 1), y:get(2, 3, 2)})
+  end)
+
+  it("passes the gradient check, and sends no gradient into padded steps", function()
+    local layer = L.Masking{mask_value = 0}
+    layer:build({4, 3})
+    gradcheck.check_layer(layer, lurn.randn{2, 4, 3})  -- real steps (a padded one is a jump, not a slope)
+    local x = lurn.randn{2, 4, 3}
+    x:narrow(2, 2, 1):fill(0)  -- step 2 of both samples is padding
+    local dx = layer._core:backward(x, layer._core:forward(x, true), lurn.ones{2, 4, 3})
+    assert.equal(0, dx:narrow(2, 2, 1):abs():sum())
+  end)
+
+  it("refuses inputs that are not (steps, features) per sample", function()
+    assert.error_matches(function() L.Masking():build({3}) end, "expects input of shape %(steps, features%)")
+    assert.error_matches(function() L.Masking{mask_value = "x"} end, "mask_value must be a number")
+  end)
+end)
+
+describe("masks between layers", function()
+  before_each(function() lurn.manual_seed(5) end)
+  local ids = lurn.tensor{{1, 2, 0, 0}, {3, 0, 0, 0}}
+
+  local function embedding() return L.Embedding(6, 3, {mask_zero = true, input_length = 4}) end
+
+  it("go through Dense, Dropout, Activation, BatchNormalization and TimeDistributed", function()
+    local m = lurn.Sequential{embedding(), L.Dense(3), L.Dropout(0.2), L.Activation("tanh"), L.BatchNormalization(),
+                              L.TimeDistributed(L.Dense(2))}
+    m:compile{loss = "mse", optimizer = "sgd"}
+    assert.same({2, 4, 2}, m:predict(ids, {verbose = 0}):shape())  -- predicting is fine
+    -- the mask still reaches the loss: refused rather than trained on padding
+    assert.error_matches(function() m:fit(ids, lurn.zeros{2, 4, 2}, {verbose = 0}) end,
+      "output still carries the mask of Embedding%(mask_zero = true%) or Masking: a loss over masked steps")
+  end)
+
+  it("stop at a layer that cannot take one, naming it, as Keras", function()
+    local m = lurn.Sequential{embedding(), L.Conv1D(2, 2)}
+    assert.error_matches(function() m:predict(ids, {verbose = 0}) end,
+      "Conv1D 'conv1d[_%d]*' does not support masking")
+    m = lurn.Sequential{embedding(), L.Flatten(), L.Dense(1)}
+    assert.error_matches(function() m:predict(ids, {verbose = 0}) end, "Flatten '.*' does not support masking")
+  end)
+
+  it("pass through a merge of inputs that carry the same mask, and stop at different masks", function()
+    local input = lurn.Input{shape = {4}}
+    local e = embedding()(input)
+    local out = L.Add()({L.Dense(2)(e), L.Dense(2)(e)})
+    local m = lurn.Model(input, out)
+    m:compile{loss = "mse", optimizer = "sgd"}
+    assert.error_matches(function() m:fit(ids, lurn.zeros{2, 4, 2}, {verbose = 0}) end, "output still carries the mask")
+    local e2 = embedding()(input)
+    local m2 = lurn.Model(input, L.Add()({e, e2}))
+    assert.error_matches(function() m2:predict(ids, {verbose = 0}) end,
+      "merging inputs with different masks is not supported yet")
+  end)
+
+  it("leave models without mask_zero as they were", function()
+    local m = lurn.Sequential{L.Embedding(6, 3, {input_length = 4}), L.Conv1D(2, 2), L.Flatten(), L.Dense(1)}
+    m:compile{loss = "mse", optimizer = "sgd"}
+    assert.is_number(m:fit(ids, lurn.zeros{2, 1}, {verbose = 0}).history.loss[1])
+  end)
+end)
