@@ -179,6 +179,10 @@ describe("a damaged or hostile model file", function()
       load(container(without(s, "model_config"))), 1, true)
     assert.matches("bad.lurn: the model file has no 'optimizer_state' section",
       load(container(without(s, "optimizer_state"))), 1, true)
+    -- the training sections come together: without the compile settings the others are
+    -- not quietly dropped
+    assert.matches("bad.lurn: the model file has no 'training_config' section (training_config, optimizer_state "
+      .. "and training_state come together)", load(container(without(s, "training_config"))), 1, true)
   end)
 
   it("a layer type that does not exist", function()

@@ -315,6 +315,15 @@ function saving.load_model(path, opts)
       and " (a BackupAndRestore backup: it holds no architecture; BackupAndRestore reads it back into a model)"
       or " (a file of save_weights: read it into a model of the same layers with model:load_weights)")
   end
+  -- the compile settings, the optimizer's state and the training state come together
+  local training = {"training_config", "optimizer_state", "training_state"}
+  local present = 0
+  for _, name in ipairs(training) do present = present + (sections[name] and 1 or 0) end
+  if present ~= 0 and present ~= #training then
+    for _, name in ipairs(training) do
+      section(path, sections, name, " (training_config, optimizer_state and training_state come together)")
+    end
+  end
   local ok, model, pre = pcall(function()
     local cfg = decode(path, sections, "model_config")
     -- the architecture may create no more weight values than the file holds
