@@ -240,7 +240,7 @@ function LayerStats:on_train_begin()
   self._out = nil
   if self.file then
     local f, err = io.open(self.file, "w")
-    if not f then error("LayerStats: cannot write the CSV file: " .. err, 0) end
+    if not f then error("LayerStats: cannot write " .. err, 0) end  -- err names the file and the cause
     f:write(table.concat(CSV_COLUMNS, ","), "\n")
     self._out = f
   end
@@ -525,7 +525,7 @@ function CSVLogger:on_train_begin()
     end
   end
   local f, err = io.open(self.filename, self.append and "ab" or "wb")
-  if not f then error(("CSVLogger: cannot write %s: %s"):format(self.filename, err), 0) end
+  if not f then error("CSVLogger: cannot write " .. err, 0) end  -- err names the file and the cause
   self._file, self._header, self.keys = f, header, nil
 end
 
