@@ -128,3 +128,13 @@ describe("timeseries_dataset_from_array", function()
     E(function() from_array(lurn.zeros{0, 2}, nil, 3) end, "data is empty")
   end)
 end)
+
+describe("timeseries_dataset_from_array and huge sizes", function()
+  it("counts windows and batches without overflowing", function()
+    local lurn = require "lurn"
+    local ts = lurn.preprocessing.timeseries_dataset_from_array
+    assert.error_matches(function() ts(lurn.arange(0, 10), nil, 1 << 62, {sampling_rate = 4}) end,
+      "too few for one window of sequence_length 4611686018427387904 at sampling_rate 4 %(over 2%^63 rows%)")
+    assert.equal(1, ts(lurn.arange(0, 10), nil, 3, {batch_size = math.maxinteger}):len())
+  end)
+end)

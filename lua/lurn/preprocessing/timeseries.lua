@@ -91,14 +91,15 @@ timeseries.timeseries_dataset_from_array = at_user_line(function(data, targets, 
   if last <= first then
     fail(("end_index (%d) must be greater than start_index (%d)"):format(last, first), level)
   end
-  local span = (sequence_length - 1) * rate + 1  -- rows one window covers
-  local windows = (last - first + 1) - span + 1
+  -- rows one window covers, (sequence_length - 1) * rate + 1, nil past 2^63 (no window fits)
+  local span = sequence_length - 1 <= (math.maxinteger - 1) // rate and (sequence_length - 1) * rate + 1 or nil
+  local windows = span and (last - first + 1) - span + 1 or 0
   -- Keras takes min(windows, len(targets)); counted from start_index here, so that no
   -- window's target is past the end of targets
   if targets then windows = math.min(windows, targets:size(1) - first + 1) end
   if windows < 1 then
-    fail(("rows %d to %d are too few for one window of sequence_length %d at sampling_rate %d (%d rows)%s"):format(
-      first, last, sequence_length, rate, span, targets and " with targets of " .. targets:size(1) .. " rows" or ""),
+    fail(("rows %d to %d are too few for one window of sequence_length %d at sampling_rate %d (%s rows)%s"):format(
+      first, last, sequence_length, rate, span and tostring(span) or "over 2^63", targets and " with targets of " .. targets:size(1) .. " rows" or ""),
       level)
   end
   local self = setmetatable({}, TimeseriesDataset)
@@ -113,7 +114,7 @@ timeseries.timeseries_dataset_from_array = at_user_line(function(data, targets, 
 end)
 
 --- ds:len() -> batches in an epoch, ceil(n / batch_size) (also #ds).
-function TimeseriesDataset:len() return (self.n + self.batch_size - 1) // self.batch_size end
+function TimeseriesDataset:len() return self.n == 0 and 0 or (self.n - 1) // self.batch_size + 1 end
 TimeseriesDataset.__len = TimeseriesDataset.len
 
 --- ds:reset(): the next batch starts an epoch (reshuffled when shuffle).
