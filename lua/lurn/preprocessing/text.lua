@@ -34,6 +34,7 @@ text.SPLIT_MODES = {"whitespace", "character"}
 -- mode: "lower_and_strip_punctuation" (default), "lower", "strip_punctuation", false
 -- (none: Keras' None) or a function(s) -> string.
 function text.standardize(s, mode)
+  if type(s) ~= "string" then error(("standardize: expected a string, got %s"):format(type(s)), 2) end
   if mode == nil then mode = "lower_and_strip_punctuation" end
   if mode == false then return s end
   if type(mode) == "function" then
@@ -57,6 +58,7 @@ end
 -- character; invalid UTF-8 is an error), false (the whole string is one token: Keras'
 -- None) or a function(s) -> list of strings.
 function text.split(s, mode)
+  if type(s) ~= "string" then error(("split: expected a string, got %s"):format(type(s)), 2) end
   if mode == nil then mode = "whitespace" end
   local tokens = {}
   if mode == false then
@@ -94,8 +96,12 @@ end
 --- count(token_lists) -> counts, documents: how often each token occurs over all the lists
 -- ({token = n}) and in how many lists ({token = n}), what adapt gathers.
 function text.count(token_lists)
+  if type(token_lists) ~= "table" then
+    error(("count: expected a list of token lists, got %s"):format(type(token_lists)), 2)
+  end
   local counts, documents = {}, {}
-  for _, tokens in ipairs(token_lists) do
+  for i, tokens in ipairs(token_lists) do
+    if type(tokens) ~= "table" then error(("count: entry %d is a %s, not a list of tokens"):format(i, type(tokens)), 2) end
     local seen = {}
     for _, t in ipairs(tokens) do
       counts[t] = (counts[t] or 0) + 1
@@ -122,8 +128,15 @@ text._bytes_less = bytes_less
 -- orders them: most frequent first, ties in descending byte order ("c", "b", "a"), the
 -- way np.lexsort((tokens, counts))[::-1] leaves them; at most max_size of them.
 function text.vocabulary(counts, max_size)
+  if type(counts) ~= "table" then error(("vocabulary: expected a table {token = count}, got %s"):format(type(counts)), 2) end
   local tokens = {}
-  for t in pairs(counts) do tokens[#tokens + 1] = t end
+  for t, n in pairs(counts) do
+    if type(t) ~= "string" or math.type(n) ~= "integer" then
+      error(("vocabulary: counts must map tokens (strings) to whole numbers, got %s = %s"):format(tostring(t),
+        tostring(n)), 2)
+    end
+    tokens[#tokens + 1] = t
+  end
   table.sort(tokens, function(a, b)
     local ca, cb = counts[a], counts[b]
     if ca ~= cb then return ca > cb end
