@@ -80,3 +80,46 @@ describe("masks between layers", function()
     assert.is_number(m:fit(ids, lurn.zeros{2, 1}, {verbose = 0}).history.loss[1])
   end)
 end)
+
+describe("GlobalAveragePooling1D with a mask", function()
+  before_each(function() lurn.manual_seed(8) end)
+
+  it("averages the real steps only, as Keras, and sends them the gradient", function()
+    local pool = L.GlobalAveragePooling1D()
+    pool:build({4, 2})
+    local x = lurn.randn{2, 4, 2}
+    local mask = lurn.tensor{{1, 1, 0, 0}, {0, 1, 1, 1}}
+    local y = pool._core:forward(x, true, mask)
+    for c = 1, 2 do
+      assert.is_true(math.abs(y:get(1, c) - (x:get(1, 1, c) + x:get(1, 2, c)) / 2) < 1e-6)
+      assert.is_true(math.abs(y:get(2, c) - (x:get(2, 2, c) + x:get(2, 3, c) + x:get(2, 4, c)) / 3) < 1e-6)
+    end
+    local dy = lurn.tensor{{1, 2}, {3, 6}}
+    local dx = pool._core:backward(x, y, dy, mask)
+    assert.same({{{0.5, 1}, {0.5, 1}, {0, 0}, {0, 0}}, {{0, 0}, {1, 2}, {1, 2}, {1, 2}}}, dx:totable())
+    -- without a mask: the mean of all steps, as before
+    assert.is_true(math.abs(pool._core:forward(x, true):get(1, 1) - x:narrow(1, 1, 1):select(3, 1):mean()) < 1e-6)
+  end)
+
+  it("makes Embedding(mask_zero) + GlobalAveragePooling1D ignore the padding, as Keras' text classifiers", function()
+    local function model()
+      lurn.manual_seed(8)
+      return lurn.Sequential{L.Embedding(9, 4, {mask_zero = true, input_length = 5}), L.GlobalAveragePooling1D(),
+                             L.Dense(1, {activation = "sigmoid"})}
+    end
+    local m = model()
+    local short = m:predict(lurn.tensor{{3, 5, 0, 0, 0}}, {verbose = 0}):item()
+    local longer = m:predict(lurn.tensor{{3, 5, 0, 0, 0}, {3, 5, 7, 0, 0}}, {verbose = 0})
+    assert.are.equal(short, longer:get(1, 1))
+    assert.are_not.equal(short, longer:get(2, 1))
+    -- padding anywhere changes nothing: only the real ids count
+    assert.are.equal(short, m:predict(lurn.tensor{{0, 3, 0, 5, 0}}, {verbose = 0}):item())
+    m:compile{loss = "binary_crossentropy", optimizer = "adam"}
+    assert.is_number(m:fit(lurn.tensor{{1, 2, 0, 0, 0}, {4, 4, 4, 0, 0}}, lurn.tensor{{0}, {1}}, {verbose = 0})
+      .history.loss[1])
+    assert.error_matches(function()
+      lurn.Sequential{L.Embedding(9, 4, {mask_zero = true, input_length = 5}), L.GlobalMaxPooling1D()}
+        :predict(lurn.tensor{{1, 0, 0, 0, 0}}, {verbose = 0})
+    end, "GlobalMaxPooling1D '.*' does not support masking")
+  end)
+end)

@@ -62,10 +62,46 @@ static void image_shapes(const lurn_layer *l, int64_t n, int64_t in[4], int64_t 
   for (int i = 0; i < p->pool->out_ndim; i++) out[i + 1] = p->pool->out_shape[i];
 }
 
+/* GlobalAveragePooling1D with a mask (Keras'): each channel's mean over the real steps
+ * only, sum_t m[t] x[t] / sum_t m[t]; a sequence with no real step gives 0/0 = NaN, as in
+ * Keras. Backward: dx[t] = m[t] dy / sum_t m[t]. */
+static void masked_mean(const lurn_tensor *mask, const float *x, float *y, int64_t n, int64_t steps, int64_t ch) {
+  const float *m = lurn_tensor_data(mask);
+#pragma omp parallel for if (n * steps * ch > LURN_PARALLEL_MIN) schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    float *out = y + i * ch;
+    double real = 0;
+    for (int64_t c = 0; c < ch; c++) out[c] = 0;
+    for (int64_t t = 0; t < steps; t++) {
+      if (m[i * steps + t] == 0) continue;
+      real += 1;
+      for (int64_t c = 0; c < ch; c++) out[c] += x[(i * steps + t) * ch + c];
+    }
+    for (int64_t c = 0; c < ch; c++) out[c] = (float)(out[c] / real);
+  }
+}
+
+static void masked_mean_backward(const lurn_tensor *mask, const float *dy, float *dx, int64_t n, int64_t steps,
+                                 int64_t ch) {
+  const float *m = lurn_tensor_data(mask);
+#pragma omp parallel for if (n * steps * ch > LURN_PARALLEL_MIN) schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    double real = 0;
+    for (int64_t t = 0; t < steps; t++) real += m[i * steps + t] != 0;
+    for (int64_t t = 0; t < steps; t++)
+      for (int64_t c = 0; c < ch; c++)
+        dx[(i * steps + t) * ch + c] = m[i * steps + t] != 0 ? (float)(dy[i * ch + c] / real) : 0.0f;
+  }
+}
+
 static lurn_status pool1d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
   pool1d *p = l->impl;
   lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
+  if (l->mask) { /* only GlobalAveragePooling1D takes one (pool1d_mask_rule) */
+    masked_mean(l->mask, lurn_tensor_data(x), lurn_tensor_data(y), x->shape[0], l->in_shape[0], l->in_shape[1]);
+    return LURN_OK;
+  }
   int64_t ishape[4], oshape[4];
   image_shapes(l, x->shape[0], ishape, oshape);
   lurn_tensor in = reshaped(x, 4, ishape), out = reshaped(y, p->pool->out_ndim + 1, oshape);
@@ -77,6 +113,11 @@ static lurn_status pool1d_backward(lurn_layer *l, const lurn_tensor *x, const lu
   pool1d *p = l->impl;
   lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
+  if (l->mask) {
+    if (dx) masked_mean_backward(l->mask, lurn_tensor_data(dy), lurn_tensor_data(dx), x->shape[0], l->in_shape[0],
+                                 l->in_shape[1]);
+    return LURN_OK;
+  }
   int64_t ishape[4], oshape[4];
   image_shapes(l, x->shape[0], ishape, oshape);
   const int ond = p->pool->out_ndim + 1;
@@ -97,13 +138,21 @@ static unsigned pool1d_fuses(const lurn_layer *l) {
   return p->pool->ops->fuses ? p->pool->ops->fuses(p->pool) : 0;
 }
 
+/* GlobalAveragePooling1D consumes a mask (the mean of the real steps), as Keras'; the
+ * others refuse one, as Keras' do. */
+static lurn_mask_rule pool1d_mask_rule(const lurn_layer *l) {
+  const pool1d *p = l->impl;
+  return p->c.global && p->c.kind == LURN_POOL_AVERAGE && !p->c.keepdims ? LURN_MASK_CONSUME : LURN_MASK_REFUSE;
+}
+
 #define POOL1D_OPS(name, type_name)                                \
   static const lurn_layer_ops name = {.type = type_name,           \
                                       .build = pool1d_build,       \
                                       .forward = pool1d_forward,   \
                                       .backward = pool1d_backward, \
                                       .destroy = pool1d_destroy,   \
-                                      .fuses = pool1d_fuses}
+                                      .fuses = pool1d_fuses,       \
+                                      .mask_rule = pool1d_mask_rule}
 POOL1D_OPS(max_ops, "MaxPooling1D");
 POOL1D_OPS(average_ops, "AveragePooling1D");
 POOL1D_OPS(global_max_ops, "GlobalMaxPooling1D");
