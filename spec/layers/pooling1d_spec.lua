@@ -121,3 +121,16 @@ describe("1-D pooling", function()
       "pool_size 5 is larger than the input's 4 steps")
   end)
 end)
+
+describe("windows and strides past the input", function()
+  it("give one output step with padding 'same', as TensorFlow, not zero (no overflow)", function()
+    local lurn = require "lurn"
+    local L = lurn.layers
+    local x = lurn.randn{1, 5, 2}
+    assert.same({1, 1, 2}, L.Conv1D(2, 2, {padding = "same", strides = math.maxinteger})(x):shape())
+    local y = L.MaxPooling1D(math.maxinteger, {padding = "same"})(x)
+    assert.same({1, 1, 2}, y:shape())
+    assert.equal(x:select(3, 1):max(), y:get(1, 1, 1))  -- the window is the whole sequence
+    assert.same({1, 1, 1, 2}, L.Conv2D(2, 2, {padding = "same", strides = 1000})(lurn.randn{1, 5, 5, 2}):shape())
+  end)
+end)

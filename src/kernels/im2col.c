@@ -3,10 +3,13 @@
  * kernel row of a window is a single copy (or add); padding is cut off at the ends. */
 #include "kernels/im2col.h"
 
+#include "core/checked.h"
+
 #include <string.h>
 
+/* ceil(a / b) for a, b >= 1, without the overflow of (a + b - 1) / b at huge strides */
 static int64_t ceil_div(int64_t a, int64_t b) {
-  return (a + b - 1) / b;
+  return a / b + (a % b != 0);
 }
 
 const char *lurn_conv_window_bad_option(const int64_t kernel_size[2], const int64_t strides[2],
@@ -25,7 +28,17 @@ lurn_status lurn_conv_geom_init(lurn_conv_geom *g, int same, const char *layer, 
   lurn_shape_str(&in, shape, sizeof shape);
   if (g->h < 1 || g->w < 1 || g->c < 1)
     return lurn_fail(LURN_EINVAL, "%s: input shape %s has a zero size", layer, shape);
-  int64_t span_h = (g->kh - 1) * g->dh + 1, span_w = (g->kw - 1) * g->dw + 1;
+  /* a window's span, (k - 1) * d + 1, checked: sizes come from users */
+  int64_t span_h, span_w;
+  if (!lurn_mul_i64(g->kh - 1, g->dh, &span_h) || !lurn_mul_i64(g->kw - 1, g->dw, &span_w) || span_h == INT64_MAX ||
+      span_w == INT64_MAX)
+    return lurn_fail(LURN_EINVAL, "%s: %s %lldx%lld with dilation %lldx%lld spans more than 2^63 elements", layer,
+                     what, (long long)g->kh, (long long)g->kw, (long long)g->dh, (long long)g->dw);
+  span_h += 1, span_w += 1;
+  /* a stride past the input leaves one window, as a stride of the input's size does: the
+   * same geometry in numbers oneDNN takes */
+  if (g->sh > g->h) g->sh = g->h;
+  if (g->sw > g->w) g->sw = g->w;
   if (same) {
     g->oh = ceil_div(g->h, g->sh);
     g->ow = ceil_div(g->w, g->sw);
