@@ -162,6 +162,15 @@ describe("recurrent layers with a mask", function()
     end
   end
 
+  for _, cell in ipairs(CELLS) do
+    local name, cell_opts = cell[1], cell[2]
+    local opts = merged(cell_opts, {dropout = 0.25, recurrent_dropout = 0.25, return_sequences = true})
+    it(name .. " " .. describe_opts(opts) .. ": passes a gradient check in training with a mixed mask", function()
+      local l = random_layer(name, U, T, F, opts)
+      gradcheck.check_layer(l, lurn.randn{N, T, F}, {mask = lurn.tensor(PADDINGS.holes), seed = 5})
+    end)
+  end
+
   it("LSTM by hand: a masked step keeps h and c and repeats the output (zeros before the first real step)", function()
     local l = L.LSTM(1, {return_sequences = true})
     l:build{4, 1}
