@@ -102,19 +102,20 @@ end
 
 --- Checks a built Lua layer object: dL/dx and every parameter gradient for
 -- L = sum(r * layer(x)) with a fixed random r. opts: h, rtol, atol, training, seed (reseed
--- lurn before every forward so that random layers draw the same mask).
+-- lurn before every forward so that random layers draw the same mask), mask (an (N, steps)
+-- mask of x's steps, passed to every forward and backward).
 function gradcheck.check_layer(layer, x, opts)
   local o = options(opts)
   local core = layer._core
   local training = o.training ~= false
   local function forward()
     if o.seed then lurn.manual_seed(o.seed) end
-    return core:forward(x, training)
+    return core:forward(x, training, o.mask)
   end
   local y = forward()
   local r = lurn.randn(y:shape())
   local rv = gradcheck.flat(r)
-  local dx = core:backward(x, y, r)
+  local dx = core:backward(x, y, r, o.mask)
   local grads = {}
   for i, g in ipairs(layer:gradients()) do grads[i] = g:clone() end
   local function objective() return gradcheck.dot(rv, forward()) end

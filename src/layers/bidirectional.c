@@ -5,6 +5,11 @@
  * reversed back first: step t of both outputs then describes step t of the input, as in
  * Keras.
  *
+ * A mask (l->mask) goes to both layers as it is: each reads it in its own processing
+ * order, and the twin's outputs at masked steps (its carried ones, in its order) are
+ * reversed back with the rest, as Keras'. The wrapper does with a mask what its forward
+ * layer does (keeps it with return_sequences, consumes it without).
+ *
  * A container of its two layers (children()), whose parameters the model trains and
  * claims; like a graph, it tells their observers of their forward and backward. */
 #include <stdlib.h>
@@ -70,10 +75,13 @@ static lurn_status bidirectional_forward(lurn_layer *l, const lurn_tensor *x, lu
       (st = batch_like(&b->yb_own, n, b->bwd)))
     return st;
   b->fwd->preactivation = b->bwd->preactivation = NULL;
-  if ((st = b->fwd->ops->forward(b->fwd, x, b->yf, training))) return st;
-  if ((st = lurn_layer_forward_done(b->fwd, b->yf))) return st;
-  if ((st = b->bwd->ops->forward(b->bwd, x, b->yb_own, training))) return st;
-  if ((st = lurn_layer_forward_done(b->bwd, b->yb_own))) return st;
+  b->fwd->mask = b->bwd->mask = l->mask;
+  st = b->fwd->ops->forward(b->fwd, x, b->yf, training);
+  if (!st) st = lurn_layer_forward_done(b->fwd, b->yf);
+  if (!st) st = b->bwd->ops->forward(b->bwd, x, b->yb_own, training);
+  if (!st) st = lurn_layer_forward_done(b->bwd, b->yb_own);
+  b->fwd->mask = b->bwd->mask = NULL;
+  if (st) return st;
   l->nested_penalty = b->fwd->nested_penalty + b->bwd->nested_penalty;
   const int64_t units = b->fwd->out_shape[b->fwd->out_ndim - 1];
   const int64_t rows = units ? lurn_tensor_numel(b->yf) / units : 0;
@@ -143,14 +151,19 @@ static lurn_status bidirectional_backward(lurn_layer *l, const lurn_tensor *x, c
     }
   /* the backward layer's gradient in its own (processing) order */
   if (sequences(b->bwd)) reverse_steps(lurn_tensor_data(b->dyb), dr, n, b->bwd->out_shape[0], units);
-  if ((st = b->fwd->ops->backward(b->fwd, x, b->yf, b->dyf, dx, 0))) return st;
-  lurn_layer_backward_done(b->fwd);
   lurn_tensor *dxb = NULL;
   if (dx) {
     if ((st = lurn_buffer_ensure(&b->dxb, dx->ndim, dx->shape))) return st;
     dxb = b->dxb;
   }
-  if ((st = b->bwd->ops->backward(b->bwd, x, b->yb_own, b->dyb, dxb, 0))) return st;
+  b->fwd->mask = b->bwd->mask = l->mask;
+  st = b->fwd->ops->backward(b->fwd, x, b->yf, b->dyf, dx, 0);
+  if (!st) {
+    lurn_layer_backward_done(b->fwd);
+    st = b->bwd->ops->backward(b->bwd, x, b->yb_own, b->dyb, dxb, 0);
+  }
+  b->fwd->mask = b->bwd->mask = NULL;
+  if (st) return st;
   lurn_layer_backward_done(b->bwd);
   if (dx) {
     float *d = lurn_tensor_data(dx);
@@ -170,6 +183,11 @@ static int bidirectional_children(const lurn_layer *l, lurn_layer **out, int max
   return n;
 }
 
+static lurn_mask_rule bidirectional_mask_rule(const lurn_layer *l) {
+  const bidirectional *b = l->impl;
+  return b->fwd->ops->mask_rule ? b->fwd->ops->mask_rule(b->fwd) : LURN_MASK_REFUSE;
+}
+
 static void bidirectional_destroy(lurn_layer *l) {
   bidirectional *b = l->impl;
   lurn_layer_free(b->fwd);
@@ -184,7 +202,8 @@ static const lurn_layer_ops bidirectional_ops = {.type = "Bidirectional",
                                                  .forward = bidirectional_forward,
                                                  .backward = bidirectional_backward,
                                                  .destroy = bidirectional_destroy,
-                                                 .children = bidirectional_children};
+                                                 .children = bidirectional_children,
+                                                 .mask_rule = bidirectional_mask_rule};
 
 lurn_layer *lurn_bidirectional_new(lurn_layer *forward, lurn_layer *backward,
                                    lurn_bidirectional_merge merge) {

@@ -75,6 +75,7 @@ static lurn_status gru_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor 
   for (int64_t s = 0; s < steps; s++) {
     if (!r->c.reset_after) {
       gru_step_reset_before(l, s);
+      lurn_rnn_carry_masked(l, s, h, u);
       continue;
     }
     float *z = (float *)lurn_tensor_data(r->xw) + lurn_rnn_time(r, s) * w; /* row stride steps*w */
@@ -100,6 +101,7 @@ static lurn_status gru_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor 
         h[at + j] = zg * hprev + (1.0f - zg) * hh;
       }
     }
+    lurn_rnn_carry_masked(l, s, h, u);
   }
   lurn_rnn_write_output(l, y);
   return LURN_OK;
@@ -116,11 +118,17 @@ static void gru_step_back_reset_before(lurn_layer *l, int64_t s) {
   float *dz = (float *)lurn_tensor_data(r->dg) + t * w, *dh_next = lurn_tensor_data(r->dh_next);
   float *drhin = lurn_tensor_data(r->cell[CELL_REC]), *drk = lurn_tensor_data(l->grads[1]);
   lurn_activation act = r->c.activation, ract = r->c.recurrent_activation;
+  const float *m = lurn_rnn_mask_of(l, r, s);
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
   for (int64_t i = 0; i < n; i++) {
     const float *g = gates + i * steps * w;
     float *d = dz + i * steps * w;
     int64_t at = (i * steps + s) * u;
+    if (m && m[i * steps] == 0) { /* a carried state: dL/dh goes on unchanged, no gate gradient */
+      memset(d, 0, sizeof(float) * (size_t)w);
+      memcpy(dh_next + i * u, dh + i * u, sizeof(float) * (size_t)u);
+      continue;
+    }
     for (int64_t j = 0; j < u; j++) {
       float zg = g[j], hh = g[2 * u + j], dhv = dh[i * u + j], hprev = s > 0 ? h[at - u + j] : 0.0f;
       d[j] = dhv * (hprev - hh) * lurn_rnn_act_grad(ract, zg);
@@ -137,6 +145,7 @@ static void gru_step_back_reset_before(lurn_layer *l, int64_t s) {
   for (int64_t i = 0; i < n; i++) {
     const float *g = gates + i * steps * w;
     float *d = dz + i * steps * w;
+    if (m && m[i * steps] == 0) continue; /* its gates' rows stay zero */
     for (int64_t j = 0; j < u; j++) {
       float rg = g[u + j], dr = drhin[i * u + j];
       d[u + j] = dr * hm[i * steps * u + j] * lurn_rnn_act_grad(ract, rg);
@@ -174,11 +183,18 @@ static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_
     float *dz = (float *)lurn_tensor_data(r->dg) + t * w, *dzrec = drec + t * w;
     const float *dh = lurn_tensor_data(r->dh);
     float *dh_next = lurn_tensor_data(r->dh_next);
+    const float *m = lurn_rnn_mask_of(l, r, s);
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
     for (int64_t i = 0; i < n; i++) {
       const float *g = gates + i * steps * w;
       float *d = dz + i * steps * w, *dr = dzrec + i * steps * w;
       int64_t at = (i * steps + s) * u;
+      if (m && m[i * steps] == 0) { /* a carried state: dL/dh goes on unchanged, no gate gradient */
+        memset(d, 0, sizeof(float) * (size_t)w);
+        memset(dr, 0, sizeof(float) * (size_t)w);
+        memcpy(dh_next + i * u, dh + i * u, sizeof(float) * (size_t)u);
+        continue;
+      }
       for (int64_t j = 0; j < u; j++) {
         float zg = g[j], rg = g[u + j], hh = g[2 * u + j];
         float dhv = dh[i * u + j], hprev = s > 0 ? h[at - u + j] : 0.0f;
@@ -211,7 +227,8 @@ static const lurn_layer_ops gru_ops = {.type = "GRU",
                                        .build = gru_build,
                                        .forward = gru_forward,
                                        .backward = gru_backward,
-                                       .destroy = lurn_rnn_destroy};
+                                       .destroy = lurn_rnn_destroy,
+                                       .mask_rule = lurn_rnn_mask_rule};
 
 lurn_layer *lurn_gru_new(const lurn_recurrent_config *c) {
   return lurn_rnn_new(&gru_ops, c, 3);

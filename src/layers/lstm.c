@@ -66,6 +66,8 @@ static lurn_status lstm_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor
         c[at + j] = cv, ac[at + j] = acv, h[at + j] = og * acv;
       }
     }
+    lurn_rnn_carry_masked(l, s, h, u);
+    lurn_rnn_carry_masked(l, s, c, u);
   }
   lurn_rnn_write_output(l, y);
   return LURN_OK;
@@ -82,17 +84,22 @@ static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn
   if (st || n == 0) return st;
   lurn_tensor_fill(r->cell[CELL_DC], 0);
   const float *c = lurn_tensor_data(r->cell[CELL_C]), *ac = lurn_tensor_data(r->cell[CELL_AC]);
-  float *dh = lurn_tensor_data(r->dh), *dc = lurn_tensor_data(r->cell[CELL_DC]);
+  float *dc = lurn_tensor_data(r->cell[CELL_DC]);
   lurn_activation act = r->c.activation, ract = r->c.recurrent_activation;
   for (int64_t s = steps - 1; s >= 0; s--) {
     lurn_rnn_add_dy(r, dy, s);
     int64_t t = lurn_rnn_time(r, s);
     const float *gates = (const float *)lurn_tensor_data(r->xw) + t * w;
-    float *dz = (float *)lurn_tensor_data(r->dg) + t * w;
+    float *dz = (float *)lurn_tensor_data(r->dg) + t * w, *dh = lurn_tensor_data(r->dh);
+    const float *m = lurn_rnn_mask_of(l, r, s);
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
     for (int64_t i = 0; i < n; i++) {
       const float *g = gates + i * steps * w;
       float *d = dz + i * steps * w;
+      if (m && m[i * steps] == 0) { /* carried h and c: dL/dh, dL/dc go on unchanged, no gate gradient */
+        memset(d, 0, sizeof(float) * (size_t)w);
+        continue;
+      }
       int64_t at = (i * steps + s) * u;
       for (int64_t j = 0; j < u; j++) {
         float ig = g[j], fg = g[u + j], gg = g[2 * u + j], og = g[3 * u + j];
@@ -105,7 +112,13 @@ static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn
         dc[i * u + j] = dcv * fg;
       }
     }
-    if (s > 0) lurn_rnn_dh_prev(l, dz, steps * w, 0, 4, dh, 0.0f);
+    if (s == 0) break;
+    if (!m) {
+      lurn_rnn_dh_prev(l, dz, steps * w, 0, 4, dh, 0.0f);
+      continue;
+    }
+    lurn_rnn_dh_prev(l, dz, steps * w, 0, 4, lurn_tensor_data(r->dh_next), 0.0f);
+    lurn_rnn_carry_dh_masked(l, s);
   }
   lurn_rnn_recurrent_grad(l, lurn_tensor_data(r->dg), w, 0, 4);
   lurn_rnn_finish_backward(l, x, dx);
@@ -116,7 +129,8 @@ static const lurn_layer_ops lstm_ops = {.type = "LSTM",
                                         .build = lstm_build,
                                         .forward = lstm_forward,
                                         .backward = lstm_backward,
-                                        .destroy = lurn_rnn_destroy};
+                                        .destroy = lurn_rnn_destroy,
+                                        .mask_rule = lurn_rnn_mask_rule};
 
 lurn_layer *lurn_lstm_new(const lurn_recurrent_config *c) {
   return lurn_rnn_new(&lstm_ops, c, 4);

@@ -203,6 +203,37 @@ void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y) {
     memcpy(out + i * units, h + (i * r->steps + r->steps - 1) * units, sizeof(float) * (size_t)units);
 }
 
+lurn_mask_rule lurn_rnn_mask_rule(const lurn_layer *l) {
+  const lurn_rnn *r = l->impl;
+  return r->c.return_sequences ? LURN_MASK_KEEP : LURN_MASK_CONSUME;
+}
+
+void lurn_rnn_carry_masked(const lurn_layer *l, int64_t s, float *state, int64_t width) {
+  const lurn_rnn *r = l->impl;
+  const float *m = lurn_rnn_mask_of(l, r, s);
+  if (!m) return;
+  for (int64_t i = 0; i < r->n; i++) {
+    if (m[i * r->steps] != 0) continue;
+    float *to = state + (i * r->steps + s) * width;
+    if (s == 0)
+      memset(to, 0, sizeof(float) * (size_t)width);
+    else
+      memcpy(to, to - width, sizeof(float) * (size_t)width);
+  }
+}
+
+void lurn_rnn_carry_dh_masked(lurn_layer *l, int64_t s) {
+  lurn_rnn *r = l->impl;
+  const float *m = lurn_rnn_mask_of(l, r, s);
+  int64_t u = r->c.units;
+  const float *dh = lurn_tensor_data(r->dh);
+  float *next = lurn_tensor_data(r->dh_next);
+  for (int64_t i = 0; i < r->n; i++)
+    if (m[i * r->steps] == 0) memcpy(next + i * u, dh + i * u, sizeof(float) * (size_t)u);
+  lurn_tensor *swap = r->dh;
+  r->dh = r->dh_next, r->dh_next = swap;
+}
+
 lurn_status lurn_rnn_begin_backward(lurn_layer *l) {
   lurn_rnn *r = l->impl;
   int64_t n = r->n, steps = r->steps, units = r->c.units, width = r->gates * units;

@@ -18,10 +18,14 @@
  * step s, so that y with return_sequences is h itself (reversed time with go_backwards,
  * as Keras) and dL/dkernel, dL/dx are one GEMM each over x's rows.
  *
- * Masks (a later session): an optional (N, T) mask would be passed to the cells' forward
- * and backward with x; at a masked step a sample keeps its previous state (and output, as
- * Keras), and its gradient passes through unchanged: one select in each cell's
- * elementwise pass, reading mask[n*T + t(s)]. Nothing else here depends on it. */
+ * Masks, as Keras 2's backend.rnn: with l->mask (N, T) set, a sample whose mask is 0 at
+ * the input time t(s) keeps its previous state (h, and the LSTM's c; zeros before its
+ * first real step) and its output repeats the previous one (the state itself, here: every
+ * cell's output is its h). The cells compute the step as usual and then carry the state
+ * over the masked samples' rows (lurn_rnn_carry_masked), outside the gate loop; backward,
+ * a masked step gives its gates no gradient (zero rows of dg, so no kernel, bias or dx
+ * gradient at that time) and passes dL/dh (and dL/dc) straight to the step before. With no
+ * mask nothing changes. */
 #ifndef LURN_LAYERS_RECURRENT_H
 #define LURN_LAYERS_RECURRENT_H
 
@@ -86,6 +90,22 @@ void lurn_rnn_recurrent_grad(lurn_layer *l, const float *dgates, int64_t ld, int
  * (when dx is non-NULL), through the input masks when the forward applied them. */
 void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx);
 
+/* The layer's mask rule: the mask goes on with the steps (return_sequences), or stops here. */
+lurn_mask_rule lurn_rnn_mask_rule(const lurn_layer *l);
+/* After step s of a forward under a mask: state (N, T, width) by step gets, for each sample
+ * masked at t(s), row s = row s-1 (zeros for s = 0). Nothing without a mask. */
+void lurn_rnn_carry_masked(const lurn_layer *l, int64_t s, float *state, int64_t width);
+/* Backward under a mask, for the cells whose dL/dh(t-1) GEMM overwrites dh: dh_next = that
+ * GEMM's result, then the masked samples' rows of dh_next = their rows of dh (carried
+ * straight back); dh and dh_next are swapped after. */
+void lurn_rnn_carry_dh_masked(lurn_layer *l, int64_t s);
+
+/* The mask column that step s reads, element i for sample i at stride r->steps, or NULL
+ * without a mask. */
+static inline const float *lurn_rnn_mask_of(const lurn_layer *l, const lurn_rnn *r, int64_t s) {
+  return l->mask ? (const float *)lurn_tensor_data(l->mask) + (r->c.go_backwards ? r->steps - 1 - s : s)
+                 : NULL;
+}
 /* The input time that step s reads. */
 static inline int64_t lurn_rnn_time(const lurn_rnn *r, int64_t s) {
   return r->c.go_backwards ? r->steps - 1 - s : s;
