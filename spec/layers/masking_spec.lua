@@ -123,3 +123,39 @@ describe("GlobalAveragePooling1D with a mask", function()
     end, "GlobalMaxPooling1D '.*' does not support masking")
   end)
 end)
+
+describe("a mask reaching the recurrent layers", function()
+  it("makes a padded sequence give what the sequence alone gives, padding before or after", function()
+    lurn.manual_seed(12)
+    for _, cell in ipairs{"LSTM", "GRU", "SimpleRNN"} do
+      local padded = lurn.Sequential{L.Embedding(9, 4, {mask_zero = true, input_length = 6}), L[cell](3)}
+      local plain = lurn.Sequential{L.Embedding(9, 4, {input_length = 3}), L[cell](3)}
+      plain:set_weights(padded:get_weights())
+      local alone = plain:predict(lurn.tensor{{5, 2, 7}}, {verbose = 0})
+      for _, ids in ipairs{{5, 2, 7, 0, 0, 0}, {0, 0, 0, 5, 2, 7}, {0, 5, 0, 2, 7, 0}} do
+        local y = padded:predict(lurn.tensor{ids}, {verbose = 0})
+        assert.same(alone:totable(), y:totable(), cell .. " " .. table.concat(ids, ","))
+      end
+    end
+  end)
+
+  it("trains a padded-text classifier whose padding cannot leak into the prediction", function()
+    lurn.manual_seed(13)
+    local m = lurn.Sequential{L.Masking{mask_value = 0, input_shape = {5, 1}}, L.GRU(4), L.Dense(1)}
+    m:compile{loss = "mse", optimizer = lurn.optimizers.Adam{learning_rate = 0.05}}
+    -- the target is the sum of the real steps; trailing zeros are padding of varying length
+    local x, y = lurn.zeros{64, 5, 1}, lurn.zeros{64, 1}
+    for i = 1, 64 do
+      local len, sum = (i % 5) + 1, 0
+      for t = 1, len do
+        local v = (i * t) % 3 + 1
+        x:set(i, t, 1, v)
+        sum = sum + v
+      end
+      y:set(i, 1, sum)
+    end
+    local first = m:evaluate(x, y, {verbose = 0}).loss
+    m:fit(x, y, {epochs = 40, batch_size = 16, verbose = 0})
+    assert.is_true(m:evaluate(x, y, {verbose = 0}).loss < first / 5)
+  end)
+end)
