@@ -215,7 +215,10 @@ describe("Bidirectional with a mask", function()
     local cell, sequences, merge = case[1], case[2], case[3]
     local label = ("%s, return_sequences = %s, %s"):format(cell, tostring(sequences), merge)
 
-    it(label .. ": equals its two layers run with the mask, the twin's sequence put back in time order", function()
+    -- Keras' Bidirectional sets its layers' zero_output_for_mask: with return_sequences both
+    -- outputs are 0 at masked steps (a lone layer repeats its last output there)
+    it(label .. ": equals its two layers run with the mask, the twin's sequence put back in time order, "
+       .. "0 at masked steps", function()
       local b = L.Bidirectional(L[cell](U, {return_sequences = sequences}), {merge_mode = merge})
       b:build{T, F}
       local w = b:get_weights()
@@ -239,9 +242,14 @@ describe("Bidirectional with a mask", function()
           end
         end
       end
+      local zeros = {}
+      for j = 1, U do zeros[j] = 0 end
       for n = 1, N do
         if sequences then
-          for t = 1, T do expect(out[n][t], yf[n][t], yb[n][T + 1 - t]) end
+          for t = 1, T do
+            local real = MASK[n][t] == 1
+            expect(out[n][t], real and yf[n][t] or zeros, real and yb[n][T + 1 - t] or zeros)
+          end
         else
           expect(out[n], yf[n], yb[n])
         end

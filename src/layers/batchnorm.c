@@ -154,8 +154,7 @@ static const lurn_layer_ops batchnorm_ops = {.type = "BatchNormalization",
                                              .build = bn_build,
                                              .forward = bn_forward,
                                              .backward = bn_backward,
-                                             .destroy = bn_destroy,
-                                             .mask_rule = lurn_mask_keep};
+                                             .destroy = bn_destroy};
 
 lurn_layer *lurn_batchnorm_new(const lurn_batchnorm_config *c) {
   if (!(c->momentum >= 0 && c->momentum <= 1) || !(c->epsilon > 0)) {

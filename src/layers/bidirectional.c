@@ -6,9 +6,11 @@
  * Keras.
  *
  * A mask (l->mask) goes to both layers as it is: each reads it in its own processing
- * order, and the twin's outputs at masked steps (its carried ones, in its order) are
- * reversed back with the rest, as Keras'. The wrapper does with a mask what its forward
- * layer does (keeps it with return_sequences, consumes it without).
+ * order (states carried over masked steps). With return_sequences both outputs are 0 at
+ * masked steps, and no gradient enters there: Keras' Bidirectional sets its layers'
+ * zero_output_for_mask (a lone recurrent layer repeats its last output instead). The
+ * wrapper does with a mask what its forward layer does (keeps it with return_sequences,
+ * consumes it without).
  *
  * A container of its two layers (children()), whose parameters the model trains and
  * claims; like a graph, it tells their observers of their forward and backward. */
@@ -92,10 +94,13 @@ static lurn_status bidirectional_forward(lurn_layer *l, const lurn_tensor *x, lu
   const float *f = lurn_tensor_data(b->yf), *r = lurn_tensor_data(b->yb);
   float *out = lurn_tensor_data(y);
   const lurn_bidirectional_merge merge = b->merge;
+  /* row i of the sequence outputs is (sample, step) i of the (N, steps) mask */
+  const float *m = l->mask && sequences(b->fwd) ? lurn_tensor_data(l->mask) : NULL;
 #pragma omp parallel for if (rows * units > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t i = 0; i < rows; i++)
     for (int64_t j = 0; j < units; j++) {
-      float a = f[i * units + j], c = r[i * units + j];
+      const int zero = m && m[i] == 0;
+      float a = zero ? 0.0f : f[i * units + j], c = zero ? 0.0f : r[i * units + j];
       switch (merge) {
         case LURN_BIDIRECTIONAL_CONCAT:
           out[i * 2 * units + j] = a, out[i * 2 * units + units + j] = c;
@@ -121,6 +126,8 @@ static lurn_status bidirectional_backward(lurn_layer *l, const lurn_tensor *x, c
   lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
   const int64_t n = x->shape[0];
+  if (!b->yf || b->yf->shape[0] != n)
+    return lurn_fail(LURN_EINVAL, "Bidirectional: backward needs the forward of the same batch first");
   if ((st = batch_like(&b->dyf, n, b->fwd)) || (st = batch_like(&b->dyb, n, b->bwd)) ||
       (st = batch_like(&b->dyb_time, n, b->bwd)))
     return st;
@@ -130,6 +137,7 @@ static lurn_status bidirectional_backward(lurn_layer *l, const lurn_tensor *x, c
   float *df = lurn_tensor_data(b->dyf);
   float *dr = lurn_tensor_data(sequences(b->bwd) ? b->dyb_time : b->dyb);
   const lurn_bidirectional_merge merge = b->merge;
+  const float *m = l->mask && sequences(b->fwd) ? lurn_tensor_data(l->mask) : NULL;
 #pragma omp parallel for if (rows * units > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t i = 0; i < rows; i++)
     for (int64_t j = 0; j < units; j++) {
@@ -148,6 +156,7 @@ static lurn_status bidirectional_backward(lurn_layer *l, const lurn_tensor *x, c
           df[k] = dr[k] = g[k] * 0.5f;
           break;
       }
+      if (m && m[i] == 0) df[k] = dr[k] = 0.0f; /* a zeroed output: no gradient enters there */
     }
   /* the backward layer's gradient in its own (processing) order */
   if (sequences(b->bwd)) reverse_steps(lurn_tensor_data(b->dyb), dr, n, b->bwd->out_shape[0], units);
@@ -185,7 +194,7 @@ static int bidirectional_children(const lurn_layer *l, lurn_layer **out, int max
 
 static lurn_mask_rule bidirectional_mask_rule(const lurn_layer *l) {
   const bidirectional *b = l->impl;
-  return b->fwd->ops->mask_rule ? b->fwd->ops->mask_rule(b->fwd) : LURN_MASK_REFUSE;
+  return lurn_layer_mask_rule(b->fwd);
 }
 
 static void bidirectional_destroy(lurn_layer *l) {

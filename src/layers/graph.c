@@ -164,7 +164,7 @@ static lurn_status run_node(graph *g, node *nd, const lurn_tensor *x, const lurn
 /* The mask reaching node nd: its input's; for a merge, the one mask its inputs carry (an
  * input without one counts as all steps real, as Keras' AND of masks), kept only where the
  * merge keeps the steps. */
-static lurn_status node_mask(const graph *g, const node *nd, const lurn_tensor **mask) {
+static lurn_status node_mask(const lurn_layer *l, const graph *g, const node *nd, const lurn_tensor **mask) {
   *mask = NULL;
   for (int j = 0; j < nd->ninputs; j++) {
     const lurn_tensor *m = nd->inputs[j] ? g->nodes[nd->inputs[j] - 1].mask : NULL;
@@ -175,8 +175,11 @@ static lurn_status node_mask(const graph *g, const node *nd, const lurn_tensor *
     *mask = m;
   }
   if (*mask && nd->merge) {
-    const lurn_layer *src = g->nodes[nd->inputs[0] - 1].layer;
-    if (nd->layer->out_ndim < 2 || src->out_ndim < 2 || nd->layer->out_shape[0] != src->out_shape[0])
+    /* the steps of the first input (the graph's own input, or a node's output) */
+    const int id = nd->inputs[0];
+    const int ndim = id ? g->nodes[id - 1].layer->out_ndim : l->in_ndim;
+    const int64_t steps = id ? g->nodes[id - 1].layer->out_shape[0] : l->in_shape[0];
+    if (nd->layer->out_ndim < 2 || ndim < 2 || nd->layer->out_shape[0] != steps)
       return lurn_fail(LURN_EINVAL, "%s '%s': its output does not keep the steps its masked inputs have",
                        nd->layer->ops->type, nd->layer->name);
   }
@@ -200,7 +203,7 @@ static lurn_status graph_forward(lurn_layer *l, const lurn_tensor *x, lurn_tenso
       out = nd->out;
     }
     const lurn_tensor *mask;
-    if ((st = node_mask(g, nd, &mask))) return st;
+    if ((st = node_mask(l, g, nd, &mask))) return st;
     if (!nd->merge && (st = lurn_layer_take_mask(layer, mask))) return st;
     if ((st = run_node(g, nd, x, y, out, training))) return st;
     nd->mask = nd->merge ? mask : lurn_layer_mask_out(layer, mask);

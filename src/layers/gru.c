@@ -161,7 +161,7 @@ static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_
                                 const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   (void)y, (void)fuse;
   lurn_rnn *r = l->impl;
-  lurn_status st = lurn_rnn_begin_backward(l);
+  lurn_status st = lurn_rnn_begin_backward(l, x);
   int64_t n = r->n, steps = r->steps, u = r->c.units, w = 3 * u;
   int64_t dshape[3] = {n, steps, w};
   if (!st && r->c.reset_after) st = lurn_buffer_ensure(&r->cell[CELL_DREC], 3, dshape);

@@ -202,17 +202,17 @@ lurn_mask_rule lurn_mask_keep(const lurn_layer *l) {
   return LURN_MASK_KEEP;
 }
 
-static lurn_mask_rule mask_rule(const lurn_layer *l) {
+lurn_mask_rule lurn_layer_mask_rule(const lurn_layer *l) {
   return l->ops->mask_rule ? l->ops->mask_rule(l) : LURN_MASK_REFUSE;
 }
 
 lurn_status lurn_layer_take_mask(lurn_layer *l, const lurn_tensor *mask) {
-  if (mask && mask_rule(l) == LURN_MASK_REFUSE) {
+  if (mask && lurn_layer_mask_rule(l) == LURN_MASK_REFUSE) {
     l->mask = NULL;
     return lurn_fail(LURN_EINVAL,
                      "%s '%s' does not support masking: the mask of Embedding(mask_zero = true) or Masking "
-                     "reaches it (Keras refuses this too); consume it first (a recurrent layer without "
-                     "return_sequences) or drop mask_zero",
+                     "reaches it; consume it first (a recurrent layer without return_sequences, "
+                     "GlobalAveragePooling1D) or drop mask_zero",
                      l->ops->type, l->name);
   }
   l->mask = mask;
@@ -220,7 +220,7 @@ lurn_status lurn_layer_take_mask(lurn_layer *l, const lurn_tensor *mask) {
 }
 
 const lurn_tensor *lurn_layer_mask_out(const lurn_layer *l, const lurn_tensor *mask) {
-  switch (mask_rule(l)) {
+  switch (lurn_layer_mask_rule(l)) {
     case LURN_MASK_KEEP: return mask;
     case LURN_MASK_MAKE: return l->ops->output_mask ? l->ops->output_mask(l) : NULL;
     default: return NULL;

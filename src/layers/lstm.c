@@ -77,7 +77,7 @@ static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn
                                  const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   (void)y, (void)fuse;
   lurn_rnn *r = l->impl;
-  lurn_status st = lurn_rnn_begin_backward(l);
+  lurn_status st = lurn_rnn_begin_backward(l, x);
   int64_t n = r->n, steps = r->steps, u = r->c.units, w = 4 * u;
   int64_t shape[2] = {n, u};
   if (!st) st = lurn_buffer_ensure(&r->cell[CELL_DC], 2, shape);

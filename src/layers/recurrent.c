@@ -234,8 +234,11 @@ void lurn_rnn_carry_dh_masked(lurn_layer *l, int64_t s) {
   r->dh = r->dh_next, r->dh_next = swap;
 }
 
-lurn_status lurn_rnn_begin_backward(lurn_layer *l) {
+lurn_status lurn_rnn_begin_backward(lurn_layer *l, const lurn_tensor *x) {
   lurn_rnn *r = l->impl;
+  if (x->shape[0] != r->n)
+    return lurn_fail(LURN_EINVAL, "%s: backward needs the forward of the same batch first (forward saw %lld samples, "
+                     "backward got %lld)", l->ops->type, (long long)r->n, (long long)x->shape[0]);
   int64_t n = r->n, steps = r->steps, units = r->c.units, width = r->gates * units;
   int64_t gshape[3] = {n, steps, width}, hshape[2] = {n, units};
   /* before a mask: a step's dL/dh(t-1) for one gate, or dL/dx for one gate's inputs */

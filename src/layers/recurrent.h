@@ -75,7 +75,7 @@ void lurn_rnn_recurrent_product(lurn_layer *l, int64_t s, int g0, int ng, float 
 /* Writes y from h: the last step, or every step with return_sequences. */
 void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y);
 /* Sizes dg, zeroes dh and the recurrent gradients (grads[1], and bias rows past the first). */
-lurn_status lurn_rnn_begin_backward(lurn_layer *l);
+lurn_status lurn_rnn_begin_backward(lurn_layer *l, const lurn_tensor *x);
 /* dh += the part of dy that step s produced (all of y's step s, or y at the last step). */
 void lurn_rnn_add_dy(const lurn_rnn *r, const lurn_tensor *dy, int64_t s);
 /* dh_next (+)= the gradient at h(s-1) through recurrent_product's gates g0 .. g0+ng:

@@ -32,7 +32,7 @@ static lurn_status simple_rnn_backward(lurn_layer *l, const lurn_tensor *x, cons
                                        const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   (void)y, (void)fuse;
   lurn_rnn *r = l->impl;
-  lurn_status st = lurn_rnn_begin_backward(l);
+  lurn_status st = lurn_rnn_begin_backward(l, x);
   if (st || r->n == 0) return st;
   int64_t n = r->n, steps = r->steps, units = r->c.units;
   const float *h = lurn_tensor_data(r->h);

@@ -47,6 +47,11 @@ static lurn_status time_distributed_build(lurn_layer *l, lurn_rng *rng) {
   }
   lurn_status st = lurn_layer_build(in, l->in_ndim - 1, l->in_shape + 1, rng);
   if (st) return st;
+  /* a mask the inner layer makes would be (N * steps, inner steps): lurn's masks are (N,
+   * steps), so it would be lost, and what reads the steps after would average padding */
+  if (lurn_layer_mask_rule(in) == LURN_MASK_MAKE)
+    return lurn_fail(LURN_EINVAL, "TimeDistributed: a %s that makes a mask (mask_zero, Masking) cannot run inside it yet",
+                     in->ops->type);
   if (in->out_ndim + 1 >= LURN_MAX_DIMS)
     return lurn_fail(LURN_EINVAL, "TimeDistributed: the inner %s layer's output has too many dimensions",
                      in->ops->type);

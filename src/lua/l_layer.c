@@ -521,14 +521,12 @@ static void check_batch(lua_State *L, const lurn_layer *l, const lurn_tensor *x,
   }
 }
 
-/* layer:forward(x[, training]) -> y (a new tensor). The layer is taken again after each
- * allocation (pinning x, making y): the collector may run a finalizer that closes it. */
 /* The optional mask at idx for a call on x: nil, or a packed (N, steps) tensor of 0 and 1
  * for a layer that reads masks (lurn_mask_rule). */
 static const lurn_tensor *opt_mask(lua_State *L, int idx, const lurn_layer *l, const lurn_tensor *x) {
   if (lua_isnoneornil(L, idx)) return NULL;
   lurn_tensor *m = l_pin(L, l_checktensor(L, idx));
-  lurn_mask_rule rule = l->ops->mask_rule ? l->ops->mask_rule(l) : LURN_MASK_REFUSE;
+  lurn_mask_rule rule = lurn_layer_mask_rule(l);
   if (rule != LURN_MASK_KEEP && rule != LURN_MASK_CONSUME)
     luaL_error(L, "%s does not take a mask", l->ops->type);
   if (m->ndim != 2 || x->ndim < 2 || m->shape[0] != x->shape[0] || m->shape[1] != x->shape[1] ||
@@ -540,7 +538,9 @@ static const lurn_tensor *opt_mask(lua_State *L, int idx, const lurn_layer *l, c
   return m;
 }
 
-/* layer:forward(x, training [, mask]) -> y */
+/* layer:forward(x[, training [, mask]]) -> y (a new tensor). The layer is taken again
+ * after each allocation (pinning x, making y): the collector may run a finalizer that
+ * closes it. */
 static int l_forward(lua_State *L) {
   lua_settop(L, 4); /* absent arguments as nil: pins go above them */
   l_checklayer(L, 1);

@@ -161,6 +161,8 @@ lurn_status lurn_layer_check_image_input(const lurn_layer *l);
 lurn_status lurn_layer_take_mask(lurn_layer *l, const lurn_tensor *mask);
 /* ops->mask_rule of layers that keep the steps and pass a mask on unread (Dense, Dropout, ...). */
 lurn_mask_rule lurn_mask_keep(const lurn_layer *l);
+/* What l does with a mask: its ops->mask_rule, LURN_MASK_REFUSE without one. */
+lurn_mask_rule lurn_layer_mask_rule(const lurn_layer *l);
 const lurn_tensor *lurn_layer_mask_out(const lurn_layer *l, const lurn_tensor *mask);
 /* For whoever runs a layer: tell its observer, if it has one, that the layer's forward
  * wrote y / that its backward completed its gradients. */

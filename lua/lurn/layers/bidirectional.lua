@@ -25,6 +25,10 @@ local function check_recurrent(layer, what)
     error(("Bidirectional: %s must be a recurrent layer (SimpleRNN, LSTM, GRU), got %s"):format(what,
       describe(layer)), 4)
   end
+  if layer._regularizers and layer._regularizers.activity then
+    error(("Bidirectional: %s has an activity_regularizer, which lurn does not apply inside a Bidirectional yet"):format(
+      what), 4)
+  end
   if layer._core then
     error(("Bidirectional: %s '%s' is already built; give a new layer"):format(what, layer.name), 4)
   end
@@ -64,8 +68,10 @@ function Bidirectional._new(layer, opts)
   end
   Layer._wrap(layer, self, 2)
   Layer._wrap(backward, self, 2)
+  -- Keras' names: forward_<layer>, backward_<backward layer> (the twin is named after layer)
   local base = layer.name
-  layer.name, backward.name = "forward_" .. base, "backward_" .. base
+  local own = opts.backward_layer ~= nil and backward.name or base
+  layer.name, backward.name = "forward_" .. base, "backward_" .. own:gsub("^backward_", "")
   self.forward_layer, self.backward_layer = layer, backward
   return self
 end
