@@ -176,7 +176,7 @@ static lurn_status pool2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
   const float *in = lurn_tensor_data(x);
   float *out = lurn_tensor_data(y);
   int32_t *arg = p->argmax;
-#pragma omp parallel for if (n * g->oh * row * g->kh * g->kw > LURN_PARALLEL_MIN) schedule(static)
+#pragma omp parallel for if ((double)n * g->oh * row * g->kh * g->kw > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float *img = in + r / g->oh * image;
     if (max)
@@ -208,7 +208,7 @@ static lurn_status pool2d_backward(lurn_layer *l, const lurn_tensor *x, const lu
   const int disjoint = g->kh <= g->sh && g->kw <= g->sw;
   const int64_t tasks = disjoint ? n * g->oh : n, per_task = disjoint ? 1 : g->oh;
   const int64_t row_len = g->w * g->c;
-#pragma omp parallel for if (n * g->oh * row * g->kh * g->kw > LURN_PARALLEL_MIN) schedule(static)
+#pragma omp parallel for if ((double)n * g->oh * row * g->kh * g->kw > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t t = 0; t < tasks; t++) {
     float *img = out + t / (disjoint ? g->oh : 1) * image;
     if (disjoint) {

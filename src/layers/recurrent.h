@@ -132,7 +132,7 @@ static inline int lurn_rnn_parallel(const lurn_rnn *r) {
  * [-87.3, 88.7]; below that 0, above inf; NaN stays NaN. */
 static inline float lurn_rnn_expf(float x) {
   const float hi = 88.72283f, lo = -87.33654f;
-  float c = x > hi ? hi : (x < lo ? lo : x);
+  float c = x > hi ? hi : (x < lo ? lo : (x != x ? 0.0f : x)); /* NaN: any finite value, then x */
   float n = __builtin_floorf(c * 1.44269504088896341f + 0.5f);
   float r = c - n * 0.693359375f + n * 2.12194440e-4f; /* ln2 in two parts: r exact enough */
   float p = 1.9875691500e-4f;
