@@ -431,3 +431,38 @@ describe("recurrent layers and Keras' extra settings", function()
     assert.error_matches(function() L.LSTM.weights_from_torch(state) end, "holds weight_ih_l0_reverse")
   end)
 end)
+
+describe("the gates' 8-wide e^x and tanh", function()
+  local lurn = require "lurn"
+  local L = lurn.layers
+  it("give an LSTM of 16 units the numbers of its equations in double precision, to 1e-6", function()
+    lurn.manual_seed(31)
+    local lstm = L.LSTM(16)
+    lstm:build({1, 3})
+    local x = lurn.randn{2, 1, 3} * 2
+    local y = lstm._core:forward(x, false)
+    local kernel, _, bias = table.unpack(lstm:get_weights())
+    local function sigmoid(v) return 1 / (1 + math.exp(-v)) end
+    for n = 1, 2 do
+      for j = 1, 16 do
+        local function gate(block)
+          local s = bias:get(block * 16 + j)
+          for f = 1, 3 do s = s + x:get(n, 1, f) * kernel:get(f, block * 16 + j) end
+          return s
+        end
+        local c = sigmoid(gate(0)) * math.tanh(gate(2))  -- i * g, from a zero state
+        local h = sigmoid(gate(3)) * math.tanh(c)
+        assert.is_true(math.abs(y:get(n, j) - h) <= 1e-6 * math.max(1, math.abs(h)), ("%d %d"):format(n, j))
+      end
+    end
+  end)
+
+  it("pass NaN on at every position of the 8-wide blocks", function()
+    local gru = L.GRU(16, {return_sequences = true})
+    gru:build({2, 3})
+    local x = lurn.randn{1, 2, 3}
+    x:set(1, 1, 2, 0 / 0)
+    local y = gru._core:forward(x, false)
+    for j = 1, 16 do assert.is_true(y:get(1, 1, j) ~= y:get(1, 1, j), "unit " .. j) end
+  end)
+end)

@@ -40,22 +40,19 @@ static void gru_step_reset_before(lurn_layer *l, int64_t s) {
     float *zi = z + i * steps * w;
     const float *ri = rec + i * w;
     int64_t at = (i * steps + s) * u;
-    for (int64_t j = 0; j < u; j++) {
-      zi[j] = lurn_rnn_act(ract, zi[j] + ri[j]);
-      zi[u + j] = lurn_rnn_act(ract, zi[u + j] + ri[u + j]);
-      rhin[at + j] = zi[u + j] * hm[i * steps * u + j];
-    }
+    for (int64_t j = 0; j < 2 * u; j++) zi[j] += ri[j];
+    lurn_rnn_act_array(ract, zi, zi, 2 * u); /* z, r: 8 at a time */
+    for (int64_t j = 0; j < u; j++) rhin[at + j] = zi[u + j] * hm[i * steps * u + j];
   }
   lurn_sgemm(0, 0, n, u, u, 1.0f, rhin + s * u, steps * u, rk + 2 * u, w, 0.0f, rec + 2 * u, w);
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
   for (int64_t i = 0; i < n; i++) {
     float *zi = z + i * steps * w;
     int64_t at = (i * steps + s) * u;
-    for (int64_t j = 0; j < u; j++) {
-      float hh = lurn_rnn_act(act, zi[2 * u + j] + rec[i * w + 2 * u + j]);
-      zi[2 * u + j] = hh;
-      h[at + j] = zi[j] * (s > 0 ? h[at - u + j] : 0.0f) + (1.0f - zi[j]) * hh;
-    }
+    for (int64_t j = 0; j < u; j++) zi[2 * u + j] += rec[i * w + 2 * u + j];
+    lurn_rnn_act_array(act, zi + 2 * u, zi + 2 * u, u);
+    for (int64_t j = 0; j < u; j++)
+      h[at + j] = zi[j] * (s > 0 ? h[at - u + j] : 0.0f) + (1.0f - zi[j]) * zi[2 * u + j];
   }
 }
 
@@ -92,14 +89,16 @@ static lurn_status gru_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor 
       float *zi = z + i * steps * w;
       const float *ri = rec + i * w;
       int64_t at = (i * steps + s) * u;
+      /* the gates activated in place (kept for backward), 8 at a time */
+      for (int64_t j = 0; j < 2 * u; j++) zi[j] += ri[j];
+      lurn_rnn_act_array(ract, zi, zi, 2 * u); /* z, r */
       for (int64_t j = 0; j < u; j++) {
-        float zg = lurn_rnn_act(ract, zi[j] + ri[j]), rg = lurn_rnn_act(ract, zi[u + j] + ri[u + j]);
-        float hh = lurn_rnn_act(act, zi[2 * u + j] + rg * ri[2 * u + j]);
-        float hprev = s > 0 ? h[at - u + j] : 0.0f;
-        zi[j] = zg, zi[u + j] = rg, zi[2 * u + j] = hh; /* kept for backward */
+        zi[2 * u + j] += zi[u + j] * ri[2 * u + j];
         rh[at + j] = ri[2 * u + j];
-        h[at + j] = zg * hprev + (1.0f - zg) * hh;
       }
+      lurn_rnn_act_array(act, zi + 2 * u, zi + 2 * u, u); /* h candidate */
+      for (int64_t j = 0; j < u; j++)
+        h[at + j] = zi[j] * (s > 0 ? h[at - u + j] : 0.0f) + (1.0f - zi[j]) * zi[2 * u + j];
     }
     lurn_rnn_carry_masked(l, s, h, u);
   }

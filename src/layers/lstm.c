@@ -53,18 +53,19 @@ static lurn_status lstm_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor
     float *z = (float *)lurn_tensor_data(r->xw) + lurn_rnn_time(r, s) * w; /* row stride steps*w */
     lurn_rnn_begin_step(l, s);
     lurn_rnn_recurrent_product(l, s, 0, 4, z, steps * w);
+    /* the gates activated in place (kept for backward), each block a pass of its own so
+     * that the activations run 8 at a time (lurn_rnn_act_array) */
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
     for (int64_t i = 0; i < n; i++) {
       float *zi = z + i * steps * w;
       int64_t at = (i * steps + s) * u;
-      for (int64_t j = 0; j < u; j++) {
-        float ig = lurn_rnn_act(ract, zi[j]), fg = lurn_rnn_act(ract, zi[u + j]);
-        float gg = lurn_rnn_act(act, zi[2 * u + j]), og = lurn_rnn_act(ract, zi[3 * u + j]);
-        float cv = ig * gg + (s > 0 ? fg * c[at - u + j] : 0.0f);
-        float acv = lurn_rnn_act(act, cv);
-        zi[j] = ig, zi[u + j] = fg, zi[2 * u + j] = gg, zi[3 * u + j] = og; /* kept for backward */
-        c[at + j] = cv, ac[at + j] = acv, h[at + j] = og * acv;
-      }
+      lurn_rnn_act_array(ract, zi, zi, 2 * u); /* i, f */
+      lurn_rnn_act_array(act, zi + 2 * u, zi + 2 * u, u); /* c candidate */
+      lurn_rnn_act_array(ract, zi + 3 * u, zi + 3 * u, u); /* o */
+      for (int64_t j = 0; j < u; j++)
+        c[at + j] = zi[j] * zi[2 * u + j] + (s > 0 ? zi[u + j] * c[at - u + j] : 0.0f);
+      lurn_rnn_act_array(act, c + at, ac + at, u);
+      for (int64_t j = 0; j < u; j++) h[at + j] = zi[3 * u + j] * ac[at + j];
     }
     lurn_rnn_carry_masked(l, s, h, u);
     lurn_rnn_carry_masked(l, s, c, u);

@@ -20,8 +20,7 @@ static lurn_status simple_rnn_forward(lurn_layer *l, const lurn_tensor *x, lurn_
     lurn_rnn_recurrent_product(l, s, 0, 1, z, steps * units);
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
     for (int64_t i = 0; i < n; i++)
-      for (int64_t j = 0; j < units; j++)
-        h[(i * steps + s) * units + j] = lurn_rnn_act(r->c.activation, z[i * steps * units + j]);
+      lurn_rnn_act_array(r->c.activation, z + i * steps * units, h + (i * steps + s) * units, units);
     lurn_rnn_carry_masked(l, s, h, units);
   }
   lurn_rnn_write_output(l, y);
