@@ -6,6 +6,7 @@
 local lurn = require "lurn"
 local cp = require "lurn.training.checkpoints"
 local L = lurn.layers
+local checkpoints_format = require("lurn.training.checkpoints").format_path
 local C = lurn.callbacks
 
 local dir
@@ -131,6 +132,20 @@ describe("ModelCheckpoint's options", function()
 
   it("refuses a path that is not a string", function()
     assert.matches("ModelCheckpoint: filepath must be a path", error_of(C.ModelCheckpoint, 3), 1, true)
+  end)
+
+  it("fills {batch} (batch + 1, as Keras) when it saves every so many batches", function()
+    local root = os.tmpname()
+    os.remove(root)
+    lurn.manual_seed(3)
+    local m = lurn.Sequential{L.Dense(1, {input_shape = {2}})}
+    m:compile{loss = "mse", optimizer = "sgd"}
+    local cb = C.ModelCheckpoint(root .. "/m-{epoch}-{batch:02d}.lurn", {save_freq = 2, save_weights_only = true})
+    m:fit(lurn.randn{40, 2}, lurn.randn{40, 1}, {epochs = 1, batch_size = 10, verbose = 0, callbacks = {cb}})
+    assert.equal(root .. "/m-1-04.lurn", cb.last_path)  -- batches 2 and 4 of the epoch
+    assert.matches("names {batch}, which the logs do not have", error_of(checkpoints_format, "m-{batch}", 0, {}), 1,
+      true)  -- saved at an epoch's end, there is no batch
+    os.execute("rm -rf '" .. root .. "'")
   end)
 end)
 

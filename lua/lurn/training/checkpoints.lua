@@ -69,13 +69,20 @@ local function format_value(name, value, spec, filepath)
   return ("%" .. flags .. kind):format(value)
 end
 
---- The path for an epoch (0-based; {epoch} is epoch + 1, as Keras) and its logs.
-function checkpoints.format_path(filepath, epoch, logs)
+--- The path for an epoch (0-based; {epoch} is epoch + 1, as Keras), its logs, and with a
+-- save every so many batches the batch (0-based; {batch} is batch + 1, as Keras).
+function checkpoints.format_path(filepath, epoch, logs, batch)
   return (filepath:gsub("{([%w_]*):?([^}]*)}", function(name, spec)
     local value
-    if name == "epoch" then value = epoch + 1 else value = logs and logs[name] end
+    if name == "epoch" then
+      value = epoch + 1
+    elseif name == "batch" and batch ~= nil then
+      value = batch + 1
+    else
+      value = logs and logs[name]
+    end
     if value == nil then
-      local keys = {"epoch"}
+      local keys = {"epoch", batch ~= nil and "batch" or nil}
       for k in pairs(logs or {}) do keys[#keys + 1] = k end
       table.sort(keys)
       error(("ModelCheckpoint: the file path '%s' names {%s}, which the logs do not have (they have: %s)")
@@ -141,8 +148,8 @@ function ModelCheckpoint:_better(value)
   return value > self.best
 end
 
-function ModelCheckpoint:_save(epoch, logs)
-  local path = checkpoints.format_path(self.filepath, epoch, logs)
+function ModelCheckpoint:_save(epoch, logs, batch)
+  local path = checkpoints.format_path(self.filepath, epoch, logs, batch)
   if self.save_best_only then
     local value = logs[self.monitor]
     if value == nil then
@@ -170,12 +177,12 @@ function ModelCheckpoint:_save(epoch, logs)
   self.last_path = path
 end
 
-function ModelCheckpoint:on_train_batch_end(_, logs)
+function ModelCheckpoint:on_train_batch_end(batch, logs)
   if self.save_freq == "epoch" then return end
   self._batches = (self._batches or 0) + 1
   if self._batches >= self.save_freq then
     self._batches = 0
-    self:_save(self._epoch or 0, logs or {})
+    self:_save(self._epoch or 0, logs or {}, batch)
   end
 end
 
