@@ -200,3 +200,19 @@ describe("masks and the layers that cannot honour them yet (review findings)", f
     end, "activity_regularizer, which lurn does not apply inside a Bidirectional yet")
   end)
 end)
+
+describe("a recurrent layer's backward and its forward's mask", function()
+  it("must be the same mask (or none with none): another one is an error, not another gradient", function()
+    lurn.manual_seed(3)
+    local l = L.LSTM(4, {return_sequences = true})
+    l:build({5, 3})
+    local x, mask = lurn.randn{2, 5, 3}, lurn.tensor{{1, 1, 1, 0, 0}, {0, 1, 1, 1, 1}}
+    local y = l._core:forward(x, true, mask)
+    local dy = lurn.randn(y:shape())
+    assert.has_no.errors(function() l._core:backward(x, y, dy, mask:clone()) end)  -- equal values: fine
+    assert.error_matches(function() l._core:backward(x, y, dy) end, "needs the mask of its forward %(the forward had one%)")
+    assert.error_matches(function() l._core:backward(x, y, dy, lurn.ones{2, 5}) end, "needs the mask of its forward")
+    l._core:forward(x, true)
+    assert.error_matches(function() l._core:backward(x, y, dy, mask) end, "the forward had none")
+  end)
+end)

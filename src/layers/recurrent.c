@@ -50,8 +50,8 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
 
 void lurn_rnn_destroy(lurn_layer *l) {
   lurn_rnn *r = l->impl;
-  lurn_tensor *bufs[] = {r->xw,      r->h,       r->dg,      r->dh,   r->dh_next, r->hprev,
-                         r->cell[0], r->cell[1], r->cell[2], r->mask, r->xdrop};
+  lurn_tensor *bufs[] = {r->xw,      r->h,       r->dg,      r->dh,   r->dh_next, r->hprev,    r->cell[0],
+                         r->cell[1], r->cell[2], r->mask, r->xdrop, r->rmask,   r->tmp, r->step_mask};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) lurn_tensor_free(bufs[i]);
   free(r);
 }
@@ -119,6 +119,12 @@ static lurn_status drop_inputs(lurn_rnn *r, const lurn_tensor *x) {
 
 lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x, int training) {
   lurn_rnn *r = l->impl;
+  /* the step mask of this forward, kept so that backward can insist on the same one */
+  r->had_mask = l->mask != NULL;
+  if (l->mask) {
+    lurn_status st = lurn_buffer_ensure(&r->step_mask, 2, l->mask->shape);
+    if (st || (st = lurn_tensor_copy_into(r->step_mask, l->mask))) return st;
+  }
   r->n = x->shape[0];
   r->steps = x->shape[1];
   r->features = x->shape[2];
@@ -239,6 +245,11 @@ lurn_status lurn_rnn_begin_backward(lurn_layer *l, const lurn_tensor *x) {
   if (x->shape[0] != r->n)
     return lurn_fail(LURN_EINVAL, "%s: backward needs the forward of the same batch first (forward saw %lld samples, "
                      "backward got %lld)", l->ops->type, (long long)r->n, (long long)x->shape[0]);
+  if (r->had_mask != (l->mask != NULL) ||
+      (l->mask && memcmp(lurn_tensor_data(l->mask), lurn_tensor_data(r->step_mask),
+                         sizeof(float) * (size_t)lurn_tensor_numel(l->mask)) != 0))
+    return lurn_fail(LURN_EINVAL, "%s: backward needs the mask of its forward (%s)", l->ops->type,
+                     r->had_mask ? "the forward had one" : "the forward had none");
   int64_t n = r->n, steps = r->steps, units = r->c.units, width = r->gates * units;
   int64_t gshape[3] = {n, steps, width}, hshape[2] = {n, units};
   /* before a mask: a step's dL/dh(t-1) for one gate, or dL/dx for one gate's inputs */

@@ -54,6 +54,8 @@ typedef struct {
   lurn_tensor *mask, *xdrop;   /* (in_masks, N, features) kept/scaled; x masked (in_masks, N, T, features) */
   lurn_tensor *rmask;          /* (rec_masks, N, units) */
   lurn_tensor *tmp;            /* (N, T, features) or (N, units): a gradient before its mask */
+  lurn_tensor *step_mask;      /* a copy of l->mask in the last forward (N, T), for backward's check */
+  int had_mask;                /* the last forward had a step mask */
 } lurn_rnn;
 
 /* A recurrent layer with config c and k gates: checks the config (units, activations) and
@@ -161,7 +163,7 @@ static inline float lurn_rnn_tanhf(float z) {
   float z2 = z * z;
   float series = -0.333333333f + z2 * (0.133333333f + z2 * (-0.0539682540f + z2 * (0.0218694885f +
                                                                                      z2 * -0.00886323552f)));
-  float small = z + z * z2 * series;
+  float small = z * (1.0f + z2 * series); /* keeps -0.0 */
   float r = a < 0.3f ? small : (z < 0 ? -t : t);
   return z != z ? z : r;
 }
@@ -218,7 +220,7 @@ static inline lurn_f32x8 lurn_rnn_tanhf8(lurn_f32x8 z) {
   lurn_f32x8 z2 = z * z;
   lurn_f32x8 series =
       -0.333333333f + z2 * (0.133333333f + z2 * (-0.0539682540f + z2 * (0.0218694885f + z2 * -0.00886323552f)));
-  lurn_f32x8 small = z + z * z2 * series;
+  lurn_f32x8 small = z * (1.0f + z2 * series); /* keeps -0.0 */
   lurn_f32x8 r = lurn_rnn_select8(a < 0.3f, small, lurn_rnn_select8(z < zero, -t, t));
   return lurn_rnn_select8(z != z, z, r);
 }
