@@ -76,6 +76,30 @@ describe("functional models of several inputs and outputs", function()
     gradcheck.check_model(m, m.loss, x, y, lurn.tensor{1, 0.5, 2, 1, 1})
   end)
 
+  it("have exact gradients where an output also feeds other layers (no fused loss, no fused relu there)", function()
+    local img = lurn.Input{shape = {4, 4, 1}}
+    local conv = L.Conv2D(2, 3, {padding = "same", activation = "relu", name = "conv"})(img)
+    local probs = L.Dense(3, {activation = "softmax", name = "probs"})(L.Flatten()(L.MaxPooling2D(2)(conv)))
+    local final = L.Dense(2, {activation = "sigmoid", name = "final"})(probs)
+    local m = lurn.Model{inputs = img, outputs = {conv, probs, final}}
+    m:compile{optimizer = "sgd", loss = {"mse", "categorical_crossentropy", "binary_crossentropy"},
+              loss_weights = {0.5, 1, 2}}
+    local x = gradcheck.rand_away({3, 4, 4, 1}, -1, 1, {0}, 0.05)
+    local y = m:_y({lurn.rand{3, 4, 4, 2}, lurn.tensor{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}, lurn.tensor{{1, 0}, {0, 1}, {1, 1}}},
+                   "spec")
+    gradcheck.check_model(m, m.loss, x, y)
+  end)
+
+  it("refuse a loss over an output that still carries a mask", function()
+    local ids = lurn.Input{shape = {5}}
+    local seq = L.Embedding(10, 3, {mask_zero = true})(ids)
+    local m = lurn.Model{inputs = ids, outputs = {L.LSTM(2)(seq), L.Dense(1)(seq)}}
+    m:compile{optimizer = "sgd", loss = "mse"}
+    local x = lurn.tensor{{1, 2, 0, 0, 0}, {3, 4, 5, 0, 0}}
+    assert.error_matches(function() m:fit(x, {lurn.zeros{2, 2}, lurn.zeros{2, 5, 1}}, {verbose = 0}) end,
+      "output 2 still carries the mask")
+  end)
+
   it("report each output's loss, the weighted sum and per-output metrics under Keras' names", function()
     local m = two_heads()
     m:compile{optimizer = "adam", loss = {cls = "sparse_categorical_crossentropy", reg = "mse"},

@@ -41,7 +41,9 @@ function multi_io.setup(model, inputs, outputs)
   local ins, in_total = ports(inputs)
   local outs, out_total = ports(outputs)
   model._io = {inputs = ins, outputs = outs}
-  model._packed_input_shape, model._packed_output_shape = {in_total}, {out_total}
+  -- one input (or output) goes as it is: only several are packed (src/layers/graph.c)
+  model._packed_input_shape = #ins == 1 and copy(ins[1].shape) or {in_total}
+  model._packed_output_shape = #outs == 1 and copy(outs[1].shape) or {out_total}
   model.input_shape, model.output_shape, model.input_names, model.output_names = {}, {}, {}, {}
   for j, p in ipairs(ins) do model.input_shape[j], model.input_names[j] = copy(p.shape), p.name end
   for k, p in ipairs(outs) do model.output_shape[k], model.output_names[k] = copy(p.shape), p.name end
@@ -114,7 +116,7 @@ function multi_io.pack_inputs(model, x, what, level)
       error(("%s: x for input '%s' has shape %s; expected %s%s"):format(what, p.name, text.shape(s),
         text.batch_shape(p.shape), s[1] ~= n and (" with " .. n .. " samples, as the first input") or ""), level + 1)
     end
-    parts[j] = t:contiguous():reshape{n, p.size}
+    parts[j] = #list == 1 and t:contiguous() or t:contiguous():reshape{n, p.size}
   end
   return #parts == 1 and parts[1] or core.cat(parts, 2)
 end
@@ -151,7 +153,7 @@ function multi_io.pack_targets(model, y, what, level)
           width, width == 1 and "" or "s", t:size(1) ~= n and (" and " .. n .. " samples, as the first") or ""),
         level + 1)
     end
-    parts[k] = t:contiguous():reshape{n, width}
+    parts[k] = #list == 1 and t:contiguous() or t:contiguous():reshape{n, width}
   end
   return #parts == 1 and parts[1] or core.cat(parts, 2)
 end
