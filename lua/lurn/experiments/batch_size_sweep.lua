@@ -1,0 +1,1 @@
+return function() error('not yet', 0) end
