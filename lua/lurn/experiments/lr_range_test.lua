@@ -31,12 +31,12 @@ local function conclude(result)
   local out = {}
   local c = result.curve
   if result.suggested_lr then
-    out[#out + 1] = ("the smoothed loss fell fastest at rate %s (%s per decade of rate): suggested learning rate %s."):format(
+    out[#out + 1] = ("The smoothed loss fell fastest at rate %s (%s per decade of rate): suggested learning rate %s."):format(
       report.number(result.suggested_lr), report.number(result.slope), report.number(result.suggested_lr))
     out[#out + 1] = ("It was lowest (%s) at rate %s, %.2g decades higher."):format(report.number(result.lowest_loss),
       report.number(result.lowest_loss_lr), log10(result.lowest_loss_lr / result.suggested_lr))
   else
-    out[#out + 1] = ("the smoothed loss never fell between %s and %s: no rate is suggested. Widen the range (a lower "
+    out[#out + 1] = ("The smoothed loss never fell between %s and %s: no rate is suggested. Widen the range (a lower "
       .. "min_lr, more steps), or look elsewhere: the data, the labels, the loss."):format(
       report.number(c.learning_rates[1]), report.number(c.learning_rates[#c.learning_rates]))
   end

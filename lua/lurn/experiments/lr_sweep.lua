@@ -51,12 +51,12 @@ local function conclude(result)
         lo, hi = math.min(lo, run.best_val_loss), math.max(hi, run.best_val_loss)
       end
     end
-    local who = #result.optimizers > 1 and (name .. ": ") or ""
+    local who = #result.optimizers > 1 and (" for " .. name) or ""
     if best == nil then
-      out[#out + 1] = ("%severy rate diverged or gave no finite validation loss: try rates below %s."):format(
+      out[#out + 1] = ("Every rate%s diverged or gave no finite validation loss: try rates below %s."):format(
         who, report.number(result.rates[1]))
     else
-      local text = ("%sthe best rate is %s (best validation loss %s at epoch %d)"):format(who,
+      local text = ("The best rate%s is %s (best validation loss %s at epoch %d)"):format(who,
         report.number(best.learning_rate), report.number(best.best_val_loss), best.best_epoch)
       if #diverged > 0 then text = text .. "; diverged at " .. table.concat(diverged, ", ") end
       out[#out + 1] = text .. "."

@@ -51,9 +51,7 @@ end
 --- The section: "### title", what was compared, the table, the conclusion (a list of
 -- sentences), and the plots written (names relative to the plots folder).
 function report.section(title, intro, tbl, conclusion, plots)
-  local sentences = {}
-  for i, text in ipairs(conclusion) do sentences[i] = text:gsub("^%l", string.upper) end
-  local parts = {"### " .. title, "", intro, "", tbl, "", "**Conclusion.** " .. table.concat(sentences, " ")}
+  local parts = {"### " .. title, "", intro, "", tbl, "", "**Conclusion.** " .. table.concat(conclusion, " ")}
   if plots and #plots > 0 then
     parts[#parts + 1] = ""
     for _, file in ipairs(plots) do

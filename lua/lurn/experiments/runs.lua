@@ -190,8 +190,9 @@ end
 --- A variant of model: its config with every layer's kernel_initializer, the hidden
 -- layers' activation (every layer with an activation but the last one), or every
 -- kernel_regularizer replaced, rebuilt (fresh weights) and compiled as model was.
--- Changes that leave the config alone return model itself.
-function runs.variant(who, model, changes)
+-- Changes that leave the config alone return model itself. With seed, the generator is
+-- seeded again first, so that layers the changes leave alone start as in model.
+function runs.variant(who, model, changes, seed)
   if changes.kernel_initializer == nil and changes.activation == nil and changes.kernel_regularizer == nil then
     return model
   end
@@ -228,6 +229,7 @@ function runs.variant(who, model, changes)
     if #list < 2 then fail("%s: the model has no hidden layer with an activation to change", who) end
     for i = 1, #list - 1 do list[i].activation = changes.activation end
   end
+  if seed then random.manual_seed(seed) end  -- the weights the unchanged layers would have had
   local copy = getmetatable(model).from_config(config)
   return copy:compile(compile_settings(model))
 end
@@ -322,6 +324,69 @@ function runs.fit(model, train, val, fit_opts)
   for _, s in ipairs(epoch_seconds) do total = total + s end
   record.seconds_per_epoch = #epoch_seconds > 0 and total / #epoch_seconds or nil
   return record
+end
+
+--- A new, unfitted scaler from a scaler class (lurn.preprocessing.StandardScaler), an
+-- instance (refitted), or a function returning one.
+function runs.scaler(who, spec)
+  local s = spec
+  if type(spec) == "function" or (type(spec) == "table" and rawget(spec, "class_name")) then s = spec() end
+  if type(s) ~= "table" or type(s.fit) ~= "function" or type(s.transform) ~= "function" then
+    fail("%s: scaler must be a scaler (lurn.preprocessing.StandardScaler or an instance of one), got %s", who,
+      describe(spec))
+  end
+  return s
+end
+
+-- x as (N, features) for a scaler, and back to its shape.
+local function flat(x) return x:reshape(x:size(1), -1) end
+
+--- train and val with x scaled by `scaler` fitted on train.x only (never on validation
+-- data, whose statistics would leak into training) -> new train, val tables.
+function runs.scale(who, scaler, train, val)
+  local s = runs.scaler(who, scaler)
+  local ok, err = pcall(s.fit, s, flat(train.x))
+  if not ok then fail("%s: scaler: %s", who, (tostring(err):gsub("^[^\n]-:%d+: ", ""))) end
+  local function apply(part)
+    return {x = s:transform(flat(part.x)):reshape(table.unpack(part.x:shape())):contiguous(), y = part.y}
+  end
+  return apply(train), apply(val), s
+end
+
+--- The keys a variant of compare (and the experiments built on it) may change.
+runs.VARIANT_KEYS = {"name", "build", "optimizer", "learning_rate", "kernel_initializer", "activation",
+                     "kernel_regularizer", "batch_size", "epochs", "scaler", "class_weight", "initializer",
+                     "regularizer"}
+
+--- One named variant trained: entry = {name =, build =, optimizer =, learning_rate =,
+-- kernel_initializer =, activation =, kernel_regularizer =, batch_size =, epochs =,
+-- scaler =, class_weight =} (initializer and regularizer: short names of the kernel_
+-- ones), every key but name optional; make builds the base model
+-- when entry.build is not given. -> the record of runs.fit, with name, and the model.
+function runs.train_variant(who, make, entry, train, val, opts)
+  local where = ("%s: variant '%s'"):format(who, tostring(entry.name))
+  options.check(entry, runs.VARIANT_KEYS, where, 1)
+  for short, long in pairs{initializer = "kernel_initializer", regularizer = "kernel_regularizer"} do
+    if entry[short] ~= nil and entry[long] ~= nil then fail("%s: give %s or %s, not both", where, short, long) end
+  end
+  local changes = {kernel_initializer = entry.kernel_initializer or entry.initializer, activation = entry.activation,
+                   kernel_regularizer = entry.kernel_regularizer or entry.regularizer}
+  local fit_opts = {epochs = entry.epochs or opts.epochs, batch_size = entry.batch_size or opts.batch_size,
+                    class_weight = entry.class_weight}
+  runs.count(where, "epochs", fit_opts.epochs)
+  runs.count(where, "batch_size", fit_opts.batch_size)
+  if entry.learning_rate ~= nil then runs.positive(where, "learning_rate", entry.learning_rate) end
+  local variant_make = entry.build ~= nil and runs.maker(where, entry.build) or make
+  random.manual_seed(opts.seed)
+  local model = variant_make()
+  model = runs.variant(where, model, changes, opts.seed)
+  model = runs.recompile(where, model, entry.optimizer, entry.learning_rate)
+  local t, v = train, val
+  if entry.scaler ~= nil then t, v = runs.scale(where, entry.scaler, train, val) end
+  local record = runs.fit(model, t, v, fit_opts)
+  record.name, record.batch_size, record.learning_rate = entry.name, fit_opts.batch_size, model.optimizer.learning_rate
+  record.optimizer = model.optimizer.class_name
+  return record, model
 end
 
 --- Prints a line when verbose > 0.
