@@ -6,11 +6,13 @@ local report = require "lurn.experiments.report"
 
 local variants = {}
 
---- Trains each entry (runs.train_variant) in order -> the records.
+--- Trains each entry (runs.train_variant) in order -> the records, with the models'
+-- parameter counts (params).
 function variants.train(who, make, entries, train, val, opts)
   local records = {}
   for i, entry in ipairs(entries) do
-    local record = runs.train_variant(who, make, entry, train, val, opts)
+    local record, model = runs.train_variant(who, make, entry, train, val, opts)
+    record.params = model:count_params()
     record.diverged = runs.divergence(record, opts.diverge_factor or 2)
     records[i] = record
     runs.say(opts, "%s: %s: best val_loss %s%s", who, tostring(entry.name), report.number(record.best_val_loss),
