@@ -16,8 +16,11 @@ local function log10(v) return math.log(v, 10) end
 -- The suggested rate: the steepest descent of the smoothed loss against log10(rate),
 -- taken by central differences at the points between the first and the lowest smoothed
 -- loss (after the lowest point the loss is on its way up, before divergence). -> the
--- rate, its position, the slope (loss per decade); nil when the loss never fell.
+-- rate, its position, the slope (loss per decade); nil when the loss never fell, that is
+-- when its lowest smoothed value is not at least 5% below the first (batch noise alone
+-- makes small dips).
 local function suggest(rates, smoothed, lowest_at)
+  if not (smoothed[lowest_at] <= 0.95 * smoothed[1]) then return nil end
   local best, at
   for k = 2, lowest_at - 1 do
     local slope = (smoothed[k + 1] - smoothed[k - 1]) / (log10(rates[k + 1]) - log10(rates[k - 1]))
@@ -36,7 +39,7 @@ local function conclude(result)
     out[#out + 1] = ("It was lowest (%s) at rate %s, %.2g decades higher."):format(report.number(result.lowest_loss),
       report.number(result.lowest_loss_lr), log10(result.lowest_loss_lr / result.suggested_lr))
   else
-    out[#out + 1] = ("The smoothed loss never fell between %s and %s: no rate is suggested. Widen the range (a lower "
+    out[#out + 1] = ("The smoothed loss never fell (by 5%% or more) between %s and %s: no rate is suggested. Widen the range (a lower "
       .. "min_lr, more steps), or look elsewhere: the data, the labels, the loss."):format(
       report.number(c.learning_rates[1]), report.number(c.learning_rates[#c.learning_rates]))
   end

@@ -115,7 +115,8 @@ end
 
 --- A function(...) -> a new compiled model from `build`: a function returning a compiled
 -- model (called with the arguments), or a compiled model whose config is rebuilt with
--- fresh weights and compiled with the same loss, metrics and optimizer settings.
+-- fresh weights. Either way the model is compiled with the same loss and metrics and a
+-- new optimizer of the same settings (its state fresh).
 function runs.maker(who, build)
   if is_model(build) then
     if not build.compiled then
@@ -139,7 +140,9 @@ function runs.maker(who, build)
       fail("%s: build() must return a compiled model, got %s", who, describe(model))
     end
     if not model.compiled then fail("%s: build() returned a model that is not compiled: call model:compile{...} in it", who) end
-    return model
+    -- a fresh optimizer of the same settings: a builder that hands every model one
+    -- optimizer object would otherwise share its state between runs (and C refuses it)
+    return model:compile(compile_settings(model))
   end
 end
 
