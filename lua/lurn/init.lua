@@ -73,4 +73,16 @@ lurn.sampling = require "lurn.sampling"
 lurn.utils = require "lurn.utils"
 lurn.plot = require "lurn.plot"
 lurn.help = require("lurn.help").help
-return lurn
+
+-- Modules loaded on first use (lurn.experiments trains models: nothing to load before a
+-- script asks for it).
+local LAZY = {experiments = "lurn.experiments"}
+return setmetatable(lurn, {
+  __index = function(t, name)
+    local module = LAZY[name]
+    if module == nil then return nil end
+    local m = require(module)
+    rawset(t, name, m)
+    return m
+  end,
+})

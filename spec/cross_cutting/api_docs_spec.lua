@@ -41,6 +41,7 @@ local function public_names()
   local names = {}
   local function add(name) if not NOT_API[name] then names[#names + 1] = name end end
   local classes = {}
+  local _ = lurn.experiments  -- loaded on first use: touched so that the walk below sees it
   for k, v in pairs(lurn) do
     if is_public(k) then
       add("lurn." .. k)
