@@ -314,6 +314,18 @@ static int l_record_stats(lua_State *L) {
   return 0;
 }
 
+/* m:output_mask() -> a copy of the mask (N, steps) the output of the last call carried (the
+ * one its loss left the padded steps out by), or nil: the metrics weigh the steps by it. */
+static int l_output_mask(lua_State *L) {
+  const lurn_tensor *mask = lurn_model_output_mask(check_model(L, 1));
+  if (!mask) {
+    lua_pushnil(L);
+    return 1;
+  }
+  l_pushtensor(L, lurn_tensor_clone(mask));
+  return 1;
+}
+
 static void set_number(lua_State *L, const char *key, double v) {
   lua_pushnumber(L, v);
   lua_setfield(L, -2, key);
@@ -454,6 +466,7 @@ static const luaL_Reg model_methods[] = {
     {"weights", l_weights},
     {"record_stats", l_record_stats},
     {"layer_stats", l_layer_stats},
+    {"output_mask", l_output_mask},
     {NULL, NULL},
 };
 

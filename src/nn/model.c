@@ -275,6 +275,7 @@ static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, in
   int64_t batch = x->shape[0];
   const lurn_tensor *in = x, *mask = NULL;
   m->activity_penalty = 0;
+  m->out_mask = NULL; /* a forward that fails leaves no mask of an earlier batch */
   for (int i = 0; i < m->n; i++) {
     lurn_layer *l = m->layers[i];
     if ((st = layer_buffers(m, i, batch, with_grad))) return st;
@@ -290,16 +291,6 @@ static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, in
   }
   m->out_mask = mask;
   return LURN_OK;
-}
-
-/* A loss over a masked output would have to leave the padding steps out (Keras weights
- * them 0); until it does, such a model is refused rather than trained on padding. */
-static lurn_status check_unmasked_output(const lurn_model *m) {
-  if (!m->out_mask) return LURN_OK;
-  return lurn_fail(LURN_EINVAL,
-                   "the model's output still carries the mask of Embedding(mask_zero = true) or Masking: a loss "
-                   "over masked steps is not supported yet; end the sequence with a recurrent layer without "
-                   "return_sequences (or drop mask_zero)");
 }
 
 lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out) {
@@ -321,6 +312,22 @@ static int fusable(const lurn_layer *last, const lurn_loss *loss) {
   if (last->activation == LURN_ACT_SIGMOID) return loss->kind == LURN_LOSS_BINARY_CROSSENTROPY;
   return 0;
 }
+
+/* The loss of the last forward's output against y (dy: dL/d output, or NULL), on the last
+ * layer's logits when fusable (*fused says so). An output that still carries a mask has
+ * its padded steps left out, as Keras 2.13-2.15 (lurn_loss_compute_masked). Every path
+ * that computes a loss (training, test, gradients, statistics) comes here. */
+static lurn_status output_loss(const lurn_model *m, const lurn_loss *loss, const lurn_tensor *y,
+                               const float *sample_weight, double *loss_value, lurn_tensor *dy, int *fused) {
+  lurn_layer *top = m->layers[m->n - 1];
+  lurn_loss logits_loss = *loss;
+  logits_loss.from_logits = 1;
+  *fused = fusable(top, loss);
+  return lurn_loss_compute_masked(*fused ? &logits_loss : loss, *fused ? top->preactivation : m->out[m->n - 1], y,
+                                  sample_weight, m->out_mask, loss_value, dy);
+}
+
+const lurn_tensor *lurn_model_output_mask(const lurn_model *m) { return m->out_mask; }
 
 static double layer_penalties(lurn_layer *l, int with_grad) {
   double total = 0;
@@ -447,15 +454,8 @@ static lurn_status run_forward_backward(lurn_model *m, const lurn_loss *loss, co
                                         const lurn_tensor *y, const float *sample_weight, double *loss_value,
                                         lurn_tensor *dx) {
   lurn_status st = forward(m, x, 1, 1);
-  if (st || (st = check_unmasked_output(m))) return st;
-  int last = m->n - 1;
-  lurn_layer *top = m->layers[last];
-  int fused = fusable(top, loss);
-  lurn_loss logits_loss = *loss;
-  logits_loss.from_logits = 1;
-  st = lurn_loss_compute(fused ? &logits_loss : loss, fused ? top->preactivation : m->out[last], y, sample_weight,
-                         loss_value, m->dout[last]);
-  if (st) return st;
+  int fused = 0;
+  if (st || (st = output_loss(m, loss, y, sample_weight, loss_value, m->dout[m->n - 1], &fused))) return st;
   if ((st = backward_layers(m, x, dx, fused, 1))) return st;
   double penalties = 0; /* summed in layer order, as test_step does */
   for (int i = 0; i < m->n; i++) penalties += m->weight_penalty[i];
@@ -636,14 +636,8 @@ lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_opt
 static lurn_status test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
                              const float *sample_weight, double *loss_value, const lurn_tensor **pred) {
   lurn_status st = forward(m, x, 0, 0);
-  if (st || (st = check_unmasked_output(m))) return st;
-  lurn_layer *top = m->layers[m->n - 1];
-  int fused = fusable(top, loss);
-  lurn_loss logits_loss = *loss;
-  logits_loss.from_logits = 1;
-  st = lurn_loss_compute(fused ? &logits_loss : loss, fused ? top->preactivation : m->out[m->n - 1], y,
-                         sample_weight, loss_value, NULL);
-  if (st) return st;
+  int fused = 0;
+  if (st || (st = output_loss(m, loss, y, sample_weight, loss_value, NULL, &fused))) return st;
   *loss_value += m->activity_penalty + weight_penalties(m, 0);
   *pred = m->out[m->n - 1];
   return LURN_OK;
