@@ -372,16 +372,18 @@ static int l_model_gc(lua_State *L) {
   return 0;
 }
 
-/* core.loss_value(loss, pred, target[, sample_weight]) -> value, dL/dpred */
+/* core.loss_value(loss, pred, target[, sample_weight[, mask]]) -> value, dL/dpred; mask
+ * (N, steps): the loss over a masked output (lurn_loss_compute_masked) */
 static int l_loss_value(lua_State *L) {
   lurn_loss loss = check_loss(L, 1);
   lurn_tensor *pred = check_packed(L, 2), *target = check_packed(L, 3);
   check_batches(L, pred, target);
   const float *w = check_weights(L, 4, pred);
+  lurn_tensor *mask = lua_isnoneornil(L, 5) ? NULL : l_checktensor(L, 5);
   lurn_tensor *grad = lurn_tensor_zeros(pred->ndim, pred->shape);
   l_pushtensor(L, grad);
   double value;
-  l_check(L, lurn_loss_compute(&loss, pred, target, w, &value, grad));
+  l_check(L, lurn_loss_compute_masked(&loss, pred, target, w, mask, &value, grad));
   lua_pushnumber(L, value);
   lua_insert(L, -2);
   return 2;
