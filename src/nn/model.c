@@ -171,6 +171,7 @@ static int collect_params(lurn_layer *l, lurn_tensor **params, lurn_tensor **gra
 static lurn_status build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_rng *rng) {
   int nd = ndim;
   const int64_t *shape = in_shape;
+  m->out_mask = NULL; /* a rebuilt layer may free the mask it made */
   for (int i = 0; i < m->n; i++) {
     lurn_status st = lurn_layer_build(m->layers[i], nd, shape, rng);
     if (st) return st;
