@@ -12,7 +12,7 @@
  *   mean = sum_r m_r x_r / M,  var = sum_r m_r (x_r - mean)^2 / M
  *   dx_r = gamma * inv_std * (dy_r - m_r / M * (sum(dy) + xhat_r * sum(dy * xhat)))
  * the sums over every row, padded ones too (their outputs depend on mean and var). A
- * batch with no real step is an error (Keras 2 gives NaN statistics). 
+ * batch with no real step is an error (Keras 2 gives NaN statistics).
  * Parameters in Keras order: gamma, beta (trainable), moving_mean, moving_variance. */
 #include <math.h>
 #include <stdlib.h>

@@ -17,7 +17,9 @@ static const char *const loss_names[] = {"binary_crossentropy", "categorical_cro
 static int64_t real_rows(const char *name, const lurn_tensor *mask, const lurn_tensor *pred, int64_t rows) {
   char a[LURN_SHAPE_STR_MAX], b[LURN_SHAPE_STR_MAX];
   if (mask->shape[0] != pred->shape[0] || lurn_tensor_numel(mask) != rows || !lurn_tensor_is_contiguous(mask)) {
-    lurn_fail(LURN_EINVAL, "%s: the output's mask of shape %s does not fit predictions of shape %s (one entry per step)",
+    lurn_fail(LURN_EINVAL,
+              "%s: the output's mask of shape %s does not fit predictions of shape %s (a packed mask, one entry "
+              "per step)",
               name, lurn_shape_str(mask, a, sizeof a), lurn_shape_str(pred, b, sizeof b));
     return -1;
   }
