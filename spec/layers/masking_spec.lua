@@ -1,12 +1,16 @@
 -- Masks (issue 17): Masking and Embedding(mask_zero = true) make one; Dense, Dropout,
--- Activation and TimeDistributed pass it on (BatchNormalization refuses one: Keras leaves
--- the padding out of its statistics, lurn does not yet); merges pass the one mask
--- of their inputs; a layer that cannot take one, or a loss over a masked output, is an
--- error naming what to do (as Keras refuses the first, and weights the second, which lurn
--- does not do yet).
+-- Activation, TimeDistributed and BatchNormalization (statistics over the real steps, as
+-- Keras 2.13) pass it on; merges pass the one mask of their inputs; a layer that cannot
+-- take one is an error naming what to do, as Keras refuses it. A loss over a masked output
+-- leaves the padding out (spec/losses/masked_loss_spec.lua).
 local lurn = require "lurn"
 local gradcheck = require "helpers.gradcheck"
 local L = lurn.layers
+
+local function close(expected, actual, tol, what)
+  assert(math.abs(expected - actual) <= (tol or 1e-5),
+    ("%sexpected %.9g, got %.9g"):format(what and what .. ": " or "", expected, actual))
+end
 
 describe("Masking", function()
   before_each(function() lurn.manual_seed(3) end)
@@ -49,9 +53,9 @@ describe("masks between layers", function()
                               L.TimeDistributed(L.Dense(2))}
     m:compile{loss = "mse", optimizer = "sgd"}
     assert.same({2, 4, 2}, m:predict(ids, {verbose = 0}):shape())  -- predicting is fine
-    -- the mask still reaches the loss: refused rather than trained on padding
-    assert.error_matches(function() m:fit(ids, lurn.zeros{2, 4, 2}, {verbose = 0}) end,
-      "output still carries the mask of Embedding%(mask_zero = true%) or Masking: a loss over masked steps")
+    -- the mask reaches the loss, which leaves the padded steps out
+    assert.is_number(m:fit(ids, lurn.zeros{2, 4, 2}, {verbose = 0, shuffle = false}).history.loss[1])
+    assert.same({{1, 1, 0, 0}, {1, 0, 0, 0}}, m._core:output_mask():totable())
   end)
 
   it("stop at a layer that cannot take one, naming it, as Keras", function()
@@ -68,7 +72,8 @@ describe("masks between layers", function()
     local out = L.Add()({L.Dense(2)(e), L.Dense(2)(e)})
     local m = lurn.Model(input, out)
     m:compile{loss = "mse", optimizer = "sgd"}
-    assert.error_matches(function() m:fit(ids, lurn.zeros{2, 4, 2}, {verbose = 0}) end, "output still carries the mask")
+    assert.is_number(m:fit(ids, lurn.zeros{2, 4, 2}, {verbose = 0, shuffle = false}).history.loss[1])
+    assert.same({{1, 1, 0, 0}, {1, 0, 0, 0}}, m._core:output_mask():totable())  -- the graph's output carries it
     local e2 = embedding()(input)
     local m2 = lurn.Model(input, L.Add()({e, e2}))
     assert.error_matches(function() m2:predict(ids, {verbose = 0}) end,
@@ -162,12 +167,8 @@ describe("a mask reaching the recurrent layers", function()
 end)
 
 describe("masks and the layers that cannot honour them yet (review findings)", function()
-  it("are refused rather than ignored: BatchNormalization, a mask made inside TimeDistributed", function()
+  it("are refused rather than ignored: a mask made inside TimeDistributed", function()
     lurn.manual_seed(14)
-    local m = lurn.Sequential{L.Input{shape = {4, 1}}, L.Masking{mask_value = 0}, L.BatchNormalization(),
-                              L.GlobalAveragePooling1D(), L.Dense(1)}
-    assert.error_matches(function() m:predict(lurn.ones{2, 4, 1}, {verbose = 0}) end,
-      "BatchNormalization '.*' does not support masking")
     assert.error_matches(function()
       lurn.Sequential{L.Input{shape = {2, 4}}, L.TimeDistributed(L.Embedding(9, 3, {mask_zero = true}))}
     end, "TimeDistributed: a Embedding that makes a mask")
@@ -214,5 +215,119 @@ describe("a recurrent layer's backward and its forward's mask", function()
     assert.error_matches(function() l._core:backward(x, y, dy, lurn.ones{2, 5}) end, "needs the mask of its forward")
     l._core:forward(x, true)
     assert.error_matches(function() l._core:backward(x, y, dy, mask) end, "the forward had none")
+  end)
+end)
+
+describe("BatchNormalization with a mask (Keras 2.13: statistics over the real steps)", function()
+  before_each(function() lurn.manual_seed(31) end)
+
+  local mask = lurn.tensor{{1, 1, 0, 0, 1}, {0, 1, 1, 1, 1}, {1, 0, 0, 0, 0}}
+
+  -- The real rows of x (N, steps, C) under mask, as a (1, rows, C) tensor.
+  local function real_rows(x, m)
+    local rows, xt = {}, x:totable()
+    for n, row in ipairs(m:totable()) do
+      for t, v in ipairs(row) do if v == 1 then rows[#rows + 1] = xt[n][t] end end
+    end
+    return lurn.tensor{rows}
+  end
+
+  it("normalises every step by the mean and variance of the real steps, and moves its statistics by them", function()
+    local bn = L.BatchNormalization{momentum = 0}
+    bn:build({5, 2})
+    local x = lurn.randn{3, 5, 2} * 2 + 1
+    local y = bn._core:forward(x, true, mask)
+    local mm, mv = bn:get_weights()[3]:clone(), bn:get_weights()[4]:clone()
+    -- the same layer on the real steps alone, no mask
+    local alone = L.BatchNormalization{momentum = 0}
+    alone:build({8, 2})
+    local ya = alone._core:forward(real_rows(x, mask), true)
+    for c = 1, 2 do
+      close(alone:get_weights()[3]:get(c), mm:get(c), 1e-6, "moving_mean")
+      close(alone:get_weights()[4]:get(c), mv:get(c), 1e-5, "moving_variance")
+    end
+    local real = real_rows(y, mask)
+    assert.is_true((real - ya):abs():max() < 1e-5)
+    -- a padded step is normalised too, by the real steps' statistics
+    local eps = 1e-3
+    for c = 1, 2 do
+      close((x:get(1, 3, c) - mm:get(c)) / math.sqrt(mv:get(c) + eps), y:get(1, 3, c), 1e-5, "padded step")
+    end
+    -- inference ignores the mask
+    assert.same(bn._core:forward(x, false):totable(), bn._core:forward(x, false, mask):totable())
+  end)
+
+  it("passes the gradient check with a mask, padded steps included", function()
+    local bn = L.BatchNormalization()
+    bn:build({5, 2})
+    local w = bn:get_weights()
+    w[1], w[2] = lurn.randn{2} + 1.5, lurn.randn{2}
+    bn:set_weights(w)
+    gradcheck.check_layer(bn, lurn.randn{3, 5, 2}, {mask = mask})
+    gradcheck.check_layer(bn, lurn.randn{3, 5, 2}, {mask = lurn.ones{3, 5}})
+  end)
+
+  it("leaves the padding out of a model's training: padding more changes nothing", function()
+    local function model(steps)
+      lurn.manual_seed(32)
+      local m = lurn.Sequential{L.Embedding(9, 3, {mask_zero = true, input_length = steps}), L.BatchNormalization(),
+                                L.GRU(4, {return_sequences = true}), L.Dense(2, {activation = "softmax"})}
+      m:compile{loss = "sparse_categorical_crossentropy", optimizer = "sgd"}
+      return m
+    end
+    local short, long = model(3), model(5)
+    local a = short:compute_gradients(lurn.tensor{{4, 2, 7}, {3, 1, 0}}, lurn.tensor{{1, 0, 1}, {0, 1, 0}})
+    local b = long:compute_gradients(lurn.tensor{{4, 2, 7, 0, 0}, {3, 1, 0, 0, 0}},
+                                     lurn.tensor{{1, 0, 1, 1, 1}, {0, 1, 0, 1, 0}})
+    close(a, b, 1e-6)
+    local ga, gb = short:gradients(), long:gradients()
+    for i = 1, #ga do assert.is_true((ga[i] - gb[i]):abs():max() < 1e-5, "gradient " .. i) end
+    assert.same(short.non_trainable_weights[1]:totable(), long.non_trainable_weights[1]:totable())
+    gradcheck.check_model(long, {kind = "sparse_categorical_crossentropy"}, lurn.tensor{{4, 2, 7, 0, 0}, {3, 1, 0, 0, 0}},
+                          lurn.tensor{{1, 0, 1, 1, 1}, {0, 1, 0, 1, 0}}, nil, {check_dx = false, h = 5e-3})
+  end)
+
+  it("refuses a batch with no real step before touching its statistics, and a backward without the forward's mask",
+    function()
+    local bn = L.BatchNormalization()
+    bn:build({5, 2})
+    local x = lurn.randn{3, 5, 2}
+    local before = bn:get_weights()[3]:totable()
+    assert.error_matches(function() bn._core:forward(x, true, lurn.zeros{3, 5}) end,
+      "BatchNormalization '.*': every step of this batch is padding")
+    assert.same(before, bn:get_weights()[3]:totable())
+    local y = bn._core:forward(x, true, mask)
+    assert.error_matches(function() bn._core:backward(x, y, y) end, "backward needs the mask of its forward")
+  end)
+end)
+
+describe("GlobalAveragePooling1D(keepdims) and GlobalMaxPooling1D with a mask", function()
+  before_each(function() lurn.manual_seed(33) end)
+
+  it("GlobalAveragePooling1D{keepdims = true}: Keras' masked mean, with the steps dimension kept", function()
+    local flat, kept = L.GlobalAveragePooling1D(), L.GlobalAveragePooling1D{keepdims = true}
+    flat:build({4, 3})
+    kept:build({4, 3})
+    local x, mask = lurn.randn{2, 4, 3}, lurn.tensor{{1, 0, 1, 0}, {0, 0, 0, 1}}
+    local yf, yk = flat._core:forward(x, true, mask), kept._core:forward(x, true, mask)
+    assert.same({2, 1, 3}, yk:shape())
+    assert.same(yf:totable(), yk:reshape{2, 3}:totable())
+    close((x:get(1, 1, 2) + x:get(1, 3, 2)) / 2, yk:get(1, 1, 2), 1e-6)
+    gradcheck.check_layer(kept, x, {mask = mask})
+    -- in a model: padding anywhere changes nothing
+    local m = lurn.Sequential{L.Embedding(9, 4, {mask_zero = true, input_length = 5}),
+                              L.GlobalAveragePooling1D{keepdims = true}, L.Dense(2)}
+    local a = m:predict(lurn.tensor{{3, 5, 0, 0, 0}}, {verbose = 0})
+    assert.same({1, 1, 2}, a:shape())
+    assert.same(a:totable(), m:predict(lurn.tensor{{0, 3, 0, 0, 5}}, {verbose = 0}):totable())
+  end)
+
+  it("GlobalMaxPooling1D refuses a mask, keepdims or not, as Keras 2's (which does not support masking)", function()
+    for _, keep in ipairs{false, true} do
+      local m = lurn.Sequential{L.Embedding(9, 4, {mask_zero = true, input_length = 5}),
+                                L.GlobalMaxPooling1D{keepdims = keep}}
+      assert.error_matches(function() m:predict(lurn.tensor{{1, 0, 0, 0, 0}}, {verbose = 0}) end,
+        "GlobalMaxPooling1D '.*' does not support masking")
+    end
   end)
 end)

@@ -5,6 +5,14 @@
  * (variance: the biased batch variance, as Keras 3 and Keras 2's non-fused path);
  * in inference, and in training when the layer is frozen (Keras 2's trainable = false),
  * the moving statistics normalise x.
+ * A mask (N, steps) of a sequence input (N, steps, C) is read and passed on, as Keras
+ * 2.13-2.15 (BatchNormalization.call(mask): tf.nn.weighted_moments with the mask as
+ * frequency weights): the batch statistics are over the real steps only, every step is
+ * normalised by them, and inference ignores the mask. With M real rows (m_r = 1):
+ *   mean = sum_r m_r x_r / M,  var = sum_r m_r (x_r - mean)^2 / M
+ *   dx_r = gamma * inv_std * (dy_r - m_r / M * (sum(dy) + xhat_r * sum(dy * xhat)))
+ * the sums over every row, padded ones too (their outputs depend on mean and var). A
+ * batch with no real step is an error (Keras 2 gives NaN statistics).
  * Parameters in Keras order: gamma, beta (trainable), moving_mean, moving_variance. */
 #include <math.h>
 #include <stdlib.h>
@@ -19,6 +27,8 @@ typedef struct {
   lurn_tensor *xhat;    /* normalised input of the last training forward */
   lurn_tensor *inv_std; /* 1 / sqrt(var + eps) per channel, of the last forward */
   int batch_stats;      /* whether the last forward used batch statistics */
+  int masked;           /* whether the last training forward's statistics were over a mask */
+  double count;         /* the rows those statistics were over (M) */
   double *acc; /* 2 * channels accumulators, allocated at build */
 } batchnorm;
 
@@ -59,22 +69,41 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
         out[r * ch + c] = (in[r * ch + c] - mm[c]) * inv[c] * gamma[c] + beta[c];
     return LURN_OK;
   }
+  const float *mask = l->mask ? lurn_tensor_data(l->mask) : NULL;
+  double count = (double)rows;
+  if (mask) {
+    char a[LURN_SHAPE_STR_MAX], s2[LURN_SHAPE_STR_MAX];
+    if (lurn_tensor_numel(l->mask) != rows)
+      return lurn_fail(LURN_EINVAL, "%s '%s': a mask of shape %s does not fit an input of shape %s (one per step)",
+                       l->ops->type, l->name, lurn_shape_str(l->mask, a, sizeof a), lurn_shape_str(x, s2, sizeof s2));
+    count = 0;
+    for (int64_t r = 0; r < rows; r++) count += mask[r] != 0;
+    if (count == 0) /* checked before the moving statistics change */
+      return lurn_fail(LURN_EINVAL,
+                       "%s '%s': every step of this batch is padding (its mask is all 0): no batch statistics "
+                       "(Keras 2 gives NaN); leave the empty sequences out of the data",
+                       l->ops->type, l->name);
+  }
   lurn_status st = lurn_buffer_ensure(&b->xhat, x->ndim, x->shape);
   if (st) return st;
+  b->masked = mask != NULL;
+  b->count = count;
   double *sum = b->acc, *sq = b->acc + ch;
   memset(sum, 0, sizeof(double) * 2 * (size_t)ch);
   /* mean first, then the centred sum of squares: no cancellation for large means */
   for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < ch; c++) sum[c] += in[r * ch + c];
-  for (int64_t c = 0; c < ch; c++) sum[c] /= (double)rows;
+    if (!mask || mask[r] != 0)
+      for (int64_t c = 0; c < ch; c++) sum[c] += in[r * ch + c];
+  for (int64_t c = 0; c < ch; c++) sum[c] /= count;
   for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < ch; c++) {
-      double d = in[r * ch + c] - sum[c];
-      sq[c] += d * d;
-    }
+    if (!mask || mask[r] != 0)
+      for (int64_t c = 0; c < ch; c++) {
+        double d = in[r * ch + c] - sum[c];
+        sq[c] += d * d;
+      }
   float mom = b->c.momentum;
   for (int64_t c = 0; c < ch; c++) {
-    double var = sq[c] / (double)rows;
+    double var = sq[c] / count;
     inv[c] = (float)(1.0 / sqrt(var + b->c.epsilon));
     mm[c] = mm[c] * mom + (float)sum[c] * (1 - mom);
     mv[c] = mv[c] * mom + (float)var * (1 - mom);
@@ -116,6 +145,9 @@ static lurn_status bn_backward(lurn_layer *l, const lurn_tensor *x, const lurn_t
     if (!b->c.center) memset(dbeta, 0, sizeof(float) * (size_t)ch);
     return LURN_OK;
   }
+  if ((l->mask != NULL) != b->masked)
+    return lurn_fail(LURN_EINVAL, "%s '%s': backward needs the mask of its forward (%s)", l->ops->type, l->name,
+                     b->masked ? "it had one" : "it had none");
   const float *xh = lurn_tensor_data(b->xhat);
   double *sg = b->acc, *sgx = b->acc + ch;
   memset(sg, 0, sizeof(double) * 2 * (size_t)ch);
@@ -129,15 +161,20 @@ static lurn_status bn_backward(lurn_layer *l, const lurn_tensor *x, const lurn_t
     dgamma[c] = b->c.scale ? (float)sgx[c] : 0.0f;
   }
   if (dx) {
-    /* dx = gamma * inv_std / M * (M * dy - sum(dy) - xhat * sum(dy * xhat)) */
+    /* dx = gamma * inv_std / M * (M * dy - sum(dy) - xhat * sum(dy * xhat)); a padded
+     * row (mask 0) took no part in the statistics: its dx is gamma * inv_std * dy */
     float *d = lurn_tensor_data(dx);
-    double m = (double)rows;
+    const float *mask = b->masked ? lurn_tensor_data(l->mask) : NULL;
+    double m = b->count;
 #pragma omp parallel for if (rows * ch > LURN_PARALLEL_MIN) schedule(static)
-    for (int64_t r = 0; r < rows; r++)
+    for (int64_t r = 0; r < rows; r++) {
+      int real = !mask || mask[r] != 0;
       for (int64_t c = 0; c < ch; c++) {
         double k = gamma[c] * inv[c] / m;
-        d[r * ch + c] = (float)(k * (m * g[r * ch + c] - sg[c] - xh[r * ch + c] * sgx[c]));
+        d[r * ch + c] = real ? (float)(k * (m * g[r * ch + c] - sg[c] - xh[r * ch + c] * sgx[c]))
+                             : (float)(gamma[c] * inv[c] * g[r * ch + c]);
       }
+    }
   }
   return LURN_OK;
 }
@@ -154,7 +191,8 @@ static const lurn_layer_ops batchnorm_ops = {.type = "BatchNormalization",
                                              .build = bn_build,
                                              .forward = bn_forward,
                                              .backward = bn_backward,
-                                             .destroy = bn_destroy};
+                                             .destroy = bn_destroy,
+                                             .mask_rule = lurn_mask_keep};
 
 lurn_layer *lurn_batchnorm_new(const lurn_batchnorm_config *c) {
   if (!(c->momentum >= 0 && c->momentum <= 1) || !(c->epsilon > 0)) {

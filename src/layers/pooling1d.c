@@ -138,11 +138,13 @@ static unsigned pool1d_fuses(const lurn_layer *l) {
   return p->pool->ops->fuses ? p->pool->ops->fuses(p->pool) : 0;
 }
 
-/* GlobalAveragePooling1D consumes a mask (the mean of the real steps), as Keras'; the
- * others refuse one, as Keras' do. */
+/* GlobalAveragePooling1D consumes a mask (the mean of the real steps), with keepdims too
+ * (Keras 2.13: the same masked sum over the steps, keepdims kept; (N, 1, C) has (N, C)'s
+ * layout); the others refuse one, as Keras 2's do (GlobalMaxPooling1D does not support
+ * masking: a mask reaching it is an error there too). */
 static lurn_mask_rule pool1d_mask_rule(const lurn_layer *l) {
   const pool1d *p = l->impl;
-  return p->c.global && p->c.kind == LURN_POOL_AVERAGE && !p->c.keepdims ? LURN_MASK_CONSUME : LURN_MASK_REFUSE;
+  return p->c.global && p->c.kind == LURN_POOL_AVERAGE ? LURN_MASK_CONSUME : LURN_MASK_REFUSE;
 }
 
 #define POOL1D_OPS(name, type_name)                                \

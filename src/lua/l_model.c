@@ -369,6 +369,18 @@ static int l_record_stats(lua_State *L) {
   return 0;
 }
 
+/* m:output_mask() -> a copy of the mask (N, steps) the output of the last call carried (the
+ * one its loss left the padded steps out by), or nil: the metrics weigh the steps by it. */
+static int l_output_mask(lua_State *L) {
+  const lurn_tensor *mask = lurn_model_output_mask(check_model(L, 1));
+  if (!mask) {
+    lua_pushnil(L);
+    return 1;
+  }
+  l_pushtensor(L, lurn_tensor_clone(mask));
+  return 1;
+}
+
 static void set_number(lua_State *L, const char *key, double v) {
   lua_pushnumber(L, v);
   lua_setfield(L, -2, key);
@@ -415,16 +427,18 @@ static int l_model_gc(lua_State *L) {
   return 0;
 }
 
-/* core.loss_value(loss, pred, target[, sample_weight]) -> value, dL/dpred */
+/* core.loss_value(loss, pred, target[, sample_weight[, mask]]) -> value, dL/dpred; mask
+ * (N, steps): the loss over a masked output (lurn_loss_compute_masked) */
 static int l_loss_value(lua_State *L) {
   lurn_loss loss = check_one_loss(L, 1);
   lurn_tensor *pred = check_packed(L, 2), *target = check_packed(L, 3);
   check_batches(L, pred, target);
   const float *w = check_weights(L, 4, pred);
+  lurn_tensor *mask = lua_isnoneornil(L, 5) ? NULL : l_checktensor(L, 5);
   lurn_tensor *grad = lurn_tensor_zeros(pred->ndim, pred->shape);
   l_pushtensor(L, grad);
   double value;
-  l_check(L, lurn_loss_compute(&loss, pred, target, w, &value, grad));
+  l_check(L, lurn_loss_compute_masked(&loss, pred, target, w, mask, &value, grad));
   lua_pushnumber(L, value);
   lua_insert(L, -2);
   return 2;
@@ -509,6 +523,7 @@ static const luaL_Reg model_methods[] = {
     {"weights", l_weights},
     {"record_stats", l_record_stats},
     {"layer_stats", l_layer_stats},
+    {"output_mask", l_output_mask},
     {NULL, NULL},
 };
 

@@ -24,6 +24,10 @@ lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, l
 /* Runs the layers on x (N, in_shape...). *out points into the model's buffers: valid
  * until the next call. */
 lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out);
+/* The mask (N, steps) the output of the last forward carried (Embedding(mask_zero) or
+ * Masking upstream, every layer after them keeping the steps), or NULL: the one the loss
+ * left the padded steps out by. Owned by a layer: valid until the next call. */
+const lurn_tensor *lurn_model_output_mask(const lurn_model *m);
 /* One training step on a batch: forward, loss (+ regularization penalties), backward,
  * optimizer update. Reports the loss and keeps the predictions for metrics. The same,
  * bit for bit, as lurn_model_compute_gradients then lurn_model_apply_gradients(NULL). */

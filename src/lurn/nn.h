@@ -77,6 +77,14 @@ struct lurn_output_loss {
  * sample_weight may be NULL. If dpred is non-NULL it receives dL/dpred. */
 lurn_status lurn_loss_compute(const lurn_loss *loss, const lurn_tensor *pred, const lurn_tensor *target,
                               const float *sample_weight, double *value, lurn_tensor *dpred);
+/* The same over a masked output (mask NULL: lurn_loss_compute), as Keras 2.13-2.15: mask has
+ * one entry per row of pred (every position but the last dimension: (N, steps) for pred
+ * (N, steps, classes)), 1 a real step and 0 padding. Padded rows weigh 0 (their gradient is
+ * 0) and the sum is divided by the number of real rows: sum_r w_r m_r loss_r / sum_r m_r.
+ * A mask without a real row is an error (Keras gives NaN). */
+lurn_status lurn_loss_compute_masked(const lurn_loss *loss, const lurn_tensor *pred, const lurn_tensor *target,
+                                     const float *sample_weight, const lurn_tensor *mask, double *value,
+                                     lurn_tensor *dpred);
 
 /* ---- optimizers ------------------------------------------------------------------------------ */
 typedef enum lurn_optimizer_kind {

@@ -171,6 +171,7 @@ static int collect_params(lurn_layer *l, lurn_tensor **params, lurn_tensor **gra
 static lurn_status build(lurn_model *m, int ndim, const int64_t *in_shape, lurn_rng *rng) {
   int nd = ndim;
   const int64_t *shape = in_shape;
+  m->out_mask = NULL; /* a rebuilt layer may free the mask it made */
   for (int i = 0; i < m->n; i++) {
     lurn_status st = lurn_layer_build(m->layers[i], nd, shape, rng);
     if (st) return st;
@@ -275,6 +276,7 @@ static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, in
   int64_t batch = x->shape[0];
   const lurn_tensor *in = x, *mask = NULL;
   m->activity_penalty = 0;
+  m->out_mask = NULL; /* a forward that fails leaves no mask of an earlier batch */
   for (int i = 0; i < m->n; i++) {
     lurn_layer *l = m->layers[i];
     if ((st = layer_buffers(m, i, batch, with_grad))) return st;
@@ -292,19 +294,12 @@ static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, in
   return LURN_OK;
 }
 
-/* A loss over a masked output would have to leave the padding steps out (Keras weights
- * them 0); until it does, such a model is refused rather than trained on padding. */
-static lurn_status check_unmasked_output(const lurn_model *m) {
-  if (!m->out_mask) return LURN_OK;
-  return lurn_fail(LURN_EINVAL,
-                   "the model's output still carries the mask of Embedding(mask_zero = true) or Masking: a loss "
-                   "over masked steps is not supported yet; end the sequence with a recurrent layer without "
-                   "return_sequences (or drop mask_zero)");
-}
-
 /* The loss of the last forward (without penalties) into *value, and with with_grad its
  * dL/d(output) into the last layer's dout: on the output, or on its logits when a
- * softmax/sigmoid feeds a cross-entropy (*fused); for several outputs, the graph's. */
+ * softmax/sigmoid feeds a cross-entropy (*fused); for several outputs, the graph's. An
+ * output that still carries a mask has its padded steps left out, as Keras 2.13-2.15
+ * (lurn_loss_compute_masked). Every path that computes a loss (training, test, gradients,
+ * statistics) comes here. */
 static lurn_status model_loss(lurn_model *m, const lurn_loss *loss, const lurn_tensor *y,
                               const float *sample_weight, double *value, int with_grad, int *fused) {
   int last = m->n - 1;
@@ -319,14 +314,14 @@ static lurn_status model_loss(lurn_model *m, const lurn_loss *loss, const lurn_t
   if (lurn_graph_noutputs(top) > 1)
     return lurn_fail(LURN_EINVAL, "the model has %d outputs: it needs one loss per output",
                      lurn_graph_noutputs(top));
-  lurn_status st = check_unmasked_output(m);
-  if (st) return st;
   *fused = lurn_layer_loss_fusable(top, loss);
   lurn_loss logits_loss = *loss;
   logits_loss.from_logits = 1;
-  return lurn_loss_compute(*fused ? &logits_loss : loss, *fused ? top->preactivation : m->out[last], y,
-                           sample_weight, value, with_grad ? m->dout[last] : NULL);
+  return lurn_loss_compute_masked(*fused ? &logits_loss : loss, *fused ? top->preactivation : m->out[last], y,
+                                  sample_weight, m->out_mask, value, with_grad ? m->dout[last] : NULL);
 }
+
+const lurn_tensor *lurn_model_output_mask(const lurn_model *m) { return m->out_mask; }
 
 lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out) {
   lurn_status st = begin_run(m);
@@ -335,6 +330,7 @@ lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training
   if (!st) *out = m->out[m->n - 1];
   return st;
 }
+
 
 
 static double layer_penalties(lurn_layer *l, int with_grad) {
@@ -462,7 +458,7 @@ static lurn_status run_forward_backward(lurn_model *m, const lurn_loss *loss, co
                                         const lurn_tensor *y, const float *sample_weight, double *loss_value,
                                         lurn_tensor *dx) {
   lurn_status st = forward(m, x, 1, 1);
-  int fused;
+  int fused = 0;
   if (st || (st = model_loss(m, loss, y, sample_weight, loss_value, 1, &fused))) return st;
   if ((st = backward_layers(m, x, dx, fused, 1))) return st;
   double penalties = 0; /* summed in layer order, as test_step does */
@@ -644,7 +640,7 @@ lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_opt
 static lurn_status test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
                              const float *sample_weight, double *loss_value, const lurn_tensor **pred) {
   lurn_status st = forward(m, x, 0, 0);
-  int fused;
+  int fused = 0;
   if (st || (st = model_loss(m, loss, y, sample_weight, loss_value, 0, &fused))) return st;
   *loss_value += m->activity_penalty + weight_penalties(m, 0);
   *pred = m->out[m->n - 1];

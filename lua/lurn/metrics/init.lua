@@ -138,6 +138,21 @@ function metrics.get(x, loss_kind, output_size)
     .. "precision, recall, auc, F1Score, mse, mae)"):format(type(x) == "string" and ("'" .. x .. "'") or type(x)), 2)
 end
 
+--- Updates every metric of list with one batch: predictions, targets, per-sample weights
+-- (or nil) and the mask (N, steps) the model's output carried (or nil). Over a masked
+-- output the metrics weigh each step by the mask, as Keras 2.13-2.15 (compile_utils'
+-- MetricsContainer passes the mask as the metrics' sample weight), times the sample
+-- weights (lurn's metrics weigh by them, as Keras' weighted_metrics): each step becomes
+-- a row (N * steps, ...) with its own weight, so a padded step counts nowhere.
+function metrics._update(list, pred, y, sw, mask)
+  if mask then
+    local rows = mask:numel()
+    sw = sw and mask * sw:reshape{sw:numel(), 1} or mask
+    pred, y, sw = pred:reshape{rows, -1}, y:reshape{rows, -1}, sw:reshape{rows}
+  end
+  for _, m in ipairs(list) do m:update(pred, y, sw) end
+end
+
 --- The log keys of a metric: its name, or one key per entry for a metric whose result is a
 -- list (F1Score without average: f1_score_0, f1_score_1, ...).
 function metrics._log_keys(m)

@@ -193,11 +193,18 @@ local function metric_keys(metric_list, prefix)
 end
 
 -- Per-sample weights from class_weight {[label] = w} and/or sample_weight (a tensor):
--- a lookup table of class weights gathered by label, in C.
-local function sample_weights(y, class_weight, sample_weight, n, what)
+-- a lookup table of class weights gathered by label, in C. Targets with one label per
+-- step (a sequence output, (N, steps) labels or (N, steps, classes)) have no one class per
+-- sample: refused, as Keras 2's "class_weight not supported for 3+ dimensional targets"
+-- (for (N, steps) labels Keras 2 would take the argmax over the steps).
+local function sample_weights(self, y, class_weight, sample_weight, n, what)
   what = what or "fit"
   if class_weight == nil then return sample_weight end
   if type(class_weight) ~= "table" then error(what .. ": class_weight must be a table {[class] = weight}", 3) end
+  if y:dim() > 2 or (self.output_shape and #self.output_shape > 1) then
+    error(("%s: class_weight is not supported for targets with a label per step (y of shape %s), as in Keras 2; "
+      .. "give each sample a weight with sample_weight instead"):format(what, shape_text(y:shape())), 3)
+  end
   local labels
   if y:dim() == 1 or (y:dim() == 2 and y:size(2) == 1) then
     labels = y:reshape(n)
@@ -310,7 +317,7 @@ function Model:fit(x, y, opts)
     if opts.validation_split and opts.validation_split > 0 then
       x, y, w, val = split_tail(opts.validation_split, x, y, w)
     end
-    w = sample_weights(y, opts.class_weight, w, x:size(1))
+    w = sample_weights(self, y, opts.class_weight, w, x:size(1))
   elseif (opts.validation_split or 0) > 0 then  -- as Keras: a generator has no tail to split off
     error("fit: validation_split needs x and y tensors, not a generator: give validation_data = {x_val, y_val}", 2)
   end
@@ -394,7 +401,7 @@ function Model:fit(x, y, opts)
       -- self._core, not a local: a generator's first batch may build the model
       local value, pred = self._core:train_step(loss, opt, xb, yb, wb)
       if value ~= value or value == math.huge or value == -math.huge then nan_at = b end
-      return value, pred
+      return value, pred, self._core:output_mask()
     end
     -- the epoch ends after a batch with a NaN loss, or when a callback sets stop_training
     -- (Keras 2 checks it after every batch)
@@ -413,7 +420,7 @@ function Model:fit(x, y, opts)
         check_finite(opts, what, "x", xb)
         check_finite(opts, what, "y", yb)
         check_finite(opts, what, "sample_weight", wb)
-        if opts.class_weight ~= nil then wb = sample_weights(yb:contiguous(), opts.class_weight, wb, xb:size(1)) end
+        if opts.class_weight ~= nil then wb = sample_weights(self, yb:contiguous(), opts.class_weight, wb, xb:size(1)) end
         return xb:contiguous(), yb:contiguous(), wb
       end
       logs, steps = loop.run(next_batch, n_steps, step, metric_list, function(b, l)
@@ -525,7 +532,8 @@ function evaluate_packed(self, x, y, opts)
   local interrupt <close> = core.watch_interrupt()
   local next_batch, steps = loop.tensor_batches(x, y, w, batch_size)
   local logs = loop.run(next_batch, steps, function(xb, yb, wb)
-    return c:test_step(loss, xb:contiguous(), yb:contiguous(), wb and wb:contiguous())
+    local value, pred = c:test_step(loss, xb:contiguous(), yb:contiguous(), wb and wb:contiguous())
+    return value, pred, c:output_mask()
   end, metric_list, function(b, l)
     bar:update(b, keys, l)
     check_interrupt(interrupt, "evaluate", nil, b)
@@ -597,7 +605,7 @@ local function training_batch(self, what, x, y, sample_weight, class_weight, all
     error(("%s: sample_weight must be a 1-D tensor with one weight per sample (%d)"):format(what, x:size(1)), 3)
   end
   check_finite(opts, what, "sample_weight", sample_weight)
-  local w = sample_weights(y, class_weight, sample_weight and sample_weight:contiguous(), x:size(1), what)
+  local w = sample_weights(self, y, class_weight, sample_weight and sample_weight:contiguous(), x:size(1), what)
   return x, y, w and w:contiguous()
 end
 
@@ -621,7 +629,7 @@ function Model:train_on_batch(x, y, opts)
     self._batch_metrics, self._batch_metric_specs = nil, nil
   end
   local metric_list = self._batch_metrics or self:_new_metrics()
-  for _, m in ipairs(metric_list) do m:update(pred, yb, wb) end
+  metrics_lib._update(metric_list, pred, yb, wb, self._core:output_mask())
   -- the loss accumulates with the metrics, as Keras' loss tracker: a mean over the samples
   local seen = self._batch_metrics and self._batch_loss or {sum = 0, n = 0}
   seen.sum, seen.n = seen.sum + value * xb:size(1), seen.n + xb:size(1)

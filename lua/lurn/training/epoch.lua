@@ -1,5 +1,6 @@
 --- One pass over batches, the loop fit and evaluate share: each batch goes through
--- step(xb, yb, wb, b) -> loss, predictions; the running loss (weighted by batch size) and
+-- step(xb, yb, wb, b) -> loss, predictions and the mask the output carried (or nil: see
+-- metrics._update); the running loss (weighted by batch size) and
 -- the metrics make the logs, which on_batch(b, logs) sees after every batch. Batches come
 -- from a source: tensors cut in order or in a shuffled order, or a generator.
 local core = require "lurn.core"
@@ -44,10 +45,10 @@ function epoch.run(next_batch, n_batches, step, metric_list, on_batch, stop)
   for b = 1, n_batches do
     local xb, yb, wb = next_batch(b)
     if xb == nil then break end
-    local loss, pred = step(xb, yb, wb, b)
+    local loss, pred, mask = step(xb, yb, wb, b)
     local size = xb:size(1)
     loss_sum, seen = loss_sum + loss * size, seen + size
-    for _, m in ipairs(metric_list) do m:update(pred, yb, wb) end
+    metrics._update(metric_list, pred, yb, wb, mask)
     logs.loss = loss_sum / seen
     for _, m in ipairs(metric_list) do metrics._write_log(m, logs) end
     done = b
