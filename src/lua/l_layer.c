@@ -117,7 +117,8 @@ static int l_dense_layer(lua_State *L) {
 /* core.recurrent_layer("SimpleRNN" | "LSTM" | "GRU", {units=, activation=,
  * recurrent_activation=, use_bias=, kernel_initializer=, recurrent_initializer=,
  * bias_initializer=, unit_forget_bias=, reset_after=, return_sequences=, go_backwards=,
- * dropout=, recurrent_dropout=}) */
+ * dropout=, recurrent_dropout=, return_state=, initial_state=, timesteps=, features=}):
+ * with initial_state, the input packs the sequence (timesteps, features) and the states */
 static int l_recurrent_layer(lua_State *L) {
   static const char *const kinds[] = {"SimpleRNN", "LSTM", "GRU", NULL};
   int kind = luaL_checkoption(L, 1, NULL, kinds);
@@ -139,6 +140,12 @@ static int l_recurrent_layer(lua_State *L) {
   c.go_backwards = opt_bool(L, 2, "go_backwards", 0);
   c.dropout = opt_float(L, 2, "dropout", 0);
   c.recurrent_dropout = opt_float(L, 2, "recurrent_dropout", 0);
+  c.return_state = opt_bool(L, 2, "return_state", 0);
+  c.initial_state = opt_bool(L, 2, "initial_state", 0);
+  if (c.initial_state) {
+    c.timesteps = positive_option(L, 2, "timesteps", 0, kinds[kind]);
+    c.features = positive_option(L, 2, "features", 0, kinds[kind]);
+  }
   c.rng = lurn_rng_global();
   lurn_layer *(*const make[])(const lurn_recurrent_config *) = {lurn_simple_rnn_new, lurn_lstm_new, lurn_gru_new};
   return l_pushlayer(L, make[kind](&c), 0);
@@ -386,7 +393,7 @@ static int l_time_distributed_layer(lua_State *L) {
 /* core.bidirectional_layer(forward, backward, merge_mode): both layers stay alive as long
  * as the container's userdata */
 static int l_bidirectional_layer(lua_State *L) {
-  static const char *const modes[] = {"concat", "sum", "mul", "ave", NULL};
+  static const char *const modes[] = {"concat", "sum", "mul", "ave", "none", NULL};
   lurn_layer *forward = l_checklayer(L, 1), *backward = l_checklayer(L, 2);
   lurn_bidirectional_merge merge = (lurn_bidirectional_merge)luaL_checkoption(L, 3, "concat", modes);
   l_pushlayer(L, lurn_bidirectional_new(forward, backward, merge), 2);
