@@ -172,6 +172,9 @@ lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x, int trai
   }
   r->steps = x->shape[1];
   r->features = x->shape[2];
+  if (l->mask && (l->mask->ndim != 2 || l->mask->shape[0] != r->n || l->mask->shape[1] != r->steps))
+    return lurn_fail(LURN_EINVAL, "%s: the mask must be (batch, steps) = (%lld, %lld)", l->ops->type,
+                     (long long)r->n, (long long)r->steps);
   int drop = training && r->c.dropout > 0, rdrop = training && r->c.recurrent_dropout > 0;
   r->in_masks = drop ? (rdrop ? r->gates : 1) : 0;
   r->rec_masks = rdrop ? r->gates : 0;

@@ -536,7 +536,9 @@ static const lurn_tensor *opt_mask(lua_State *L, int idx, const lurn_layer *l, c
   lurn_mask_rule rule = lurn_layer_mask_rule(l);
   if (rule != LURN_MASK_KEEP && rule != LURN_MASK_CONSUME)
     luaL_error(L, "%s does not take a mask", l->ops->type);
-  if (m->ndim != 2 || x->ndim < 2 || m->shape[0] != x->shape[0] || m->shape[1] != x->shape[1] ||
+  /* a packed input (a sequence with its initial states) has no steps axis: the layer checks them */
+  int packed = x->ndim == 2 && l->in_ndim == 1;
+  if (m->ndim != 2 || x->ndim < 2 || m->shape[0] != x->shape[0] || (!packed && m->shape[1] != x->shape[1]) ||
       !lurn_tensor_is_contiguous(m))
     luaL_argerror(L, idx, "the mask must be a packed (batch, steps) tensor of x's first two sizes");
   const float *v = lurn_tensor_data(m);
