@@ -379,3 +379,22 @@ describe("functional models with states", function()
     assert.is_true(max_diff(m2:predict(x), m3:predict(x)) == 0)
   end)
 end)
+
+describe("where a layer of several outputs cannot go", function()
+  it("Sequential and TimeDistributed refuse it, as Keras; a config naming a tensor that no layer gives is an error",
+    function()
+    assert.error_matches(function() lurn.Sequential{L.LSTM(2, {return_state = true, input_shape = {3, 2}})} end,
+      "returns several tensors")
+    assert.error_matches(function() L.TimeDistributed(L.GRU(2, {return_state = true})) end, "returns several tensors")
+    local input = lurn.Input{shape = {3, 2}}
+    local outs = L.GRU(2, {return_state = true, name = "g"})(input)
+    local cfg = lurn.Model(input, outs[2]):get_config()
+    assert.same({"g", 1}, cfg.output_layers[1])
+    cfg.output_layers[1] = {"g", 5}
+    assert.error_matches(function() lurn.Model.from_config(cfg) end, "input_layers and output_layers must name")
+    cfg.output_layers[1] = {"g", 1}
+    cfg.layers[#cfg.layers + 1] = {class_name = "Dense", config = {units = 1, name = "d"}, name = "d",
+                                   inbound_nodes = {{"g", "x"}}}
+    assert.error_matches(function() lurn.Model.from_config(cfg) end, "reads 'g%[x%]'")
+  end)
+end)

@@ -42,12 +42,12 @@ typedef struct {
   int64_t steps;          /* of the outputs: 1 without return_sequences */
   int64_t units, states;  /* values of the states of one layer, per sample */
   int return_state, initial_state;
-  int64_t seq_size;       /* with initial_state: timesteps * features */
+  int64_t seq_size; /* with initial_state: timesteps * features */
 } bidirectional;
 
 /* The recurrent layer's output and states (src/layers/recurrent.h), read from its config. */
-static int layout_of(const lurn_layer *inner, int64_t *steps, int64_t *units, int64_t *states, int *ret, int *init,
-                     int64_t *seq_size) {
+static int layout_of(const lurn_layer *inner, int64_t *steps, int64_t *units, int64_t *states, int *ret,
+                     int *init, int64_t *seq_size) {
   if (inner->ops->destroy != lurn_rnn_destroy) return 0;
   const lurn_rnn *r = inner->impl;
   *units = r->c.units;
@@ -75,8 +75,9 @@ static lurn_status bidirectional_build(lurn_layer *l, lurn_rng *rng) {
       !layout_of(b->bwd, &steps[1], &units[1], &states[1], &ret[1], &init[1], &seq[1]))
     return lurn_fail(LURN_EINVAL, "Bidirectional: both layers must be recurrent (SimpleRNN, LSTM, GRU)");
   if (ret[0] != ret[1] || init[0] != init[1] || states[0] != states[1] || seq[0] != seq[1])
-    return lurn_fail(LURN_EINVAL, "Bidirectional: the forward and backward layers must agree on return_state, "
-                                  "initial_state and their states");
+    return lurn_fail(LURN_EINVAL,
+                     "Bidirectional: the forward and backward layers must agree on return_state, "
+                     "initial_state and their states");
   b->return_state = ret[0], b->initial_state = init[0], b->states = states[0], b->seq_size = seq[0];
   int64_t inner_shape[1] = {seq[0] + states[0]};
   if (b->initial_state && (l->in_ndim != 1 || l->in_shape[0] != seq[0] + 2 * states[0]))
@@ -134,7 +135,8 @@ static lurn_status output_buffer(lurn_tensor **buf, int64_t n, const bidirection
 
 /* dst = src with the steps of each sample in reverse order ((N, steps, units) packed, rows
  * of src_row values a sample, the steps first). */
-static void reverse_steps(float *dst, const float *src, int64_t n, int64_t steps, int64_t units, int64_t src_row) {
+static void reverse_steps(float *dst, const float *src, int64_t n, int64_t steps, int64_t units,
+                          int64_t src_row) {
 #pragma omp parallel for if (n * steps * units > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t i = 0; i < n; i++)
     for (int64_t t = 0; t < steps; t++)
@@ -299,7 +301,8 @@ static lurn_status bidirectional_backward(lurn_layer *l, const lurn_tensor *x, c
   } else {
     for (int64_t i = 0; i < n; i++)
       for (int64_t t = 0; t < steps; t++)
-        memcpy(dro + i * own_row + t * units, dr + i * size + (steps - 1 - t) * units, sizeof(float) * (size_t)units);
+        memcpy(dro + i * own_row + t * units, dr + i * size + (steps - 1 - t) * units,
+               sizeof(float) * (size_t)units);
     const int64_t at = merged_size(b), s = b->states;
     for (int64_t i = 0; i < n; i++) {
       memcpy(dfo + i * own_row + size, g + i * row + at, sizeof(float) * (size_t)s);
@@ -342,8 +345,8 @@ static void bidirectional_destroy(lurn_layer *l) {
   bidirectional *b = l->impl;
   lurn_layer_free(b->fwd);
   lurn_layer_free(b->bwd);
-  lurn_tensor *bufs[] = {b->yf_own, b->yb_own, b->dyf_own, b->dyb_own, b->yf, b->yb,
-                         b->dyf, b->dyb, b->xf, b->xb, b->dxf, b->dxb};
+  lurn_tensor *bufs[] = {b->yf_own, b->yb_own, b->dyf_own, b->dyb_own, b->yf,  b->yb,
+                         b->dyf,    b->dyb,    b->xf,      b->xb,      b->dxf, b->dxb};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) lurn_tensor_free(bufs[i]);
   free(b);
 }

@@ -37,8 +37,8 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
   }
   if (c->initial_state && (c->timesteps < 1 || c->features < 1 || c->timesteps > ((int64_t)1 << 40) ||
                            c->features > ((int64_t)1 << 40))) {
-    lurn_fail(LURN_EINVAL, "%s: initial_state needs the sequence's timesteps and features (positive), got %lld, %lld",
-              ops->type, (long long)c->timesteps, (long long)c->features);
+    lurn_fail(LURN_EINVAL,
+              "%s: initial_state needs the sequence's timesteps and features (positive), got %lld, %lld", ops->type, (long long)c->timesteps, (long long)c->features);
     return NULL;
   }
   lurn_rnn *r = calloc(1, sizeof *r);
@@ -57,8 +57,9 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
 
 void lurn_rnn_destroy(lurn_layer *l) {
   lurn_rnn *r = l->impl;
-  lurn_tensor *bufs[] = {r->xw,      r->h,       r->dg,      r->dh,   r->dh_next, r->hprev,    r->cell[0],
-                         r->cell[1], r->cell[2], r->mask, r->xdrop, r->rmask,   r->tmp, r->step_mask, r->xseq, r->dxseq, r->init};
+  lurn_tensor *bufs[] = {r->xw,      r->h,         r->dg,      r->dh,    r->dh_next, r->hprev,
+                         r->cell[0], r->cell[1],   r->cell[2], r->mask,  r->xdrop,   r->rmask,
+                         r->tmp,     r->step_mask, r->xseq,    r->dxseq, r->init};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) lurn_tensor_free(bufs[i]);
   free(r);
 }

@@ -50,7 +50,8 @@ static lurn_status slice_backward(lurn_layer *l, const lurn_tensor *x, const lur
   const float *g = lurn_tensor_data(dy);
   float *d = lurn_tensor_data(dx);
   lurn_tensor_fill(dx, 0);
-  for (int64_t i = 0; i < n; i++) memcpy(d + i * width + s->offset, g + i * size, sizeof(float) * (size_t)size);
+  for (int64_t i = 0; i < n; i++)
+    memcpy(d + i * width + s->offset, g + i * size, sizeof(float) * (size_t)size);
   return LURN_OK;
 }
 
@@ -79,7 +80,8 @@ lurn_layer *lurn_slice_new(int64_t offset, int ndim, const int64_t *shape, int k
     ok = ok && size < ((int64_t)1 << 61);
   }
   if (!ok || offset >= ((int64_t)1 << 61)) {
-    lurn_fail(LURN_EINVAL, "Slice: expected an offset >= 0 and a shape of 1 to %d positive sizes", LURN_MAX_DIMS - 1);
+    lurn_fail(LURN_EINVAL, "Slice: expected an offset >= 0 and a shape of 1 to %d positive sizes",
+              LURN_MAX_DIMS - 1);
     return NULL;
   }
   slice *s = calloc(1, sizeof *s);
