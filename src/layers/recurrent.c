@@ -38,7 +38,8 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
   if (c->initial_state && (c->timesteps < 1 || c->features < 1 || c->timesteps > ((int64_t)1 << 40) ||
                            c->features > ((int64_t)1 << 40))) {
     lurn_fail(LURN_EINVAL,
-              "%s: initial_state needs the sequence's timesteps and features (positive), got %lld, %lld", ops->type, (long long)c->timesteps, (long long)c->features);
+              "%s: initial_state needs the sequence's timesteps and features (positive), got %lld, %lld", ops->type,
+              (long long)c->timesteps, (long long)c->features);
     return NULL;
   }
   lurn_rnn *r = calloc(1, sizeof *r);
