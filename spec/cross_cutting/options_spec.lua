@@ -161,9 +161,9 @@ describe("options", function()
     it("refuse misspelt keys in compile, fit, evaluate and predict, at the caller's line", function()
       for kind, m in pairs(models()) do
         local line, err = here(), error_of(function() m:compile{optimiser = "sgd", loss = "mse"} end)
-        assert_at(line, "compile: unknown option 'optimiser' (known: loss, metrics, optimizer)", err)
+        assert_at(line, "compile: unknown option 'optimiser' (known: loss, loss_weights, metrics, optimizer)", err)
         line, err = here(), error_of(function() m:compile{loss = "mse", metric = {"mae"}} end)
-        assert_at(line, "compile: unknown option 'metric' (known: loss, metrics, optimizer)", err)
+        assert_at(line, "compile: unknown option 'metric' (known: loss, loss_weights, metrics, optimizer)", err)
         m:compile{optimizer = "sgd", loss = "mse"}
         line, err = here(), error_of(function() m:fit(x, y, {epoch = 5, verbose = 0}) end)
         assert_at(line, "fit: unknown option 'epoch' (known: allow_nonfinite, batch_size, callbacks, class_weight, "

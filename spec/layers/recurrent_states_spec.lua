@@ -398,3 +398,37 @@ describe("where a layer of several outputs cannot go", function()
     assert.error_matches(function() lurn.Model.from_config(cfg) end, "reads 'g%[x%]'")
   end)
 end)
+
+describe("an encoder-decoder (two inputs)", function()
+  it("the encoder's states start the decoder: gradients, fit, config and model files", function()
+    lurn.manual_seed(59)
+    local enc_in, dec_in = lurn.Input{shape = {T, F}, name = "enc_in"}, lurn.Input{shape = {T + 1, F}, name = "dec_in"}
+    local _, h, c = table.unpack(L.LSTM(U, {return_state = true, name = "encoder"})(enc_in))
+    local dec = L.LSTM(U, {return_sequences = true, name = "decoder"})(dec_in, {initial_state = {h, c}})
+    local out = L.TimeDistributed(L.Dense(2), {name = "head"})(dec)
+    local model = lurn.Model{inputs = {enc_in, dec_in}, outputs = out}
+    for _, layer in ipairs(model.layers) do randomize(layer) end
+    local xe, xd, y = lurn.randn{4, T, F}, lurn.randn{4, T + 1, F}, lurn.randn{4, T + 1, 2}
+    local p = model:predict({xe, xd})
+    -- the same numbers by hand: the encoder's final states, then the decoder from them
+    local states = model:get_layer("encoder")(xe)
+    local twin = L.LSTM(U, {return_sequences = true})
+    twin(xd, {initial_state = {states[2], states[3]}})
+    twin:set_weights(model:get_layer("decoder"):get_weights())
+    local expected = model:get_layer("head")(twin(xd, {initial_state = {states[2], states[3]}}))
+    assert.is_true(max_diff(p, expected) < 1e-6)
+    model:compile{optimizer = "adam", loss = "mse"}
+    -- gradients wrt every weight and both inputs (packed as the C model takes them)
+    gradcheck.check_model(model, model.loss, model:_x({xe, xd}, "spec"), y, nil, {h = 1e-2})
+    local history = model:fit({xe, xd}, y, {epochs = 3, batch_size = 2, verbose = 0})
+    assert.equal(3, #history.history.loss)
+    local again = lurn.Model.from_config(model:get_config())
+    again:set_weights(model:get_weights())
+    assert.is_true(max_diff(model:predict({xe, xd}), again:predict({xe, xd})) == 0)
+    local path = os.tmpname()
+    model:save(path)
+    local loaded = lurn.models.load_model(path)
+    os.remove(path)
+    assert.is_true(max_diff(model:predict({xe, xd}), loaded:predict({xe, xd})) == 0)
+  end)
+end)

@@ -242,22 +242,24 @@ describe("functional Model", function()
 end)
 
 describe("functional Model errors", function()
-  it("allows one input and one output for now", function()
+  it("takes lists of inputs and outputs (spec/models/multi_io_spec.lua), each named once", function()
     local a, b = lurn.Input{shape = {2}}, lurn.Input{shape = {2}}
     local sum = L.Add()({a, b})
-    assert.error_matches(function() lurn.Model{inputs = {a, b}, outputs = sum} end,
-      "Model: only one input tensor is supported for now, got 2")
-    assert.error_matches(function() lurn.Model{inputs = a, outputs = {L.Dense(1)(a), L.Dense(1)(a)}} end,
-      "Model: only one output tensor is supported for now, got 2")
+    assert.equals(2, #lurn.Model{inputs = {a, b}, outputs = sum}.inputs)
+    assert.equals(2, #lurn.Model{inputs = a, outputs = {L.Dense(1)(a), L.Dense(1)(a)}}.outputs)
+    assert.error_matches(function() lurn.Model{inputs = {a, b}, outputs = {sum, sum}} end,
+      "Model: outputs lists the output of 'add[_%d]*' twice")
+    assert.error_matches(function() lurn.Model{inputs = {a, b}, outputs = {}} end,
+      "Model: outputs must be a table of 1 to 32 entries")
   end)
 
   it("names an Input the outputs need that is not the model's input", function()
     local a, b = lurn.Input{shape = {2}, name = "first"}, lurn.Input{shape = {5}, name = "second"}
     local sum = L.Add()({L.Dense(3)(a), L.Dense(3)(b)})
     assert.error_matches(function() lurn.Model{inputs = a, outputs = sum} end,
-      "the outputs depend on Input 'second' of shape %(None, 5%), which is not the model's input 'first'")
+      "the outputs depend on Input 'second' of shape %(None, 5%), which is not among the model's inputs")
     assert.error_matches(function() lurn.Model{inputs = a, outputs = L.Dense(1)(b)} end,
-      "Input 'second' of shape %(None, 5%), which is not the model's input 'first'")
+      "Input 'second' of shape %(None, 5%), which is not among the model's inputs")
   end)
 
   it("rejects inputs and outputs that are not symbolic tensors from lurn.Input", function()

@@ -3,10 +3,20 @@
  * the outputs of earlier nodes, 0 naming the graph's input; the last node is the
  * graph's output. Nodes run in the order added, each into a buffer of its own; backward
  * runs them in reverse, summing the gradients of an output that feeds several nodes.
- * The graph holds a reference to each node's layer, so they live as long as it does. */
+ * The graph holds a reference to each node's layer, so they live as long as it does.
+ *
+ * Several inputs and outputs (lurn_graph_set_io) travel packed in one tensor each, so
+ * that the model, the training loop and its batching see one x and one y as for any
+ * model: the graph copies each input out of x into a buffer of its own (node -j for input
+ * j) and each output into its columns of y. Copies cost a pass over the data against a
+ * whole network's work; one input and one output cost nothing, as before. The loss of
+ * several outputs runs here (lurn_graph_loss), where each output's own buffer and logits
+ * are, and leaves each output's gradient in its buffer for backward. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked.h"
 #include "lurn.h"
 #include "lurn/layer_impl.h"
 #include "tensor/tensor_internal.h"
@@ -23,13 +33,39 @@ typedef struct {
   unsigned fuse;                     /* its part of the plan of fused steps (LURN_BACKWARD_*) */
 } node;
 
+/* One of several inputs or outputs: its per-sample shape and its columns of the packed
+ * x or y (offset, size). */
+typedef struct {
+  int ndim;
+  int64_t shape[LURN_MAX_DIMS];
+  int64_t offset, size;
+} port;
+
 typedef struct {
   int n, cap;
   node *nodes;
-  int input_consumers, input_has_grad;
+  int nin, nout;                  /* set_io; 0 until then: one input, the last node out */
+  port in[LURN_GRAPH_MAX_IO], out[LURN_GRAPH_MAX_IO];
+  int out_node[LURN_GRAPH_MAX_IO];  /* output k is node out_node[k] */
+  unsigned out_fuse[LURN_GRAPH_MAX_IO]; /* LURN_BACKWARD_DY_IS_DZ where the loss was fused */
+  int loss_grads;                 /* lurn_graph_loss left the outputs' gradients for backward */
+  int input_consumers[LURN_GRAPH_MAX_IO], input_has_grad[LURN_GRAPH_MAX_IO];
+  lurn_tensor *inputs[LURN_GRAPH_MAX_IO], *dinputs[LURN_GRAPH_MAX_IO]; /* several inputs: unpacked */
   lurn_tensor *scratch; /* one node's dL/dx, before it is added to what others sent */
   lurn_tensor *dtop;    /* dy plus the output layer's activity-penalty gradient */
+  lurn_tensor *target, *logits_grad; /* lurn_graph_loss: one output's targets */
 } graph;
+
+/* Several inputs or outputs: packed (set_io with more than one of either). */
+static int packed_inputs(const graph *g) { return g->nin > 1; }
+static int packed_outputs(const graph *g) { return g->nout > 1; }
+
+static int is_output(const graph *g, int id) {
+  if (!g->nout) return id == g->n;
+  for (int k = 0; k < g->nout; k++)
+    if (g->out_node[k] == id) return 1;
+  return 0;
+}
 
 static const lurn_layer_ops graph_ops;
 
@@ -44,10 +80,21 @@ static lurn_status batch_buffer(lurn_tensor **buf, int64_t batch, int ndim, cons
   return lurn_buffer_ensure(buf, ndim + 1, full);
 }
 
-/* The value node `id` produced in the last forward (x for 0, y for the last node). */
+/* The value node `id` produced in the last forward (x for 0, y for the last node; an
+ * input's buffer for -j when inputs are packed). */
 static const lurn_tensor *value(const graph *g, const lurn_tensor *x, const lurn_tensor *y, int id) {
-  if (id == 0) return x;
-  return id == g->n ? y : g->nodes[id - 1].out;
+  if (id <= 0) return packed_inputs(g) ? g->inputs[-id] : x;
+  return id == g->n && !packed_outputs(g) ? y : g->nodes[id - 1].out;
+}
+
+/* The per-sample shape of node id's output (of input -j for id <= 0). */
+static int id_ndim(const lurn_layer *l, const graph *g, int id) {
+  if (id > 0) return g->nodes[id - 1].layer->out_ndim;
+  return packed_inputs(g) ? g->in[-id].ndim : l->in_ndim;
+}
+static const int64_t *id_shape(const lurn_layer *l, const graph *g, int id) {
+  if (id > 0) return g->nodes[id - 1].layer->out_shape;
+  return packed_inputs(g) ? g->in[-id].shape : l->in_shape;
 }
 
 lurn_layer *lurn_graph_new(void) {
@@ -79,9 +126,9 @@ lurn_status lurn_graph_add(lurn_layer *l, lurn_layer *layer, const int *inputs, 
     return lurn_fail(LURN_EINVAL, "Graph: a %s node takes %s, got %d", layer->ops->type,
                      merge ? "2 or more inputs" : "one input", ninputs);
   for (int j = 0; j < ninputs; j++)
-    if (inputs[j] < 0 || inputs[j] > g->n)
-      return lurn_fail(LURN_EINVAL, "Graph: node %d cannot read node %d (only 0, the input, to %d)", g->n + 1,
-                       inputs[j], g->n);
+    if (inputs[j] <= -LURN_GRAPH_MAX_IO || inputs[j] > g->n)
+      return lurn_fail(LURN_EINVAL, "Graph: node %d cannot read node %d (only the inputs 0, -1, ... and 1 to %d)",
+                       g->n + 1, inputs[j], g->n);
   if (g->n == g->cap) {
     int cap = g->cap ? g->cap * 2 : 16;
     node *nodes = realloc(g->nodes, sizeof(node) * (size_t)cap);
@@ -96,13 +143,55 @@ lurn_status lurn_graph_add(lurn_layer *l, lurn_layer *layer, const int *inputs, 
   nd->ninputs = ninputs;
   for (int j = 0; j < ninputs; j++) {
     nd->inputs[j] = inputs[j];
-    if (inputs[j] == 0)
-      g->input_consumers++;
+    if (inputs[j] <= 0)
+      g->input_consumers[-inputs[j]]++;
     else
       g->nodes[inputs[j] - 1].consumers++;
   }
   g->n++;
   return LURN_OK;
+}
+
+lurn_status lurn_graph_set_io(lurn_layer *l, int ninputs, const int *in_ndim, const int64_t *const *in_shape,
+                              int noutputs, const int *out_nodes) {
+  if (l->ops != &graph_ops) return lurn_fail(LURN_EINVAL, "%s is not a graph", l->ops->type);
+  graph *g = l->impl;
+  if (l->built) return lurn_fail(LURN_EINVAL, "Graph: set the inputs and outputs before the graph is built");
+  if (ninputs < 1 || ninputs > LURN_GRAPH_MAX_IO || noutputs < 1 || noutputs > LURN_GRAPH_MAX_IO)
+    return lurn_fail(LURN_EINVAL, "Graph: 1 to %d inputs and outputs, got %d and %d", LURN_GRAPH_MAX_IO, ninputs,
+                     noutputs);
+  int64_t offset = 0;
+  for (int j = 0; j < ninputs; j++) {
+    port *p = &g->in[j];
+    if (in_ndim[j] < 1 || in_ndim[j] >= LURN_MAX_DIMS)
+      return lurn_fail(LURN_EINVAL, "Graph: input %d has %d dimensions per sample", j + 1, in_ndim[j]);
+    p->ndim = in_ndim[j];
+    p->size = 1;
+    for (int d = 0; d < p->ndim; d++) {
+      if (in_shape[j][d] < 1 || !lurn_mul_i64(p->size, in_shape[j][d], &p->size))
+        return lurn_fail(LURN_EINVAL, "Graph: input %d has a bad shape", j + 1);
+      p->shape[d] = in_shape[j][d];
+    }
+    p->offset = offset;
+    if (!lurn_add_i64(offset, p->size, &offset)) return lurn_fail(LURN_EINVAL, "Graph: inputs too large");
+  }
+  for (int k = 0; k < noutputs; k++) {
+    if (out_nodes[k] < 1 || out_nodes[k] > g->n)
+      return lurn_fail(LURN_EINVAL, "Graph: output %d is node %d, not one of 1 to %d", k + 1, out_nodes[k], g->n);
+    for (int i = 0; i < k; i++)
+      if (out_nodes[i] == out_nodes[k])
+        return lurn_fail(LURN_EINVAL, "Graph: node %d is output %d and %d", out_nodes[k], i + 1, k + 1);
+    g->out_node[k] = out_nodes[k];
+  }
+  g->nin = ninputs;
+  g->nout = noutputs;
+  return LURN_OK;
+}
+
+int lurn_graph_noutputs(const lurn_layer *l) {
+  if (!l || l->ops != &graph_ops) return 0;
+  const graph *g = l->impl;
+  return g->nout ? g->nout : 1;
 }
 
 /* A max pooling node applies the relu gradient of the node below it when it is that
@@ -114,7 +203,10 @@ static void plan_fused_steps(graph *g) {
     node *nd = &g->nodes[i];
     if (nd->merge || nd->inputs[0] == 0) continue;
     node *below = &g->nodes[nd->inputs[0] - 1];
-    if (below->merge || below->consumers != 1 || !lurn_layer_relu_fusable(below->layer, nd->layer)) continue;
+    /* an output's gradient also comes from the loss, without the relu applied */
+    if (below->merge || below->consumers != 1 || is_output(g, nd->inputs[0]) ||
+        !lurn_layer_relu_fusable(below->layer, nd->layer))
+      continue;
     nd->fuse |= LURN_BACKWARD_MASK_DX_RELU;
     below->fuse |= LURN_BACKWARD_DY_IS_DZ;
   }
@@ -123,26 +215,58 @@ static void plan_fused_steps(graph *g) {
 static lurn_status graph_build(lurn_layer *l, lurn_rng *rng) {
   graph *g = l->impl;
   if (g->n == 0) return lurn_fail(LURN_EINVAL, "Graph: the graph has no nodes");
-  if (g->input_consumers == 0) return lurn_fail(LURN_EINVAL, "Graph: no node reads the graph's input");
-  for (int i = 0; i + 1 < g->n; i++)
-    if (g->nodes[i].consumers == 0)
-      return lurn_fail(LURN_EINVAL,
-                       "Graph: node %d (%s) feeds no other node; only the last node is the output", i + 1,
+  if (!g->nout) {
+    g->nin = g->nout = 1;
+    g->out_node[0] = g->n;
+  }
+  for (int j = 0; j < g->nin; j++)
+    if (g->input_consumers[j] == 0) return lurn_fail(LURN_EINVAL, "Graph: no node reads the graph's input %d", j + 1);
+  for (int j = g->nin; j < LURN_GRAPH_MAX_IO; j++)
+    if (g->input_consumers[j])
+      return lurn_fail(LURN_EINVAL, "Graph: a node reads input %d of a graph of %d inputs", j + 1, g->nin);
+  if (packed_inputs(g)) {
+    const port *last = &g->in[g->nin - 1];
+    if (l->in_ndim != 1 || l->in_shape[0] != last->offset + last->size)
+      return lurn_fail(LURN_EINVAL, "Graph: %d inputs are read packed, %lld values per sample", g->nin,
+                       (long long)(last->offset + last->size));
+  }
+  if (!packed_outputs(g) && g->out_node[0] != g->n)
+    return lurn_fail(LURN_EINVAL, "Graph: the one output must be the last node, got node %d", g->out_node[0]);
+  for (int i = 0; i < g->n; i++)
+    if (g->nodes[i].consumers == 0 && !is_output(g, i + 1))
+      return lurn_fail(LURN_EINVAL, "Graph: node %d (%s) feeds no other node and is not an output", i + 1,
                        g->nodes[i].layer->ops->type);
   for (int i = 0; i < g->n; i++) {
     node *nd = &g->nodes[i];
     int ndim[LURN_MERGE_MAX_INPUTS];
     const int64_t *shape[LURN_MERGE_MAX_INPUTS];
     for (int j = 0; j < nd->ninputs; j++) {
-      const lurn_layer *src = nd->inputs[j] ? g->nodes[nd->inputs[j] - 1].layer : l;
-      ndim[j] = nd->inputs[j] ? src->out_ndim : l->in_ndim;
-      shape[j] = nd->inputs[j] ? src->out_shape : l->in_shape;
+      ndim[j] = id_ndim(l, g, nd->inputs[j]);
+      shape[j] = id_shape(l, g, nd->inputs[j]);
     }
     lurn_status st = nd->merge ? lurn_merge_build(nd->layer, nd->ninputs, ndim, shape)
                                : lurn_layer_build(nd->layer, ndim[0], shape[0], rng);
     if (st) return st;
   }
   plan_fused_steps(g);
+  if (packed_outputs(g)) {
+    int64_t offset = 0;
+    for (int k = 0; k < g->nout; k++) {
+      const lurn_layer *o = g->nodes[g->out_node[k] - 1].layer;
+      port *p = &g->out[k];
+      p->ndim = o->out_ndim;
+      memcpy(p->shape, o->out_shape, sizeof(int64_t) * o->out_ndim);
+      p->size = 1;
+      for (int d = 0; d < p->ndim; d++)
+        if (!lurn_mul_i64(p->size, p->shape[d], &p->size)) return lurn_fail(LURN_EINVAL, "Graph: outputs too large");
+      p->offset = offset;
+      if (!lurn_add_i64(offset, p->size, &offset)) return lurn_fail(LURN_EINVAL, "Graph: outputs too large");
+    }
+    l->out_ndim = 1;
+    l->out_shape[0] = offset;
+    l->activation = LURN_ACT_LINEAR; /* each output's own, in lurn_graph_loss */
+    return LURN_OK;
+  }
   const lurn_layer *top = g->nodes[g->n - 1].layer;
   l->out_ndim = top->out_ndim;
   memcpy(l->out_shape, top->out_shape, sizeof(int64_t) * top->out_ndim);
@@ -167,11 +291,11 @@ static lurn_status run_node(graph *g, node *nd, const lurn_tensor *x, const lurn
 static lurn_status node_mask(const lurn_layer *l, const graph *g, const node *nd, const lurn_tensor **mask) {
   *mask = NULL;
   if (nd->merge && lurn_merge_is_pack(nd->layer)) { /* a sequence and its initial states: the sequence's */
-    *mask = nd->inputs[0] ? g->nodes[nd->inputs[0] - 1].mask : NULL;
+    *mask = nd->inputs[0] > 0 ? g->nodes[nd->inputs[0] - 1].mask : NULL;
     return LURN_OK;
   }
   for (int j = 0; j < nd->ninputs; j++) {
-    const lurn_tensor *m = nd->inputs[j] ? g->nodes[nd->inputs[j] - 1].mask : NULL;
+    const lurn_tensor *m = nd->inputs[j] > 0 ? g->nodes[nd->inputs[j] - 1].mask : NULL;
     if (!m) continue;
     if (*mask && *mask != m)
       return lurn_fail(LURN_EINVAL, "%s '%s': merging inputs with different masks is not supported yet",
@@ -181,13 +305,45 @@ static lurn_status node_mask(const lurn_layer *l, const graph *g, const node *nd
   if (*mask && nd->merge) {
     /* the steps of the first input (the graph's own input, or a node's output) */
     const int id = nd->inputs[0];
-    const int ndim = id ? g->nodes[id - 1].layer->out_ndim : l->in_ndim;
-    const int64_t steps = id ? g->nodes[id - 1].layer->out_shape[0] : l->in_shape[0];
+    const int ndim = id_ndim(l, g, id);
+    const int64_t steps = id_shape(l, g, id)[0];
     if (nd->layer->out_ndim < 2 || ndim < 2 || nd->layer->out_shape[0] != steps)
       return lurn_fail(LURN_EINVAL, "%s '%s': its output does not keep the steps its masked inputs have",
                        nd->layer->ops->type, nd->layer->name);
   }
   return LURN_OK;
+}
+
+/* Columns [offset, offset + size) of each row of the packed (N, width) t, to or from the
+ * packed (N, size) part. */
+static void copy_columns(float *packed, int64_t width, int64_t offset, float *part, int64_t size, int64_t batch,
+                         int to_part) {
+#pragma omp parallel for if (batch * size > LURN_PARALLEL_MIN) schedule(static)
+  for (int64_t b = 0; b < batch; b++) {
+    float *row = packed + b * width + offset, *p = part + b * size;
+    if (to_part)
+      memcpy(p, row, sizeof(float) * (size_t)size);
+    else
+      memcpy(row, p, sizeof(float) * (size_t)size);
+  }
+}
+
+static lurn_status unpack_inputs(graph *g, const lurn_tensor *x) {
+  int64_t batch = x->shape[0], width = lurn_tensor_numel(x) / (batch ? batch : 1);
+  for (int j = 0; j < g->nin; j++) {
+    port *p = &g->in[j];
+    lurn_status st = batch_buffer(&g->inputs[j], batch, p->ndim, p->shape);
+    if (st) return st;
+    copy_columns((float *)lurn_tensor_data(x), width, p->offset, lurn_tensor_data(g->inputs[j]), p->size, batch, 1);
+  }
+  return LURN_OK;
+}
+
+static void pack_outputs(graph *g, lurn_tensor *y) {
+  int64_t batch = y->shape[0], width = y->shape[1];
+  for (int k = 0; k < g->nout; k++)
+    copy_columns(lurn_tensor_data(y), width, g->out[k].offset, lurn_tensor_data(g->nodes[g->out_node[k] - 1].out),
+                 g->out[k].size, batch, 0);
 }
 
 static lurn_status graph_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *y, int training) {
@@ -198,11 +354,13 @@ static lurn_status graph_forward(lurn_layer *l, const lurn_tensor *x, lurn_tenso
     return lurn_fail(LURN_EINVAL, "a mask reaching a model used as a layer (or a Residual block) is not supported yet");
   int64_t batch = x->shape[0];
   double penalty = 0;
+  g->loss_grads = 0;
+  if (packed_inputs(g) && (st = unpack_inputs(g, x))) return st;
   for (int i = 0; i < g->n; i++) {
     node *nd = &g->nodes[i];
     lurn_layer *layer = nd->layer;
     lurn_tensor *out = y;
-    if (i + 1 < g->n) {
+    if (i + 1 < g->n || packed_outputs(g)) {
       if ((st = batch_buffer(&nd->out, batch, layer->out_ndim, layer->out_shape))) return st;
       out = nd->out;
     }
@@ -217,19 +375,26 @@ static lurn_status graph_forward(lurn_layer *l, const lurn_tensor *x, lurn_tenso
     penalty += layer->nested_penalty;
   }
   l->nested_penalty = penalty;
+  if (packed_outputs(g)) {
+    pack_outputs(g, y);
+    l->preactivation = NULL;
+    return LURN_OK;
+  }
   lurn_layer *top = g->nodes[g->n - 1].layer;
   /* an activity penalty on the output needs dL/dy, which the fused path never forms */
   l->preactivation = has_activity_penalty(top) ? NULL : top->preactivation;
   return LURN_OK;
 }
 
-/* Where the gradient for node id's output goes (dx for the graph's input, maybe NULL). */
+/* Where the gradient for node id's output goes (dx for the graph's input, maybe NULL;
+ * an input's own buffer when inputs are packed and dx is wanted). */
 static lurn_tensor *grad_target(graph *g, lurn_tensor *dx, int id) {
-  return id ? g->nodes[id - 1].dout : dx;
+  if (id > 0) return g->nodes[id - 1].dout;
+  return packed_inputs(g) && dx ? g->dinputs[-id] : dx;
 }
 
 static int *has_grad(graph *g, int id) {
-  return id ? &g->nodes[id - 1].has_grad : &g->input_has_grad;
+  return id > 0 ? &g->nodes[id - 1].has_grad : &g->input_has_grad[-id];
 }
 
 /* dst += src, elementwise over same-shaped packed tensors. */
@@ -275,17 +440,86 @@ static lurn_status backward_layer(graph *g, node *nd, const lurn_tensor *x, cons
   return LURN_OK;
 }
 
+/* With packed inputs, dx gathers the inputs' gradients (zero for one no node sends one). */
+static lurn_status pack_input_grads(graph *g, lurn_tensor *dx) {
+  if (!packed_inputs(g) || !dx) return LURN_OK;
+  int64_t batch = dx->shape[0], width = lurn_tensor_numel(dx) / (batch ? batch : 1);
+  for (int j = 0; j < g->nin; j++) {
+    if (!g->input_has_grad[j]) lurn_tensor_fill(g->dinputs[j], 0);
+    copy_columns(lurn_tensor_data(dx), width, g->in[j].offset, lurn_tensor_data(g->dinputs[j]), g->in[j].size,
+                 batch, 0);
+  }
+  return LURN_OK;
+}
+
+/* Backward with several outputs: each output's gradient is in its buffer, put there by
+ * lurn_graph_loss (or taken from the packed dy), and the nodes that read an output add
+ * theirs to it; every node is then an inner node. */
+static lurn_status backward_packed(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y, const lurn_tensor *dy,
+                                   lurn_tensor *dx) {
+  graph *g = l->impl;
+  int64_t batch = x->shape[0];
+  lurn_status st;
+  for (int i = 0; i < g->n; i++) {
+    node *nd = &g->nodes[i];
+    if ((st = batch_buffer(&nd->dout, batch, nd->layer->out_ndim, nd->layer->out_shape))) return st;
+    nd->has_grad = 0;
+  }
+  for (int k = 0; k < g->nout; k++) {
+    node *nd = &g->nodes[g->out_node[k] - 1];
+    if (!g->loss_grads) {
+      g->out_fuse[k] = 0;
+      if (!lurn_tensor_is_contiguous(dy) || lurn_tensor_numel(dy) != batch * l->out_shape[0])
+        return lurn_fail(LURN_EINVAL, "Graph: dy must be packed (N, %lld)", (long long)l->out_shape[0]);
+      copy_columns((float *)lurn_tensor_data(dy), l->out_shape[0], g->out[k].offset, lurn_tensor_data(nd->dout),
+                   g->out[k].size, batch, 1);
+    }
+    nd->has_grad = 1;
+  }
+  g->loss_grads = 0; /* used once */
+  for (int j = 0; j < g->nin; j++) {
+    g->input_has_grad[j] = 0;
+    if (packed_inputs(g) && dx && (st = batch_buffer(&g->dinputs[j], batch, g->in[j].ndim, g->in[j].shape)))
+      return st;
+  }
+  for (int i = g->n - 1; i >= 0; i--) {
+    node *nd = &g->nodes[i];
+    lurn_layer *layer = nd->layer;
+    const lurn_tensor *ny = nd->out;
+    unsigned fuse = nd->fuse;
+    for (int k = 0; k < g->nout; k++)
+      if (g->out_node[k] == i + 1) fuse |= g->out_fuse[k];
+    if (!nd->has_grad) lurn_tensor_fill(nd->dout, 0); /* not reached by the loss: cannot happen once built */
+    if (batch > 0 && has_activity_penalty(layer)) {
+      lurn_regularizer r = layer->activity_regularizer;
+      r.l1 /= (float)batch;
+      r.l2 /= (float)batch;
+      lurn_regularize(&r, ny, nd->dout);
+    }
+    st = nd->merge ? backward_merge(g, nd, x, y, ny, nd->dout, dx)
+                   : backward_layer(g, nd, x, y, ny, nd->dout, dx, fuse);
+    if (st) return st;
+    lurn_layer_backward_done(layer);
+  }
+  return pack_input_grads(g, dx);
+}
+
 static lurn_status graph_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
                                   const lurn_tensor *dy, lurn_tensor *dx, unsigned fuse) {
   graph *g = l->impl;
   int64_t batch = x->shape[0];
   lurn_status st;
+  if (packed_outputs(g)) return backward_packed(l, x, y, dy, dx);
   for (int i = 0; i + 1 < g->n; i++) {
     node *nd = &g->nodes[i];
     if ((st = batch_buffer(&nd->dout, batch, nd->layer->out_ndim, nd->layer->out_shape))) return st;
     nd->has_grad = 0;
   }
-  g->input_has_grad = 0;
+  for (int j = 0; j < g->nin; j++) {
+    g->input_has_grad[j] = 0;
+    if (packed_inputs(g) && dx && (st = batch_buffer(&g->dinputs[j], batch, g->in[j].ndim, g->in[j].shape)))
+      return st;
+  }
   for (int i = g->n - 1; i >= 0; i--) {
     node *nd = &g->nodes[i];
     lurn_layer *layer = nd->layer;
@@ -315,7 +549,7 @@ static lurn_status graph_backward(lurn_layer *l, const lurn_tensor *x, const lur
     if (st) return st;
     lurn_layer_backward_done(layer);
   }
-  return LURN_OK;
+  return pack_input_grads(g, dx);
 }
 
 static int graph_children(const lurn_layer *l, lurn_layer **out, int max) {
@@ -333,8 +567,14 @@ static void graph_destroy(lurn_layer *l) {
     lurn_layer_free(g->nodes[i].layer);
   }
   free(g->nodes);
+  for (int j = 0; j < LURN_GRAPH_MAX_IO; j++) {
+    lurn_tensor_free(g->inputs[j]);
+    lurn_tensor_free(g->dinputs[j]);
+  }
   lurn_tensor_free(g->scratch);
   lurn_tensor_free(g->dtop);
+  lurn_tensor_free(g->target);
+  lurn_tensor_free(g->logits_grad);
   free(g);
 }
 
@@ -347,7 +587,76 @@ static lurn_mask_rule graph_mask_rule(const lurn_layer *l) {
 
 static const lurn_tensor *graph_output_mask(const lurn_layer *l) {
   const graph *g = l->impl;
-  return g->n ? g->nodes[g->n - 1].mask : NULL;
+  return g->n && !packed_outputs(g) ? g->nodes[g->n - 1].mask : NULL;
+}
+
+/* The width of output k's targets in the packed y: a label per row of its last axis for
+ * a sparse cross-entropy, else one value per output value. */
+static int64_t target_width(const port *p, const lurn_loss *loss) {
+  if (loss->kind != LURN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) return p->size;
+  return p->shape[p->ndim - 1] ? p->size / p->shape[p->ndim - 1] : 0;
+}
+
+lurn_status lurn_graph_loss(lurn_layer *l, const lurn_loss *loss, const lurn_tensor *y, const float *sample_weight,
+                            double *value, int with_grad) {
+  if (l->ops != &graph_ops || !l->built) return lurn_fail(LURN_EINVAL, "lurn_graph_loss: not a built graph");
+  graph *g = l->impl;
+  if (!packed_outputs(g) || loss->noutputs != g->nout || !loss->outputs)
+    return lurn_fail(LURN_EINVAL, "the model has %d outputs, the loss is for %d", lurn_graph_noutputs(l),
+                     loss->noutputs);
+  const lurn_tensor *first = g->nodes[g->out_node[0] - 1].out;
+  int64_t batch = first ? first->shape[0] : -1, width = 0;
+  for (int k = 0; k < g->nout; k++) {
+    if (loss->outputs[k].loss.noutputs) return lurn_fail(LURN_EINVAL, "output %d: a loss of one output expected", k + 1);
+    width += target_width(&g->out[k], &loss->outputs[k].loss);
+  }
+  if (batch < 0 || !lurn_tensor_is_contiguous(y) || y->shape[0] != batch || lurn_tensor_numel(y) != batch * width)
+    return lurn_fail(LURN_EINVAL, "the targets of %d outputs must be packed (batch %lld, %lld values per sample)",
+                     g->nout, (long long)batch, (long long)width);
+  double total = 0;
+  int64_t at = 0;
+  for (int k = 0; k < g->nout; k++) {
+    lurn_output_loss *part = &loss->outputs[k];
+    node *nd = &g->nodes[g->out_node[k] - 1];
+    if (nd->mask)
+      return lurn_fail(LURN_EINVAL,
+                       "output %d still carries the mask of Embedding(mask_zero = true) or Masking: a loss over "
+                       "masked steps is not supported yet", k + 1);
+    int64_t tw = target_width(&g->out[k], &part->loss), shape[2] = {batch, tw};
+    lurn_status st = lurn_buffer_ensure(&g->target, 2, shape);
+    if (st) return st;
+    copy_columns((float *)lurn_tensor_data(y), width, at, lurn_tensor_data(g->target), tw, batch, 1);
+    at += tw;
+    /* fused only for an output no other node reads: their dL/dy would be added to dL/dz */
+    int fused = nd->consumers == 0 && lurn_layer_loss_fusable(nd->layer, &part->loss);
+    lurn_loss logits_loss = part->loss;
+    logits_loss.from_logits = 1;
+    lurn_tensor *grad = NULL;
+    if (with_grad) {
+      int64_t full[LURN_MAX_DIMS];
+      full[0] = batch;
+      memcpy(full + 1, g->out[k].shape, sizeof(int64_t) * (size_t)g->out[k].ndim);
+      if ((st = lurn_buffer_ensure(&nd->dout, g->out[k].ndim + 1, full))) return st;
+      grad = nd->dout;
+    }
+    st = lurn_loss_compute(fused ? &logits_loss : &part->loss, fused ? nd->layer->preactivation : nd->out, g->target,
+                           sample_weight, &part->value, grad);
+    if (st) {
+      char why[256]; /* lurn_fail writes the buffer lurn_last_error reads */
+      snprintf(why, sizeof why, "%s", lurn_last_error());
+      return lurn_fail(st, "output %d: %s", k + 1, why);
+    }
+    if (grad && part->weight != 1) {
+      float *d = lurn_tensor_data(grad);
+      int64_t n = lurn_tensor_numel(grad);
+      for (int64_t i = 0; i < n; i++) d[i] *= part->weight;
+    }
+    g->out_fuse[k] = fused ? LURN_BACKWARD_DY_IS_DZ : 0;
+    total += (double)part->weight * part->value;
+  }
+  g->loss_grads = with_grad;
+  *value = total;
+  return LURN_OK;
 }
 
 static const lurn_layer_ops graph_ops = {.type = "Graph",

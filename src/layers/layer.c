@@ -189,6 +189,15 @@ int lurn_layer_relu_fusable(const lurn_layer *below, const lurn_layer *above) {
          below->activity_regularizer.l2 == 0;
 }
 
+int lurn_layer_loss_fusable(const lurn_layer *top, const lurn_loss *loss) {
+  if (loss->noutputs || loss->from_logits || !top->preactivation) return 0;
+  if (top->activity_regularizer.l1 != 0 || top->activity_regularizer.l2 != 0) return 0;
+  if (top->activation == LURN_ACT_SOFTMAX)
+    return loss->kind == LURN_LOSS_CATEGORICAL_CROSSENTROPY || loss->kind == LURN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  if (top->activation == LURN_ACT_SIGMOID) return loss->kind == LURN_LOSS_BINARY_CROSSENTROPY;
+  return 0;
+}
+
 lurn_status lurn_layer_forward_done(lurn_layer *l, const lurn_tensor *y) {
   return l->observer ? l->observer->forward_done(l->observer, l, y) : LURN_OK;
 }

@@ -97,12 +97,46 @@ static int l_merge_backward(lua_State *L) {
   return 1;
 }
 
-/* core.graph_layer({layer, ...}, {{input, ...}, ...}): node k runs layers[k] on the
- * outputs of nodes inputs[k] (0: the graph's input). The C graph holds a reference to
- * each C layer; the user value keeps the layer userdata (Lambda functions) alive. */
+/* The io argument of graph_layer: {inputs = {shape, ...}, outputs = {node, ...}}. */
+static void set_io(lua_State *L, int idx, lurn_layer *g) {
+  int64_t shapes[LURN_GRAPH_MAX_IO][LURN_MAX_DIMS];
+  const int64_t *shape[LURN_GRAPH_MAX_IO];
+  int ndim[LURN_GRAPH_MAX_IO], out_nodes[LURN_GRAPH_MAX_IO];
+  lua_getfield(L, idx, "inputs");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  lua_Integer nin = luaL_len(L, -1);
+  if (nin < 1 || nin > LURN_GRAPH_MAX_IO) luaL_argerror(L, idx, "1 to 32 inputs");
+  for (int j = 0; j < (int)nin; j++) {
+    lua_geti(L, -1, j + 1);
+    ndim[j] = l_checkshape(L, lua_gettop(L), shapes[j]);
+    shape[j] = shapes[j];
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, idx, "outputs");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  lua_Integer nout = luaL_len(L, -1);
+  if (nout < 1 || nout > LURN_GRAPH_MAX_IO) luaL_argerror(L, idx, "1 to 32 outputs");
+  for (int k = 0; k < (int)nout; k++) {
+    lua_geti(L, -1, k + 1);
+    lua_Integer node = luaL_checkinteger(L, -1);
+    if (node < 1 || node > LURN_MAX_CHILDREN) luaL_argerror(L, idx, "output node numbers are 1 to 1024");
+    out_nodes[k] = (int)node;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+  l_check(L, lurn_graph_set_io(g, (int)nin, ndim, shape, (int)nout, out_nodes));
+}
+
+/* core.graph_layer({layer, ...}, {{input, ...}, ...}[, io]): node k runs layers[k] on the
+ * outputs of nodes inputs[k] (0: the graph's input; with io's several inputs, -j is input
+ * j + 1). io = {inputs = {shape, ...}, outputs = {node, ...}} for several inputs or
+ * outputs (lurn_graph_set_io). The C graph holds a reference to each C layer; the user
+ * value keeps the layer userdata (Lambda functions) alive. */
 static int l_graph_layer(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3); /* the graph goes above io */
   lua_Integer len = luaL_len(L, 1);
   luaL_argcheck(L, len >= 1 && len <= LURN_MAX_CHILDREN, 1, "a graph holds 1 to 1024 layers");
   int n = (int)len;
@@ -120,7 +154,7 @@ static int l_graph_layer(lua_State *L) {
     for (int j = 0; j < m; j++) {
       lua_geti(L, -1, j + 1);
       lua_Integer node = luaL_checkinteger(L, -1);
-      if (node < 0 || node > LURN_MAX_CHILDREN) luaL_argerror(L, 2, "node numbers are 0 to 1024");
+      if (node <= -LURN_GRAPH_MAX_IO || node > LURN_MAX_CHILDREN) luaL_argerror(L, 2, "node numbers are -31 to 1024");
       inputs[j] = (int)node;
       lua_pop(L, 1);
     }
@@ -130,6 +164,7 @@ static int l_graph_layer(lua_State *L) {
     lua_pop(L, 1);
     l_check(L, lurn_graph_add(g, layer, inputs, (int)m));
   }
+  if (!lua_isnoneornil(L, 3)) set_io(L, 3, g);
   return 1;
 }
 

@@ -47,7 +47,14 @@ static const char *const loss_kinds[] = {"binary_crossentropy", "categorical_cro
                                          "sparse_categorical_crossentropy", "mean_squared_error",
                                          "mean_absolute_error", "huber", NULL};
 
-static lurn_loss check_loss(lua_State *L, int idx) {
+/* A loss as the C core takes it, with room for one loss per output of a functional model
+ * with several outputs. */
+typedef struct {
+  lurn_loss loss;
+  lurn_output_loss outputs[LURN_GRAPH_MAX_IO];
+} loss_arg;
+
+static lurn_loss check_one_loss(lua_State *L, int idx) {
   luaL_checktype(L, idx, LUA_TTABLE);
   lurn_loss loss = {0};
   lua_getfield(L, idx, "kind");
@@ -58,6 +65,48 @@ static lurn_loss check_loss(lua_State *L, int idx) {
   loss.delta = (float)luaL_optnumber(L, -1, 1.0);
   lua_pop(L, 3);
   return loss;
+}
+
+/* A loss table {kind =, from_logits =, delta =}, or for several outputs {outputs = {{loss
+ * = <loss table>, weight = w}, ...}} (lurn/models/outputs.lua makes it). */
+static const lurn_loss *check_loss(lua_State *L, int idx, loss_arg *a) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  if (lua_getfield(L, idx, "outputs") == LUA_TNIL) {
+    lua_pop(L, 1);
+    a->loss = check_one_loss(L, idx);
+    return &a->loss;
+  }
+  luaL_checktype(L, -1, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, -1);
+  luaL_argcheck(L, n >= 1 && n <= LURN_GRAPH_MAX_IO, idx, "a loss for 1 to 32 outputs expected");
+  memset(a, 0, sizeof *a);
+  for (int k = 0; k < (int)n; k++) {
+    lua_geti(L, -1, k + 1);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    lua_getfield(L, -1, "loss");
+    a->outputs[k].loss = check_one_loss(L, lua_gettop(L));
+    lua_getfield(L, -2, "weight");
+    a->outputs[k].weight = (float)luaL_optnumber(L, -1, 1.0);
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+  a->loss.noutputs = (int)n;
+  a->loss.outputs = a->outputs;
+  return &a->loss;
+}
+
+/* After a step with several outputs: each output's loss into its entry of the loss table
+ * (outputs[k].value), raw, so that no metamethod runs. */
+static void set_output_values(lua_State *L, int idx, const lurn_loss *loss) {
+  if (!loss->noutputs) return;
+  lua_getfield(L, idx, "outputs");
+  for (int k = 0; k < loss->noutputs; k++) {
+    lua_rawgeti(L, -1, k + 1);
+    lua_pushnumber(L, loss->outputs[k].value);
+    lua_setfield(L, -2, "value");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
 }
 
 /* Sample weights: nil, or a tensor with one weight per sample of x. */
@@ -150,7 +199,8 @@ static int l_forward(lua_State *L) {
 static int l_train_step(lua_State *L) {
   lua_settop(L, 6); /* absent arguments as nil: pins go above them */
   check_model(L, 1);
-  lurn_loss loss = check_loss(L, 2);
+  loss_arg loss_space;
+  const lurn_loss *loss = check_loss(L, 2, &loss_space);
   l_checkoptimizer(L, 3);
   lurn_tensor *x = l_pin(L, check_packed(L, 4)), *y = l_pin(L, check_packed(L, 5));
   check_batches(L, x, y);
@@ -162,8 +212,9 @@ static int l_train_step(lua_State *L) {
   lurn_optimizer *o = l_use_optimizer(L, 3);
   double value;
   const lurn_tensor *pred;
-  lurn_status st = lurn_model_train_step(m, &loss, o, x, y, w, &value, &pred);
+  lurn_status st = lurn_model_train_step(m, loss, o, x, y, w, &value, &pred);
   if (!st) {
+    set_output_values(L, 2, loss);
     lua_pushnumber(L, value);
     push_view(L, pred);
   }
@@ -181,7 +232,8 @@ typedef lurn_status (*loss_step)(lurn_model *m, const lurn_loss *loss, const lur
 static int run_loss_step(lua_State *L, loss_step step) {
   lua_settop(L, 5); /* absent arguments as nil: pins go above them */
   check_model(L, 1);
-  lurn_loss loss = check_loss(L, 2);
+  loss_arg loss_space;
+  const lurn_loss *loss = check_loss(L, 2, &loss_space);
   lurn_tensor *x = l_pin(L, check_packed(L, 3)), *y = l_pin(L, check_packed(L, 4));
   check_batches(L, x, y);
   const float *w = pin_weights(L, 5, x);
@@ -189,8 +241,9 @@ static int run_loss_step(lua_State *L, loss_step step) {
   lurn_model *m = use_model(L, 1);
   double value;
   const lurn_tensor *pred;
-  lurn_status st = step(m, &loss, x, y, w, &value, &pred);
+  lurn_status st = step(m, loss, x, y, w, &value, &pred);
   if (!st) {
+    set_output_values(L, 2, loss);
     lua_pushnumber(L, value);
     push_view(L, pred);
   }
@@ -289,7 +342,8 @@ static int l_test_step(lua_State *L) { return run_loss_step(L, lurn_model_test_s
 static int l_gradients(lua_State *L) {
   lua_settop(L, 5); /* absent arguments as nil: pins go above them */
   check_model(L, 1);
-  lurn_loss loss = check_loss(L, 2);
+  loss_arg loss_space;
+  const lurn_loss *loss = check_loss(L, 2, &loss_space);
   lurn_tensor *x = l_pin(L, check_packed(L, 3)), *y = l_pin(L, check_packed(L, 4));
   check_batches(L, x, y);
   const float *w = pin_weights(L, 5, x);
@@ -298,9 +352,10 @@ static int l_gradients(lua_State *L) {
   l_set_active_state(L);
   lurn_model *m = use_model(L, 1);
   double value;
-  lurn_status st = lurn_model_gradients(m, &loss, x, y, w, &value, dx);
+  lurn_status st = lurn_model_gradients(m, loss, x, y, w, &value, dx);
   done_with(L, 1);
   l_check(L, st);
+  set_output_values(L, 2, loss);
   lua_pushnumber(L, value);
   lua_insert(L, -2);
   return 2;
@@ -362,7 +417,7 @@ static int l_model_gc(lua_State *L) {
 
 /* core.loss_value(loss, pred, target[, sample_weight]) -> value, dL/dpred */
 static int l_loss_value(lua_State *L) {
-  lurn_loss loss = check_loss(L, 1);
+  lurn_loss loss = check_one_loss(L, 1);
   lurn_tensor *pred = check_packed(L, 2), *target = check_packed(L, 3);
   check_batches(L, pred, target);
   const float *w = check_weights(L, 4, pred);

@@ -172,6 +172,11 @@ void lurn_layer_backward_done(lurn_layer *l);
  * (LURN_BACKWARD_MASK_DX_RELU): below's activation is relu and no activity penalty must be
  * added to its dL/dy. For the model's and the graph's plans of fused steps. */
 int lurn_layer_relu_fusable(const lurn_layer *below, const lurn_layer *above);
+/* Whether the loss over top's output can run on its logits (top->preactivation) when a
+ * softmax/sigmoid feeds a cross-entropy, as tf.keras does (exact and stable): its dL/dz
+ * then goes to top's backward with LURN_BACKWARD_DY_IS_DZ. Not with an activity penalty
+ * on top, which needs dL/dy. For the model and a graph with several outputs. */
+int lurn_layer_loss_fusable(const lurn_layer *top, const lurn_loss *loss);
 /* Fills s's output statistics (act_mean, act_std, dead and saturated fractions where they
  * apply) from y, l's output of the forward just run (src/nn/layer_stats.c). */
 lurn_status lurn_layer_stats_of_output(lurn_layer_stats *s, const lurn_layer *l, const lurn_tensor *y);

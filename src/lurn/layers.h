@@ -77,6 +77,25 @@ lurn_status lurn_merge_backward(lurn_layer *l, const lurn_tensor *const *xs, int
  * reference to each layer, each at one node only (no shared weights yet). */
 lurn_layer *lurn_graph_new(void);
 lurn_status lurn_graph_add(lurn_layer *graph, lurn_layer *layer, const int *inputs, int ninputs);
+/* Several inputs and outputs (a functional model's lists), set before the graph is built.
+ * Input j (0-based) is node -j, so 0 is still the first; the graph reads them packed side
+ * by side in one tensor, (N, sum of the inputs' per-sample sizes), each flattened, in
+ * order: the graph is built for that packed shape. The outputs are the nodes out_nodes,
+ * written packed the same way into y (N, sum of their sizes); a node that is not an
+ * output must feed a later one. Defaults: one input, the last node the output. */
+#define LURN_GRAPH_MAX_IO 32
+lurn_status lurn_graph_set_io(lurn_layer *graph, int ninputs, const int *in_ndim, const int64_t *const *in_shape,
+                              int noutputs, const int *out_nodes);
+int lurn_graph_noutputs(const lurn_layer *graph);  /* 0 if not a graph */
+/* The loss of a graph with several outputs over its last training (with_grad) or
+ * inference forward: loss->outputs[k] on output k, its targets the columns of y (N, ...)
+ * that output takes, packed in output order (the output's per-sample size, or for a
+ * sparse cross-entropy one label per row of its last axis). Each output's loss goes into
+ * loss->outputs[k].value; *value is their sum weighted by loss->outputs[k].weight. With
+ * with_grad, the gradients go into the outputs' own buffers for the next backward (whose
+ * dy is then ignored), a softmax/sigmoid output under a cross-entropy fused as for one. */
+lurn_status lurn_graph_loss(lurn_layer *graph, const lurn_loss *loss, const lurn_tensor *y,
+                            const float *sample_weight, double *value, int with_grad);
 
 typedef struct lurn_batchnorm_config {
   float momentum, epsilon;  /* Keras: 0.99, 0.001 */

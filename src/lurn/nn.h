@@ -56,11 +56,21 @@ typedef enum lurn_loss_kind {
   LURN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LURN_LOSS_MEAN_SQUARED_ERROR,
   LURN_LOSS_MEAN_ABSOLUTE_ERROR, LURN_LOSS_HUBER
 } lurn_loss_kind;
+typedef struct lurn_output_loss lurn_output_loss;
 typedef struct lurn_loss {
   lurn_loss_kind kind;
   int from_logits;
   float delta;  /* huber */
+  /* A model with several outputs (a graph's: lurn_graph_loss): noutputs losses, one per
+   * output; kind, from_logits and delta are then unused. 0: one output. */
+  int noutputs;
+  lurn_output_loss *outputs;
 } lurn_loss;
+struct lurn_output_loss {
+  lurn_loss loss;  /* of one output (noutputs 0) */
+  float weight;    /* Keras' loss_weights: its share of the total */
+  double value;    /* written by each step: this output's loss, unweighted */
+};
 /* Keras reduction "sum_over_batch_size": sum_i w_i * loss_i / N, where loss_i is the
  * mean over sample i's last dimension (regression losses). pred is (N, ...); target is
  * (N, ...) of pred's shape, or (N) / (N, 1) class labels (0-based) for the sparse loss.

@@ -302,6 +302,32 @@ static lurn_status check_unmasked_output(const lurn_model *m) {
                    "return_sequences (or drop mask_zero)");
 }
 
+/* The loss of the last forward (without penalties) into *value, and with with_grad its
+ * dL/d(output) into the last layer's dout: on the output, or on its logits when a
+ * softmax/sigmoid feeds a cross-entropy (*fused); for several outputs, the graph's. */
+static lurn_status model_loss(lurn_model *m, const lurn_loss *loss, const lurn_tensor *y,
+                              const float *sample_weight, double *value, int with_grad, int *fused) {
+  int last = m->n - 1;
+  lurn_layer *top = m->layers[last];
+  *fused = 0;
+  if (loss->noutputs) {
+    if (m->n != 1 || lurn_graph_noutputs(top) != loss->noutputs)
+      return lurn_fail(LURN_EINVAL, "a loss for %d outputs needs a functional model with %d outputs",
+                       loss->noutputs, loss->noutputs);
+    return lurn_graph_loss(top, loss, y, sample_weight, value, with_grad);
+  }
+  if (lurn_graph_noutputs(top) > 1)
+    return lurn_fail(LURN_EINVAL, "the model has %d outputs: it needs one loss per output",
+                     lurn_graph_noutputs(top));
+  lurn_status st = check_unmasked_output(m);
+  if (st) return st;
+  *fused = lurn_layer_loss_fusable(top, loss);
+  lurn_loss logits_loss = *loss;
+  logits_loss.from_logits = 1;
+  return lurn_loss_compute(*fused ? &logits_loss : loss, *fused ? top->preactivation : m->out[last], y,
+                           sample_weight, value, with_grad ? m->dout[last] : NULL);
+}
+
 lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out) {
   lurn_status st = begin_run(m);
   if (st) return st;
@@ -310,17 +336,6 @@ lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training
   return st;
 }
 
-/* The loss on the last layer's output, or on its logits when softmax/sigmoid feeds a
- * cross-entropy (tf.keras does the same: exact and stable). Returns 1 if fused. */
-static int fusable(const lurn_layer *last, const lurn_loss *loss) {
-  if (loss->from_logits || !last->preactivation) return 0;
-  /* an activity penalty on the output needs dL/dy, which the fused path never forms */
-  if (last->activity_regularizer.l1 != 0 || last->activity_regularizer.l2 != 0) return 0;
-  if (last->activation == LURN_ACT_SOFTMAX)
-    return loss->kind == LURN_LOSS_CATEGORICAL_CROSSENTROPY || loss->kind == LURN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-  if (last->activation == LURN_ACT_SIGMOID) return loss->kind == LURN_LOSS_BINARY_CROSSENTROPY;
-  return 0;
-}
 
 static double layer_penalties(lurn_layer *l, int with_grad) {
   double total = 0;
@@ -447,15 +462,8 @@ static lurn_status run_forward_backward(lurn_model *m, const lurn_loss *loss, co
                                         const lurn_tensor *y, const float *sample_weight, double *loss_value,
                                         lurn_tensor *dx) {
   lurn_status st = forward(m, x, 1, 1);
-  if (st || (st = check_unmasked_output(m))) return st;
-  int last = m->n - 1;
-  lurn_layer *top = m->layers[last];
-  int fused = fusable(top, loss);
-  lurn_loss logits_loss = *loss;
-  logits_loss.from_logits = 1;
-  st = lurn_loss_compute(fused ? &logits_loss : loss, fused ? top->preactivation : m->out[last], y, sample_weight,
-                         loss_value, m->dout[last]);
-  if (st) return st;
+  int fused;
+  if (st || (st = model_loss(m, loss, y, sample_weight, loss_value, 1, &fused))) return st;
   if ((st = backward_layers(m, x, dx, fused, 1))) return st;
   double penalties = 0; /* summed in layer order, as test_step does */
   for (int i = 0; i < m->n; i++) penalties += m->weight_penalty[i];
@@ -636,14 +644,8 @@ lurn_status lurn_model_train_step(lurn_model *m, const lurn_loss *loss, lurn_opt
 static lurn_status test_step(lurn_model *m, const lurn_loss *loss, const lurn_tensor *x, const lurn_tensor *y,
                              const float *sample_weight, double *loss_value, const lurn_tensor **pred) {
   lurn_status st = forward(m, x, 0, 0);
-  if (st || (st = check_unmasked_output(m))) return st;
-  lurn_layer *top = m->layers[m->n - 1];
-  int fused = fusable(top, loss);
-  lurn_loss logits_loss = *loss;
-  logits_loss.from_logits = 1;
-  st = lurn_loss_compute(fused ? &logits_loss : loss, fused ? top->preactivation : m->out[m->n - 1], y,
-                         sample_weight, loss_value, NULL);
-  if (st) return st;
+  int fused;
+  if (st || (st = model_loss(m, loss, y, sample_weight, loss_value, 0, &fused))) return st;
   *loss_value += m->activity_penalty + weight_penalties(m, 0);
   *pred = m->out[m->n - 1];
   return LURN_OK;

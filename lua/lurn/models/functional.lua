@@ -14,28 +14,34 @@ local symbolic = require "lurn.symbolic"
 local at_user_line = require "lurn.at_user_line"
 local options = require "lurn.options"
 local shapes = require "lurn.shape"
+local multi_io = require "lurn.models.multi_io"
 
 local Functional = class(Model)
 Functional.class_name = "Functional"
 Functional.__index = Model._index_for(Functional)  -- trainable_weights, non_trainable_weights
 
--- The one symbolic tensor of `inputs` or `outputs` (a tensor or a list of one).
-local function single(what, v)
-  if type(v) == "table" and not symbolic.is(v) then
-    if #v > 1 then
-      error(("Model: only one %s tensor is supported for now, got %d"):format(what:sub(1, -2), #v), 3)
+-- The symbolic tensors of `inputs` or `outputs`: a tensor or a list of them (Keras also
+-- takes a dict; lurn a list, whose order is the order of the data lists).
+local function tensor_list(what, v)
+  if v == nil then
+    error(("Model: %s must be a symbolic tensor (from lurn.Input and layer calls), got a nil"):format(what), 3)
+  end
+  local list = (type(v) == "table" and not symbolic.is(v)) and shapes.list(v, "Model", what, 3, 32) or {v}
+  local seen = {}
+  for i, t in ipairs(list) do
+    if not symbolic.is(t) then
+      error(("Model: %s%s must be a symbolic tensor (from lurn.Input and layer calls), got %s"):format(what,
+        #list > 1 and ("[" .. i .. "]") or "", symbolic.describe(t)), 3)
     end
-    v = v[1]
+    if seen[t] then error(("Model: %s lists the output of '%s' twice"):format(what, t.layer.name), 3) end
+    seen[t] = true
   end
-  if not symbolic.is(v) then
-    error(("Model: %s must be a symbolic tensor (from lurn.Input and layer calls), got %s"):format(what,
-      symbolic.describe(v)), 3)
-  end
-  return v
+  return list
 end
 
--- The nodes that lead from input to output, in Keras' order (input first).
-local function graph_order(input, output)
+-- The nodes that lead from the inputs to the outputs, in Keras' order (deepest first:
+-- the inputs' layers lead).
+local function graph_order(inputs, outputs)
   local post, pre, leaves, met = {}, {}, {}, 0
   local function visit(t)
     if pre[t] then return end
@@ -48,18 +54,21 @@ local function graph_order(input, output)
     end
     post[#post + 1] = t
   end
-  visit(output)
+  for _, output in ipairs(outputs) do visit(output) end
+  local is_input = {}
+  for _, input in ipairs(inputs) do is_input[input] = true end
   for _, leaf in ipairs(leaves) do
-    if leaf ~= input then
-      error(("Model: the outputs depend on Input '%s' of shape %s, which is not the model's input '%s': "
-        .. "they are not reachable from the inputs alone"):format(leaf.layer.name, symbolic.shape_text(leaf.shape),
-        input.layer.name), 3)
+    if not is_input[leaf] then
+      error(("Model: the outputs depend on Input '%s' of shape %s, which is not among the model's inputs: "
+        .. "they are not reachable from the inputs alone"):format(leaf.layer.name, symbolic.shape_text(leaf.shape)), 3)
     end
   end
-  if not pre[input] then
-    error(("Model: the outputs do not depend on the input '%s'"):format(input.layer.name), 3)
+  for _, input in ipairs(inputs) do
+    if not pre[input] then
+      error(("Model: the outputs do not depend on the input '%s'"):format(input.layer.name), 3)
+    end
   end
-  -- depth: 0 at the output, one more than the deepest node reading it (reverse post-order
+  -- depth: 0 at the outputs, one more than the deepest node reading it (reverse post-order
   -- visits every reader of a node before the node)
   local depth = {}
   for i = #post, 1, -1 do
@@ -100,12 +109,15 @@ local function layer_nodes(nodes)
   return out
 end
 
--- The C graph of the nodes (input first): a layer's C layers (itself, then a Lua
--- activation if it has one) become consecutive nodes.
-local function c_graph(nodes)
-  local cores, inputs, node_of = {}, {}, {[nodes[1]] = 0}
-  for i = 2, #nodes do
+-- The C graph of the nodes (inputs among them): a layer's C layers (itself, then a Lua
+-- activation if it has one) become consecutive nodes; input j is C node 1 - j. Several
+-- inputs or outputs are passed to C (io), packed side by side in x and y.
+local function c_graph(nodes, inputs_list, outputs)
+  local cores, inputs, node_of = {}, {}, {}
+  for j, input in ipairs(inputs_list) do node_of[input] = 1 - j end
+  for i = 1, #nodes do
     local t = nodes[i]
+    if node_of[t] then goto continue end
     local from = {}
     for j, src in ipairs(t.inputs) do from[j] = node_of[src] end
     for k, c in ipairs(node_cores(t)) do
@@ -113,8 +125,13 @@ local function c_graph(nodes)
       inputs[#inputs + 1] = k == 1 and from or {#cores - 1}
     end
     node_of[t] = #cores
+    ::continue::
   end
-  return core.graph_layer(cores, inputs)
+  if #inputs_list == 1 and #outputs == 1 then return core.graph_layer(cores, inputs) end
+  local io = {inputs = {}, outputs = {}}
+  for j, input in ipairs(inputs_list) do io.inputs[j] = input.shape end
+  for k, output in ipairs(outputs) do io.outputs[k] = node_of[output] end
+  return core.graph_layer(cores, inputs, io)
 end
 
 --- Model{inputs =, outputs =, name =}, or Model(inputs, outputs[, {name =}]) as Keras.
@@ -125,13 +142,19 @@ function Functional.new(opts, outputs, extra)
   end
   if type(opts) ~= "table" then error("Model: expected {inputs = ..., outputs = ...}", 2) end
   options.check(opts, {"inputs", "outputs", "name"}, "Model", 2)
-  local input, output = single("inputs", opts.inputs), single("outputs", opts.outputs)
-  if not input.is_input then
-    error(("Model: inputs must come from lurn.Input, got the output of %s '%s'"):format(input.layer.class_name,
-      input.layer.name), 2)
+  local inputs, outputs = tensor_list("inputs", opts.inputs), tensor_list("outputs", opts.outputs)
+  for _, input in ipairs(inputs) do
+    if not input.is_input then
+      error(("Model: inputs must come from lurn.Input, got the output of %s '%s'"):format(input.layer.class_name,
+        input.layer.name), 2)
+    end
   end
-  if output == input then error("Model: the outputs are the inputs: there are no layers between them", 2) end
-  local all_nodes = graph_order(input, output)
+  for _, output in ipairs(outputs) do
+    if output.is_input then
+      error(("Model: output '%s' is an input: there are no layers between them"):format(output.layer.name), 2)
+    end
+  end
+  local all_nodes = graph_order(inputs, outputs)
   local nodes = layer_nodes(all_nodes)
   local layers, seen = {}, {}
   for i, t in ipairs(nodes) do
@@ -143,12 +166,19 @@ function Functional.new(opts, outputs, extra)
   end
   local self = Model._new(Functional, layers, opts.name, "model")
   self._nodes = nodes
-  self.input, self.output, self.inputs, self.outputs = input, output, {input}, {output}
-  self.input_shape = table.move(input.shape, 1, #input.shape, 1, {})
-  self.output_shape = table.move(output.shape, 1, #output.shape, 1, {})
+  self.inputs, self.outputs = inputs, outputs
+  local function copy(shape) return table.move(shape, 1, #shape, 1, {}) end
+  if #inputs == 1 and #outputs == 1 then
+    self.input, self.output = inputs[1], outputs[1]
+    self.input_shape, self.output_shape = copy(inputs[1].shape), copy(outputs[1].shape)
+  else  -- Keras: lists of per-sample shapes; the C model takes them packed (multi_io.lua)
+    self.input = #inputs == 1 and inputs[1] or inputs
+    self.output = #outputs == 1 and outputs[1] or outputs
+    multi_io.setup(self, inputs, outputs)
+  end
   local m = core.model()
-  m:add(c_graph(all_nodes))
-  m:build(self.input_shape)
+  m:add(c_graph(all_nodes, inputs, outputs))
+  m:build(self._packed_input_shape or self.input_shape)
   self._core = m
   self:_sync_trainable()
   return self
@@ -160,7 +190,9 @@ end
 
 --- Built when made; a shape that is not the input's is an error.
 function Functional:build(input_shape)
-  if input_shape then
+  if input_shape and self._io then
+    error("Model: a model of several inputs is built when made: build takes no shape", 2)
+  elseif input_shape then
     self:_check_build_shape(shapes.list(input_shape, "Model: build", "input_shape", 2), "Model")
   end
   return self
@@ -168,7 +200,7 @@ end
 
 --- model(x) on a tensor: the output in inference mode, as for any model.
 function Functional:__call(x, training)
-  if type(x) == "table" then
+  if symbolic.is(x) or (type(x) == "table" and symbolic.is(x[1])) then
     error("Model: calling a model on a symbolic tensor (a model inside a model) is not supported yet", 2)
   end
   return Model.__call(self, x, training)
@@ -214,7 +246,9 @@ end
 -- sequence then the initial states; Keras' inbound_nodes, simplified: see tensor_ref),
 -- and the config names the input_layers and output_layers.
 function Functional:_add_config(cfg)
-  cfg.input_layers, cfg.output_layers = {self.input.layer.name}, {tensor_ref(self.output)}
+  cfg.input_layers, cfg.output_layers = {}, {}
+  for j, t in ipairs(self.inputs) do cfg.input_layers[j] = t.layer.name end
+  for k, t in ipairs(self.outputs) do cfg.output_layers[k] = tensor_ref(t) end
   for i, t in ipairs(self._nodes) do
     local entry = cfg.layers[i]
     entry.name, entry.inbound_nodes = t.layer.name, {}
@@ -275,11 +309,19 @@ function Functional.from_config(config)
       outputs[layer.name] = call_from_config(layer, inputs)
     end
   end
-  local input, output = resolve_ref(outputs, config.input_layers[1]), resolve_ref(outputs, config.output_layers[1])
-  if not input or not output then
-    error("Model.from_config: input_layers and output_layers must name layers of the config", 2)
+  local function tensors(names)
+    local list = {}
+    for i, name in ipairs(names) do
+      list[i] = resolve_ref(outputs, name)
+      if not list[i] then
+        error("Model.from_config: input_layers and output_layers must name layers of the config", 3)
+      end
+    end
+    if #list == 0 then error("Model.from_config: input_layers and output_layers must name layers of the config", 3) end
+    return list
   end
-  local model = Functional.new{inputs = input, outputs = output, name = config.name}
+  local model = Functional.new{inputs = tensors(config.input_layers), outputs = tensors(config.output_layers),
+                               name = config.name}
   model.trainable = config.trainable ~= false  -- a frozen model stays frozen
   return model
 end

@@ -19,6 +19,7 @@ local options = require "lurn.options"
 local shapes = require "lurn.shape"
 local text = require "lurn.text"
 local summary = require "lurn.models.summary"
+local multi_io = require "lurn.models.multi_io"
 local shape_text, batch_shape_text = text.shape, text.batch_shape
 
 local Model = class()
@@ -87,7 +88,7 @@ local function check_x(self, x, what)
   end
   -- a declared input shape wins over the data's, so that a mismatch is reported below
   if not self._core then self:build(self.input_shape or sample_shape(x)) end
-  local want, got = self.input_shape, sample_shape(x)
+  local want, got = self._packed_input_shape or self.input_shape, sample_shape(x)
   if not shapes.same(want, got) then
     error(("%s: input of shape %s does not match the model's input shape %s"):format(
       what, shape_text(x:shape()), batch_shape_text(want)), 3)
@@ -124,10 +125,12 @@ local function check_finite(opts, what, name, t)
   end
 end
 
---- compile{optimizer = "adam" | lurn.optimizers.Adam{...}, loss = name | loss, metrics = {...}}
+--- compile{optimizer = "adam" | lurn.optimizers.Adam{...}, loss = name | loss, metrics = {...},
+--   loss_weights = {...} (several outputs)}: for a model of several outputs, loss and
+-- metrics may also be given per output (lists in output order, or tables by output name).
 -- Each method's options, and Keras' options lurn does not implement (an error that says so).
 local OPTIONS = {
-  compile = {"optimizer", "loss", "metrics"},
+  compile = {"optimizer", "loss", "metrics", "loss_weights"},
   fit = {"epochs", "batch_size", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
          "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_batch_size",
          "allow_nonfinite"},
@@ -135,7 +138,7 @@ local OPTIONS = {
   predict = {"batch_size", "verbose", "allow_nonfinite"},
 }
 local UNSUPPORTED = {
-  compile = {"loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile",
+  compile = {"weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile",
              "sample_weight_mode", "target_tensors", "pss_evaluation_shards"},
   fit = {"validation_steps", "validation_freq", "max_queue_size", "workers", "use_multiprocessing"},
   evaluate = {"steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing"},
@@ -150,6 +153,15 @@ function Model:compile(opts)
   opts = opts or {}
   self.optimizer = optimizers.get(opts.optimizer or "rmsprop")
   if opts.loss == nil then error("compile: a loss is required (e.g. loss = \"sparse_categorical_crossentropy\")", 2) end
+  if self._io then  -- several outputs: a loss, weights and metrics per output
+    multi_io.compile(self, opts, 2)
+    self:_sync_trainable()
+    self.compiled = true
+    return self
+  end
+  if opts.loss_weights ~= nil then
+    error("compile: loss_weights weigh the losses of several outputs; this model has one", 2)
+  end
   self.loss = losses.get(opts.loss)
   self._metric_specs = opts.metrics or {}
   if type(self._metric_specs) ~= "table" then error("compile: metrics must be a list", 2) end
@@ -161,6 +173,7 @@ function Model:compile(opts)
 end
 
 function Model:_new_metrics()
+  if self._io then return multi_io.new_metrics(self) end
   local out_size = self.output_shape and self.output_shape[#self.output_shape]
   local list = {}
   for i, spec in ipairs(self._metric_specs) do
@@ -247,6 +260,8 @@ local function check_interrupt(guard, what, epoch, batch)
   error(("interrupted (Ctrl-C): %s stopped after batch %d"):format(what, batch), 0)
 end
 
+local evaluate_packed  -- evaluate on data already packed (fit's validation)
+
 local function nan_error(epoch, batch)
   return ("loss became NaN or infinite at epoch %d, batch %d: training stopped. Try a lower learning rate, "
     .. "scaled inputs, or gradient clipping (clipnorm)"):format(epoch, batch)
@@ -258,7 +273,8 @@ end
 -- Data with a NaN or an infinity is refused unless allow_nonfinite (also in evaluate/predict).
 -- x may also be a generator: a function (or callable) returning xb, yb[, wb] per call.
 function Model:fit(x, y, opts)
-  if type(y) == "table" and not core.is_tensor(y) and opts == nil and not core.is_tensor(x) then opts, y = y, nil end
+  local generator = not core.is_tensor(x) and (type(x) == "function" or (getmetatable(x) or {}).__call)
+  if generator and type(y) == "table" and not core.is_tensor(y) and opts == nil then opts, y = y, nil end
   check_options("fit", opts)
   opts = opts or {}
   if not self.compiled then error("fit: the model must be compiled first: call model:compile{...}", 2) end
@@ -267,10 +283,13 @@ function Model:fit(x, y, opts)
   check_number_positive(epochs, "epochs", "fit")
   check_number_positive(batch_size, "batch_size", "fit")
   local verbose = opts.verbose == nil and 1 or opts.verbose
-  local generator = not core.is_tensor(x) and (type(x) == "function" or (getmetatable(x) or {}).__call)
+  if self._io and opts.class_weight ~= nil and #self._io.outputs > 1 then
+    error("fit: class_weight is only supported for models with a single output (as Keras): give sample_weight", 2)
+  end
 
   local w, val
   if not generator then
+    x, y = self:_x(x, "fit"), self:_y(y, "fit")
     check_x(self, x, "fit")
     if not core.is_tensor(y) then error("fit: y must be a tensor, got " .. symbolic.describe(y), 2) end
     if x:size(1) ~= y:size(1) then
@@ -297,6 +316,9 @@ function Model:fit(x, y, opts)
   end
   if opts.validation_data then
     local vd = opts.validation_data
+    if type(vd) == "table" and self._io then
+      vd = {self:_x(vd[1], "fit: validation_data"), self:_y(vd[2], "fit: validation_data"), vd[3]}
+    end
     if type(vd) ~= "table" or not core.is_tensor(vd[1]) or not core.is_tensor(vd[2]) then
       error("fit: validation_data must be {x_val, y_val}", 2)
     end
@@ -385,6 +407,7 @@ function Model:fit(x, y, opts)
       local function next_batch(b)
         local xb, yb, wb = x()
         if xb == nil then return nil end
+        xb, yb = self:_x(xb, "fit (a generator's batch)"), self:_y(yb, "fit (a generator's batch)")
         check_x(self, xb, "fit")
         local what = ("fit (batch %d from the generator)"):format(b)
         check_finite(opts, what, "x", xb)
@@ -414,7 +437,7 @@ function Model:fit(x, y, opts)
       self.stop_training = true
     end
     if val and not nan_at then
-      local scores = self:evaluate(val[1], val[2], {batch_size = opts.validation_batch_size or batch_size, verbose = 0,
+      local scores = evaluate_packed(self, val[1], val[2], {batch_size = opts.validation_batch_size or batch_size, verbose = 0,
                                                     sample_weight = val[3], allow_nonfinite = true})  -- checked above
       for k, v in pairs(scores) do logs["val_" .. k] = v end
     end
@@ -429,9 +452,8 @@ end
 
 --- Class labels for a sparse loss must be whole numbers in 0..classes-1: checked once
 -- over the whole set, so that the error names the sample's position in the data.
-function Model:_check_labels(y, what)
-  if self.loss.kind ~= "sparse_categorical_crossentropy" or y:numel() == 0 then return end
-  local classes = self.output_shape[#self.output_shape]
+local function check_label_values(y, classes, what)
+  if y:numel() == 0 then return end
   local flat = y:reshape(y:numel())
   local lo, hi = flat:min(), flat:max()
   local bad
@@ -447,8 +469,25 @@ function Model:_check_labels(y, what)
   end
   if bad then
     error(("%s: label %g at sample %d is not a class in 0..%d (labels are 0-based class numbers)"):format(
-      what, flat:get(bad), bad, classes - 1), 3)
+      what, flat:get(bad), (bad - 1) // (flat:numel() // y:size(1)) + 1, classes - 1), 4)
   end
+end
+
+function Model:_check_labels(y, what)
+  if self._io then return multi_io.check_labels(self, y, what, check_label_values) end
+  if self.loss.kind ~= "sparse_categorical_crossentropy" then return end
+  check_label_values(y, self.output_shape[#self.output_shape], what)
+end
+
+--- The data of a model with several inputs or outputs packed as the C model takes it
+-- (lists or tables by name; lurn/models/multi_io.lua); other models' as given.
+function Model:_x(x, what)
+  if not self._io or x == nil then return x end
+  return multi_io.pack_inputs(self, x, what, 3)
+end
+function Model:_y(y, what)
+  if not self._io or y == nil then return y end
+  return multi_io.pack_targets(self, y, what, 3)
 end
 
 --- evaluate(x, y, {batch_size = 32, verbose = 1, sample_weight = nil}) -> {loss =, <metric> =}
@@ -459,6 +498,10 @@ function Model:evaluate(x, y, opts)
   end
   opts = opts or {}
   if not self.compiled then error("evaluate: the model must be compiled first: call model:compile{...}", 2) end
+  return evaluate_packed(self, self:_x(x, "evaluate"), self:_y(y, "evaluate"), opts)
+end
+
+function evaluate_packed(self, x, y, opts)
   check_x(self, x, "evaluate")
   if not core.is_tensor(y) then error("evaluate: y must be a tensor, got " .. symbolic.describe(y), 2) end
   if x:size(1) ~= y:size(1) then
@@ -495,6 +538,7 @@ end
 function Model:predict(x, opts)
   check_options("predict", opts)
   opts = opts or {}
+  x = self:_x(x, "predict")
   check_x(self, x, "predict")
   local batch_size = opts.batch_size or 32
   check_number_positive(batch_size, "batch_size", "predict")
@@ -502,7 +546,7 @@ function Model:predict(x, opts)
   check_finite(opts, "predict", "x", x)
   local n = x:size(1)
   local out_shape = {n}
-  for _, s in ipairs(self.output_shape) do out_shape[#out_shape + 1] = s end
+  for _, s in ipairs(self._packed_output_shape or self.output_shape) do out_shape[#out_shape + 1] = s end
   local out = core.zeros(out_shape)
   local interrupt <close> = core.watch_interrupt()
   for start = 1, n, batch_size do
@@ -511,13 +555,17 @@ function Model:predict(x, opts)
     out:narrow(1, start, size):copy(y)
     check_interrupt(interrupt, "predict", nil, (start - 1) // batch_size + 1)
   end
+  if self._io then return multi_io.unpack_outputs(self, out) end
   return out
 end
 
 --- The model's output for x in inference mode (no batching): model(x).
 function Model:__call(x, training)
+  x = self:_x(x, "call")
   check_x(self, x, "call")
-  return self._core:forward(x:contiguous(), training):clone()
+  local y = self._core:forward(x:contiguous(), training):clone()
+  if self._io then return multi_io.unpack_outputs(self, y) end
+  return y
 end
 
 -- ---- The training step in two halves ------------------------------------------------
@@ -529,6 +577,10 @@ end
 -- weights (or nil), the model built on the way if it was not.
 local function training_batch(self, what, x, y, sample_weight, class_weight, allow_nonfinite)
   if not self.compiled then error(what .. ": the model must be compiled first: call model:compile{...}", 3) end
+  x, y = self:_x(x, what), self:_y(y, what)
+  if self._io and class_weight ~= nil and #self._io.outputs > 1 then
+    error(what .. ": class_weight is only supported for models with a single output (as Keras)", 3)
+  end
   check_x(self, x, what)
   if not core.is_tensor(y) then error(what .. ": y must be a tensor, got " .. symbolic.describe(y), 3) end
   if x:size(1) ~= y:size(1) then

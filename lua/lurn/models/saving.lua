@@ -88,9 +88,32 @@ local function metrics_from_plain(list)
   return out
 end
 
+-- A model of several outputs keeps a loss, a weight and a list of metrics per output
+-- (lists in output order, as compile takes them: lurn/models/multi_io.lua).
 local function training_config(self)
+  if self.loss.outputs then
+    local loss, weights, metrics = {}, {}, {}
+    for k, entry in ipairs(self.loss.outputs) do
+      loss[k], weights[k], metrics[k] = loss_plain(entry.loss), entry.weight, metrics_plain(self._output_metric_specs[k])
+    end
+    return {loss = loss, loss_weights = weights, metrics = metrics, optimizer = optimizers.serialize(self.optimizer)}
+  end
   return {loss = loss_plain(self.loss), metrics = metrics_plain(self._metric_specs),
           optimizer = optimizers.serialize(self.optimizer)}
+end
+
+-- compile's loss and metrics from a training_config: per output when loss_weights is there.
+local function compile_settings(tc)
+  if tc.loss_weights == nil then return loss_from_plain(tc.loss), metrics_from_plain(tc.metrics), nil end
+  if type(tc.loss) ~= "table" or type(tc.metrics) ~= "table" or type(tc.loss_weights) ~= "table" then
+    error("training_config: the losses of several outputs are not lists", 0)
+  end
+  local loss, metrics, weights = {}, {}, {}
+  for k, entry in ipairs(tc.loss) do
+    loss[k], metrics[k] = loss_from_plain(entry), metrics_from_plain(tc.metrics[k])
+    weights[k] = tc.loss_weights[k]
+  end
+  return loss, metrics, weights
 end
 
 -- The optimizer's state: its slots, and in plain data its step count and its rate as it
@@ -238,8 +261,9 @@ end
 local function compile_from(path, model, sections)
   local tc = decode(path, sections, "training_config")
   local ok, err = pcall(function()
-    model:compile{optimizer = optimizers.deserialize(tc.optimizer), loss = loss_from_plain(tc.loss),
-                  metrics = metrics_from_plain(tc.metrics)}
+    local loss, metrics, weights = compile_settings(tc)
+    model:compile{optimizer = optimizers.deserialize(tc.optimizer), loss = loss, metrics = metrics,
+                  loss_weights = weights}
   end)
   if not ok then error(("%s: the compile settings cannot be used: %s"):format(path, text.message(err)), 0) end
 end
