@@ -1,6 +1,8 @@
 --- Symbolic tensors of the functional API: what lurn.Input returns and what calling a
 -- layer on one gives. A symbolic tensor has no values, only a per-sample `shape` and
--- the call that made it (`layer`, and the symbolic `inputs` it was called on), so that
+-- the call that made it (`layer`, the symbolic `inputs` it was called on, and
+-- `tensor_index`, which of the call's outputs it is: 0-based, as Keras; see
+-- lurn/rnn_states.lua for the calls that give several), so that
 -- lurn.Model can walk back from its outputs to its input. Layers are built when they
 -- are called, as in Keras, so shapes and shape errors are known at once.
 local core = require "lurn.core"
@@ -20,7 +22,7 @@ end
 --- A symbolic tensor of per-sample `shape`, made by `layer` from the symbolic `inputs`
 -- (none for an Input).
 function symbolic.new(shape, layer, inputs)
-  return setmetatable({shape = copy(shape), layer = layer, inputs = inputs or {}}, SymbolicTensor)
+  return setmetatable({shape = copy(shape), layer = layer, inputs = inputs or {}, tensor_index = 0}, SymbolicTensor)
 end
 
 function symbolic.is(v)

@@ -243,7 +243,22 @@ describe("exact resume", function()
     return m
   end
 
-  for name, make in pairs{Sequential = sequential, functional = functional, convolutional = convolutional} do
+  -- return_state and initial_state: a model reading tensors 1 and 2 of an LSTM and the
+  -- states of a Bidirectional (merge_mode = false), its dropout drawn again on resume
+  local function recurrent_states()
+    local input = lurn.Input{shape = {4}}
+    local seq = L.Reshape{2, 2}(input)
+    local h0 = L.Dense(3, {activation = "tanh"})(input)
+    local lstm = L.LSTM(3, {return_state = true, dropout = 0.2})(seq, {initial_state = {h0, h0}})
+    local bi = L.Bidirectional(L.GRU(2, {return_state = true}), {merge_mode = false})(seq)
+    local out = L.Dense(3, {activation = "softmax"})(L.Concatenate(){lstm[2], lstm[3], bi[1], bi[4]})
+    local m = lurn.Model{inputs = input, outputs = out}
+    m:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "sparse_categorical_crossentropy"}
+    return m
+  end
+
+  for name, make in pairs{Sequential = sequential, functional = functional, convolutional = convolutional,
+                          ["return_state and initial_state"] = recurrent_states} do
     it(name .. ": 2 epochs, save, load, 2 more = 4 epochs in one go, bit for bit", function()
       local opts = {batch_size = 8, verbose = 0, shuffle = true, validation_split = 0.2}
       lurn.manual_seed(7)

@@ -2,7 +2,10 @@
 -- (spec/reference/torch_recurrent.py, float64): PyTorch weights drawn here go to lurn
 -- through the conversion helper (Cls.weights_from_torch) and to PyTorch through .npy; the
 -- outputs, input gradients and weight gradients (PyTorch's, converted the same way) agree
--- to 1e-4 relative. Pending when no python3 can import torch (LURN_TORCH_PYTHON names the
+-- to 1e-4 relative. Cases with `states` run lurn's return_state and initial_state against
+-- PyTorch's (h_n, c_n) and (h_0, c_0): lurn's output packs y and the final states, its
+-- input the sequence and the initial states, so y and dL/dx cover h_n, c_n and dL/dh_0,
+-- dL/dc_0. Pending when no python3 can import torch (LURN_TORCH_PYTHON names the
 -- interpreter, "" to skip), as spec/reference/torch_reference_spec.lua.
 local lurn = require "lurn"
 local L = lurn.layers
@@ -26,6 +29,11 @@ local cases = {
   {"GRU, last output", "GRU", 5, {3, 7, 4}, {}},
   {"GRU, sequences, go_backwards", "GRU", 6, {2, 5, 3}, {return_sequences = true, go_backwards = true}},
   {"GRU no bias, sequences", "GRU", 3, {2, 4, 5}, {use_bias = false, return_sequences = true}},
+  {"SimpleRNN, initial state and final state", "SimpleRNN", 4, {3, 5, 3}, {states = true}},
+  {"LSTM, (h_0, c_0) in, (h_n, c_n) out, sequences", "LSTM", 5, {3, 6, 4}, {states = true, return_sequences = true}},
+  {"LSTM go_backwards, states", "LSTM", 3, {2, 5, 2}, {states = true, go_backwards = true}},
+  {"GRU, states, sequences, go_backwards", "GRU", 4, {3, 5, 3},
+   {states = true, return_sequences = true, go_backwards = true}},
 }
 
 local function json(v)
@@ -54,10 +62,26 @@ local function run_lurn(dir)
     if opts.use_bias ~= false then
       state.bias_ih_l0, state.bias_hh_l0 = lurn.randn{k * units} * 0.5, lurn.randn{k * units} * 0.5
     end
-    local layer = L[class_name](units, opts)
-    layer:build{shape[2], features}
+    local layer_opts = {}
+    for key, v in pairs(opts) do if key ~= "states" then layer_opts[key] = v end end
+    layer_opts.return_state = opts.states or nil
+    local layer = L[class_name](units, layer_opts)
+    local nstates = class_name == "LSTM" and 2 or 1
+    local seq = lurn.randn(shape)
+    local x, initial = seq, {}
+    if opts.states then  -- the input packs the sequence, h0 (and c0)
+      layer:_set_sequence{shape[2], features}
+      layer:build{shape[2] * features + nstates * units}
+      local pieces = {seq:reshape{shape[1], shape[2] * features}}
+      for s = 1, nstates do
+        initial[s] = lurn.randn{shape[1], units}
+        pieces[s + 1] = initial[s]
+      end
+      x = lurn.cat(pieces, 2):contiguous()
+    else
+      layer:build{shape[2], features}
+    end
     layer:set_weights(L[class_name].weights_from_torch(state))
-    local x = lurn.randn(shape)
     local y = layer._core:forward(x, true)
     local dy = lurn.randn(y:shape())
     local dx = layer._core:backward(x, y, dy)
@@ -66,12 +90,14 @@ local function run_lurn(dir)
     local id = ("case%02d"):format(i)
     local d = dir .. "/" .. id
     assert(os.execute("mkdir " .. quote(d)))
-    x:save_npy(d .. "/x.npy")
+    seq:save_npy(d .. "/x.npy")
+    for s, t in ipairs(initial) do t:save_npy(("%s/%s0.npy"):format(d, s == 1 and "h" or "c")) end
     dy:save_npy(d .. "/dy.npy")
     for key, t in pairs(state) do t:save_npy(("%s/%s.npy"):format(d, key)) end
     manifest[i] = {id = id, class_name = class_name, units = units, features = features,
                    activation = opts.activation or "tanh", use_bias = opts.use_bias ~= false,
-                   return_sequences = opts.return_sequences == true, go_backwards = opts.go_backwards == true}
+                   return_sequences = opts.return_sequences == true, go_backwards = opts.go_backwards == true,
+                   states = opts.states == true}
     results[i] = {name = name, dir = d, class_name = class_name, y = y, dx = dx, grads = grads,
                   use_bias = opts.use_bias ~= false}
   end

@@ -290,6 +290,10 @@ static lurn_status run_node(graph *g, node *nd, const lurn_tensor *x, const lurn
  * merge keeps the steps. */
 static lurn_status node_mask(const lurn_layer *l, const graph *g, const node *nd, const lurn_tensor **mask) {
   *mask = NULL;
+  if (nd->merge && lurn_merge_is_pack(nd->layer)) { /* a sequence and its initial states: the sequence's */
+    *mask = nd->inputs[0] > 0 ? g->nodes[nd->inputs[0] - 1].mask : NULL;
+    return LURN_OK;
+  }
   for (int j = 0; j < nd->ninputs; j++) {
     const lurn_tensor *m = nd->inputs[j] > 0 ? g->nodes[nd->inputs[j] - 1].mask : NULL;
     if (!m) continue;

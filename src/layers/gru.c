@@ -7,7 +7,7 @@
  * reset gate applies before the product: rh = (r * h(t-1)) @ recurrent_kernel[:, h block],
  * hh = activation(xh + rh); rz, rr as above without a bias. That takes two recurrent GEMMs
  * a step (the z, r blocks, then the h block on r * h(t-1)).
- * From h = 0; the shared machinery is in recurrent.c. */
+ * From h = 0 (or the initial state); the shared machinery is in recurrent.c. */
 #include <string.h>
 
 #include "layers/recurrent.h"
@@ -51,8 +51,8 @@ static void gru_step_reset_before(lurn_layer *l, int64_t s) {
     int64_t at = (i * steps + s) * u;
     for (int64_t j = 0; j < u; j++) zi[2 * u + j] += rec[i * w + 2 * u + j];
     lurn_rnn_act_array(act, zi + 2 * u, zi + 2 * u, u);
-    for (int64_t j = 0; j < u; j++)
-      h[at + j] = zi[j] * (s > 0 ? h[at - u + j] : 0.0f) + (1.0f - zi[j]) * zi[2 * u + j];
+    const float *hp = lurn_rnn_prev(r, h, 0, i, s);
+    for (int64_t j = 0; j < u; j++) h[at + j] = zi[j] * (hp ? hp[j] : 0.0f) + (1.0f - zi[j]) * zi[2 * u + j];
   }
 }
 
@@ -72,7 +72,7 @@ static lurn_status gru_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor 
   for (int64_t s = 0; s < steps; s++) {
     if (!r->c.reset_after) {
       gru_step_reset_before(l, s);
-      lurn_rnn_carry_masked(l, s, h, u);
+      lurn_rnn_carry_masked(l, s, h, 0);
       continue;
     }
     float *z = (float *)lurn_tensor_data(r->xw) + lurn_rnn_time(r, s) * w; /* row stride steps*w */
@@ -97,12 +97,12 @@ static lurn_status gru_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor 
         rh[at + j] = ri[2 * u + j];
       }
       lurn_rnn_act_array(act, zi + 2 * u, zi + 2 * u, u); /* h candidate */
-      for (int64_t j = 0; j < u; j++)
-        h[at + j] = zi[j] * (s > 0 ? h[at - u + j] : 0.0f) + (1.0f - zi[j]) * zi[2 * u + j];
+      const float *hp = lurn_rnn_prev(r, h, 0, i, s);
+      for (int64_t j = 0; j < u; j++) h[at + j] = zi[j] * (hp ? hp[j] : 0.0f) + (1.0f - zi[j]) * zi[2 * u + j];
     }
-    lurn_rnn_carry_masked(l, s, h, u);
+    lurn_rnn_carry_masked(l, s, h, 0);
   }
-  lurn_rnn_write_output(l, y);
+  lurn_rnn_write_output(l, y, NULL);
   return LURN_OK;
 }
 
@@ -122,14 +122,14 @@ static void gru_step_back_reset_before(lurn_layer *l, int64_t s) {
   for (int64_t i = 0; i < n; i++) {
     const float *g = gates + i * steps * w;
     float *d = dz + i * steps * w;
-    int64_t at = (i * steps + s) * u;
     if (m && m[i * steps] == 0) { /* a carried state: dL/dh goes on unchanged, no gate gradient */
       memset(d, 0, sizeof(float) * (size_t)w);
       memcpy(dh_next + i * u, dh + i * u, sizeof(float) * (size_t)u);
       continue;
     }
+    const float *hp = lurn_rnn_prev(r, h, 0, i, s);
     for (int64_t j = 0; j < u; j++) {
-      float zg = g[j], hh = g[2 * u + j], dhv = dh[i * u + j], hprev = s > 0 ? h[at - u + j] : 0.0f;
+      float zg = g[j], hh = g[2 * u + j], dhv = dh[i * u + j], hprev = hp ? hp[j] : 0.0f;
       d[j] = dhv * (hprev - hh) * lurn_rnn_act_grad(ract, zg);
       d[2 * u + j] = dhv * (1.0f - zg) * lurn_rnn_act_grad(act, hh);
       dh_next[i * u + j] = dhv * zg;
@@ -153,7 +153,7 @@ static void gru_step_back_reset_before(lurn_layer *l, int64_t s) {
   }
   /* through the z and r blocks of h(t-1) @ recurrent_kernel (their kernel's gradient over
    * the whole sequence, after the loop) */
-  if (s > 0) lurn_rnn_dh_prev(l, dz, steps * w, 0, 2, dh_next, 1.0f);
+  if (s > 0 || r->c.initial_state) lurn_rnn_dh_prev(l, dz, steps * w, 0, 2, dh_next, 1.0f);
 }
 
 static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_tensor *y,
@@ -194,9 +194,10 @@ static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_
         memcpy(dh_next + i * u, dh + i * u, sizeof(float) * (size_t)u);
         continue;
       }
+      const float *hp = lurn_rnn_prev(r, h, 0, i, s);
       for (int64_t j = 0; j < u; j++) {
         float zg = g[j], rg = g[u + j], hh = g[2 * u + j];
-        float dhv = dh[i * u + j], hprev = s > 0 ? h[at - u + j] : 0.0f;
+        float dhv = dh[i * u + j], hprev = hp ? hp[j] : 0.0f;
         float dzz = dhv * (hprev - hh) * lurn_rnn_act_grad(ract, zg);
         float dah = dhv * (1.0f - zg) * lurn_rnn_act_grad(act, hh);
         float dzr = dah * rh[at + j] * lurn_rnn_act_grad(ract, rg);
@@ -207,7 +208,7 @@ static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_
         dh_next[i * u + j] = dhv * zg;
       }
     }
-    if (s > 0) lurn_rnn_dh_prev(l, dzrec, steps * w, 0, 3, dh_next, 1.0f);
+    if (s > 0 || r->c.initial_state) lurn_rnn_dh_prev(l, dzrec, steps * w, 0, 3, dh_next, 1.0f);
     lurn_tensor *swap = r->dh;
     r->dh = r->dh_next, r->dh_next = swap;
   }
@@ -218,7 +219,7 @@ static lurn_status gru_backward(lurn_layer *l, const lurn_tensor *x, const lurn_
       for (int64_t i = 0; i < n * steps; i++)
         for (int64_t j = 0; j < w; j++) drbias[j] += drec[i * w + j];
   }
-  lurn_rnn_finish_backward(l, x, dx);
+  lurn_rnn_finish_backward(l, x, dx, NULL);
   return LURN_OK;
 }
 

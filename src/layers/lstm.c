@@ -1,7 +1,7 @@
 /* LSTM, as Keras' (gates i, f, c, o in the kernels' column blocks):
  *   i, f, o = recurrent_activation(x @ kernel + h(t-1) @ recurrent_kernel + bias)[block]
  *   g = activation(...)[c block];  c(t) = f * c(t-1) + i * g;  h(t) = o * activation(c(t))
- * from h = c = 0; the shared machinery is in recurrent.c. */
+ * from h = c = 0 (or the initial states); the shared machinery is in recurrent.c. */
 #include <string.h>
 
 #include "layers/recurrent.h"
@@ -62,15 +62,15 @@ static lurn_status lstm_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor
       lurn_rnn_act_array(ract, zi, zi, 2 * u); /* i, f */
       lurn_rnn_act_array(act, zi + 2 * u, zi + 2 * u, u); /* c candidate */
       lurn_rnn_act_array(ract, zi + 3 * u, zi + 3 * u, u); /* o */
-      for (int64_t j = 0; j < u; j++)
-        c[at + j] = zi[j] * zi[2 * u + j] + (s > 0 ? zi[u + j] * c[at - u + j] : 0.0f);
+      const float *cp = lurn_rnn_prev(r, c, 1, i, s);
+      for (int64_t j = 0; j < u; j++) c[at + j] = zi[j] * zi[2 * u + j] + (cp ? zi[u + j] * cp[j] : 0.0f);
       lurn_rnn_act_array(act, c + at, ac + at, u);
       for (int64_t j = 0; j < u; j++) h[at + j] = zi[3 * u + j] * ac[at + j];
     }
-    lurn_rnn_carry_masked(l, s, h, u);
-    lurn_rnn_carry_masked(l, s, c, u);
+    lurn_rnn_carry_masked(l, s, h, 0);
+    lurn_rnn_carry_masked(l, s, c, 1);
   }
-  lurn_rnn_write_output(l, y);
+  lurn_rnn_write_output(l, y, c);
   return LURN_OK;
 }
 
@@ -84,6 +84,7 @@ static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn
   if (!st) st = lurn_buffer_ensure(&r->cell[CELL_DC], 2, shape);
   if (st || n == 0) return st;
   lurn_tensor_fill(r->cell[CELL_DC], 0);
+  if (r->c.return_state) lurn_rnn_add_state_grad(r, dy, 1, lurn_tensor_data(r->cell[CELL_DC]));
   const float *c = lurn_tensor_data(r->cell[CELL_C]), *ac = lurn_tensor_data(r->cell[CELL_AC]);
   float *dc = lurn_tensor_data(r->cell[CELL_DC]);
   lurn_activation act = r->c.activation, ract = r->c.recurrent_activation;
@@ -102,9 +103,10 @@ static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn
         continue;
       }
       int64_t at = (i * steps + s) * u;
+      const float *cp = lurn_rnn_prev(r, c, 1, i, s);
       for (int64_t j = 0; j < u; j++) {
         float ig = g[j], fg = g[u + j], gg = g[2 * u + j], og = g[3 * u + j];
-        float dhv = dh[i * u + j], acv = ac[at + j], cprev = s > 0 ? c[at - u + j] : 0.0f;
+        float dhv = dh[i * u + j], acv = ac[at + j], cprev = cp ? cp[j] : 0.0f;
         float dcv = dc[i * u + j] + dhv * og * lurn_rnn_act_grad(act, acv);
         d[j] = dcv * gg * lurn_rnn_act_grad(ract, ig);
         d[u + j] = dcv * cprev * lurn_rnn_act_grad(ract, fg);
@@ -113,7 +115,7 @@ static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn
         dc[i * u + j] = dcv * fg;
       }
     }
-    if (s == 0) break;
+    if (s == 0 && !r->c.initial_state) break; /* else on to dL/dh0 */
     if (!m) {
       lurn_rnn_dh_prev(l, dz, steps * w, 0, 4, dh, 0.0f);
       continue;
@@ -122,7 +124,7 @@ static lurn_status lstm_backward(lurn_layer *l, const lurn_tensor *x, const lurn
     lurn_rnn_carry_dh_masked(l, s);
   }
   lurn_rnn_recurrent_grad(l, lurn_tensor_data(r->dg), w, 0, 4);
-  lurn_rnn_finish_backward(l, x, dx);
+  lurn_rnn_finish_backward(l, x, dx, dc); /* dc: dL/dc0 now */
   return LURN_OK;
 }
 

@@ -63,10 +63,10 @@ static void merge_destroy(lurn_layer *l) {
   }
 static const lurn_layer_ops merge_ops[] = {
     MERGE_OPS("Add"),     MERGE_OPS("Subtract"), MERGE_OPS("Multiply"),   MERGE_OPS("Average"),
-    MERGE_OPS("Maximum"), MERGE_OPS("Minimum"),  MERGE_OPS("Concatenate")};
+    MERGE_OPS("Maximum"), MERGE_OPS("Minimum"),  MERGE_OPS("Concatenate"), MERGE_OPS("Pack")};
 
 lurn_layer *lurn_merge_new(lurn_merge_kind kind, int axis) {
-  if ((int)kind < 0 || kind > LURN_MERGE_CONCATENATE) {
+  if ((int)kind < 0 || kind > LURN_MERGE_PACK) {
     lurn_fail(LURN_EINVAL, "unknown merge kind %d", (int)kind);
     return NULL;
   }
@@ -90,6 +90,10 @@ int lurn_layer_is_merge(const lurn_layer *l) {
   return l->ops >= merge_ops && l->ops < merge_ops + sizeof merge_ops / sizeof merge_ops[0];
 }
 
+int lurn_merge_is_pack(const lurn_layer *l) {
+  return l->ops == &merge_ops[LURN_MERGE_PACK];
+}
+
 /* Checks the input shapes and sets the output shape. */
 static lurn_status check_shapes(lurn_layer *l, merge *g, int n, const int *ndim,
                                 const int64_t *const *shape) {
@@ -104,6 +108,17 @@ static lurn_status check_shapes(lurn_layer *l, merge *g, int n, const int *ndim,
     if (ndim[j] < 1 || ndim[j] >= LURN_MAX_DIMS)
       return lurn_fail(LURN_EINVAL, "%s: input %d must have 1 to %d dimensions per sample", type, j + 1,
                        LURN_MAX_DIMS - 1);
+  if (g->kind == LURN_MERGE_PACK) { /* every input flattened, one after another */
+    int64_t total = 0;
+    for (int j = 0; j < n; j++) {
+      int64_t size = 1;
+      for (int d = 0; d < ndim[j]; d++) size *= shape[j][d]; /* each below 2^61: checked at its build */
+      total += size;
+    }
+    l->out_ndim = 1;
+    l->out_shape[0] = total;
+    return LURN_OK;
+  }
   if (g->kind != LURN_MERGE_CONCATENATE) {
     for (int j = 1; j < n; j++) {
       int same = ndim[j] == ndim[0];
@@ -205,6 +220,15 @@ static lurn_status check_batches(const lurn_layer *l, const merge *g, const lurn
  * axis, batch included) holds input 0's block, then input 1's, ... */
 static void concat_layout(const merge *g, int64_t batch, int64_t *outer, int64_t *block, int64_t *row) {
   *outer = batch;
+  if (g->kind == LURN_MERGE_PACK) { /* one row a sample, each input's block its whole sample */
+    *row = 0;
+    for (int j = 0; j < g->n; j++) {
+      block[j] = 1;
+      for (int d = 0; d < g->ndim[j]; d++) block[j] *= g->shape[j][d];
+      *row += block[j];
+    }
+    return;
+  }
   for (int d = 0; d < g->cat_axis; d++) *outer *= g->shape[0][d];
   int64_t inner = 1;
   for (int d = g->cat_axis + 1; d < g->ndim[0]; d++) inner *= g->shape[0][d];
@@ -340,7 +364,7 @@ lurn_status lurn_merge_forward(lurn_layer *l, const lurn_tensor *const *xs, int 
   merge *g = l->impl;
   lurn_status st = check_batches(l, g, xs, n, y);
   if (st) return st;
-  if (g->kind == LURN_MERGE_CONCATENATE)
+  if (g->kind == LURN_MERGE_CONCATENATE || g->kind == LURN_MERGE_PACK)
     concat_forward(g, xs, y);
   else
     elementwise_forward(g, xs, y);
@@ -359,7 +383,7 @@ lurn_status lurn_merge_backward(lurn_layer *l, const lurn_tensor *const *xs, int
     if (dxs[j] && (!lurn_tensor_same_shape(dxs[j], xs[j]) || !lurn_tensor_is_contiguous(dxs[j])))
       return lurn_fail(LURN_EINVAL, "%s: dx %d must be a packed tensor of input %d's shape", l->ops->type,
                        j + 1, j + 1);
-  if (g->kind == LURN_MERGE_CONCATENATE)
+  if (g->kind == LURN_MERGE_CONCATENATE || g->kind == LURN_MERGE_PACK)
     concat_backward(g, dy, dxs);
   else
     elementwise_backward(g, xs, y, dy, dxs);

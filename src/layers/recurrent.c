@@ -35,6 +35,13 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
               rec ? "recurrent_dropout" : "dropout", (double)(rec ? c->recurrent_dropout : c->dropout));
     return NULL;
   }
+  if (c->initial_state && (c->timesteps < 1 || c->features < 1 || c->timesteps > ((int64_t)1 << 40) ||
+                           c->features > ((int64_t)1 << 40))) {
+    lurn_fail(LURN_EINVAL,
+              "%s: initial_state needs the sequence's timesteps and features (positive), got %lld, %lld", ops->type,
+              (long long)c->timesteps, (long long)c->features);
+    return NULL;
+  }
   lurn_rnn *r = calloc(1, sizeof *r);
   if (!r) {
     lurn_fail(LURN_ENOMEM, "out of memory");
@@ -43,6 +50,7 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
   r->c = *c;
   if (!r->c.rng) r->c.rng = lurn_rng_global();
   r->gates = gates;
+  r->nstates = gates == 4 ? 2 : 1; /* the LSTM carries c beside h */
   lurn_layer *l = lurn_layer_alloc(ops, r);
   if (!l) free(r);
   return l;
@@ -50,8 +58,9 @@ lurn_layer *lurn_rnn_new(const lurn_layer_ops *ops, const lurn_recurrent_config 
 
 void lurn_rnn_destroy(lurn_layer *l) {
   lurn_rnn *r = l->impl;
-  lurn_tensor *bufs[] = {r->xw,      r->h,       r->dg,      r->dh,   r->dh_next, r->hprev,    r->cell[0],
-                         r->cell[1], r->cell[2], r->mask, r->xdrop, r->rmask,   r->tmp, r->step_mask};
+  lurn_tensor *bufs[] = {r->xw,      r->h,         r->dg,      r->dh,    r->dh_next, r->hprev,
+                         r->cell[0], r->cell[1],   r->cell[2], r->mask,  r->xdrop,   r->rmask,
+                         r->tmp,     r->step_mask, r->xseq,    r->dxseq, r->init};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) lurn_tensor_free(bufs[i]);
   free(r);
 }
@@ -59,18 +68,30 @@ void lurn_rnn_destroy(lurn_layer *l) {
 lurn_status lurn_rnn_build(lurn_layer *l, lurn_rng *rng, int bias_rows) {
   lurn_rnn *r = l->impl;
   const char *type = l->ops->type;
-  if (l->in_ndim != 2)
+  int64_t units = r->c.units, width, seq[2] = {l->in_shape[0], l->in_shape[1]};
+  if (!lurn_mul_i64(units, r->gates, &width))
+    return lurn_fail(LURN_EINVAL, "%s: units = %lld is too large", type, (long long)units);
+  if (r->c.initial_state) { /* x packs the sequence and the initial states */
+    int64_t want = 0, states = 0;
+    seq[0] = r->c.timesteps, seq[1] = r->c.features;
+    int ok = lurn_mul_i64(seq[0], seq[1], &want) && lurn_mul_i64(units, r->nstates, &states) &&
+             lurn_add_i64(want, states, &want);
+    if (!ok || l->in_ndim != 1 || l->in_shape[0] != want)
+      return lurn_fail(LURN_EINVAL,
+                       "%s: with initial_state, expected per sample the sequence (%lld, %lld) and %d state%s of "
+                       "%lld units packed, %lld values",
+                       type, (long long)seq[0], (long long)seq[1], r->nstates, r->nstates == 1 ? "" : "s",
+                       (long long)units, (long long)want);
+  } else if (l->in_ndim != 2) {
     return lurn_fail(LURN_EINVAL,
                      "%s: expected inputs (batch, timesteps, features), got a sample of %d dimension%s", type,
                      l->in_ndim, l->in_ndim == 1 ? "" : "s");
-  if (l->in_shape[0] < 1 || l->in_shape[1] < 1)
+  }
+  if (seq[0] < 1 || seq[1] < 1)
     return lurn_fail(LURN_EINVAL,
                      "%s: the input needs at least one timestep and one feature, got (%lld, %lld)", type,
-                     (long long)l->in_shape[0], (long long)l->in_shape[1]);
-  int64_t units = r->c.units, width;
-  if (!lurn_mul_i64(units, r->gates, &width))
-    return lurn_fail(LURN_EINVAL, "%s: units = %lld is too large", type, (long long)units);
-  int64_t kshape[2] = {l->in_shape[1], width}, rshape[2] = {units, width}, bshape[2] = {bias_rows, width};
+                     (long long)seq[0], (long long)seq[1]);
+  int64_t kshape[2] = {seq[1], width}, rshape[2] = {units, width}, bshape[2] = {bias_rows, width};
   if (!lurn_layer_add_param(l, "kernel", 2, kshape, &r->c.kernel_initializer, rng, 1) ||
       !lurn_layer_add_param(l, "recurrent_kernel", 2, rshape, &r->c.recurrent_initializer, rng, 1))
     return LURN_ENOMEM;
@@ -80,8 +101,12 @@ lurn_status lurn_rnn_build(lurn_layer *l, lurn_rng *rng, int bias_rows) {
       return LURN_ENOMEM;
   }
   l->out_ndim = r->c.return_sequences ? 2 : 1;
-  l->out_shape[0] = r->c.return_sequences ? l->in_shape[0] : units;
+  l->out_shape[0] = r->c.return_sequences ? seq[0] : units;
   l->out_shape[1] = units;
+  if (r->c.return_state) { /* the output, then the states, packed (T*units stays below 2^61: x's T*F does) */
+    l->out_ndim = 1;
+    l->out_shape[0] = (r->c.return_sequences ? seq[0] * units : units) + r->nstates * units;
+  }
   return LURN_OK;
 }
 
@@ -117,6 +142,22 @@ static lurn_status drop_inputs(lurn_rnn *r, const lurn_tensor *x) {
   return LURN_OK;
 }
 
+/* With initial_state: x (N, T*F + nstates*units) into xseq (N, T, F) and init. */
+static lurn_status unpack_input(lurn_rnn *r, const lurn_tensor *x) {
+  int64_t n = x->shape[0], tf = r->c.timesteps * r->c.features, su = r->nstates * r->c.units;
+  int64_t xshape[3] = {n, r->c.timesteps, r->c.features}, ishape[2] = {n, su};
+  lurn_status st = lurn_buffer_ensure(&r->xseq, 3, xshape);
+  if (!st) st = lurn_buffer_ensure(&r->init, 2, ishape);
+  if (st) return st;
+  const float *in = lurn_tensor_data(x);
+  float *seq = lurn_tensor_data(r->xseq), *init = lurn_tensor_data(r->init);
+  for (int64_t i = 0; i < n; i++) {
+    memcpy(seq + i * tf, in + i * (tf + su), sizeof(float) * (size_t)tf);
+    memcpy(init + i * su, in + i * (tf + su) + tf, sizeof(float) * (size_t)su);
+  }
+  return LURN_OK;
+}
+
 lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x, int training) {
   lurn_rnn *r = l->impl;
   /* the step mask of this forward, kept so that backward can insist on the same one */
@@ -126,8 +167,16 @@ lurn_status lurn_rnn_begin_forward(lurn_layer *l, const lurn_tensor *x, int trai
     if (st || (st = lurn_tensor_copy_into(r->step_mask, l->mask))) return st;
   }
   r->n = x->shape[0];
+  if (r->c.initial_state) {
+    lurn_status st = unpack_input(r, x);
+    if (st) return st;
+    x = r->xseq;
+  }
   r->steps = x->shape[1];
   r->features = x->shape[2];
+  if (l->mask && (l->mask->ndim != 2 || l->mask->shape[0] != r->n || l->mask->shape[1] != r->steps))
+    return lurn_fail(LURN_EINVAL, "%s: the mask must be (batch, steps) = (%lld, %lld)", l->ops->type,
+                     (long long)r->n, (long long)r->steps);
   int drop = training && r->c.dropout > 0, rdrop = training && r->c.recurrent_dropout > 0;
   r->in_masks = drop ? (rdrop ? r->gates : 1) : 0;
   r->rec_masks = rdrop ? r->gates : 0;
@@ -170,11 +219,11 @@ void lurn_rnn_begin_step(lurn_layer *l, int64_t s) {
   for (int64_t g = 0; g < slots; g++)
     for (int64_t i = 0; i < n; i++) {
       float *to = hp + ((g * n + i) * steps + t) * u;
-      if (s == 0) {
+      const float *from = lurn_rnn_prev(r, h, 0, i, s);
+      if (!from) {
         memset(to, 0, sizeof(float) * (size_t)u);
         continue;
       }
-      const float *from = h + (i * steps + s - 1) * u;
       if (!rm)
         memcpy(to, from, sizeof(float) * (size_t)u);
       else
@@ -184,7 +233,7 @@ void lurn_rnn_begin_step(lurn_layer *l, int64_t s) {
 
 void lurn_rnn_recurrent_product(lurn_layer *l, int64_t s, int g0, int ng, float *out, int64_t ldo) {
   lurn_rnn *r = l->impl;
-  if (s == 0) return;
+  if (s == 0 && !r->c.initial_state) return;
   int64_t n = r->n, u = r->c.units, width = r->gates * u, ld = r->steps * u;
   const float *rk = lurn_tensor_data(l->params[1]);
   if (!r->rec_masks) {
@@ -196,17 +245,27 @@ void lurn_rnn_recurrent_product(lurn_layer *l, int64_t s, int g0, int ng, float 
                out + (g - g0) * u, ldo);
 }
 
-void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y) {
+/* The values of one sample's output without the states, and with them (y's row). */
+static int64_t output_size(const lurn_rnn *r) {
+  return r->c.return_sequences ? r->steps * r->c.units : r->c.units;
+}
+static int64_t row_size(const lurn_rnn *r) {
+  return output_size(r) + (r->c.return_state ? r->nstates * r->c.units : 0);
+}
+
+void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y, const float *c) {
   const lurn_rnn *r = l->impl;
-  int64_t units = r->c.units;
+  int64_t units = r->c.units, steps = r->steps, out_size = output_size(r), row = row_size(r);
   const float *h = lurn_tensor_data(r->h);
   float *out = lurn_tensor_data(y);
-  if (r->c.return_sequences) {
-    memcpy(out, h, sizeof(float) * (size_t)(r->n * r->steps * units));
-    return;
+  for (int64_t i = 0; i < r->n; i++) {
+    const float *last = h + (i * steps + steps - 1) * units;
+    float *to = out + i * row;
+    memcpy(to, r->c.return_sequences ? h + i * steps * units : last, sizeof(float) * (size_t)out_size);
+    if (!r->c.return_state) continue;
+    memcpy(to + out_size, last, sizeof(float) * (size_t)units);
+    if (c) memcpy(to + out_size + units, c + (i * steps + steps - 1) * units, sizeof(float) * (size_t)units);
   }
-  for (int64_t i = 0; i < r->n; i++)
-    memcpy(out + i * units, h + (i * r->steps + r->steps - 1) * units, sizeof(float) * (size_t)units);
 }
 
 lurn_mask_rule lurn_rnn_mask_rule(const lurn_layer *l) {
@@ -214,17 +273,19 @@ lurn_mask_rule lurn_rnn_mask_rule(const lurn_layer *l) {
   return r->c.return_sequences ? LURN_MASK_KEEP : LURN_MASK_CONSUME;
 }
 
-void lurn_rnn_carry_masked(const lurn_layer *l, int64_t s, float *state, int64_t width) {
+void lurn_rnn_carry_masked(const lurn_layer *l, int64_t s, float *state, int k) {
   const lurn_rnn *r = l->impl;
   const float *m = lurn_rnn_mask_of(l, r, s);
+  const int64_t width = r->c.units;
   if (!m) return;
   for (int64_t i = 0; i < r->n; i++) {
     if (m[i * r->steps] != 0) continue;
     float *to = state + (i * r->steps + s) * width;
-    if (s == 0)
+    const float *from = lurn_rnn_prev(r, state, k, i, s);
+    if (!from)
       memset(to, 0, sizeof(float) * (size_t)width);
     else
-      memcpy(to, to - width, sizeof(float) * (size_t)width);
+      memcpy(to, from, sizeof(float) * (size_t)width);
   }
 }
 
@@ -258,6 +319,8 @@ lurn_status lurn_rnn_begin_backward(lurn_layer *l, const lurn_tensor *x) {
   if (!st) st = lurn_buffer_ensure(&r->dh, 2, hshape);
   if (!st) st = lurn_buffer_ensure(&r->dh_next, 2, hshape);
   if (!st && (r->rec_masks || r->in_masks > 1)) st = lurn_buffer_ensure(&r->tmp, 1, tshape);
+  int64_t xshape[3] = {n, steps, r->features};
+  if (!st && r->c.initial_state) st = lurn_buffer_ensure(&r->dxseq, 3, xshape);
   if (st) return st;
   lurn_tensor_fill(r->dh, 0);
   if (n * steps == 0) lurn_tensor_fill(l->grads[0], 0); /* the cells stop here */
@@ -270,10 +333,18 @@ void lurn_rnn_add_dy(const lurn_rnn *r, const lurn_tensor *dy, int64_t s) {
   int64_t units = r->c.units;
   if (!r->c.return_sequences && s != r->steps - 1) return;
   const float *g = lurn_tensor_data(dy) + (r->c.return_sequences ? s * units : 0);
-  int64_t stride = r->c.return_sequences ? r->steps * units : units;
+  int64_t stride = row_size(r);
   float *dh = lurn_tensor_data(r->dh);
   for (int64_t i = 0; i < r->n; i++)
     for (int64_t j = 0; j < units; j++) dh[i * units + j] += g[i * stride + j];
+  if (r->c.return_state && s == r->steps - 1) lurn_rnn_add_state_grad(r, dy, 0, dh);
+}
+
+void lurn_rnn_add_state_grad(const lurn_rnn *r, const lurn_tensor *dy, int k, float *into) {
+  int64_t units = r->c.units, stride = row_size(r);
+  const float *g = (const float *)lurn_tensor_data(dy) + output_size(r) + k * units;
+  for (int64_t i = 0; i < r->n; i++)
+    for (int64_t j = 0; j < units; j++) into[i * units + j] += g[i * stride + j];
 }
 
 void lurn_rnn_dh_prev(lurn_layer *l, const float *dgates, int64_t ld, int g0, int ng, float *dh_next,
@@ -309,7 +380,38 @@ void lurn_rnn_recurrent_grad(lurn_layer *l, const float *dgates, int64_t ld, int
                width);
 }
 
-void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx) {
+/* With initial_state: dx (N, T*F + nstates*units) from dxseq, dL/dh0 (r->dh) and dc0. */
+static void pack_dx(lurn_rnn *r, lurn_tensor *dx, const float *dc0) {
+  int64_t n = r->n, u = r->c.units, tf = r->steps * r->features, su = r->nstates * u;
+  const float *dseq = lurn_tensor_data(r->dxseq), *dh0 = lurn_tensor_data(r->dh);
+  float *d = lurn_tensor_data(dx);
+  for (int64_t i = 0; i < n; i++) {
+    float *row = d + i * (tf + su);
+    memcpy(row, dseq + i * tf, sizeof(float) * (size_t)tf);
+    memcpy(row + tf, dh0 + i * u, sizeof(float) * (size_t)u);
+    if (r->nstates > 1) {
+      if (dc0)
+        memcpy(row + tf + u, dc0 + i * u, sizeof(float) * (size_t)u);
+      else
+        memset(row + tf + u, 0, sizeof(float) * (size_t)u);
+    }
+  }
+}
+
+static void finish_seq(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx);
+
+void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx, const float *dc0) {
+  lurn_rnn *r = l->impl;
+  if (r->c.initial_state && dx) { /* dxseq: sized by begin_backward */
+    finish_seq(l, lurn_rnn_seq(r, x), r->dxseq);
+    pack_dx(r, dx, dc0);
+    return;
+  }
+  finish_seq(l, lurn_rnn_seq(r, x), dx);
+}
+
+/* dL/dkernel, dL/dbias[0] and dL/dx from dg, x the sequence (N, T, F). */
+static void finish_seq(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx) {
   lurn_rnn *r = l->impl;
   int64_t n = r->n, steps = r->steps, u = r->c.units, width = r->gates * u, rows = n * steps, f = r->features;
   const float *dg = lurn_tensor_data(r->dg), *kernel = lurn_tensor_data(l->params[0]);

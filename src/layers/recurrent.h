@@ -25,7 +25,17 @@
  * over the masked samples' rows (lurn_rnn_carry_masked), outside the gate loop; backward,
  * a masked step gives its gates no gradient (zero rows of dg, so no kernel, bias or dx
  * gradient at that time) and passes dL/dh (and dL/dc) straight to the step before. With no
- * mask nothing changes. */
+ * mask nothing changes.
+ *
+ * States in and out, as Keras' initial_state and return_state: with c.initial_state, x is
+ * (N, T*F + k*units) packed per sample (the sequence, then h0 and the LSTM's c0; k =
+ * nstates): forward copies the sequence to xseq and the states to init, and step 0 starts
+ * from them instead of zeros (a masked first step carries them); backward writes dL/dh0
+ * (and dL/dc0), what dL/dh (dL/dc) is after step 0, into dx beside dL/dx. With
+ * c.return_state, y is (N, P) packed per sample: the output flattened, then h (and c) of
+ * the last step, which under a mask is the state after the last real step (carried);
+ * backward adds their gradients where BPTT starts. Copies instead of strided views keep
+ * every GEMM on packed (N*T, ...) rows; they cost one pass over x, small beside the GEMMs. */
 #ifndef LURN_LAYERS_RECURRENT_H
 #define LURN_LAYERS_RECURRENT_H
 
@@ -56,6 +66,9 @@ typedef struct {
   lurn_tensor *tmp;            /* (N, T, features) or (N, units): a gradient before its mask */
   lurn_tensor *step_mask;      /* a copy of l->mask in the last forward (N, T), for backward's check */
   int had_mask;                /* the last forward had a step mask */
+  int nstates;                 /* 1 (h), or 2 (h, c: the LSTM) */
+  lurn_tensor *xseq, *dxseq;   /* with initial_state: the sequence (N, T, F) and its gradient */
+  lurn_tensor *init;           /* with initial_state: (N, nstates*units), h0 then c0 */
 } lurn_rnn;
 
 /* A recurrent layer with config c and k gates: checks the config (units, activations) and
@@ -74,12 +87,15 @@ void lurn_rnn_begin_step(lurn_layer *l, int64_t s);
  * block from its own masked state; out (N, ng*units) with row stride ldo. Nothing for
  * s = 0 (the state is zero). */
 void lurn_rnn_recurrent_product(lurn_layer *l, int64_t s, int g0, int ng, float *out, int64_t ldo);
-/* Writes y from h: the last step, or every step with return_sequences. */
-void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y);
+/* Writes y from h: the last step, or every step with return_sequences; with return_state
+ * then h and c (N, T, units by step; NULL but for the LSTM) of the last step. */
+void lurn_rnn_write_output(const lurn_layer *l, lurn_tensor *y, const float *c);
 /* Sizes dg, zeroes dh and the recurrent gradients (grads[1], and bias rows past the first). */
 lurn_status lurn_rnn_begin_backward(lurn_layer *l, const lurn_tensor *x);
 /* dh += the part of dy that step s produced (all of y's step s, or y at the last step). */
 void lurn_rnn_add_dy(const lurn_rnn *r, const lurn_tensor *dy, int64_t s);
+/* With return_state: into (N, units) += dL/d(final state k) from dy (k = 0: h, 1: c). */
+void lurn_rnn_add_state_grad(const lurn_rnn *r, const lurn_tensor *dy, int k, float *into);
 /* dh_next (+)= the gradient at h(s-1) through recurrent_product's gates g0 .. g0+ng:
  * dgates @ recurrent_kernel[:, those gates]^T, through the recurrent masks (beta: 0
  * overwrites, 1 adds); dgates (N, ng*units) with row stride ld. */
@@ -89,14 +105,16 @@ void lurn_rnn_dh_prev(lurn_layer *l, const float *dgates, int64_t ld, int g0, in
  * dgates (N, T, ...) by input time like dg, row length ld, gate g0's block first. */
 void lurn_rnn_recurrent_grad(lurn_layer *l, const float *dgates, int64_t ld, int g0, int ng);
 /* From dg: dL/dkernel = x^T @ dg, dL/dbias[0] = column sums of dg, dL/dx = dg @ kernel^T
- * (when dx is non-NULL), through the input masks when the forward applied them. */
-void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx);
+ * (when dx is non-NULL), through the input masks when the forward applied them. With
+ * initial_state, dx also gets dL/dh0 (r->dh after step 0) and dL/dc0 (dc0, the LSTM's). */
+void lurn_rnn_finish_backward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *dx, const float *dc0);
 
 /* The layer's mask rule: the mask goes on with the steps (return_sequences), or stops here. */
 lurn_mask_rule lurn_rnn_mask_rule(const lurn_layer *l);
-/* After step s of a forward under a mask: state (N, T, width) by step gets, for each sample
- * masked at t(s), row s = row s-1 (zeros for s = 0). Nothing without a mask. */
-void lurn_rnn_carry_masked(const lurn_layer *l, int64_t s, float *state, int64_t width);
+/* After step s of a forward under a mask: state k (0: h, 1: c) (N, T, units) by step
+ * gets, for each sample masked at t(s), row s = row s-1 (the initial state, or zeros, for
+ * s = 0). Nothing without a mask. */
+void lurn_rnn_carry_masked(const lurn_layer *l, int64_t s, float *state, int k);
 /* Backward under a mask, for the cells whose dL/dh(t-1) GEMM overwrites dh: dh_next = that
  * GEMM's result, then the masked samples' rows of dh_next = their rows of dh (carried
  * straight back); dh and dh_next are swapped after. */
@@ -107,6 +125,16 @@ void lurn_rnn_carry_dh_masked(lurn_layer *l, int64_t s);
 static inline const float *lurn_rnn_mask_of(const lurn_layer *l, const lurn_rnn *r, int64_t s) {
   return l->mask ? (const float *)lurn_tensor_data(l->mask) + (r->c.go_backwards ? r->steps - 1 - s : s)
                  : NULL;
+}
+/* The sequence of x (N, T, F): x itself, or its copy when x also holds initial states. */
+static inline const lurn_tensor *lurn_rnn_seq(const lurn_rnn *r, const lurn_tensor *x) {
+  return r->c.initial_state ? r->xseq : x;
+}
+/* The state k (0: h, 1: c) sample i held before step s, from state (N, T, units) by step:
+ * row s-1, or at s = 0 its initial state (NULL: zeros). */
+static inline const float *lurn_rnn_prev(const lurn_rnn *r, const float *state, int k, int64_t i, int64_t s) {
+  if (s > 0) return state + (i * r->steps + s - 1) * r->c.units;
+  return r->c.initial_state ? (const float *)lurn_tensor_data(r->init) + (i * r->nstates + k) * r->c.units : NULL;
 }
 /* The input time that step s reads. */
 static inline int64_t lurn_rnn_time(const lurn_rnn *r, int64_t s) {

@@ -1,5 +1,5 @@
 /* SimpleRNN, as Keras': h(t) = activation(x(t) @ kernel + h(t-1) @ recurrent_kernel + bias)
- * from h = 0; the shared machinery is in recurrent.c. */
+ * from h = 0 (or the initial state); the shared machinery is in recurrent.c. */
 #include <string.h>
 
 #include "layers/recurrent.h"
@@ -21,9 +21,9 @@ static lurn_status simple_rnn_forward(lurn_layer *l, const lurn_tensor *x, lurn_
 #pragma omp parallel for if (lurn_rnn_parallel(r)) schedule(static)
     for (int64_t i = 0; i < n; i++)
       lurn_rnn_act_array(r->c.activation, z + i * steps * units, h + (i * steps + s) * units, units);
-    lurn_rnn_carry_masked(l, s, h, units);
+    lurn_rnn_carry_masked(l, s, h, 0);
   }
-  lurn_rnn_write_output(l, y);
+  lurn_rnn_write_output(l, y, NULL);
   return LURN_OK;
 }
 
@@ -50,7 +50,7 @@ static lurn_status simple_rnn_backward(lurn_layer *l, const lurn_tensor *x, cons
         dz[i * steps * units + j] =
             dh[i * units + j] * lurn_rnn_act_grad(r->c.activation, h[(i * steps + s) * units + j]);
     }
-    if (s == 0) break;
+    if (s == 0 && !r->c.initial_state) break; /* else on to dL/dh0 */
     if (!m) {
       lurn_rnn_dh_prev(l, dz, steps * units, 0, 1, dh, 0.0f);
       continue;
@@ -59,7 +59,7 @@ static lurn_status simple_rnn_backward(lurn_layer *l, const lurn_tensor *x, cons
     lurn_rnn_carry_dh_masked(l, s);
   }
   lurn_rnn_recurrent_grad(l, lurn_tensor_data(r->dg), units, 0, 1);
-  lurn_rnn_finish_backward(l, x, dx);
+  lurn_rnn_finish_backward(l, x, dx, NULL);
   return LURN_OK;
 }
 

@@ -1,5 +1,6 @@
 /* The functional API's C pieces as lurn.Layer userdata: merge layers (built for, and run
- * on, lists of inputs) and the graph container that wires layers together.
+ * on, lists of inputs), the slices of a packed output, and the graph container that wires
+ * layers together.
  * Lists are read raw and the layer is taken last, so that no Lua code (a metamethod that
  * closes a layer or a tensor) runs between taking a pointer and using it. */
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "lurn/layer_impl.h"
 
 static const char *const merge_kinds[] = {"Add",     "Subtract", "Multiply",    "Average",
-                                          "Maximum", "Minimum",  "Concatenate", NULL};
+                                          "Maximum", "Minimum",  "Concatenate", "Pack", NULL};
 
 /* core.merge_layer(kind[, axis]): kind a Keras class name; axis (Concatenate) 0-based per
  * sample, negative from the end. */
@@ -167,7 +168,19 @@ static int l_graph_layer(lua_State *L) {
   return 1;
 }
 
+/* core.slice_layer(offset, shape[, keep_mask]): one part of a packed per-sample output
+ * (offset 0-based, in values), seen as shape */
+static int l_slice_layer(lua_State *L) {
+  lua_Integer offset = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, offset >= 0, 1, "offset must be >= 0");
+  int64_t shape[LURN_MAX_DIMS];
+  int ndim = l_checkshape(L, 2, shape);
+  int keep = lua_toboolean(L, 3);
+  return l_pushlayer(L, lurn_slice_new(offset, ndim, shape, keep), 0);
+}
+
 static const luaL_Reg graph_functions[] = {
+    {"slice_layer", l_slice_layer},
     {"merge_layer", l_merge_layer},
     {"merge_build", l_merge_build},
     {"merge_forward", l_merge_forward},

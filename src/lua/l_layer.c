@@ -117,7 +117,8 @@ static int l_dense_layer(lua_State *L) {
 /* core.recurrent_layer("SimpleRNN" | "LSTM" | "GRU", {units=, activation=,
  * recurrent_activation=, use_bias=, kernel_initializer=, recurrent_initializer=,
  * bias_initializer=, unit_forget_bias=, reset_after=, return_sequences=, go_backwards=,
- * dropout=, recurrent_dropout=}) */
+ * dropout=, recurrent_dropout=, return_state=, initial_state=, timesteps=, features=}):
+ * with initial_state, the input packs the sequence (timesteps, features) and the states */
 static int l_recurrent_layer(lua_State *L) {
   static const char *const kinds[] = {"SimpleRNN", "LSTM", "GRU", NULL};
   int kind = luaL_checkoption(L, 1, NULL, kinds);
@@ -139,6 +140,12 @@ static int l_recurrent_layer(lua_State *L) {
   c.go_backwards = opt_bool(L, 2, "go_backwards", 0);
   c.dropout = opt_float(L, 2, "dropout", 0);
   c.recurrent_dropout = opt_float(L, 2, "recurrent_dropout", 0);
+  c.return_state = opt_bool(L, 2, "return_state", 0);
+  c.initial_state = opt_bool(L, 2, "initial_state", 0);
+  if (c.initial_state) {
+    c.timesteps = positive_option(L, 2, "timesteps", 0, kinds[kind]);
+    c.features = positive_option(L, 2, "features", 0, kinds[kind]);
+  }
   c.rng = lurn_rng_global();
   lurn_layer *(*const make[])(const lurn_recurrent_config *) = {lurn_simple_rnn_new, lurn_lstm_new, lurn_gru_new};
   return l_pushlayer(L, make[kind](&c), 0);
@@ -386,7 +393,7 @@ static int l_time_distributed_layer(lua_State *L) {
 /* core.bidirectional_layer(forward, backward, merge_mode): both layers stay alive as long
  * as the container's userdata */
 static int l_bidirectional_layer(lua_State *L) {
-  static const char *const modes[] = {"concat", "sum", "mul", "ave", NULL};
+  static const char *const modes[] = {"concat", "sum", "mul", "ave", "none", NULL};
   lurn_layer *forward = l_checklayer(L, 1), *backward = l_checklayer(L, 2);
   lurn_bidirectional_merge merge = (lurn_bidirectional_merge)luaL_checkoption(L, 3, "concat", modes);
   l_pushlayer(L, lurn_bidirectional_new(forward, backward, merge), 2);
@@ -529,7 +536,9 @@ static const lurn_tensor *opt_mask(lua_State *L, int idx, const lurn_layer *l, c
   lurn_mask_rule rule = lurn_layer_mask_rule(l);
   if (rule != LURN_MASK_KEEP && rule != LURN_MASK_CONSUME)
     luaL_error(L, "%s does not take a mask", l->ops->type);
-  if (m->ndim != 2 || x->ndim < 2 || m->shape[0] != x->shape[0] || m->shape[1] != x->shape[1] ||
+  /* a packed input (a sequence with its initial states) has no steps axis: the layer checks them */
+  int packed = x->ndim == 2 && l->in_ndim == 1;
+  if (m->ndim != 2 || x->ndim < 2 || m->shape[0] != x->shape[0] || (!packed && m->shape[1] != x->shape[1]) ||
       !lurn_tensor_is_contiguous(m))
     luaL_argerror(L, idx, "the mask must be a packed (batch, steps) tensor of x's first two sizes");
   const float *v = lurn_tensor_data(m);

@@ -51,11 +51,15 @@ lurn_layer *lurn_residual_new(lurn_layer *const *layers, int n, lurn_layer *proj
  * counts from the end) on which only they may differ. Their one-input ops refuse to run. */
 typedef enum lurn_merge_kind {
   LURN_MERGE_ADD, LURN_MERGE_SUBTRACT, LURN_MERGE_MULTIPLY, LURN_MERGE_AVERAGE, LURN_MERGE_MAXIMUM,
-  LURN_MERGE_MINIMUM, LURN_MERGE_CONCATENATE
+  LURN_MERGE_MINIMUM, LURN_MERGE_CONCATENATE,
+  /* Internal (the functional API's initial_state): each input flattened per sample and
+   * concatenated, (N, sum of sizes); a mask reaching it is its first input's */
+  LURN_MERGE_PACK
 } lurn_merge_kind;
 #define LURN_MERGE_MAX_INPUTS 32
 lurn_layer *lurn_merge_new(lurn_merge_kind kind, int axis);  /* axis: Concatenate only */
 int lurn_layer_is_merge(const lurn_layer *l);
+int lurn_merge_is_pack(const lurn_layer *l);
 /* Checks the per-sample input shapes and sets the output shape (in_shape: the first's). */
 lurn_status lurn_merge_build(lurn_layer *l, int n, const int *ndim, const int64_t *const *shape);
 lurn_status lurn_merge_forward(lurn_layer *l, const lurn_tensor *const *xs, int n, lurn_tensor *y);
@@ -217,6 +221,13 @@ lurn_layer *lurn_masking_new(float mask_value);
  * container takes a reference to inner. */
 lurn_layer *lurn_time_distributed_new(lurn_layer *inner);
 
+/* Slice (internal, the functional API's reading of one part of a packed output, Keras'
+ * tensor_index): y = x[:, offset : offset + prod(shape)] seen as (N, shape...), from x
+ * (N, size) packed per sample. Backward writes its part of dL/dx and zeros elsewhere.
+ * keep_mask: the part keeps the steps (a return_sequences output), so a mask passes on;
+ * otherwise the mask stops here. */
+lurn_layer *lurn_slice_new(int64_t offset, int ndim, const int64_t *shape, int keep_mask);
+
 /* Recurrent layers over (N, timesteps, features) from a zero initial state, as Keras':
  * SimpleRNN, LSTM (gates i, f, c, o) and GRU (gates z, r, h). kernel (features, k*units),
  * recurrent_kernel (units, k*units), bias (k*units), or (2, 3*units) for a GRU with
@@ -238,6 +249,16 @@ typedef struct lurn_recurrent_config {
    * input mask for all gates without recurrent_dropout, else one per gate on both sides. */
   float dropout, recurrent_dropout;
   lurn_rng *rng;
+  /* Keras' return_state: y is (N, P), per sample the output flattened, then the final h
+   * (and the LSTM's c): the states after the last real step (carried over masked steps).
+   * One packed output, so that the layer stays a one-output node: the functional API reads
+   * each part through a slice node (lurn_slice_new). */
+  int return_state;
+  /* Keras' initial_state: x is (N, timesteps*features + k*units), per sample the sequence
+   * flattened, then h0 (and the LSTM's c0): k = 1, 2 for the LSTM; the functional API packs
+   * them (a Pack merge node). Backward writes dL/dh0 (dL/dc0) into dx beside dL/dx. */
+  int initial_state;
+  int64_t timesteps, features; /* with initial_state: the sequence's shape per sample */
 } lurn_recurrent_config;
 lurn_layer *lurn_simple_rnn_new(const lurn_recurrent_config *c);
 lurn_layer *lurn_lstm_new(const lurn_recurrent_config *c);
@@ -251,7 +272,10 @@ typedef enum lurn_bidirectional_merge {
   LURN_BIDIRECTIONAL_CONCAT, /* on the last axis: forward's units, then backward's */
   LURN_BIDIRECTIONAL_SUM,
   LURN_BIDIRECTIONAL_MUL,
-  LURN_BIDIRECTIONAL_AVE
+  LURN_BIDIRECTIONAL_AVE,
+  /* Keras' merge_mode = None: y is (N, 2*P), per sample forward's output flattened, then
+   * backward's (in the input's time order); the functional API slices the two apart */
+  LURN_BIDIRECTIONAL_NONE
 } lurn_bidirectional_merge;
 lurn_layer *lurn_bidirectional_new(lurn_layer *forward, lurn_layer *backward, lurn_bidirectional_merge merge);
 

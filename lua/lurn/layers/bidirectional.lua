@@ -5,14 +5,22 @@
 -- flipped (or is backward_layer); with return_sequences its outputs are put back in the
 -- input's time order before merging. The layers are named forward_<name> and
 -- backward_<name>; weights are the forward layer's, then the backward's.
+-- merge_mode = false (or "none") is Keras' merge_mode=None (Lua cannot pass nil as an
+-- option's value, and a config stores it as false): calling the layer gives the two
+-- outputs as a list {forward_output, backward_output}. With the layer's return_state the
+-- call gives {output(s)..., forward_h[, forward_c], backward_h[, backward_c]}, as Keras;
+-- layer(x, {initial_state = {forward states..., backward states...}}) starts both from
+-- theirs, as Keras' initial_state (forward's first).
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
+local rnn_states = require "lurn.rnn_states"
+local at_user_line = require "lurn.at_user_line"
 
 local Bidirectional = Layer._define("Bidirectional")
 Bidirectional._options = {"layer", "merge_mode", "backward_layer"}
 Bidirectional._unsupported_options = {"weights"}
 
-local MERGE_MODES = {concat = true, sum = true, mul = true, ave = true}
+local MERGE_MODES = {concat = true, sum = true, mul = true, ave = true, none = true}
 local RECURRENT = {SimpleRNN = true, LSTM = true, GRU = true}
 
 local function describe(v)
@@ -41,10 +49,10 @@ function Bidirectional._new(layer, opts)
   opts = opts or {}
   check_recurrent(layer, "layer")
   local merge_mode = opts.merge_mode == nil and "concat" or opts.merge_mode
+  if merge_mode == false then merge_mode = "none" end  -- Keras' None
   if not MERGE_MODES[merge_mode] then
-    error(("Bidirectional: merge_mode must be concat, sum, mul or ave, got %s"):format(tostring(merge_mode))
-      .. (merge_mode == false and " (Keras' None returns two outputs, which lurn's models cannot take yet)" or ""),
-      2)
+    error(("Bidirectional: merge_mode must be concat, sum, mul, ave, or false (\"none\": Keras' None, the two "
+      .. "outputs as a list), got %s"):format(tostring(merge_mode)), 2)
   end
   local setup_opts = {}
   for k, v in pairs(opts) do
@@ -65,6 +73,11 @@ function Bidirectional._new(layer, opts)
     if backward.return_sequences ~= layer.return_sequences then
       error("Bidirectional: layer and backward_layer must agree on return_sequences", 2)
     end
+    if backward.return_state ~= layer.return_state or backward.class_name ~= layer.class_name
+      or backward.units ~= layer.units then
+      error("Bidirectional: layer and backward_layer must be of one class and agree on units and return_state "
+        .. "(their states are given and returned side by side)", 2)
+    end
   end
   Layer._wrap(layer, self, 2)
   Layer._wrap(backward, self, 2)
@@ -81,9 +94,58 @@ function Bidirectional:_create()
   return core.bidirectional_layer(self.forward_layer._core, self.backward_layer._core, self.merge_mode)
 end
 
+-- What rnn_states needs (see there): the parts of the output, the states.
+function Bidirectional:_several_outputs()
+  return self.merge_mode == "none" or self.forward_layer.return_state
+end
+
+function Bidirectional:_state_shapes()
+  local out = {}
+  for _, inner in ipairs(self:_sublayers()) do
+    for _, s in ipairs(inner:_state_shapes()) do out[#out + 1] = s end
+  end
+  return out
+end
+
+function Bidirectional:_set_sequence(shape)
+  self._sequence_shape = shape and table.move(shape, 1, #shape, 1, {})
+  for _, inner in ipairs(self:_sublayers()) do inner:_set_sequence(shape) end
+end
+
+function Bidirectional:_parts()
+  if not self:_several_outputs() then return nil end
+  local out = {}
+  local part = self.forward_layer:_output_part()
+  if self.merge_mode == "none" then
+    out[1], out[2] = part, part
+  else
+    local shape = table.move(part.shape, 1, #part.shape, 1, {})
+    if self.merge_mode == "concat" then shape[#shape] = 2 * shape[#shape] end
+    out[1] = {shape = shape, keep_mask = part.keep_mask}
+  end
+  if self.forward_layer.return_state then
+    for _, s in ipairs(self:_state_shapes()) do out[#out + 1] = {shape = s, keep_mask = false} end
+  end
+  return out
+end
+
+Bidirectional._takes_initial_state = true
+Bidirectional.__call = at_user_line(function(self, x, opts)
+  self:_check_instance()
+  local y = rnn_states.call(self, x, opts)
+  if y ~= nil then return y end
+  if type(opts) == "table" then opts = opts.training end
+  return Layer.__call(self, x, opts)
+end)
+
 function Bidirectional:_built(input_shape)
   Layer._built(self, input_shape)
   for _, inner in ipairs(self:_sublayers()) do inner:_built(input_shape) end
+  if self._sequence_shape then  -- built on the packed sequence and states: say the sequence
+    for _, layer in ipairs{self, self.forward_layer, self.backward_layer} do
+      layer.input_shape = table.move(self._sequence_shape, 1, 2, 1, {})
+    end
+  end
 end
 
 -- The two layers, for whoever expands containers (per-layer statistics, weights).
@@ -142,7 +204,7 @@ function Bidirectional:get_config()
   local layers = require "lurn.layers"
   local cfg = Layer.get_config(self)
   cfg.layer, cfg.backward_layer = layers.serialize(self.forward_layer), layers.serialize(self.backward_layer)
-  cfg.merge_mode = self.merge_mode
+  cfg.merge_mode = self.merge_mode ~= "none" and self.merge_mode or false
   return cfg
 end
 

@@ -5,12 +5,17 @@
 -- bias_initializer ("zeros"), unit_forget_bias (true; LSTM), reset_after (true; GRU),
 -- kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer,
 -- return_sequences (false), go_backwards (false), input_shape = {timesteps, features}.
+-- return_state (false), as Keras: calling the layer gives a list {output, h} (SimpleRNN,
+-- GRU) or {output, h, c} (LSTM), the states after the last real step under a mask.
+-- layer(x, {initial_state = {h0[, c0]}}) starts from those states instead of zeros, as
+-- Keras' layer(x, initial_state=[...]) (tensors, or symbolic tensors in a functional
+-- model; each (batch, units)); layer(x, {training = true}) as layer(x, true).
 -- dropout (0) and recurrent_dropout (0), as Keras 2's: in training, each sample's input
 -- features (dropout) and the state entering the recurrent product (recurrent_dropout) are
 -- dropped with that probability (the kept ones scaled by 1 / (1 - rate)), masks drawn once
 -- per batch for all timesteps; one input mask for all gates without recurrent_dropout,
--- else one mask per gate on each side. stateful, return_state and unroll take only their
--- defaults (false, false, false). Weights in Keras' layout and order (get_weights):
+-- else one mask per gate on each side. stateful and unroll take only their defaults
+-- (false, false). Weights in Keras' layout and order (get_weights):
 -- kernel (features, k*units), recurrent_kernel (units, k*units), bias (k*units), with
 -- LSTM's gates i, f, c, o (k = 4) and GRU's z, r, h (k = 3; bias (2, 3*units) with
 -- reset_after, the input and the recurrent bias).
@@ -18,6 +23,8 @@
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local initializers = require "lurn.initializers"
+local rnn_states = require "lurn.rnn_states"
+local at_user_line = require "lurn.at_user_line"
 
 -- The activations the cells take (their derivative follows from their output).
 local CELL_ACTIVATIONS = {tanh = true, sigmoid = true, relu = true, softsign = true, linear = true}
@@ -25,7 +32,6 @@ local CELL_ACTIVATIONS = {tanh = true, sigmoid = true, relu = true, softsign = t
 -- Options Keras takes that lurn accepts only at their default value, with why.
 local DEFAULT_ONLY = {
   stateful = {false, "stateful recurrent layers are not supported (each batch starts from a zero state)"},
-  return_state = {false, "return_state is not supported yet (it needs models with several outputs)"},
   unroll = {false, "unroll is not supported (lurn's loop over time is already compiled)"},
   -- in every Keras 2 recurrent config, at values that change nothing
   implementation = {2, "implementation is Keras' choice of kernels; lurn has one (it computes the same)"},
@@ -84,6 +90,7 @@ local function new(cls, units, opts)
   self.use_bias = bool_option(cls, opts, "use_bias", true)
   self.return_sequences = bool_option(cls, opts, "return_sequences", false)
   self.go_backwards = bool_option(cls, opts, "go_backwards", false)
+  self.return_state = bool_option(cls, opts, "return_state", false)
   for _, key in ipairs{"dropout", "recurrent_dropout"} do
     local v = opts[key] == nil and 0 or opts[key]
     if type(v) ~= "number" or not (v >= 0 and v < 1) then
@@ -109,7 +116,33 @@ local function create(self)
     recurrent_initializer = self.recurrent_initializer, bias_initializer = self.bias_initializer,
     unit_forget_bias = self.unit_forget_bias, reset_after = self.reset_after,
     return_sequences = self.return_sequences, go_backwards = self.go_backwards, dropout = self.dropout,
-    recurrent_dropout = self.recurrent_dropout})
+    recurrent_dropout = self.recurrent_dropout, return_state = self.return_state,
+    initial_state = self._sequence_shape ~= nil, timesteps = self._sequence_shape and self._sequence_shape[1],
+    features = self._sequence_shape and self._sequence_shape[2]})
+end
+
+-- What rnn_states needs: the layer's states (h, and the LSTM's c), its output's parts
+-- with return_state, the sequence it reads with initial states.
+local function state_shapes(self)
+  local out = {}
+  for i = 1, self._gated and self.class_name == "LSTM" and 2 or 1 do out[i] = {self.units} end
+  return out
+end
+
+local function output_part(self)
+  local steps = self._sequence_shape and self._sequence_shape[1] or (self.input_shape and self.input_shape[1])
+  return {shape = self.return_sequences and {steps, self.units} or {self.units}, keep_mask = self.return_sequences}
+end
+
+local function parts(self)
+  if not self.return_state then return nil end
+  local out = {output_part(self)}
+  for i, s in ipairs(state_shapes(self)) do out[i + 1] = {shape = s, keep_mask = false} end
+  return out
+end
+
+local function set_sequence(self, shape)
+  self._sequence_shape = shape and table.move(shape, 1, #shape, 1, {})
 end
 
 local function get_config(self)
@@ -117,7 +150,8 @@ local function get_config(self)
   cfg.units, cfg.activation, cfg.use_bias = self.units, self.activation, self.use_bias
   cfg.recurrent_activation = self.recurrent_activation
   for _, key in ipairs(self._own_flags or {}) do cfg[key] = self[key] end
-  cfg.return_sequences, cfg.go_backwards = self.return_sequences, self.go_backwards
+  cfg.return_sequences, cfg.go_backwards, cfg.return_state = self.return_sequences, self.go_backwards,
+    self.return_state
   cfg.dropout, cfg.recurrent_dropout = self.dropout, self.recurrent_dropout
   for key, spec in pairs(DEFAULT_ONLY) do cfg[key] = spec[1] end
   for _, key in ipairs{"kernel_initializer", "recurrent_initializer", "bias_initializer"} do
@@ -189,6 +223,16 @@ local function define(class_name, spec)
   cls._own_flags = spec.flags
   cls._new = function(units, opts) return new(cls, units, opts) end
   cls._create, cls.get_config = create, get_config
+  cls._state_shapes, cls._parts, cls._set_sequence, cls._output_part = state_shapes, parts, set_sequence, output_part
+  cls._several_outputs = function(self) return self.return_state end
+  cls._takes_initial_state = true
+  cls.__call = at_user_line(function(self, x, opts)
+    self:_check_instance()
+    local y = rnn_states.call(self, x, opts)
+    if y ~= nil then return y end
+    if type(opts) == "table" then opts = opts.training end
+    return Layer.__call(self, x, opts)
+  end)
   cls.weights_from_torch = function(state) return from_torch(cls, state, spec.torch_order, spec.split_bias) end
   return cls
 end

@@ -19,6 +19,10 @@ function TimeDistributed._new(layer, opts)
       type(layer) == "table" and (rawget(layer, "class_name") and "the class " .. layer.class_name or "a table")
       or type(layer)), 2)
   end
+  if layer._several_outputs and layer:_several_outputs() then
+    error(("TimeDistributed: %s returns several tensors (return_state, or Bidirectional's merge_mode = false); "
+      .. "the inner layer must give one"):format(tostring(layer)), 2)
+  end
   local setup_opts = opts
   if opts.layer ~= nil then
     setup_opts = {}

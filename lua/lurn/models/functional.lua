@@ -83,6 +83,32 @@ local function graph_order(inputs, outputs)
   return post
 end
 
+-- The C layers of node t, run one after another on its inputs: the layer's own (itself,
+-- then a Lua activation if it has one), after a Pack of its inputs when it reads initial
+-- states; or, for one of the outputs of a call that gives several (t._slice), the Slice
+-- of the packed output that is this one (see lurn/rnn_states.lua). Made once per tensor.
+local function node_cores(t)
+  if t._slice then
+    t._slice.core = t._slice.core or core.slice_layer(t._slice.offset, t.shape, t._slice.keep_mask)
+    return {t._slice.core}
+  end
+  if not t._pack then return t.layer:cores() end
+  t._pack_core = t._pack_core or core.merge_layer("Pack")
+  local cores = {t._pack_core}
+  for _, c in ipairs(t.layer:cores()) do cores[#cores + 1] = c end
+  return cores
+end
+
+-- The nodes that are layer calls, without the slices of a call's outputs: what
+-- model.layers, the summary and the config show.
+local function layer_nodes(nodes)
+  local out = {}
+  for _, t in ipairs(nodes) do
+    if not t._slice then out[#out + 1] = t end
+  end
+  return out
+end
+
 -- The C graph of the nodes (inputs among them): a layer's C layers (itself, then a Lua
 -- activation if it has one) become consecutive nodes; input j is C node 1 - j. Several
 -- inputs or outputs are passed to C (io), packed side by side in x and y.
@@ -94,7 +120,7 @@ local function c_graph(nodes, inputs_list, outputs)
     if node_of[t] then goto continue end
     local from = {}
     for j, src in ipairs(t.inputs) do from[j] = node_of[src] end
-    for k, c in ipairs(t.layer:cores()) do
+    for k, c in ipairs(node_cores(t)) do
       cores[#cores + 1] = c
       inputs[#inputs + 1] = k == 1 and from or {#cores - 1}
     end
@@ -128,7 +154,8 @@ function Functional.new(opts, outputs, extra)
       error(("Model: output '%s' is an input: there are no layers between them"):format(output.layer.name), 2)
     end
   end
-  local nodes = graph_order(inputs, outputs)
+  local all_nodes = graph_order(inputs, outputs)
+  local nodes = layer_nodes(all_nodes)
   local layers, seen = {}, {}
   for i, t in ipairs(nodes) do
     if seen[t.layer] then
@@ -150,7 +177,7 @@ function Functional.new(opts, outputs, extra)
     multi_io.setup(self, inputs, outputs)
   end
   local m = core.model()
-  m:add(c_graph(nodes, inputs, outputs))
+  m:add(c_graph(all_nodes, inputs, outputs))
   m:build(self._packed_input_shape or self.input_shape)
   self._core = m
   self:_sync_trainable()
@@ -194,27 +221,64 @@ function Functional:_summary_table()
   for i, t in ipairs(self._nodes) do
     local layer = t.layer
     local shape = symbolic.shape_text(t.shape)
+    if t._parts then  -- a call that gives several tensors: their shapes, as Keras' list
+      local each = {}
+      for k, part in ipairs(t._parts) do each[k] = symbolic.shape_text(part.shape) end
+      shape = "[" .. table.concat(each, ", ") .. "]"
+    end
     local from = {}
-    for j, src in ipairs(t.inputs) do from[j] = src.layer.name .. "[0][0]" end
+    for j, src in ipairs(t.inputs) do from[j] = ("%s[0][%d]"):format(src.layer.name, src.tensor_index or 0) end
     rows[i] = {("%s (%s)"):format(layer.name, layer.class_name), t.is_input and ("[" .. shape .. "]") or shape,
                thousands((layer:_param_counts())), from}
   end
   return COLUMNS, rows
 end
 
+-- A tensor in a config: the name of the layer that made it, or {name, tensor_index} for
+-- one of the tensors of a call that gives several (Keras' [name, node, tensor_index]).
+local function tensor_ref(t)
+  if t.tensor_index and t.tensor_index > 0 then return {t.layer.name, t.tensor_index} end
+  return t.layer.name
+end
+
 -- What get_config (the Model base's) adds for a functional model: each layer's entry
--- gets its name and inbound_nodes, the names of the layers whose outputs it reads (in
--- the order of its inputs; Keras' inbound_nodes, simplified), and the config names the
--- input_layers and output_layers.
+-- gets its name and inbound_nodes, the tensors it reads (in the order of its inputs, the
+-- sequence then the initial states; Keras' inbound_nodes, simplified: see tensor_ref),
+-- and the config names the input_layers and output_layers.
 function Functional:_add_config(cfg)
   cfg.input_layers, cfg.output_layers = {}, {}
   for j, t in ipairs(self.inputs) do cfg.input_layers[j] = t.layer.name end
-  for k, t in ipairs(self.outputs) do cfg.output_layers[k] = t.layer.name end
+  for k, t in ipairs(self.outputs) do cfg.output_layers[k] = tensor_ref(t) end
   for i, t in ipairs(self._nodes) do
     local entry = cfg.layers[i]
     entry.name, entry.inbound_nodes = t.layer.name, {}
-    for j, src in ipairs(t.inputs) do entry.inbound_nodes[j] = src.layer.name end
+    for j, src in ipairs(t.inputs) do entry.inbound_nodes[j] = tensor_ref(src) end
   end
+end
+
+-- The symbolic tensor a config's reference names (see tensor_ref), among made (layer
+-- name -> the call's result: a symbolic tensor, or the list of several); nil if none.
+local function resolve_ref(made, ref)
+  local name, index = ref, 0
+  if type(ref) == "table" then name, index = ref[1], ref[2] end
+  local result = type(name) == "string" and made[name]
+  if not result or math.type(index) ~= "integer" or index < 0 then return nil end
+  if symbolic.is(result) then return index == 0 and result or nil end
+  return result[index + 1]
+end
+
+local function ref_text(ref)
+  if type(ref) == "table" then return ("%s[%s]"):format(tostring(ref[1]), tostring(ref[2])) end
+  return tostring(ref)
+end
+
+-- A layer of a config called on what its inbound_nodes name: a merge layer on its list,
+-- a layer with initial states (more than one input) on the sequence with them.
+local function call_from_config(layer, inputs)
+  if #inputs > 1 and layer._takes_initial_state then
+    return layer(inputs[1], {initial_state = table.move(inputs, 2, #inputs, 1, {})})
+  end
+  return layer(#inputs == 1 and inputs[1] or inputs)
 end
 
 --- Model.from_config(config): a new model with the layers get_config describes, connected
@@ -226,29 +290,29 @@ function Functional.from_config(config)
       .. "model:get_config gives)", 2)
   end
   local deserialize = require("lurn.layers").deserialize
-  local outputs = {}  -- layer name -> its symbolic output
+  local outputs = {}  -- layer name -> its symbolic output (or the list of several)
   for i, entry in ipairs(config.layers) do
     if type(entry) ~= "table" or type(entry.inbound_nodes) ~= "table" then
       error(("Model.from_config: layer %d has no inbound_nodes list"):format(i), 2)
     end
     local inputs = {}
-    for j, name in ipairs(entry.inbound_nodes) do
-      inputs[j] = outputs[name]
+    for j, ref in ipairs(entry.inbound_nodes) do
+      inputs[j] = resolve_ref(outputs, ref)
       if not inputs[j] then
-        error(("Model.from_config: layer %d reads '%s', which no layer before it makes"):format(i, tostring(name)), 2)
+        error(("Model.from_config: layer %d reads '%s', which no layer before it makes"):format(i, ref_text(ref)), 2)
       end
     end
     local layer = deserialize(entry)
     if layer.class_name == "InputLayer" then
       outputs[layer.name] = layer.output
-    else  -- a merge layer reads a list of 2 or more, the others one tensor
-      outputs[layer.name] = layer(#inputs == 1 and inputs[1] or inputs)
+    else  -- a merge layer reads a list of 2 or more, the others one tensor (and states)
+      outputs[layer.name] = call_from_config(layer, inputs)
     end
   end
   local function tensors(names)
     local list = {}
     for i, name in ipairs(names) do
-      list[i] = outputs[name]
+      list[i] = resolve_ref(outputs, name)
       if not list[i] then
         error("Model.from_config: input_layers and output_layers must name layers of the config", 3)
       end

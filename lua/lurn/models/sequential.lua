@@ -38,6 +38,11 @@ function Sequential:add(layer)
     return self
   end
   if not layer._create then error("Sequential:add expects a layer, got " .. tostring(layer), 2) end
+  if layer._several_outputs and layer:_several_outputs() then
+    error(("Sequential: %s returns several tensors (return_state, or Bidirectional's merge_mode = false); a "
+      .. "Sequential model's layers have one output each: use the functional API (lurn.Model)"):format(
+      tostring(layer)), 2)
+  end
   if #self.layers == 0 and layer.input_shape and not self.input_shape then self.input_shape = layer.input_shape end
   self.layers[#self.layers + 1] = layer
   -- built layers keep their weights: the C model is made again over them with the new one
