@@ -5,7 +5,7 @@ package.path = "scripts/experiments/?.lua;" .. package.path
 local lesson = require "lesson"
 local json = require "lurn.models.json"
 
-local LESSONS = {"early_stopping", "imbalance", "augmentation", "batch_size", "lr_schedule", "label_noise"}
+local LESSONS = {"early_stopping", "imbalance", "augmentation", "batch_size", "lr_schedule", "label_noise", "class_coverage"}
 
 local function load(name)
   rawset(_G, "LESSON_LOADING", true)
