@@ -46,6 +46,14 @@ local function missing_text(check, split)
   return table.concat(parts, ", ")
 end
 
+-- "class 2", "classes 0 and 1", "classes 0, 1 and 2"
+local function classes_text(list)
+  local parts = {}
+  for i, c in ipairs(list) do parts[i] = kit.num(c) end
+  if #parts == 1 then return "class " .. parts[1] end
+  return "classes " .. table.concat(parts, ", ", 1, #parts - 1) .. " and " .. parts[#parts]
+end
+
 -- x scaled by a StandardScaler fitted on the training rows only.
 local function scaled(x_train, others)
   local s = lurn.preprocessing.StandardScaler():fit(x_train)
@@ -172,7 +180,7 @@ local function run(ctx)
     local misses = {}
     for _, split in ipairs(s.check.splits) do
       if s.check.missing[split] then
-        misses[#misses + 1] = ("the %s part lacks class %s"):format(split, missing_text(s.check, split))
+        misses[#misses + 1] = ("the %s part lacks %s"):format(split, classes_text(s.check.missing[split]))
       end
     end
     if #misses == 0 then
@@ -197,11 +205,10 @@ local function run(ctx)
       if s.check.missing[s.held] then
         local present = {}
         for _, c in ipairs(CLASSES) do
-          if s.check.counts[s.held][c] > 0 then present[#present + 1] = tostring(c) end
+          if s.check.counts[s.held][c] > 0 then present[#present + 1] = c end
         end
         cost[#cost + 1] = ("its %s, %s, measures %s alone"):format(s.held == "val" and "val_accuracy" or "test accuracy",
-          kit.num(s.reported, "%.3f"), #present == 1 and "class " .. present[1]
-            or "classes " .. table.concat(present, ", ", 1, #present - 1) .. " and " .. present[#present])
+          kit.num(s.reported, "%.3f"), classes_text(present))
       end
       out[#out + 1] = ("Split \"%s\": check_splits, before training, found that %s; training confirmed it: %s."):format(s.name,
         table.concat(misses, " and "), #cost > 0 and table.concat(cost, "; ") or "no score showed it")
