@@ -590,6 +590,13 @@ static const lurn_tensor *graph_output_mask(const lurn_layer *l) {
   return g->n && !packed_outputs(g) ? g->nodes[g->n - 1].mask : NULL;
 }
 
+const lurn_tensor *lurn_graph_output_mask(const lurn_layer *l, int k) {
+  if (!l || l->ops != &graph_ops) return NULL;
+  const graph *g = l->impl;
+  if (!packed_outputs(g)) return k == 0 ? graph_output_mask(l) : NULL;
+  return k >= 0 && k < g->nout ? g->nodes[g->out_node[k] - 1].mask : NULL;
+}
+
 /* The width of output k's targets in the packed y: a label per row of its last axis for
  * a sparse cross-entropy, else one value per output value. */
 static int64_t target_width(const port *p, const lurn_loss *loss) {
@@ -618,10 +625,6 @@ lurn_status lurn_graph_loss(lurn_layer *l, const lurn_loss *loss, const lurn_ten
   for (int k = 0; k < g->nout; k++) {
     lurn_output_loss *part = &loss->outputs[k];
     node *nd = &g->nodes[g->out_node[k] - 1];
-    if (nd->mask)
-      return lurn_fail(LURN_EINVAL,
-                       "output %d still carries the mask of Embedding(mask_zero = true) or Masking: a loss over "
-                       "masked steps is not supported yet", k + 1);
     int64_t tw = target_width(&g->out[k], &part->loss), shape[2] = {batch, tw};
     lurn_status st = lurn_buffer_ensure(&g->target, 2, shape);
     if (st) return st;
@@ -639,8 +642,9 @@ lurn_status lurn_graph_loss(lurn_layer *l, const lurn_loss *loss, const lurn_ten
       if ((st = lurn_buffer_ensure(&nd->dout, g->out[k].ndim + 1, full))) return st;
       grad = nd->dout;
     }
-    st = lurn_loss_compute(fused ? &logits_loss : &part->loss, fused ? nd->layer->preactivation : nd->out, g->target,
-                           sample_weight, &part->value, grad);
+    /* an output that carries a mask leaves its padded steps out, as the model's one does */
+    st = lurn_loss_compute_masked(fused ? &logits_loss : &part->loss, fused ? nd->layer->preactivation : nd->out,
+                                  g->target, sample_weight, nd->mask, &part->value, grad);
     if (st) {
       char why[256]; /* lurn_fail writes the buffer lurn_last_error reads */
       snprintf(why, sizeof why, "%s", lurn_last_error());

@@ -244,12 +244,14 @@ function OutputMetric:log_keys()
   return keys
 end
 function OutputMetric:update(pred, y, sw)
+  if not self.several then return self.inner:update(pred, y, sw) end  -- the one output: all of it
   local n = pred:size(1)
   local shape = {n}
   for _, s in ipairs(self.port.shape) do shape[#shape + 1] = s end
   local p = pred:narrow(2, self.port.offset + 1, self.port.size):contiguous():reshape(shape)
   local t = y:narrow(2, self.y_offset + 1, self.y_width):contiguous()
-  self.inner:update(p, t, sw)
+  -- the padded steps of an output that carries a mask count for nothing, as its loss
+  metrics_lib._update({self.inner}, p, t, sw, self.core:output_mask(self.k))
 end
 
 -- An output's loss as Keras 2 logs it: the mean over the batches of that output's loss
@@ -279,7 +281,8 @@ function multi_io.new_metrics(model)
       local inner = metrics_lib.get(spec, loss_of(model, k).kind, p.shape[#p.shape])
       if type(spec) == "table" then inner:reset() end
       list[#list + 1] = setmetatable({name = prefix .. inner.name, inner = inner, port = p, prefix = prefix,
-                                      y_offset = y_offset, y_width = y_width}, OutputMetric)
+                                      y_offset = y_offset, y_width = y_width, k = k, several = several,
+                                      core = model._core}, OutputMetric)
     end
   end
   return list
