@@ -440,6 +440,17 @@ static lurn_status backward_layer(graph *g, node *nd, const lurn_tensor *x, cons
   return LURN_OK;
 }
 
+/* No input has a gradient yet; with packed inputs and dx wanted, each gets a buffer. */
+static lurn_status begin_input_grads(graph *g, int64_t batch, const lurn_tensor *dx) {
+  for (int j = 0; j < g->nin; j++) {
+    g->input_has_grad[j] = 0;
+    lurn_status st;
+    if (packed_inputs(g) && dx && (st = batch_buffer(&g->dinputs[j], batch, g->in[j].ndim, g->in[j].shape)))
+      return st;
+  }
+  return LURN_OK;
+}
+
 /* With packed inputs, dx gathers the inputs' gradients (zero for one no node sends one). */
 static lurn_status pack_input_grads(graph *g, lurn_tensor *dx) {
   if (!packed_inputs(g) || !dx) return LURN_OK;
@@ -477,11 +488,7 @@ static lurn_status backward_packed(lurn_layer *l, const lurn_tensor *x, const lu
     nd->has_grad = 1;
   }
   g->loss_grads = 0; /* used once */
-  for (int j = 0; j < g->nin; j++) {
-    g->input_has_grad[j] = 0;
-    if (packed_inputs(g) && dx && (st = batch_buffer(&g->dinputs[j], batch, g->in[j].ndim, g->in[j].shape)))
-      return st;
-  }
+  if ((st = begin_input_grads(g, batch, dx))) return st;
   for (int i = g->n - 1; i >= 0; i--) {
     node *nd = &g->nodes[i];
     lurn_layer *layer = nd->layer;
@@ -515,11 +522,7 @@ static lurn_status graph_backward(lurn_layer *l, const lurn_tensor *x, const lur
     if ((st = batch_buffer(&nd->dout, batch, nd->layer->out_ndim, nd->layer->out_shape))) return st;
     nd->has_grad = 0;
   }
-  for (int j = 0; j < g->nin; j++) {
-    g->input_has_grad[j] = 0;
-    if (packed_inputs(g) && dx && (st = batch_buffer(&g->dinputs[j], batch, g->in[j].ndim, g->in[j].shape)))
-      return st;
-  }
+  if ((st = begin_input_grads(g, batch, dx))) return st;
   for (int i = g->n - 1; i >= 0; i--) {
     node *nd = &g->nodes[i];
     lurn_layer *layer = nd->layer;
