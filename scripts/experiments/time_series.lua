@@ -147,6 +147,15 @@ local function run(ctx)
     title = "validation mse / always answering the mean", xlabel = "epoch", ylabel = "ratio (1 = the mean)"},
     "Validation mse relative to always answering the training mean (1: the plateau)")}
   -- a week of validation forecasts, raw against scaled, for the first cell
+  -- (the scaled model forecasts the scaled temperature: back to deg C through the training
+  -- rows' range, which the MinMaxScaler mapped to [0, 1])
+  local t_train = data:narrow(1, 1, split):select(2, 2)
+  local t_min, t_range = t_train:min(), t_train:max() - t_train:min()
+  for _, r in ipairs(records) do
+    if r.input == "scaled" then
+      for i, v in ipairs(r.forecast) do r.forecast[i] = v * t_range + t_min end
+    end
+  end
   local week = math.min(7 * 24, #records[1].actual)
   local function first(list) return table.move(list, 1, week, 1, {}) end
   plots[#plots + 1] = draw(ctx, "lines", "forecast.png", {
