@@ -2,6 +2,7 @@
 -- OUT/report.html (self-contained), each lesson's results in OUT/<name>/.
 --   build/lurn scripts/experiments/run_all.lua [--tiny | --quick | --full] [--only a,b]
 --                                              [--out DIR] [--seed N]
+--   build/lurn scripts/experiments/run_all.lua --list    the lessons' short names, in order
 -- Run from the repository root (scripts/run does). Each lesson is
 -- scripts/experiments/<name>.lua, loaded with LESSON_LOADING set (lesson.lua); a missing
 -- file is reported as missing, a lesson that fails gets a section with its error and the
@@ -27,7 +28,7 @@ local LESSONS = {
 
 local function usage(msg)
   io.stderr:write("run_all: " .. msg .. "\nusage: build/lurn scripts/experiments/run_all.lua [--tiny | --quick | --full]"
-    .. " [--only NAME,NAME] [--out DIR] [--seed N]\n")
+    .. " [--only NAME,NAME] [--out DIR] [--seed N] | --list\n")
   os.exit(2)
 end
 
@@ -43,6 +44,8 @@ local function parse(args)
     elseif a == "--only" and args[i + 1] then
       opts.only, i = {}, i + 1
       for name in args[i]:gmatch("[^,%s]+") do opts.only[name] = true end
+    elseif a == "--list" then
+      opts.list = true
     elseif a == "--seed" and math.tointeger(tonumber(args[i + 1])) then
       opts.seed, i = math.tointeger(tonumber(args[i + 1])), i + 1
     else
@@ -126,6 +129,10 @@ end
 
 local function main(args)
   local opts = parse(args)
+  if opts.list then
+    for _, l in ipairs(LESSONS) do print(l[1]) end
+    return true
+  end
   lesson.mkdir(opts.out)
   local chosen = {}
   for _, l in ipairs(LESSONS) do
