@@ -116,6 +116,8 @@ local function run_one(name, title, opts)
   LESSON_LOADING = nil
   if ok and (type(l) ~= "table" or type(l.run) ~= "function") then
     ok, l = false, ("%s did not return a lesson (it must end with `return lesson.main{...}`)"):format(path)
+  elseif ok and l.name ~= name then
+    ok, l = false, ("%s returned the lesson '%s': a lesson's name is its file's"):format(path, tostring(l.name))
   end
   if not ok then return {name = name, title = title, status = "error", error = l, seconds = lurn.clock() - started} end
   local threads = lurn.get_num_threads()
