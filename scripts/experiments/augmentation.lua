@@ -43,6 +43,9 @@ local function describe(g)
 end
 
 local function run(ctx)
+  -- small dense networks: one thread is as fast as two here, and keeps its pace when other programs are
+  -- busy on the cores (lurn's threads spin while they wait); run_all.lua restores the count
+  lurn.set_num_threads(1)
   local size = ctx.pick{
     tiny = {train = 200, val = 300, units = 32, epochs = 3, batch = 32},
     quick = {train = 1000, val = 2000, units = 256, epochs = 120, batch = 32},

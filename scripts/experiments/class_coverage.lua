@@ -77,6 +77,9 @@ local function scores(model, x, y)
 end
 
 local function run(ctx)
+  -- small dense networks: one thread is as fast as two here, and keeps its pace when other programs are
+  -- busy on the cores (lurn's threads spin while they wait); run_all.lua restores the count
+  lurn.set_num_threads(1)
   local size = ctx.pick{
     tiny = {units = 8, epochs = 5},
     quick = {units = 32, epochs = 60},
