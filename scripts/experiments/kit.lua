@@ -152,7 +152,7 @@ function kit.experiment_plots(ctx, files, who, captions)
   local out = {}
   for _, path in ipairs(files or {}) do
     local file = kit.rel(ctx, path)
-    local key = file:gsub("%.%w+$", "")
+    local key = file:match("[^/]+$"):gsub("%.%w+$", "")
     if key:sub(1, #who + 1) == who .. "_" then key = key:sub(#who + 2) end
     out[#out + 1] = {file = file, caption = captions and captions[key] or key}
   end
