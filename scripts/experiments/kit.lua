@@ -115,17 +115,23 @@ function kit.rel(ctx, path)
   return path
 end
 
---- lurn.plot[kind](spec) written to ctx.out/file -> {file =, caption =} for the section.
--- Without gnuplot the script with the numbers (.gp) is written instead.
+--- lurn.plot[kind](spec) written to ctx.out/file -> {file =, caption =} for the section
+-- (kind "history": spec.history is the History's lists, the rest its options). Without
+-- gnuplot the script with the numbers (.gp) is written instead.
 function kit.plot(ctx, kind, file, spec, caption)
   local copy = {}
   for k, v in pairs(spec) do copy[k] = v end
-  copy.file = ctx.out .. "/" .. file
-  local ok, err = pcall(lurn.plot[kind], copy)
+  local history = copy.history
+  copy.history = nil
+  local function draw()
+    copy.file = ctx.out .. "/" .. file
+    if kind == "history" then return pcall(lurn.plot.history, history, copy) end
+    return pcall(lurn.plot[kind], copy)
+  end
+  local ok, err = draw()
   if not ok and tostring(err):find("gnuplot was not found", 1, true) then
     file = file:gsub("%.%w+$", ".gp")
-    copy.file = ctx.out .. "/" .. file
-    ok, err = pcall(lurn.plot[kind], copy)
+    ok, err = draw()
   end
   if not ok then error(err, 0) end
   return {file = file, caption = caption}

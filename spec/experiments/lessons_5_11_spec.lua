@@ -7,7 +7,8 @@ local lesson = require "lesson"
 local json = require "lurn.models.json"
 local tiny = require "helpers.tiny_data"
 
-local LESSONS = {"lr_sweep", "optimizers", "capacity", "initialization", "dying_relu", "saturation"}
+local LESSONS = {"lr_sweep", "optimizers", "capacity", "initialization", "dying_relu", "saturation",
+                 "overfitting"}
 
 local function load(name)
   _G.LESSON_LOADING = true
