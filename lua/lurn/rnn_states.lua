@@ -20,11 +20,7 @@ local symbolic = require "lurn.symbolic"
 
 local states = {}
 
-local function numel(shape)
-  local n = 1
-  for _, v in ipairs(shape) do n = n * v end
-  return n
-end
+local numel = require("lurn.shape").numel
 
 local function text(shape)
   return symbolic.shape_text(shape)
@@ -190,6 +186,16 @@ function states.call(layer, x, opts)
     return nil  -- one tensor in, one out: the plain call (Layer.__call) does it
   end
   return states.eager_call(layer, x, given, training)
+end
+
+--- The __call of a layer that can give or take states (the recurrent layers, Bidirectional):
+-- states.call, else the plain Layer call.
+function states.layer_call(self, x, opts)
+  self:_check_instance()
+  local y = states.call(self, x, opts)
+  if y ~= nil then return y end
+  if type(opts) == "table" then opts = opts.training end
+  return require("lurn.layers.layer").__call(self, x, opts)
 end
 
 return states

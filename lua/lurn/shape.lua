@@ -23,6 +23,13 @@ function shape.list(t, where, what, level, max)
   return out
 end
 
+--- The number of values of a per-sample shape (the product of its sizes).
+function shape.numel(list)
+  local n = 1
+  for _, v in ipairs(list) do n = n * v end
+  return n
+end
+
 --- Whether a and b are the same shape: two lists of the same sizes.
 function shape.same(a, b)
   if type(a) ~= "table" or type(b) ~= "table" or #a ~= #b then return false end

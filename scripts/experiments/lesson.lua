@@ -13,7 +13,8 @@
 -- (progress on stderr)} and returns a section:
 --   {compared = Markdown: what was compared and why,
 --    tables = {{caption =, header = {...}, rows = {{...}, ...}}, ...},
---    plots = {{file = path under ctx.out, caption =}, ...},
+--    plots = {{file = path under ctx.out, caption =}, ...},  (file relative to ctx.out, or
+--      ctx.out .. "/NAME" as lurn.experiments' result.plots give it: lesson.run makes it relative)
 --    conclusion = Markdown computed from the numbers (never a canned sentence),
 --    results = plain data (numbers, strings, lists) for results.json}
 -- Modes: tiny (seconds: the specs), quick (scripts/run: all lessons in under 10 minutes on
@@ -55,9 +56,14 @@ local function write(path, text)
   f:close()
 end
 
-local function cell(v)
+--- A table cell as text: floats to 4 significant digits.
+function lesson.cell_text(v)
   if math.type(v) == "float" then return ("%.4g"):format(v) end
-  return tostring(v):gsub("|", "\\|")
+  return tostring(v)
+end
+
+local function cell(v)
+  return (lesson.cell_text(v):gsub("|", "\\|"))
 end
 
 --- A table as Markdown.
@@ -88,12 +94,22 @@ function lesson.section_markdown(l, section)
   return table.concat(parts, "\n")
 end
 
+--- A plot's file relative to the lesson's folder `dir` (the file as given when it lies
+-- elsewhere).
+function lesson.relative(dir, file)
+  file = tostring(file)
+  local prefix = dir:gsub("/+$", "") .. "/"
+  if file:sub(1, #prefix) == prefix then return file:sub(#prefix + 1) end
+  return file
+end
+
 --- Runs lesson l with options {mode =, out =, seed =}: the section, also written as
--- section.md and results.json in out/<name>/.
+-- section.md and results.json in out/<name>/. section.seconds is the wall-clock time
+-- (lurn.clock: os.clock would add up the CPU time of every thread).
 function lesson.run(l, opts)
   local dir = opts.out .. "/" .. l.name
   lesson.mkdir(dir)
-  local started = os.clock()
+  local started = lurn.clock()
   local ctx = {name = l.name, mode = opts.mode, out = dir, seed = opts.seed}
   function ctx.pick(sizes) return sizes[opts.mode] end
   function ctx.log(fmt, ...)
@@ -101,10 +117,13 @@ function lesson.run(l, opts)
   end
   lurn.manual_seed(opts.seed)
   local section = l.run(ctx)
-  section.seconds = os.clock() - started
+  if type(section) ~= "table" then error(("lesson %s: run(ctx) returned %s, not a section table"):format(l.name, type(section)), 0) end
+  for _, p in ipairs(section.plots or {}) do p.file = lesson.relative(dir, p.file) end
+  section.seconds = lurn.clock() - started
   write(dir .. "/section.md", lesson.section_markdown(l, section))
   write(dir .. "/results.json", json.encode({name = l.name, title = l.title, mode = opts.mode,
-                                             results = section.results or {}, conclusion = section.conclusion or ""}))
+                                             results = section.results or {}, conclusion = section.conclusion or "",
+                                             seconds = section.seconds}))
   return section
 end
 

@@ -440,6 +440,17 @@ static lurn_status backward_layer(graph *g, node *nd, const lurn_tensor *x, cons
   return LURN_OK;
 }
 
+/* No input has a gradient yet; with packed inputs and dx wanted, each gets a buffer. */
+static lurn_status begin_input_grads(graph *g, int64_t batch, const lurn_tensor *dx) {
+  for (int j = 0; j < g->nin; j++) {
+    g->input_has_grad[j] = 0;
+    lurn_status st;
+    if (packed_inputs(g) && dx && (st = batch_buffer(&g->dinputs[j], batch, g->in[j].ndim, g->in[j].shape)))
+      return st;
+  }
+  return LURN_OK;
+}
+
 /* With packed inputs, dx gathers the inputs' gradients (zero for one no node sends one). */
 static lurn_status pack_input_grads(graph *g, lurn_tensor *dx) {
   if (!packed_inputs(g) || !dx) return LURN_OK;
@@ -477,11 +488,7 @@ static lurn_status backward_packed(lurn_layer *l, const lurn_tensor *x, const lu
     nd->has_grad = 1;
   }
   g->loss_grads = 0; /* used once */
-  for (int j = 0; j < g->nin; j++) {
-    g->input_has_grad[j] = 0;
-    if (packed_inputs(g) && dx && (st = batch_buffer(&g->dinputs[j], batch, g->in[j].ndim, g->in[j].shape)))
-      return st;
-  }
+  if ((st = begin_input_grads(g, batch, dx))) return st;
   for (int i = g->n - 1; i >= 0; i--) {
     node *nd = &g->nodes[i];
     lurn_layer *layer = nd->layer;
@@ -515,11 +522,7 @@ static lurn_status graph_backward(lurn_layer *l, const lurn_tensor *x, const lur
     if ((st = batch_buffer(&nd->dout, batch, nd->layer->out_ndim, nd->layer->out_shape))) return st;
     nd->has_grad = 0;
   }
-  for (int j = 0; j < g->nin; j++) {
-    g->input_has_grad[j] = 0;
-    if (packed_inputs(g) && dx && (st = batch_buffer(&g->dinputs[j], batch, g->in[j].ndim, g->in[j].shape)))
-      return st;
-  }
+  if ((st = begin_input_grads(g, batch, dx))) return st;
   for (int i = g->n - 1; i >= 0; i--) {
     node *nd = &g->nodes[i];
     lurn_layer *layer = nd->layer;
@@ -590,6 +593,13 @@ static const lurn_tensor *graph_output_mask(const lurn_layer *l) {
   return g->n && !packed_outputs(g) ? g->nodes[g->n - 1].mask : NULL;
 }
 
+const lurn_tensor *lurn_graph_output_mask(const lurn_layer *l, int k) {
+  if (!l || l->ops != &graph_ops) return NULL;
+  const graph *g = l->impl;
+  if (!packed_outputs(g)) return k == 0 ? graph_output_mask(l) : NULL;
+  return k >= 0 && k < g->nout ? g->nodes[g->out_node[k] - 1].mask : NULL;
+}
+
 /* The width of output k's targets in the packed y: a label per row of its last axis for
  * a sparse cross-entropy, else one value per output value. */
 static int64_t target_width(const port *p, const lurn_loss *loss) {
@@ -618,10 +628,6 @@ lurn_status lurn_graph_loss(lurn_layer *l, const lurn_loss *loss, const lurn_ten
   for (int k = 0; k < g->nout; k++) {
     lurn_output_loss *part = &loss->outputs[k];
     node *nd = &g->nodes[g->out_node[k] - 1];
-    if (nd->mask)
-      return lurn_fail(LURN_EINVAL,
-                       "output %d still carries the mask of Embedding(mask_zero = true) or Masking: a loss over "
-                       "masked steps is not supported yet", k + 1);
     int64_t tw = target_width(&g->out[k], &part->loss), shape[2] = {batch, tw};
     lurn_status st = lurn_buffer_ensure(&g->target, 2, shape);
     if (st) return st;
@@ -639,8 +645,9 @@ lurn_status lurn_graph_loss(lurn_layer *l, const lurn_loss *loss, const lurn_ten
       if ((st = lurn_buffer_ensure(&nd->dout, g->out[k].ndim + 1, full))) return st;
       grad = nd->dout;
     }
-    st = lurn_loss_compute(fused ? &logits_loss : &part->loss, fused ? nd->layer->preactivation : nd->out, g->target,
-                           sample_weight, &part->value, grad);
+    /* an output that carries a mask leaves its padded steps out, as the model's one does */
+    st = lurn_loss_compute_masked(fused ? &logits_loss : &part->loss, fused ? nd->layer->preactivation : nd->out,
+                                  g->target, sample_weight, nd->mask, &part->value, grad);
     if (st) {
       char why[256]; /* lurn_fail writes the buffer lurn_last_error reads */
       snprintf(why, sizeof why, "%s", lurn_last_error());

@@ -369,10 +369,20 @@ static int l_record_stats(lua_State *L) {
   return 0;
 }
 
-/* m:output_mask() -> a copy of the mask (N, steps) the output of the last call carried (the
- * one its loss left the padded steps out by), or nil: the metrics weigh the steps by it. */
+/* m:output_mask([k]) -> a copy of the mask (N, steps) the output of the last call carried (the
+ * one its loss left the padded steps out by), or nil: the metrics weigh the steps by it.
+ * k (1-based): output k of a model of several outputs (a functional graph's). */
 static int l_output_mask(lua_State *L) {
-  const lurn_tensor *mask = lurn_model_output_mask(check_model(L, 1));
+  lurn_model *m = check_model(L, 1);
+  const lurn_tensor *mask;
+  if (lua_isnoneornil(L, 2)) {
+    mask = lurn_model_output_mask(m);
+  } else {
+    lua_Integer k = luaL_checkinteger(L, 2);
+    lurn_layer *top = lurn_model_size(m) == 1 ? lurn_model_layer(m, 0) : NULL;
+    luaL_argcheck(L, k >= 1 && k <= lurn_graph_noutputs(top), 2, "not an output of the model");
+    mask = lurn_graph_output_mask(top, (int)k - 1);
+  }
   if (!mask) {
     lua_pushnil(L);
     return 1;

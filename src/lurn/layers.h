@@ -87,13 +87,16 @@ lurn_status lurn_graph_add(lurn_layer *graph, lurn_layer *layer, const int *inpu
 lurn_status lurn_graph_set_io(lurn_layer *graph, int ninputs, const int *in_ndim, const int64_t *const *in_shape,
                               int noutputs, const int *out_nodes);
 int lurn_graph_noutputs(const lurn_layer *graph);  /* 0 if not a graph */
+/* The mask output k (0-based) carried in the last forward, or NULL. */
+const lurn_tensor *lurn_graph_output_mask(const lurn_layer *graph, int k);
 /* The loss of a graph with several outputs over its last training (with_grad) or
  * inference forward: loss->outputs[k] on output k, its targets the columns of y (N, ...)
  * that output takes, packed in output order (the output's per-sample size, or for a
  * sparse cross-entropy one label per row of its last axis). Each output's loss goes into
  * loss->outputs[k].value; *value is their sum weighted by loss->outputs[k].weight. With
  * with_grad, the gradients go into the outputs' own buffers for the next backward (whose
- * dy is then ignored), a softmax/sigmoid output under a cross-entropy fused as for one. */
+ * dy is then ignored), a softmax/sigmoid output under a cross-entropy fused as for one;
+ * an output carrying a mask leaves its padded steps out (lurn_loss_compute_masked). */
 lurn_status lurn_graph_loss(lurn_layer *graph, const lurn_loss *loss, const lurn_tensor *y,
                             const float *sample_weight, double *value, int with_grad);
 

@@ -130,13 +130,7 @@ function Bidirectional:_parts()
 end
 
 Bidirectional._takes_initial_state = true
-Bidirectional.__call = at_user_line(function(self, x, opts)
-  self:_check_instance()
-  local y = rnn_states.call(self, x, opts)
-  if y ~= nil then return y end
-  if type(opts) == "table" then opts = opts.training end
-  return Layer.__call(self, x, opts)
-end)
+Bidirectional.__call = at_user_line(rnn_states.layer_call)
 
 function Bidirectional:_built(input_shape)
   Layer._built(self, input_shape)

@@ -226,13 +226,7 @@ local function define(class_name, spec)
   cls._state_shapes, cls._parts, cls._set_sequence, cls._output_part = state_shapes, parts, set_sequence, output_part
   cls._several_outputs = function(self) return self.return_state end
   cls._takes_initial_state = true
-  cls.__call = at_user_line(function(self, x, opts)
-    self:_check_instance()
-    local y = rnn_states.call(self, x, opts)
-    if y ~= nil then return y end
-    if type(opts) == "table" then opts = opts.training end
-    return Layer.__call(self, x, opts)
-  end)
+  cls.__call = at_user_line(rnn_states.layer_call)
   cls.weights_from_torch = function(state) return from_torch(cls, state, spec.torch_order, spec.split_bias) end
   return cls
 end

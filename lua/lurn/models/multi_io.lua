@@ -10,14 +10,11 @@ local losses = require "lurn.losses"
 local metrics_lib = require "lurn.metrics"
 local symbolic = require "lurn.symbolic"
 local text = require "lurn.text"
+local shapes = require "lurn.shape"
 
 local multi_io = {}
 
-local function numel(shape)
-  local n = 1
-  for _, s in ipairs(shape) do n = n * s end
-  return n
-end
+local numel = require("lurn.shape").numel
 
 local function copy(list) return table.move(list, 1, #list, 1, {}) end
 
@@ -98,27 +95,39 @@ local function port_list(model, which)
   return list
 end
 
+-- Packs `v` (a list of tensors, or a table by name) for the ports of `which` side by side:
+-- (N, sum of widths); one port's tensor goes as it is. width(t, p, k, n) raises unless t (of
+-- n samples) fits port p (the k-th) and gives its width. `what` names the caller and `name`
+-- the data ("x", "y") in errors.
+local function pack(model, which, v, what, name, level, width)
+  local list = port_list(model, which)
+  local vs = per_port(v, list, what .. ": " .. name, level + 1)
+  local parts, n = {}, nil
+  for k, p in ipairs(list) do
+    local t = vs[k]
+    if not core.is_tensor(t) then
+      error(("%s: %s for %s '%s' must be a tensor, got %s"):format(what, name, list.singular, p.name,
+        symbolic.describe(t)), level + 1)
+    end
+    n = n or (t:dim() > 0 and t:size(1) or 0)
+    local w = width(t, p, k, n)
+    parts[k] = #list == 1 and t:contiguous() or t:contiguous():reshape{n, w}
+  end
+  return #parts == 1 and parts[1] or core.cat(parts, 2)
+end
+
 --- The inputs x (a list of tensors, or a table by input name) packed as the C model takes
 -- them, checked against the inputs' shapes: (N, sum of sizes). `what` names the caller.
 function multi_io.pack_inputs(model, x, what, level)
-  local list = port_list(model, "inputs")
-  local xs = per_port(x, list, what .. ": x", level + 1)
-  local parts, n = {}, nil
-  for j, p in ipairs(list) do
-    local t = xs[j]
-    if not core.is_tensor(t) then
-      error(("%s: x for input '%s' must be a tensor, got %s"):format(what, p.name, symbolic.describe(t)), level + 1)
-    end
+  return pack(model, "inputs", x, what, "x", level + 1, function(t, p, _, n)
     local s = t:shape()
-    n = n or s[1]
     local sample = table.move(s, 2, #s, 1, {})
-    if #s < 2 or s[1] ~= n or not require("lurn.shape").same(sample, p.shape) then
+    if #s < 2 or s[1] ~= n or not shapes.same(sample, p.shape) then
       error(("%s: x for input '%s' has shape %s; expected %s%s"):format(what, p.name, text.shape(s),
-        text.batch_shape(p.shape), s[1] ~= n and (" with " .. n .. " samples, as the first input") or ""), level + 1)
+        text.batch_shape(p.shape), s[1] ~= n and (" with " .. n .. " samples, as the first input") or ""), level + 3)
     end
-    parts[j] = #list == 1 and t:contiguous() or t:contiguous():reshape{n, p.size}
-  end
-  return #parts == 1 and parts[1] or core.cat(parts, 2)
+    return p.size
+  end)
 end
 
 -- The loss of output k: one of several, or the model's one loss (one output, several
@@ -137,25 +146,16 @@ end
 --- The targets y (a list of tensors, or a table by output name) packed after compile's
 -- losses: (N, sum of the targets' widths).
 function multi_io.pack_targets(model, y, what, level)
-  local list = port_list(model, "outputs")
-  local ys = per_port(y, list, what .. ": y", level + 1)
-  local parts, n = {}, nil
-  for k, p in ipairs(list) do
-    local t = ys[k]
-    if not core.is_tensor(t) then
-      error(("%s: y for output '%s' must be a tensor, got %s"):format(what, p.name, symbolic.describe(t)), level + 1)
-    end
-    n = n or t:size(1)
+  return pack(model, "outputs", y, what, "y", level + 1, function(t, p, k, n)
     local width = target_width(p, loss_of(model, k))
     if t:dim() < 1 or t:size(1) ~= n or t:numel() ~= n * width then
       error(("%s: y for output '%s' has shape %s; the output is %s and its loss (%s) takes %d value%s per sample%s")
         :format(what, p.name, text.shape(t:shape()), text.batch_shape(p.shape), loss_of(model, k).name,
           width, width == 1 and "" or "s", t:size(1) ~= n and (" and " .. n .. " samples, as the first") or ""),
-        level + 1)
+        level + 3)
     end
-    parts[k] = #list == 1 and t:contiguous() or t:contiguous():reshape{n, width}
-  end
-  return #parts == 1 and parts[1] or core.cat(parts, 2)
+    return width
+  end)
 end
 
 --- The packed predictions (N, sum of sizes) as a list of tensors, one per output (one
@@ -244,12 +244,14 @@ function OutputMetric:log_keys()
   return keys
 end
 function OutputMetric:update(pred, y, sw)
+  if not self.several then return self.inner:update(pred, y, sw) end  -- the one output: all of it
   local n = pred:size(1)
   local shape = {n}
   for _, s in ipairs(self.port.shape) do shape[#shape + 1] = s end
   local p = pred:narrow(2, self.port.offset + 1, self.port.size):contiguous():reshape(shape)
   local t = y:narrow(2, self.y_offset + 1, self.y_width):contiguous()
-  self.inner:update(p, t, sw)
+  -- the padded steps of an output that carries a mask count for nothing, as its loss
+  metrics_lib._update({self.inner}, p, t, sw, self.core:output_mask(self.k))
 end
 
 -- An output's loss as Keras 2 logs it: the mean over the batches of that output's loss
@@ -279,7 +281,8 @@ function multi_io.new_metrics(model)
       local inner = metrics_lib.get(spec, loss_of(model, k).kind, p.shape[#p.shape])
       if type(spec) == "table" then inner:reset() end
       list[#list + 1] = setmetatable({name = prefix .. inner.name, inner = inner, port = p, prefix = prefix,
-                                      y_offset = y_offset, y_width = y_width}, OutputMetric)
+                                      y_offset = y_offset, y_width = y_width, k = k, several = several,
+                                      core = model._core}, OutputMetric)
     end
   end
   return list
