@@ -4,6 +4,7 @@
 -- section.md and results.json are written in out/<name>/.
 package.path = "scripts/experiments/?.lua;" .. package.path
 local lesson = require "lesson"
+local lurn = require "lurn"
 local json = require "lurn.models.json"
 local tiny = require "helpers.tiny_data"
 
@@ -27,7 +28,14 @@ end
 
 describe("lessons 5 to 11 in tiny mode", function()
   local dir = tiny.temp_dir()
-  teardown(function() tiny.remove_dir(dir) end)
+  -- one thread: tiny models gain nothing from two, and two spinning threads on a busy
+  -- machine run many times slower (docs/api.md, "Tensors", Process)
+  local threads = lurn.get_num_threads()
+  setup(function() lurn.set_num_threads(1) end)
+  teardown(function()
+    lurn.set_num_threads(threads)
+    tiny.remove_dir(dir)
+  end)
 
   for _, name in ipairs(LESSONS) do
     it(name .. " writes its section, its results and its plots, with a conclusion from the numbers", function()
