@@ -124,6 +124,7 @@ local function by_name(records)
 end
 
 local function run(ctx)
+  kit.one_thread()
   local sizes = ctx.pick{
     tiny = {train = 200, val = 100, epochs = 1, depth = 4},
     quick = {train = 4000, val = 1000, epochs = 5, depth = 12},

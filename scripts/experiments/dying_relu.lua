@@ -86,6 +86,7 @@ local function dead_fractions(model, probe)
 end
 
 local function run(ctx)
+  kit.one_thread()
   local sizes = ctx.pick{
     tiny = {train = 300, val = 100, epochs = 2, depth = 2, width = 32, every = 2},
     quick = {train = 8000, val = 2000, epochs = 6, depth = 4, width = 256, every = 25},

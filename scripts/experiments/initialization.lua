@@ -52,6 +52,7 @@ local function hidden_rows(model, x, y)
 end
 
 local function run(ctx)
+  kit.one_thread()
   local sizes = ctx.pick{
     tiny = {train = 300, val = 100, epochs = 2, depth = 4},
     quick = {train = 12000, val = 3000, epochs = 10, depth = 8},

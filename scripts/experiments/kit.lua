@@ -43,6 +43,15 @@ function kit.fashion(sizes, shape)
           test = part(d.x_test, d.y_test, 1, sizes.test, shape)}
 end
 
+--- Pins lurn to one thread for the lesson (run_all.lua restores the count after it): the
+-- lessons' models are small, their numbers then repeat bit for bit on any machine, and two
+-- threads that spin while waiting for each other ran these lessons 10 to 16 x slower than
+-- one on a 2-core machine that something else kept busy (optimizers in quick mode: 184 s
+-- against 15 s).
+function kit.one_thread()
+  lurn.set_num_threads(1)
+end
+
 local function finite(v) return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge end
 kit.finite = finite
 

@@ -61,6 +61,7 @@ local function best_of(list)
 end
 
 local function run(ctx)
+  kit.one_thread()
   local sizes = ctx.pick{
     tiny = {train = 300, val = 100, epochs = 1, rates = {1e-2, 10}, steps = 20},
     quick = {train = 8000, val = 2000, epochs = 5, rates = {1e-4, 1e-3, 1e-2, 1e-1, 1, 10}, steps = 300},

@@ -50,6 +50,7 @@ local function epoch_reaching(list, target)
 end
 
 local function run(ctx)
+  kit.one_thread()
   local sizes = ctx.pick{
     tiny = {train = 300, val = 100, epochs = 2},
     quick = {train = 6000, val = 2000, epochs = 8},

@@ -51,6 +51,7 @@ local function measure(model, part)
 end
 
 local function run(ctx)
+  kit.one_thread()
   local sizes = ctx.pick{
     tiny = {train = 200, val = 200, test = 200, epochs = 4, patience = 1, width = 64},
     quick = {train = 1000, val = 2000, test = 2000, epochs = 50, patience = 5, width = 256},

@@ -63,6 +63,7 @@ local function mean(list)
 end
 
 local function run(ctx)
+  kit.one_thread()
   local sizes = ctx.pick{
     tiny = {train = 300, val = 100, epochs = 2, depth = 4, width = 16, every = 3},
     quick = {train = 12000, val = 3000, epochs = 10, depth = 10, width = 64, every = 75},
