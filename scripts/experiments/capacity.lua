@@ -203,7 +203,8 @@ local function run(ctx)
     s[#s + 1] = ("At step 0 the plain stack's first convolution had %s the gradient norm of its last (%s in the "
       .. "residual stack, %s with BatchNormalization)%s."):format(
       gp >= 1 and (kit.num(gp) .. " x") or ("1/" .. kit.num(1 / gp) .. " of"), kit.num(gr), kit.num(grads["deep residual+BN"].ratio),
-      gp < 0.1 and ": the gradient vanished on its way down, which the skip connections carry past" or
+      gp < 0.1 and (": the gradient vanished on its way down" .. (kit.finite(gr) and gr >= 10 * gp
+        and ", and the skip connections carried it past" or "")) or
         (gp < 0.5 and ": a gradient fading with depth" or ": no clear vanishing at this depth"))
   end
   for _, pair in ipairs{{"deep residual", res}, {"deep residual+BN", bn}} do

@@ -41,11 +41,16 @@ local function builder(depth, width, init)
   end
 end
 
--- The hidden layers' rows of layer_stats (the Dense layers but the last).
+-- The hidden layers' rows of layer_stats (the Dense layers but the last), each with
+-- grad_rms: the gradient norm over the square root of the layer's parameter count (the
+-- first layer has 784 inputs, the others `width`: root mean squares compare).
 local function hidden_rows(model, x, y)
   local rows = {}
   for _, row in ipairs(model:layer_stats(x, y)) do
-    if row.type == "Dense" then rows[#rows + 1] = row end
+    if row.type == "Dense" then
+      row.grad_rms = row.grad_norm and row.grad_norm / math.sqrt(model:get_layer(row.name):count_params())
+      rows[#rows + 1] = row
+    end
   end
   rows[#rows] = nil  -- the output layer
   return rows
@@ -68,8 +73,8 @@ local function run(ctx)
     lurn.manual_seed(ctx.seed)
     local rows = hidden_rows(builder(sizes.depth, width, init.make)(), probe.x, probe.y)
     local act, grad, dead = {}, {}, {}
-    for k, row in ipairs(rows) do act[k], grad[k], dead[k] = row.act_std, row.grad_norm, row.dead_fraction end
-    step0[i] = {name = init.name, act_std = act, grad_norm = grad, dead_fraction = dead}
+    for k, row in ipairs(rows) do act[k], grad[k], dead[k] = row.act_std, row.grad_rms, row.dead_fraction end
+    step0[i] = {name = init.name, act_std = act, grad_rms = grad, dead_fraction = dead}
   end
   ctx.log("4 initializers, %d hidden layers, %d epochs on %d images", sizes.depth, sizes.epochs, sizes.train)
   local configs = {}
@@ -88,7 +93,7 @@ local function run(ctx)
               final_val_accuracy = r.final_val_metric, first_epoch_loss = first_loss, history = r.history,
               diverged = r.diverged or false}
     rows[i] = {r.name, kit.cell(z.act_std[1]), kit.cell(z.act_std[mid]), kit.cell(z.act_std[depth]),
-               kit.cell(z.grad_norm[1]), kit.cell(z.grad_norm[depth]), kit.cell(z.dead_fraction[depth]),
+               kit.cell(z.grad_rms[1]), kit.cell(z.grad_rms[depth]), kit.cell(z.dead_fraction[depth]),
                kit.cell(first_loss), kit.cell(r.final_loss), kit.cell(r.best_val_loss), kit.cell(r.final_val_metric)}
   end
 
@@ -99,9 +104,9 @@ local function run(ctx)
     local a1, an = p.step0.act_std[1], p.step0.act_std[depth]
     local text
     if not kit.finite(a1) or a1 == 0 then
-      text = ("With %s the hidden activations were exactly 0 at step 0 (std %s in the first layer, gradient norm %s "
-        .. "in the first and %s in the last hidden layer)"):format(p.name, kit.num(a1), kit.num(p.step0.grad_norm[1]),
-        kit.num(p.step0.grad_norm[depth]))
+      text = ("With %s the hidden activations were exactly 0 at step 0 (std %s in the first layer, gradient %s "
+        .. "in the first and %s in the last hidden layer)"):format(p.name, kit.num(a1), kit.num(p.step0.grad_rms[1]),
+        kit.num(p.step0.grad_rms[depth]))
     else
       local ratio = an / a1
       text = ("With %s the activation std went from %s in the first hidden layer to %s in layer %d (%s)"):format(
@@ -109,9 +114,10 @@ local function run(ctx)
         ratio < 0.1 and ("%.2g x: the signal fades layer after layer"):format(ratio)
         or (ratio > 10 and ("%.3g x: the signal explodes"):format(ratio)
         or ("%.2g x: the signal keeps its scale"):format(ratio)))
-      local g1, gn = p.step0.grad_norm[1], p.step0.grad_norm[depth]
+      local g1, gn = p.step0.grad_rms[1], p.step0.grad_rms[depth]
       if kit.finite(g1) and kit.finite(gn) and gn > 0 then
-        text = text .. (", first-layer gradient norm %s x the last hidden layer's"):format(kit.num(g1 / gn))
+        text = text .. (", and the first layer's gradient (RMS per weight) was %s x the last hidden layer's"):format(
+          kit.num(g1 / gn))
       end
     end
     local learned
@@ -163,14 +169,14 @@ local function run(ctx)
   local act_series, grad_series = {}, {}
   for _, z in ipairs(step0) do
     act_series[#act_series + 1] = {y = z.act_std, label = z.name}
-    grad_series[#grad_series + 1] = {y = z.grad_norm, label = z.name}
+    grad_series[#grad_series + 1] = {y = z.grad_rms, label = z.name}
   end
   plots[#plots + 1] = kit.plot(ctx, "lines", "act_std_step0.png", {logy = true, xlabel = "hidden layer",
     ylabel = "activation std", title = "activation std per hidden layer at step 0", table.unpack(act_series)},
     "step 0: activation std per hidden layer (log scale; zeros cannot be drawn on it)")
-  plots[#plots + 1] = kit.plot(ctx, "lines", "grad_norm_step0.png", {logy = true, xlabel = "hidden layer",
-    ylabel = "gradient norm", title = "gradient norm per hidden layer at step 0", table.unpack(grad_series)},
-    "step 0: gradient norm per hidden layer (log scale)")
+  plots[#plots + 1] = kit.plot(ctx, "lines", "grad_rms_step0.png", {logy = true, xlabel = "hidden layer",
+    ylabel = "gradient RMS per weight", title = "gradient per hidden layer at step 0", table.unpack(grad_series)},
+    "step 0: gradient (root mean square per weight) per hidden layer (log scale; zeros cannot be drawn on it)")
   local acc = {}
   for _, r in ipairs(result.runs) do acc[#acc + 1] = {y = r.history.val_accuracy or {}, label = r.name} end
   plots[#plots + 1] = kit.plot(ctx, "lines", "val_accuracy.png", {xlabel = "epoch", ylabel = "validation accuracy",
@@ -180,12 +186,13 @@ local function run(ctx)
     compared = ("A multilayer perceptron of %d hidden ReLU layers of %d units on %d Fashion-MNIST images (validated on "
       .. "%d), every kernel drawn from one initializer: zeros, random_normal(stddev 0.05), glorot_uniform (Keras' "
       .. "default) or he_normal; biases zero. Step 0: `model:layer_stats` on 256 training images before any update "
-      .. "(activation std over the layer's outputs, gradient norm of its weights, the share of units dead on every "
-      .. "image). Then %d epochs of SGD (0.01, momentum 0.9) from those weights (`lurn.experiments.compare`)."):format(
-      sizes.depth, width, sizes.train, sizes.val, sizes.epochs),
+      .. "(activation std over the layer's outputs; the gradient of its weights as a root mean square per weight, its "
+      .. "norm over the square root of its parameter count, since the first layer has 784 inputs and the others %d; "
+      .. "the share of units dead on every image). Then %d epochs of SGD (0.01, momentum 0.9) from those weights (`lurn.experiments.compare`)."):format(
+      sizes.depth, width, sizes.train, sizes.val, width, sizes.epochs),
     tables = {{caption = "per initializer: step 0 and after training",
                header = {"initializer", "act std layer 1", ("act std layer %d"):format(mid),
-                         ("act std layer %d"):format(depth), "grad norm layer 1", ("grad norm layer %d"):format(depth),
+                         ("act std layer %d"):format(depth), "grad RMS layer 1", ("grad RMS layer %d"):format(depth),
                          ("dead share layer %d"):format(depth), "loss after epoch 1", "final loss", "best val loss", "final val accuracy"},
                rows = rows}},
     plots = plots,

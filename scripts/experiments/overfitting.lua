@@ -145,9 +145,9 @@ local function run(ctx)
         for i = 2, #per do
           if kit.finite(per[i].test_ce) and (calm == nil or per[i].test_ce < calm.test_ce) then calm = per[i] end
         end
-        local text = ("On the test set no remedy gained half a point over nothing (the best, %s, %s against %s): "
-          .. "here narrowing the gap bought no accuracy"):format(best.name, kit.pct(best.test_accuracy),
-          kit.pct(none.test_accuracy))
+        local text = ("On the test set no remedy gained half a point over nothing (the best, %s, %.2f%% against "
+          .. "%.2f%%): here narrowing the gap bought no accuracy"):format(best.name, 100 * best.test_accuracy,
+          100 * none.test_accuracy)
         if calm and calm.test_ce < 0.9 * none.test_ce then
           text = text .. (", only a model less overconfident on unseen images (test cross-entropy %s with %s against "
             .. "%s with nothing)"):format(kit.num(calm.test_ce), calm.name, kit.num(none.test_ce))
