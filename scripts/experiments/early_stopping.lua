@@ -1,6 +1,6 @@
 --- Lesson 12, early stopping: how long to train. A large multilayer perceptron learns a
 -- small Fashion-MNIST subset (first images of Debian's training file; validation from the
--- end of that file; a test part from the test file that no decision ever looks at). Four
+-- images after them; a test part from the test file that no decision ever looks at). Four
 -- runs from the same initial weights: too few epochs (the network stops while it is still
 -- learning), too many (it goes on after the validation loss has turned up, memorising the
 -- training images), and EarlyStopping{monitor = "val_loss", patience =} with and without

@@ -1,5 +1,5 @@
 --- What the bundled lessons 12 to 18 share beside lesson.lua: the real data they train on
--- (Fashion-MNIST subsets, the CSV sets of examples/data/), a fit that records its curves
+-- (Fashion-MNIST subsets through kit.lua, the CSV sets of examples/data/), a fit that records its curves
 -- and wall-clock time per epoch, plots written under the lesson's folder, and numbers as
 -- the sections print them. Loaded with require "lesson_kit" (lesson.lua puts
 -- scripts/experiments/ on package.path).
@@ -13,39 +13,19 @@ kit.FASHION_CLASSES = {"T-shirt/top", "trouser", "pullover", "dress", "coat", "s
 --- A Fashion-MNIST class's name from its label (0..9).
 function kit.fashion_name(label) return kit.FASHION_CLASSES[math.tointeger(label) + 1] end
 
-local fashion_cache
-
--- Debian's four files, read once per process (a runner loads every lesson in one process).
-local function fashion_all()
-  if not fashion_cache then
-    local xt, yt, xs, ys = lurn.datasets.fashion_mnist.load_data()
-    fashion_cache = {xt = xt, yt = yt, xs = xs, ys = ys}
-  end
-  return fashion_cache
-end
-
--- n images and labels from position `from` (1-based) of x, y: pixels scaled to [0, 1],
--- (n, 784) when flat, else channels last (n, 28, 28, 1).
-local function part(x, y, from, n, flat)
-  local xs = x:narrow(1, from, n):contiguous():div(255)
-  xs = flat and xs:reshape(n, 784):contiguous() or xs:reshape(n, 28, 28, 1):contiguous()
-  return xs, y:narrow(1, from, n):contiguous()
-end
-
---- Fashion-MNIST subsets {train = n, val = n, test = n, flat = true}: the training part
--- is the first `train` images of Debian's training file, the validation part the last
--- `val` images of that file (never overlapping the training part), the test part the
+--- Fashion-MNIST subsets {train = n, val = n, test = n, flat = true}, through kit.lua's
+-- kit.fashion (lessons 5 to 11 use it), so that a runner reads Debian's files once for all
+-- lessons: the training part is the first `train` images of the training file, the
+-- validation part the `val` images after them (never trained on), the test part the
 -- first `test` images of the test file. -> {x_train, y_train, x_val, y_val, x_test,
--- y_test} (the parts asked for).
+-- y_test} (the parts asked for), x in [0, 1], (n, 784) when flat, else (n, 28, 28, 1).
 function kit.fashion(sizes)
-  local all = fashion_all()
-  local total = all.xt:size(1)
-  local train, val = sizes.train or 0, sizes.val or 0
-  assert(train + val <= total, "lesson_kit.fashion: training and validation parts overlap")
+  local parts = require("kit").fashion({train = sizes.train, val = sizes.val, test = sizes.test},
+    sizes.flat and "flat" or "images")
   local out = {}
-  if train > 0 then out.x_train, out.y_train = part(all.xt, all.yt, 1, train, sizes.flat) end
-  if val > 0 then out.x_val, out.y_val = part(all.xt, all.yt, total - val + 1, val, sizes.flat) end
-  if (sizes.test or 0) > 0 then out.x_test, out.y_test = part(all.xs, all.ys, 1, sizes.test, sizes.flat) end
+  for _, name in ipairs{"train", "val", "test"} do
+    if parts[name] then out["x_" .. name], out["y_" .. name] = parts[name].x, parts[name].y end
+  end
   return out
 end
 

@@ -27,6 +27,23 @@ describe("lurn.experiments.lr_range_test", function()
     assert.matches("diverged at rate", r.report, 1, true)
   end)
 
+  it("leaves the first skip_start steps out of the suggestion, where the average rests on a few batches", function()
+    local opts = {min_lr = 1e-4, max_lr = 1e4, steps = 80, batch_size = 16, smoothing = 0.9}
+    local r = lurn.experiments.lr_range_test(build, x, y, opts)
+    assert.is_true(r.suggested_step > 10)
+    opts.skip_start = 40
+    local late = lurn.experiments.lr_range_test(build, x, y, opts)
+    assert.same(r.curve, late.curve)
+    if late.suggested_step then
+      assert.is_true(late.suggested_step > 40)
+    else
+      assert.matches("leaves out", late.report, 1, true)
+    end
+    opts.skip_start = 0
+    local all = lurn.experiments.lr_range_test(build, x, y, opts)
+    assert.is_true(all.suggested_step >= 2 and all.suggested_step <= r.suggested_step)
+  end)
+
   it("says so when the loss never falls", function()
     local r = lurn.experiments.lr_range_test(build, x, y, {min_lr = 1e-9, max_lr = 1e-8, steps = 10, batch_size = 16})
     assert.is_nil(r.suggested_lr)
@@ -56,5 +73,6 @@ describe("lurn.experiments.lr_range_test", function()
     assert.matches("unknown option 'epochs'", err{epochs = 2})
     assert.matches("at least 3 steps", err{steps = 2})
     assert.matches("smoothing must be a number in %[0, 1%)", err{smoothing = 1})
+    assert.matches("skip_start must be a whole number >= 0", err{skip_start = -1})
   end)
 end)

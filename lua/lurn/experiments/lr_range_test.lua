@@ -9,20 +9,22 @@ local report = require "lurn.experiments.report"
 
 local WHO = "lr_range_test"
 local KNOWN = {"seed", "batch_size", "plots", "plot_format", "verbose", "min_lr", "max_lr", "steps", "smoothing",
-               "diverge_factor", "optimizer"}
+               "diverge_factor", "optimizer", "skip_start"}
 
 local function log10(v) return math.log(v, 10) end
 
 -- The suggested rate: the steepest descent of the smoothed loss against log10(rate),
 -- taken by central differences at the points between the first and the lowest smoothed
--- loss (after the lowest point the loss is on its way up, before divergence). -> the
--- rate, its position, the slope (loss per decade); nil when the loss never fell, that is
--- when its lowest smoothed value is not at least 5% below the first (batch noise alone
--- makes small dips).
-local function suggest(rates, smoothed, lowest_at)
+-- loss (after the lowest point the loss is on its way up, before divergence), leaving out
+-- the first skip_start points: there the bias-corrected average still rests on a few
+-- batches, and its noise divided by the small step in log10(rate) makes false steep
+-- slopes (fastai's lr_find skips 10 as well). -> the rate, its position, the slope (loss
+-- per decade); nil when the loss never fell, that is when its lowest smoothed value is not
+-- at least 5% below the first (batch noise alone makes small dips).
+local function suggest(rates, smoothed, lowest_at, skip_start)
   if not (smoothed[lowest_at] <= 0.95 * smoothed[1]) then return nil end
   local best, at
-  for k = 2, lowest_at - 1 do
+  for k = math.max(2, skip_start + 1), lowest_at - 1 do
     local slope = (smoothed[k + 1] - smoothed[k - 1]) / (log10(rates[k + 1]) - log10(rates[k - 1]))
     if slope < 0 and (best == nil or slope < best) then best, at = slope, k end
   end
@@ -38,6 +40,10 @@ local function conclude(result)
       report.number(result.suggested_lr), report.number(result.slope), report.number(result.suggested_lr))
     out[#out + 1] = ("It was lowest (%s) at rate %s, %.2g decades higher."):format(report.number(result.lowest_loss),
       report.number(result.lowest_loss_lr), log10(result.lowest_loss_lr / result.suggested_lr))
+  elseif result.lowest_loss and result.lowest_loss <= 0.95 * c.smoothed[1] then
+    out[#out + 1] = ("The smoothed loss was lowest within the first %d steps, which the suggestion leaves out (their "
+      .. "average rests on a few batches): no rate is suggested. Start lower (min_lr) or give more steps."):format(
+      result.skip_start + 1)
   else
     out[#out + 1] = ("The smoothed loss never fell (by 5%% or more) between %s and %s: no rate is suggested. Widen the range (a lower "
       .. "min_lr, more steps), or look elsewhere: the data, the labels, the loss."):format(
@@ -65,6 +71,10 @@ local function lr_range_test(build, x, y, opts)
     error(("%s: smoothing must be a number in [0, 1), got %s"):format(WHO, tostring(smoothing)), 0)
   end
   local factor = runs.positive(WHO, "diverge_factor", opts.diverge_factor or 4)
+  local skip_start = opts.skip_start == nil and 10 or opts.skip_start
+  if math.type(skip_start) ~= "integer" or skip_start < 0 then
+    error(("%s: skip_start must be a whole number >= 0, got %s"):format(WHO, tostring(skip_start)), 0)
+  end
   runs.check_data(WHO, x, y)
   x, y = x:contiguous(), y:contiguous()
   local n, batch_size = x:size(1), opts.batch_size
@@ -109,9 +119,10 @@ local function lr_range_test(build, x, y, opts)
   result.curve = {learning_rates = rates, losses = losses, smoothed = smoothed}
   result.lowest_loss, result.lowest_loss_lr = lowest_at and lowest, lowest_at and rates[lowest_at]
   if lowest_at then
-    result.suggested_lr, result.suggested_step, result.slope = suggest(rates, smoothed, lowest_at)
+    result.suggested_lr, result.suggested_step, result.slope = suggest(rates, smoothed, lowest_at, skip_start)
   end
   result.optimizer = model.optimizer.class_name
+  result.skip_start = skip_start
 
   local rows = {{"start", rates[1], smoothed[1]}}
   if result.suggested_lr then rows[#rows + 1] = {"suggested (steepest descent)", result.suggested_lr,
