@@ -4,11 +4,12 @@
 -- the sections print them. Loaded with require "lesson_kit" (lesson.lua puts
 -- scripts/experiments/ on package.path).
 local lurn = require "lurn"
+local base = require "kit"
 
-local kit = {}
+-- what kit.lua has (min, max, one_thread, ...) is kit.lua's; below, what only 12 to 18 use
+local kit = setmetatable({}, {__index = base})
 
-kit.FASHION_CLASSES = {"T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
-                       "ankle boot"}
+kit.FASHION_CLASSES = base.CLASSES
 
 --- A Fashion-MNIST class's name from its label (0..9).
 function kit.fashion_name(label) return kit.FASHION_CLASSES[math.tointeger(label) + 1] end
@@ -20,7 +21,7 @@ function kit.fashion_name(label) return kit.FASHION_CLASSES[math.tointeger(label
 -- first `test` images of the test file. -> {x_train, y_train, x_val, y_val, x_test,
 -- y_test} (the parts asked for), x in [0, 1], (n, 784) when flat, else (n, 28, 28, 1).
 function kit.fashion(sizes)
-  local parts = require("kit").fashion({train = sizes.train, val = sizes.val, test = sizes.test},
+  local parts = base.fashion({train = sizes.train, val = sizes.val, test = sizes.test},
     sizes.flat and "flat" or "images")
   local out = {}
   for _, name in ipairs{"train", "val", "test"} do
@@ -83,24 +84,6 @@ function kit.fit(model, x, y, fit_opts)
           seconds_per_epoch = #times > 0 and total / #times or nil}
 end
 
---- The lowest value of a list and its 1-based position (NaN skipped).
-function kit.min(list)
-  local best, at
-  for i, v in ipairs(list or {}) do
-    if v == v and (best == nil or v < best) then best, at = v, i end
-  end
-  return best, at
-end
-
---- The highest value of a list and its 1-based position (NaN skipped).
-function kit.max(list)
-  local best, at
-  for i, v in ipairs(list or {}) do
-    if v == v and (best == nil or v > best) then best, at = v, i end
-  end
-  return best, at
-end
-
 --- The last value of a list.
 function kit.last(list) return list and list[#list] end
 
@@ -143,7 +126,6 @@ function kit.plot(ctx, plots, name, kind, spec, caption)
   return entry
 end
 
---- Sentences joined into the conclusion's paragraph.
-function kit.sentences(list) return table.concat(list, " ") end
+kit.sentences = base.join  -- sentences joined into the conclusion's paragraph
 
 return kit
