@@ -97,7 +97,7 @@ local function run(ctx)
   end
   -- 2. fit's validation_split = 0.2: the last 20% of the rows as given, held out before shuffling
   do
-    local n_val = math.floor(n * 0.2)  -- as fit holds them out (lua/lurn/models/model.lua, split_tail)
+    local n_val = n - math.floor(n * (1.0 - 0.2))  -- as fit holds them out (Keras 2's rule: split_tail in models/model.lua)
     splits[#splits + 1] = {name = "fit's validation_split = 0.2", key = "validation_split",
                            x_train = x:narrow(1, 1, n - n_val):contiguous(), y_train = y:narrow(1, 1, n - n_val):contiguous(),
                            x_test = x:narrow(1, n - n_val + 1, n_val):contiguous(),

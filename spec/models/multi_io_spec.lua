@@ -180,6 +180,42 @@ describe("functional models of several inputs and outputs", function()
     same_bits(out[1], m:predict(x)[1], "call and predict")
   end)
 
+  it("train a pooling on the second input (the relu plan skips the graph's inputs)", function()
+    local a, b = lurn.Input{shape = {4, 4, 1}}, lurn.Input{shape = {4, 4, 2}}
+    local pa = L.Flatten()(L.MaxPooling2D(2)(L.Conv2D(2, 3, {padding = "same", activation = "relu"})(a)))
+    local pb = L.Flatten()(L.MaxPooling2D(2)(b))
+    local m = lurn.Model{inputs = {a, b}, outputs = L.Dense(1)(L.Concatenate()({pa, pb}))}
+    m:compile{optimizer = "sgd", loss = "mse"}
+    assert.same({1}, m.output_shape)
+    assert.same({4, 4, 1}, m.input_shape[1])
+    gradcheck.check_model(m, m.loss, m:_x({gradcheck.rand_away({3, 4, 4, 1}, -1, 1, {0}, 0.05),
+                                           lurn.randn{3, 4, 4, 2}}, "spec"), lurn.randn{3, 1})
+  end)
+
+  it("name several outputs of one layer as Keras 2, and take partial tables of metrics and weights", function()
+    local x = lurn.Input{shape = {3, 2}}
+    local out, h, c = table.unpack(L.LSTM(2, {return_state = true, name = "lstm"})(x))
+    local m = lurn.Model{inputs = x, outputs = {out, h, c}}
+    assert.same({"lstm", "lstm_1", "lstm_2"}, m.output_names)
+    m:compile{optimizer = "sgd", loss = "mse", loss_weights = {lstm_1 = 0}, metrics = {lstm = {"mae"}}}
+    local y = {lurn.zeros{4, 2}, lurn.zeros{4, 2}, lurn.zeros{4, 2}}
+    local s = m:evaluate(lurn.randn{4, 3, 2}, y, {verbose = 0})
+    assert.near(s.lstm_loss + s.lstm_2_loss, s.loss, 1e-6)
+    assert.is_number(s.lstm_mae)
+    assert.is_nil(s.lstm_1_mae)
+    local config = m:get_compile_config()
+    assert.same({lstm_1 = 0}, config.loss_weights)
+  end)
+
+  it("are cloned by lurn.experiments' model maker with their per-output losses, weights and metrics", function()
+    local m = two_heads()
+    m:compile{optimizer = "adam", loss = {"sparse_categorical_crossentropy", "mse"}, loss_weights = {1, 0.5},
+              metrics = {cls = {"accuracy"}}}
+    local clone = require("lurn.experiments.runs").maker("spec", m)()
+    assert.equals(0.5, clone.loss.outputs[2].weight)
+    assert.same({cls = {"accuracy"}}, clone:get_compile_config().metrics)
+  end)
+
   it("name a model with one output's metrics as any model's", function()
     local a, b = lurn.Input{shape = {2}}, lurn.Input{shape = {2}}
     local m = lurn.Model{inputs = {a, b}, outputs = L.Dense(1, {activation = "sigmoid"})(L.Add()({a, b}))}

@@ -203,6 +203,23 @@ describe("Sequential training", function()
     close(model:evaluate(head_x, head_y, quiet).loss, history.history.loss[1], 1e-6)
   end)
 
+  it("validation_split keeps floor(n * (1 - split)) samples for training, as Keras 2", function()
+    -- 9 samples at 0.25: Keras trains on floor(6.75) = 6 and validates on 3 (floor(9 * 0.25)
+    -- would validate on 2)
+    local x, y = lurn.randn{9, 2}, lurn.randn{9, 1}
+    local model = mlp()
+    model:compile{optimizer = lurn.optimizers.SGD{learning_rate = 0}, loss = "mse"}
+    local history = model:fit(x, y, {epochs = 1, batch_size = 9, validation_split = 0.25, verbose = 0})
+    close(model:evaluate(x:narrow(1, 7, 3):contiguous(), y:narrow(1, 7, 3):contiguous(), quiet).loss,
+      history.history.val_loss[1], 1e-6)
+    close(model:evaluate(x:narrow(1, 1, 6):contiguous(), y:narrow(1, 1, 6):contiguous(), quiet).loss,
+      history.history.loss[1], 1e-6)
+    assert.error_matches(function() model:fit(x:narrow(1, 1, 1):contiguous(), y:narrow(1, 1, 1):contiguous(),
+      {validation_split = 0.5, verbose = 0}) end, "1 samples are not enough to split")
+    assert.error_matches(function() model:fit(x, y, {validation_split = 1e-17, verbose = 0}) end,
+      "9 samples are not enough to split into training and validation parts with validation_split = 1e%-17")
+  end)
+
   it("validation_data is evaluated after each epoch", function()
     local x, y = lurn.randn{12, 2}, lurn.randn{12, 1}
     local xv, yv = lurn.randn{5, 2}, lurn.randn{5, 1}

@@ -201,7 +201,7 @@ static void plan_fused_steps(graph *g) {
   for (int i = 0; i < g->n; i++) g->nodes[i].fuse = 0;
   for (int i = 0; i < g->n; i++) {
     node *nd = &g->nodes[i];
-    if (nd->merge || nd->inputs[0] == 0) continue;
+    if (nd->merge || nd->inputs[0] <= 0) continue; /* the graph's inputs (0, -1, ...) have no layer */
     node *below = &g->nodes[nd->inputs[0] - 1];
     /* an output's gradient also comes from the loss, without the relu applied */
     if (below->merge || below->consumers != 1 || is_output(g, nd->inputs[0]) ||

@@ -23,8 +23,9 @@ local function widened(model, factor)
     end
   end
   for i = 1, #dense - 1 do dense[i].units = math.max(1, math.floor(dense[i].units * factor + 0.5)) end
+  local c = model:get_compile_config()
   return getmetatable(model).from_config(config):compile{optimizer = runs.optimizer(WHO, model.optimizer),
-                                                       loss = model.loss, metrics = model._metric_specs}
+                                                       loss = c.loss, metrics = c.metrics, loss_weights = c.loss_weights}
 end
 
 -- The verdict of each record, against the others: overfitting when the final validation

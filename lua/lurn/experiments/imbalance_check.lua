@@ -132,7 +132,7 @@ local function conclude(result)
         report.number(r.accuracy)) end
     end
     if #drops > 0 then
-      out[#out + 1] = ("Accuracy fell with %s: the price of predicting the minority more often."):format(
+      out[#out + 1] = ("Accuracy fell with %s (compare the minority's recall and the majority's in the table)."):format(
         table.concat(drops, ", "))
     end
   end

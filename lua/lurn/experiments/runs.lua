@@ -105,8 +105,9 @@ end
 
 -- A copy of a model's compile settings, with a new optimizer object (fresh state).
 local function compile_settings(model)
-  return {optimizer = optimizers.deserialize(optimizers.serialize(model.optimizer)), loss = model.loss,
-          metrics = model._metric_specs}
+  local c = model:get_compile_config()
+  return {optimizer = optimizers.deserialize(optimizers.serialize(model.optimizer)), loss = c.loss,
+          metrics = c.metrics, loss_weights = c.loss_weights}
 end
 
 local function is_model(v)
@@ -128,7 +129,7 @@ function runs.maker(who, build)
     return function()
       local model = cls.from_config(config)
       return model:compile{optimizer = optimizers.deserialize(optimizers.serialize(settings.optimizer)),
-                           loss = settings.loss, metrics = settings.metrics}
+                           loss = settings.loss, metrics = settings.metrics, loss_weights = settings.loss_weights}
     end
   end
   if type(build) ~= "function" and not (getmetatable(build) or {}).__call then
@@ -177,7 +178,8 @@ end
 function runs.recompile(who, model, optimizer, learning_rate)
   if optimizer == nil and learning_rate == nil then return model end
   local opt = runs.optimizer(who, optimizer or model.optimizer, learning_rate)
-  return model:compile{optimizer = opt, loss = model.loss, metrics = model._metric_specs}
+  local c = model:get_compile_config()
+  return model:compile{optimizer = opt, loss = c.loss, metrics = c.metrics, loss_weights = c.loss_weights}
 end
 
 -- The layers of a config that take an activation, and which of them comes last (taken

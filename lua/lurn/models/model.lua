@@ -151,6 +151,8 @@ end
 function Model:compile(opts)
   check_options("compile", opts)
   opts = opts or {}
+  self._compile_config = {optimizer = opts.optimizer, loss = opts.loss, metrics = opts.metrics,
+                          loss_weights = opts.loss_weights}
   self.optimizer = optimizers.get(opts.optimizer or "rmsprop")
   if opts.loss == nil then error("compile: a loss is required (e.g. loss = \"sparse_categorical_crossentropy\")", 2) end
   if self._io then  -- several outputs: a loss, weights and metrics per output
@@ -170,6 +172,16 @@ function Model:compile(opts)
   if self._core then self:_sync_trainable() end
   self.compiled = true
   return self
+end
+
+--- model:get_compile_config() -> what compile was given ({optimizer =, loss =, metrics =,
+-- loss_weights =}, as given: names, objects, per-output lists or tables), or nil before
+-- compile (Keras 2.13's get_compile_config, as plain Lua values: compile it again with
+-- model:compile(config), giving a new optimizer object to start a fresh state).
+function Model:get_compile_config()
+  local c = self._compile_config
+  if not c then return nil end
+  return {optimizer = c.optimizer, loss = c.loss, metrics = c.metrics, loss_weights = c.loss_weights}
 end
 
 function Model:_new_metrics()
@@ -236,15 +248,22 @@ local function call_callbacks(cbs, method, ...)
   end
 end
 
--- Splits x, y into the first (1 - fraction) and the last fraction, as Keras does.
+-- Splits x, y into the first (1 - fraction) and the last fraction, as Keras 2 does
+-- (data_adapter.train_validation_split): the first floor(n * (1 - fraction)) samples
+-- train, the rest validate (178 samples at 0.2: 142 and 36, not 143 and 35), and a split
+-- that leaves either part empty is an error.
 local function split_tail(fraction, x, y, w)
   if type(fraction) ~= "number" or fraction < 0 or fraction >= 1 then
     error("fit: validation_split must be a number in [0, 1)", 3)
   end
+  if fraction == 0 then return x, y, w, nil end
   local n = x:size(1)
-  local n_val = math.floor(n * fraction)
-  if n_val == 0 then return x, y, w, nil end
-  local n_train = n - n_val
+  local n_train = math.floor(n * (1.0 - fraction))
+  if n_train == 0 or n_train == n then
+    error(("fit: %d samples are not enough to split into training and validation parts with validation_split "
+      .. "= %g (as Keras): give more data or another validation_split"):format(n, fraction), 3)
+  end
+  local n_val = n - n_train
   local val = {x:narrow(1, n_train + 1, n_val):contiguous(), y:narrow(1, n_train + 1, n_val):contiguous(),
                w and w:narrow(1, n_train + 1, n_val):contiguous()}
   return x:narrow(1, 1, n_train):contiguous(), y:narrow(1, 1, n_train):contiguous(),

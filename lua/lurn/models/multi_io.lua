@@ -18,13 +18,17 @@ local numel = require("lurn.shape").numel
 
 local function copy(list) return table.move(list, 1, #list, 1, {}) end
 
--- The ports of a list of symbolic tensors: name (the layer's, made unique), per-sample
--- shape and size, offset in the packed tensor.
+-- The ports of a list of symbolic tensors: name (the layer's; a name met again gets _1,
+-- _2, ... as Keras 2 names the outputs of one layer), per-sample shape and size, offset in
+-- the packed tensor.
 local function ports(tensors)
   local list, used, offset = {}, {}, 0
   for i, t in ipairs(tensors) do
-    local name = t.layer.name
-    if used[name] then name = name .. "_" .. i end
+    local name, count = t.layer.name, 0
+    while used[name] do
+      count = count + 1
+      name = t.layer.name .. "_" .. count
+    end
     used[name] = true
     list[i] = {name = name, shape = copy(t.shape), size = numel(t.shape), offset = offset}
     offset = offset + list[i].size
@@ -44,6 +48,9 @@ function multi_io.setup(model, inputs, outputs)
   model.input_shape, model.output_shape, model.input_names, model.output_names = {}, {}, {}, {}
   for j, p in ipairs(ins) do model.input_shape[j], model.input_names[j] = copy(p.shape), p.name end
   for k, p in ipairs(outs) do model.output_shape[k], model.output_names[k] = copy(p.shape), p.name end
+  -- as Keras: one input's (output's) shape is the shape itself, not a list of one
+  if #ins == 1 then model.input_shape = model.input_shape[1] end
+  if #outs == 1 then model.output_shape = model.output_shape[1] end
 end
 
 local function names_of(list)
@@ -54,8 +61,8 @@ end
 
 -- The entries of `v` for each port: a list in port order, or a table keyed by port names
 -- (Keras' dicts). A lone value is one entry (for one port); `broadcast` lets a lone value
--- stand for every port.
-local function per_port(v, list, what, level, broadcast)
+-- stand for every port; `partial` lets a table name only some ports (the others nil).
+local function per_port(v, list, what, level, broadcast, partial)
   local one = type(v) ~= "table" or core.is_tensor(v) or getmetatable(v) ~= nil or v.kind or v.update
   if one then
     if #list == 1 or broadcast then
@@ -83,7 +90,7 @@ local function per_port(v, list, what, level, broadcast)
       out[key] = v[key]
     end
   end
-  if n ~= #list then
+  if n ~= #list and not partial then
     error(("%s: the model has %d %s (%s), got %d"):format(what, #list, list.plural, names_of(list), n), level + 1)
   end
   return out
@@ -184,7 +191,9 @@ end
 function multi_io.compile(model, opts, level)
   local list = port_list(model, "outputs")
   local given = per_port(opts.loss, list, "compile: loss", level + 1, true)
-  local weights = opts.loss_weights and per_port(opts.loss_weights, list, "compile: loss_weights", level + 1) or {}
+  -- as Keras 2, loss_weights and metrics may name some outputs only (weight 1, no metrics)
+  local weights = opts.loss_weights and per_port(opts.loss_weights, list, "compile: loss_weights", level + 1, false,
+    true) or {}
   local loss = {outputs = {}, name = "multi_output"}
   for k, p in ipairs(list) do
     if given[k] == nil then error(("compile: no loss for output '%s'"):format(p.name), level + 1) end
@@ -209,7 +218,7 @@ function multi_io.compile(model, opts, level)
   end
   local per = {}
   if nested then
-    per = per_port(specs, list, "compile: metrics", level + 1)
+    per = per_port(specs, list, "compile: metrics", level + 1, false, true)
   else
     for k = 1, #list do per[k] = specs end
     if #list > 1 then
