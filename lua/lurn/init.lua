@@ -76,7 +76,7 @@ lurn.help = require("lurn.help").help
 
 -- Modules loaded on first use (lurn.experiments trains models: nothing to load before a
 -- script asks for it).
-local LAZY = {experiments = "lurn.experiments"}
+local LAZY = {experiments = "lurn.experiments", doctor = "lurn.doctor"}
 return setmetatable(lurn, {
   __index = function(t, name)
     local module = LAZY[name]

@@ -1,0 +1,99 @@
+--- The doctor's report (issue 19): the findings of lurn.doctor's checks, most severe
+-- first, each with its evidence (numbers) and its fix in the user's vocabulary.
+--
+-- A finding is {code =, severity = "error" | "warning" | "info", layer = (a layer name or
+-- nil), evidence = {plain numbers and strings}, message =, fix =}; codes are stable and
+-- documented in docs/doctor.md. Every check adds its findings with report:add(finding);
+-- report:has(code), tostring(report), report:write_html(path) and report:repair(...) read
+-- them. Internal layout: findings in the order added; sorted views made when asked.
+local Report = {}
+Report.__index = Report
+
+local SEVERITIES = {error = 1, warning = 2, info = 3}
+Report.SEVERITIES = SEVERITIES
+
+--- An empty report.
+function Report.new()
+  return setmetatable({findings = {}}, Report)
+end
+
+--- Adds a finding (checked: a code, a known severity, a message and a fix).
+function Report:add(f)
+  assert(type(f) == "table" and type(f.code) == "string" and SEVERITIES[f.severity]
+    and type(f.message) == "string", "doctor: a finding needs code, severity (error|warning|info) and message")
+  f.evidence = f.evidence or {}
+  self.findings[#self.findings + 1] = f
+  return f
+end
+
+--- Whether a finding of `code` is there (any severity, or the given one).
+function Report:has(code, severity)
+  for _, f in ipairs(self.findings) do
+    if f.code == code and (severity == nil or f.severity == severity) then return true end
+  end
+  return false
+end
+
+--- The findings of `code` (a list, maybe empty).
+function Report:get(code)
+  local out = {}
+  for _, f in ipairs(self.findings) do
+    if f.code == code then out[#out + 1] = f end
+  end
+  return out
+end
+
+--- The findings most severe first (stable: the order added within a severity).
+function Report:sorted()
+  local list = {}
+  for i, f in ipairs(self.findings) do list[i] = {f = f, i = i} end
+  table.sort(list, function(a, b)
+    local sa, sb = SEVERITIES[a.f.severity], SEVERITIES[b.f.severity]
+    if sa ~= sb then return sa < sb end
+    return a.i < b.i
+  end)
+  for i, e in ipairs(list) do list[i] = e.f end
+  return list
+end
+
+--- Findings of every report in `others` added to this one (a diagnosis gathers its parts).
+function Report:merge(other)
+  for _, f in ipairs(other.findings) do self.findings[#self.findings + 1] = f end
+  return self
+end
+
+local function evidence_text(e)
+  local keys = {}
+  for k in pairs(e) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = e[k]
+    if math.type(v) == "float" then v = ("%.4g"):format(v) end
+    if type(v) == "table" then
+      local items = {}
+      for i, x in ipairs(v) do items[i] = math.type(x) == "float" and ("%.4g"):format(x) or tostring(x) end
+      v = "{" .. table.concat(items, ", ") .. "}"
+    end
+    parts[#parts + 1] = ("%s = %s"):format(k, tostring(v))
+  end
+  return table.concat(parts, ", ")
+end
+
+--- A readable summary: a line per finding, most severe first, with evidence and fix.
+function Report:__tostring()
+  if #self.findings == 0 then return "lurn doctor: no findings" end
+  local counts = {error = 0, warning = 0, info = 0}
+  for _, f in ipairs(self.findings) do counts[f.severity] = counts[f.severity] + 1 end
+  local lines = {("lurn doctor: %d error(s), %d warning(s), %d note(s)"):format(counts.error, counts.warning,
+    counts.info)}
+  for _, f in ipairs(self:sorted()) do
+    lines[#lines + 1] = ("[%s] %s%s: %s"):format(f.severity, f.code, f.layer and (" (" .. f.layer .. ")") or "",
+      f.message)
+    if next(f.evidence) then lines[#lines + 1] = "    evidence: " .. evidence_text(f.evidence) end
+    if f.fix then lines[#lines + 1] = "    fix: " .. f.fix end
+  end
+  return table.concat(lines, "\n")
+end
+
+return Report
