@@ -1,0 +1,344 @@
+-- lurn.doctor.check_data (issue 19): for each data code, broken cases (different data) that
+-- get it and their fixed twins that get no warning or error; healthy shipped data sets
+-- with no warning or error; bad arguments as errors at the caller's line.
+local lurn = require "lurn"
+
+local check = lurn.doctor.check_data
+local SPARSE = "sparse_categorical_crossentropy"
+
+local function csv(name, target)
+  local df = lurn.data.read_csv("examples/data/" .. name .. ".csv")
+  local cols = {}
+  for _, c in ipairs(df.columns) do if c ~= target then cols[#cols + 1] = c end end
+  return df:to_tensor{columns = cols}, df:column(target)
+end
+
+local function scaled(x) return lurn.preprocessing.StandardScaler():fit_transform(x) end
+
+-- k well separated Gaussian blobs in d dimensions (seeded), labels 0..k-1 in turn.
+local function blobs(n, d, k, seed, sep)
+  lurn.manual_seed(seed)
+  local x = lurn.randn{n, d}
+  local y = lurn.zeros{n}
+  local centres = lurn.randn{k, d} * (sep or 6)
+  for i = 1, n do
+    local c = (i - 1) % k
+    y:set(i, c)
+    x:select(1, i):add_(centres:select(1, c + 1))
+  end
+  return x, y
+end
+
+-- The warnings and errors of a report (codes), for a readable failure.
+local function serious(report)
+  local out = {}
+  for _, f in ipairs(report.findings) do
+    if f.severity ~= "info" then out[#out + 1] = f.code end
+  end
+  return out
+end
+
+local function assert_broken(report, code)
+  assert(report:has(code), ("expected %s in:\n%s"):format(code, tostring(report)))
+end
+
+local function assert_clean(report)
+  assert(#serious(report) == 0, "expected no warning or error in:\n" .. tostring(report))
+end
+
+local function copy_flip(y, share, k, seed)
+  lurn.manual_seed(seed)
+  local out = y:clone()
+  local n = y:size(1)
+  local r = lurn.rand{n}
+  for i = 1, n do
+    if r:get(i) < share then out:set(i, (out:get(i) + 1 + (i % (k - 1))) % k) end
+  end
+  return out
+end
+
+describe("lurn.doctor.check_data", function()
+  describe("unscaled_features", function()
+    it("finds wine's raw features and passes them standardized", function()
+      local x, y = csv("wine", "target")
+      assert_broken(check(x, y, {loss = SPARSE}), "unscaled_features")
+      assert_clean(check(scaled(x), y, {loss = SPARSE}))
+    end)
+    it("finds breast cancer's raw features and passes them standardized", function()
+      local x, y = csv("breast_cancer", "target")
+      local r = check(x, y, {loss = SPARSE})
+      assert_broken(r, "unscaled_features")
+      assert.are.equal("warning", r:get("unscaled_features")[1].severity)
+      assert_clean(check(scaled(x), y, {loss = SPARSE}))
+    end)
+    it("finds inputs far above unit scale (raw pixels) and passes them divided by 255", function()
+      local x, y = blobs(400, 16, 3, 1)
+      local raw = (x + 10) * 20
+      assert_broken(check(raw, y), "unscaled_features")
+      assert_clean(check(scaled(raw), y))
+    end)
+  end)
+
+  describe("missing_values", function()
+    it("reports NaN as an error with the imputer as the fix, and passes the imputed twin", function()
+      local x, y = blobs(300, 5, 3, 2)
+      x:set(3, 2, 0 / 0); x:set(40, 4, 0 / 0)
+      local r = check(x, y, {loss = SPARSE})
+      assert_broken(r, "missing_values")
+      local f = r:get("missing_values")[1]
+      assert.are.equal("error", f.severity)
+      assert.are.equal(2, f.evidence.nan)
+      assert.truthy(f.fix:find("SimpleImputer", 1, true))
+      assert_clean(check(lurn.preprocessing.SimpleImputer{strategy = "median"}:fit_transform(x), y, {loss = SPARSE}))
+    end)
+    it("reports infinities in iris and NaN labels, and passes the clean twin", function()
+      local x, y = csv("iris", "target")
+      local bad = x:clone()
+      bad:set(10, 1, math.huge)
+      assert_broken(check(bad, y), "missing_values")
+      local ybad = y:clone()
+      ybad:set(5, 0 / 0)
+      assert_broken(check(x, ybad, {loss = SPARSE}), "missing_values")
+      assert_clean(check(x, y, {loss = SPARSE}))
+    end)
+    it("checks the validation data too", function()
+      local x, y = blobs(200, 4, 2, 3)
+      local xv = x:narrow(1, 1, 50):clone()
+      xv:set(1, 1, 0 / 0)
+      local r = check(x, y, {validation_data = {xv, y:narrow(1, 1, 50)}})
+      assert_broken(r, "missing_values")
+      assert.are.equal("validation x", r:get("missing_values")[1].evidence.split)
+    end)
+  end)
+
+  describe("constant_feature", function()
+    it("notes a constant column of iris; the twin without it is clean", function()
+      local x, y = csv("iris", "target")
+      local bad = x:clone()
+      bad:select(2, 2):fill(3)
+      assert_broken(check(bad, y), "constant_feature")
+      assert.is_false(check(x, y):has("constant_feature"))
+    end)
+    it("warns when a feature constant in training varies in the validation data", function()
+      local x, y = blobs(300, 4, 3, 4)
+      local xt, xv = x:narrow(1, 1, 200):clone(), x:narrow(1, 201, 100):clone()
+      local yt, yv = y:narrow(1, 1, 200), y:narrow(1, 201, 100)
+      xt:select(2, 3):fill(1)
+      local r = check(xt, yt, {validation_data = {xv, yv}})
+      assert_broken(r, "constant_feature")
+      assert.are.equal("warning", r:get("constant_feature")[1].severity)
+      assert.are.same({3}, r:get("constant_feature")[1].evidence.varying_elsewhere)
+      local keep = lurn.tensor{1, 2, 4}
+      assert_clean(check(xt:index(2, keep), yt, {validation_data = {xv:index(2, keep), yv}}))
+    end)
+  end)
+
+  describe("outliers", function()
+    it("finds a few extreme rows in standardized blobs; the twin without them is clean", function()
+      local x, y = blobs(500, 6, 2, 5)
+      local bad = x:clone()
+      for i = 1, 4 do bad:set(i * 7, 2, 1e4) end
+      assert_broken(check(bad, y), "outliers")
+      assert_clean(check(x, y))
+    end)
+    it("finds a mis-keyed value in breast cancer's standardized features", function()
+      local x, y = csv("breast_cancer", "target")
+      local xs = scaled(x)
+      local bad = xs:clone()
+      bad:set(100, 5, 500); bad:set(200, 5, 480)
+      local r = check(bad, y)
+      assert_broken(r, "outliers")
+      assert.are.same({5}, r:get("outliers")[1].evidence.columns)
+      assert_clean(check(xs, y))
+    end)
+  end)
+
+  describe("class_imbalance", function()
+    local function imbalanced()
+      local x, y = blobs(1000, 4, 2, 6, 3)
+      local keep = {}
+      local seen1 = 0
+      for i = 1, 1000 do
+        if y:get(i) == 0 then keep[#keep + 1] = i elseif seen1 < 40 then seen1 = seen1 + 1; keep[#keep + 1] = i end
+      end
+      local idx = lurn.tensor(keep)
+      return x:index(1, idx), y:index(1, idx)
+    end
+    it("warns on 500 to 40 and notes it when class_weight compensates", function()
+      local x, y = imbalanced()
+      local r = check(x, y)
+      assert_broken(r, "class_imbalance")
+      assert.are.equal("warning", r:get("class_imbalance")[1].severity)
+      local fixed = check(x, y, {class_weight = lurn.utils.compute_class_weight("balanced", y)})
+      assert_broken(fixed, "class_imbalance")
+      assert.are.equal("info", fixed:get("class_imbalance")[1].severity)
+      assert_clean(fixed)
+    end)
+    it("warns on a rare third class and notes it when sample_weight compensates", function()
+      local x, y = blobs(630, 3, 3, 7)
+      local keep, rare = {}, 0
+      for i = 1, 630 do
+        if y:get(i) ~= 2 then keep[#keep + 1] = i elseif rare < 15 then rare = rare + 1; keep[#keep + 1] = i end
+      end
+      local idx = lurn.tensor(keep)
+      x, y = x:index(1, idx), y:index(1, idx)
+      assert_broken(check(x, y), "class_imbalance")
+      local w = y:eq(2) * 13 + 1
+      assert_clean(check(x, y, {sample_weight = w}))
+    end)
+  end)
+
+  describe("split_missing_class", function()
+    it("finds a test split of iris without virginica; the stratified split is clean", function()
+      local x, y = csv("iris", "target")
+      local r = check(x:narrow(1, 1, 100), y:narrow(1, 1, 100),
+        {test_data = {x:narrow(1, 101, 50), y:narrow(1, 101, 50)}})
+      assert_broken(r, "split_missing_class")
+      local xtr, xte, ytr, yte = lurn.model_selection.train_test_split(x, y, {stratify = y, test_size = 0.3,
+        random_state = 1})
+      assert_clean(check(xtr, ytr, {test_data = {xte, yte}}))
+    end)
+    it("finds a validation class the training data lacks", function()
+      local x, y = blobs(400, 4, 4, 8)
+      local tr, va = {}, {}
+      for i = 1, 400 do
+        if i <= 300 then if y:get(i) ~= 3 then tr[#tr + 1] = i end else va[#va + 1] = i end
+      end
+      local r = check(x:index(1, lurn.tensor(tr)), y:index(1, lurn.tensor(tr)),
+        {validation_data = {x:index(1, lurn.tensor(va)), y:index(1, lurn.tensor(va))}})
+      assert_broken(r, "split_missing_class")
+      assert.are.same({3}, r:get("split_missing_class")[1].evidence.classes)
+      assert_clean(check(x:narrow(1, 1, 300), y:narrow(1, 1, 300),
+        {validation_data = {x:narrow(1, 301, 100), y:narrow(1, 301, 100)}}))
+    end)
+  end)
+
+  describe("train_test_overlap", function()
+    it("finds test rows copied from training blobs", function()
+      local x, y = blobs(600, 8, 3, 9)
+      local xt, yt = x:narrow(1, 1, 500), y:narrow(1, 1, 500)
+      local xte = lurn.cat({x:narrow(1, 501, 60), xt:narrow(1, 1, 40)}, 1)
+      local yte = lurn.cat({y:narrow(1, 501, 60), yt:narrow(1, 1, 40)}, 1)
+      local r = check(xt, yt, {test_data = {xte, yte}})
+      assert_broken(r, "train_test_overlap")
+      assert.are.equal(40, r:get("train_test_overlap")[1].evidence.rows)
+      assert_clean(check(xt, yt, {test_data = {x:narrow(1, 501, 100), y:narrow(1, 501, 100)}}))
+    end)
+    it("finds wine's first rows in its validation data", function()
+      local x, y = csv("wine", "target")
+      local xs = scaled(x)
+      local r = check(xs:narrow(1, 1, 150), y:narrow(1, 1, 150), {validation_data = {xs:narrow(1, 1, 30),
+        y:narrow(1, 1, 30)}})
+      assert_broken(r, "train_test_overlap")
+      assert.are.equal(30, r:get("train_test_overlap")[1].evidence.rows)
+      local xtr, xte, ytr, yte = lurn.model_selection.train_test_split(xs, y, {stratify = y, test_size = 0.2,
+        random_state = 0})
+      assert_clean(check(xtr, ytr, {validation_data = {xte, yte}}))
+    end)
+  end)
+
+  describe("label_noise", function()
+    it("finds 20% flipped labels of separated blobs; the clean labels pass", function()
+      local x, y = blobs(1200, 10, 4, 10)
+      local r = check(x, copy_flip(y, 0.2, 4, 1))
+      assert_broken(r, "label_noise")
+      assert.are.equal("warning", r:get("label_noise")[1].severity)
+      assert_clean(check(x, y))
+    end)
+    it("finds flipped labels of breast cancer; its own labels pass", function()
+      local x, y = csv("breast_cancer", "target")
+      local xs = scaled(x)
+      assert_broken(check(xs, copy_flip(y, 0.15, 2, 2), {loss = SPARSE}), "label_noise")
+      assert_clean(check(xs, y, {loss = SPARSE}))
+    end)
+  end)
+
+  describe("label_encoding_mismatch", function()
+    it("finds one-hot labels with a sparse loss; class numbers pass", function()
+      local x, y = csv("iris", "target")
+      local onehot = lurn.utils.to_categorical(y)
+      local r = check(x, onehot, {loss = SPARSE})
+      assert_broken(r, "label_encoding_mismatch")
+      assert.truthy(r:get("label_encoding_mismatch")[1].fix:find("categorical_crossentropy", 1, true))
+      assert_clean(check(x, y, {loss = SPARSE}))
+      assert_clean(check(x, onehot, {loss = "categorical_crossentropy"}))
+    end)
+    it("finds class numbers with categorical_crossentropy from a compiled model", function()
+      local x, y = blobs(200, 4, 3, 11)
+      local m = lurn.Sequential{lurn.layers.Dense(3, {input_shape = {4}, activation = "softmax"})}
+      m:compile{optimizer = "adam", loss = "categorical_crossentropy"}
+      assert_broken(check(x, y, {model = m}), "label_encoding_mismatch")
+      assert_clean(check(x, lurn.utils.to_categorical(y), {model = m}))
+    end)
+    it("finds labels outside the output range and multi-class labels with binary_crossentropy", function()
+      local x, y = blobs(300, 4, 3, 12)
+      local r = check(x, y, {loss = SPARSE, num_classes = 2})
+      assert_broken(r, "label_encoding_mismatch")
+      assert.are.equal(2, r:get("label_encoding_mismatch")[1].evidence.output_width)
+      assert_clean(check(x, y, {loss = SPARSE, num_classes = 3}))
+      assert_broken(check(x, y, {loss = "binary_crossentropy"}), "label_encoding_mismatch")
+      local shifted = y + 1
+      assert_broken(check(x, shifted, {loss = SPARSE, num_classes = 3}), "label_encoding_mismatch")
+    end)
+  end)
+
+  describe("healthy shipped data sets", function()
+    it("iris (raw), wine and breast cancer (standardized) have no warning or error", function()
+      local x, y = csv("iris", "target")
+      assert_clean(check(x, y, {loss = SPARSE, num_classes = 3}))
+      for _, name in ipairs{"wine", "breast_cancer"} do
+        x, y = csv(name, "target")
+        local xtr, xte, ytr, yte = lurn.model_selection.train_test_split(x, y, {stratify = y, test_size = 0.25,
+          random_state = 0})
+        local scaler = lurn.preprocessing.StandardScaler()
+        assert_clean(check(scaler:fit_transform(xtr), ytr, {loss = SPARSE, test_data = {scaler:transform(xte), yte}}))
+      end
+    end)
+    it("penguins (imputed, standardized) and the Seattle weather (standardized) have no warning or error", function()
+      local df = lurn.data.read_csv("examples/data/penguins.csv")
+      local x = df:to_tensor{columns = {"bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"}}
+      local y = lurn.preprocessing.LabelEncoder():fit_transform(df:column("species"))
+      local raw = check(x, y)
+      assert_broken(raw, "missing_values")
+      x = scaled(lurn.preprocessing.SimpleImputer{strategy = "median"}:fit_transform(x))
+      assert_clean(check(x, y, {loss = SPARSE}))
+      local w = lurn.data.read_csv("examples/data/seattle_weather_hourly.csv")
+      local xw = scaled(w:to_tensor{columns = {"pressure", "temperature", "wind"}})
+      assert_clean(check(xw:narrow(1, 1, 8000), xw:narrow(1, 2, 8000):select(2, 2), {loss = "mse"}))
+    end)
+    it("a Fashion-MNIST subset divided by 255 has no warning or error", function()
+      local ok, xtr, ytr, xte, yte = pcall(lurn.datasets.fashion_mnist.load_data)
+      if not ok then return pending("Fashion-MNIST is not installed") end
+      local x = xtr:narrow(1, 1, 6000):reshape(6000, 784) / 255
+      local xt = xte:narrow(1, 1, 2000):reshape(2000, 784) / 255
+      local r = check(x, ytr:narrow(1, 1, 6000), {loss = SPARSE, num_classes = 10,
+        test_data = {xt, yte:narrow(1, 1, 2000)}})
+      assert_clean(r)
+      -- and its broken twins: raw pixels, 25% flipped labels
+      assert_broken(check(x * 255, ytr:narrow(1, 1, 6000)), "unscaled_features")
+      assert_broken(check(x, copy_flip(ytr:narrow(1, 1, 6000), 0.25, 10, 3)), "label_noise")
+    end)
+  end)
+
+  describe("bad arguments", function()
+    it("are errors at the caller's line", function()
+      local x, y = blobs(50, 3, 2, 13)
+      local line = debug.getinfo(1, "l").currentline + 1
+      local ok, err = pcall(function() check(x, y, {validaton_data = {x, y}}) end)
+      assert.is_false(ok)
+      assert.truthy(err:find("data_spec.lua:" .. line .. ":", 1, true), err)
+      assert.truthy(err:find("unknown option 'validaton_data'", 1, true), err)
+      ok, err = pcall(function() check("x", y) end)
+      assert.is_false(ok)
+      assert.truthy(err:find("x must be a tensor", 1, true), err)
+      ok, err = pcall(function() check(x, y:narrow(1, 1, 10)) end)
+      assert.truthy(err:find("x has 50 samples but y has 10", 1, true), err)
+      ok, err = pcall(function() check(x, y, {validation_data = x}) end)
+      assert.truthy(err:find("validation_data must be {x, y}", 1, true), err)
+      ok, err = pcall(function() check(x, y, {categorical_columns = {7}}) end)
+      assert.truthy(err:find("not a feature position in 1..3", 1, true), err)
+      ok, err = pcall(function() check(x, y, {loss = "nope"}) end)
+      assert.truthy(err:find("unknown loss 'nope'", 1, true), err)
+    end)
+  end)
+end)
