@@ -142,6 +142,19 @@ local function continuous(stats, categorical, d)
   return out
 end
 
+-- The line that keeps the features not in `drop` (listed when few).
+local function keep_fix(drop, d)
+  local dropped, keep = {}, {}
+  for _, j in ipairs(drop) do dropped[j] = true end
+  for j = 1, d do if not dropped[j] then keep[#keep + 1] = j end end
+  if #keep == 0 then return "collect features that vary between samples: a constant input cannot be learned from" end
+  if #keep > 20 then
+    return ("x = x:index(2, keep)  -- keep: the %d positions 1..%d other than %s (the same columns of every split)")
+      :format(#keep, d, list_text(drop))
+  end
+  return ("x = x:index(2, lurn.tensor{%s})  -- the same columns of every split"):format(table.concat(keep, ", "))
+end
+
 local function check_constant(report, stats, categorical, d, others)
   local cols = {}
   for j = 1, d do
@@ -172,8 +185,7 @@ local function check_constant(report, stats, categorical, d, others)
   report:add{code = "constant_feature", severity = severity,
     evidence = {constant = #cols, features = d, columns = ints(cols), varying_elsewhere = ints(vary_list)},
     message = msg,
-    fix = ("x = x:index(2, lurn.tensor{%s})  -- keep the features that vary (the same columns of every split)"):format(
-      "...")}
+    fix = keep_fix(cols, d)}
 end
 
 -- unscaled_features: the default initializers (glorot_uniform, he_normal) keep a unit's
@@ -252,7 +264,9 @@ local function check_outliers(report, x, stats, cols)
     message = ("%d feature(s) (%s) hold %d value(s) beyond Tukey's far-out fences (3 IQR past the quartiles) "
       .. "that make the feature's std up to %.3g times what the rest gives: scaled by that std, the bulk of "
       .. "the values collapses near 0"):format(#flagged, list_text(flagged), rows, worst),
-    fix = "x = lurn.preprocessing.RobustScaler():fit_transform(x)  -- or remove the rows, or clip: x = x:clamp(lo, hi)"}
+    fix = "x = x:maximum(q1 - 3 * iqr):minimum(q3 + 3 * iqr)  -- clip each feature to its fences (q1, q3, iqr: "
+      .. "x's quartiles, lurn.preprocessing.RobustScaler's center_ and scale_ tell them), or drop the rows "
+      .. "if the values are mistakes"}
 end
 
 -- ---- the labels --------------------------------------------------------------------
