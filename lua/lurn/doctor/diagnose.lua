@@ -177,7 +177,7 @@ local function run(model, train, eval_train, eval_val, o)
     if at + b > n and at > 0 then order, at = core.randperm(n, "list"), 0 end
     local pos = table.move(order, at + 1, math.min(at + b, n), 1, {})
     at = at + #pos
-    local record = o.every and (step == 1 or step % o.every == 0 or step == o.steps)
+    local record = o.every and (step == 1 or step % o.every == 0 or step == o.steps) and true or false
     if record then model._core:record_stats(true) end
     local ok, logs = pcall(model.train_on_batch, model, runs.rows(train.x, pos), runs.rows(train.y, pos),
                            {return_dict = true, allow_nonfinite = true})
@@ -190,6 +190,7 @@ local function run(model, train, eval_train, eval_val, o)
       out.nan_step = step
       return out
     end
+    if step == o.mark then out.mark_loss = loss_on(model, eval_train, b) end
     if record and o.every then
       out.points[#out.points + 1] = {step = step, train = loss_on(model, eval_train, b),
                                      val = eval_val and loss_on(model, eval_val, b) or nil}
@@ -248,9 +249,12 @@ local function diagnose(model, x, y, opts)
   end
 
   local user_weights = model:get_weights()
+  -- one thread: the probe's batches are small, and a second thread mostly waits (and
+  -- competes with whatever else runs); the user's setting comes back at the end
+  local threads = core.get_num_threads()
+  core.set_num_threads(1)
+  local ok, err = pcall(function()
   local seed = opts.seed or 0
-  local threads = core.get_num_threads and core.get_num_threads()
-  local rng_state = random.get_state and random.get_state()
   random.manual_seed(seed)
   local make = runs.maker(WHO, model)
   local batch_size = opts.batch_size or 32
@@ -278,46 +282,35 @@ local function diagnose(model, x, y, opts)
   training.activations(report, start_rows, out_name, "at initialization")
   training.depth(report, start_rows, "at initialization")
 
-  -- 1. the user's rate, then a tenth and ten times it, for the same number of steps
-  local share = budget * 0.15
-  local first = run(main, train, eval_train, nil, {steps = short, batch_size = batch_size,
-                                                   deadline = core.clock() + share})
-  probe.short_steps = first.steps
-  local base = {short_steps = first.steps}
-  local losses, rates = {first.nan_step and 0 / 0 or loss_on(main, eval_train, batch_size)}, {lr}
-  if not scheduled and first.steps >= 10 then
+  -- 1. the user's rate for the probe's epochs (or its share of the budget), with statistics
+  -- and validation checkpoints, and its training loss after the first `short` steps
+  local every = math.max(1, math.ceil(total / 20))
+  local rest = run(main, train, eval_train, eval_val, {steps = total, batch_size = batch_size, every = every,
+                                                       mark = short, deadline = started + 0.6 * budget})
+  local nan_step = rest.nan_step
+  local marked = rest.mark_loss and short or rest.steps
+  probe.short_steps = marked
+  local base = {short_steps = marked}
+  local losses, rates = {rest.mark_loss or (nan_step and 0 / 0) or rest.points[#rest.points].train}, {lr}
+  -- 2. a tenth of the rate, and ten times it (again while that made no progress), for as many steps
+  if not scheduled and marked >= 10 then
     local function try(i, rate)
       random.manual_seed(seed + i)
       local m = copy(make, user_weights, rate)
-      local r = run(m, train, eval_train, nil, {steps = first.steps, batch_size = batch_size, deadline = math.huge})
+      local r = run(m, train, eval_train, nil, {steps = marked, batch_size = batch_size, deadline = math.huge})
       rates[i], losses[i] = rate, r.nan_step and 0 / 0 or loss_on(m, eval_train, batch_size)
     end
     try(2, lr / 10)
-    -- higher rates, 10x at a time, while none has made progress beyond the noise nor diverged
     local tol = RATE_NOISE * loss0
     for k = 1, 3 do
       try(2 + k, lr * 10 ^ k)
       local l = losses[2 + k]
-      if not finite(l) or l > loss0 + tol or l < loss0 - tol or core.clock() > deadline - 0.5 * budget then break end
+      if not finite(l) or l > loss0 + tol or l < loss0 - tol or core.clock() > deadline - 0.2 * budget then break end
     end
     probe.rates, probe.rate_losses = rates, losses
     lr_findings(report, base, rates, loss0, losses)
   end
-
-  -- 2. the user's rate on to the end of the budget, with statistics and validation
-  local rest = {points = {{step = first.steps, train = losses[1], val = loss_on(main, eval_val, batch_size)}}, stats = {}}
-  local nan_step = first.nan_step
-  if not nan_step then
-    local remaining = total - first.steps
-    if remaining > 0 then
-      local every = math.max(1, math.ceil(remaining / 20))
-      rest = run(main, train, eval_train, eval_val, {steps = remaining, batch_size = batch_size, every = every,
-                                                     deadline = deadline - 0.1 * budget})
-      table.insert(rest.points, 1, {step = 0, train = losses[1], val = nil})
-      nan_step = rest.nan_step and rest.nan_step + first.steps
-    end
-  end
-  probe.points, probe.steps = rest.points, first.steps + (rest.steps or 0)
+  probe.points, probe.steps = rest.points, rest.steps
   if nan_step then
     report:add{code = "nan_loss", severity = "error", evidence = {step = nan_step, learning_rate = lr},
                message = ("the training loss became NaN or infinite at step %d of the probe"):format(nan_step),
@@ -349,9 +342,10 @@ local function diagnose(model, x, y, opts)
                    .. "or more epochs"}
     end
   end
-  probe.seconds = core.clock() - started
-  if threads and core.set_num_threads then core.set_num_threads(threads) end
-  if rng_state and random.set_state then random.set_state(rng_state) end
+  end)
+  core.set_num_threads(threads)
+  if not ok then error(err, 0) end
+  report.probe.seconds = core.clock() - started
   return report
 end
 

@@ -77,9 +77,9 @@ function training.depth(report, rows, when)
   evidence.grad_norms = norms
   if gap <= 1 / training.DEPTH_GAP and not report:has("vanishing_gradients") then
     report:add{code = "vanishing_gradients", severity = "warning", layer = first.name, evidence = evidence,
-               message = ("relative to its weights, %s's gradient is %.2g times %s's %s: the early layers learn %d "
-                 .. "times slower or more, as the gradient shrinks through %d layers"):format(first.name, gap,
-                 last.name, when, math.floor(1 / gap), #list),
+               message = ("relative to its weights, %s's gradient is %.2g times %s's %s: the early layers learn %.3g "
+                 .. "times slower, as the gradient shrinks through %d layers"):format(first.name, gap,
+                 last.name, when, 1 / gap, #list),
                fix = "activation = \"relu\" with kernel_initializer = \"he_normal\" in the hidden layers, "
                  .. "BatchNormalization, or fewer layers"}
   elseif gap >= training.DEPTH_GAP and not report:has("exploding_gradients") then
@@ -115,8 +115,10 @@ function training.growth(report, rows_by_step)
 end
 
 --- overfitting from a run's checkpoints {train =, val =} (losses, in order): the
--- validation loss has risen from its lowest point while the training loss kept falling,
--- by more than `tolerance` (a share of the lowest validation loss) -> added or not.
+-- validation loss has risen from its lowest point while the training loss kept falling.
+-- The rise counts when it takes back more than `tolerance` (a share) of what the
+-- validation loss had gained from the first checkpoint to its lowest point, and is above
+-- 2% of that lowest loss (the checkpoints' noise) -> added or not.
 function training.overfitting(report, points, tolerance)
   tolerance = tolerance or 0.1
   if #points < 3 then return end
@@ -126,8 +128,8 @@ function training.overfitting(report, points, tolerance)
   end
   local last = points[#points]
   if not best or at == #points or not finite(last.val) or not finite(last.train) then return end
-  local rise = last.val - best
-  if rise > tolerance * math.max(best, 1e-12) and last.train < points[at].train then
+  local rise, gained = last.val - best, (finite(points[1].val) and points[1].val or best) - best
+  if rise > tolerance * gained and rise > 0.02 * best and last.train < points[at].train then
     report:add{code = "overfitting", severity = "warning",
                evidence = {best_val_loss = best, best_at = points[at].step or at, final_val_loss = last.val,
                            train_loss_at_best = points[at].train, final_train_loss = last.train},
