@@ -59,7 +59,14 @@ describe("lurn.doctor.diagnose", function()
 
   it("finds nothing wrong with a healthy model on the iris data set", function()
     local df = lurn.data.read_csv((os.getenv("LURN_SOURCE_DIR") or ".") .. "/examples/data/iris.csv")
-    assert.is_truthy(df)
+    local x = df:to_tensor{columns = {1, 2, 3, 4}}
+    local y = df:column("target")
+    x = lurn.preprocessing.StandardScaler():fit_transform(x)
+    lurn.manual_seed(7)
+    local m = lurn.Sequential{L.Dense(16, {input_shape = {4}, activation = "relu"}), L.Dense(3, {activation = "softmax"})}
+    m:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "sparse_categorical_crossentropy"}
+    local r = lurn.doctor.diagnose(m, x, y, {epochs = 20, batch_size = 16})
+    assert.same({}, serious(r))
   end)
 
   describe("lr_too_high and nan_loss", function()
