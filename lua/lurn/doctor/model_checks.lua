@@ -154,7 +154,8 @@ local function check_symmetry(chain, report)
                  evidence = {kernel_value = value, units = e.width, next_layer_constant = next_constant and 1 or 0},
                  message = ("every weight of %s's kernel is %g: its %d units start as copies of one unit and receive "
                    .. "the same gradient%s"):format(e.name, value, e.width,
-                   next_constant and " forever (the next layer's kernel is constant too)"
+                   stuck and " of 0 forever (relu(0) passes no gradient)"
+                   or next_constant and " forever (the next layer's kernel is constant too)"
                    or " up to the next layer's weights, so they stay nearly alike"),
                  fix = ("kernel_initializer = \"%s\" (the default glorot_uniform, or he_normal for relu) instead of a "
                    .. "constant"):format(e.activation == "relu" and "he_normal" or "glorot_uniform")}
