@@ -1,0 +1,352 @@
+--- lurn.doctor.diagnose(model, x, y, {validation_data =, epochs =, batch_size =,
+-- budget_seconds =, seed =}) -> a report (issue 19; docs/doctor.md). The data checks
+-- (lurn.doctor.data, when there), the static checks of the compiled model
+-- (model_checks.lua), then a short instrumented training probe on a copy of the model
+-- (the user's model is never changed): the run at the user's rate with per-layer
+-- statistics, and two short runs at a tenth and ten times the rate to place it.
+local core = require "lurn.core"
+local options = require "lurn.options"
+local at_user_line = require "lurn.at_user_line"
+local random = require "lurn.random"
+local runs = require "lurn.experiments.runs"
+local layer_stats = require "lurn.training.layer_stats"
+local Report = require "lurn.doctor.report"
+local model_checks = require "lurn.doctor.model_checks"
+local training = require "lurn.doctor.training_checks"
+
+local WHO = "diagnose"
+local KNOWN = {"validation_data", "epochs", "batch_size", "budget_seconds", "seed"}
+local finite = training.finite
+
+local EVAL_ROWS = 1024     -- rows the probe's losses and statistics are measured on
+local SHORT_STEPS = 200    -- steps of the three runs that place the learning rate
+local RATE_NOISE = 0.05    -- share of the initial loss two short runs must differ by to count
+
+local function fail(fmt, ...) error(fmt:format(...), 0) end
+
+local function describe(v)
+  if core.is_tensor(v) then return "a tensor" end
+  return type(v)
+end
+
+local function check_args(model, x, y, opts)
+  if type(model) ~= "table" or type(model.get_config) ~= "function" then
+    fail("%s: model must be a lurn model, got %s", WHO, describe(model))
+  end
+  if not model.compiled then fail("%s: the model must be compiled: call model:compile{...} first", WHO) end
+  if model._io then fail("%s: models with several inputs or outputs are not supported yet", WHO) end
+  if not core.is_tensor(x) then fail("%s: x must be a tensor, got %s", WHO, describe(x)) end
+  if not core.is_tensor(y) then fail("%s: y must be a tensor, got %s", WHO, describe(y)) end
+  if x:dim() == 0 or y:dim() == 0 or x:size(1) ~= y:size(1) then
+    fail("%s: x and y must have the same number of samples, got shapes {%s} and {%s}", WHO,
+      table.concat(x:shape(), ", "), table.concat(y:shape(), ", "))
+  end
+  if x:size(1) < 4 then fail("%s: needs at least 4 samples, got %d", WHO, x:size(1)) end
+  opts = opts or {}
+  local vd = opts.validation_data
+  if vd ~= nil and (type(vd) ~= "table" or not core.is_tensor(vd[1]) or not core.is_tensor(vd[2])) then
+    fail("%s: validation_data must be {x_val, y_val} (two tensors), got %s", WHO, describe(vd))
+  end
+  if opts.epochs ~= nil then runs.count(WHO, "epochs", opts.epochs) end
+  if opts.batch_size ~= nil then runs.count(WHO, "batch_size", opts.batch_size) end
+  if opts.budget_seconds ~= nil then runs.positive(WHO, "budget_seconds", opts.budget_seconds) end
+  if opts.seed ~= nil and math.type(opts.seed) ~= "integer" then
+    fail("%s: seed must be an integer, got %s", WHO, tostring(opts.seed))
+  end
+end
+
+-- The data checks of lurn.doctor.data, when that part is there.
+local function data_findings(report, x, y, opts)
+  local ok, data = pcall(require, "lurn.doctor.data")
+  if not ok or type(data) ~= "table" or type(data.check_data) ~= "function" then return end
+  local done, found = pcall(data.check_data, x, y, {validation_data = opts.validation_data})
+  if done and type(found) == "table" and found.findings then report:merge(found) end
+end
+
+-- What fit would refuse, as findings: non-finite values, labels outside the output.
+-- -> true when the probe can run.
+local function fit_refusals(report, model, x, y, vd)
+  local clean = true
+  for _, part in ipairs{{"x", x}, {"y", y}, {"validation x", vd and vd[1]}, {"validation y", vd and vd[2]}} do
+    local t = part[2]
+    if t then
+      local pos, v = core.first_nonfinite(t:contiguous())
+      if pos then
+        clean = false
+        if not report:has("missing_values") then
+          report:add{code = "missing_values", severity = "error",
+                     evidence = {data = part[1], first_position = pos, value = tostring(v)},
+                     message = ("%s holds %s (first at flat position %d): fit refuses it, and a NaN input turns the "
+                       .. "weights into NaN"):format(part[1], tostring(v), pos),
+                     fix = "drop or impute the rows (lurn.preprocessing.SimpleImputer{strategy = \"mean\"})"}
+        end
+      end
+    end
+  end
+  if not clean then return false end
+  for _, part in ipairs{{"fit", y}, {"fit: validation_data", vd and vd[2]}} do
+    if part[2] then
+      local ok, err = pcall(model._check_labels, model, part[2]:contiguous(), part[1])
+      if not ok then
+        clean = false
+        if not report:has("label_encoding_mismatch") then
+          report:add{code = "label_encoding_mismatch", severity = "error",
+                     evidence = {output_units = model.output_shape[#model.output_shape], loss = model.loss.kind},
+                     message = (tostring(err):gsub("^[^\n]-:%d+: ", "")),
+                     fix = "labels must be 0-based class numbers below the output's units: relabel them "
+                       .. "(lurn.preprocessing.LabelEncoder) or widen the output Dense"}
+        end
+      end
+    end
+  end
+  return clean
+end
+
+-- The loss of always predicting the training labels' frequencies (or mean): what a model
+-- that learned nothing from x reaches; nil for losses it is not defined for here.
+local function constant_loss(loss, y)
+  local kind = loss.kind
+  if kind == "sparse_categorical_crossentropy" or kind == "categorical_crossentropy" then
+    local labels = runs.labels(y)
+    local counts, n = {}, labels:size(1)
+    for i = 1, n do
+      local c = labels:get(i)
+      counts[c] = (counts[c] or 0) + 1
+    end
+    local h = 0
+    for _, c in pairs(counts) do h = h - c / n * math.log(c / n) end
+    return h
+  elseif kind == "binary_crossentropy" then
+    local p = y:mean()
+    if p <= 0 or p >= 1 then return 0 end
+    return -(p * math.log(p) + (1 - p) * math.log(1 - p))
+  elseif kind == "mean_squared_error" then
+    local m = y:mean()
+    return ((y - m) * (y - m)):mean()
+  end
+  return nil
+end
+
+-- The probe's data: rows to train on, a fixed training subset and a validation subset to
+-- measure on.
+local function probe_data(x, y, opts)
+  local n = x:size(1)
+  local train, val
+  if opts.validation_data then
+    train = {x = x:contiguous(), y = y:contiguous()}
+    val = {x = opts.validation_data[1]:contiguous(), y = opts.validation_data[2]:contiguous()}
+  else
+    local order = core.randperm(n, "list")
+    local held = math.max(1, math.floor(n * 0.2))
+    train = {x = runs.rows(x, table.move(order, held + 1, n, 1, {})), y = runs.rows(y, table.move(order, held + 1, n, 1, {}))}
+    val = {x = runs.rows(x, table.move(order, 1, held, 1, {})), y = runs.rows(y, table.move(order, 1, held, 1, {}))}
+  end
+  local function subset(part)
+    local m = part.x:size(1)
+    if m <= EVAL_ROWS then return part end
+    local pos = table.move(core.randperm(m, "list"), 1, EVAL_ROWS, 1, {})
+    return {x = runs.rows(part.x, pos), y = runs.rows(part.y, pos)}
+  end
+  return train, subset(train), subset(val)
+end
+
+local function loss_on(model, part, batch_size)
+  local ok, s = pcall(model.evaluate, model, part.x, part.y, {batch_size = math.max(batch_size, 256), verbose = 0,
+                                                             allow_nonfinite = true})
+  if not ok then return 0 / 0 end
+  return s.loss
+end
+
+-- A copy of the user's model (same weights, fresh optimizer state) at rate `lr`.
+local function copy(make, weights, lr)
+  local m = make()
+  m:set_weights(weights)
+  if lr then m.optimizer.learning_rate = lr end
+  return m
+end
+
+-- A run: `steps` training steps of model on shuffled batches of train, from a seeded
+-- order; checkpoints every `every` steps (losses on the subsets, statistics); stops at a
+-- non-finite loss or at the deadline. -> {steps =, points = {{step, train, val}}, stats =
+-- {rows per checkpoint}, nan_step =}
+local function run(model, train, eval_train, eval_val, o)
+  local n, b = train.x:size(1), o.batch_size
+  local order, at = core.randperm(n, "list"), 0
+  local out = {points = {}, stats = {}, steps = 0}
+  for step = 1, o.steps do
+    if at + b > n and at > 0 then order, at = core.randperm(n, "list"), 0 end
+    local pos = table.move(order, at + 1, math.min(at + b, n), 1, {})
+    at = at + #pos
+    local record = o.every and (step == 1 or step % o.every == 0 or step == o.steps) and true or false
+    if record then model._core:record_stats(true) end
+    local ok, logs = pcall(model.train_on_batch, model, runs.rows(train.x, pos), runs.rows(train.y, pos),
+                           {return_dict = true, allow_nonfinite = true})
+    if record then
+      model._core:record_stats(false)
+      if ok then out.stats[#out.stats + 1] = layer_stats.rows(model) end
+    end
+    out.steps = step
+    if not ok or not finite(logs.loss) then
+      out.nan_step = step
+      return out
+    end
+    if step == o.mark then out.mark_loss = loss_on(model, eval_train, b) end
+    if record and o.every then
+      out.points[#out.points + 1] = {step = step, train = loss_on(model, eval_train, b),
+                                     val = eval_val and loss_on(model, eval_val, b) or nil}
+    end
+    if core.clock() > o.deadline then break end
+  end
+  return out
+end
+
+local function lr_findings(report, base, rates, loss0, losses)
+  local lr, low = rates[1], rates[2]
+  local l1, l_low = losses[1], losses[2]
+  local tol = RATE_NOISE * loss0
+  local d1 = finite(l1) and loss0 - l1 or -math.huge
+  local d_low = finite(l_low) and loss0 - l_low or nil
+  local evidence = {learning_rate = lr, initial_loss = loss0, loss = l1, loss_at_tenth = l_low,
+                    loss_at_10x = losses[3], steps = base.short_steps}
+  if (not finite(l1) or d1 < -tol or (d_low and d_low > d1 + tol)) and d_low and d_low > 0 then
+    local diverged = not finite(l1) or d1 < -tol
+    report:add{code = "lr_too_high", severity = diverged and "error" or "warning", evidence = evidence,
+               message = (diverged and "at learning_rate %g the loss went from %.4g to %.4g in %d steps, while a tenth "
+                 .. "of the rate brought it to %.4g: the steps overshoot" or "at learning_rate %g the loss went from %.4g "
+                 .. "to %.4g in %d steps, but a tenth of the rate brought it lower, to %.4g: the steps oscillate"):format(
+                 lr, loss0, l1, base.short_steps, l_low),
+               fix = ("learning_rate = %g (lurn.experiments.lr_range_test suggests one)"):format(low)}
+    return
+  end
+  for i = 3, #rates do
+    local k, l_high = rates[i] / lr, losses[i]
+    local d_high = finite(l_high) and loss0 - l_high or nil
+    if finite(l1) and d_high and d_high > 0 and l_high < l1 - tol and d_high > math.sqrt(k) * math.max(d1, 0) then
+      evidence.higher_rate, evidence.loss_at_higher_rate = rates[i], l_high
+      report:add{code = "lr_too_low", severity = "warning", evidence = evidence,
+                 message = ("at learning_rate %g the loss went from %.4g to %.4g in %d steps; %g times the rate "
+                   .. "brought it to %.4g: progress grows nearly in proportion to the rate, the steps are too small"):format(
+                   lr, loss0, l1, base.short_steps, k, l_high),
+                 fix = ("learning_rate = %g"):format(rates[i])}
+      return
+    end
+  end
+end
+
+local function diagnose(model, x, y, opts)
+  options.check(opts, KNOWN, WHO, 3)
+  check_args(model, x, y, opts)
+  opts = opts or {}
+  local started = core.clock()
+  local budget = opts.budget_seconds or 20
+  local deadline = started + budget
+  local report = Report.new()
+  data_findings(report, x, y, opts)
+  report:merge(model_checks.check(model))
+  if not fit_refusals(report, model, x, y, opts.validation_data) then
+    report.probe = {skipped = "the data holds values fit refuses"}
+    return report
+  end
+
+  local user_weights = model:get_weights()
+  -- one thread: the probe's batches are small, and a second thread mostly waits (and
+  -- competes with whatever else runs); the user's setting comes back at the end
+  local threads = core.get_num_threads()
+  core.set_num_threads(1)
+  local ok, err = pcall(function()
+  local seed = opts.seed or 0
+  random.manual_seed(seed)
+  local make = runs.maker(WHO, model)
+  local batch_size = opts.batch_size or 32
+  local train, eval_train, eval_val = probe_data(x, y, opts)
+  local steps_per_epoch = math.ceil(train.x:size(1) / batch_size)
+  local total = (opts.epochs or 10) * steps_per_epoch
+  local short = math.min(total, SHORT_STEPS)
+  local lr = model.optimizer.learning_rate
+  local scheduled = model.optimizer._schedule ~= nil or not finite(lr)
+  local probe = {batch_size = batch_size}
+  report.probe = probe
+
+  local main = copy(make, user_weights)
+  local loss0 = loss_on(main, eval_train, batch_size)
+  probe.initial_loss = loss0
+  if not finite(loss0) then
+    report:add{code = "nan_loss", severity = "error", evidence = {initial_loss = tostring(loss0)},
+               message = ("the untrained model's loss is already %s: the output or the loss produce it before any "
+                 .. "step"):format(tostring(loss0)),
+               fix = "check the output activation and the loss (from_logits), and the weights' initializers"}
+    return report
+  end
+  local start_rows = main:layer_stats(eval_train.x, eval_train.y)
+  local out_name = start_rows[#start_rows] and start_rows[#start_rows].name
+  training.activations(report, start_rows, out_name, "at initialization")
+  training.depth(report, start_rows, "at initialization")
+
+  -- 1. the user's rate for the probe's epochs (or its share of the budget), with statistics
+  -- and validation checkpoints, and its training loss after the first `short` steps
+  local every = math.max(1, math.ceil(total / 20))
+  local rest = run(main, train, eval_train, eval_val, {steps = total, batch_size = batch_size, every = every,
+                                                       mark = short, deadline = started + 0.6 * budget})
+  local nan_step = rest.nan_step
+  local marked = rest.mark_loss and short or rest.steps
+  probe.short_steps = marked
+  local base = {short_steps = marked}
+  local losses, rates = {rest.mark_loss or (nan_step and 0 / 0) or rest.points[#rest.points].train}, {lr}
+  -- 2. a tenth of the rate, and ten times it (again while that made no progress), for as many steps
+  if not scheduled and marked >= 10 then
+    local function try(i, rate)
+      random.manual_seed(seed + i)
+      local m = copy(make, user_weights, rate)
+      local r = run(m, train, eval_train, nil, {steps = marked, batch_size = batch_size, deadline = math.huge})
+      rates[i], losses[i] = rate, r.nan_step and 0 / 0 or loss_on(m, eval_train, batch_size)
+    end
+    try(2, lr / 10)
+    local tol = RATE_NOISE * loss0
+    for k = 1, 3 do
+      try(2 + k, lr * 10 ^ k)
+      local l = losses[2 + k]
+      if not finite(l) or l > loss0 + tol or l < loss0 - tol or core.clock() > deadline - 0.2 * budget then break end
+    end
+    probe.rates, probe.rate_losses = rates, losses
+    lr_findings(report, base, rates, loss0, losses)
+  end
+  probe.points, probe.steps = rest.points, rest.steps
+  if nan_step then
+    report:add{code = "nan_loss", severity = "error", evidence = {step = nan_step, learning_rate = lr},
+               message = ("the training loss became NaN or infinite at step %d of the probe"):format(nan_step),
+               fix = report:has("lr_too_high") and ("learning_rate = %g"):format(lr / 10)
+                 or "a lower learning_rate, clipnorm = 1.0 in the optimizer, and scaled inputs"}
+  end
+  for _, rows in ipairs(rest.stats) do training.depth(report, rows, "during the probe") end
+  training.growth(report, rest.stats)
+  if not nan_step then
+    local ok, end_rows = pcall(main.layer_stats, main, eval_train.x, eval_train.y)
+    if ok then
+      training.activations(report, end_rows, out_name, ("after %d steps"):format(probe.steps))
+      training.depth(report, end_rows, ("after %d steps"):format(probe.steps))
+    end
+    local pts = {}
+    for _, p in ipairs(rest.points) do if p.val then pts[#pts + 1] = p end end
+    training.overfitting(report, pts)
+    -- underfitting: the model does no better than predicting the labels' frequencies
+    local floor = constant_loss(main.loss, eval_train.y)
+    local final = rest.points[#rest.points].train
+    local blamed = report:has("lr_too_low") or report:has("lr_too_high")
+    if floor and floor > 0 and finite(final) and not blamed and final >= 0.9 * floor then
+      report:add{code = "underfitting", severity = "warning",
+                 evidence = {train_loss = final, constant_prediction_loss = floor, steps = probe.steps},
+                 message = ("after %d steps the training loss is %.4g, no better than %.4g, the loss of predicting the "
+                   .. "labels' frequencies without looking at x: the model fits nothing of the training data"):format(
+                   probe.steps, final, floor),
+                 fix = "more capacity (wider or more hidden layers with activation = \"relu\"), scaled inputs, "
+                   .. "or more epochs"}
+    end
+  end
+  end)
+  core.set_num_threads(threads)
+  if not ok then error(err, 0) end
+  report.probe.seconds = core.clock() - started
+  return report
+end
+
+return {diagnose = at_user_line(diagnose)}

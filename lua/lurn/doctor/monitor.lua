@@ -1,0 +1,129 @@
+--- lurn.doctor.Monitor{every = 50, warn = true} (issue 19; docs/doctor.md): a callback for
+-- the user's own fit. Every `every` batches it records the per-layer statistics of that
+-- training step (as LayerStats does) and checks them (dead_relu, saturation, vanishing and
+-- exploding gradients); it follows the loss (nan_loss, lr_too_high when the loss diverges,
+-- with a warning on stderr while training) and the validation loss (overfitting). The
+-- findings are in monitor.report (a lurn.doctor report), refreshed as training goes.
+local class = require "lurn.class"
+local options = require "lurn.options"
+local callbacks = require "lurn.training.callbacks"
+local layer_stats = require "lurn.training.layer_stats"
+local Report = require "lurn.doctor.report"
+local training = require "lurn.doctor.training_checks"
+
+local finite = training.finite
+local Callback = callbacks.Callback
+
+local Monitor = class(Callback)
+
+-- The loss diverges when its running mean over an epoch rises above the first one seen by
+-- this factor: training made the model worse than it started (a rise, not noise).
+local DIVERGE = 1.5
+
+function Monitor.new(opts)
+  options.check(opts, {"every", "warn"}, "Monitor", 3)
+  opts = opts or {}
+  local every = opts.every == nil and 50 or opts.every
+  if math.type(every) ~= "integer" or every < 1 then
+    error(("Monitor: every must be a positive integer (batches), got %s"):format(tostring(every)), 3)
+  end
+  if opts.warn ~= nil and type(opts.warn) ~= "boolean" then
+    error(("Monitor: warn must be a boolean, got %s"):format(type(opts.warn)), 3)
+  end
+  return setmetatable({every = every, warn = opts.warn ~= false, report = Report.new()}, Monitor)
+end
+
+function Monitor:on_train_begin()
+  self.report = Report.new()
+  self.stats, self.epochs, self._first_loss, self._warned = {}, {}, nil, false
+  self._batches = 0
+end
+
+function Monitor:on_epoch_begin(epoch) self._epoch = epoch end
+
+function Monitor:on_train_batch_begin(batch)
+  self._batches = self._batches + 1
+  self._recording = (self._batches == 1 or self._batches % self.every == 0) and self.model._core ~= nil
+  if self._recording then self.model._core:record_stats(true) end
+end
+
+function Monitor:_warn(finding)
+  if self.warn and not self._warned then
+    self._warned = true
+    io.stderr:write(("lurn doctor: %s (epoch %d): %s\n  fix: %s\n"):format(finding.code, (self._epoch or 0) + 1,
+      finding.message, finding.fix or ""))
+  end
+end
+
+function Monitor:_loss(loss, where)
+  if not finite(loss) then
+    if not self.report:has("nan_loss") then
+      self:_warn(self.report:add{code = "nan_loss", severity = "error",
+                                 evidence = {epoch = (self._epoch or 0) + 1, batch = where, loss = tostring(loss)},
+                                 message = ("the training loss became %s at batch %d"):format(tostring(loss), where),
+                                 fix = "a lower learning_rate, clipnorm = 1.0 in the optimizer, and scaled inputs"})
+    end
+    return
+  end
+  if self._first_loss == nil then self._first_loss = loss return end
+  if loss > DIVERGE * self._first_loss and not self.report:has("lr_too_high") then
+    local lr = self.model.optimizer and self.model.optimizer.learning_rate
+    self:_warn(self.report:add{code = "lr_too_high", severity = "warning",
+                               evidence = {first_loss = self._first_loss, loss = loss, learning_rate = lr},
+                               message = ("the training loss diverges: %.4g, up from %.4g"):format(loss,
+                                 self._first_loss),
+                               fix = type(lr) == "number" and ("learning_rate = %g"):format(lr / 10)
+                                 or "a lower learning_rate"})
+  end
+end
+
+function Monitor:on_train_batch_end(batch, logs)
+  if self._recording then
+    self._recording = false
+    self.model._core:record_stats(false)
+    local rows = layer_stats.rows(self.model)
+    self.stats[#self.stats + 1] = rows
+    local when = ("at epoch %d, batch %d"):format((self._epoch or 0) + 1, batch + 1)
+    local out = rows[#rows] and rows[#rows].name
+    -- the first batch is the initialization; a unit dead later may have died in training
+    -- a batch is a sample of the data: a share counts when two recordings in a row show it
+    local prev = self.stats[#self.stats - 1]
+    if prev then
+      local lasting = {}
+      for i, r in ipairs(rows) do
+        local p = prev[i] or {}
+        local function low(a, b) return (finite(a) and finite(b)) and math.min(a, b) or nil end
+        lasting[i] = {name = r.name, act_mean = r.act_mean, act_std = r.act_std,
+                      dead_fraction = low(r.dead_fraction, p.dead_fraction),
+                      saturated_fraction = low(r.saturated_fraction, p.saturated_fraction)}
+      end
+      training.activations(self.report, lasting, out, when)
+    end
+    training.depth(self.report, rows, when)
+    training.growth(self.report, self.stats)
+    for _, code in ipairs{"exploding_gradients"} do
+      if self.report:has(code, "error") then self:_warn(self.report:get(code)[1]) end
+    end
+  end
+  if logs and logs.loss ~= nil then
+    if not finite(logs.loss) then self:_loss(logs.loss, batch + 1) end
+  end
+end
+
+function Monitor:on_epoch_end(epoch, logs)
+  logs = logs or {}
+  self.epochs[#self.epochs + 1] = {step = epoch + 1, train = logs.loss, val = logs.val_loss}
+  if logs.loss ~= nil then self:_loss(logs.loss, nil) end
+  if self.report:has("overfitting") then return end
+  local pts = {}
+  for _, p in ipairs(self.epochs) do if p.val then pts[#pts + 1] = p end end
+  training.overfitting(self.report, pts)
+end
+
+function Monitor:on_train_end()
+  if self.model and self.model._core then self.model._core:record_stats(false) end
+end
+
+setmetatable(Monitor, {__index = Callback, __call = function(_, opts) return Monitor.new(opts) end})
+
+return {Monitor = function(opts) return Monitor.new(opts) end, class = Monitor}

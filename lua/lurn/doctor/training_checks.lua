@@ -1,0 +1,145 @@
+--- The doctor's training findings from numbers a run produced (issue 19; docs/doctor.md):
+-- per-layer statistics rows (model:layer_stats, LayerStats' records) and loss curves.
+-- Shared by diagnose (its probe) and Monitor (the user's fit). Each function adds its
+-- findings to a report; the thresholds are the mechanisms' (docs/doctor.md says why).
+-- Internal.
+local training = {}
+
+local function finite(v) return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge end
+training.finite = finite
+
+-- Rectifiers: a unit whose output is 0 for every sample gets no gradient (relu'(x) = 0 for x < 0).
+training.DEAD_SHARE = 0.5        -- half of a layer's units lost: dead_relu (warning); all: error
+training.SATURATED_SHARE = 0.5   -- half of a layer's outputs where the slope is below 1/50: saturation
+training.DEPTH_GAP = 100         -- first vs last layer's relative gradient, 2 orders: vanishing/exploding
+training.GROWTH = 100            -- a layer's gradient norm grown 100x during training: exploding
+
+-- The kernel layers of the rows (with a weight norm: layers that train), in order.
+local function trained_rows(rows)
+  local out = {}
+  for _, r in ipairs(rows) do
+    if finite(r.grad_norm) and finite(r.weight_norm) and r.weight_norm > 0 then out[#out + 1] = r end
+  end
+  return out
+end
+
+--- dead_relu and saturation from rows taken on a batch; `output` is the output layer's
+-- name (its softmax/sigmoid saturating is confidence, not a fault). `when` describes the
+-- moment (a string for the message).
+function training.activations(report, rows, output, when)
+  for _, r in ipairs(rows) do
+    local dead = r.dead_fraction
+    if r.name ~= output and finite(dead) and dead >= training.DEAD_SHARE and not report:has("dead_relu") then
+      local all = dead >= 1
+      report:add{code = "dead_relu", severity = all and "error" or "warning", layer = r.name,
+                 evidence = {dead_fraction = dead, when = when},
+                 message = ("%.0f%% of %s's units output 0 for every sample %s: a unit below zero for all inputs gets "
+                   .. "no gradient and never comes back%s"):format(100 * dead, r.name, when,
+                   all and "; nothing passes this layer" or ""),
+                 fix = ("activation = \"leaky_relu\" (or kernel_initializer = \"he_normal\" and a lower learning_rate) "
+                   .. "on %s"):format(r.name)}
+    end
+    local sat = r.saturated_fraction
+    if r.name ~= output and finite(sat) and sat >= training.SATURATED_SHARE and not report:has("saturation") then
+      report:add{code = "saturation", severity = "warning", layer = r.name,
+                 evidence = {saturated_fraction = sat, act_mean = r.act_mean, act_std = r.act_std, when = when},
+                 message = ("%.0f%% of %s's outputs sit within 0.01 of the activation's bounds %s, where its slope is "
+                   .. "below 1/50: the gradient through them nearly stops"):format(100 * sat, r.name, when),
+                 fix = ("scale the inputs (StandardScaler), kernel_initializer = \"glorot_uniform\", or activation = "
+                   .. "\"relu\" on %s"):format(r.name)}
+    end
+  end
+end
+
+--- vanishing_gradients and exploding_gradients across depth, from one step's rows: each
+-- kernel layer's relative gradient (grad_norm / weight_norm, how fast it moves for its size)
+-- compared between the first and the last layer that train.
+function training.depth(report, rows, when)
+  local list = trained_rows(rows)
+  for _, r in ipairs(rows) do
+    if r.grad_norm ~= nil and not finite(r.grad_norm) and not report:has("exploding_gradients") then
+      report:add{code = "exploding_gradients", severity = "error", layer = r.name,
+                 evidence = {grad_norm = tostring(r.grad_norm), when = when},
+                 message = ("%s's gradient is %s %s"):format(r.name, tostring(r.grad_norm), when),
+                 fix = "optimizer = lurn.optimizers.Adam{learning_rate = 1e-3, clipnorm = 1.0}, and scaled inputs"}
+      return
+    end
+  end
+  if #list < 3 then return end
+  local first, last = list[1], list[#list]
+  local rf, rl = first.grad_norm / first.weight_norm, last.grad_norm / last.weight_norm
+  if rl <= 0 then return end
+  local gap = rf / rl
+  local evidence = {first_layer = first.name, last_layer = last.name, first_relative_grad = rf,
+                    last_relative_grad = rl, ratio = gap, layers = #list, when = when}
+  local norms = {}
+  for i, r in ipairs(list) do norms[i] = r.grad_norm end
+  evidence.grad_norms = norms
+  if gap <= 1 / training.DEPTH_GAP and not report:has("vanishing_gradients") then
+    report:add{code = "vanishing_gradients", severity = "warning", layer = first.name, evidence = evidence,
+               message = ("relative to its weights, %s's gradient is %.2g times %s's %s: the early layers learn %.3g "
+                 .. "times slower, as the gradient shrinks through %d layers"):format(first.name, gap,
+                 last.name, when, 1 / gap, #list),
+               fix = "activation = \"relu\" with kernel_initializer = \"he_normal\" in the hidden layers, "
+                 .. "BatchNormalization, or fewer layers"}
+  elseif gap >= training.DEPTH_GAP and not report:has("exploding_gradients") then
+    report:add{code = "exploding_gradients", severity = "warning", layer = first.name, evidence = evidence,
+               message = ("relative to its weights, %s's gradient is %.3g times %s's %s: the gradient grows through "
+                 .. "%d layers"):format(first.name, gap, last.name, when, #list),
+               fix = "kernel_initializer = \"glorot_uniform\" (or he_normal for relu), BatchNormalization, or "
+                 .. "clipnorm = 1.0 in the optimizer"}
+  end
+end
+
+--- exploding_gradients over time: a layer's gradient norm grown GROWTH times from the
+-- first recorded step (rows_by_step: a list of row lists, in order).
+function training.growth(report, rows_by_step)
+  if #rows_by_step < 2 or report:has("exploding_gradients") then return end
+  local start = {}
+  for _, r in ipairs(rows_by_step[1]) do
+    if finite(r.grad_norm) and r.grad_norm > 0 then start[r.name] = r.grad_norm end
+  end
+  for step = 2, #rows_by_step do
+    for _, r in ipairs(rows_by_step[step]) do
+      local g0 = start[r.name]
+      if g0 and finite(r.grad_norm) and r.grad_norm >= training.GROWTH * g0 then
+        report:add{code = "exploding_gradients", severity = "warning", layer = r.name,
+                   evidence = {grad_norm_start = g0, grad_norm = r.grad_norm, growth = r.grad_norm / g0},
+                   message = ("%s's gradient norm grew %.3g times during training (%.3g -> %.3g)"):format(r.name,
+                     r.grad_norm / g0, g0, r.grad_norm),
+                   fix = "clipnorm = 1.0 in the optimizer, a lower learning_rate, or BatchNormalization"}
+        return
+      end
+    end
+  end
+end
+
+--- overfitting from a run's checkpoints {train =, val =} (losses, in order): the
+-- validation loss has risen from its lowest point while the training loss kept falling.
+-- The rise counts when it takes back more than `tolerance` (a share) of what the
+-- validation loss had gained from the first checkpoint to its lowest point, and is above
+-- 2% of that lowest loss (the checkpoints' noise) -> added or not.
+function training.overfitting(report, points, tolerance)
+  tolerance = tolerance or 0.1
+  if #points < 3 then return end
+  local best, at
+  for i, p in ipairs(points) do
+    if finite(p.val) and (best == nil or p.val < best) then best, at = p.val, i end
+  end
+  local last = points[#points]
+  if not best or at == #points or not finite(last.val) or not finite(last.train) then return end
+  local rise, gained = last.val - best, (finite(points[1].val) and points[1].val or best) - best
+  if rise > tolerance * gained and rise > 0.02 * best and last.train < points[at].train then
+    report:add{code = "overfitting", severity = "warning",
+               evidence = {best_val_loss = best, best_at = points[at].step or at, final_val_loss = last.val,
+                           train_loss_at_best = points[at].train, final_train_loss = last.train},
+               message = ("the validation loss rose from %.4g to %.4g while the training loss fell from %.4g to %.4g: "
+                 .. "the model learns the training samples rather than the task"):format(best, last.val,
+                 points[at].train, last.train),
+               fix = "callbacks = {lurn.callbacks.EarlyStopping{monitor = \"val_loss\", patience = 3, "
+                 .. "restore_best_weights = true}}, Dropout(0.3), kernel_regularizer = lurn.regularizers.l2(1e-4), "
+                 .. "or more data"}
+  end
+end
+
+return training

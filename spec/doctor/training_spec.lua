@@ -1,0 +1,195 @@
+-- lurn.doctor.diagnose's probe and lurn.doctor.Monitor: broken training set-ups that get
+-- their code, fixed twins and a healthy model on a shipped data set that get no warning or
+-- error; the user's model is never changed; bad arguments fail at the caller's line.
+local lurn = require "lurn"
+local L = lurn.layers
+
+local function serious(report)
+  local out = {}
+  for _, f in ipairs(report.findings) do
+    if f.severity ~= "info" then out[#out + 1] = f.code end
+  end
+  return out
+end
+
+-- two features, the label where x1 + x2 > 0 (a line separates the classes)
+local function line_data(n, seed)
+  lurn.manual_seed(seed or 1)
+  local x = lurn.randn{n, 2}
+  return x, (x:select(2, 1) + x:select(2, 2)):gt(0)
+end
+
+-- four features, three classes by the sign pattern of two projections
+local function blobs(n, seed)
+  lurn.manual_seed(seed or 2)
+  local x = lurn.randn{n, 4}
+  local a, b = x:select(2, 1) + x:select(2, 2), x:select(2, 3) - x:select(2, 4)
+  return x, a:gt(0) + b:gt(0)
+end
+
+local function mlp(features, classes, opts)
+  opts = opts or {}
+  local layers = {L.Dense(opts.hidden or 16, {input_shape = {features}, activation = opts.act or "relu",
+                                              kernel_initializer = opts.init, bias_initializer = opts.bias})}
+  for _ = 2, opts.depth or 1 do
+    layers[#layers + 1] = L.Dense(opts.hidden or 16, {activation = opts.act or "relu", kernel_initializer = opts.init,
+                                                      bias_initializer = opts.bias})
+  end
+  layers[#layers + 1] = L.Dense(classes, {activation = "softmax", kernel_initializer = opts.out_init})
+  local m = lurn.Sequential(layers)
+  return m:compile{optimizer = opts.optimizer or lurn.optimizers.SGD{learning_rate = opts.lr or 0.1},
+                   loss = "sparse_categorical_crossentropy"}
+end
+
+local QUICK = {epochs = 5, batch_size = 16, budget_seconds = 10}
+
+describe("lurn.doctor.diagnose", function()
+  it("finds nothing wrong with sound set-ups and leaves the user's model unchanged", function()
+    local x, y = line_data(400)
+    local m = mlp(2, 2)
+    local before = m:get_weights()
+    local r = lurn.doctor.diagnose(m, x, y, QUICK)
+    assert.same({}, serious(r))
+    local after = m:get_weights()
+    for i, w in ipairs(before) do assert.equal(0, (w - after[i]):abs():max()) end
+    local bx, by = blobs(400)
+    assert.same({}, serious(lurn.doctor.diagnose(mlp(4, 3, {optimizer = lurn.optimizers.Adam{learning_rate = 0.01}}),
+                                                 bx, by, QUICK)))
+  end)
+
+  it("finds nothing wrong with a healthy model on the iris data set", function()
+    local df = lurn.data.read_csv((os.getenv("LURN_SOURCE_DIR") or ".") .. "/examples/data/iris.csv")
+    local x = df:to_tensor{columns = {1, 2, 3, 4}}
+    local y = df:column("target")
+    x = lurn.preprocessing.StandardScaler():fit_transform(x)
+    lurn.manual_seed(7)
+    local m = lurn.Sequential{L.Dense(16, {input_shape = {4}, activation = "relu"}), L.Dense(3, {activation = "softmax"})}
+    m:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "sparse_categorical_crossentropy"}
+    local r = lurn.doctor.diagnose(m, x, y, {epochs = 20, batch_size = 16})
+    assert.same({}, serious(r))
+  end)
+
+  describe("lr_too_high and nan_loss", function()
+    it("a rate that makes the loss explode", function()
+      local x, y = line_data(400)
+      local r = lurn.doctor.diagnose(mlp(2, 2, {lr = 50}), x, y, QUICK)
+      assert.is_true(r:has("lr_too_high"))
+      assert.is_true(r:has("nan_loss"))
+    end)
+    it("Adam at a rate far too high on another data set", function()
+      local x, y = blobs(400)
+      local r = lurn.doctor.diagnose(mlp(4, 3, {optimizer = lurn.optimizers.Adam{learning_rate = 5}}), x, y, QUICK)
+      assert.is_true(r:has("lr_too_high"))
+    end)
+  end)
+
+  describe("lr_too_low", function()
+    it("SGD at 1e-5", function()
+      local x, y = line_data(400)
+      local r = lurn.doctor.diagnose(mlp(2, 2, {lr = 1e-5}), x, y, QUICK)
+      assert.is_true(r:has("lr_too_low"))
+      assert.is_true(r:get("lr_too_low")[1].evidence.higher_rate > 1e-5)
+    end)
+    it("Adam at 1e-6 on another data set", function()
+      local x, y = blobs(400)
+      local r = lurn.doctor.diagnose(mlp(4, 3, {optimizer = lurn.optimizers.Adam{learning_rate = 1e-6}}), x, y, QUICK)
+      assert.is_true(r:has("lr_too_low"))
+    end)
+  end)
+
+  describe("dead_relu", function()
+    it("relu units with a large negative bias", function()
+      local x, y = line_data(400)
+      local r = lurn.doctor.diagnose(mlp(2, 2, {bias = lurn.initializers.Constant{value = -10}}), x, y, QUICK)
+      assert.is_true(r:has("dead_relu"))
+    end)
+    it("a deep relu stack on other data", function()
+      local x, y = blobs(400)
+      local r = lurn.doctor.diagnose(mlp(4, 3, {depth = 2, bias = lurn.initializers.Constant{value = -5}}), x, y, QUICK)
+      assert.is_true(r:has("dead_relu"))
+    end)
+  end)
+
+  describe("saturation and vanishing_gradients", function()
+    it("sigmoid layers with huge weights saturate", function()
+      local x, y = line_data(400)
+      local r = lurn.doctor.diagnose(mlp(2, 2, {act = "tanh",
+        init = lurn.initializers.RandomNormal{stddev = 20}}), x, y, QUICK)
+      assert.is_true(r:has("saturation"))
+    end)
+    it("a deep sigmoid stack with small weights: the gradient vanishes", function()
+      local x, y = blobs(400)
+      local r = lurn.doctor.diagnose(mlp(4, 3, {act = "sigmoid", depth = 6,
+        init = lurn.initializers.RandomNormal{stddev = 0.05}}), x, y, QUICK)
+      assert.is_true(r:has("vanishing_gradients"))
+    end)
+  end)
+
+  describe("overfitting and underfitting", function()
+    it("a large model on a few noisy samples overfits", function()
+      lurn.manual_seed(5)
+      local x = lurn.randn{48, 10}
+      local y = lurn.rand{48}:gt(0.5)
+      local vx = lurn.randn{200, 10}
+      local vy = lurn.rand{200}:gt(0.5)
+      local r = lurn.doctor.diagnose(mlp(10, 2, {hidden = 128, optimizer = lurn.optimizers.Adam{learning_rate = 0.01}}),
+        x, y, {validation_data = {vx, vy}, epochs = 60, batch_size = 16})
+      assert.is_true(r:has("overfitting"))
+    end)
+    it("a linear model on XOR data underfits", function()
+      lurn.manual_seed(6)
+      local x = lurn.randn{400, 2}
+      local y = (x:select(2, 1) * x:select(2, 2)):gt(0)
+      local m = lurn.Sequential{L.Dense(2, {input_shape = {2}, activation = "softmax"})}
+      m:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "sparse_categorical_crossentropy"}
+      assert.is_true(lurn.doctor.diagnose(m, x, y, QUICK):has("underfitting"))
+      -- the fixed twin: a hidden relu layer
+      local fixed = mlp(2, 2, {hidden = 32, optimizer = lurn.optimizers.Adam{learning_rate = 0.01}})
+      assert.same({}, serious(lurn.doctor.diagnose(fixed, x, y, {epochs = 20, batch_size = 16})))
+    end)
+  end)
+
+  it("turns what fit would refuse into findings", function()
+    local x, y = line_data(100)
+    x:set(3, 1, 0 / 0)
+    local r = lurn.doctor.diagnose(mlp(2, 2), x, y, QUICK)
+    assert.is_true(r:has("missing_values") or r:has("non_finite_values"))
+    local x2, y2 = line_data(100)
+    local r2 = lurn.doctor.diagnose(mlp(2, 2), x2, y2 * 5, QUICK)
+    assert.is_true(r2:has("label_encoding_mismatch"))
+  end)
+
+  it("fails at the caller's line for bad arguments", function()
+    local x, y = line_data(40)
+    local ok, err = pcall(lurn.doctor.diagnose, mlp(2, 2), x, y, {epoch = 3})
+    assert.is_false(ok)
+    assert.matches("unknown option 'epoch'", err, 1, true)
+    ok, err = pcall(lurn.doctor.diagnose, mlp(2, 2), x, "y")
+    assert.matches("y must be a tensor", err, 1, true)
+    local m = lurn.Sequential{L.Dense(2, {input_shape = {2}})}
+    ok, err = pcall(lurn.doctor.diagnose, m, x, y)
+    assert.matches("must be compiled", err, 1, true)
+  end)
+end)
+
+describe("lurn.doctor.Monitor", function()
+  it("stays quiet on a sound fit and keeps a report", function()
+    local x, y = line_data(400)
+    local mon = lurn.doctor.Monitor{every = 5}
+    mlp(2, 2):fit(x, y, {epochs = 5, batch_size = 16, verbose = 0, callbacks = {mon}})
+    assert.same({}, serious(mon.report))
+  end)
+
+  it("reports a diverging loss", function()
+    local x, y = line_data(400)
+    local mon = lurn.doctor.Monitor{every = 5, warn = false}
+    mlp(2, 2, {lr = 50}):fit(x, y, {epochs = 5, batch_size = 16, verbose = 0, callbacks = {mon}})
+    assert.is_true(mon.report:has("nan_loss") or mon.report:has("lr_too_high"))
+  end)
+
+  it("refuses unknown options at the caller's line", function()
+    local ok, err = pcall(lurn.doctor.Monitor, {evry = 3})
+    assert.is_false(ok)
+    assert.matches("unknown option 'evry'", err, 1, true)
+  end)
+end)
