@@ -144,7 +144,9 @@ function cli.watch(fn, ...)
   end
   local res = table.pack(xpcall(fn, function(e)
     if type(e) == "table" and e.doctor_exit ~= nil then return e end
-    return debug.traceback(type(e) == "string" and e or tostring(e), 2)
+    -- the script's frames only: the traceback stops where the doctor called it
+    local tb = debug.traceback(type(e) == "string" and e or tostring(e), 2)
+    return (tb:gsub("\n%s*%[C%]: in function 'xpcall'.*$", ""))
   end, ...))
   Model.fit = original
   return res, fits
