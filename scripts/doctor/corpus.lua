@@ -132,7 +132,8 @@ local CASES = {
   -- training
   {name = "iris_lr_too_high", code = "lr_too_high", build = on("iris", scaled,
     {lr = 2.0})},
-  {name = "iris_scaled", healthy = true, twin_of = {"iris_lr_too_high", "iris_constant_feature"}, tiny = true, build = on("iris", scaled)},
+  {name = "iris_lr_too_low", code = "lr_too_low", build = on("iris", scaled, {lr = 1e-5})},
+  {name = "iris_scaled", healthy = true, twin_of = {"iris_lr_too_high", "iris_lr_too_low", "iris_constant_feature"}, tiny = true, build = on("iris", scaled)},
 }
 
 -- The doctor's entry point `name` (from `doctor`, lurn.doctor unless the runner is given
