@@ -3,7 +3,11 @@
  *   lurn script.lua args...   run a script (arg and ... as lua5.4 sets them)
  *   lurn -e 'code'            run a string
  *   lurn -i [script.lua]      run, then enter the REPL
- *   lurn                      the REPL on a terminal, else read a script from stdin */
+ *   lurn                      the REPL on a terminal, else read a script from stdin
+ *   lurn doctor [--html FILE] script.lua args...
+ *                             run a script with lurn.doctor watching every fit
+ *                             (lua/lurn/doctor/cli.lua); a script named "doctor" runs
+ *                             as `lurn ./doctor` */
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdio.h>
@@ -27,7 +31,9 @@ static void print_usage(FILE *f) {
           "  -h, --help  show this help\n"
           "  --          stop handling options\n"
           "  -           run standard input as a script\n"
-          "With no script and standard input on a terminal, starts the REPL.\n",
+          "With no script and standard input on a terminal, starts the REPL.\n"
+          "Commands:\n"
+          "  doctor [--html FILE] script [args]  run the script with lurn.doctor watching every fit\n",
           cli_progname);
 }
 
@@ -64,8 +70,42 @@ static int run_string(lua_State *L, const char *code) {
   return cli_docall(L, 0, 0);
 }
 
+/* lurn doctor ARGS: lurn.doctor.cli.main(progname, ARGS...) in a fresh state; its result
+ * is the exit status. */
+static int run_doctor(int argc, char **argv) {
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    fprintf(stderr, "%s: cannot create a Lua state: not enough memory\n", cli_progname);
+    return 1;
+  }
+  luaL_openlibs(L);
+  create_arg_table(L, argv, argc, 0);
+  int status = 1;
+  if (lurn_open(L) != LUA_OK) {
+    cli_report(L, 1);
+  } else {
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "lurn.doctor.cli");
+    if (cli_docall(L, 1, 1) == LUA_OK) {
+      lua_getfield(L, -1, "main");
+      lua_remove(L, -2);
+      luaL_checkstack(L, argc + 2, "too many arguments to lurn doctor");
+      lua_pushstring(L, cli_progname);
+      for (int i = 2; i < argc; i++) lua_pushstring(L, argv[i]);
+      if (cli_docall(L, argc - 1, 1) == LUA_OK) {
+        status = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+        lua_pop(L, 1);
+      }
+    }
+  }
+  fflush(stdout);
+  lua_close(L);
+  return status;
+}
+
 int main(int argc, char **argv) {
   if (argv[0] && argv[0][0]) cli_progname = argv[0];
+  if (argc >= 2 && strcmp(argv[1], "doctor") == 0) return run_doctor(argc, argv);
   int interactive = 0, executed = 0, script = 0;
   /* First pass: options that stop early, and where the script is. */
   for (int i = 1; i < argc && !script; i++) {

@@ -96,4 +96,10 @@ function Report:__tostring()
   return table.concat(lines, "\n")
 end
 
+--- report:write_html(path [, opts]): the findings as a self-contained page with their
+-- plots (report_html.lua). report:repair(build_or_model [, opts]): the mechanical fixes
+-- applied (repair.lua). Both loaded when first called.
+function Report:write_html(path, opts) return require("lurn.doctor.report_html").write(self, path, opts) end
+function Report:repair(build_or_model, opts) return require("lurn.doctor.repair").repair(self, build_or_model, opts) end
+
 return Report

@@ -1,0 +1,320 @@
+--- report:repair(build_or_model, opts): the findings whose fix is mechanical, applied to a
+-- new model rebuilt from the model's config (get_config, the layer configs edited,
+-- from_config, compiled again as the model was: get_compile_config). The user's model is
+-- never changed. docs/doctor.md, "Repair".
+--
+-- -> repaired, result: repaired is a compiled model (or, given a builder, a builder that
+-- returns the repaired model); result = {repaired = {{code =, layer =, what =}, ...},
+-- not_repaired = {{code =, layer =, why =}, ...}, scaler = (fitted on opts.x, when the
+-- inputs are to be scaled: the user's x must then go through scaler:transform),
+-- fit_opts = {class_weight =} (what fit must now be given), notes = {text, ...}}.
+-- Findings of severity info are left alone (listed nowhere).
+local runs = require "lurn.experiments.runs"
+local initializers = require "lurn.initializers"
+local losses = require "lurn.losses"
+local options = require "lurn.options"
+local core = require "lurn.core"
+
+local repair = {}
+
+local WHO = "repair"
+
+local LOSS_CLASS = {binary_crossentropy = "BinaryCrossentropy", categorical_crossentropy = "CategoricalCrossentropy",
+                    sparse_categorical_crossentropy = "SparseCategoricalCrossentropy"}
+
+local RELU_LIKE = {relu = true, elu = true, selu = true, leaky_relu = true, gelu = true}
+
+local function is_model(v)
+  return type(v) == "table" and type(v.get_config) == "function" and type(v.compile) == "function"
+end
+
+-- The layer configs of a model's config, by layer name, and in order.
+local function layer_configs(config)
+  local by_name, list = {}, {}
+  for _, layer in ipairs(config.layers) do
+    if type(layer.config) == "table" then
+      list[#list + 1] = layer
+      if layer.config.name then by_name[layer.config.name] = layer end
+    end
+  end
+  return by_name, list
+end
+
+-- The layers a finding names: finding.layer, and evidence.layers (a list of names).
+local function named_layers(f)
+  local names = {}
+  if type(f.layer) == "string" then names[#names + 1] = f.layer end
+  if type(f.evidence.layers) == "table" then
+    for _, n in ipairs(f.evidence.layers) do
+      if type(n) == "string" and n ~= f.layer then names[#names + 1] = n end
+    end
+  end
+  return names
+end
+
+-- The last layer with an activation (the output layer).
+local function output_layer(list)
+  for i = #list, 1, -1 do
+    if list[i].config.activation ~= nil then return list[i] end
+  end
+end
+
+local function initializer_class(init)
+  if type(init) == "table" then return init.class_name end
+  return init
+end
+
+local SYMMETRIC = {Zeros = true, zeros = true, Ones = true, ones = true, Constant = true, constant = true}
+
+--- Keras' "balanced" class weights from counts per class (0-based classes): n / (k * n_c).
+function repair.balanced_class_weight(counts)
+  local n, k = 0, 0
+  for _, c in ipairs(counts) do n, k = n + c, k + 1 end
+  local w = {}
+  for i, c in ipairs(counts) do
+    if c > 0 then w[i - 1] = n / (k * c) end
+  end
+  return w
+end
+
+-- The edits of the model (config, compile settings) each finding asks for. Each handler
+-- gets (f, state) and returns true and what it did, or false and why not.
+local handlers = {}
+
+handlers.unscaled_features = function(f, st)
+  if not core.is_tensor(st.opts.x) then
+    return false, "give repair the training inputs (opts.x) to fit a StandardScaler on"
+  end
+  local x = st.opts.x
+  local flat = x:reshape(x:size(1), -1)
+  local scaler = require("lurn.preprocessing").StandardScaler()
+  scaler:fit(flat)
+  st.result.scaler = scaler
+  st.result.notes[#st.result.notes + 1] =
+    "the inputs are to be scaled: give fit, evaluate and predict scaler:transform(x) (fitted on the training x)"
+  return true, "StandardScaler fitted on the training inputs (result.scaler): transform x before fit and predict"
+end
+
+local function learning_rate_change(f, st, factor)
+  local opt = st.optimizer
+  if opt._schedule then
+    return false, ("the learning rate is a schedule (%s): change its initial rate by hand"):format(
+      opt._schedule.class_name)
+  end
+  local old = opt.learning_rate
+  local new = f.evidence.suggested_lr
+  if type(new) ~= "number" or not (new > 0) then new = old * factor end
+  st.learning_rate = new
+  return true, ("learning_rate %.4g -> %.4g"):format(old, new)
+end
+
+handlers.lr_too_high = function(f, st) return learning_rate_change(f, st, 0.1) end
+handlers.lr_too_low = function(f, st) return learning_rate_change(f, st, 10) end
+
+handlers.dead_relu = function(f, st)
+  local names = named_layers(f)
+  if #names == 0 then return false, "the finding names no layer" end
+  local done = {}
+  for _, name in ipairs(names) do
+    local layer = st.by_name[name]
+    if not layer then return false, ("no layer named '%s' in the model"):format(name) end
+    local act = layer.config.activation
+    if act ~= "relu" then return false, ("layer '%s' has activation %s, not relu"):format(name, tostring(act)) end
+    layer.config.activation = "leaky_relu"
+    done[#done + 1] = name
+  end
+  return true, ("activation relu -> leaky_relu in %s"):format(table.concat(done, ", "))
+end
+
+handlers.symmetric_initialization = function(f, st)
+  local names = named_layers(f)
+  local targets = {}
+  if #names > 0 then
+    for _, name in ipairs(names) do
+      local layer = st.by_name[name]
+      if not layer then return false, ("no layer named '%s' in the model"):format(name) end
+      targets[#targets + 1] = layer
+    end
+  else  -- every layer whose kernel starts constant
+    for _, layer in ipairs(st.list) do
+      if SYMMETRIC[initializer_class(layer.config.kernel_initializer) or ""] then targets[#targets + 1] = layer end
+    end
+  end
+  local done = {}
+  for _, layer in ipairs(targets) do
+    local c = layer.config
+    if c.kernel_initializer == nil then
+      return false, ("layer '%s' has no kernel_initializer"):format(tostring(c.name))
+    end
+    local name = RELU_LIKE[c.activation or ""] and "he_normal" or "glorot_uniform"
+    c.kernel_initializer = initializers.serialize(initializers.get(name))
+    done[#done + 1] = ("%s: %s"):format(c.name, name)
+  end
+  if #done == 0 then return false, "no layer's kernel_initializer is zeros, ones or constant" end
+  return true, "kernel_initializer -> " .. table.concat(done, ", ")
+end
+
+-- The loss kind and from_logits the model is compiled with.
+local function loss_of(st)
+  return st.loss_kind, st.from_logits
+end
+
+local function set_loss(st, kind, from_logits)
+  st.loss_kind, st.from_logits = kind, from_logits
+end
+
+-- Whether labels look one-hot: evidence.label_encoding, else opts.y's shape.
+local function label_encoding(f, st)
+  local enc = f.evidence.label_encoding
+  if enc == "one_hot" or enc == "sparse" then return enc end
+  local y = st.opts.y
+  if core.is_tensor(y) then return (y:dim() == 2 and y:size(2) > 1) and "one_hot" or "sparse" end
+end
+
+handlers.label_encoding_mismatch = function(f, st)
+  local kind = loss_of(st)
+  if type(f.evidence.suggested_loss) == "string" and LOSS_CLASS[f.evidence.suggested_loss] then
+    set_loss(st, f.evidence.suggested_loss, st.from_logits)
+    return true, ("loss %s -> %s"):format(kind, f.evidence.suggested_loss)
+  end
+  local enc = label_encoding(f, st)
+  if enc == "one_hot" and kind == "sparse_categorical_crossentropy" then
+    set_loss(st, "categorical_crossentropy", st.from_logits)
+    return true, "loss sparse_categorical_crossentropy -> categorical_crossentropy (the labels are one-hot)"
+  elseif enc == "sparse" and kind == "categorical_crossentropy" then
+    set_loss(st, "sparse_categorical_crossentropy", st.from_logits)
+    return true, "loss categorical_crossentropy -> sparse_categorical_crossentropy (the labels are class numbers)"
+  end
+  return false, "labels outside the output's range are not mechanical: check the labels or the output's units"
+end
+
+handlers.loss_output_mismatch = function(f, st)
+  local kind, from_logits = loss_of(st)
+  local out = output_layer(st.list)
+  local act = out and out.config.activation
+  local units = out and out.config.units
+  local e = f.evidence
+  local changes = {}
+  if type(e.suggested_loss) == "string" and LOSS_CLASS[e.suggested_loss] then
+    set_loss(st, e.suggested_loss, from_logits)
+    changes[#changes + 1] = ("loss %s -> %s"):format(kind, e.suggested_loss)
+  elseif kind == "binary_crossentropy" and act == "softmax" and (units or 1) > 1 then
+    local new = label_encoding(f, st) == "one_hot" and "categorical_crossentropy" or "sparse_categorical_crossentropy"
+    set_loss(st, new, from_logits)
+    changes[#changes + 1] = "loss binary_crossentropy -> " .. new .. " (softmax over several classes)"
+  elseif (kind == "categorical_crossentropy" or kind == "sparse_categorical_crossentropy") and act == "sigmoid"
+    and (units or 1) > 1 then
+    out.config.activation = "softmax"
+    changes[#changes + 1] = ("output activation sigmoid -> softmax in %s"):format(out.config.name)
+  end
+  if st.from_logits and act ~= nil and act ~= "linear" then
+    st.from_logits = false
+    changes[#changes + 1] = ("from_logits = false (the output '%s' already applies %s)"):format(
+      tostring(out.config.name), act)
+  elseif e.from_logits == true and not st.from_logits and (act == "linear" or act == nil) then
+    st.from_logits = true
+    changes[#changes + 1] = "from_logits = true (the output is linear)"
+  end
+  if #changes == 0 then return false, "no mechanical change found for this model's loss and output" end
+  return true, table.concat(changes, "; ")
+end
+
+handlers.class_imbalance = function(f, st)
+  local counts = f.evidence.class_counts
+  if type(counts) ~= "table" or #counts < 2 then return false, "the finding has no evidence.class_counts" end
+  local w = repair.balanced_class_weight(counts)
+  st.result.fit_opts.class_weight = w
+  st.result.notes[#st.result.notes + 1] = "give fit class_weight = result.fit_opts.class_weight"
+  local parts = {}
+  for c = 0, #counts - 1 do parts[#parts + 1] = ("[%d] = %.3g"):format(c, w[c] or 0) end
+  return true, "class_weight {" .. table.concat(parts, ", ") .. "} (Keras' balanced rule)"
+end
+
+repair.MECHANICAL = {}
+for code in pairs(handlers) do repair.MECHANICAL[#repair.MECHANICAL + 1] = code end
+table.sort(repair.MECHANICAL)
+
+local WHY_NOT = {
+  missing_values = "impute or drop the missing values (lurn.preprocessing.SimpleImputer) before fit",
+  constant_feature = "drop the constant columns from x",
+  outliers = "look at the rows named in the evidence; a RobustScaler or clipping may help",
+  split_missing_class = "split again with stratify = y",
+  train_test_overlap = "remove the duplicated rows from one of the splits",
+  label_noise = "check the suspect labels named in the evidence",
+  no_nonlinearity = "add activations to the hidden layers (a design choice)",
+  bottleneck = "widen the narrow layer (a design choice)",
+  exploding_gradients = "clip the gradients (optimizer clipnorm) or lower the learning rate",
+  vanishing_gradients = "use relu-family activations, he_normal initialization or batch normalization",
+  saturation = "scale the inputs, or use relu-family activations",
+  nan_loss = "find the cause among the other findings (learning rate, data)",
+  overfitting = "regularize (dropout, l2), use more data or stop earlier (EarlyStopping)",
+  underfitting = "give the model more capacity or train longer",
+}
+
+-- The edits applied to a new model built from `model`'s config -> a compiled model.
+local function rebuild(model, st)
+  local copy = getmetatable(model).from_config(st.config)
+  local c = model:get_compile_config()
+  local opt = runs.optimizer(WHO, st.optimizer, st.learning_rate)
+  local loss = c.loss
+  if st.loss_kind ~= st.orig_kind or st.from_logits ~= st.orig_from_logits then
+    loss = losses[LOSS_CLASS[st.loss_kind]]{from_logits = st.from_logits}
+  end
+  return copy:compile{optimizer = opt, loss = loss, metrics = c.metrics, loss_weights = c.loss_weights}
+end
+
+local function plan(report, model, opts)
+  if not model.compiled then error(WHO .. ": the model must be compiled (its repair is compiled the same way)", 3) end
+  local config = model:get_config()
+  local by_name, list = layer_configs(config)
+  local loss = model.loss or {}
+  local st = {opts = opts, config = config, by_name = by_name, list = list, optimizer = model.optimizer,
+              loss_kind = loss.kind, from_logits = loss.from_logits, orig_kind = loss.kind,
+              orig_from_logits = loss.from_logits,
+              result = {repaired = {}, not_repaired = {}, fit_opts = {}, notes = {}}}
+  local seen = {}
+  for _, f in ipairs(report:sorted()) do
+    if f.severity ~= "info" then
+      local key = f.code .. "\0" .. tostring(f.layer)
+      if not seen[key] then
+        seen[key] = true
+        local handler = handlers[f.code]
+        local ok, what
+        if handler then
+          ok, what = handler(f, st)
+        else
+          ok, what = false, WHY_NOT[f.code] or "no mechanical fix for this finding"
+        end
+        local list_ = ok and st.result.repaired or st.result.not_repaired
+        list_[#list_ + 1] = {code = f.code, layer = f.layer, [ok and "what" or "why"] = what}
+      end
+    end
+  end
+  return st
+end
+
+--- The repair of a report's findings on a compiled model, or on a builder (a function
+-- returning a compiled model): see the top of this file.
+function repair.repair(report, build_or_model, opts)
+  options.check(opts, {"x", "y", "seed"}, WHO, 2)
+  opts = opts or {}
+  if is_model(build_or_model) then
+    local st = plan(report, build_or_model, opts)
+    if opts.seed then require("lurn.random").manual_seed(opts.seed) end
+    return rebuild(build_or_model, st), st.result
+  end
+  if type(build_or_model) ~= "function" and not (getmetatable(build_or_model) or {}).__call then
+    error(WHO .. ": give a compiled model or a function that returns one, got " .. type(build_or_model), 2)
+  end
+  -- a builder: the plan made once on a model it builds, applied to every model it builds
+  local st = plan(report, build_or_model(), opts)
+  local result = st.result
+  local builder = function(...)
+    local model = build_or_model(...)
+    local again = plan(report, model, opts)
+    return rebuild(model, again)
+  end
+  return builder, result
+end
+
+return repair

@@ -1,0 +1,115 @@
+-- report:repair(model, opts): each mechanical fix changes what it should on a model rebuilt
+-- from the model's config; the user's model is left alone; what is not repaired is listed.
+local lurn = require "lurn"
+local Report = require "lurn.doctor.report"
+local L = lurn.layers
+
+local function model(opts)
+  opts = opts or {}
+  local m = lurn.Sequential{
+    L.Dense(8, {activation = "relu", input_shape = {4}, kernel_initializer = opts.init or "glorot_uniform"}),
+    L.Dense(3, {activation = opts.out or "softmax"}),
+  }
+  return m:compile{optimizer = lurn.optimizers.Adam{learning_rate = opts.lr or 0.01},
+                   loss = opts.loss or "sparse_categorical_crossentropy", metrics = {"accuracy"}}
+end
+
+local function report_of(...)
+  local r = Report.new()
+  for _, f in ipairs{...} do
+    f.severity, f.message, f.fix = f.severity or "warning", f.message or "m", f.fix or "f"
+    r:add(f)
+  end
+  return r
+end
+
+local function codes(list)
+  local out = {}
+  for i, e in ipairs(list) do out[i] = e.code end
+  table.sort(out)
+  return out
+end
+
+describe("report:repair", function()
+  it("switches the layers dead_relu names to leaky_relu, and leaves the user's model alone", function()
+    local m = model()
+    local fixed, result = report_of({code = "dead_relu", layer = "dense"}):repair(m)
+    assert.equal("leaky_relu", fixed:get_layer("dense").activation)
+    assert.equal("relu", m:get_layer("dense").activation)
+    assert.same({"dead_relu"}, codes(result.repaired))
+    assert.is_true(fixed.compiled)
+  end)
+
+  it("fits a scaler for unscaled_features that brings the data's std near 1", function()
+    local x = lurn.randn(200, 4) * lurn.tensor{{1, 10, 100, 1000}} + 50
+    local fixed, result = report_of({code = "unscaled_features"}):repair(model(), {x = x})
+    assert.truthy(fixed)
+    local z = result.scaler:transform(x)
+    local std = z:std(1)
+    for j = 1, 4 do assert.near(1, std:get(j), 0.05) end
+    assert.truthy(table.concat(result.notes, " "):find("transform", 1, true))
+  end)
+
+  it("lists unscaled_features as not repaired without the training inputs", function()
+    local _, result = report_of({code = "unscaled_features"}):repair(model())
+    assert.same({"unscaled_features"}, codes(result.not_repaired))
+  end)
+
+  it("lowers the learning rate to suggested_lr, else a decade", function()
+    local fixed = report_of({code = "lr_too_high", evidence = {suggested_lr = 0.002}}):repair(model{lr = 0.5})
+    assert.near(0.002, fixed.optimizer.learning_rate, 1e-6)
+    fixed = report_of({code = "lr_too_high"}):repair(model{lr = 0.5})
+    assert.near(0.05, fixed.optimizer.learning_rate, 1e-6)
+    fixed = report_of({code = "lr_too_low"}):repair(model{lr = 1e-4})
+    assert.near(1e-3, fixed.optimizer.learning_rate, 1e-8)
+  end)
+
+  it("replaces constant initializers: he_normal under relu, glorot_uniform otherwise", function()
+    local fixed = report_of({code = "symmetric_initialization"}):repair(model{init = "zeros"})
+    local c = fixed:get_config().layers
+    assert.equal("HeNormal", c[1].config.kernel_initializer.class_name)
+    assert.equal("GlorotUniform", c[2].config.kernel_initializer.class_name)
+  end)
+
+  it("fixes a loss/output mismatch: sigmoid with categorical, from_logits on probabilities", function()
+    local m = model{out = "sigmoid", loss = lurn.losses.SparseCategoricalCrossentropy{from_logits = true}}
+    local fixed = report_of({code = "loss_output_mismatch", severity = "error"}):repair(m)
+    assert.equal("softmax", fixed.layers[2].activation)
+    assert.is_false(fixed.loss.from_logits)
+    assert.equal("sparse_categorical_crossentropy", fixed.loss.kind)
+  end)
+
+  it("fixes softmax with binary cross-entropy, and the label encoding", function()
+    local fixed = report_of({code = "loss_output_mismatch"}):repair(model{loss = "binary_crossentropy"})
+    assert.equal("sparse_categorical_crossentropy", fixed.loss.kind)
+    local y = lurn.tensor{{1, 0, 0}, {0, 1, 0}}
+    fixed = report_of({code = "label_encoding_mismatch"}):repair(model(), {y = y})
+    assert.equal("categorical_crossentropy", fixed.loss.kind)
+    fixed = report_of({code = "label_encoding_mismatch", evidence = {label_encoding = "sparse"}}):repair(
+      model{loss = "categorical_crossentropy"})
+    assert.equal("sparse_categorical_crossentropy", fixed.loss.kind)
+  end)
+
+  it("computes balanced class weights from class_counts", function()
+    local _, result = report_of({code = "class_imbalance", evidence = {class_counts = {80, 20}}}):repair(model())
+    assert.near(100 / (2 * 80), result.fit_opts.class_weight[0], 1e-9)
+    assert.near(100 / (2 * 20), result.fit_opts.class_weight[1], 1e-9)
+  end)
+
+  it("lists what it cannot repair and ignores notes", function()
+    local r = report_of({code = "overfitting"}, {code = "label_noise"},
+      {code = "class_imbalance", severity = "info", evidence = {class_counts = {5, 5}}})
+    local _, result = r:repair(model())
+    assert.same({}, result.repaired)
+    assert.same({"label_noise", "overfitting"}, codes(result.not_repaired))
+    for _, e in ipairs(result.not_repaired) do assert.is_string(e.why) end
+  end)
+
+  it("repairs a builder into a builder of repaired models", function()
+    local build = function() return model{lr = 0.5} end
+    local fixed_build, result = report_of({code = "lr_too_high"}):repair(build)
+    assert.is_function(fixed_build)
+    assert.near(0.05, fixed_build().optimizer.learning_rate, 1e-6)
+    assert.same({"lr_too_high"}, codes(result.repaired))
+  end)
+end)
