@@ -438,9 +438,16 @@ local function check_imbalance(report, codes, opts)
     wratio = wlo > 0 and whi / wlo or math.huge
   end
   local compensated = weighted ~= nil and wratio < IMBALANCE_RATIO
+  -- samples per class 0, 1, ... (what report:repair's balanced class weights read), when
+  -- the classes are the whole numbers 0..K-1
+  local per_class = {}
+  for i, c in ipairs(classes) do
+    if c ~= i - 1 then per_class = nil break end
+    per_class[i] = counts[c]
+  end
   report:add{code = "class_imbalance", severity = compensated and "info" or "warning",
     evidence = {ratio = ratio, weighted_ratio = wratio, largest_class = hi_c, largest = hi, smallest_class = lo_c,
-                smallest = lo, classes = #classes},
+                smallest = lo, classes = #classes, class_counts = per_class},
     message = ("class %s has %d samples, class %s only %d (%.3g to 1)%s"):format(tostring(hi_c), hi,
       tostring(lo_c), lo, ratio, compensated
         and ("; the weights given compensate (weighted %.3g to 1)"):format(wratio)
@@ -490,7 +497,7 @@ end
 
 -- Rows of b identical to a row of a: each row hashed by two random projections, candidates
 -- within a relative 1e-4 of both compared exactly.
-local function overlap_count(a, b)
+local function overlap_count(a, b, self_compare)
   local d = a:size(2)
   local p1, p2 = projection(d, 12345), projection(d, 67890)
   local ha = core.cat({core.matmul(a, p1), core.matmul(a, p2)}, 2):totable()
@@ -515,7 +522,7 @@ local function overlap_count(a, b)
       local i = lo
       while i <= #keys and keys[i] <= v + t and tried < 64 do
         local r = order[i]
-        if math.abs(ha[r][2] - w) <= tol(w) then
+        if (not self_compare or r ~= j) and math.abs(ha[r][2] - w) <= tol(w) then
           tried = tried + 1
           if a:select(1, r):ne(b:select(1, j)):sum() == 0 then count = count + 1; break end
         end
@@ -526,16 +533,30 @@ local function overlap_count(a, b)
   return count
 end
 
+-- A split's rows identical to training rows are leakage when there are more than chance
+-- puts there: a data set that holds duplicate rows of its own (iris' flowers measured to
+-- the millimetre) sends some pairs to both sides of any random split. With d rows of the
+-- pooled data equal to another, mostly pairs, a random split of n_t and n_o rows puts about
+-- d * (n_o / N) * (n_t / N) of the split's rows beside a twin; a warning needs clearly more
+-- (beyond 3 standard deviations of that count, and 1% of the split).
 local function check_overlap(report, x, others)
   for _, o in ipairs(others) do
     if o.x and o.x:size(2) == x:size(2) then
       local n = overlap_count(x, o.x)
       if n > 0 then
         local share = n / o.x:size(1)
-        report:add{code = "train_test_overlap", severity = share >= OVERLAP_SHARE and "warning" or "info",
-          evidence = {split = o.name, rows = n, share = share},
+        local pooled = core.cat({x, o.x}, 1):contiguous()
+        local total, n_o = pooled:size(1), o.x:size(1)
+        local dup = overlap_count(pooled, pooled, true)
+        local expected = dup * (n_o / total) * ((total - n_o) / total)
+        local leak = share >= OVERLAP_SHARE and n > expected + 3 * math.sqrt(expected) + 1
+        report:add{code = "train_test_overlap", severity = leak and "warning" or "info",
+          evidence = {split = o.name, rows = n, share = share, duplicate_rows_in_data = dup,
+                      expected_by_chance = expected},
           message = ("%d row(s) of the %s data (%.2f%%) are identical to training rows: its score counts them as "
-            .. "seen, up to %.2f points too high"):format(n, o.label, 100 * share, 100 * share),
+            .. "seen, up to %.2f points too high"):format(n, o.label, 100 * share, 100 * share)
+            .. (leak and "" or ("; the data holds %d duplicate rows of its own, and a random split puts about %.2g "
+              .. "of them beside a twin: not more than chance"):format(dup, expected)),
           fix = "x, x_test, y, y_test = lurn.model_selection.train_test_split(x_unique, y_unique, {test_size = 0.2})"
             .. "  -- split after removing duplicate rows"}
       end

@@ -15,7 +15,9 @@ local model_checks = require "lurn.doctor.model_checks"
 local training = require "lurn.doctor.training_checks"
 
 local WHO = "diagnose"
-local KNOWN = {"validation_data", "epochs", "batch_size", "budget_seconds", "seed"}
+-- class_weight weighs the probe's training as fit's does; sample_weight reaches the data
+-- checks (imbalance compensated) only: the probe trains on its own subsets of the rows
+local KNOWN = {"validation_data", "epochs", "batch_size", "budget_seconds", "seed", "class_weight", "sample_weight"}
 local finite = training.finite
 
 local EVAL_ROWS = 1024     -- rows the probe's losses and statistics are measured on
@@ -59,7 +61,8 @@ end
 local function data_findings(report, x, y, opts)
   local ok, data = pcall(require, "lurn.doctor.data")
   if not ok or type(data) ~= "table" or type(data.check_data) ~= "function" then return end
-  local done, found = pcall(data.check_data, x, y, {validation_data = opts.validation_data})
+  local done, found = pcall(data.check_data, x, y, {validation_data = opts.validation_data,
+                                                    class_weight = opts.class_weight, sample_weight = opts.sample_weight})
   if done and type(found) == "table" and found.findings then report:merge(found) end
 end
 
@@ -180,7 +183,7 @@ local function run(model, train, eval_train, eval_val, o)
     local record = o.every and (step == 1 or step % o.every == 0 or step == o.steps) and true or false
     if record then model._core:record_stats(true) end
     local ok, logs = pcall(model.train_on_batch, model, runs.rows(train.x, pos), runs.rows(train.y, pos),
-                           {return_dict = true, allow_nonfinite = true})
+                           {return_dict = true, allow_nonfinite = true, class_weight = o.class_weight})
     if record then
       model._core:record_stats(false)
       if ok then out.stats[#out.stats + 1] = layer_stats.rows(model) end
@@ -216,6 +219,7 @@ local function lr_findings(report, base, rates, loss0, losses)
                  .. "to %.4g in %d steps, but a tenth of the rate brought it lower, to %.4g: the steps oscillate"):format(
                  lr, loss0, l1, base.short_steps, l_low),
                fix = ("learning_rate = %g (lurn.experiments.lr_range_test suggests one)"):format(low)}
+    evidence.suggested_lr = low  -- what report:repair sets
     return
   end
   for i = 3, #rates do
@@ -223,6 +227,7 @@ local function lr_findings(report, base, rates, loss0, losses)
     local d_high = finite(l_high) and loss0 - l_high or nil
     if finite(l1) and d_high and d_high > 0 and l_high < l1 - tol and d_high > math.sqrt(k) * math.max(d1, 0) then
       evidence.higher_rate, evidence.loss_at_higher_rate = rates[i], l_high
+      evidence.suggested_lr = rates[i]  -- what report:repair sets
       report:add{code = "lr_too_low", severity = "warning", evidence = evidence,
                  message = ("at learning_rate %g the loss went from %.4g to %.4g in %d steps; %g times the rate "
                    .. "brought it to %.4g: progress grows nearly in proportion to the rate, the steps are too small"):format(
@@ -286,6 +291,7 @@ local function diagnose(model, x, y, opts)
   -- and validation checkpoints, and its training loss after the first `short` steps
   local every = math.max(1, math.ceil(total / 20))
   local rest = run(main, train, eval_train, eval_val, {steps = total, batch_size = batch_size, every = every,
+                                                       class_weight = opts.class_weight,
                                                        mark = short, deadline = started + 0.6 * budget})
   local nan_step = rest.nan_step
   local marked = rest.mark_loss and short or rest.steps
@@ -297,7 +303,8 @@ local function diagnose(model, x, y, opts)
     local function try(i, rate)
       random.manual_seed(seed + i)
       local m = copy(make, user_weights, rate)
-      local r = run(m, train, eval_train, nil, {steps = marked, batch_size = batch_size, deadline = math.huge})
+      local r = run(m, train, eval_train, nil, {steps = marked, batch_size = batch_size, deadline = math.huge,
+                                                class_weight = opts.class_weight})
       rates[i], losses[i] = rate, r.nan_step and 0 / 0 or loss_on(m, eval_train, batch_size)
     end
     try(2, lr / 10)
@@ -309,6 +316,18 @@ local function diagnose(model, x, y, opts)
     end
     probe.rates, probe.rate_losses = rates, losses
     lr_findings(report, base, rates, loss0, losses)
+    -- a rate off by more than a decade: the range test's suggestion (steepest descent of
+    -- the smoothed loss, lurn.experiments.lr_range_test) on a copy, when the budget allows
+    local f = report:get("lr_too_high")[1] or report:get("lr_too_low")[1]
+    if f and core.clock() < deadline - 0.3 * budget then
+      local ok, test = pcall(require("lurn.experiments").lr_range_test, function()
+        return copy(make, user_weights, lr)
+      end, train.x, train.y, {steps = math.min(200, math.max(50, marked)), batch_size = batch_size, seed = seed})
+      if ok and test.suggested_lr then
+        f.evidence.suggested_lr, f.evidence.range_test_lr = test.suggested_lr, test.suggested_lr
+        f.fix = ("learning_rate = %.3g (the range test's steepest descent of the loss)"):format(test.suggested_lr)
+      end
+    end
   end
   probe.points, probe.steps = rest.points, rest.steps
   if nan_step then
