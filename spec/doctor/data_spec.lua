@@ -235,6 +235,27 @@ describe("lurn.doctor.check_data", function()
         random_state = 0})
       assert_clean(check(xtr, ytr, {validation_data = {xte, yte}}))
     end)
+    it("takes twins the data holds of its own as chance, and 5 copied rows of 20 as a leak", function()
+      -- 100 distinct rows, then 12 rows repeating rows 1..12: training holds rows 1..80 and
+      -- the repeats of 1..10 (20 of its 90 rows have a twin in training), validation rows
+      -- 81..100 and the repeats of 11 and 12 (2 of 22 with a twin in training, where
+      -- 22 * 20 / 90 = 4.9 come by chance)
+      local x, y = blobs(100, 6, 2, 4)
+      local xt = lurn.cat({x:narrow(1, 1, 80), x:narrow(1, 1, 10)}, 1):contiguous()
+      local yt = lurn.cat({y:narrow(1, 1, 80), y:narrow(1, 1, 10)}, 1):contiguous()
+      local xv = lurn.cat({x:narrow(1, 81, 20), x:narrow(1, 11, 2)}, 1):contiguous()
+      local yv = lurn.cat({y:narrow(1, 81, 20), y:narrow(1, 11, 2)}, 1):contiguous()
+      local r = check(xt, yt, {validation_data = {xv, yv}})
+      local f = r:get("train_test_overlap")[1]
+      assert.are.equal(2, f.evidence.rows)
+      assert.are.equal("info", f.severity)
+      assert.near(22 * 20 / 90, f.evidence.expected_by_chance, 1e-9)
+      -- without twins of its own in training, 5 validation rows copied from it are a leak
+      local leak = check(x:narrow(1, 1, 80):contiguous(), y:narrow(1, 1, 80):contiguous(), {validation_data = {
+        lurn.cat({x:narrow(1, 81, 15), x:narrow(1, 1, 5)}, 1):contiguous(),
+        lurn.cat({y:narrow(1, 81, 15), y:narrow(1, 1, 5)}, 1):contiguous()}})
+      assert.are.equal("warning", leak:get("train_test_overlap")[1].severity)
+    end)
   end)
 
   describe("label_noise", function()

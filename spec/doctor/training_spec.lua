@@ -80,6 +80,8 @@ describe("lurn.doctor.diagnose", function()
       local x, y = blobs(400)
       local r = lurn.doctor.diagnose(mlp(4, 3, {optimizer = lurn.optimizers.Adam{learning_rate = 5}}), x, y, QUICK)
       assert.is_true(r:has("lr_too_high"))
+      -- the rate repair sets: below the broken one (the range test's, or a tenth)
+      assert.is_true(r:get("lr_too_high")[1].evidence.suggested_lr < 5)
     end)
   end)
 
@@ -89,6 +91,12 @@ describe("lurn.doctor.diagnose", function()
       local r = lurn.doctor.diagnose(mlp(2, 2, {lr = 1e-5}), x, y, QUICK)
       assert.is_true(r:has("lr_too_low"))
       assert.is_true(r:get("lr_too_low")[1].evidence.higher_rate > 1e-5)
+      assert.is_true(r:get("lr_too_low")[1].evidence.suggested_lr > 1e-5)
+      -- class_weight reaches the probe's training as fit's option
+      local weighted = lurn.doctor.diagnose(mlp(2, 2, {lr = 1e-5}), x, y,
+        {epochs = QUICK.epochs, batch_size = QUICK.batch_size, budget_seconds = QUICK.budget_seconds,
+         class_weight = {[0] = 1, [1] = 2}})
+      assert.is_true(weighted:has("lr_too_low"))
     end)
     it("Adam at 1e-6 on another data set", function()
       local x, y = blobs(400)

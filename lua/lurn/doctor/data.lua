@@ -535,28 +535,29 @@ end
 
 -- A split's rows identical to training rows are leakage when there are more than chance
 -- puts there: a data set that holds duplicate rows of its own (iris' flowers measured to
--- the millimetre) sends some pairs to both sides of any random split. With d rows of the
--- pooled data equal to another, mostly pairs, a random split of n_t and n_o rows puts about
--- d * (n_o / N) * (n_t / N) of the split's rows beside a twin; a warning needs clearly more
--- (beyond 3 standard deviations of that count, and 1% of the split).
+-- the millimetre) sends some twins to both sides of any random split. The training rows'
+-- own duplicates measure that rate: under a random split a row of the split has a twin in
+-- training about as often as a training row has one among the other training rows, so
+-- about n_split * (duplicated training rows / training rows) overlaps come by chance
+-- (copying training rows into the split adds none of those). A warning needs clearly more:
+-- beyond 3 standard deviations of that count plus one, and 1% of the split.
 local function check_overlap(report, x, others)
+  local own_dup  -- training rows equal to another training row, counted once
   for _, o in ipairs(others) do
     if o.x and o.x:size(2) == x:size(2) then
       local n = overlap_count(x, o.x)
       if n > 0 then
         local share = n / o.x:size(1)
-        local pooled = core.cat({x, o.x}, 1):contiguous()
-        local total, n_o = pooled:size(1), o.x:size(1)
-        local dup = overlap_count(pooled, pooled, true)
-        local expected = dup * (n_o / total) * ((total - n_o) / total)
+        own_dup = own_dup or overlap_count(x, x, true)
+        local expected = o.x:size(1) * own_dup / x:size(1)
         local leak = share >= OVERLAP_SHARE and n > expected + 3 * math.sqrt(expected) + 1
         report:add{code = "train_test_overlap", severity = leak and "warning" or "info",
-          evidence = {split = o.name, rows = n, share = share, duplicate_rows_in_data = dup,
+          evidence = {split = o.name, rows = n, share = share, duplicated_training_rows = own_dup,
                       expected_by_chance = expected},
           message = ("%d row(s) of the %s data (%.2f%%) are identical to training rows: its score counts them as "
             .. "seen, up to %.2f points too high"):format(n, o.label, 100 * share, 100 * share)
-            .. (leak and "" or ("; the data holds %d duplicate rows of its own, and a random split puts about %.2g "
-              .. "of them beside a twin: not more than chance"):format(dup, expected)),
+            .. (leak and "" or ("; %d training rows duplicate other training rows, so about %.2g such rows come by "
+              .. "chance: not more than that"):format(own_dup, expected)),
           fix = "x, x_test, y, y_test = lurn.model_selection.train_test_split(x_unique, y_unique, {test_size = 0.2})"
             .. "  -- split after removing duplicate rows"}
       end
