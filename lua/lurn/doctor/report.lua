@@ -72,7 +72,14 @@ local function evidence_text(e)
     if math.type(v) == "float" then v = ("%.4g"):format(v) end
     if type(v) == "table" then
       local items = {}
-      for i, x in ipairs(v) do items[i] = math.type(x) == "float" and ("%.4g"):format(x) or tostring(x) end
+      for i, x in ipairs(v) do
+        if type(x) == "table" then  -- a row such as per_layer's {layer =, value =}
+          local val = x.value
+          x = ("%s: %s"):format(tostring(x.layer or x.name or x[1] or "?"),
+            math.type(val) == "float" and ("%.4g"):format(val) or tostring(val or x[2]))
+        end
+        items[i] = math.type(x) == "float" and ("%.4g"):format(x) or tostring(x)
+      end
       v = "{" .. table.concat(items, ", ") .. "}"
     end
     parts[#parts + 1] = ("%s = %s"):format(k, tostring(v))
