@@ -8,6 +8,7 @@
 --
 --   build/lurn scripts/doctor/corpus.lua [--tiny] [--only NAME,...]
 --
+-- The cases live in scripts/doctor/cases/ by kind (kit.lua holds what they share).
 -- A case: {name =, code = (the expected code) | healthy = true, twin_of = (the broken
 -- case this one fixes), data_only = true (check_data only), tiny = true (in --tiny),
 -- build = function(epochs) return model, x, y, {validation_data = {xv, yv}, epochs =,
@@ -27,116 +28,18 @@ end
 
 local ROOT = (arg and arg[0] and arg[0]:match("^(.*)/scripts/doctor/[^/]*$")) or "."
 local EPOCHS = tiny and 3 or 40
-local SEED = 7
-local L = lurn.layers
+local kit = dofile(ROOT .. "/scripts/doctor/cases/kit.lua")
+kit.ROOT = ROOT
+local SEED = kit.SEED
 
--- examples/data/NAME.csv -> x (N, features), y (N) class labels.
-local function csv(name)
-  local df = lurn.data.read_csv(("%s/examples/data/%s.csv"):format(ROOT, name))
-  local features = {}
-  for _, c in ipairs(df.columns) do
-    if c ~= "target" and df.dtypes[c] == "float" then features[#features + 1] = c end
-  end
-  return df:to_tensor{columns = features}, df:column("target")
-end
-
--- A stratified split: x, y, {validation_data = {xv, yv}}.
-local function split(x, y)
-  local xt, xv, yt, yv = lurn.model_selection.train_test_split(x, y, {test_size = 0.25, random_state = SEED,
-                                                                      stratify = y})
-  return xt, yt, xv, yv
-end
-
--- Scaled with a StandardScaler fitted on the training part.
-local function scale(xt, xv)
-  local s = lurn.preprocessing.StandardScaler()
-  s:fit(xt)
-  return s:transform(xt), s:transform(xv)
-end
-
--- An MLP classifier for `features` inputs and `classes` classes.
-local function mlp(features, classes, opts)
-  opts = opts or {}
-  lurn.manual_seed(SEED)
-  local m = lurn.Sequential{
-    L.Dense(opts.units or 16, {activation = "relu", input_shape = {features},
-                               kernel_initializer = opts.init or "he_normal"}),
-    L.Dense(classes, {activation = "softmax"}),
-  }
-  return m:compile{optimizer = opts.optimizer or lurn.optimizers.Adam{learning_rate = opts.lr or 0.01},
-                   loss = "sparse_categorical_crossentropy", metrics = {"accuracy"}}
-end
-
-local function classes_of(y) return math.tointeger(y:max()) + 1 end
-
--- A data set made into a case's (model, x, y, opts), after `prepare(xt, yt, xv, yv)`.
--- fit_opts.balanced: class_weight by Keras' balanced rule on the training labels.
-local function on(name, prepare, model_opts, fit_opts)
-  return function(epochs)
-    local x, y = csv(name)
-    local xt, yt, xv, yv = split(x, y)
-    if prepare then xt, yt, xv, yv = prepare(xt, yt, xv, yv) end
-    local m = mlp(xt:size(2), classes_of(y), model_opts)
-    local opts = {validation_data = {xv, yv}, epochs = epochs, batch_size = 16}
-    if fit_opts and fit_opts.balanced then
-      local counts = {}
-      for c = 1, classes_of(y) do counts[c] = 0 end
-      for i = 1, yt:size(1) do
-        local c = math.tointeger(yt:get(i)) + 1
-        counts[c] = counts[c] + 1
-      end
-      opts.class_weight = require("lurn.doctor.repair").balanced_class_weight(counts)
-    end
-    return m, xt, yt, opts
+-- The cases, by kind, in scripts/doctor/cases/: data, model, gradients, training, healthy.
+local CASES = {}
+for _, kind in ipairs{"data", "model", "gradients", "training", "healthy"} do
+  for _, case in ipairs(dofile(("%s/scripts/doctor/cases/%s.lua"):format(ROOT, kind))(kit)) do
+    case.kind = kind
+    CASES[#CASES + 1] = case
   end
 end
-
-local function scaled(xt, yt, xv, yv)
-  local a, b = scale(xt, xv)
-  return a, yt, b, yv
-end
-
--- A constant column added in front of x (a feature that never varies).
-local function with_constant(xt, yt, xv, yv)
-  xt, xv = scale(xt, xv)
-  local c1, c2 = lurn.full({xt:size(1), 1}, 3.0), lurn.full({xv:size(1), 1}, 3.0)
-  return lurn.cat({c1, xt}, 2), yt, lurn.cat({c2, xv}, 2), yv
-end
-
--- Class 1 cut down to a twentieth of the training rows (the validation part stays).
-local function imbalanced(xt, yt, xv, yv)
-  xt, xv = scale(xt, xv)
-  local keep, seen = {}, 0
-  for i = 1, yt:size(1) do
-    if yt:get(i) == 0 then
-      keep[#keep + 1] = i
-    else
-      seen = seen + 1
-      if seen % 20 == 0 then keep[#keep + 1] = i end
-    end
-  end
-  local idx = lurn.tensor(keep)
-  return xt:index(1, idx):contiguous(), yt:index(1, idx):contiguous(), xv, yv
-end
-
-local CASES = {
-  -- data
-  {name = "wine_unscaled", code = "unscaled_features", data_only = true, tiny = true, build = on("wine")},
-  {name = "wine_scaled", healthy = true, twin_of = "wine_unscaled", tiny = true, build = on("wine", scaled)},
-  -- breast cancer: 8 epochs (at Adam 0.01 its 455 training rows are learnt by then: 40
-  -- epochs more than double the validation loss, which the doctor rightly calls overfitting)
-  {name = "breast_cancer_imbalanced", code = "class_imbalance", data_only = true, epochs = 8,
-   build = on("breast_cancer", imbalanced)},
-  {name = "breast_cancer_weighted", healthy = true, twin_of = "breast_cancer_imbalanced", epochs = 8,
-   build = on("breast_cancer", imbalanced, nil, {balanced = true})},
-  {name = "breast_cancer_scaled", healthy = true, epochs = 8, build = on("breast_cancer", scaled)},
-  {name = "iris_constant_feature", code = "constant_feature", data_only = true, build = on("iris", with_constant)},
-  -- training
-  {name = "iris_lr_too_high", code = "lr_too_high", build = on("iris", scaled,
-    {lr = 50.0})},
-  {name = "iris_lr_too_low", code = "lr_too_low", build = on("iris", scaled, {lr = 1e-5})},
-  {name = "iris_scaled", healthy = true, twin_of = {"iris_lr_too_high", "iris_lr_too_low", "iris_constant_feature"}, tiny = true, build = on("iris", scaled)},
-}
 
 -- The doctor's entry point `name` (from `doctor`, lurn.doctor unless the runner is given
 -- another), or nil when it is not written yet.
@@ -167,9 +70,10 @@ local function train(model, x, y, opts, fit_extra, transform)
                     class_weight = opts.class_weight}
   lurn.manual_seed(SEED)
   for k, v in pairs(fit_extra or {}) do fit_opts[k] = v end
-  local h = model:fit(x, y, fit_opts)
-  local acc = h.history.val_accuracy
-  return acc and acc[#acc] or nil
+  model:fit(x, y, fit_opts)
+  -- measured on the model as fit leaves it (a repair's EarlyStopping may restore weights)
+  local r = model:evaluate(xv, yv, {verbose = 0, return_dict = true})
+  return r.accuracy
 end
 
 local function warnings_of(report)

@@ -1,0 +1,93 @@
+--- What the corpus's cases share (scripts/doctor/cases/*.lua): the shipped data sets as
+-- tensors, a stratified split, a scaler, a small MLP, and `on`, which makes a data set and
+-- a model into a case's build function. corpus.lua sets kit.ROOT before the cases load.
+local lurn = rawget(_G, "lurn") or require "lurn"
+
+local kit = {SEED = 7}
+local L = lurn.layers
+kit.L = L
+
+--- examples/data/NAME.csv -> x (N, float features), y (N) class labels (the `target` column).
+function kit.csv(name)
+  local df = lurn.data.read_csv(("%s/examples/data/%s.csv"):format(kit.ROOT or ".", name))
+  local features = {}
+  for _, c in ipairs(df.columns) do
+    if c ~= "target" and df.dtypes[c] == "float" then features[#features + 1] = c end
+  end
+  return df:to_tensor{columns = features}, df:column("target")
+end
+
+--- A stratified split, a quarter held out: xt, yt, xv, yv.
+function kit.split(x, y)
+  local xt, xv, yt, yv = lurn.model_selection.train_test_split(x, y, {test_size = 0.25, random_state = kit.SEED,
+                                                                      stratify = y})
+  return xt, yt, xv, yv
+end
+
+--- Scaled with a StandardScaler fitted on the training part.
+function kit.scale(xt, xv)
+  local s = lurn.preprocessing.StandardScaler()
+  s:fit(xt)
+  return s:transform(xt), s:transform(xv)
+end
+
+--- A prepare step that only scales.
+function kit.scaled(xt, yt, xv, yv)
+  local a, b = kit.scale(xt, xv)
+  return a, yt, b, yv
+end
+
+--- An MLP classifier for `features` inputs and `classes` classes, compiled. opts: units,
+-- init (kernel_initializer of the hidden layer), activation (hidden), lr, optimizer, loss,
+-- output (activation), layers (a list replacing the hidden layer: built by the caller).
+function kit.mlp(features, classes, opts)
+  opts = opts or {}
+  lurn.manual_seed(kit.SEED)
+  local layers = {}
+  if opts.hidden then
+    for i, l in ipairs(opts.hidden(features)) do layers[i] = l end
+  else
+    layers[1] = L.Dense(opts.units or 16, {activation = opts.activation or "relu", input_shape = {features},
+                                           kernel_initializer = opts.init or "he_normal"})
+  end
+  layers[#layers + 1] = L.Dense(opts.out_units or classes, {activation = opts.output or "softmax"})
+  local m = lurn.Sequential(layers)
+  return m:compile{optimizer = opts.optimizer or lurn.optimizers.Adam{learning_rate = opts.lr or 0.01},
+                   loss = opts.loss or "sparse_categorical_crossentropy", metrics = {"accuracy"}}
+end
+
+function kit.classes_of(y) return math.tointeger(y:max()) + 1 end
+
+--- Counts per class (a list, class c at c + 1).
+function kit.class_counts(y, classes)
+  local counts = {}
+  for c = 1, classes do counts[c] = 0 end
+  for i = 1, y:size(1) do
+    local c = math.tointeger(y:get(i)) + 1
+    counts[c] = counts[c] + 1
+  end
+  return counts
+end
+
+--- A data set made into a case's build function: function(epochs) -> model, x, y, opts.
+-- prepare(xt, yt, xv, yv) -> the same four, changed (nil: as read); model_opts go to
+-- kit.mlp (or model_opts.build(features, classes) builds the model); fit_opts: balanced
+-- (class_weight by Keras' balanced rule on the training labels), batch_size.
+function kit.on(name, prepare, model_opts, fit_opts)
+  fit_opts = fit_opts or {}
+  return function(epochs)
+    local x, y = kit.csv(name)
+    local classes = kit.classes_of(y)
+    local xt, yt, xv, yv = kit.split(x, y)
+    if prepare then xt, yt, xv, yv = prepare(xt, yt, xv, yv) end
+    local m = model_opts and model_opts.build and model_opts.build(xt:size(2), classes)
+      or kit.mlp(xt:size(2), classes, model_opts)
+    local opts = {validation_data = {xv, yv}, epochs = epochs, batch_size = fit_opts.batch_size or 16}
+    if fit_opts.balanced then
+      opts.class_weight = require("lurn.doctor.repair").balanced_class_weight(kit.class_counts(yt, classes))
+    end
+    return m, xt, yt, opts
+  end
+end
+
+return kit
