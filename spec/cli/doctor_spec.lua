@@ -122,4 +122,42 @@ describe("lurn doctor SCRIPT.lua", function()
     assert.equal(1, status)
     assert.truthy(err:find("unrecognized option '--bogus'", 1, true))
   end)
+  it("checks the compiled model and the labels against its loss before the fit", function()
+    -- one-hot labels with a sparse loss (fit then fails) and sigmoid outputs with a
+    -- categorical loss: both said before fit's own error
+    local path = temp([[
+local L = lurn.layers
+lurn.manual_seed(1)
+local x = lurn.randn(60, 3)
+local labels = {}
+for i = 1, 60 do labels[i] = i % 3 end
+local Y = lurn.utils.to_categorical(lurn.tensor(labels))
+local m = lurn.Sequential{L.Dense(8, {activation = "relu", input_shape = {3}}), L.Dense(3, {activation = "sigmoid"})}
+m:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy"}
+m:fit(x, Y, {epochs = 1, verbose = 0})
+]])
+    local out, err, status = lurn({"doctor", path})
+    assert.equal(1, status)
+    assert.truthy(err:find("look one-hot", 1, true), err)
+    assert.truthy(out:find("label_encoding_mismatch", 1, true), out)
+    assert.truthy(out:find("loss_output_mismatch", 1, true), out)
+  end)
+
+  it("checks the parts validation_split makes (the last rows validate)", function()
+    -- rows sorted by class: the last fifth holds one class only
+    local path = temp([[
+local L = lurn.layers
+lurn.manual_seed(1)
+local x = lurn.randn(100, 3)
+local labels = {}
+for i = 1, 100 do labels[i] = i <= 50 and 0 or 1 end
+local m = lurn.Sequential{L.Dense(8, {activation = "relu", input_shape = {3}}), L.Dense(2, {activation = "softmax"})}
+m:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy"}
+m:fit(x, lurn.tensor(labels), {epochs = 1, verbose = 0, validation_split = 0.3})
+]])
+    local out, _, status = lurn({"doctor", path})
+    assert.equal(0, status)
+    assert.truthy(out:find("validation_split = 0.3", 1, true), out)
+    assert.truthy(out:find("split_missing_class", 1, true), out)
+  end)
 end)

@@ -57,8 +57,11 @@ lurn_status lurn_loss_compute_masked(const lurn_loss *loss, const lurn_tensor *p
                      lurn_shape_str(pred, a, sizeof a));
   if (loss->kind == LURN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) {
     if (target->shape[0] != n || lurn_tensor_numel(target) != rows)
-      return lurn_fail(LURN_EINVAL, "%s: labels of shape %s do not match predictions of shape %s (one 0-based class per sample expected)",
-                       name, lurn_shape_str(target, a, sizeof a), lurn_shape_str(pred, b, sizeof b));
+      return lurn_fail(LURN_EINVAL, "%s: labels of shape %s do not match predictions of shape %s (one 0-based class per sample expected%s)",
+                       name, lurn_shape_str(target, a, sizeof a), lurn_shape_str(pred, b, sizeof b),
+                       lurn_tensor_numel(target) == total && target->shape[0] == n
+                           ? "; these look one-hot: use categorical_crossentropy, or class numbers as labels"
+                           : "");
   } else {
     int same = lurn_tensor_numel(target) == total && target->shape[0] == n;
     if (!same)

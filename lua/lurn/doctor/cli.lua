@@ -106,9 +106,33 @@ function cli.watch(fn, ...)
     if type(opts) == "table" then
       for k, v in pairs(opts) do o[k] = v end
     end
+    -- the model as compiled: its loss, output and layers (the mistakes a newcomer makes first)
+    if self.compiled and not self._io then
+      local ok, r = pcall(function() return require("lurn.doctor.model_checks").check(self) end)
+      if ok and type(r) == "table" and r.findings then
+        entry.report:merge(r)
+      elseif not ok then
+        entry.notes[#entry.notes + 1] = "the model checks failed: " .. tostring(r)
+      end
+    end
     if check_data and core.is_tensor(x) and core.is_tensor(y) then
-      local ok, r = pcall(check_data, x, y, {validation_data = o.validation_data, class_weight = o.class_weight,
-                                              sample_weight = o.sample_weight})
+      -- validation_split: the two parts fit will train and validate on (its last rows)
+      local xt, yt, val, sw = x, y, o.validation_data, o.sample_weight
+      if val == nil and type(o.validation_split) == "number" and o.validation_split > 0 and o.validation_split < 1 then
+        local n = x:size(1)
+        local n_train = math.floor(n * (1.0 - o.validation_split))
+        if n_train > 0 and n_train < n then
+          xt, yt = x:narrow(1, 1, n_train), y:narrow(1, 1, n_train)
+          val = {x:narrow(1, n_train + 1, n - n_train), y:narrow(1, n_train + 1, n - n_train)}
+          if core.is_tensor(sw) then sw = sw:narrow(1, 1, n_train) end
+          entry.notes[#entry.notes + 1] = ("validation_split = %g: the data checks see fit's two parts, the first %d "
+            .. "rows and the last %d (fit does not shuffle before it splits)"):format(o.validation_split, n_train,
+            n - n_train)
+        end
+      end
+      local ok, r = pcall(check_data, xt, yt, {validation_data = val, class_weight = o.class_weight,
+                                                sample_weight = sw, model = self.compiled and not self._io and self
+                                                  or nil})
       if ok and type(r) == "table" and r.findings then
         entry.report:merge(r)
       elseif not ok then

@@ -49,6 +49,13 @@ local function check_args(model, x, y, opts)
   if vd ~= nil and (type(vd) ~= "table" or not core.is_tensor(vd[1]) or not core.is_tensor(vd[2])) then
     fail("%s: validation_data must be {x_val, y_val} (two tensors), got %s", WHO, describe(vd))
   end
+  -- inputs the model cannot take are the caller's mistake, as in fit, not a finding
+  for _, part in ipairs{{x, WHO}, {vd and vd[1], WHO .. ": validation_data"}} do
+    if part[1] then
+      local ok, err = pcall(model._check_x, model, part[1], part[2])
+      if not ok then fail("%s", (tostring(err):gsub("^[^\n]-:%d+: ", ""))) end
+    end
+  end
   if opts.epochs ~= nil then runs.count(WHO, "epochs", opts.epochs) end
   if opts.batch_size ~= nil then runs.count(WHO, "batch_size", opts.batch_size) end
   if opts.budget_seconds ~= nil then runs.positive(WHO, "budget_seconds", opts.budget_seconds) end
@@ -58,10 +65,10 @@ local function check_args(model, x, y, opts)
 end
 
 -- The data checks of lurn.doctor.data, when that part is there.
-local function data_findings(report, x, y, opts)
+local function data_findings(report, model, x, y, opts)
   local ok, data = pcall(require, "lurn.doctor.data")
   if not ok or type(data) ~= "table" or type(data.check_data) ~= "function" then return end
-  local done, found = pcall(data.check_data, x, y, {validation_data = opts.validation_data,
+  local done, found = pcall(data.check_data, x, y, {validation_data = opts.validation_data, model = model,
                                                     class_weight = opts.class_weight, sample_weight = opts.sample_weight})
   if done and type(found) == "table" and found.findings then report:merge(found) end
 end
@@ -246,8 +253,18 @@ local function diagnose(model, x, y, opts)
   local budget = opts.budget_seconds or 20
   local deadline = started + budget
   local report = Report.new()
-  data_findings(report, x, y, opts)
+  data_findings(report, model, x, y, opts)
   report:merge(model_checks.check(model))
+  -- labels the loss reads wrongly (one-hot with a sparse loss) make a probe's loss NaN or
+  -- meaningless: the finding says why, the probe would only add a misleading nan_loss
+  local mislabelled = false
+  for _, f in ipairs(report:get("label_encoding_mismatch")) do
+    if f.severity == "error" then mislabelled = true end
+  end
+  if mislabelled then
+    report.probe = {skipped = "the labels do not match the loss (label_encoding_mismatch)"}
+    return report
+  end
   if not fit_refusals(report, model, x, y, opts.validation_data) then
     report.probe = {skipped = "the data holds values fit refuses"}
     return report

@@ -12,6 +12,29 @@ Report.__index = Report
 local SEVERITIES = {error = 1, warning = 2, info = 3}
 Report.SEVERITIES = SEVERITIES
 
+--- The stable codes (docs/doctor.md, "Findings"), by kind.
+Report.CODES = {
+  data = {"unscaled_features", "missing_values", "constant_feature", "outliers", "class_imbalance",
+          "split_missing_class", "train_test_overlap", "label_noise", "label_encoding_mismatch"},
+  model = {"loss_output_mismatch", "symmetric_initialization", "no_nonlinearity", "bottleneck"},
+  training = {"lr_too_high", "lr_too_low", "exploding_gradients", "vanishing_gradients", "dead_relu", "saturation",
+              "nan_loss", "overfitting", "underfitting"},
+}
+local KNOWN = {}
+for _, kind in pairs(Report.CODES) do
+  for _, code in ipairs(kind) do KNOWN[code] = true end
+end
+
+-- A misspelt code would answer "not found" forever: it is an error instead.
+local function check_code(code, who)
+  if KNOWN[code] then return end
+  local names = {}
+  for _, kind in ipairs{"data", "model", "training"} do
+    for _, c in ipairs(Report.CODES[kind]) do names[#names + 1] = c end
+  end
+  error(("report:%s: unknown code '%s' (codes: %s)"):format(who, tostring(code), table.concat(names, ", ")), 3)
+end
+
 --- An empty report.
 function Report.new()
   return setmetatable({findings = {}}, Report)
@@ -21,6 +44,7 @@ end
 function Report:add(f)
   assert(type(f) == "table" and type(f.code) == "string" and SEVERITIES[f.severity]
     and type(f.message) == "string", "doctor: a finding needs code, severity (error|warning|info) and message")
+  assert(KNOWN[f.code], "doctor: unknown finding code " .. tostring(f.code))
   f.evidence = f.evidence or {}
   self.findings[#self.findings + 1] = f
   return f
@@ -28,14 +52,20 @@ end
 
 --- Whether a finding of `code` is there (any severity, or the given one).
 function Report:has(code, severity)
+  check_code(code, "has")
+  if severity ~= nil and not SEVERITIES[severity] then
+    error(("report:has: severity must be error, warning or info, got %s"):format(tostring(severity)), 2)
+  end
   for _, f in ipairs(self.findings) do
     if f.code == code and (severity == nil or f.severity == severity) then return true end
   end
   return false
 end
 
---- The findings of `code` (a list, maybe empty).
+--- The findings of `code` (a list, maybe empty: a code can be found at several layers or
+-- splits; report:get(code)[1] is the first).
 function Report:get(code)
+  check_code(code, "get")
   local out = {}
   for _, f in ipairs(self.findings) do
     if f.code == code then out[#out + 1] = f end

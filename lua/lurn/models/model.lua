@@ -499,6 +499,10 @@ local function check_label_values(y, classes, what)
   end
 end
 
+-- Internal: the check of x's sample shape against the model's input (the doctor checks
+-- data before it trains a copy). Errors at the caller's caller.
+function Model:_check_x(x, what) check_x(self, x, what) end
+
 function Model:_check_labels(y, what)
   if self._io then return multi_io.check_labels(self, y, what, check_label_values) end
   if self.loss.kind ~= "sparse_categorical_crossentropy" then return end
