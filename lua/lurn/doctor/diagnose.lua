@@ -57,11 +57,12 @@ local function check_args(model, x, y, opts)
   end
 end
 
--- The data checks of lurn.doctor.data, when that part is there.
-local function data_findings(report, x, y, opts)
+-- The data checks of lurn.doctor.data, when that part is there; given the model, they read
+-- the labels against its loss and output width (label_encoding_mismatch).
+local function data_findings(report, model, x, y, opts)
   local ok, data = pcall(require, "lurn.doctor.data")
   if not ok or type(data) ~= "table" or type(data.check_data) ~= "function" then return end
-  local done, found = pcall(data.check_data, x, y, {validation_data = opts.validation_data,
+  local done, found = pcall(data.check_data, x, y, {validation_data = opts.validation_data, model = model,
                                                     class_weight = opts.class_weight, sample_weight = opts.sample_weight})
   if done and type(found) == "table" and found.findings then report:merge(found) end
 end
@@ -69,7 +70,10 @@ end
 -- What fit would refuse, as findings: non-finite values, labels outside the output.
 -- -> true when the probe can run.
 local function fit_refusals(report, model, x, y, vd)
-  local clean = true
+  -- labels the loss reads otherwise than they are meant (one-hot rows with a sparse loss,
+  -- class numbers with categorical_crossentropy): fit may take them, but its loss is
+  -- meaningless (NaN or garbage), so the probe would only report consequences
+  local clean = not report:has("label_encoding_mismatch", "error")
   for _, part in ipairs{{"x", x}, {"y", y}, {"validation x", vd and vd[1]}, {"validation y", vd and vd[2]}} do
     local t = part[2]
     if t then
@@ -246,7 +250,7 @@ local function diagnose(model, x, y, opts)
   local budget = opts.budget_seconds or 20
   local deadline = started + budget
   local report = Report.new()
-  data_findings(report, x, y, opts)
+  data_findings(report, model, x, y, opts)
   report:merge(model_checks.check(model))
   if not fit_refusals(report, model, x, y, opts.validation_data) then
     report.probe = {skipped = "the data holds values fit refuses"}
