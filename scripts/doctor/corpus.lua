@@ -145,7 +145,7 @@ function corpus.run(cases, opts)
         local ok, err = pcall(function()
           local d = row.data
           local repaired, result = row.report:repair(d.model, {x = d.x, y = d.y, seed = SEED})
-          local transform = result.scaler and function(t) return result.scaler:transform(t) end
+          local transform = result.transform  -- the fitted input steps (imputer, scaler), in order
           row.repaired_metric = train(repaired, d.x, d.y, d.opts, result.fit_opts, transform)
           local t = twin.data
           twin.metric = twin.metric or train(t.model, t.x, t.y, t.opts)

@@ -281,6 +281,9 @@ describe("lurn.doctor.check_data", function()
       local r = check(x, onehot, {loss = SPARSE})
       assert_broken(r, "label_encoding_mismatch")
       assert.truthy(r:get("label_encoding_mismatch")[1].fix:find("categorical_crossentropy", 1, true))
+      -- what report:repair reads: the labels' encoding and the loss that takes them
+      assert.are.equal("one_hot", r:get("label_encoding_mismatch")[1].evidence.label_encoding)
+      assert.are.equal("categorical_crossentropy", r:get("label_encoding_mismatch")[1].evidence.suggested_loss)
       assert_clean(check(x, y, {loss = SPARSE}))
       assert_clean(check(x, onehot, {loss = "categorical_crossentropy"}))
     end)
@@ -291,6 +294,26 @@ describe("lurn.doctor.check_data", function()
       assert_broken(check(x, y, {model = m}), "label_encoding_mismatch")
       assert_clean(check(x, lurn.utils.to_categorical(y), {model = m}))
     end)
+    it("reaches diagnose, which reports the labels (not the NaN loss they cause) and skips the probe", function()
+      local x, y = csv("iris", "target")
+      x = scaled(x)
+      local function mlp(loss)
+        lurn.manual_seed(1)
+        local m = lurn.Sequential{lurn.layers.Dense(8, {input_shape = {4}, activation = "relu"}),
+                                  lurn.layers.Dense(3, {activation = "softmax"})}
+        return m:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = loss}
+      end
+      for _, case in ipairs{{SPARSE, lurn.utils.to_categorical(y), "sparse_categorical_crossentropy"},
+                            {"categorical_crossentropy", y, "sparse_categorical_crossentropy"}} do
+        local r = lurn.doctor.diagnose(mlp(case[1]), x, case[2], {epochs = 2})
+        assert_broken(r, "label_encoding_mismatch")
+        assert.is_false(r:has("nan_loss"))
+        assert.truthy(r.probe.skipped)
+      end
+      -- the twins: the loss that takes the labels
+      assert_clean(lurn.doctor.diagnose(mlp("categorical_crossentropy"), x, lurn.utils.to_categorical(y), {epochs = 20}))
+    end)
+
     it("finds labels outside the output range and multi-class labels with binary_crossentropy", function()
       local x, y = blobs(300, 4, 3, 12)
       local r = check(x, y, {loss = SPARSE, num_classes = 2})

@@ -45,9 +45,73 @@ describe("report:repair", function()
     local fixed, result = report_of({code = "unscaled_features"}):repair(model(), {x = x})
     assert.truthy(fixed)
     local z = result.scaler:transform(x)
+    assert.equal(0, (result.transform(x) - z):abs():max())
     local std = z:std(1)
     for j = 1, 4 do assert.near(1, std:get(j), 0.05) end
     assert.truthy(table.concat(result.notes, " "):find("transform", 1, true))
+  end)
+
+  it("imputes missing values, then scales the imputed x, in result.transform", function()
+    local x = lurn.randn(200, 4) * lurn.tensor{{1, 10, 100, 1000}} + 50
+    x:set(3, 2, 0 / 0); x:set(7, 4, 0 / 0); x:set(9, 1, math.huge)
+    local r = report_of({code = "missing_values", severity = "error", evidence = {split = "x", nan = 2, inf = 1}},
+      {code = "unscaled_features"})
+    local _, result = r:repair(model(), {x = x})
+    assert.same({"missing_values", "unscaled_features"}, codes(result.repaired))
+    assert.truthy(result.imputer and result.scaler)
+    local z = result.transform(x)
+    assert.equal(0, z:isnan():sum())
+    assert.equal(0, z:abs():eq(math.huge):sum())
+    -- the scaler saw the imputed x: the training x comes out standardized
+    local std, mean = z:std(1), z:mean(1)
+    for j = 1, 4 do
+      assert.near(0, mean:get(j), 1e-3)
+      assert.near(1, std:get(j), 0.05)
+    end
+    -- the missing value became the training column's mean: 0 once scaled
+    assert.near(0, z:get(3, 2), 1e-3)
+    assert.near(0, z:get(9, 1), 1e-3)
+    -- a split with values missing goes through the same steps (the training statistics)
+    local xv = x:narrow(1, 1, 10):clone()
+    xv:set(1, 3, 0 / 0)
+    assert.near(0, result.transform(xv):get(1, 3), 1e-3)
+  end)
+
+  it("imputes without scaling when the scale is fine, keeping the input's shape", function()
+    local x = lurn.randn(50, 2, 3)
+    x:set(4, 1, 2, 0 / 0)
+    local r = report_of({code = "missing_values", severity = "error", evidence = {data = "x"}})
+    local _, result = r:repair(model(), {x = x})
+    assert.is_nil(result.scaler)
+    local z = result.transform(x)
+    assert.same({50, 2, 3}, z:shape())
+    assert.equal(0, z:isnan():sum())
+    assert.equal(x:get(5, 1, 1), z:get(5, 1, 1))
+  end)
+
+  it("does not impute labels, nor without the training inputs", function()
+    local _, result = report_of({code = "missing_values", severity = "error",
+      evidence = {split = "the labels", labels = 2}}):repair(model(), {x = lurn.randn(10, 4)})
+    assert.same({"missing_values"}, codes(result.not_repaired))
+    assert.truthy(result.not_repaired[1].why:find("drop", 1, true))
+    assert.is_nil(result.transform)
+    _, result = report_of({code = "missing_values", severity = "error", evidence = {split = "x"}}):repair(model())
+    assert.same({"missing_values"}, codes(result.not_repaired))
+  end)
+
+  it("widens a softmax output for class numbers past its units, and leaves negative labels", function()
+    local r = report_of({code = "label_encoding_mismatch", severity = "error",
+      evidence = {label_min = 1, label_max = 3, output_width = 3}})
+    local fixed, result = r:repair(model(), {y = lurn.tensor{1, 2, 3, 1}})
+    assert.same({"label_encoding_mismatch"}, codes(result.repaired))
+    assert.same({4}, {fixed.output_shape[#fixed.output_shape]})
+    -- from the labels themselves when the finding does not say (diagnose's refusal)
+    fixed = report_of({code = "label_encoding_mismatch", severity = "error", evidence = {output_units = 3}}):repair(
+      model(), {y = lurn.tensor{0, 4, 2}})
+    assert.equal(5, fixed.output_shape[#fixed.output_shape])
+    local _, res = report_of({code = "label_encoding_mismatch", severity = "error",
+      evidence = {label_min = -1, label_max = 1, output_width = 3}}):repair(model(), {y = lurn.tensor{-1, 0, 1}})
+    assert.same({"label_encoding_mismatch"}, codes(res.not_repaired))
   end)
 
   it("lists unscaled_features as not repaired without the training inputs", function()

@@ -335,7 +335,8 @@ local function check_encoding(report, lab, kind, width, what)
   end
   if SPARSE[kind] and lab.kind == "onehot" then
     report:add{code = "label_encoding_mismatch", severity = "error",
-      evidence = {split = what, label_width = lab.width, loss = kind},
+      evidence = {split = what, label_width = lab.width, loss = kind, label_encoding = "one_hot",
+                  suggested_loss = "categorical_crossentropy"},
       message = ("%s are one-hot rows (%d columns) but the loss is sparse_categorical_crossentropy, which takes "
         .. "class numbers"):format(what, lab.width),
       fix = LOSS_LINE.categorical .. "  -- or y = y:argmax(2) - 1"}
@@ -343,7 +344,8 @@ local function check_encoding(report, lab, kind, width, what)
   end
   if CATEGORICAL[kind] and lab.kind == "sparse" then
     report:add{code = "label_encoding_mismatch", severity = "error",
-      evidence = {split = what, loss = kind, label_min = lab.min, label_max = lab.max},
+      evidence = {split = what, loss = kind, label_min = lab.min, label_max = lab.max, label_encoding = "sparse",
+                  suggested_loss = "sparse_categorical_crossentropy"},
       message = ("%s are class numbers (one per sample) but the loss is categorical_crossentropy, which takes "
         .. "one-hot rows"):format(what),
       fix = LOSS_LINE.sparse .. "  -- or y = lurn.utils.to_categorical(y)"}

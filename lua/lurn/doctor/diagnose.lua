@@ -64,7 +64,8 @@ local function check_args(model, x, y, opts)
   end
 end
 
--- The data checks of lurn.doctor.data, when that part is there.
+-- The data checks of lurn.doctor.data, when that part is there; given the model, they read
+-- the labels against its loss and output width (label_encoding_mismatch).
 local function data_findings(report, model, x, y, opts)
   local ok, data = pcall(require, "lurn.doctor.data")
   if not ok or type(data) ~= "table" or type(data.check_data) ~= "function" then return end
@@ -255,13 +256,10 @@ local function diagnose(model, x, y, opts)
   local report = Report.new()
   data_findings(report, model, x, y, opts)
   report:merge(model_checks.check(model))
-  -- labels the loss reads wrongly (one-hot with a sparse loss) make a probe's loss NaN or
-  -- meaningless: the finding says why, the probe would only add a misleading nan_loss
-  local mislabelled = false
-  for _, f in ipairs(report:get("label_encoding_mismatch")) do
-    if f.severity == "error" then mislabelled = true end
-  end
-  if mislabelled then
+  -- labels the loss reads otherwise than they are meant (one-hot rows with a sparse loss,
+  -- class numbers with categorical_crossentropy): fit may take them, but its loss is
+  -- meaningless (NaN or garbage), so the probe would only report consequences
+  if report:has("label_encoding_mismatch", "error") then
     report.probe = {skipped = "the labels do not match the loss (label_encoding_mismatch)"}
     return report
   end

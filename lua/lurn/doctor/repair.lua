@@ -5,8 +5,10 @@
 --
 -- -> repaired, result: repaired is a compiled model (or, given a builder, a builder that
 -- returns the repaired model); result = {repaired = {{code =, layer =, what =}, ...},
--- not_repaired = {{code =, layer =, why =}, ...}, scaler = (fitted on opts.x, when the
--- inputs are to be scaled: the user's x must then go through scaler:transform),
+-- not_repaired = {{code =, layer =, why =}, ...}, transform = function(x) (when the inputs
+-- are to be changed: the imputer, then the scaler, each fitted on opts.x as the findings
+-- ask; the user's x, training, validation and predicted, must then go through it),
+-- imputer =, scaler = (the fitted steps),
 -- fit_opts = {class_weight =} (what fit must now be given), notes = {text, ...}}.
 -- Findings of severity info are left alone (listed nowhere).
 local runs = require "lurn.experiments.runs"
@@ -81,18 +83,87 @@ end
 -- gets (f, state) and returns true and what it did, or false and why not.
 local handlers = {}
 
+-- The input steps (missing values imputed, then the features scaled) are fitted after
+-- every finding is read (fit_input_steps): the scaler must see the imputed x, whatever the
+-- order of the findings.
+local function training_inputs(st)
+  if not core.is_tensor(st.opts.x) then return nil end
+  return st.opts.x
+end
+
 handlers.unscaled_features = function(f, st)
-  if not core.is_tensor(st.opts.x) then
+  if not training_inputs(st) then
     return false, "give repair the training inputs (opts.x) to fit a StandardScaler on"
   end
-  local x = st.opts.x
-  local flat = x:reshape(x:size(1), -1)
-  local scaler = require("lurn.preprocessing").StandardScaler()
-  scaler:fit(flat)
-  st.result.scaler = scaler
-  st.result.notes[#st.result.notes + 1] =
-    "the inputs are to be scaled: give fit, evaluate and predict scaler:transform(x) (fitted on the training x)"
-  return true, "StandardScaler fitted on the training inputs (result.scaler): transform x before fit and predict"
+  st.scale = true
+  return true, "StandardScaler fitted on the training inputs (result.scaler): give fit and predict result.transform(x)"
+end
+
+-- Whether a missing_values finding is about labels (check_data: split "the labels",
+-- evidence.labels; diagnose: data "y" or "validation y").
+local function about_labels(f)
+  local e = f.evidence
+  return e.labels ~= nil or (type(e.split) == "string" and e.split:find("labels", 1, true) ~= nil)
+    or e.data == "y" or e.data == "validation y"
+end
+
+handlers.missing_values = function(f, st)
+  local features, labels = false, false
+  for _, g in ipairs(st.report:get("missing_values")) do
+    if g.severity ~= "info" then
+      if about_labels(g) then labels = true else features = true end
+    end
+  end
+  local labels_why = "labels that are NaN or infinite: drop those rows (no label can be imputed)"
+  if not features then return false, labels_why end
+  if not training_inputs(st) then
+    return false, "give repair the training inputs (opts.x) to fit a SimpleImputer on"
+  end
+  if labels then
+    st.result.not_repaired[#st.result.not_repaired + 1] = {code = "missing_values", why = labels_why}
+  end
+  st.impute = true
+  return true, "SimpleImputer (mean, infinities counted as missing) fitted on the training inputs: give fit and "
+    .. "predict result.transform(x)"
+end
+
+-- x as rows (N, features), its infinities made NaN (missing, for the imputer).
+local function as_rows(x, finite)
+  local flat = x:reshape(x:size(1), x:numel() // math.max(x:size(1), 1))
+  if finite and flat:abs():eq(math.huge):sum() > 0 then
+    local nan = core.full({flat:size(2)}, 0 / 0)
+    flat = core.columns_fill(core.columns_fill(flat, math.huge, nan), -math.huge, nan)
+  end
+  return flat
+end
+
+-- Fits the imputer (on opts.x) and the scaler (on the imputed x), as the findings asked,
+-- and result.transform, which applies them in that order to any x of the training x's
+-- shape (a sample's values read as one row of features).
+local function fit_input_steps(st)
+  if not (st.impute or st.scale) then return end
+  local pp = require "lurn.preprocessing"
+  local x = as_rows(training_inputs(st), st.impute)
+  local imputer, scaler
+  if st.impute then
+    imputer = pp.SimpleImputer{strategy = "mean", keep_empty_features = true}
+    x = imputer:fit_transform(x)
+  end
+  if st.scale then
+    scaler = pp.StandardScaler()
+    scaler:fit(x)
+  end
+  st.result.imputer, st.result.scaler = imputer, scaler
+  st.result.transform = function(t)
+    local shape = t:shape()
+    local rows = as_rows(t, imputer ~= nil)
+    if imputer then rows = imputer:transform(rows) end
+    if scaler then rows = scaler:transform(rows) end
+    return rows:reshape(table.unpack(shape))
+  end
+  st.result.notes[#st.result.notes + 1] = ("the inputs are to be %s: give fit, evaluate and predict "
+    .. "result.transform(x) (fitted on the training x)"):format(imputer and scaler and "imputed, then scaled"
+    or imputer and "imputed" or "scaled")
 end
 
 local function learning_rate_change(f, st, factor)
@@ -185,7 +256,24 @@ handlers.label_encoding_mismatch = function(f, st)
     set_loss(st, "sparse_categorical_crossentropy", st.from_logits)
     return true, "loss categorical_crossentropy -> sparse_categorical_crossentropy (the labels are class numbers)"
   end
-  return false, "labels outside the output's range are not mechanical: check the labels or the output's units"
+  -- class numbers past the output's units: the output widened to one unit a class number
+  -- (what check_data's fix says); negative or fractional labels are not mechanical
+  local e, y = f.evidence, st.opts.y
+  local lo, hi = e.label_min, e.label_max
+  if (type(lo) ~= "number" or type(hi) ~= "number") and core.is_tensor(y) and enc == "sparse" then
+    local flat = y:reshape(y:numel())
+    if (flat - flat:floor()):ne(0):sum() == 0 then lo, hi = flat:min(), flat:max() end
+  end
+  local out = output_layer(st.list)
+  local units = out and out.config.units
+  if enc == "sparse" and (kind == "sparse_categorical_crossentropy" or kind == nil) and type(lo) == "number"
+    and type(hi) == "number" and lo >= 0 and hi == math.floor(hi) and type(units) == "number" and hi + 1 > units
+    and out.config.activation == "softmax" then
+    out.config.units = math.tointeger(hi + 1)
+    return true, ("output '%s' widened from %d to %d units (labels run to %d; unused class numbers are never "
+      .. "predicted)"):format(tostring(out.config.name), units, out.config.units, math.tointeger(hi))
+  end
+  return false, "labels negative or fractional are not mechanical: relabel them (lurn.preprocessing.LabelEncoder)"
 end
 
 handlers.loss_output_mismatch = function(f, st)
@@ -235,7 +323,6 @@ for code in pairs(handlers) do repair.MECHANICAL[#repair.MECHANICAL + 1] = code 
 table.sort(repair.MECHANICAL)
 
 local WHY_NOT = {
-  missing_values = "impute or drop the missing values (lurn.preprocessing.SimpleImputer) before fit",
   constant_feature = "drop the constant columns from x",
   outliers = "look at the rows named in the evidence; a RobustScaler or clipping may help",
   split_missing_class = "split again with stratify = y",
@@ -263,12 +350,12 @@ local function rebuild(model, st)
   return copy:compile{optimizer = opt, loss = loss, metrics = c.metrics, loss_weights = c.loss_weights}
 end
 
-local function plan(report, model, opts)
+local function plan(report, model, opts, inputs_fitted)
   if not model.compiled then error(WHO .. ": the model must be compiled (its repair is compiled the same way)", 3) end
   local config = model:get_config()
   local by_name, list = layer_configs(config)
   local loss = model.loss or {}
-  local st = {opts = opts, config = config, by_name = by_name, list = list, optimizer = model.optimizer,
+  local st = {opts = opts, report = report, config = config, by_name = by_name, list = list, optimizer = model.optimizer,
               loss_kind = loss.kind, from_logits = loss.from_logits, orig_kind = loss.kind,
               orig_from_logits = loss.from_logits,
               result = {repaired = {}, not_repaired = {}, fit_opts = {}, notes = {}}}
@@ -290,6 +377,7 @@ local function plan(report, model, opts)
       end
     end
   end
+  if not inputs_fitted then fit_input_steps(st) end
   return st
 end
 
@@ -311,7 +399,7 @@ function repair.repair(report, build_or_model, opts)
   local result = st.result
   local builder = function(...)
     local model = build_or_model(...)
-    local again = plan(report, model, opts)
+    local again = plan(report, model, opts, true)  -- the input steps are fitted once, in result
     return rebuild(model, again)
   end
   return builder, result

@@ -90,4 +90,54 @@ function kit.on(name, prepare, model_opts, fit_opts)
   end
 end
 
+-- ---- data cases' helpers (scripts/doctor/cases/data.lua) -------------------------------
+
+--- Penguins (examples/data/penguins.csv): the four measurements, NaN where the file says
+-- NA (two birds were not measured), and the species as 0 Adelie, 1 Chinstrap, 2 Gentoo.
+function kit.penguins()
+  local df = lurn.data.read_csv(("%s/examples/data/penguins.csv"):format(kit.ROOT or "."))
+  local x = df:to_tensor{columns = {"bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"}}
+  return x, lurn.preprocessing.LabelEncoder():fit_transform(df:column("species"))
+end
+
+local fashion_cache
+--- The first n Fashion-MNIST training images, flattened to 784 grey levels 0..255 (as
+-- stored), and their labels 0..9; read once.
+function kit.fashion(n)
+  fashion_cache = fashion_cache or {lurn.datasets.fashion_mnist.load_data()}
+  local x, y = fashion_cache[1], fashion_cache[2]
+  return x:narrow(1, 1, n):reshape(n, 784):contiguous(), y:narrow(1, 1, n):contiguous()
+end
+
+--- As kit.on, for any data: load() -> x, y (every row). fit_opts may also hold split
+-- (function(x, y) -> xt, yt, xv, yv, in place of the stratified split).
+function kit.from(load, prepare, model_opts, fit_opts)
+  fit_opts = fit_opts or {}
+  return function(epochs)
+    local x, y = load()
+    local classes = kit.classes_of(y)
+    local xt, yt, xv, yv = (fit_opts.split or kit.split)(x, y)
+    if prepare then xt, yt, xv, yv = prepare(xt, yt, xv, yv) end
+    local m = model_opts and model_opts.build and model_opts.build(xt:size(2), classes)
+      or kit.mlp(xt:size(2), classes, model_opts)
+    local opts = {validation_data = {xv, yv}, epochs = epochs, batch_size = fit_opts.batch_size or 16}
+    if fit_opts.balanced then
+      opts.class_weight = require("lurn.doctor.repair").balanced_class_weight(kit.class_counts(yt, classes))
+    end
+    return m, xt, yt, opts
+  end
+end
+
+--- Hidden layers for kit.mlp's `hidden`: widths {w1, w2, ...} under one activation.
+function kit.stack(widths, activation, init)
+  return function(features)
+    local layers = {}
+    for i, w in ipairs(widths) do
+      layers[i] = L.Dense(w, {activation = activation or "relu", input_shape = i == 1 and {features} or nil,
+                              kernel_initializer = init or (activation == "tanh" and "glorot_uniform" or "he_normal")})
+    end
+    return layers
+  end
+end
+
 return kit
