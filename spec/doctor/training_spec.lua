@@ -169,6 +169,18 @@ describe("lurn.doctor.diagnose", function()
       r = lurn.doctor.Report.new()
       training.growth(r, {rows(1e-6, 1), rows(0.5, 1)})
       assert.is_false(r:has("exploding_gradients"))
+      -- the output scale counts through rectifiers one after the other: a tanh layer between
+      -- sets a scale of its own; a Flatten (no weights) passes it on
+      local function row(n, rms, dead, w, sat)
+        return {name = n, act_mean = 0, act_std = rms, dead_fraction = dead, grad_norm = 1, weight_norm = w,
+                saturated_fraction = sat}
+      end
+      r = lurn.doctor.Report.new()
+      training.depth(r, {row("a", 1, 0, 1), row("t", 1, nil, 1, 0.1), row("c", 500, 0, 1), row("o", 1, nil, 1, 0)}, "")
+      assert.is_false(r:has("exploding_gradients"))
+      r = lurn.doctor.Report.new()
+      training.depth(r, {row("a", 1, 0, 1), row("f", 3), row("c", 500, 0, 1), row("o", 1, nil, 1, 0)}, "")
+      assert.is_true(r:has("exploding_gradients"))
       r = lurn.doctor.Report.new()
       training.depth(r, {{name = "a", grad_norm = 0 / 0, weight_norm = 1}}, "at step 3")
       assert.is_true(r:has("exploding_gradients", "error"))

@@ -58,7 +58,8 @@ local function output_rms(r)
 end
 
 -- The scale of the outputs through a stack of rectifier layers (the rows whose dead share
--- is measured: relu and its family), first against last, when it changed by DEPTH_GAP.
+-- is measured: relu and its family, one after the other), first against last, when it
+-- changed by DEPTH_GAP.
 -- A rectifier passes a signal with slope 1 where active and 0 elsewhere, forward and
 -- backward alike, so the factor by which the outputs grow from layer to layer is the factor
 -- by which the gradient grows on its way back (the per-layer gain, fan * Var(w) / 2, which
@@ -67,9 +68,17 @@ end
 -- the other shrank), so a stack initialized too large or too small shows only here.
 -- -> the code and its evidence, or nil.
 local function rectifier_scale(rows, when)
-  local chain = {}
+  -- the longest run of rectifier rows; a layer with weights of its own and no rectifier
+  -- (a linear or tanh Dense, BatchNormalization) or a squashing activation sets another
+  -- scale and ends a run; Flatten, Dropout and pooling pass the scale on
+  local chain, run = {}, {}
   for _, r in ipairs(rows) do
-    if finite(r.dead_fraction) and output_rms(r) then chain[#chain + 1] = r end
+    if finite(r.dead_fraction) and output_rms(r) then
+      run[#run + 1] = r
+      if #run > #chain then chain = run end
+    elseif finite(r.weight_norm) or finite(r.saturated_fraction) then
+      run = {}
+    end
   end
   if #chain < 2 then return nil end
   local first, last = chain[1], chain[#chain]
