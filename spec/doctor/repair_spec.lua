@@ -169,6 +169,88 @@ describe("report:repair", function()
     for _, e in ipairs(result.not_repaired) do assert.is_string(e.why) end
   end)
 
+  describe("gradient and activation findings", function()
+    -- three hidden layers of `act` with kernel initializer `init` (and bias `bias`)
+    local function stack(act, init, opts)
+      opts = opts or {}
+      local layers = {}
+      for i = 1, 3 do
+        layers[i] = L.Dense(8, {activation = act, input_shape = i == 1 and {4} or nil, kernel_initializer = init,
+                                bias_initializer = opts.bias, name = "h" .. i})
+      end
+      layers[4] = L.Dense(3, {activation = "softmax", name = "out"})
+      return lurn.Sequential(layers):compile{optimizer = opts.optimizer or lurn.optimizers.SGD{learning_rate = 0.01},
+                                             loss = "sparse_categorical_crossentropy"}
+    end
+    local function init_of(m, name)
+      for _, l in ipairs(m:get_config().layers) do
+        if l.config.name == name then return l.config.kernel_initializer.class_name end
+      end
+    end
+    local big = lurn.initializers.RandomNormal{stddev = 1}
+    local small = lurn.initializers.RandomNormal{stddev = 0.01}
+
+    it("exploding_gradients: the named layers' initializers matched to relu, and clipnorm 1", function()
+      local m = stack("relu", big)
+      local fixed, result = report_of({code = "exploding_gradients", layer = "h1",
+                                       evidence = {layers = {"h1", "h2", "h3"}}}):repair(m)
+      for _, name in ipairs{"h1", "h2", "h3"} do assert.equal("HeNormal", init_of(fixed, name)) end
+      assert.equal(1, fixed.optimizer.clipnorm)
+      assert.equal("RandomNormal", init_of(m, "h1"))
+      assert.equal(0, m.optimizer.clipnorm)
+      assert.same({"exploding_gradients"}, codes(result.repaired))
+      assert.truthy(result.repaired[1].what:find("clipnorm", 1, true))
+      assert.truthy(result.repaired[1].what:find("h3: RandomNormal -> he_normal", 1, true))
+    end)
+
+    it("exploding_gradients: nothing mechanical left when the initializers match and the optimizer clips", function()
+      local m = stack("relu", "he_normal", {optimizer = lurn.optimizers.SGD{learning_rate = 0.01, clipnorm = 0.5}})
+      local fixed, result = report_of({code = "exploding_gradients", layer = "h1"}):repair(m)
+      assert.same({"exploding_gradients"}, codes(result.not_repaired))
+      assert.near(0.5, fixed.optimizer.clipnorm, 1e-7)
+    end)
+
+    it("vanishing_gradients: glorot_uniform under tanh; a matched sigmoid stack is left to a person", function()
+      local fixed, result = report_of({code = "vanishing_gradients", layer = "h1",
+                                       evidence = {layers = {"h1", "h2", "h3", "out"}}}):repair(stack("tanh", small))
+      for _, name in ipairs{"h1", "h2", "h3"} do assert.equal("GlorotUniform", init_of(fixed, name)) end
+      assert.same({"vanishing_gradients"}, codes(result.repaired))
+      assert.equal(0, fixed.optimizer.clipnorm)
+      local _, kept = report_of({code = "vanishing_gradients", layer = "h1", evidence = {layers = {"h1", "h2"}}}):repair(
+        stack("sigmoid", "glorot_uniform"))
+      assert.same({"vanishing_gradients"}, codes(kept.not_repaired))
+      assert.truthy(kept.not_repaired[1].why:find("design choice", 1, true))
+    end)
+
+    it("saturation: the named layer's initializer, and unscaled inputs through unscaled_features' scaler", function()
+      local fixed, result = report_of({code = "saturation", layer = "h2"}):repair(stack("sigmoid", big))
+      assert.equal("GlorotUniform", init_of(fixed, "h2"))
+      assert.equal("RandomNormal", init_of(fixed, "h1"))
+      assert.same({"saturation"}, codes(result.repaired))
+      -- unscaled inputs: the scaler unscaled_features' repair fits is saturation's too
+      local x = lurn.randn(50, 4) * 100 + 1000
+      local _, r2 = report_of({code = "saturation", layer = "h1"}, {code = "unscaled_features"}):repair(
+        stack("tanh", "glorot_uniform"), {x = x})
+      assert.same({"saturation", "unscaled_features"}, codes(r2.repaired))
+      assert.truthy(r2.scaler)
+      -- neither: not repaired
+      local _, r3 = report_of({code = "saturation", layer = "h1"}):repair(stack("tanh", "glorot_uniform"))
+      assert.same({"saturation"}, codes(r3.not_repaired))
+    end)
+
+    it("dead_relu: a negative constant bias goes back to zeros beside leaky_relu", function()
+      local m = stack("relu", "he_normal", {bias = lurn.initializers.Constant{value = -5}})
+      local fixed, result = report_of({code = "dead_relu", layer = "h1"}):repair(m)
+      local c = fixed:get_config().layers
+      assert.equal("leaky_relu", fixed:get_layer("h1").activation)
+      assert.equal("Zeros", c[1].config.bias_initializer.class_name)
+      assert.equal("Constant", c[2].config.bias_initializer.class_name)  -- not named: left alone
+      assert.truthy(result.repaired[1].what:find("bias_initializer -> zeros", 1, true))
+      local w = fixed:get_layer("h1"):get_weights()
+      assert.equal(0, w[2]:abs():max())
+    end)
+  end)
+
   it("repairs a builder into a builder of repaired models", function()
     local build = function() return model{lr = 0.5} end
     local fixed_build, result = report_of({code = "lr_too_high"}):repair(build)

@@ -125,11 +125,65 @@ describe("lurn.doctor.diagnose", function()
         init = lurn.initializers.RandomNormal{stddev = 20}}), x, y, QUICK)
       assert.is_true(r:has("saturation"))
     end)
+    it("tanh fed inputs a hundred times too large saturates", function()
+      local x, y = blobs(400)
+      local r = lurn.doctor.diagnose(mlp(4, 3, {act = "tanh", init = "glorot_uniform"}), x * 100, y, QUICK)
+      assert.is_true(r:has("saturation"))
+      assert.same({}, serious(lurn.doctor.diagnose(mlp(4, 3, {act = "tanh", init = "glorot_uniform"}), x, y, QUICK)))
+    end)
+    it("a relu stack with small weights: the outputs, and the gradient, shrink layer by layer", function()
+      local x, y = line_data(400)
+      local r = lurn.doctor.diagnose(mlp(2, 2, {depth = 5, hidden = 32,
+        init = lurn.initializers.RandomNormal{stddev = 0.01}}), x, y, QUICK)
+      assert.is_true(r:has("vanishing_gradients"))
+    end)
     it("a deep sigmoid stack with small weights: the gradient vanishes", function()
       local x, y = blobs(400)
       local r = lurn.doctor.diagnose(mlp(4, 3, {act = "sigmoid", depth = 6,
         init = lurn.initializers.RandomNormal{stddev = 0.05}}), x, y, QUICK)
       assert.is_true(r:has("vanishing_gradients"))
+    end)
+  end)
+
+  describe("exploding_gradients", function()
+    it("a relu stack initialized four times too large: the outputs grow layer by layer", function()
+      local x, y = blobs(400)
+      local big = lurn.initializers.RandomNormal{stddev = 1}
+      local r = lurn.doctor.diagnose(mlp(4, 3, {depth = 6, hidden = 32, init = big, lr = 0.01}), x, y, QUICK)
+      assert.is_true(r:has("exploding_gradients"))
+      local e = r:get("exploding_gradients")[1].evidence
+      assert.is_true(e.ratio >= 100)
+      assert.equal(6, #e.layers)  -- what repair re-initializes
+      -- the fixed twin: he_normal keeps the gain near 1
+      local fixed = lurn.doctor.diagnose(mlp(4, 3, {depth = 6, hidden = 32, init = "he_normal", lr = 0.01}), x, y, QUICK)
+      assert.same({}, serious(fixed))
+    end)
+    it("a gradient norm grown a hundredfold during training, or not finite", function()
+      local training = require "lurn.doctor.training_checks"
+      local function rows(g1, g2) return {{name = "a", grad_norm = g1, weight_norm = 1}, {name = "b", grad_norm = g2, weight_norm = 1}} end
+      local r = lurn.doctor.Report.new()
+      training.growth(r, {rows(1, 2), rows(1.5, 300)})
+      assert.is_true(r:has("exploding_gradients"))
+      -- a layer that starts far below the others and rises to their scale recovers from a
+      -- vanishing gradient: not exploding
+      r = lurn.doctor.Report.new()
+      training.growth(r, {rows(1e-6, 1), rows(0.5, 1)})
+      assert.is_false(r:has("exploding_gradients"))
+      -- the output scale counts through rectifiers one after the other: a tanh layer between
+      -- sets a scale of its own; a Flatten (no weights) passes it on
+      local function row(n, rms, dead, w, sat)
+        return {name = n, act_mean = 0, act_std = rms, dead_fraction = dead, grad_norm = 1, weight_norm = w,
+                saturated_fraction = sat}
+      end
+      r = lurn.doctor.Report.new()
+      training.depth(r, {row("a", 1, 0, 1), row("t", 1, nil, 1, 0.1), row("c", 500, 0, 1), row("o", 1, nil, 1, 0)}, "")
+      assert.is_false(r:has("exploding_gradients"))
+      r = lurn.doctor.Report.new()
+      training.depth(r, {row("a", 1, 0, 1), row("f", 3), row("c", 500, 0, 1), row("o", 1, nil, 1, 0)}, "")
+      assert.is_true(r:has("exploding_gradients"))
+      r = lurn.doctor.Report.new()
+      training.depth(r, {{name = "a", grad_norm = 0 / 0, weight_norm = 1}}, "at step 3")
+      assert.is_true(r:has("exploding_gradients", "error"))
     end)
   end)
 

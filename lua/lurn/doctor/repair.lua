@@ -182,10 +182,17 @@ end
 handlers.lr_too_high = function(f, st) return learning_rate_change(f, st, 0.1) end
 handlers.lr_too_low = function(f, st) return learning_rate_change(f, st, 10) end
 
+-- A bias initializer that starts every unit below zero: a negative Constant.
+local function negative_bias(init)
+  local value = type(init) == "table" and (init.class_name == "Constant" or init.class_name == "constant")
+    and type(init.config) == "table" and init.config.value
+  return type(value) == "number" and value < 0 and value or nil
+end
+
 handlers.dead_relu = function(f, st)
   local names = named_layers(f)
   if #names == 0 then return false, "the finding names no layer" end
-  local done = {}
+  local done, biases = {}, {}
   for _, name in ipairs(names) do
     local layer = st.by_name[name]
     if not layer then return false, ("no layer named '%s' in the model"):format(name) end
@@ -193,8 +200,106 @@ handlers.dead_relu = function(f, st)
     if act ~= "relu" then return false, ("layer '%s' has activation %s, not relu"):format(name, tostring(act)) end
     layer.config.activation = "leaky_relu"
     done[#done + 1] = name
+    -- the units' cause of death, when it is the bias they start with
+    local value = negative_bias(layer.config.bias_initializer)
+    if value then
+      layer.config.bias_initializer = initializers.serialize(initializers.get("zeros"))
+      biases[#biases + 1] = ("%s (Constant %g)"):format(name, value)
+    end
   end
-  return true, ("activation relu -> leaky_relu in %s"):format(table.concat(done, ", "))
+  local what = ("activation relu -> leaky_relu in %s"):format(table.concat(done, ", "))
+  if #biases > 0 then what = what .. "; bias_initializer -> zeros in " .. table.concat(biases, ", ") end
+  return true, what
+end
+
+-- The kernel initializers that keep a layer's signal at its scale under its activation:
+-- He's (variance 2 / fan_in) where half the units pass (the relu family), Glorot's or
+-- LeCun's (about 1 / fan) where the slope at 0 is at most 1.
+local MATCHED = {relu = {HeNormal = true, HeUniform = true},
+                 other = {GlorotUniform = true, GlorotNormal = true, LecunNormal = true, LecunUniform = true,
+                          Orthogonal = true}}
+
+local function matched_initializer(activation)
+  return RELU_LIKE[activation or ""] and "he_normal" or "glorot_uniform"
+end
+
+-- The named layers' kernel initializers matched to their activations (matched_initializer)
+-- where they are not already -> the changes ("name: he_normal", ...), and the layers left
+-- as they were because they already matched (a list of names).
+local function match_initializers(st, names)
+  local changed, kept = {}, {}
+  for _, name in ipairs(names) do
+    local layer = st.by_name[name]
+    local c = layer and layer.config
+    if c and c.kernel_initializer ~= nil then
+      local class = initializer_class(c.kernel_initializer)
+      local family = RELU_LIKE[c.activation or ""] and MATCHED.relu or MATCHED.other
+      if st.reinitialized[name] or family[class] then
+        kept[#kept + 1] = name
+      else
+        local new = matched_initializer(c.activation)
+        c.kernel_initializer = initializers.serialize(initializers.get(new))
+        st.reinitialized[name] = true
+        changed[#changed + 1] = ("%s: %s -> %s"):format(name, tostring(class), new)
+      end
+    end
+  end
+  return changed, kept
+end
+
+-- Whether the report being repaired holds `code` at warning or error.
+local function reported(st, code)
+  for _, f in ipairs(st.report:get(code)) do
+    if f.severity ~= "info" then return true end
+  end
+  return false
+end
+
+-- A gradient grown or shrunk through depth comes from the per-layer gain, which the kernels'
+-- scale sets: the named layers get the initializer of their activation.
+handlers.exploding_gradients = function(f, st)
+  local changes = {}
+  local changed = match_initializers(st, named_layers(f))
+  if #changed > 0 then changes[1] = "kernel_initializer " .. table.concat(changed, ", ") end
+  -- and the steps bounded whatever the cause: a gradient's norm clipped to 1 (Keras' clipnorm)
+  local clip = st.optimizer.clipnorm
+  if not (type(clip) == "number" and clip > 0 and clip <= 1) then
+    st.clipnorm = 1.0
+    changes[#changes + 1] = ("optimizer clipnorm %s -> 1.0"):format(
+      (type(clip) == "number" and clip > 0) and ("%g"):format(clip) or "none")
+  end
+  if #changes == 0 then
+    return false, "the named layers' initializers match their activations and the optimizer already clips at 1: "
+      .. "lower the learning rate or add BatchNormalization"
+  end
+  return true, table.concat(changes, "; ")
+end
+
+handlers.vanishing_gradients = function(f, st)
+  local changed, kept = match_initializers(st, named_layers(f))
+  if #changed > 0 then return true, "kernel_initializer " .. table.concat(changed, ", ") end
+  if #kept > 0 then
+    return false, "the named layers' initializers already match their activations: the activations' slope (sigmoid's "
+      .. "is at most 1/4) shrinks the gradient at every layer; relu-family activations, BatchNormalization or fewer "
+      .. "layers are a design choice"
+  end
+  return false, "the finding names no layer with a kernel initializer"
+end
+
+handlers.saturation = function(f, st)
+  local changes = {}
+  local changed = match_initializers(st, named_layers(f))
+  if #changed > 0 then changes[1] = "kernel_initializer " .. table.concat(changed, ", ") end
+  -- inputs far from unit scale saturate the first layer whatever its initializer: the
+  -- scaler unscaled_features' repair fits is this finding's repair too
+  if reported(st, "unscaled_features") then
+    changes[#changes + 1] = "the inputs scaled (unscaled_features' StandardScaler, result.scaler)"
+  end
+  if #changes == 0 then
+    return false, "the named layer's initializer matches its activation and the inputs are not reported unscaled: "
+      .. "relu-family activations or BatchNormalization are a design choice"
+  end
+  return true, table.concat(changes, "; ")
 end
 
 handlers.symmetric_initialization = function(f, st)
@@ -330,9 +435,6 @@ local WHY_NOT = {
   label_noise = "check the suspect labels named in the evidence",
   no_nonlinearity = "add activations to the hidden layers (a design choice)",
   bottleneck = "widen the narrow layer (a design choice)",
-  exploding_gradients = "clip the gradients (optimizer clipnorm) or lower the learning rate",
-  vanishing_gradients = "use relu-family activations, he_normal initialization or batch normalization",
-  saturation = "scale the inputs, or use relu-family activations",
   nan_loss = "find the cause among the other findings (learning rate, data)",
   overfitting = "regularize (dropout, l2), use more data or stop earlier (EarlyStopping)",
   underfitting = "give the model more capacity or train longer",
@@ -343,6 +445,7 @@ local function rebuild(model, st)
   local copy = getmetatable(model).from_config(st.config)
   local c = model:get_compile_config()
   local opt = runs.optimizer(WHO, st.optimizer, st.learning_rate)
+  if st.clipnorm then opt.clipnorm = st.clipnorm end
   local loss = c.loss
   if st.loss_kind ~= st.orig_kind or st.from_logits ~= st.orig_from_logits then
     loss = losses[LOSS_CLASS[st.loss_kind]]{from_logits = st.from_logits}
@@ -355,7 +458,8 @@ local function plan(report, model, opts, inputs_fitted)
   local config = model:get_config()
   local by_name, list = layer_configs(config)
   local loss = model.loss or {}
-  local st = {opts = opts, report = report, config = config, by_name = by_name, list = list, optimizer = model.optimizer,
+  local st = {opts = opts, report = report, reinitialized = {}, config = config, by_name = by_name, list = list,
+              optimizer = model.optimizer,
               loss_kind = loss.kind, from_logits = loss.from_logits, orig_kind = loss.kind,
               orig_from_logits = loss.from_logits,
               result = {repaired = {}, not_repaired = {}, fit_opts = {}, notes = {}}}

@@ -51,9 +51,54 @@ function training.activations(report, rows, output, when)
   end
 end
 
+-- The root mean square of a row's outputs, from their mean and spread.
+local function output_rms(r)
+  if not (finite(r.act_mean) and finite(r.act_std)) then return nil end
+  return math.sqrt(r.act_mean * r.act_mean + r.act_std * r.act_std)
+end
+
+-- The scale of the outputs through a stack of rectifier layers (the rows whose dead share
+-- is measured: relu and its family, one after the other), first against last, when it
+-- changed by DEPTH_GAP.
+-- A rectifier passes a signal with slope 1 where active and 0 elsewhere, forward and
+-- backward alike, so the factor by which the outputs grow from layer to layer is the factor
+-- by which the gradient grows on its way back (the per-layer gain, fan * Var(w) / 2, which
+-- he_normal makes 1). Compared through the kernel gradients instead, a uniform gain cancels
+-- (each layer's gradient is its input times the signal coming back, one grown as much as
+-- the other shrank), so a stack initialized too large or too small shows only here.
+-- -> the code and its evidence, or nil.
+local function rectifier_scale(rows, when)
+  -- the longest run of rectifier rows; a layer with weights of its own and no rectifier
+  -- (a linear or tanh Dense, BatchNormalization) or a squashing activation sets another
+  -- scale and ends a run; Flatten, Dropout and pooling pass the scale on
+  local chain, run = {}, {}
+  for _, r in ipairs(rows) do
+    if finite(r.dead_fraction) and output_rms(r) then
+      run[#run + 1] = r
+      if #run > #chain then chain = run end
+    elseif finite(r.weight_norm) or finite(r.saturated_fraction) then
+      run = {}
+    end
+  end
+  if #chain < 2 then return nil end
+  local first, last = chain[1], chain[#chain]
+  local a, b = output_rms(first), output_rms(last)
+  if not (a > 0 and b > 0) then return nil end
+  local gain = b / a
+  local code = gain >= training.DEPTH_GAP and "exploding_gradients" or gain <= 1 / training.DEPTH_GAP
+    and "vanishing_gradients" or nil
+  if not code then return nil end
+  local names, scales = {}, {}
+  for i, r in ipairs(chain) do names[i], scales[i] = r.name, output_rms(r) end
+  return code, {first_layer = first.name, last_layer = last.name, first_output_rms = a, last_output_rms = b,
+                ratio = gain, per_layer_gain = gain ^ (1 / (#chain - 1)), rectifier_layers = #chain,
+                layers = names, output_rms = scales, when = when}
+end
+
 --- vanishing_gradients and exploding_gradients across depth, from one step's rows: each
 -- kernel layer's relative gradient (grad_norm / weight_norm, how fast it moves for its size)
--- compared between the first and the last layer that train.
+-- compared between the first and the last layer that train; and the output scale through
+-- a stack of rectifiers (rectifier_scale).
 function training.depth(report, rows, when)
   local list = trained_rows(rows)
   for _, r in ipairs(rows) do
@@ -66,14 +111,26 @@ function training.depth(report, rows, when)
     end
   end
   if #list < 3 then return end
+  local code, ev = rectifier_scale(rows, when)
+  if code and not report:has(code) then
+    local grows = code == "exploding_gradients"
+    report:add{code = code, severity = "warning", layer = ev.first_layer, evidence = ev,
+               message = ("through %d rectifier layers the outputs' scale goes from %.3g (%s) to %.3g (%s) %s, "
+                 .. "%.3g times per layer: the gradient %s by as much on its way back to the first layers"):format(
+                 ev.rectifier_layers, ev.first_output_rms, ev.first_layer, ev.last_output_rms, ev.last_layer, when,
+                 ev.per_layer_gain, grows and "grows" or "shrinks"),
+               fix = "kernel_initializer = \"he_normal\" in the relu layers (a gain of 1 per layer)"
+                 .. (grows and ", or clipnorm = 1.0 in the optimizer" or ", or BatchNormalization")}
+  end
   local first, last = list[1], list[#list]
   local rf, rl = first.grad_norm / first.weight_norm, last.grad_norm / last.weight_norm
   if rl <= 0 then return end
   local gap = rf / rl
+  local names, norms = {}, {}
+  for i, r in ipairs(list) do names[i], norms[i] = r.name, r.grad_norm end
   local evidence = {first_layer = first.name, last_layer = last.name, first_relative_grad = rf,
-                    last_relative_grad = rl, ratio = gap, layers = #list, when = when}
-  local norms = {}
-  for i, r in ipairs(list) do norms[i] = r.grad_norm end
+                    last_relative_grad = rl, ratio = gap, layers = names, trained_layers = #list,
+                    when = when}
   evidence.grad_norms = norms
   if gap <= 1 / training.DEPTH_GAP and not report:has("vanishing_gradients") then
     report:add{code = "vanishing_gradients", severity = "warning", layer = first.name, evidence = evidence,
@@ -92,21 +149,29 @@ function training.depth(report, rows, when)
 end
 
 --- exploding_gradients over time: a layer's gradient norm grown GROWTH times from the
--- first recorded step (rows_by_step: a list of row lists, in order).
+-- first recorded step (rows_by_step: a list of row lists, in order). The growth counts
+-- from the larger of the layer's own first norm and the largest any layer had then: a
+-- layer that starts far below the others (a vanishing gradient) and rises to their scale
+-- is recovering, not exploding.
 function training.growth(report, rows_by_step)
   if #rows_by_step < 2 or report:has("exploding_gradients") then return end
-  local start = {}
+  local start, largest = {}, 0
   for _, r in ipairs(rows_by_step[1]) do
-    if finite(r.grad_norm) and r.grad_norm > 0 then start[r.name] = r.grad_norm end
+    if finite(r.grad_norm) and r.grad_norm > 0 then
+      start[r.name] = r.grad_norm
+      largest = math.max(largest, r.grad_norm)
+    end
   end
   for step = 2, #rows_by_step do
     for _, r in ipairs(rows_by_step[step]) do
       local g0 = start[r.name]
-      if g0 and finite(r.grad_norm) and r.grad_norm >= training.GROWTH * g0 then
+      if g0 and finite(r.grad_norm) and r.grad_norm >= training.GROWTH * math.max(g0, largest) then
         report:add{code = "exploding_gradients", severity = "warning", layer = r.name,
-                   evidence = {grad_norm_start = g0, grad_norm = r.grad_norm, growth = r.grad_norm / g0},
-                   message = ("%s's gradient norm grew %.3g times during training (%.3g -> %.3g)"):format(r.name,
-                     r.grad_norm / g0, g0, r.grad_norm),
+                   evidence = {grad_norm_start = g0, grad_norm = r.grad_norm, growth = r.grad_norm / g0,
+                               largest_start_norm = largest},
+                   message = ("%s's gradient norm grew %.3g times during training (%.3g -> %.3g), past 100 times the "
+                     .. "largest any layer had at the start (%.3g)"):format(r.name, r.grad_norm / g0, g0, r.grad_norm,
+                     largest),
                    fix = "clipnorm = 1.0 in the optimizer, a lower learning_rate, or BatchNormalization"}
         return
       end

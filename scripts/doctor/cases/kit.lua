@@ -140,4 +140,17 @@ function kit.stack(widths, activation, init)
   end
 end
 
+--- A stack of `depth` Dense layers of `width` units for kit.mlp's `hidden` (gradient cases): every layer
+-- with `activation`, `kernel_initializer` and `bias_initializer` (nil: Dense's defaults).
+function kit.deep(depth, width, activation, kernel_initializer, bias_initializer)
+  return function(features)
+    local layers = {}
+    for i = 1, depth do
+      layers[i] = L.Dense(width, {activation = activation, input_shape = i == 1 and {features} or nil,
+                                  kernel_initializer = kernel_initializer, bias_initializer = bias_initializer})
+    end
+    return layers
+  end
+end
+
 return kit
