@@ -51,6 +51,27 @@ describe("report:repair", function()
     assert.truthy(table.concat(result.notes, " "):find("transform", 1, true))
   end)
 
+  it("clips the columns outliers names to their far-out fences, then standardizes, in result.transform", function()
+    lurn.manual_seed(3)
+    local x = lurn.randn(400, 4)
+    x:set(5, 2, 1000); x:set(9, 2, -800)   -- two mis-keyed values in column 2
+    local r = report_of({code = "outliers", evidence = {columns = {2}, fence_iqr = 3}})
+    local _, result = r:repair(model(), {x = x})
+    assert.same({"outliers"}, codes(result.repaired))
+    local q = lurn.core.column_quantiles(x, {25, 75}):totable()
+    local hi = q[2][2] + 3 * (q[2][2] - q[1][2])
+    local z = result.transform(x)
+    -- the bulk's std is back near 1 (scaled by the inflated std it was about 0.02)
+    local bulk = z:narrow(1, 10, 391)
+    assert.near(1, bulk:std(1):get(2), 0.1)
+    -- the mis-keyed value sits at the fence, in the scaler's units
+    local s = result.scaler
+    assert.near((hi - s.mean_:get(2)) / s.scale_:get(2), z:get(5, 2), 1e-4)
+    -- a column not named is not clipped: its extreme values pass
+    x:set(1, 1, 50)
+    assert.near((50 - s.mean_:get(1)) / s.scale_:get(1), result.transform(x):get(1, 1), 1e-4)
+  end)
+
   it("imputes missing values, then scales the imputed x, in result.transform", function()
     local x = lurn.randn(200, 4) * lurn.tensor{{1, 10, 100, 1000}} + 50
     x:set(3, 2, 0 / 0); x:set(7, 4, 0 / 0); x:set(9, 1, math.huge)

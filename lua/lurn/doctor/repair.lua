@@ -99,6 +99,22 @@ handlers.unscaled_features = function(f, st)
   return true, "StandardScaler fitted on the training inputs (result.scaler): give fit and predict result.transform(x)"
 end
 
+-- Far-out values that set a feature's scale: each named column clipped to its fences, fitted
+-- on the training inputs, then every feature standardized again (a scaler, or the first
+-- layer, fitted on the inflated std left the bulk near 0; clipped, the std is the bulk's).
+handlers.outliers = function(f, st)
+  if not training_inputs(st) then
+    return false, "give repair the training inputs (opts.x) to fit the fences on"
+  end
+  local columns = f.evidence.columns
+  if type(columns) ~= "table" or #columns == 0 then return false, "the finding names no columns" end
+  st.clip = st.clip or {columns = {}, iqr = f.evidence.fence_iqr or 3}
+  for _, j in ipairs(columns) do st.clip.columns[#st.clip.columns + 1] = j end
+  st.scale = true
+  return true, ("columns %s clipped to their far-out fences (Q1 - %g IQR, Q3 + %g IQR of the training inputs), then "
+    .. "standardized (result.transform)"):format(table.concat(columns, ", "), st.clip.iqr, st.clip.iqr)
+end
+
 -- Whether a missing_values finding is about labels (check_data: split "the labels",
 -- evidence.labels; diagnose: data "y" or "validation y").
 local function about_labels(f)
@@ -144,26 +160,45 @@ local function fit_input_steps(st)
   if not (st.impute or st.scale) then return end
   local pp = require "lurn.preprocessing"
   local x = as_rows(training_inputs(st), st.impute)
-  local imputer, scaler
+  local imputer, scaler, clip
   if st.impute then
     imputer = pp.SimpleImputer{strategy = "mean", keep_empty_features = true}
     x = imputer:fit_transform(x)
+  end
+  if st.clip then
+    -- the fences of the named columns; the others unbounded
+    local width = x:size(2)
+    local q = core.column_quantiles(x, {25, 75}):totable()
+    local lo, hi = {}, {}
+    for j = 1, width do lo[j], hi[j] = -math.huge, math.huge end
+    for _, j in ipairs(st.clip.columns) do
+      if j >= 1 and j <= width then
+        local iqr = q[2][j] - q[1][j]
+        lo[j], hi[j] = q[1][j] - st.clip.iqr * iqr, q[2][j] + st.clip.iqr * iqr
+      end
+    end
+    clip = {lo = core.tensor(lo):reshape(1, width), hi = core.tensor(hi):reshape(1, width)}
+    x = x:maximum(clip.lo):minimum(clip.hi)
   end
   if st.scale then
     scaler = pp.StandardScaler()
     scaler:fit(x)
   end
-  st.result.imputer, st.result.scaler = imputer, scaler
+  st.result.imputer, st.result.scaler, st.result.clip = imputer, scaler, clip
   st.result.transform = function(t)
     local shape = t:shape()
     local rows = as_rows(t, imputer ~= nil)
     if imputer then rows = imputer:transform(rows) end
+    if clip then rows = rows:maximum(clip.lo):minimum(clip.hi) end
     if scaler then rows = scaler:transform(rows) end
     return rows:reshape(table.unpack(shape))
   end
+  local steps = {}
+  if imputer then steps[#steps + 1] = "imputed" end
+  if clip then steps[#steps + 1] = "clipped to the fences" end
+  if scaler then steps[#steps + 1] = "scaled" end
   st.result.notes[#st.result.notes + 1] = ("the inputs are to be %s: give fit, evaluate and predict "
-    .. "result.transform(x) (fitted on the training x)"):format(imputer and scaler and "imputed, then scaled"
-    or imputer and "imputed" or "scaled")
+    .. "result.transform(x) (fitted on the training x)"):format(table.concat(steps, ", then "))
 end
 
 local function learning_rate_change(f, st, factor)
@@ -429,7 +464,6 @@ table.sort(repair.MECHANICAL)
 
 local WHY_NOT = {
   constant_feature = "drop the constant columns from x",
-  outliers = "look at the rows named in the evidence; a RobustScaler or clipping may help",
   split_missing_class = "split again with stratify = y",
   train_test_overlap = "remove the duplicated rows from one of the splits",
   label_noise = "check the suspect labels named in the evidence",
