@@ -28,9 +28,31 @@ static void blas_single_threaded(void) { openblas_set_num_threads(1); }
  * fork/join costs more than it saves. */
 #define PARALLEL_MACS (1 << 18)
 
+/* A product with one row or one column of output is a matrix-vector product: OpenBLAS's
+ * sgemm packs both operands for a block kernel whatever the shape, and at M = 1 that is
+ * most of its time. One sample through the seeds' first Dense (1 x 784 x 256), one
+ * thread, this project's machine: sgemm 35-43 us, sgemv 8 us (docs/benchmarks.md,
+ * "Single predictions"). Row-major C = op(A) op(B): with m = 1, c^T = op(B)^T a; with
+ * n = 1, c = op(A) b. */
+static int sgemv1(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+  if (m == 1) {  /* the row a (stride lda when A is stored transposed) times op(B), k x n */
+    cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? (int)n : (int)k, tb ? (int)k : (int)n, alpha, b,
+                (int)ldb, a, ta ? (int)lda : 1, beta, c, 1);
+    return 1;
+  }
+  if (n == 1) {  /* op(A), m x k, times the column b (stride ldb unless B is stored transposed) */
+    cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? (int)k : (int)m, ta ? (int)m : (int)k, alpha, a,
+                (int)lda, b, tb ? 1 : (int)ldb, beta, c, (int)ldc);
+    return 1;
+  }
+  return 0;
+}
+
 static void sgemm1(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                    const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
+  if (k > 0 && sgemv1(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
               alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
@@ -40,7 +62,7 @@ void lurn_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, co
   pthread_once(&blas_once, blas_single_threaded);
   int threads = omp_in_parallel() ? 1 : lurn_get_num_threads();
 #ifdef LURN_HAVE_DNNL
-  if ((double)m * (double)n * (double)k >= DNNL_MACS) {
+  if (m > 1 && n > 1 && (double)m * (double)n * (double)k >= DNNL_MACS) {  /* sgemv: sgemm1 */
     if (threads > 1 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
     if (dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == dnnl_success)
       return;
