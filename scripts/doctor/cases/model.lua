@@ -55,8 +55,10 @@ return function(kit)
      build = from(fashion(2000), pixels, {hidden = stack({64, 32}, "relu"), lr = 0.001}, IMAGES)},
 
     -- symmetric_initialization: zeros under relu (relu(0) = 0 passes no gradient: the
-    -- layer never moves) on penguins; every kernel of a two-layer tanh stack Constant 0.1 on
-    -- wine (the units of each layer stay copies of one another)
+    -- layer never moves) on penguins; every hidden kernel of a two-layer tanh stack
+    -- constant, on wine and on Fashion-MNIST: the first layer's units stay copies of one
+    -- another (one unit's worth: a single projection of the inputs; wine's classes are
+    -- separable along one, Fashion-MNIST's are not)
     {name = "penguins_relu_zeros", code = "symmetric_initialization",
      build = from(kit.penguins, imputed, {units = 16, activation = "relu", init = "zeros"})},
     {name = "penguins_relu_he_normal", healthy = true, twin_of = "penguins_relu_zeros",
@@ -65,6 +67,11 @@ return function(kit)
      build = on("wine", kit.scaled, {hidden = stack({32, 32}, "tanh", constant(0.1))})},
     {name = "wine_tanh_glorot_2", healthy = true, twin_of = "wine_tanh_constant",
      build = on("wine", kit.scaled, {hidden = stack({32, 32}, "tanh", "glorot_uniform")})},
+
+    {name = "fashion_tanh_constant", code = "symmetric_initialization", epochs = 5,
+     build = from(fashion(2000), pixels, {hidden = stack({64, 32}, "tanh", constant(0.001)), lr = 0.001}, IMAGES)},
+    {name = "fashion_tanh_glorot", healthy = true, twin_of = "fashion_tanh_constant", epochs = 5,
+     build = from(fashion(2000), pixels, {hidden = stack({64, 32}, "tanh", "glorot_uniform"), lr = 0.001}, IMAGES)},
 
     -- no_nonlinearity: hidden Dense layers all linear (one linear map: logistic regression
     -- with extra parameters), on breast cancer and on Fashion-MNIST
