@@ -113,8 +113,9 @@ local function check_loss_output(model, chain, report)
         ("Dense(%d) (linear) with from_logits = true, or keep %s and use from_logits = false"):format(units, act))
     end
     if not logits and act == "sigmoid" then
-      return add("warning", ("sigmoid outputs with %s: the units do not sum to 1, the loss renormalizes them and "
-        .. "the classes do not compete"):format(kind),
+      return add("warning", ("sigmoid outputs with %s: the units do not sum to 1 (what predict returns is no "
+        .. "distribution; the loss renormalizes them), and a wrong class's unit saturated near 1 passes almost no "
+        .. "gradient (sigmoid's slope there), so the loss cannot push it down"):format(kind),
         ("Dense(%d, {activation = \"softmax\"})"):format(units))
     end
     if not logits and act ~= "softmax" then
@@ -218,22 +219,25 @@ end
 -- passes on w values per sample, so the output's values are a function of w numbers: right
 -- before the output they lie in a w-dimensional affine subspace, further on on a
 -- w-dimensional surface. With w below the directions the output needs, some class scores
--- can never be set independently.
+-- can never be set independently. A layer narrows only below the input: with d values per
+-- sample, everything is a function of d numbers already, so w is compared with the smaller
+-- of d and what the output needs.
 local function check_bottleneck(model, chain, report)
   local out = chain[#chain]
   if not out or #chain < 2 or out.broken_after then return end
   local needed, units = needed_width(model, out)
   if not needed or needed < 2 then return end
+  local limit = math.min(needed, values_of(model.input_shape) or needed)
   for i = 1, #chain - 1 do
     local e = chain[i]
     local w = e.passes or e.width
-    if w and w < needed and not e.broken_after then
+    if w and w < limit and not e.broken_after then
       -- the width suggested (what repair sets): one unit per output value, which clears
       -- the C - 1 a softmax needs by one, a margin for a rectifier unit that is off
       local suggested = math.max(units, needed)
       report:add{code = "bottleneck", severity = "warning", layer = e.name,
                  evidence = {width = e.width, passes = w, output_units = units, needed = needed,
-                             suggested_width = suggested},
+                             input_values = values_of(model.input_shape), suggested_width = suggested},
                  message = ("%s passes on %d values per sample but the output's %d values need %d independent "
                    .. "directions: everything after it is a function of %d numbers"):format(e.name, w, units, needed, w),
                  fix = ("%d %s or more for %s (one per output value; the output needs at least %d)"):format(
