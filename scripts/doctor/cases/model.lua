@@ -41,7 +41,7 @@ return function(kit)
     -- second softmax on values in [0, 1]: nearly uniform, weak gradients)
     {name = "iris_softmax_binary_loss", code = "loss_output_mismatch", tiny = true,
      build = on("iris", one_hot(3), {hidden = stack({8, 8}, "tanh"), loss = "binary_crossentropy"})},
-    {name = "iris_softmax_categorical_loss", healthy = true, twin_of = "iris_softmax_binary_loss",
+    {name = "iris_softmax_categorical_loss", healthy = true, twin_of = "iris_softmax_binary_loss", tiny = true,
      build = on("iris", one_hot(3), {hidden = stack({8, 8}, "tanh"), loss = "categorical_crossentropy"})},
     {name = "wine_sigmoid_categorical", code = "loss_output_mismatch",
      build = on("wine", one_hot(3), {hidden = stack({32, 16}, "relu"), output = "sigmoid",
@@ -89,7 +89,7 @@ return function(kit)
     -- narrow layer to the output's units, as the fix says
     {name = "iris_one_unit_bottleneck", code = "bottleneck", tiny = true,
      build = on("iris", kit.scaled, {hidden = stack({16, 1}, "relu")})},
-    {name = "iris_three_unit_layer", healthy = true, twin_of = "iris_one_unit_bottleneck",
+    {name = "iris_three_unit_layer", healthy = true, twin_of = "iris_one_unit_bottleneck", tiny = true,
      build = on("iris", kit.scaled, {hidden = stack({16, 3}, "relu")})},
     {name = "fashion_four_unit_bottleneck", code = "bottleneck", epochs = 5,
      build = from(fashion(2000), pixels, {hidden = stack({128, 4}, "relu"), lr = 0.001}, IMAGES)},
