@@ -125,6 +125,20 @@ describe("lurn.doctor static model checks", function()
       assert.is_true(checks.check(cnn{hidden = 1}):has("bottleneck"))
       assert.is_true(checks.check(mlp{hidden = 2, units = 4, out = "linear", loss = "mse"}):has("bottleneck"))
     end)
+    it("reads what a layer passes on per sample: a convolution's whole feature map, its channels after a global pooling",
+      function()
+      assert.same({}, serious(checks.check(cnn{units = 10})))  -- 4 channels of a 6x6 map: 144 values
+      local m = compiled({L.Conv2D(4, 3, {input_shape = {8, 8, 1}, activation = "relu"}), L.GlobalAveragePooling2D(),
+                          L.Dense(16, {activation = "relu"}), L.Dense(10, {activation = "softmax"})},
+                         "sparse_categorical_crossentropy")
+      local e = checks.check(m):get("bottleneck")[1].evidence
+      assert.same({4, 9, 10}, {e.passes, e.needed, e.suggested_width})
+    end)
+    it("not a layer narrower than the output needs but as wide as the input: the input is the narrow part", function()
+      assert.same({}, serious(checks.check(mlp{features = 1, hidden = 1, hidden2 = 1, units = 10})))
+      local r = checks.check(mlp{features = 3, hidden = 16, hidden2 = 2, units = 10})
+      assert.equal(2, r:get("bottleneck")[1].evidence.width)
+    end)
     it("fixed twins: widths at least what the output needs", function()
       assert.same({}, serious(checks.check(mlp{hidden2 = 9, units = 10})))
       assert.same({}, serious(checks.check(cnn{hidden = 8})))

@@ -42,27 +42,43 @@ local function width_of(shape)
   return math.type(w) == "integer" and w or nil
 end
 
+-- The values a layer's output holds per sample (the product of its output shape), or nil.
+local function values_of(shape)
+  if type(shape) ~= "table" or #shape == 0 then return nil end
+  local n = 1
+  for _, d in ipairs(shape) do
+    if math.type(d) ~= "integer" then return nil end
+    n = n * d
+  end
+  return n
+end
+
 --- The model's chain of layers seen by the checks: one entry per kernel layer {layer =,
 -- name =, activation = (its effective activation: its own, or that of an Activation layer
--- right after it when its own is linear), width =, kernel = (its first weight tensor or
--- nil)}, and whether something nonlinear that is not an activation (a pooling max, a
--- recurrent layer, a merge) came after it: `broken_after`. Also the output's effective
--- activation.
+-- right after it when its own is linear), width = (units or channels), passes = (the
+-- fewest values per sample it and the layers up to the next kernel layer pass on: a
+-- convolution passes its whole feature map, a global pooling after it only its channels),
+-- kernel = (its first weight tensor or nil)}, and whether something nonlinear that is not
+-- an activation (a pooling max, a recurrent layer, a merge) came after it: `broken_after`.
 function checks.chain(model)
   local list = {}
   for _, layer in ipairs(leaves(model.layers, {})) do
     local cls = layer.class_name
     local last = list[#list]
+    local values = values_of(layer.output_shape)
     if KERNEL[cls] then
       local w = layer.built and layer:get_weights() or {}
       list[#list + 1] = {layer = layer, name = layer.name, class_name = cls, activation = layer.activation or "linear",
-                         width = width_of(layer.output_shape) or layer.units or layer.filters, kernel = w[1],
-                         bias = w[2]}
-    elseif ACTIVATION[cls] then
-      if last and last.activation == "linear" and not last.broken_after then last.activation = layer.activation end
-    elseif not LINEAR[cls] then
-      if last then last.broken_after = true end
-      if #list == 0 then list.before = true end
+                         width = width_of(layer.output_shape) or layer.units or layer.filters, passes = values,
+                         kernel = w[1], bias = w[2]}
+    else
+      if last and not last.broken_after and values and last.passes then last.passes = math.min(last.passes, values) end
+      if ACTIVATION[cls] then
+        if last and last.activation == "linear" and not last.broken_after then last.activation = layer.activation end
+      elseif not LINEAR[cls] then
+        if last then last.broken_after = true end
+        if #list == 0 then list.before = true end
+      end
     end
   end
   return list
@@ -97,8 +113,9 @@ local function check_loss_output(model, chain, report)
         ("Dense(%d) (linear) with from_logits = true, or keep %s and use from_logits = false"):format(units, act))
     end
     if not logits and act == "sigmoid" then
-      return add("warning", ("sigmoid outputs with %s: the units do not sum to 1, the loss renormalizes them and "
-        .. "the classes do not compete"):format(kind),
+      return add("warning", ("sigmoid outputs with %s: the units do not sum to 1 (what predict returns is no "
+        .. "distribution; the loss renormalizes them), and a wrong class's unit saturated near 1 passes almost no "
+        .. "gradient (sigmoid's slope there), so the loss cannot push it down"):format(kind),
         ("Dense(%d, {activation = \"softmax\"})"):format(units))
     end
     if not logits and act ~= "softmax" then
@@ -198,23 +215,33 @@ local function needed_width(model, out)
   return units, units
 end
 
--- bottleneck: every path from the input to the output goes through a hidden layer of w
--- units, so the output's logits lie in a w-dimensional (affine) subspace: with w below
--- the directions the output needs, some class scores can never be set independently.
+-- bottleneck: every path from the input to the output goes through a hidden layer that
+-- passes on w values per sample, so the output's values are a function of w numbers: right
+-- before the output they lie in a w-dimensional affine subspace, further on on a
+-- w-dimensional surface. With w below the directions the output needs, some class scores
+-- can never be set independently. A layer narrows only below the input: with d values per
+-- sample, everything is a function of d numbers already, so w is compared with the smaller
+-- of d and what the output needs.
 local function check_bottleneck(model, chain, report)
   local out = chain[#chain]
   if not out or #chain < 2 or out.broken_after then return end
   local needed, units = needed_width(model, out)
   if not needed or needed < 2 then return end
+  local limit = math.min(needed, values_of(model.input_shape) or needed)
   for i = 1, #chain - 1 do
     local e = chain[i]
-    if e.width and e.width < needed and not e.broken_after then
+    local w = e.passes or e.width
+    if w and w < limit and not e.broken_after then
+      -- the width suggested (what repair sets): one unit per output value, which clears
+      -- the C - 1 a softmax needs by one, a margin for a rectifier unit that is off
+      local suggested = math.max(units, needed)
       report:add{code = "bottleneck", severity = "warning", layer = e.name,
-                 evidence = {width = e.width, output_units = units, needed = needed},
-                 message = ("%s has %d units but the output's %d values need %d independent directions: everything "
-                   .. "after it lies in a %d-dimensional subspace"):format(e.name, e.width, units, needed, e.width),
-                 fix = ("Dense(%d) or wider for %s (at least the output's %d)"):format(math.max(needed, 2 * e.width),
-                   e.name, needed)}
+                 evidence = {width = e.width, passes = w, output_units = units, needed = needed,
+                             input_values = values_of(model.input_shape), suggested_width = suggested},
+                 message = ("%s passes on %d values per sample but the output's %d values need %d independent "
+                   .. "directions: everything after it is a function of %d numbers"):format(e.name, w, units, needed, w),
+                 fix = ("%d %s or more for %s (one per output value; the output needs at least %d)"):format(
+                   suggested, e.class_name == "Dense" and "units" or "filters", e.name, needed)}
     end
   end
 end

@@ -365,6 +365,43 @@ handlers.symmetric_initialization = function(f, st)
   return true, "kernel_initializer -> " .. table.concat(done, ", ")
 end
 
+-- no_nonlinearity: the layers of the linear run (evidence.layers, in order) but the last
+-- get relu, which breaks the composition into one linear map; the last keeps its own (the
+-- output's, or the activation that ended the run).
+handlers.no_nonlinearity = function(f, st)
+  local names = f.evidence.layers
+  if type(names) ~= "table" or #names < 2 then return false, "the finding names no run of layers" end
+  local done = {}
+  for i = 1, #names - 1 do
+    local layer = st.by_name[names[i]]
+    if not layer then return false, ("no layer named '%s' in the model"):format(tostring(names[i])) end
+    local act = layer.config.activation
+    if act ~= nil and act ~= "linear" then
+      return false, ("layer '%s' has activation %s, not linear"):format(names[i], tostring(act))
+    end
+  end
+  for i = 1, #names - 1 do
+    st.by_name[names[i]].config.activation = "relu"
+    done[#done + 1] = names[i]
+  end
+  return true, "activation linear -> relu in " .. table.concat(done, ", ")
+end
+
+-- bottleneck: the named layer widened to evidence.suggested_width (one unit per output
+-- value), else the output's units (the rebuilt model's next layer takes the new width).
+handlers.bottleneck = function(f, st)
+  local layer = type(f.layer) == "string" and st.by_name[f.layer]
+  if not layer then return false, ("no layer named '%s' in the model"):format(tostring(f.layer)) end
+  local e = f.evidence
+  local width = math.tointeger(e.suggested_width or e.output_units)
+  local key = layer.config.units ~= nil and "units" or layer.config.filters ~= nil and "filters" or nil
+  if not key then return false, ("layer '%s' has no units or filters to widen"):format(f.layer) end
+  local old = layer.config[key]
+  if not width or width <= old then return false, "the finding gives no width above the layer's" end
+  layer.config[key] = width
+  return true, ("%s widened from %d to %d %s"):format(f.layer, old, width, key)
+end
+
 -- The loss kind and from_logits the model is compiled with.
 local function loss_of(st)
   return st.loss_kind, st.from_logits
@@ -467,8 +504,6 @@ local WHY_NOT = {
   split_missing_class = "split again with stratify = y",
   train_test_overlap = "remove the duplicated rows from one of the splits",
   label_noise = "check the suspect labels named in the evidence",
-  no_nonlinearity = "add activations to the hidden layers (a design choice)",
-  bottleneck = "widen the narrow layer (a design choice)",
   nan_loss = "find the cause among the other findings (learning rate, data)",
   overfitting = "regularize (dropout, l2), use more data or stop earlier (EarlyStopping)",
   underfitting = "give the model more capacity or train longer",
