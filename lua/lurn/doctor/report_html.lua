@@ -54,14 +54,18 @@ end
 
 local function finite(v) return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge end
 
--- Whether a y axis of these values should be logarithmic: all finite ones positive and
--- spread over more than two decades (a diverging loss, gradient norms across depth).
-local function wide_positive(list)
+-- Whether a y axis of these values should be logarithmic: the positive ones spread over
+-- more than two decades (a diverging loss, gradient norms across depth), and all of them
+-- positive unless `zeros_ok` (a line plot leaves those out and its title counts them).
+local function wide_positive(list, zeros_ok)
   local lo, hi = math.huge, 0
   for _, v in ipairs(list) do
     if finite(v) then
-      if v <= 0 then return false end
-      lo, hi = math.min(lo, v), math.max(hi, v)
+      if v <= 0 then
+        if not zeros_ok then return false end
+      else
+        lo, hi = math.min(lo, v), math.max(hi, v)
+      end
     end
   end
   return hi > 0 and hi / lo > 100
@@ -146,7 +150,7 @@ function html.plots(f)
     if #series > 0 then
       local dropped = #e.loss_curve - #y
       series.title = title .. ": loss" .. (dropped > 0 and (" (%d NaN or infinite left out)"):format(dropped) or "")
-      series.xlabel, series.ylabel, series.logy = xlabel, "loss", wide_positive(all)
+      series.xlabel, series.ylabel, series.logy = xlabel, "loss", wide_positive(all, true)
       out[#out + 1] = {"lines", series}
     end
   end
@@ -166,21 +170,24 @@ function html.plots(f)
     if #series > 0 then
       series.title, series.xlabel, series.ylabel = title .. ": training loss per step at each rate", "step",
         "batch loss"
-      series.logy = wide_positive(all)
+      series.logy = wide_positive(all, true)
       out[#out + 1] = {"lines", series}
     end
   end
   if type(e.lr_curve) == "table" and is_number_list(e.lr_curve.lr) and is_number_list(e.lr_curve.loss)
     and #e.lr_curve.lr == #e.lr_curve.loss then
-    local x, y = {}, {}
+    local pts = {}
     for i, v in ipairs(e.lr_curve.loss) do
-      if finite(v) and e.lr_curve.lr[i] > 0 then x[#x + 1], y[#y + 1] = e.lr_curve.lr[i], v end
+      if finite(v) and e.lr_curve.lr[i] > 0 then pts[#pts + 1] = {e.lr_curve.lr[i], v} end
     end
+    table.sort(pts, function(a, b) return a[1] < b[1] end)  -- diagnose tries the rates out of order
+    local x, y = {}, {}
+    for i, p in ipairs(pts) do x[i], y[i] = p[1], p[2] end
     local lost = #e.lr_curve.loss - #y
     if #y > 0 then
       out[#out + 1] = {"lines", {{x = x, y = y, label = "loss"}, title = title .. ": loss against learning rate"
         .. (lost > 0 and (" (%d NaN or infinite left out)"):format(lost) or ""), xlabel = "learning rate",
-        ylabel = "loss", logx = true, logy = wide_positive(y)}}
+        ylabel = "loss", logx = true, logy = wide_positive(y, true)}}
     end
   end
   if type(e.layer_curves) == "table" and #e.layer_curves > 0 then
@@ -198,7 +205,7 @@ function html.plots(f)
       local label = type(e.layer_curves_label) == "string" and e.layer_curves_label or "value"
       series.title, series.xlabel, series.ylabel = title .. ": " .. label .. " per layer over training", "recording",
         label
-      series.logy = wide_positive(all)
+      series.logy = wide_positive(all, true)
       out[#out + 1] = {"lines", series}
     end
   end
