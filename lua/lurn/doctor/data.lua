@@ -482,16 +482,9 @@ end
 
 -- ---- across splits -----------------------------------------------------------------
 
-local function check_split_classes(report, y, others)
-  local splits = {train = y}
-  local n = 1
-  for _, o in ipairs(others) do
-    if o.lab and o.lab.codes then splits[o.name] = o.lab.codes; n = n + 1 end
-  end
-  if n < 2 then return end
-  local ok, result = pcall(check_splits, splits)
-  if not ok or result.ok then return end
-  -- samples per class in each split (the page's grouped bars), over every class seen
+-- The page's grouped bars (docs/doctor.md, "Plottable evidence"): samples per class in
+-- each split of {train =, val =, test =} (codes tensors), over every class seen.
+local function split_class_counts(splits)
   local counted, seen, classes = {}, {}, {}
   for _, name in ipairs{"train", "val", "test"} do
     if splits[name] then
@@ -504,12 +497,25 @@ local function check_split_classes(report, y, others)
     if type(a) == type(b) then return a < b end
     return type(a) == "number"
   end)
-  local split_counts = {classes = classes}
+  local out = {classes = classes}
   for i, e in ipairs(counted) do
     local values = {}
     for k, c in ipairs(classes) do values[k] = e.counts[c] or 0 end
-    split_counts[i] = {split = e.split, counts = values}
+    out[i] = {split = e.split, counts = values}
   end
+  return out
+end
+
+local function check_split_classes(report, y, others)
+  local splits = {train = y}
+  local n = 1
+  for _, o in ipairs(others) do
+    if o.lab and o.lab.codes then splits[o.name] = o.lab.codes; n = n + 1 end
+  end
+  if n < 2 then return end
+  local ok, result = pcall(check_splits, splits)
+  if not ok or result.ok then return end
+  local split_counts = split_class_counts(splits)
   for _, name in ipairs(result.splits) do
     local miss = result.missing[name]
     if miss then
