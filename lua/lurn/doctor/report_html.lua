@@ -125,6 +125,21 @@ local function finite_xy(x, list)
   return fx, fy
 end
 
+-- A trailing mean over `w` steps of a batch loss (each batch's loss is noisy: the trend is
+-- what tells the rates apart); non-finite values are left out of the mean and stay
+-- non-finite themselves, so that a NaN still ends the line.
+local function running_mean(list, w)
+  if w <= 1 then return list end
+  local out, sum, count = {}, 0, 0
+  for i, v in ipairs(list) do
+    if finite(v) then sum, count = sum + v, count + 1 end
+    local old = list[i - w]
+    if old and finite(old) then sum, count = sum - old, count - 1 end
+    out[i] = finite(v) and count > 0 and sum / count or v
+  end
+  return out
+end
+
 -- The plot specs (lurn.plot function name, spec without file) a finding's evidence gives.
 function html.plots(f)
   local e, out = f.evidence or {}, {}
@@ -155,10 +170,13 @@ function html.plots(f)
     end
   end
   if type(e.rate_curves) == "table" and #e.rate_curves > 0 then
-    local series, all = {}, {}
+    local series, all, w = {}, {}, 1
+    for _, c in ipairs(e.rate_curves) do
+      if type(c) == "table" and is_number_list(c.loss) then w = math.max(w, #c.loss // 20) end
+    end
     for _, c in ipairs(e.rate_curves) do
       if type(c) == "table" and is_number_list(c.loss) then
-        local x, y = finite_xy(steps_of(c.loss), c.loss)
+        local x, y = finite_xy(steps_of(c.loss), running_mean(c.loss, w))
         local lost = #c.loss - #y
         if #y > 0 then
           series[#series + 1] = {x = x, y = y, label = ("learning_rate %s%s"):format(value_of(c.learning_rate),
@@ -168,8 +186,8 @@ function html.plots(f)
       end
     end
     if #series > 0 then
-      series.title, series.xlabel, series.ylabel = title .. ": training loss per step at each rate", "step",
-        "batch loss"
+      series.title, series.xlabel = title .. ": training loss per step at each rate", "step"
+      series.ylabel = w > 1 and ("batch loss, mean of the last %d steps"):format(w) or "batch loss"
       series.logy = wide_positive(all, true)
       out[#out + 1] = {"lines", series}
     end
@@ -185,9 +203,16 @@ function html.plots(f)
     for i, p in ipairs(pts) do x[i], y[i] = p[1], p[2] end
     local lost = #e.lr_curve.loss - #y
     if #y > 0 then
-      out[#out + 1] = {"lines", {{x = x, y = y, label = "loss"}, title = title .. ": loss against learning rate"
+      local spec = {{x = x, y = y, label = "loss"}, title = title .. ": loss against learning rate"
         .. (lost > 0 and (" (%d NaN or infinite left out)"):format(lost) or ""), xlabel = "learning rate",
-        ylabel = "loss", logx = true, logy = wide_positive(y, true)}}
+        ylabel = "loss", logx = true}
+      if finite(e.initial_loss) and #x > 1 then  -- where every run started: above it, a run made things worse
+        spec[2] = {x = {x[1], x[#x]}, y = {e.initial_loss, e.initial_loss}, label = "before training"}
+      end
+      local all = table.move(y, 1, #y, 1, {})
+      if spec[2] then all[#all + 1] = e.initial_loss end
+      spec.logy = wide_positive(all, true)
+      out[#out + 1] = {"lines", spec}
     end
   end
   if type(e.layer_curves) == "table" and #e.layer_curves > 0 then
