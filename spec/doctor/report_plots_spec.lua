@@ -132,7 +132,9 @@ local function all_findings()
     {validation_data = {vx, vy}, epochs = 60, batch_size = 16}), "overfitting")
   -- a gradient grown a hundredfold during training (the check Monitor and the probe share)
   local growth = lurn.doctor.Report.new()
-  local function rows(g1, g2) return {{name = "a", grad_norm = g1, weight_norm = 1}, {name = "b", grad_norm = g2, weight_norm = 1}} end
+  local function rows(g1, g2)
+    return {{name = "a", grad_norm = g1, weight_norm = 1}, {name = "b", grad_norm = g2, weight_norm = 1}}
+  end
   training.growth(growth, {rows(1, 2), rows(1.2, 20), rows(1.5, 300)})
   take(growth, "exploding_gradients")
   -- Monitor on the user's own fit: a diverging loss

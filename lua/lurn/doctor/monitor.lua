@@ -128,7 +128,8 @@ function Monitor:on_epoch_end(epoch, logs)
   -- the page plots the whole run: the curves that grow with it, when every epoch validated
   local f = self.report:get("overfitting")[1]
   if f and #self._val_loss_curve == #self._loss_curve then
-    f.evidence.loss_curve, f.evidence.val_loss_curve, f.evidence.loss_steps = self._loss_curve, self._val_loss_curve, nil
+    local e = f.evidence
+    e.loss_curve, e.val_loss_curve, e.loss_steps = self._loss_curve, self._val_loss_curve, nil
   end
 end
 

@@ -336,7 +336,8 @@ code{background:#f4f4f4;padding:.1em .3em}figure{margin:1em 0}figure img{max-wid
 local function sections(out, findings, opts, n, h)
   for _, f in ipairs(findings) do
     n = n + 1
-    out[#out + 1] = ('<section id="finding-%d" class="%s" data-code="%s">'):format(n, escape(f.severity), escape(f.code))
+    out[#out + 1] = ('<section id="finding-%d" class="%s" data-code="%s">'):format(n, escape(f.severity),
+      escape(f.code))
     out[#out + 1] = ('<h%d><span class="sev">%s</span><code>%s</code>%s</h%d>'):format(h, escape(f.severity),
       escape(f.code), f.layer and (" in layer <code>" .. escape(f.layer) .. "</code>") or "", h)
     out[#out + 1] = "<p>" .. escape(f.message) .. "</p>"

@@ -235,7 +235,9 @@ function training.overfitting(report, points, tolerance)
   local rise, gained = last.val - best, (finite(points[1].val) and points[1].val or best) - best
   if rise > tolerance * gained and rise > 0.02 * best and last.train < points[at].train then
     local train, val, steps = {}, {}, {}
-    for i, p in ipairs(points) do train[i], val[i], steps[i] = p.train or 0 / 0, p.val or 0 / 0, p.epoch or p.step or i end
+    for i, p in ipairs(points) do
+      train[i], val[i], steps[i] = p.train or 0 / 0, p.val or 0 / 0, p.epoch or p.step or i
+    end
     report:add{code = "overfitting", severity = "warning",
                evidence = {best_val_loss = best, best_at = points[at].step or at, final_val_loss = last.val,
                            train_loss_at_best = points[at].train, final_train_loss = last.train,
