@@ -83,6 +83,23 @@ describe("lurn doctor SCRIPT.lua", function()
     assert.truthy(html:find('data-code="', 1, true))
   end)
 
+  it("gives each fit its heading on the page and in the text, the findings not merged", function()
+    local page, path = temp(), temp(TRAIN .. "\nm:fit(x, y, {epochs = 2, verbose = 0})\n")
+    local out, _, status = lurn({"doctor", "--html", page, path, "50"})
+    assert.equal(0, status)
+    local html = read_file(page)
+    local first, second = ("fit 1 at %s:10"):format(path), ("fit 2 at %s:13"):format(path)
+    for _, text in ipairs{out, html} do
+      local a, b = text:find(first, 1, true), text:find(second, 1, true)
+      assert.truthy(a and b and a < b, text)
+    end
+    -- the first fit's findings (the diverging loss) sit under its heading, with their plots
+    local a, b = html:find(first, 1, true), html:find(second, 1, true)
+    local under_first = html:sub(a, b)
+    assert.truthy(under_first:find('data-code="', 1, true))
+    assert.truthy(under_first:find('<img alt="', 1, true))
+  end)
+
   it("still prints the findings when the script fails, and exits 1", function()
     local out, err, status = lurn({"doctor", temp(TRAIN .. "\nerror('boom')\n"), "50"})
     assert.equal(1, status)

@@ -262,7 +262,15 @@ function cli.main(progname, ...)
   end
   print(cli.summary(fits))
   if html then
-    local ok, werr = pcall(function() return gather(fits):write_html(html, {title = "lurn doctor: " .. script}) end)
+    -- a heading per fit, as in the printed summary: the findings of two fits are not merged
+    local groups = {}
+    for k, f in ipairs(fits) do
+      groups[k] = {heading = ("fit %d at %s: x %s, y %s"):format(k, f.where, f.x, f.y), notes = f.notes,
+                   report = f.report}
+    end
+    local ok, werr = pcall(function()
+      return gather(fits):write_html(html, {title = "lurn doctor: " .. script, groups = groups})
+    end)
     if ok then print("report written to " .. html)
     else
       io.stderr:write(("%s doctor: %s\n"):format(progname, tostring(werr)))

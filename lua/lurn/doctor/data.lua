@@ -68,6 +68,14 @@ local function ints(list)
   return out
 end
 
+-- The page's bars (docs/doctor.md, "Plottable evidence"): {feature =, value =} for the
+-- positions `cols` (1..#values when nil) and their values.
+local function per_feature(values, cols)
+  local out = {}
+  for i, v in ipairs(values) do out[i] = {feature = cols and cols[i] or i, value = v} end
+  return out
+end
+
 -- The loss kind and the output width from the options, or a compiled model's.
 local function loss_and_width(opts)
   local kind, width
@@ -127,7 +135,8 @@ local function check_missing(report, nf, what, var)
     fix = ("%s = lurn.preprocessing.SimpleImputer{strategy = \"median\"}:fit_transform(%s)"):format(var, var)
   end
   report:add{code = "missing_values", severity = "error",
-    evidence = {split = what, nan = nf.nan, inf = nf.inf, rows = nf.rows, features = #cols, columns = ints(cols)},
+    evidence = {split = what, nan = nf.nan, inf = nf.inf, rows = nf.rows, features = #cols, columns = ints(cols),
+                per_feature = per_feature(nf.per_col), per_feature_label = "missing (NaN or infinite) values"},
     message = ("%s holds %d NaN and %d infinite value(s) in %d row(s), feature(s) %s: fit refuses them, and one "
       .. "of them makes the loss NaN"):format(what, nf.nan, nf.inf, nf.rows, list_text(cols)),
     fix = fix}
@@ -182,8 +191,11 @@ local function check_constant(report, stats, categorical, d, others)
     msg = msg .. ("; feature(s) %s vary in the validation or test data, where their untrained weights move the "
       .. "predictions"):format(list_text(vary_list))
   end
+  local std = {}
+  for j = 1, d do std[j] = math.sqrt(stats.var[j]) end
   report:add{code = "constant_feature", severity = severity,
-    evidence = {constant = #cols, features = d, columns = ints(cols), varying_elsewhere = ints(vary_list)},
+    evidence = {constant = #cols, features = d, columns = ints(cols), varying_elsewhere = ints(vary_list),
+                per_feature = per_feature(std), per_feature_label = "std"},
     message = msg,
     fix = keep_fix(cols, d)}
 end
@@ -224,7 +236,8 @@ local function check_scale(report, stats, cols, d)
   local smallest = sorted[1]
   report:add{code = "unscaled_features", severity = "warning",
     evidence = {rms = overall, largest_rms = largest, median_rms = median, smallest_rms = smallest,
-                ratio_largest_median = ratio, features = #cols, columns = ints(big)},
+                ratio_largest_median = ratio, features = #cols, columns = ints(big),
+                per_feature = per_feature(rms, cols), per_feature_label = "RMS"},
     message = table.concat(reasons, "; "),
     fix = "scaler = lurn.preprocessing.StandardScaler(); x = scaler:fit_transform(x); x_val = scaler:transform(x_val)"}
   return true
@@ -243,8 +256,9 @@ local function check_outliers(report, x, stats, cols)
   local wstats = core.column_stats(w)
   local out_count = (sub:lt(lo:reshape(1, #cols)) + sub:gt(hi:reshape(1, #cols))):sum(1):totable()
   local iqr_t, wvar = iqr:totable(), wstats.var:totable()
-  local flagged, worst, rows = {}, 0, 0
+  local flagged, worst, rows, inflations = {}, 0, 0, {}
   for i, j in ipairs(cols) do
+    inflations[i] = wvar[i] > 0 and math.sqrt(stats.var[j] / wvar[i]) or math.huge
     -- a feature without spread in its middle half (sparse, binary) has no fences: skipped
     -- and far-out values that are not rare (over RARE_SHARE of the samples) are a mode of
     -- the feature the quartiles do not describe, not outliers
@@ -260,7 +274,8 @@ local function check_outliers(report, x, stats, cols)
   if #flagged == 0 then return end
   report:add{code = "outliers", severity = "warning",
     evidence = {features = #flagged, columns = ints(flagged), values = math.tointeger(rows) or rows,
-                std_inflation = worst, fence_iqr = FAR_OUT},
+                std_inflation = worst, fence_iqr = FAR_OUT, per_feature = per_feature(inflations, cols),
+                per_feature_label = "std / std clipped to the fences"},
     message = ("%d feature(s) (%s) hold %d value(s) beyond Tukey's far-out fences (3 IQR past the quartiles) "
       .. "that make the feature's std up to %.3g times what the rest gives: scaled by that std, the bulk of "
       .. "the values collapses near 0"):format(#flagged, list_text(flagged), rows, worst),
@@ -411,6 +426,13 @@ local function class_counts(codes)
   return out, list
 end
 
+-- The page's bars: {class =, value =} for each class of `classes`.
+local function per_class_values(classes, values)
+  local out = {}
+  for i, c in ipairs(classes) do out[i] = {class = c, value = values[c] or 0} end
+  return out
+end
+
 local function check_imbalance(report, codes, opts)
   local counts, classes = class_counts(codes)
   if #classes < 2 then return end
@@ -449,7 +471,8 @@ local function check_imbalance(report, codes, opts)
   end
   report:add{code = "class_imbalance", severity = compensated and "info" or "warning",
     evidence = {ratio = ratio, weighted_ratio = wratio, largest_class = hi_c, largest = hi, smallest_class = lo_c,
-                smallest = lo, classes = #classes, class_counts = per_class},
+                smallest = lo, classes = #classes, class_counts = per_class,
+                per_class = per_class_values(classes, counts), per_class_label = "samples"},
     message = ("class %s has %d samples, class %s only %d (%.3g to 1)%s"):format(tostring(hi_c), hi,
       tostring(lo_c), lo, ratio, compensated
         and ("; the weights given compensate (weighted %.3g to 1)"):format(wratio)
@@ -458,6 +481,30 @@ local function check_imbalance(report, codes, opts)
 end
 
 -- ---- across splits -----------------------------------------------------------------
+
+-- The page's grouped bars (docs/doctor.md, "Plottable evidence"): samples per class in
+-- each split of {train =, val =, test =} (codes tensors), over every class seen.
+local function split_class_counts(splits)
+  local counted, seen, classes = {}, {}, {}
+  for _, name in ipairs{"train", "val", "test"} do
+    if splits[name] then
+      local counts, list = class_counts(splits[name])
+      counted[#counted + 1] = {split = name, counts = counts}
+      for _, c in ipairs(list) do if not seen[c] then seen[c], classes[#classes + 1] = true, c end end
+    end
+  end
+  table.sort(classes, function(a, b)
+    if type(a) == type(b) then return a < b end
+    return type(a) == "number"
+  end)
+  local out = {classes = classes}
+  for i, e in ipairs(counted) do
+    local values = {}
+    for k, c in ipairs(classes) do values[k] = e.counts[c] or 0 end
+    out[i] = {split = e.split, counts = values}
+  end
+  return out
+end
 
 local function check_split_classes(report, y, others)
   local splits = {train = y}
@@ -468,6 +515,7 @@ local function check_split_classes(report, y, others)
   if n < 2 then return end
   local ok, result = pcall(check_splits, splits)
   if not ok or result.ok then return end
+  local split_counts = split_class_counts(splits)
   for _, name in ipairs(result.splits) do
     local miss = result.missing[name]
     if miss then
@@ -475,7 +523,7 @@ local function check_split_classes(report, y, others)
       for i, c in ipairs(miss) do absent[i] = c end
       local in_train = name ~= "train"
       report:add{code = "split_missing_class", severity = "warning",
-        evidence = {split = name, classes = absent, count = #absent},
+        evidence = {split = name, classes = absent, count = #absent, split_class_counts = split_counts},
         message = in_train
           and ("class(es) %s of the other splits are absent from %s: its metrics say nothing about them"):format(
             list_text(absent), name == "val" and "the validation data" or "the test data")
@@ -592,7 +640,7 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
   local k_all = math.min(KNN_WIDE + 1, n)
   local pos = core.kneighbors(sub, k_all, queries):totable()
   local lab = codes:totable()
-  local suspects, explained = 0, 0
+  local suspects, explained, by_class = 0, 0, {}
   for qi, i in ipairs(picks) do
     local own, same_near, same_wide, seen = lab[i], 0, 0, 0
     for _, p in ipairs(pos[qi]) do
@@ -608,13 +656,16 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
     if same_near == 0 then
       -- overlap: the own class holds at least its chance share of the wide neighbourhood's
       -- places beyond the first k (one in KNN_K)
-      if same_wide >= (KNN_WIDE - KNN_K) / KNN_K then explained = explained + 1 else suspects = suspects + 1 end
+      if same_wide >= (KNN_WIDE - KNN_K) / KNN_K then explained = explained + 1
+      else suspects, by_class[own] = suspects + 1, (by_class[own] or 0) + 1 end
     end
   end
   local share = suspects / m
   if suspects == 0 then return end
   report:add{code = "label_noise", severity = share >= NOISE_SHARE and "warning" or "info",
-    evidence = {suspect_share = share, suspects = suspects, checked = m, explained_by_overlap = explained, k = KNN_K},
+    evidence = {suspect_share = share, suspects = suspects, checked = m, explained_by_overlap = explained, k = KNN_K,
+                per_class = per_class_values(select(2, class_counts(codes)), by_class),
+                per_class_label = "suspect labels"},
     message = ("%.1f%% of %d samples checked carry a label that none of their %d nearest neighbours holds and "
       .. "that is rare in their %d nearest (%d more contradicted ones sit where classes overlap): their labels "
       .. "are likely wrong"):format(100 * share, m, KNN_K, KNN_WIDE, explained),

@@ -183,7 +183,7 @@ end
 local function run(model, train, eval_train, eval_val, o)
   local n, b = train.x:size(1), o.batch_size
   local order, at = core.randperm(n, "list"), 0
-  local out = {points = {}, stats = {}, steps = 0}
+  local out = {points = {}, stats = {}, steps = 0, batch_losses = {}}
   for step = 1, o.steps do
     if at + b > n and at > 0 then order, at = core.randperm(n, "list"), 0 end
     local pos = table.move(order, at + 1, math.min(at + b, n), 1, {})
@@ -197,6 +197,7 @@ local function run(model, train, eval_train, eval_val, o)
       if ok then out.stats[#out.stats + 1] = layer_stats.rows(model) end
     end
     out.steps = step
+    out.batch_losses[step] = ok and logs.loss or 0 / 0
     if not ok or not finite(logs.loss) then
       out.nan_step = step
       return out
@@ -315,12 +316,14 @@ local function diagnose(model, x, y, opts)
   local losses, rates = {rest.mark_loss or (nan_step and 0 / 0) or rest.points[#rest.points].train}, {lr}
   -- 2. a tenth of the rate, and ten times it (again while that made no progress), for as many steps
   if not scheduled and marked >= 10 then
+    local curves = {table.move(rest.batch_losses, 1, marked, 1, {})}  -- each rate's loss per step (the page)
     local function try(i, rate)
       random.manual_seed(seed + i)
       local m = copy(make, user_weights, rate)
       local r = run(m, train, eval_train, nil, {steps = marked, batch_size = batch_size, deadline = math.huge,
                                                 class_weight = opts.class_weight})
       rates[i], losses[i] = rate, r.nan_step and 0 / 0 or loss_on(m, eval_train, batch_size)
+      curves[i] = r.batch_losses
     end
     try(2, lr / 10)
     local tol = RATE_NOISE * loss0
@@ -334,6 +337,11 @@ local function diagnose(model, x, y, opts)
     -- a rate off by more than a decade: the range test's suggestion (steepest descent of
     -- the smoothed loss, lurn.experiments.lr_range_test) on a copy, when the budget allows
     local f = report:get("lr_too_high")[1] or report:get("lr_too_low")[1]
+    if f then
+      f.evidence.lr_curve = {lr = table.move(rates, 1, #rates, 1, {}), loss = table.move(losses, 1, #losses, 1, {})}
+      f.evidence.rate_curves = {}
+      for i, c in ipairs(curves) do f.evidence.rate_curves[i] = {learning_rate = rates[i], loss = c} end
+    end
     if f and core.clock() < deadline - 0.3 * budget then
       local ok, test = pcall(require("lurn.experiments").lr_range_test, function()
         return copy(make, user_weights, lr)
@@ -346,7 +354,8 @@ local function diagnose(model, x, y, opts)
   end
   probe.points, probe.steps = rest.points, rest.steps
   if nan_step then
-    report:add{code = "nan_loss", severity = "error", evidence = {step = nan_step, learning_rate = lr},
+    report:add{code = "nan_loss", severity = "error",
+               evidence = {step = nan_step, learning_rate = lr, loss_curve = rest.batch_losses, loss_x_label = "step"},
                message = ("the training loss became NaN or infinite at step %d of the probe"):format(nan_step),
                fix = report:has("lr_too_high") and ("learning_rate = %g"):format(lr / 10)
                  or "a lower learning_rate, clipnorm = 1.0 in the optimizer, and scaled inputs"}
@@ -367,8 +376,12 @@ local function diagnose(model, x, y, opts)
     local final = rest.points[#rest.points].train
     local blamed = report:has("lr_too_low") or report:has("lr_too_high")
     if floor and floor > 0 and finite(final) and not blamed and final >= 0.9 * floor then
+      local train, val, steps = {}, {}, {}  -- the curves the page plots
+      for i, p in ipairs(rest.points) do train[i], val[i], steps[i] = p.train, p.val or 0 / 0, p.step end
       report:add{code = "underfitting", severity = "warning",
-                 evidence = {train_loss = final, constant_prediction_loss = floor, steps = probe.steps},
+                 evidence = {train_loss = final, constant_prediction_loss = floor, steps = probe.steps,
+                             loss_curve = train, val_loss_curve = val, loss_steps = steps, baseline_loss = floor,
+                             baseline_label = "predicting the label frequencies"},
                  message = ("after %d steps the training loss is %.4g, no better than %.4g, the loss of predicting the "
                    .. "labels' frequencies without looking at x: the model fits nothing of the training data"):format(
                    probe.steps, final, floor),

@@ -36,6 +36,8 @@ end
 function Monitor:on_train_begin()
   self.report = Report.new()
   self.stats, self.epochs, self._first_loss, self._warned = {}, {}, nil, false
+  -- the losses per epoch (and batch) so far, shared by the loss findings' evidence (their plot)
+  self._loss_curve, self._val_loss_curve, self._batch_loss_curve = {}, {}, {}
   self._batches = 0
 end
 
@@ -59,7 +61,8 @@ function Monitor:_loss(loss, where)
   if not finite(loss) then
     if not self.report:has("nan_loss") then
       self:_warn(self.report:add{code = "nan_loss", severity = "error",
-                                 evidence = {epoch = (self._epoch or 0) + 1, batch = where, loss = tostring(loss)},
+                                 evidence = {epoch = (self._epoch or 0) + 1, batch = where, loss = tostring(loss),
+                                             loss_curve = self._batch_loss_curve, loss_x_label = "batch"},
                                  message = ("the training loss became %s at batch %d"):format(tostring(loss), where),
                                  fix = "a lower learning_rate, clipnorm = 1.0 in the optimizer, and scaled inputs"})
     end
@@ -69,7 +72,8 @@ function Monitor:_loss(loss, where)
   if loss > DIVERGE * self._first_loss and not self.report:has("lr_too_high") then
     local lr = self.model.optimizer and self.model.optimizer.learning_rate
     self:_warn(self.report:add{code = "lr_too_high", severity = "warning",
-                               evidence = {first_loss = self._first_loss, loss = loss, learning_rate = lr},
+                               evidence = {first_loss = self._first_loss, loss = loss, learning_rate = lr,
+                                           loss_curve = self._loss_curve, val_loss_curve = self._val_loss_curve},
                                message = ("the training loss diverges: %.4g, up from %.4g"):format(loss,
                                  self._first_loss),
                                fix = type(lr) == "number" and ("learning_rate = %g"):format(lr / 10)
@@ -106,18 +110,27 @@ function Monitor:on_train_batch_end(batch, logs)
     end
   end
   if logs and logs.loss ~= nil then
+    self._batch_loss_curve[#self._batch_loss_curve + 1] = logs.loss
     if not finite(logs.loss) then self:_loss(logs.loss, batch + 1) end
   end
 end
 
 function Monitor:on_epoch_end(epoch, logs)
   logs = logs or {}
-  self.epochs[#self.epochs + 1] = {step = epoch + 1, train = logs.loss, val = logs.val_loss}
+  self.epochs[#self.epochs + 1] = {step = epoch + 1, epoch = epoch + 1, train = logs.loss, val = logs.val_loss}
+  if logs.loss ~= nil then self._loss_curve[#self._loss_curve + 1] = logs.loss end
+  if logs.val_loss ~= nil then self._val_loss_curve[#self._val_loss_curve + 1] = logs.val_loss end
   if logs.loss ~= nil then self:_loss(logs.loss, nil) end
   if self.report:has("overfitting") then return end
   local pts = {}
   for _, p in ipairs(self.epochs) do if p.val then pts[#pts + 1] = p end end
   training.overfitting(self.report, pts)
+  -- the page plots the whole run: the curves that grow with it, when every epoch validated
+  local f = self.report:get("overfitting")[1]
+  if f and #self._val_loss_curve == #self._loss_curve then
+    local e = f.evidence
+    e.loss_curve, e.val_loss_curve, e.loss_steps = self._loss_curve, self._val_loss_curve, nil
+  end
 end
 
 function Monitor:on_train_end()

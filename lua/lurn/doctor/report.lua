@@ -92,9 +92,19 @@ function Report:merge(other)
   return self
 end
 
+--- The evidence fields only the page's plots read (docs/doctor.md, "Plottable evidence"):
+-- their numbers are drawn there, not listed in the text or the evidence table.
+Report.PLOT_FIELDS = {loss_curve = true, val_loss_curve = true, loss_steps = true, loss_x_label = true,
+                      baseline_loss = true, baseline_label = true, lr_curve = true, rate_curves = true,
+                      layer_curves = true, layer_curves_label = true, per_layer = true, per_layer_label = true,
+                      per_feature = true, per_feature_label = true, per_class = true, per_class_label = true,
+                      split_class_counts = true}
+
 local function evidence_text(e)
   local keys = {}
-  for k in pairs(e) do keys[#keys + 1] = tostring(k) end
+  for k in pairs(e) do
+    if not Report.PLOT_FIELDS[k] then keys[#keys + 1] = tostring(k) end
+  end
   table.sort(keys)
   local parts = {}
   for _, k in ipairs(keys) do

@@ -14,6 +14,17 @@ training.SATURATED_SHARE = 0.5   -- half of a layer's outputs where the slope is
 training.DEPTH_GAP = 100         -- first vs last layer's relative gradient, 2 orders: vanishing/exploding
 training.GROWTH = 100            -- a layer's gradient norm grown 100x during training: exploding
 
+-- The page's bars (docs/doctor.md, "Plottable evidence"): {layer =, value =} of every row
+-- with a finite `key` (value = fn(row) when fn is given).
+local function per_layer(rows, key, fn)
+  local out = {}
+  for _, r in ipairs(rows) do
+    local v = fn and fn(r) or r[key]
+    if finite(v) then out[#out + 1] = {layer = r.name, value = v} end
+  end
+  return out
+end
+
 -- The kernel layers of the rows (with a weight norm: layers that train), in order.
 local function trained_rows(rows)
   local out = {}
@@ -32,7 +43,8 @@ function training.activations(report, rows, output, when)
     if r.name ~= output and finite(dead) and dead >= training.DEAD_SHARE and not report:has("dead_relu") then
       local all = dead >= 1
       report:add{code = "dead_relu", severity = all and "error" or "warning", layer = r.name,
-                 evidence = {dead_fraction = dead, when = when},
+                 evidence = {dead_fraction = dead, when = when, per_layer = per_layer(rows, "dead_fraction"),
+                             per_layer_label = "dead fraction"},
                  message = ("%.0f%% of %s's units output 0 for every sample %s: a unit below zero for all inputs gets "
                    .. "no gradient and never comes back%s"):format(100 * dead, r.name, when,
                    all and "; nothing passes this layer" or ""),
@@ -42,7 +54,8 @@ function training.activations(report, rows, output, when)
     local sat = r.saturated_fraction
     if r.name ~= output and finite(sat) and sat >= training.SATURATED_SHARE and not report:has("saturation") then
       report:add{code = "saturation", severity = "warning", layer = r.name,
-                 evidence = {saturated_fraction = sat, act_mean = r.act_mean, act_std = r.act_std, when = when},
+                 evidence = {saturated_fraction = sat, act_mean = r.act_mean, act_std = r.act_std, when = when,
+                             per_layer = per_layer(rows, "saturated_fraction"), per_layer_label = "saturated fraction"},
                  message = ("%.0f%% of %s's outputs sit within 0.01 of the activation's bounds %s, where its slope is "
                    .. "below 1/50: the gradient through them nearly stops"):format(100 * sat, r.name, when),
                  fix = ("scale the inputs (StandardScaler), kernel_initializer = \"glorot_uniform\", or activation = "
@@ -92,7 +105,8 @@ local function rectifier_scale(rows, when)
   for i, r in ipairs(chain) do names[i], scales[i] = r.name, output_rms(r) end
   return code, {first_layer = first.name, last_layer = last.name, first_output_rms = a, last_output_rms = b,
                 ratio = gain, per_layer_gain = gain ^ (1 / (#chain - 1)), rectifier_layers = #chain,
-                layers = names, output_rms = scales, when = when}
+                layers = names, output_rms = scales, when = when, per_layer = per_layer(chain, nil, output_rms),
+                per_layer_label = "output RMS"}
 end
 
 --- vanishing_gradients and exploding_gradients across depth, from one step's rows: each
@@ -104,7 +118,8 @@ function training.depth(report, rows, when)
   for _, r in ipairs(rows) do
     if r.grad_norm ~= nil and not finite(r.grad_norm) and not report:has("exploding_gradients") then
       report:add{code = "exploding_gradients", severity = "error", layer = r.name,
-                 evidence = {grad_norm = tostring(r.grad_norm), when = when},
+                 evidence = {grad_norm = tostring(r.grad_norm), when = when, per_layer = per_layer(rows, "grad_norm"),
+                             per_layer_label = "gradient norm (finite ones)"},
                  message = ("%s's gradient is %s %s"):format(r.name, tostring(r.grad_norm), when),
                  fix = "optimizer = lurn.optimizers.Adam{learning_rate = 1e-3, clipnorm = 1.0}, and scaled inputs"}
       return
@@ -132,6 +147,8 @@ function training.depth(report, rows, when)
                     last_relative_grad = rl, ratio = gap, layers = names, trained_layers = #list,
                     when = when}
   evidence.grad_norms = norms
+  evidence.per_layer = per_layer(list, nil, function(r) return r.grad_norm / r.weight_norm end)
+  evidence.per_layer_label = "gradient norm / weight norm"
   if gap <= 1 / training.DEPTH_GAP and not report:has("vanishing_gradients") then
     report:add{code = "vanishing_gradients", severity = "warning", layer = first.name, evidence = evidence,
                message = ("relative to its weights, %s's gradient is %.2g times %s's %s: the early layers learn %.3g "
@@ -146,6 +163,27 @@ function training.depth(report, rows, when)
                fix = "kernel_initializer = \"glorot_uniform\" (or he_normal for relu), BatchNormalization, or "
                  .. "clipnorm = 1.0 in the optimizer"}
   end
+end
+
+-- The page's lines: {layer =, values = {one per recording}} of every layer, a stat over
+-- the recordings (NaN where a recording lacks it).
+local function layer_curves(rows_by_step, key)
+  local out, by_name = {}, {}
+  for step, rows in ipairs(rows_by_step) do
+    for _, r in ipairs(rows) do
+      if r[key] ~= nil then
+        local c = by_name[r.name]
+        if not c then
+          c = {layer = r.name, values = {}}
+          for i = 1, step - 1 do c.values[i] = 0 / 0 end
+          by_name[r.name], out[#out + 1] = c, c
+        end
+        c.values[step] = r[key]
+      end
+    end
+    for _, c in ipairs(out) do c.values[step] = c.values[step] or 0 / 0 end
+  end
+  return out
 end
 
 --- exploding_gradients over time: a layer's gradient norm grown GROWTH times from the
@@ -168,7 +206,8 @@ function training.growth(report, rows_by_step)
       if g0 and finite(r.grad_norm) and r.grad_norm >= training.GROWTH * math.max(g0, largest) then
         report:add{code = "exploding_gradients", severity = "warning", layer = r.name,
                    evidence = {grad_norm_start = g0, grad_norm = r.grad_norm, growth = r.grad_norm / g0,
-                               largest_start_norm = largest},
+                               largest_start_norm = largest, layer_curves = layer_curves(rows_by_step, "grad_norm"),
+                               layer_curves_label = "gradient norm"},
                    message = ("%s's gradient norm grew %.3g times during training (%.3g -> %.3g), past 100 times the "
                      .. "largest any layer had at the start (%.3g)"):format(r.name, r.grad_norm / g0, g0, r.grad_norm,
                      largest),
@@ -195,9 +234,15 @@ function training.overfitting(report, points, tolerance)
   if not best or at == #points or not finite(last.val) or not finite(last.train) then return end
   local rise, gained = last.val - best, (finite(points[1].val) and points[1].val or best) - best
   if rise > tolerance * gained and rise > 0.02 * best and last.train < points[at].train then
+    local train, val, steps = {}, {}, {}
+    for i, p in ipairs(points) do
+      train[i], val[i], steps[i] = p.train or 0 / 0, p.val or 0 / 0, p.epoch or p.step or i
+    end
     report:add{code = "overfitting", severity = "warning",
                evidence = {best_val_loss = best, best_at = points[at].step or at, final_val_loss = last.val,
-                           train_loss_at_best = points[at].train, final_train_loss = last.train},
+                           train_loss_at_best = points[at].train, final_train_loss = last.train,
+                           loss_curve = train, val_loss_curve = val, loss_steps = steps,
+                           loss_x_label = points[1].epoch and "epoch" or "step"},
                message = ("the validation loss rose from %.4g to %.4g while the training loss fell from %.4g to %.4g: "
                  .. "the model learns the training samples rather than the task"):format(best, last.val,
                  points[at].train, last.train),
