@@ -203,7 +203,7 @@ function lesson.doctor(l, ctx)
     local row = doctor_case(c, ctx, budget)
     rows[#rows + 1] = row
     cells[#cells + 1] = {c.name, row.fixed and "none (the fix)" or row.expect or "none (not a doctor code)", row.by,
-                         row.found, row.verdict, ("%.1f s"):format(row.seconds)}
+                         row.found, row.verdict, ("%.2f s"):format(row.seconds)}
   end
   local t = {caption = ("The doctor on this lesson's broken and fixed configurations (lurn.doctor; diagnose's probe: "
                         .. "%d epoch(s), a budget of %g s each). A broken one is found when its code is in the report "
