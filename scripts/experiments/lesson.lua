@@ -21,16 +21,17 @@
 -- 2 cores), full (the complete sizes).
 --
 -- A lesson that shows a fault and its fix also gives the doctor (lurn.doctor, issue 19)
--- its configurations as cases: a field doctor = function(ctx) return {config, ...} end,
--- each config {name =, expect = the code the doctor should give (a broken one; nil when
--- the fault is not a doctor code), fixed = true (the lesson's fix: no warning or error
--- expected), data_only = true (check_data rather than diagnose), epochs = the probe's
--- epochs and seconds = its budget where a fault takes longer to show than lesson.DOCTOR's
--- allow (not in tiny mode), build = function()
--- return model, x, y, {validation_data =, batch_size =, class_weight =} end}, built from
--- the lesson's own data and builders (ctx.doctor.train and .val: how many rows). lesson.run runs the doctor on each (a small budget:
--- lesson.DOCTOR) and adds the table to the section (section.doctor holds its rows, for
--- the report's summary). --doctor runs only that part.
+-- its configurations as cases, built from the lesson's own data and builders:
+--   doctor = function(ctx) return {config, ...} end     (ctx.doctor = lesson.DOCTOR[mode])
+--   config = {name =, build = function() return model, x, y, {validation_data =,
+--             batch_size =, class_weight =} end,
+--             expect = CODE (a broken one: the code the doctor should give; neither expect
+--               nor fixed: a fault that is no doctor code) | fixed = true (the fix: no
+--               warning or error expected),
+--             data_only = true (check_data rather than diagnose), epochs =, seconds =
+--               (the probe's, where a fault takes longer to show than lesson.DOCTOR's)}
+-- lesson.run puts the doctor on each and adds the table to the section (section.doctor
+-- holds its rows, for the report's summary); --doctor runs only that part.
 package.path = "scripts/experiments/?.lua;" .. package.path
 local lurn = require "lurn"
 local json = require "lurn.models.json"
@@ -206,7 +207,8 @@ function lesson.doctor(l, ctx)
                          row.found, row.verdict, ("%.2f s"):format(row.seconds)}
   end
   local t = {caption = ("The doctor on this lesson's broken and fixed configurations (lurn.doctor; diagnose's probe: "
-                        .. "%d epoch(s), a budget of %g s each). A broken one is found when its code is in the report "
+                        .. "%d epoch(s) or %g s each, unless a configuration asks more). A broken one is found when "
+                        .. "its code is in the report "
                         .. "(any severity); a fixed one is clean when nothing is a warning or an error%s"):format(
                         budget.epochs, budget.seconds, ctx.mode == "tiny"
                           and ". Tiny mode: a few hundred rows and one epoch, too little for the verdicts to mean "
