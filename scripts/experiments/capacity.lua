@@ -123,6 +123,23 @@ local function by_name(records)
   return t
 end
 
+-- The doctor's cases (lesson.lua): the deep plain stack against residual blocks with
+-- BatchNormalization, and the dense head that squeezes 800 features through 4 units
+-- against the gradual one.
+local function doctor(ctx)
+  local d = kit.fashion({train = ctx.doctor.train, val = ctx.doctor.val}, "images")
+  local builders = depth_builders(ctx.pick{tiny = 4, quick = 12, full = 20})
+  local function case(name, make, expect)
+    return {name = name, expect = expect, fixed = not expect, build = function()
+      return make(), d.train.x, d.train.y, {validation_data = {d.val.x, d.val.y}}
+    end}
+  end
+  return {case("deep plain", builders["deep plain"], "vanishing_gradients"),
+          case("deep residual+BN", builders["deep residual+BN"]),
+          case("bottleneck 800-4-64-10", function() return with_head{4, 64} end, "bottleneck"),
+          case("gradual 800-256-64-10", function() return with_head{256, 64} end)}
+end
+
 local function run(ctx)
   kit.one_thread()
   local sizes = ctx.pick{
@@ -316,4 +333,4 @@ local function run(ctx)
   }
 end
 
-return lesson.main{name = "capacity", title = "Capacity and architecture", run = run}
+return lesson.main{name = "capacity", title = "Capacity and architecture", run = run, doctor = doctor}

@@ -76,16 +76,9 @@ local function scores(model, x, y)
   return {accuracy = lurn.metrics.accuracy_score(y, pred), recall = recall, never = never}
 end
 
-local function run(ctx)
-  -- small dense networks: one thread is as fast as two here, and keeps its pace when other programs are
-  -- busy on the cores (lurn's threads spin while they wait); run_all.lua restores the count
-  lurn.set_num_threads(1)
-  local size = ctx.pick{
-    tiny = {units = 8, epochs = 5},
-    quick = {units = 32, epochs = 60},
-    full = {units = 64, epochs = 200},
-  }
-  local x, y = kit.csv("wine")
+-- The three splits of the wine rows x, y (as read, sorted by class): {name =, key =,
+-- x_train =, y_train =, x_test =, y_test =, held = "test" | "val", validation_split =}.
+local function split_three(x, y, seed)
   local n = x:size(1)
   local splits = {}
 
@@ -106,10 +99,42 @@ local function run(ctx)
   -- 3. shuffled and stratified
   do
     local xt, xs, yt, ys = lurn.model_selection.train_test_split(x, y, {test_size = 0.3, stratify = y,
-                                                                       random_state = ctx.seed})
+                                                                       random_state = seed})
     splits[#splits + 1] = {name = "shuffled, stratified 70% / 30%", key = "stratified", x_train = xt, y_train = yt,
                            x_test = xs, y_test = ys, held = "test"}
   end
+
+  return splits
+end
+
+-- The doctor's cases (lesson.lua): each split's training rows with its held-out rows as
+-- the validation data, scaled on the training rows.
+local function doctor(ctx)
+  local x, y = kit.csv("wine")
+  local list = {}
+  for _, s in ipairs(split_three(x, y, ctx.seed)) do
+    local broken = s.key ~= "stratified"
+    list[#list + 1] = {name = s.name, expect = broken and "split_missing_class" or nil, fixed = not broken,
+                       build = function()
+      local xt, xs = scaled(s.x_train, {s.x_test})
+      return build(x:size(2), 32), xt, s.y_train, {validation_data = {xs, s.y_test}, batch_size = 16}
+    end}
+  end
+  return list
+end
+
+local function run(ctx)
+  -- small dense networks: one thread is as fast as two here, and keeps its pace when other programs are
+  -- busy on the cores (lurn's threads spin while they wait); run_all.lua restores the count
+  lurn.set_num_threads(1)
+  local size = ctx.pick{
+    tiny = {units = 8, epochs = 5},
+    quick = {units = 32, epochs = 60},
+    full = {units = 64, epochs = 200},
+  }
+  local x, y = kit.csv("wine")
+  local n = x:size(1)
+  local splits = split_three(x, y, ctx.seed)
 
   local check_rows, train_rows, results = {}, {}, {splits = {}}
   local plots = {}
@@ -240,4 +265,4 @@ local function run(ctx)
   }
 end
 
-return lesson.main{name = "class_coverage", title = "Class coverage: a split that misses a class", run = run}
+return lesson.main{name = "class_coverage", title = "Class coverage: a split that misses a class", run = run, doctor = doctor}

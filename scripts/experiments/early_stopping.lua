@@ -30,6 +30,17 @@ local function build(units)
                        loss = "sparse_categorical_crossentropy", metrics = {"accuracy"}}
 end
 
+-- The doctor's cases (lesson.lua): the lesson's network trained for many epochs; its fix,
+-- EarlyStopping, is a callback of fit, which diagnose's probe does not run: the doctor can
+-- only say that the validation loss rises (overfitting), whose fix is EarlyStopping.
+local function doctor(ctx)
+  local d = kit.fashion{train = ctx.doctor.train, val = ctx.doctor.val, flat = true}
+  -- 50 epochs as the lesson's "too many": the rise shows after about 10 (some 4 s of probe)
+  return {{name = "many epochs, no EarlyStopping", expect = "overfitting", epochs = 50, seconds = 7, build = function()
+    return build(512), d.x_train, d.y_train, {validation_data = {d.x_val, d.y_val}}
+  end}}
+end
+
 local function run(ctx)
   -- small dense networks: one thread is as fast as two here, and keeps its pace when other programs are
   -- busy on the cores (lurn's threads spin while they wait); run_all.lua restores the count
@@ -168,4 +179,4 @@ local function run(ctx)
 end
 
 return lesson.main{name = "early_stopping", title = "Early stopping: too few epochs, too many, and EarlyStopping",
-                   run = run}
+                   run = run, doctor = doctor}

@@ -117,10 +117,10 @@ local function error_text(err)
   return (tostring(err):gsub("^[^\n]-:%d+: ", ""):gsub("\n.*", ""))
 end
 
-local function run(ctx)
-  local size = ctx.pick{tiny = {epochs = 3}, quick = {epochs = 60}, full = {epochs = 200}}
-  local epochs = size.epochs
-  local data = load()
+-- A stratified split of `data`: three quarters train, a quarter test -> train, test (subsets),
+-- y_train, y_test (species codes), a StandardScaler fitted on the training measurements, the
+-- species' LabelEncoder.
+local function split(data)
   local species_enc = P.LabelEncoder():fit(data.species)
 
   -- a stratified split: three quarters train, a quarter test
@@ -142,6 +142,29 @@ local function run(ctx)
   local train, test = subset(data, train_rows), subset(data, test_rows)
   local y_train, y_test = species_enc:transform(train.species), species_enc:transform(test.species)
   local scaler = P.StandardScaler():fit(train.measurements)
+  return train, test, y_train, y_test, scaler, species_enc
+end
+
+-- The doctor's cases (lesson.lua): the linear model of the categories with ordinal codes
+-- (a fault of meaning, no doctor code: the codes are numbers a model can fit) and with one-hot.
+local function doctor(ctx)
+  local train, test, y_train, y_test = split(load())
+  local function case(kind)
+    local enc = fit_encoder(kind, train)
+    local x_train, x_test = features(enc, train), features(enc, test)
+    return {name = kind == "ordinal" and "ordinal codes, linear" or "one-hot, linear", fixed = kind == "onehot",
+            build = function()
+      return build(x_train:size(2)), x_train, y_train, {validation_data = {x_test, y_test}, batch_size = 16}
+    end}
+  end
+  return {case("ordinal"), case("onehot")}
+end
+
+local function run(ctx)
+  local size = ctx.pick{tiny = {epochs = 3}, quick = {epochs = 60}, full = {epochs = 200}}
+  local epochs = size.epochs
+  local data = load()
+  local train, test, y_train, y_test, scaler, species_enc = split(data)
   ctx.log("%d penguins (%d train, %d test), %d epochs per model", data.n, train.n, test.n, epochs)
 
   -- 1. ordinal codes against one-hot
@@ -329,4 +352,4 @@ local function run(ctx)
 end
 
 return lesson.main{name = "encoding", title = "Encoding categories: ordinal or one-hot, unseen values, one encoder",
-                   run = run}
+                   run = run, doctor = doctor}

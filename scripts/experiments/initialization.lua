@@ -56,6 +56,19 @@ local function hidden_rows(model, x, y)
   return rows
 end
 
+-- The doctor's cases (lesson.lua): the lesson's 8-deep ReLU stack under each initializer.
+local function doctor(ctx)
+  local d = kit.fashion{train = ctx.doctor.train, val = ctx.doctor.val}
+  local expect = {zeros = "symmetric_initialization", ["random_normal(0.05)"] = "vanishing_gradients"}
+  local list = {}
+  for _, init in ipairs(INITIALIZERS) do
+    list[#list + 1] = {name = init.name, expect = expect[init.name], fixed = not expect[init.name], build = function()
+      return builder(8, 128, init.make)(), d.train.x, d.train.y, {validation_data = {d.val.x, d.val.y}}
+    end}
+  end
+  return list
+end
+
 local function run(ctx)
   kit.one_thread()
   local sizes = ctx.pick{
@@ -201,4 +214,4 @@ local function run(ctx)
   }
 end
 
-return lesson.main{name = "initialization", title = "Weight initialization in a deep ReLU network", run = run}
+return lesson.main{name = "initialization", title = "Weight initialization in a deep ReLU network", run = run, doctor = doctor}

@@ -95,6 +95,23 @@ local function count(set)
   return n
 end
 
+-- The doctor's cases (lesson.lua): the clean labels and the lesson's two kinds of noise.
+local function doctor(ctx)
+  local d = kit.fashion{train = ctx.doctor.train, val = ctx.doctor.val, flat = true}
+  local clean = {}
+  for i, v in ipairs(d.y_train:totable()) do clean[i] = math.tointeger(v) end
+  local function case(name, labels, expect)
+    return {name = name, expect = expect, fixed = not expect, build = function()
+      return build(128)(), d.x_train, lurn.tensor(labels), {validation_data = {d.x_val, d.y_val}}
+    end}
+  end
+  local seed = ctx.seed + 7919
+  return {case("20% flipped", (flipped(clean, 0.2, seed)), "label_noise"),
+          case(("%s/%s 30%% swapped"):format(kit.fashion_name(PAIR[1]), kit.fashion_name(PAIR[2])),
+               (swapped(clean, 0.3, seed)), "label_noise"),
+          case("clean", clean)}
+end
+
 local function run(ctx)
   -- small dense networks: one thread is as fast as two here, and keeps its pace when other programs are
   -- busy on the cores (lurn's threads spin while they wait); run_all.lua restores the count
@@ -281,4 +298,4 @@ local function run(ctx)
 end
 
 return lesson.main{name = "label_noise", title = "Label noise: the plateau it causes and the samples that give it away",
-                   run = run}
+                   run = run, doctor = doctor}

@@ -60,6 +60,23 @@ local function best_of(list)
   return best
 end
 
+-- The doctor's cases (lesson.lua): plain SGD far too high, far too low, and at a good rate.
+local function doctor(ctx)
+  local d = kit.fashion{train = ctx.doctor.train, val = ctx.doctor.val}
+  local function at(rate)
+    return function()
+      local m = build()
+      m.optimizer.learning_rate = rate
+      return m, d.train.x, d.train.y, {validation_data = {d.val.x, d.val.y}}
+    end
+  end
+  return {
+    {name = "SGD at 10", expect = "lr_too_high", build = at(10)},
+    {name = "SGD at 1e-4", expect = "lr_too_low", build = at(1e-4)},
+    {name = "SGD at 0.1", fixed = true, build = at(0.1)},
+  }
+end
+
 local function run(ctx)
   kit.one_thread()
   local sizes = ctx.pick{
@@ -229,4 +246,4 @@ local function run(ctx)
   }
 end
 
-return lesson.main{name = "lr_sweep", title = "Learning-rate sweep and range test", run = run}
+return lesson.main{name = "lr_sweep", title = "Learning-rate sweep and range test", run = run, doctor = doctor}

@@ -49,6 +49,23 @@ local function epoch_reaching(list, target)
   return nil
 end
 
+-- The doctor's cases (lesson.lua): the CNN under plain SGD at 0.01, whose steps are too
+-- small for it, and under the optimizers that learn at their default rates.
+local function doctor(ctx)
+  local d = kit.fashion({train = ctx.doctor.train, val = ctx.doctor.val}, "images")
+  local list = {}
+  for i, v in ipairs(variants()) do
+    if v.name:find("RMSprop", 1, true) then goto next end  -- Adam stands for the adaptive ones (time)
+    list[#list + 1] = {name = v.name, expect = i == 1 and "lr_too_low" or nil, fixed = i > 1, build = function()
+      local m = build()
+      m:compile{optimizer = variants()[i].optimizer, loss = "sparse_categorical_crossentropy", metrics = {"accuracy"}}
+      return m, d.train.x, d.train.y, {validation_data = {d.val.x, d.val.y}}
+    end}
+    ::next::
+  end
+  return list
+end
+
 local function run(ctx)
   kit.one_thread()
   local sizes = ctx.pick{
@@ -188,4 +205,4 @@ local function run(ctx)
   }
 end
 
-return lesson.main{name = "optimizers", title = "Optimizers: SGD, momentum, RMSprop, Adam", run = run}
+return lesson.main{name = "optimizers", title = "Optimizers: SGD, momentum, RMSprop, Adam", run = run, doctor = doctor}

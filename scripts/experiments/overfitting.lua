@@ -50,6 +50,21 @@ local function measure(model, part)
   return ce, acc
 end
 
+-- The doctor's cases (lesson.lua): the lesson's 1000 training images, the network with
+-- nothing against it and with L2 and Dropout; the probe as long as the lesson's quick run.
+local function doctor(ctx)
+  local train = ctx.mode == "tiny" and 200 or 1000
+  local d = kit.fashion{train = train, val = ctx.doctor.val}
+  local epochs = 50  -- the lesson's quick run: the rise shows after about 15 epochs
+  local function case(name, opts, expect)
+    return {name = name, expect = expect, fixed = not expect, epochs = epochs, seconds = 4, build = function()
+      return build(256, opts, math.ceil(train / 32) * epochs), d.train.x, d.train.y,
+        {validation_data = {d.val.x, d.val.y}}
+    end}
+  end
+  return {case("nothing", {}, "overfitting"), case(("L2 %g + Dropout 0.5"):format(L2), {l2 = true, dropout = true})}
+end
+
 local function run(ctx)
   kit.one_thread()
   local sizes = ctx.pick{
@@ -206,4 +221,4 @@ local function run(ctx)
   }
 end
 
-return lesson.main{name = "overfitting", title = "Overfitting and regularization", run = run}
+return lesson.main{name = "overfitting", title = "Overfitting and regularization", run = run, doctor = doctor}

@@ -5,7 +5,8 @@
 -- An entry per lesson: {name =, title =, status = "ok" | "error" | "missing", section =
 -- (status ok), error = (status error), seconds =}. In the page each lesson is a
 -- <section id="NAME" data-status="STATUS">, listed in the table of contents; the browser
--- test (spec/integration/report_browser.sh) checks them by those ids.
+-- test (spec/integration/report_browser.sh) checks them by those ids. Before them, the
+-- doctor's outcome across the lessons (report.doctor_summary) in <div id="doctor">.
 package.path = "scripts/experiments/?.lua;" .. package.path
 local lesson = require "lesson"
 
@@ -229,6 +230,38 @@ local function status_text(e)
   return "not written yet"
 end
 
+--- The doctor's outcome across the lessons (the tables lesson.lua adds, issue 19) as one
+-- table {caption =, header =, rows =}, or nil when no lesson ran the doctor: per lesson the
+-- broken configurations whose code was found, the fixed ones that came out clean, and the
+-- misses and false alarms by name; a last row of totals.
+function report.doctor_summary(entries)
+  local rows, total = {}, {found = 0, broken = 0, clean = 0, fixed = 0}
+  for _, e in ipairs(entries) do
+    local list = e.status == "ok" and e.section.doctor
+    if list and #list > 0 then
+      local c, faults = {found = 0, broken = 0, clean = 0, fixed = 0}, {}
+      for _, r in ipairs(list) do
+        if r.fixed then
+          c.fixed = c.fixed + 1
+          if r.verdict == "clean" then c.clean = c.clean + 1 else faults[#faults + 1] = r.name .. ": " .. r.verdict end
+        elseif r.expect then
+          c.broken = c.broken + 1
+          if r.verdict == "found" then c.found = c.found + 1 else faults[#faults + 1] = r.name .. ": " .. r.verdict end
+        end
+      end
+      for k, v in pairs(c) do total[k] = total[k] + v end
+      rows[#rows + 1] = {e.name, ("%d / %d"):format(c.found, c.broken), ("%d / %d"):format(c.clean, c.fixed),
+                         #faults > 0 and table.concat(faults, "; ") or "-"}
+    end
+  end
+  if #rows == 0 then return nil end
+  rows[#rows + 1] = {"all", ("%d / %d"):format(total.found, total.broken), ("%d / %d"):format(total.clean, total.fixed), ""}
+  return {caption = "The doctor on the lessons' broken and fixed configurations (each lesson's table has the codes): "
+            .. "broken ones whose expected code the doctor gave, fixed ones with no warning or error",
+          header = {"lesson", "broken configurations found", "fixed configurations clean", "misses and false alarms"},
+          rows = rows}
+end
+
 --- The HTML page of entries (list), with info = {mode =, command =, date =, machine =,
 -- seconds =, out =}.
 function report.html(entries, info)
@@ -244,6 +277,9 @@ function report.html(entries, info)
       escape(status_text(e)))
   end
   h[#h + 1] = "</ol></nav>"
+  local doctor = report.doctor_summary(entries)
+  -- a div: the lessons alone are <section>s (spec/integration/report_browser.sh reads them)
+  if doctor then h[#h + 1] = '<div id="doctor"><h2>The lessons as doctor cases</h2>' .. html_table(doctor) .. "</div>" end
   for k, e in ipairs(entries) do
     h[#h + 1] = ('<section id="%s" class="lesson" data-status="%s">'):format(e.name, e.status)
     h[#h + 1] = ("<h2>%d. %s</h2>"):format(k, escape(e.title))
@@ -281,6 +317,12 @@ function report.markdown_report(entries, info)
     m[#m + 1] = ("%d. [%s](#%s) (%s)"):format(k, e.title, e.name, status_text(e))
   end
   m[#m + 1] = ""
+  local doctor = report.doctor_summary(entries)
+  if doctor then
+    m[#m + 1] = "## The lessons as doctor cases\n"
+    m[#m + 1] = lesson.markdown_table(doctor)
+    m[#m + 1] = ""
+  end
   for k, e in ipairs(entries) do
     m[#m + 1] = ('<a id="%s"></a>'):format(e.name)
     m[#m + 1] = ""

@@ -1,13 +1,14 @@
 --- Runs the bundled lessons of issue 18 and writes the report: OUT/report.md and
 -- OUT/report.html (self-contained), each lesson's results in OUT/<name>/.
 --   build/lurn scripts/experiments/run_all.lua [--tiny | --quick | --full] [--only a,b]
---                                              [--out DIR] [--seed N]
+--                                              [--out DIR] [--seed N] [--doctor]
 --   build/lurn scripts/experiments/run_all.lua --list    the lessons' short names, in order
 -- Run from the repository root (scripts/run does). Each lesson is
 -- scripts/experiments/<name>.lua, loaded with LESSON_LOADING set (lesson.lua); a missing
 -- file is reported as missing, a lesson that fails gets a section with its error and the
 -- run goes on. Progress on stderr. Exit status 1 when a lesson failed (the report is
--- written all the same), 2 on bad arguments.
+-- written all the same), 2 on bad arguments. --doctor runs only the lessons' doctor cases
+-- (lesson.lua): their tables and the report's summary of them.
 package.path = "scripts/experiments/?.lua;" .. package.path
 local lurn = require "lurn"
 local lesson = require "lesson"
@@ -28,7 +29,7 @@ local LESSONS = {
 
 local function usage(msg)
   io.stderr:write("run_all: " .. msg .. "\nusage: build/lurn scripts/experiments/run_all.lua [--tiny | --quick | --full]"
-    .. " [--only NAME,NAME] [--out DIR] [--seed N] | --list\n")
+    .. " [--only NAME,NAME] [--out DIR] [--seed N] [--doctor] | --list\n")
   os.exit(2)
 end
 
@@ -46,6 +47,8 @@ local function parse(args)
       for name in args[i]:gmatch("[^,%s]+") do opts.only[name] = true end
     elseif a == "--list" then
       opts.list = true
+    elseif a == "--doctor" then
+      opts.doctor_only = true
     elseif a == "--seed" and math.tointeger(tonumber(args[i + 1])) then
       opts.seed, i = math.tointeger(tonumber(args[i + 1])), i + 1
     else
@@ -121,7 +124,8 @@ local function run_one(name, title, opts)
   end
   if not ok then return {name = name, title = title, status = "error", error = l, seconds = lurn.clock() - started} end
   local threads = lurn.get_num_threads()
-  local ran, section = xpcall(lesson.run, traceback, l, {mode = opts.mode, out = opts.out, seed = opts.seed})
+  local ran, section = xpcall(lesson.run, traceback, l, {mode = opts.mode, out = opts.out, seed = opts.seed,
+                                                          doctor_only = opts.doctor_only})
   lurn.set_num_threads(threads)  -- a lesson may pin the thread count for its numbers
   if not ran then
     return {name = name, title = l.title or title, status = "error", error = section, seconds = lurn.clock() - started}

@@ -62,6 +62,19 @@ local function mean(list)
   return n > 0 and total / n or nil
 end
 
+-- The doctor's cases (lesson.lua): the lesson's 10-deep stacks.
+local function doctor(ctx)
+  local d = kit.fashion{train = ctx.doctor.train, val = ctx.doctor.val}
+  local expect = {sigmoid = "vanishing_gradients", ["tanh, large weights"] = "saturation"}
+  local list = {}
+  for _, v in ipairs(VARIANTS) do
+    list[#list + 1] = {name = v.name, expect = expect[v.name], fixed = not expect[v.name], build = function()
+      return build(v, 10, 64), d.train.x, d.train.y, {validation_data = {d.val.x, d.val.y}}
+    end}
+  end
+  return list
+end
+
 local function run(ctx)
   kit.one_thread()
   local sizes = ctx.pick{
@@ -215,4 +228,4 @@ local function run(ctx)
   }
 end
 
-return lesson.main{name = "saturation", title = "Saturation and vanishing gradients", run = run}
+return lesson.main{name = "saturation", title = "Saturation and vanishing gradients", run = run, doctor = doctor}

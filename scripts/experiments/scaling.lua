@@ -30,11 +30,26 @@ local CAPTIONS = {
   scaling_check_loss = "Training loss per epoch",
 }
 
-local function run(ctx)
-  local epochs = ctx.pick{tiny = 3, quick = 60, full = 200}
+local function wine()
   local df = lurn.data.read_csv("examples/data/wine.csv")
   local features = table.move(df.columns, 1, 13, 1, {})
-  local x, y = df:to_tensor{columns = features}, df:column("target")
+  return df:to_tensor{columns = features}, df:column("target"), features
+end
+
+-- The doctor's cases (lesson.lua): the raw features and the standardized ones, same network.
+local function doctor()
+  local x, y = wine()
+  return {
+    {name = "raw features", expect = "unscaled_features", build = function() return build(), x, y, {batch_size = 16} end},
+    {name = "StandardScaler", fixed = true, build = function()
+      return build(), lurn.preprocessing.StandardScaler():fit_transform(x), y, {batch_size = 16}
+    end},
+  }
+end
+
+local function run(ctx)
+  local epochs = ctx.pick{tiny = 3, quick = 60, full = 200}
+  local x, y, features = wine()
   ctx.log("%d wines, %d features, %d epochs per run", x:size(1), #features, epochs)
 
   local r = lurn.experiments.scaling_check(build, x, y, {epochs = epochs, batch_size = 16, seed = ctx.seed,
@@ -87,4 +102,5 @@ local function run(ctx)
   }
 end
 
-return lesson.main{name = "scaling", title = "Feature scaling: raw, StandardScaler, MinMaxScaler", run = run}
+return lesson.main{name = "scaling", title = "Feature scaling: raw, StandardScaler, MinMaxScaler", run = run,
+                   doctor = doctor}

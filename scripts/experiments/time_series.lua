@@ -31,6 +31,13 @@ local function windows(series, first, last, shuffle, seed)
     {sampling_rate = STEP, batch_size = 64, shuffle = shuffle, seed = seed})
 end
 
+-- The forecaster: a recurrent cell ("GRU", "LSTM") of `units`, then Dense(1); Adam at 0.01.
+local function forecaster(cell, units)
+  local model = lurn.Sequential{L[cell](units, {input_shape = {PAST // STEP, 3}}), L.Dense(1)}
+  model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "mse"}
+  return model
+end
+
 -- One forecaster trained on `series` (raw or scaled) -> a record of plain numbers and the
 -- validation forecasts (in time order).
 local function train(ctx, cell, units, epochs, series, hours, label)
@@ -39,8 +46,7 @@ local function train(ctx, cell, units, epochs, series, hours, label)
   local train_ds = windows(series, 1, split, true, ctx.seed)
   local x_val, y_val = windows(series, split + 1, hours, false):tensors()
   y_val = y_val:reshape{-1, 1}
-  local model = lurn.Sequential{L[cell](units, {input_shape = {PAST // STEP, 3}}), L.Dense(1)}
-  model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "mse"}
+  local model = forecaster(cell, units)
   local started = lurn.clock()
   local history = model:fit(train_ds, {epochs = epochs, verbose = 0, validation_data = {x_val, y_val}})
   local seconds = lurn.clock() - started
@@ -113,6 +119,29 @@ local function conclude(records)
   return table.concat(out, " ")
 end
 
+-- The hours of the three channels (pressure, temperature, wind), the first `hours` of the
+-- file, raw and scaled by a MinMaxScaler fitted on the training hours.
+local function series(hours)
+  local df = lurn.data.read_csv("examples/data/seattle_weather_hourly.csv")
+  local data = df:to_tensor{columns = {"pressure", "temperature", "wind"}}:narrow(1, 1, hours)
+  local split = math.floor(0.715 * hours)
+  return data, P.MinMaxScaler():fit(data:narrow(1, 1, split)):transform(data), split
+end
+
+-- The doctor's cases (lesson.lua): the GRU on the raw windows and on the scaled ones.
+local function doctor(ctx)
+  local hours = ctx.pick{tiny = 1500, quick = 4000, full = 8759}
+  local raw, scaled, split = series(hours)
+  local function case(name, data, expect)
+    local x, y = windows(data, 1, split, false):tensors()
+    local x_val, y_val = windows(data, split + 1, hours, false):tensors()
+    return {name = name, expect = expect, fixed = not expect, build = function()
+      return forecaster("GRU", 32), x, y:reshape{-1, 1}, {validation_data = {x_val, y_val:reshape{-1, 1}}, batch_size = 64}
+    end}
+  end
+  return {case("GRU, raw channels", raw, "unscaled_features"), case("GRU, MinMaxScaler", scaled)}
+end
+
 local function run(ctx)
   local size = ctx.pick{
     tiny = {hours = 1500, epochs = 2, units = 8, cells = {"GRU"}},
@@ -122,10 +151,7 @@ local function run(ctx)
   -- one thread: batches of 64 windows of a 32-unit cell are too small to share (two
   -- threads on two busy cores ran 5 x slower); run_all.lua restores the count
   lurn.set_num_threads(1)
-  local df = lurn.data.read_csv("examples/data/seattle_weather_hourly.csv")
-  local data = df:to_tensor{columns = {"pressure", "temperature", "wind"}}:narrow(1, 1, size.hours)
-  local split = math.floor(0.715 * size.hours)
-  local scaled = P.MinMaxScaler():fit(data:narrow(1, 1, split)):transform(data)
+  local data, scaled, split = series(size.hours)
   local mean, std = data:mean(1):totable(), data:std(1):totable()
 
   local records = {}
@@ -185,4 +211,4 @@ local function run(ctx)
   }
 end
 
-return lesson.main{name = "time_series", title = "Time series: a recurrent model on raw or scaled channels", run = run}
+return lesson.main{name = "time_series", title = "Time series: a recurrent model on raw or scaled channels", run = run, doctor = doctor}
