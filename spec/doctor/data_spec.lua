@@ -272,6 +272,25 @@ describe("lurn.doctor.check_data", function()
       assert_broken(check(xs, copy_flip(y, 0.15, 2, 2), {loss = SPARSE}), "label_noise")
       assert_clean(check(xs, y, {loss = SPARSE}))
     end)
+    -- the estimate must not depend on the number of classes: with few classes the flipped
+    -- labels are a large part of every neighbourhood's foreign labels (docs/doctor.md)
+    it("estimates the flipped share with two and three classes; clean labels stay below 2%", function()
+      for _, set in ipairs{{"breast_cancer", 2}, {"wine", 3}, {"iris", 3}} do
+        local x, y = csv(set[1], "target")
+        local xs = scaled(x)
+        local clean = check(xs, y, {loss = SPARSE}):get("label_noise")[1]
+        assert(not clean or clean.evidence.estimated_share < 0.02, set[1] .. " clean")
+        for _, share in ipairs{0.05, 0.1, 0.2} do
+          local noisy = copy_flip(y, share, set[2], 5)
+          local flipped = noisy:ne(y):sum() / y:size(1)
+          local f = check(xs, noisy, {loss = SPARSE}):get("label_noise")[1]
+          assert(f and f.severity == "warning", ("%s, %g flipped: no warning"):format(set[1], share))
+          local est = f.evidence.estimated_share
+          assert(math.abs(est - flipped) <= math.max(0.02, flipped / 3),
+            ("%s: %.3f flipped, estimated %.3f"):format(set[1], flipped, est))
+        end
+      end
+    end)
   end)
 
   describe("label_encoding_mismatch", function()

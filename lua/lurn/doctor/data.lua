@@ -34,9 +34,10 @@ local RARE_SHARE = 0.01      -- outliers: far-out values are rare, at most 1 in 
 local IMBALANCE_RATIO = 10   -- class_imbalance: largest / smallest class
 local OVERLAP_SHARE = 0.01   -- train_test_overlap: a warning from 1 point of the evaluated split
 local KNN_K = 10             -- label_noise: neighbours asked
-local KNN_WIDE = 50          -- label_noise: the wider neighbourhood that tells overlap from noise
+local KNN_WIDE = 50          -- label_noise: the wider neighbourhood that tells overlap from noise (at most)
 local KNN_QUERIES = 1000     -- label_noise: samples checked at most (a fixed, seed-free sample)
 local NOISE_SHARE = 0.02     -- label_noise: a warning from 2 points of the labels
+local NOISE_TEST = 20        -- label_noise: an own label above the background at 1 in 20 is overlap
 
 local SPARSE = {sparse_categorical_crossentropy = true}
 local CATEGORICAL = {categorical_crossentropy = true}
@@ -567,12 +568,43 @@ local function check_overlap(report, x, others)
   end
 end
 
--- label_noise: samples whose label none of their k nearest neighbours holds (a confident
--- contradiction), less those explained by class overlap: the sample's class is still
--- present in its wider neighbourhood (KNN_WIDE), as it is where two classes overlap.
+-- P(X >= s) for X ~ Binomial(k, p).
+local function binomial_tail(k, p, s)
+  if s <= 0 then return 1 end
+  if p <= 0 then return 0 end
+  local total, term = 0, (1 - p) ^ k  -- term: P(X = j), from j = 0
+  for j = 0, k do
+    if j >= s then total = total + term end
+    if j < k then term = term * (k - j) / (j + 1) * p / (1 - p) end
+  end
+  return math.min(total, 1)
+end
+
+-- label_noise: labels flipped at random (a share r, each to one of the K - 1 other classes)
+-- put a background share b = r / (K - 1) of every foreign class into every neighbourhood;
+-- class overlap puts a few classes, in quantity, where they meet. A sample is contradicted
+-- when another label is more common than its own among its KNN_K nearest neighbours, and a
+-- suspect when its own label is, in its wider neighbourhood, no more common than the
+-- background gives a class (a binomial test at 1 in NOISE_TEST); otherwise overlap explains
+-- it. Only flips to a class absent from the neighbourhood can be seen (reach: the mean
+-- share of such classes), so r = suspects / checked / reach. The background is read from
+-- the data: r is the largest fixed point of r -> that estimate under b = r / (K - 1),
+-- reached from above (the contradicted share bounds it); docs/doctor.md says more.
 local function check_label_noise(report, x, codes, scaled, stats, cols)
   local n = x:size(1)
-  if n < KNN_WIDE + 2 or #cols == 0 then return end
+  if n < KNN_K + 2 or #cols == 0 then return end
+  local lab = codes:totable()
+  local per_class, classes = {}, 0
+  for _, c in ipairs(lab) do
+    if not per_class[c] then classes = classes + 1 end
+    per_class[c] = (per_class[c] or 0) + 1
+  end
+  if classes < 2 then return end
+  local smallest = math.huge
+  for _, c in pairs(per_class) do smallest = math.min(smallest, c) end
+  -- the wide neighbourhood stays within half of the smallest class, so that a class's own
+  -- region can fill it; never narrower than the near one
+  local wide = math.min(n - 1, math.max(KNN_K, math.min(KNN_WIDE, smallest // 2)))
   local sub = #cols == x:size(2) and x or x:index(2, core.tensor(cols))
   if not scaled then
     local mean, sd = {}, {}
@@ -589,35 +621,60 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
     for i = 1, m do picks[i] = math.floor((i - 1) * step) + 1 end
   end
   local queries = sub:index(1, core.tensor(picks))
-  local k_all = math.min(KNN_WIDE + 1, n)
-  local pos = core.kneighbors(sub, k_all, queries):totable()
-  local lab = codes:totable()
-  local suspects, explained = 0, 0
+  local pos = core.kneighbors(sub, wide + 1, queries):totable()
+  -- each sample's label counts among its `wide` nearest; contradicted ones noted
+  local rows, contradicted = {}, 0
   for qi, i in ipairs(picks) do
-    local own, same_near, same_wide, seen = lab[i], 0, 0, 0
+    local own, near, counts, seen = lab[i], {}, {}, 0
     for _, p in ipairs(pos[qi]) do
       p = math.tointeger(p)
-      if p ~= i then
+      if p ~= i and seen < wide then
         seen = seen + 1
-        if lab[p] == own then
-          if seen <= KNN_K then same_near = same_near + 1 end
-          if seen <= KNN_WIDE then same_wide = same_wide + 1 end
-        end
+        local c = lab[p]
+        if seen <= KNN_K then near[c] = (near[c] or 0) + 1 end
+        counts[c] = (counts[c] or 0) + 1
       end
     end
-    if same_near == 0 then
-      -- overlap: the own class holds at least its chance share of the wide neighbourhood's
-      -- places beyond the first k (one in KNN_K)
-      if same_wide >= (KNN_WIDE - KNN_K) / KNN_K then explained = explained + 1 else suspects = suspects + 1 end
-    end
+    local top, major = 0, own
+    for c, count in pairs(near) do if count > top or (count == top and c == own) then top, major = count, c end end
+    rows[qi] = {own = own, counts = counts, major = major, contradicted = major ~= own}
+    if major ~= own then contradicted = contradicted + 1 end
   end
-  local share = suspects / m
+  if contradicted == 0 then return end
+  local share, suspects, background, reach = math.min(contradicted / m, (classes - 1) / classes), 0, 0, 1
+  for _ = 1, 100 do
+    background = share / (classes - 1)
+    -- the largest count the background gives one class at 1 in NOISE_TEST
+    local limit = 0
+    while binomial_tail(wide, background, limit + 1) * NOISE_TEST >= 1 do limit = limit + 1 end
+    -- suspects; and reach: the mean share of the foreign classes a flip could land on that
+    -- are absent (within the background) around a sample: a flip to a class present there
+    -- cannot be told from overlap
+    local count, absent = 0, 0
+    for _, row in ipairs(rows) do
+      if row.contradicted and (row.counts[row.own] or 0) <= limit then count = count + 1 end
+      local a = 0
+      for c in pairs(per_class) do
+        if c ~= row.major and (row.counts[c] or 0) <= limit then a = a + 1 end
+      end
+      absent = absent + a / (classes - 1)
+    end
+    suspects, reach = count, absent / m
+    local next_share = reach > 0 and math.min(count / m / reach, (classes - 1) / classes) or 0
+    if next_share >= share then break end
+    share = next_share
+  end
   if suspects == 0 then return end
   report:add{code = "label_noise", severity = share >= NOISE_SHARE and "warning" or "info",
-    evidence = {suspect_share = share, suspects = suspects, checked = m, explained_by_overlap = explained, k = KNN_K},
-    message = ("%.1f%% of %d samples checked carry a label that none of their %d nearest neighbours holds and "
-      .. "that is rare in their %d nearest (%d more contradicted ones sit where classes overlap): their labels "
-      .. "are likely wrong"):format(100 * share, m, KNN_K, KNN_WIDE, explained),
+    evidence = {estimated_share = share, suspects = suspects, checked = m, contradicted = contradicted,
+                explained_by_overlap = contradicted - suspects, background_share = background, reach = reach,
+                classes = classes, k = KNN_K, k_wide = wide},
+    message = ("about %.1f%% of the labels look wrong: %d of %d samples checked carry a label that another "
+      .. "outnumbers among their %d nearest neighbours and that is no more common among their %d nearest than "
+      .. "labels flipped at that rate put everywhere (%.2g%% of each foreign class), and such flips can be seen "
+      .. "for %.0f%% of them (the rest land on a class present nearby); %d more contradicted samples sit where "
+      .. "classes overlap"):format(100 * share, suspects, m, KNN_K, wide, 100 * background, 100 * reach,
+      contradicted - suspects),
     fix = "lurn.experiments.label_noise_check(build, x, y)  -- lists the suspects to relabel or drop"}
 end
 
