@@ -91,7 +91,7 @@ describe("report:repair", function()
 
   it("does not impute labels, nor without the training inputs", function()
     local _, result = report_of({code = "missing_values", severity = "error",
-      evidence = {split = "the labels", labels = 2}}):repair(model(), {x = lurn.randn(10, 4)})
+      evidence = {split = "the labels", nonfinite_labels = 2}}):repair(model(), {x = lurn.randn(10, 4)})
     assert.same({"missing_values"}, codes(result.not_repaired))
     assert.truthy(result.not_repaired[1].why:find("drop", 1, true))
     assert.is_nil(result.transform)

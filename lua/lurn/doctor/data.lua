@@ -128,8 +128,8 @@ local function check_missing(report, nf, what, var)
     fix = ("%s = lurn.preprocessing.SimpleImputer{strategy = \"median\"}:fit_transform(%s)"):format(var, var)
   end
   report:add{code = "missing_values", severity = "error",
-    evidence = {split = what, nan = nf.nan, inf = nf.inf, rows = nf.rows, features = #cols, columns = ints(cols)},
-    message = ("%s holds %d NaN and %d infinite value(s) in %d row(s), feature(s) %s: fit refuses them, and one "
+    evidence = {split = what, nan = nf.nan, inf = nf.inf, rows = nf.rows, columns = ints(cols), column_count = #cols},
+    message = ("%s holds %d NaN and %d infinite value(s) in %d row(s), column(s) %s: fit refuses them, and one "
       .. "of them makes the loss NaN"):format(what, nf.nan, nf.inf, nf.rows, list_text(cols)),
     fix = fix}
 end
@@ -176,15 +176,16 @@ local function check_constant(report, stats, categorical, d, others)
   for _, j in ipairs(cols) do if varying[j] then vary_list[#vary_list + 1] = j end end
   local all = #cols == d
   local severity = (all or #vary_list > 0) and "warning" or "info"
-  local msg = ("%d of %d feature(s) hold one value in every training sample (%s): they carry no information"):format(
+  local msg = ("%d of %d feature(s) hold one value in every training sample (column(s) %s): they carry no "
+    .. "information"):format(
     #cols, d, list_text(cols))
   if all then msg = msg .. "; every feature is constant, so nothing can be learned from x" end
   if #vary_list > 0 then
-    msg = msg .. ("; feature(s) %s vary in the validation or test data, where their untrained weights move the "
+    msg = msg .. ("; column(s) %s vary in the validation or test data, where their untrained weights move the "
       .. "predictions"):format(list_text(vary_list))
   end
   report:add{code = "constant_feature", severity = severity,
-    evidence = {constant = #cols, features = d, columns = ints(cols), varying_elsewhere = ints(vary_list)},
+    evidence = {columns = ints(cols), column_count = #cols, feature_count = d, varying_elsewhere = ints(vary_list)},
     message = msg,
     fix = keep_fix(cols, d)}
 end
@@ -211,7 +212,7 @@ local function check_scale(report, stats, cols, d)
   end
   local reasons = {}
   if ratio > SCALE_RATIO then
-    reasons[#reasons + 1] = ("the largest feature's RMS is %.3g times the median feature's (features %s): they "
+    reasons[#reasons + 1] = ("the largest feature's RMS is %.3g times the median feature's (column(s) %s): they "
       .. "drown the others in every unit's sum"):format(ratio, list_text(big))
   end
   if overall > SCALE_HIGH then
@@ -225,7 +226,7 @@ local function check_scale(report, stats, cols, d)
   local smallest = sorted[1]
   report:add{code = "unscaled_features", severity = "warning",
     evidence = {rms = overall, largest_rms = largest, median_rms = median, smallest_rms = smallest,
-                ratio_largest_median = ratio, features = #cols, columns = ints(big)},
+                ratio_largest_median = ratio, continuous_count = #cols, columns = ints(big), column_count = #big},
     message = table.concat(reasons, "; "),
     fix = "scaler = lurn.preprocessing.StandardScaler(); x = scaler:fit_transform(x); x_val = scaler:transform(x_val)"}
   return true
@@ -260,9 +261,9 @@ local function check_outliers(report, x, stats, cols)
   end
   if #flagged == 0 then return end
   report:add{code = "outliers", severity = "warning",
-    evidence = {features = #flagged, columns = ints(flagged), values = math.tointeger(rows) or rows,
+    evidence = {columns = ints(flagged), column_count = #flagged, values = math.tointeger(rows) or rows,
                 std_inflation = worst, fence_iqr = FAR_OUT},
-    message = ("%d feature(s) (%s) hold %d value(s) beyond Tukey's far-out fences (3 IQR past the quartiles) "
+    message = ("%d feature(s) (column(s) %s) hold %d value(s) beyond Tukey's far-out fences (3 IQR past the quartiles) "
       .. "that make the feature's std up to %.3g times what the rest gives: scaled by that std, the bulk of "
       .. "the values collapses near 0"):format(#flagged, list_text(flagged), rows, worst),
     fix = "x = x:maximum(q1 - 3 * iqr):minimum(q3 + 3 * iqr)  -- clip each feature to its fences (q1, q3, iqr: "
@@ -320,7 +321,8 @@ local function check_encoding(report, lab, kind, width, what)
     return
   end
   if not lab.finite then
-    report:add{code = "missing_values", severity = "error", evidence = {split = what, labels = lab.nonfinite},
+    report:add{code = "missing_values", severity = "error",
+      evidence = {split = what, nonfinite_labels = lab.nonfinite},
       message = ("%s hold %d NaN or infinite label(s): fit refuses them"):format(what, lab.nonfinite),
       fix = "keep = y:isnan():eq(0):reshape(y:size(1)); -- then x, y = the rows where keep is 1"}
     return

@@ -100,10 +100,10 @@ handlers.unscaled_features = function(f, st)
 end
 
 -- Whether a missing_values finding is about labels (check_data: split "the labels",
--- evidence.labels; diagnose: data "y" or "validation y").
+-- evidence.nonfinite_labels; diagnose: data "y" or "validation y").
 local function about_labels(f)
   local e = f.evidence
-  return e.labels ~= nil or (type(e.split) == "string" and e.split:find("labels", 1, true) ~= nil)
+  return e.nonfinite_labels ~= nil or (type(e.split) == "string" and e.split:find("labels", 1, true) ~= nil)
     or e.data == "y" or e.data == "validation y"
 end
 
