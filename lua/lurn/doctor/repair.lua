@@ -189,16 +189,35 @@ local function negative_bias(init)
   return type(value) == "number" and value < 0 and value or nil
 end
 
+-- Whether the report being repaired holds `code` at warning or error.
+local function reported(st, code)
+  for _, f in ipairs(st.report:get(code)) do
+    if f.severity ~= "info" then return true end
+  end
+  return false
+end
+
+-- Whether the inputs get the scaler (unscaled_features reported, the training x given):
+-- what the probe measured on the raw inputs then changes with them.
+local function inputs_scaled(st)
+  return reported(st, "unscaled_features") and training_inputs(st) ~= nil
+end
+
 handlers.dead_relu = function(f, st)
   local names = named_layers(f)
   if #names == 0 then return false, "the finding names no layer" end
+  -- inputs far from unit scale kill rectifier units (their offsets push pre-activations
+  -- below zero, their huge first steps throw units there): with the inputs scaled by
+  -- unscaled_features' repair the units' cause is gone, and relu stays (a healthy relu
+  -- net on the same data, scaled, keeps its units)
+  local by_scale = inputs_scaled(st)
   local done, biases = {}, {}
   for _, name in ipairs(names) do
     local layer = st.by_name[name]
     if not layer then return false, ("no layer named '%s' in the model"):format(name) end
     local act = layer.config.activation
     if act ~= "relu" then return false, ("layer '%s' has activation %s, not relu"):format(name, tostring(act)) end
-    layer.config.activation = "leaky_relu"
+    if not by_scale then layer.config.activation = "leaky_relu" end
     done[#done + 1] = name
     -- the units' cause of death, when it is the bias they start with
     local value = negative_bias(layer.config.bias_initializer)
@@ -207,7 +226,10 @@ handlers.dead_relu = function(f, st)
       biases[#biases + 1] = ("%s (Constant %g)"):format(name, value)
     end
   end
-  local what = ("activation relu -> leaky_relu in %s"):format(table.concat(done, ", "))
+  local what = by_scale
+    and ("the inputs scaled (unscaled_features' StandardScaler, result.scaler): %s keep relu"):format(
+      table.concat(done, ", "))
+    or ("activation relu -> leaky_relu in %s"):format(table.concat(done, ", "))
   if #biases > 0 then what = what .. "; bias_initializer -> zeros in " .. table.concat(biases, ", ") end
   return true, what
 end
@@ -247,14 +269,6 @@ local function match_initializers(st, names)
   return changed, kept
 end
 
--- Whether the report being repaired holds `code` at warning or error.
-local function reported(st, code)
-  for _, f in ipairs(st.report:get(code)) do
-    if f.severity ~= "info" then return true end
-  end
-  return false
-end
-
 -- A gradient grown or shrunk through depth comes from the per-layer gain, which the kernels'
 -- scale sets: the named layers get the initializer of their activation.
 handlers.exploding_gradients = function(f, st)
@@ -292,7 +306,7 @@ handlers.saturation = function(f, st)
   if #changed > 0 then changes[1] = "kernel_initializer " .. table.concat(changed, ", ") end
   -- inputs far from unit scale saturate the first layer whatever its initializer: the
   -- scaler unscaled_features' repair fits is this finding's repair too
-  if reported(st, "unscaled_features") then
+  if inputs_scaled(st) then
     changes[#changes + 1] = "the inputs scaled (unscaled_features' StandardScaler, result.scaler)"
   end
   if #changes == 0 then
