@@ -394,6 +394,16 @@ describe("lurn.doctor.check_data", function()
       -- and its broken twins: raw pixels, 25% flipped labels
       assert_broken(check(x * 255, ytr:narrow(1, 1, 6000)), "unscaled_features")
       assert_broken(check(x, copy_flip(ytr:narrow(1, 1, 6000), 0.25, 10, 3)), "label_noise")
+      -- one class cut to 1 in 20 (an imbalanced set): its few samples do not narrow the
+      -- other classes' neighbourhoods, and the labels still pass
+      local keep, seen = {}, 0
+      for i = 1, 3000 do
+        if ytr:get(i) == 7 then seen = seen + 1 end
+        if ytr:get(i) ~= 7 or seen % 20 == 0 then keep[#keep + 1] = i end
+      end
+      local rows = lurn.tensor(keep)
+      local noise = check(x:index(1, rows), ytr:index(1, rows), {loss = SPARSE}):get("label_noise")[1]
+      assert(not noise or noise.severity == "info", noise and noise.message)
     end)
   end)
 

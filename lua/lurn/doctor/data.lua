@@ -586,12 +586,13 @@ end
 -- put a background share b = r / (K - 1) of every foreign class into every neighbourhood;
 -- class overlap puts a few classes, in quantity, where they meet. A sample is contradicted
 -- when another label is more common than its own among its KNN_K nearest neighbours, and a
--- suspect when its own label is, in its wider neighbourhood, no more common than the
--- background gives a class (a binomial test at 1 in NOISE_TEST); otherwise overlap explains
--- it. Only flips to a class absent from the neighbourhood can be seen (reach: the mean
--- share of such classes), so r = suspects / checked / reach. The background is read from
--- the data: r is the largest fixed point of r -> that estimate under b = r / (K - 1),
--- reached from above (the contradicted share bounds it); docs/doctor.md says more.
+-- suspect when its own label is, in its class's wide neighbourhood (a third of the class,
+-- KNN_K..KNN_WIDE), no more common than the background gives a class (a binomial test of
+-- size 1 in NOISE_TEST, the edge count weighted); otherwise overlap explains it. Only
+-- flips to a class absent from the neighbourhood can be seen (reach: the mean share of
+-- such classes), so r = suspects / checked / reach. The background is read from the data:
+-- r is the largest fixed point of r -> that estimate under b = r / (K - 1), reached from
+-- above (the contradicted share bounds it); docs/doctor.md says more.
 local function check_label_noise(report, x, codes, scaled, stats, cols)
   local n = x:size(1)
   if n < KNN_K + 2 or #cols == 0 then return end
@@ -602,11 +603,14 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
     per_class[c] = (per_class[c] or 0) + 1
   end
   if classes < 2 then return end
-  local smallest = math.huge
-  for _, c in pairs(per_class) do smallest = math.min(smallest, c) end
-  -- the wide neighbourhood stays within half of the smallest class, so that a class's own
-  -- region can fill it; never narrower than the near one
-  local wide = math.min(n - 1, math.max(KNN_K, math.min(KNN_WIDE, smallest // 2)))
+  -- each class's wide neighbourhood: half the class, within KNN_K..KNN_WIDE, so that the
+  -- class's own region can fill it (a flip to class c is judged by c's)
+  local width, widest = {}, KNN_K
+  for c, count in pairs(per_class) do
+    width[c] = math.min(n - 1, math.max(KNN_K, math.min(KNN_WIDE, count // 3)))
+    widest = math.max(widest, width[c])
+  end
+  widest = math.min(widest, n - 1)
   local sub = #cols == x:size(2) and x or x:index(2, core.tensor(cols))
   if not scaled then
     local mean, sd = {}, {}
@@ -623,18 +627,18 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
     for i = 1, m do picks[i] = math.floor((i - 1) * step) + 1 end
   end
   local queries = sub:index(1, core.tensor(picks))
-  local pos = core.kneighbors(sub, wide + 1, queries):totable()
-  -- each sample's label counts among its `wide` nearest; contradicted ones noted
+  local pos = core.kneighbors(sub, widest + 1, queries):totable()
+  -- each sample's count of every class c among its width[c] nearest; contradicted ones noted
   local rows, contradicted = {}, 0
   for qi, i in ipairs(picks) do
     local own, near, counts, seen = lab[i], {}, {}, 0
     for _, p in ipairs(pos[qi]) do
       p = math.tointeger(p)
-      if p ~= i and seen < wide then
+      if p ~= i and seen < widest then
         seen = seen + 1
         local c = lab[p]
         if seen <= KNN_K then near[c] = (near[c] or 0) + 1 end
-        counts[c] = (counts[c] or 0) + 1
+        if seen <= width[c] then counts[c] = (counts[c] or 0) + 1 end
       end
     end
     local top, major = 0, own
@@ -646,18 +650,34 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
   local share, suspects, background, reach = math.min(contradicted / m, (classes - 1) / classes), 0, 0, 1
   for _ = 1, 100 do
     background = share / (classes - 1)
-    -- the largest count the background gives one class at 1 in NOISE_TEST
-    local limit = 0
-    while binomial_tail(wide, background, limit + 1) * NOISE_TEST >= 1 do limit = limit + 1 end
+    -- the test of a class's count among w places against the background, of size exactly
+    -- 1 in NOISE_TEST (the count at the edge counted in part, so that the estimate moves
+    -- smoothly with the background): -> the weight of a count as "no more than background"
+    local tests, within = {}, {}
+    for c, w in pairs(width) do
+      if not tests[w] then
+        local alpha, l = 1 / NOISE_TEST, 0
+        while binomial_tail(w, background, l + 1) >= alpha do l = l + 1 end
+        local above = binomial_tail(w, background, l + 1)
+        local at = binomial_tail(w, background, l) - above
+        tests[w] = {limit = l, edge = at > 0 and 1 - (alpha - above) / at or 1}
+      end
+      within[c] = tests[w]
+    end
+    local function weight(c, k)
+      local t = within[c]
+      if k < t.limit then return 1 end
+      return k == t.limit and t.edge or 0
+    end
     -- suspects; and reach: the mean share of the foreign classes a flip could land on that
     -- are absent (within the background) around a sample: a flip to a class present there
     -- cannot be told from overlap
     local count, absent = 0, 0
     for _, row in ipairs(rows) do
-      if row.contradicted and (row.counts[row.own] or 0) <= limit then count = count + 1 end
+      if row.contradicted then count = count + weight(row.own, row.counts[row.own] or 0) end
       local a = 0
       for c in pairs(per_class) do
-        if c ~= row.major and (row.counts[c] or 0) <= limit then a = a + 1 end
+        if c ~= row.major then a = a + weight(c, row.counts[c] or 0) end
       end
       absent = absent + a / (classes - 1)
     end
@@ -670,12 +690,13 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
   report:add{code = "label_noise", severity = share >= NOISE_SHARE and "warning" or "info",
     evidence = {estimated_share = share, suspects = suspects, checked = m, contradicted = contradicted,
                 explained_by_overlap = contradicted - suspects, background_share = background, reach = reach,
-                classes = classes, k = KNN_K, k_wide = wide},
-    message = ("about %.1f%% of the labels look wrong: %d of %d samples checked carry a label that another "
-      .. "outnumbers among their %d nearest neighbours and that is no more common among their %d nearest than "
+                classes = classes, k = KNN_K, k_wide = widest},
+    message = ("about %.1f%% of the labels look wrong: %.0f of %d samples checked carry a label that another "
+      .. "outnumbers among their %d nearest neighbours and that is no more common among their nearest (up to %d: "
+      .. "half the class) than "
       .. "labels flipped at that rate put everywhere (%.2g%% of each foreign class), and such flips can be seen "
-      .. "for %.0f%% of them (the rest land on a class present nearby); %d more contradicted samples sit where "
-      .. "classes overlap"):format(100 * share, suspects, m, KNN_K, wide, 100 * background, 100 * reach,
+      .. "for %.0f%% of them (the rest land on a class present nearby); %.0f more contradicted samples sit where "
+      .. "classes overlap"):format(100 * share, suspects, m, KNN_K, widest, 100 * background, 100 * reach,
       contradicted - suspects),
     fix = "lurn.experiments.label_noise_check(build, x, y)  -- lists the suspects to relabel or drop"}
 end
