@@ -1,5 +1,5 @@
 -- Every public doctor entry point (check_data, diagnose, Monitor, report:has / get /
--- write_html / repair) reports a bad argument as an error at the line of the user's script
+-- write_html / repair, and the result.transform a repair returns) reports a bad argument as an error at the line of the user's script
 -- that made the call, whatever the shape of the call: a statement, a tail call inside a
 -- function, an assignment. The script is a file, loaded as `lurn SCRIPT.lua` loads it.
 local lurn = require "lurn"
@@ -12,7 +12,8 @@ local function write_file(path, text)
 end
 
 -- The fixtures a script receives as `...`: a report, a compiled and an uncompiled model, x,
--- y, and lurn (the global `lurn SCRIPT.lua` sets).
+-- y, lurn (the global `lurn SCRIPT.lua` sets) and the result.transform of a repair that
+-- fitted a scaler.
 local function fixtures()
   lurn.manual_seed(1)
   local function model()
@@ -23,7 +24,9 @@ local function fixtures()
   local labels = {}
   for i = 1, 40 do labels[i] = i % 2 end
   local y = lurn.tensor(labels)
-  return lurn.doctor.check_data(x, y), compiled, model(), x, y, lurn
+  local big = x * 1000 + 5000
+  local _, result = lurn.doctor.check_data(big, y):repair(compiled, {x = big})
+  return lurn.doctor.check_data(x, y), compiled, model(), x, y, lurn, result.transform
 end
 
 -- The call on line 2 of a script file, in three shapes -> the error of each run.
@@ -37,7 +40,7 @@ local function errors_of(call)
   local out = {}
   for shape, template in pairs(SHAPES) do
     local path = os.tmpname()
-    write_file(path, "local r, m, bare, x, y, lurn = ...\n" .. template:format(call) .. "\n")
+    write_file(path, "local r, m, bare, x, y, lurn, transform = ...\n" .. template:format(call) .. "\n")
     local chunk = assert(loadfile(path))
     local ok, err = pcall(chunk, fixtures())
     os.remove(path)
@@ -65,6 +68,8 @@ local CALLS = {
   {"r:has(\"dead_relus\")", "report:has: unknown code 'dead_relus'"},
   {"r:has(\"dead_relu\", \"fatal\")", "report:has: severity must be"},
   {"r:get(\"dead_relus\")", "report:get: unknown code 'dead_relus'"},
+  {"transform(\"x\")", "transform: x must be a tensor, got string"},
+  {"transform(lurn.randn{5, 4})", "x has 4 features, but StandardScaler was fitted with 3"},
 }
 
 describe("the doctor's argument errors", function()

@@ -16,6 +16,7 @@ local initializers = require "lurn.initializers"
 local losses = require "lurn.losses"
 local options = require "lurn.options"
 local core = require "lurn.core"
+local at_user_line = require "lurn.at_user_line"
 
 local repair = {}
 
@@ -154,13 +155,15 @@ local function fit_input_steps(st)
     scaler:fit(x)
   end
   st.result.imputer, st.result.scaler = imputer, scaler
-  st.result.transform = function(t)
+  -- a function the user calls: its argument errors at the user's line
+  st.result.transform = at_user_line(function(t)
+    if not core.is_tensor(t) then error(("transform: x must be a tensor, got %s"):format(type(t)), 0) end
     local shape = t:shape()
     local rows = as_rows(t, imputer ~= nil)
     if imputer then rows = imputer:transform(rows) end
     if scaler then rows = scaler:transform(rows) end
     return rows:reshape(table.unpack(shape))
-  end
+  end)
   st.result.notes[#st.result.notes + 1] = ("the inputs are to be %s: give fit, evaluate and predict "
     .. "result.transform(x) (fitted on the training x)"):format(imputer and scaler and "imputed, then scaled"
     or imputer and "imputed" or "scaled")
