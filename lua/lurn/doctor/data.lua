@@ -672,12 +672,16 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
     -- suspects; and reach: the mean share of the foreign classes a flip could land on that
     -- are absent (within the background) around a sample: a flip to a class present there
     -- cannot be told from overlap
+    -- (every class absent, corrected for the few present around a sample: many classes cost
+    -- no more than few)
+    local all_absent = 0
+    for c in pairs(per_class) do all_absent = all_absent + weight(c, 0) end
     local count, absent = 0, 0
     for _, row in ipairs(rows) do
       if row.contradicted then count = count + weight(row.own, row.counts[row.own] or 0) end
-      local a = 0
-      for c in pairs(per_class) do
-        if c ~= row.major then a = a + weight(c, row.counts[c] or 0) end
+      local a = all_absent - weight(row.major, 0)
+      for c, k in pairs(row.counts) do
+        if c ~= row.major then a = a + weight(c, k) - weight(c, 0) end
       end
       absent = absent + a / (classes - 1)
     end
