@@ -100,6 +100,16 @@ describe("lurn doctor SCRIPT.lua", function()
     assert.truthy(under_first:find('<img alt="', 1, true))
   end)
 
+  it("refuses an --html page it cannot write before it runs the script", function()
+    local ran = temp("print('the script ran')")
+    for _, page in ipairs{"/nonexistent/dir/x.html", "/tmp"} do
+      local out, err, status = lurn({"doctor", "--html", page, ran})
+      assert.equal(1, status)
+      assert.equal("", out)
+      assert.truthy(err:find("--html: cannot write the page: " .. page, 1, true), err)
+    end
+  end)
+
   it("still prints the findings when the script fails, and exits 1", function()
     local out, err, status = lurn({"doctor", temp(TRAIN .. "\nerror('boom')\n"), "50"})
     assert.equal(1, status)

@@ -61,7 +61,14 @@ describe("lurn.doctor.check_data", function()
   describe("unscaled_features", function()
     it("finds wine's raw features and passes them standardized", function()
       local x, y = csv("wine", "target")
-      assert_broken(check(x, y, {loss = SPARSE}), "unscaled_features")
+      local r = check(x, y, {loss = SPARSE})
+      assert_broken(r, "unscaled_features")
+      -- proline (column 13) is the one over 100 times the median, of the 13 measured
+      local e = r:get("unscaled_features")[1].evidence
+      assert.are.same({13}, e.columns)
+      assert.are.equal(1, e.column_count)
+      assert.are.equal(13, e.continuous_count)
+      assert.truthy(r:get("unscaled_features")[1].message:find("(column(s) 13)", 1, true))
       assert_clean(check(scaled(x), y, {loss = SPARSE}))
     end)
     it("finds breast cancer's raw features and passes them standardized", function()
@@ -88,6 +95,9 @@ describe("lurn.doctor.check_data", function()
       local f = r:get("missing_values")[1]
       assert.are.equal("error", f.severity)
       assert.are.equal(2, f.evidence.nan)
+      -- the columns by their 1-based positions, and how many
+      assert.are.same({2, 4}, f.evidence.columns)
+      assert.are.equal(2, f.evidence.column_count)
       assert.truthy(f.fix:find("SimpleImputer", 1, true))
       assert_clean(check(lurn.preprocessing.SimpleImputer{strategy = "median"}:fit_transform(x), y, {loss = SPARSE}))
     end)
@@ -127,7 +137,11 @@ describe("lurn.doctor.check_data", function()
       local r = check(xt, yt, {validation_data = {xv, yv}})
       assert_broken(r, "constant_feature")
       assert.are.equal("warning", r:get("constant_feature")[1].severity)
-      assert.are.same({3}, r:get("constant_feature")[1].evidence.varying_elsewhere)
+      local e = r:get("constant_feature")[1].evidence
+      assert.are.same({3}, e.varying_elsewhere)
+      assert.are.same({3}, e.columns)
+      assert.are.equal(1, e.column_count)
+      assert.are.equal(4, e.feature_count)
       local keep = lurn.tensor{1, 2, 4}
       assert_clean(check(xt:index(2, keep), yt, {validation_data = {xv:index(2, keep), yv}}))
     end)
@@ -272,6 +286,25 @@ describe("lurn.doctor.check_data", function()
       assert_broken(check(xs, copy_flip(y, 0.15, 2, 2), {loss = SPARSE}), "label_noise")
       assert_clean(check(xs, y, {loss = SPARSE}))
     end)
+    -- the estimate must not depend on the number of classes: with few classes the flipped
+    -- labels are a large part of every neighbourhood's foreign labels (docs/doctor.md)
+    it("estimates the flipped share with two and three classes; clean labels stay below 2%", function()
+      for _, set in ipairs{{"breast_cancer", 2}, {"wine", 3}, {"iris", 3}} do
+        local x, y = csv(set[1], "target")
+        local xs = scaled(x)
+        local clean = check(xs, y, {loss = SPARSE}):get("label_noise")[1]
+        assert(not clean or clean.evidence.estimated_share < 0.02, set[1] .. " clean")
+        for _, share in ipairs{0.05, 0.1, 0.2} do
+          local noisy = copy_flip(y, share, set[2], 5)
+          local flipped = noisy:ne(y):sum() / y:size(1)
+          local f = check(xs, noisy, {loss = SPARSE}):get("label_noise")[1]
+          assert(f and f.severity == "warning", ("%s, %g flipped: no warning"):format(set[1], share))
+          local est = f.evidence.estimated_share
+          assert(math.abs(est - flipped) <= math.max(0.02, flipped / 3),
+            ("%s: %.3f flipped, estimated %.3f"):format(set[1], flipped, est))
+        end
+      end
+    end)
   end)
 
   describe("label_encoding_mismatch", function()
@@ -361,6 +394,16 @@ describe("lurn.doctor.check_data", function()
       -- and its broken twins: raw pixels, 25% flipped labels
       assert_broken(check(x * 255, ytr:narrow(1, 1, 6000)), "unscaled_features")
       assert_broken(check(x, copy_flip(ytr:narrow(1, 1, 6000), 0.25, 10, 3)), "label_noise")
+      -- one class cut to 1 in 20 (an imbalanced set): its few samples do not narrow the
+      -- other classes' neighbourhoods, and the labels still pass
+      local keep, seen = {}, 0
+      for i = 1, 3000 do
+        if ytr:get(i) == 7 then seen = seen + 1 end
+        if ytr:get(i) ~= 7 or seen % 20 == 0 then keep[#keep + 1] = i end
+      end
+      local rows = lurn.tensor(keep)
+      local noise = check(x:index(1, rows), ytr:index(1, rows), {loss = SPARSE}):get("label_noise")[1]
+      assert(not noise or noise.severity == "info", noise and noise.message)
     end)
   end)
 

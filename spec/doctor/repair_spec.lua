@@ -112,7 +112,7 @@ describe("report:repair", function()
 
   it("does not impute labels, nor without the training inputs", function()
     local _, result = report_of({code = "missing_values", severity = "error",
-      evidence = {split = "the labels", labels = 2}}):repair(model(), {x = lurn.randn(10, 4)})
+      evidence = {split = "the labels", nonfinite_labels = 2}}):repair(model(), {x = lurn.randn(10, 4)})
     assert.same({"missing_values"}, codes(result.not_repaired))
     assert.truthy(result.not_repaired[1].why:find("drop", 1, true))
     assert.is_nil(result.transform)
@@ -257,6 +257,40 @@ describe("report:repair", function()
       -- neither: not repaired
       local _, r3 = report_of({code = "saturation", layer = "h1"}):repair(stack("tanh", "glorot_uniform"))
       assert.same({"saturation"}, codes(r3.not_repaired))
+      -- unscaled_features without the training x fits no scaler: not saturation's repair either
+      local _, r4 = report_of({code = "saturation", layer = "h1"}, {code = "unscaled_features"}):repair(
+        stack("tanh", "glorot_uniform"))
+      assert.same({"saturation", "unscaled_features"}, codes(r4.not_repaired))
+    end)
+
+    it("dead_relu beside unscaled_features: the scaler is the repair, relu stays", function()
+      -- raw wine through a relu layer: the units die of the inputs' scale, which the
+      -- scaler removes; nothing else of the model is touched
+      local df = lurn.data.read_csv("examples/data/wine.csv")
+      local cols = {}
+      for _, c in ipairs(df.columns) do if c ~= "target" then cols[#cols + 1] = c end end
+      local x = df:to_tensor{columns = cols}
+      local m = lurn.Sequential{L.Dense(16, {activation = "relu", input_shape = {13}, name = "h1"}),
+                                L.Dense(3, {activation = "softmax"})}
+      m:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy"}
+      local r = report_of({code = "unscaled_features"}, {code = "dead_relu", layer = "h1"})
+      local fixed, result = r:repair(m, {x = x})
+      assert.same({"dead_relu", "unscaled_features"}, codes(result.repaired))
+      assert.truthy(result.scaler)
+      assert.equal("relu", fixed:get_layer("h1").activation)
+      assert.same(m:get_config().layers[1].config, fixed:get_config().layers[1].config)
+      -- without x no scaler can be fitted: the activation is the repair again
+      local fixed2, result2 = r:repair(m)
+      assert.equal("leaky_relu", fixed2:get_layer("h1").activation)
+      assert.same({"unscaled_features"}, codes(result2.not_repaired))
+    end)
+
+    it("unscaled_features alone changes no layer", function()
+      local x = lurn.randn(50, 4) * 100 + 1000
+      local m = stack("relu", "he_normal")
+      local fixed, result = report_of({code = "unscaled_features"}):repair(m, {x = x})
+      assert.same({"unscaled_features"}, codes(result.repaired))
+      assert.same(m:get_config(), fixed:get_config())
     end)
 
     it("dead_relu: a negative constant bias goes back to zeros beside leaky_relu", function()

@@ -80,6 +80,25 @@ function cli.loss_watcher()
   return w
 end
 
+-- Whether the page can be written at `path`, tried before the script runs (a long training
+-- must not end in "cannot write"): an existing file opened for update, a new one created
+-- and removed. -> true, or nil and the reason.
+local function writable(path)
+  local existing = io.open(path, "rb")
+  if existing then
+    existing:close()
+    local f, err = io.open(path, "r+b")
+    if not f then return nil, err end
+    f:close()
+    return true
+  end
+  local f, err = io.open(path, "wb")
+  if not f then return nil, err end
+  f:close()
+  os.remove(path)
+  return true
+end
+
 -- A doctor part (check_data, Monitor) when it is there, else nil.
 local function part(name)
   local ok, fn = pcall(function() return require("lurn.doctor")[name] end)
@@ -231,6 +250,13 @@ function cli.main(progname, ...)
   if not script then
     io.stderr:write(("%s doctor: give the script to run\n%s\n"):format(progname, USAGE))
     return 1
+  end
+  if html then
+    local ok, err = writable(html)
+    if not ok then
+      io.stderr:write(("%s doctor: --html: cannot write the page: %s\n"):format(progname, tostring(err)))
+      return 1
+    end
   end
   -- arg as lua5.4 would set it for `lurn SCRIPT ARGS`: the script at 0, its arguments after
   local a = {[-i - 1] = progname}

@@ -34,9 +34,10 @@ local RARE_SHARE = 0.01      -- outliers: far-out values are rare, at most 1 in 
 local IMBALANCE_RATIO = 10   -- class_imbalance: largest / smallest class
 local OVERLAP_SHARE = 0.01   -- train_test_overlap: a warning from 1 point of the evaluated split
 local KNN_K = 10             -- label_noise: neighbours asked
-local KNN_WIDE = 50          -- label_noise: the wider neighbourhood that tells overlap from noise
+local KNN_WIDE = 50          -- label_noise: the wider neighbourhood that tells overlap from noise (at most)
 local KNN_QUERIES = 1000     -- label_noise: samples checked at most (a fixed, seed-free sample)
 local NOISE_SHARE = 0.02     -- label_noise: a warning from 2 points of the labels
+local NOISE_TEST = 20        -- label_noise: an own label above the background at 1 in 20 is overlap
 
 local SPARSE = {sparse_categorical_crossentropy = true}
 local CATEGORICAL = {categorical_crossentropy = true}
@@ -135,9 +136,9 @@ local function check_missing(report, nf, what, var)
     fix = ("%s = lurn.preprocessing.SimpleImputer{strategy = \"median\"}:fit_transform(%s)"):format(var, var)
   end
   report:add{code = "missing_values", severity = "error",
-    evidence = {split = what, nan = nf.nan, inf = nf.inf, rows = nf.rows, features = #cols, columns = ints(cols),
+    evidence = {split = what, nan = nf.nan, inf = nf.inf, rows = nf.rows, columns = ints(cols), column_count = #cols,
                 per_feature = per_feature(nf.per_col), per_feature_label = "missing (NaN or infinite) values"},
-    message = ("%s holds %d NaN and %d infinite value(s) in %d row(s), feature(s) %s: fit refuses them, and one "
+    message = ("%s holds %d NaN and %d infinite value(s) in %d row(s), column(s) %s: fit refuses them, and one "
       .. "of them makes the loss NaN"):format(what, nf.nan, nf.inf, nf.rows, list_text(cols)),
     fix = fix}
 end
@@ -184,17 +185,18 @@ local function check_constant(report, stats, categorical, d, others)
   for _, j in ipairs(cols) do if varying[j] then vary_list[#vary_list + 1] = j end end
   local all = #cols == d
   local severity = (all or #vary_list > 0) and "warning" or "info"
-  local msg = ("%d of %d feature(s) hold one value in every training sample (%s): they carry no information"):format(
+  local msg = ("%d of %d feature(s) hold one value in every training sample (column(s) %s): they carry no "
+    .. "information"):format(
     #cols, d, list_text(cols))
   if all then msg = msg .. "; every feature is constant, so nothing can be learned from x" end
   if #vary_list > 0 then
-    msg = msg .. ("; feature(s) %s vary in the validation or test data, where their untrained weights move the "
+    msg = msg .. ("; column(s) %s vary in the validation or test data, where their untrained weights move the "
       .. "predictions"):format(list_text(vary_list))
   end
   local std = {}
   for j = 1, d do std[j] = math.sqrt(stats.var[j]) end
   report:add{code = "constant_feature", severity = severity,
-    evidence = {constant = #cols, features = d, columns = ints(cols), varying_elsewhere = ints(vary_list),
+    evidence = {columns = ints(cols), column_count = #cols, feature_count = d, varying_elsewhere = ints(vary_list),
                 per_feature = per_feature(std), per_feature_label = "std"},
     message = msg,
     fix = keep_fix(cols, d)}
@@ -222,7 +224,7 @@ local function check_scale(report, stats, cols, d)
   end
   local reasons = {}
   if ratio > SCALE_RATIO then
-    reasons[#reasons + 1] = ("the largest feature's RMS is %.3g times the median feature's (features %s): they "
+    reasons[#reasons + 1] = ("the largest feature's RMS is %.3g times the median feature's (column(s) %s): they "
       .. "drown the others in every unit's sum"):format(ratio, list_text(big))
   end
   if overall > SCALE_HIGH then
@@ -236,7 +238,7 @@ local function check_scale(report, stats, cols, d)
   local smallest = sorted[1]
   report:add{code = "unscaled_features", severity = "warning",
     evidence = {rms = overall, largest_rms = largest, median_rms = median, smallest_rms = smallest,
-                ratio_largest_median = ratio, features = #cols, columns = ints(big),
+                ratio_largest_median = ratio, continuous_count = #cols, columns = ints(big), column_count = #big,
                 per_feature = per_feature(rms, cols), per_feature_label = "RMS"},
     message = table.concat(reasons, "; "),
     fix = "scaler = lurn.preprocessing.StandardScaler(); x = scaler:fit_transform(x); x_val = scaler:transform(x_val)"}
@@ -273,10 +275,10 @@ local function check_outliers(report, x, stats, cols)
   end
   if #flagged == 0 then return end
   report:add{code = "outliers", severity = "warning",
-    evidence = {features = #flagged, columns = ints(flagged), values = math.tointeger(rows) or rows,
+    evidence = {columns = ints(flagged), column_count = #flagged, values = math.tointeger(rows) or rows,
                 std_inflation = worst, fence_iqr = FAR_OUT, per_feature = per_feature(inflations, cols),
                 per_feature_label = "std / std clipped to the fences"},
-    message = ("%d feature(s) (%s) hold %d value(s) beyond Tukey's far-out fences (3 IQR past the quartiles) "
+    message = ("%d feature(s) (column(s) %s) hold %d value(s) beyond Tukey's far-out fences (3 IQR past the quartiles) "
       .. "that make the feature's std up to %.3g times what the rest gives: scaled by that std, the bulk of "
       .. "the values collapses near 0"):format(#flagged, list_text(flagged), rows, worst),
     fix = "x = x:maximum(q1 - 3 * iqr):minimum(q3 + 3 * iqr)  -- clip each feature to its fences (q1, q3, iqr: "
@@ -334,7 +336,8 @@ local function check_encoding(report, lab, kind, width, what)
     return
   end
   if not lab.finite then
-    report:add{code = "missing_values", severity = "error", evidence = {split = what, labels = lab.nonfinite},
+    report:add{code = "missing_values", severity = "error",
+      evidence = {split = what, nonfinite_labels = lab.nonfinite},
       message = ("%s hold %d NaN or infinite label(s): fit refuses them"):format(what, lab.nonfinite),
       fix = "keep = y:isnan():eq(0):reshape(y:size(1)); -- then x, y = the rows where keep is 1"}
     return
@@ -615,12 +618,47 @@ local function check_overlap(report, x, others)
   end
 end
 
--- label_noise: samples whose label none of their k nearest neighbours holds (a confident
--- contradiction), less those explained by class overlap: the sample's class is still
--- present in its wider neighbourhood (KNN_WIDE), as it is where two classes overlap.
+-- P(X >= s) for X ~ Binomial(k, p).
+local function binomial_tail(k, p, s)
+  if s <= 0 then return 1 end
+  if p <= 0 then return 0 end
+  local total, term = 0, (1 - p) ^ k  -- term: P(X = j), from j = 0
+  for j = 0, k do
+    if j >= s then total = total + term end
+    if j < k then term = term * (k - j) / (j + 1) * p / (1 - p) end
+  end
+  return math.min(total, 1)
+end
+
+-- label_noise: labels flipped at random (a share r, each to one of the K - 1 other classes)
+-- put a background share b = r / (K - 1) of every foreign class into every neighbourhood;
+-- class overlap puts a few classes, in quantity, where they meet. A sample is contradicted
+-- when another label is more common than its own among its KNN_K nearest neighbours, and a
+-- suspect when its own label is, in its class's wide neighbourhood (a third of the class,
+-- KNN_K..KNN_WIDE), no more common than the background gives a class (a binomial test of
+-- size 1 in NOISE_TEST, the edge count weighted); otherwise overlap explains it. Only
+-- flips to a class absent from the neighbourhood can be seen (reach: the mean share of
+-- such classes), so r = suspects / checked / reach. The background is read from the data:
+-- r is the largest fixed point of r -> that estimate under b = r / (K - 1), reached from
+-- above (the contradicted share bounds it); docs/doctor.md says more.
 local function check_label_noise(report, x, codes, scaled, stats, cols)
   local n = x:size(1)
-  if n < KNN_WIDE + 2 or #cols == 0 then return end
+  if n < KNN_K + 2 or #cols == 0 then return end
+  local lab = codes:totable()
+  local per_class, classes = {}, 0
+  for _, c in ipairs(lab) do
+    if not per_class[c] then classes = classes + 1 end
+    per_class[c] = (per_class[c] or 0) + 1
+  end
+  if classes < 2 then return end
+  -- each class's wide neighbourhood: half the class, within KNN_K..KNN_WIDE, so that the
+  -- class's own region can fill it (a flip to class c is judged by c's)
+  local width, widest = {}, KNN_K
+  for c, count in pairs(per_class) do
+    width[c] = math.min(n - 1, math.max(KNN_K, math.min(KNN_WIDE, count // 3)))
+    widest = math.max(widest, width[c])
+  end
+  widest = math.min(widest, n - 1)
   local sub = #cols == x:size(2) and x or x:index(2, core.tensor(cols))
   if not scaled then
     local mean, sd = {}, {}
@@ -637,38 +675,88 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
     for i = 1, m do picks[i] = math.floor((i - 1) * step) + 1 end
   end
   local queries = sub:index(1, core.tensor(picks))
-  local k_all = math.min(KNN_WIDE + 1, n)
-  local pos = core.kneighbors(sub, k_all, queries):totable()
-  local lab = codes:totable()
-  local suspects, explained, by_class = 0, 0, {}
+  local pos = core.kneighbors(sub, widest + 1, queries):totable()
+  -- each sample's count of every class c among its width[c] nearest; contradicted ones noted
+  local rows, contradicted = {}, 0
   for qi, i in ipairs(picks) do
-    local own, same_near, same_wide, seen = lab[i], 0, 0, 0
+    local own, near, counts, seen = lab[i], {}, {}, 0
     for _, p in ipairs(pos[qi]) do
       p = math.tointeger(p)
-      if p ~= i then
+      if p ~= i and seen < widest then
         seen = seen + 1
-        if lab[p] == own then
-          if seen <= KNN_K then same_near = same_near + 1 end
-          if seen <= KNN_WIDE then same_wide = same_wide + 1 end
-        end
+        local c = lab[p]
+        if seen <= KNN_K then near[c] = (near[c] or 0) + 1 end
+        if seen <= width[c] then counts[c] = (counts[c] or 0) + 1 end
       end
     end
-    if same_near == 0 then
-      -- overlap: the own class holds at least its chance share of the wide neighbourhood's
-      -- places beyond the first k (one in KNN_K)
-      if same_wide >= (KNN_WIDE - KNN_K) / KNN_K then explained = explained + 1
-      else suspects, by_class[own] = suspects + 1, (by_class[own] or 0) + 1 end
-    end
+    local top, major = 0, own
+    for c, count in pairs(near) do if count > top or (count == top and c == own) then top, major = count, c end end
+    rows[qi] = {own = own, counts = counts, major = major, contradicted = major ~= own}
+    if major ~= own then contradicted = contradicted + 1 end
   end
-  local share = suspects / m
+  if contradicted == 0 then return end
+  local share, suspects, background, reach = math.min(contradicted / m, (classes - 1) / classes), 0, 0, 1
+  local by_class = {}  -- the suspects' weights by their class
+  for _ = 1, 100 do
+    background = share / (classes - 1)
+    -- the test of a class's count among w places against the background, of size exactly
+    -- 1 in NOISE_TEST (the count at the edge counted in part, so that the estimate moves
+    -- smoothly with the background): -> the weight of a count as "no more than background"
+    local tests, within = {}, {}
+    for c, w in pairs(width) do
+      if not tests[w] then
+        local alpha, l = 1 / NOISE_TEST, 0
+        while binomial_tail(w, background, l + 1) >= alpha do l = l + 1 end
+        local above = binomial_tail(w, background, l + 1)
+        local at = binomial_tail(w, background, l) - above
+        tests[w] = {limit = l, edge = at > 0 and 1 - (alpha - above) / at or 1}
+      end
+      within[c] = tests[w]
+    end
+    local function weight(c, k)
+      local t = within[c]
+      if k < t.limit then return 1 end
+      return k == t.limit and t.edge or 0
+    end
+    -- suspects; and reach: the mean share of the foreign classes a flip could land on that
+    -- are absent (within the background) around a sample: a flip to a class present there
+    -- cannot be told from overlap
+    -- (every class absent, corrected for the few present around a sample: many classes cost
+    -- no more than few)
+    local all_absent = 0
+    for c in pairs(per_class) do all_absent = all_absent + weight(c, 0) end
+    local count, absent = 0, 0
+    by_class = {}
+    for _, row in ipairs(rows) do
+      if row.contradicted then
+        local w = weight(row.own, row.counts[row.own] or 0)
+        count, by_class[row.own] = count + w, (by_class[row.own] or 0) + w
+      end
+      local a = all_absent - weight(row.major, 0)
+      for c, k in pairs(row.counts) do
+        if c ~= row.major then a = a + weight(c, k) - weight(c, 0) end
+      end
+      absent = absent + a / (classes - 1)
+    end
+    suspects, reach = count, absent / m
+    local next_share = reach > 0 and math.min(count / m / reach, (classes - 1) / classes) or 0
+    if next_share >= share then break end
+    share = next_share
+  end
   if suspects == 0 then return end
   report:add{code = "label_noise", severity = share >= NOISE_SHARE and "warning" or "info",
-    evidence = {suspect_share = share, suspects = suspects, checked = m, explained_by_overlap = explained, k = KNN_K,
+    evidence = {estimated_share = share, suspects = suspects, checked = m, contradicted = contradicted,
+                explained_by_overlap = contradicted - suspects, background_share = background, reach = reach,
+                classes = classes, k = KNN_K, k_wide = widest,
                 per_class = per_class_values(select(2, class_counts(codes)), by_class),
                 per_class_label = "suspect labels"},
-    message = ("%.1f%% of %d samples checked carry a label that none of their %d nearest neighbours holds and "
-      .. "that is rare in their %d nearest (%d more contradicted ones sit where classes overlap): their labels "
-      .. "are likely wrong"):format(100 * share, m, KNN_K, KNN_WIDE, explained),
+    message = ("about %.1f%% of the labels look wrong: %.0f of %d samples checked carry a label that another "
+      .. "outnumbers among their %d nearest neighbours and that is no more common among their nearest (up to %d: "
+      .. "half the class) than "
+      .. "labels flipped at that rate put everywhere (%.2g%% of each foreign class), and such flips can be seen "
+      .. "for %.0f%% of them (the rest land on a class present nearby); %.0f more contradicted samples sit where "
+      .. "classes overlap"):format(100 * share, suspects, m, KNN_K, widest, 100 * background, 100 * reach,
+      contradicted - suspects),
     fix = "lurn.experiments.label_noise_check(build, x, y)  -- lists the suspects to relabel or drop"}
 end
 

@@ -60,7 +60,7 @@ local function check_args(model, x, y, opts)
   if opts.batch_size ~= nil then runs.count(WHO, "batch_size", opts.batch_size) end
   if opts.budget_seconds ~= nil then runs.positive(WHO, "budget_seconds", opts.budget_seconds) end
   if opts.seed ~= nil and math.type(opts.seed) ~= "integer" then
-    fail("%s: seed must be an integer, got %s", WHO, tostring(opts.seed))
+    fail("%s: seed must be an integer, got %s", WHO, runs.shown(opts.seed))
   end
 end
 

@@ -6,6 +6,8 @@
 -- findings are in monitor.report (a lurn.doctor report), refreshed as training goes.
 local class = require "lurn.class"
 local options = require "lurn.options"
+local at_user_line = require "lurn.at_user_line"
+local shown = require("lurn.experiments.runs").shown
 local callbacks = require "lurn.training.callbacks"
 local layer_stats = require "lurn.training.layer_stats"
 local Report = require "lurn.doctor.report"
@@ -25,7 +27,7 @@ function Monitor.new(opts)
   opts = opts or {}
   local every = opts.every == nil and 50 or opts.every
   if math.type(every) ~= "integer" or every < 1 then
-    error(("Monitor: every must be a positive integer (batches), got %s"):format(tostring(every)), 3)
+    error(("Monitor: every must be a positive integer (batches), got %s"):format(shown(every)), 3)
   end
   if opts.warn ~= nil and type(opts.warn) ~= "boolean" then
     error(("Monitor: warn must be a boolean, got %s"):format(type(opts.warn)), 3)
@@ -137,6 +139,8 @@ function Monitor:on_train_end()
   if self.model and self.model._core then self.model._core:record_stats(false) end
 end
 
-setmetatable(Monitor, {__index = Callback, __call = function(_, opts) return Monitor.new(opts) end})
+-- argument errors at the line that made the monitor, however it is called
+local new = at_user_line(Monitor.new)
+setmetatable(Monitor, {__index = Callback, __call = function(_, opts) return new(opts) end})
 
-return {Monitor = function(opts) return Monitor.new(opts) end, class = Monitor}
+return {Monitor = new, class = Monitor}

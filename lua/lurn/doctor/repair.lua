@@ -16,6 +16,7 @@ local initializers = require "lurn.initializers"
 local losses = require "lurn.losses"
 local options = require "lurn.options"
 local core = require "lurn.core"
+local at_user_line = require "lurn.at_user_line"
 
 local repair = {}
 
@@ -116,10 +117,10 @@ handlers.outliers = function(f, st)
 end
 
 -- Whether a missing_values finding is about labels (check_data: split "the labels",
--- evidence.labels; diagnose: data "y" or "validation y").
+-- evidence.nonfinite_labels; diagnose: data "y" or "validation y").
 local function about_labels(f)
   local e = f.evidence
-  return e.labels ~= nil or (type(e.split) == "string" and e.split:find("labels", 1, true) ~= nil)
+  return e.nonfinite_labels ~= nil or (type(e.split) == "string" and e.split:find("labels", 1, true) ~= nil)
     or e.data == "y" or e.data == "validation y"
 end
 
@@ -185,14 +186,16 @@ local function fit_input_steps(st)
     scaler:fit(x)
   end
   st.result.imputer, st.result.scaler, st.result.clip = imputer, scaler, clip
-  st.result.transform = function(t)
+  -- a function the user calls: its argument errors at the user's line
+  st.result.transform = at_user_line(function(t)
+    if not core.is_tensor(t) then error(("transform: x must be a tensor, got %s"):format(type(t)), 0) end
     local shape = t:shape()
     local rows = as_rows(t, imputer ~= nil)
     if imputer then rows = imputer:transform(rows) end
     if clip then rows = rows:maximum(clip.lo):minimum(clip.hi) end
     if scaler then rows = scaler:transform(rows) end
     return rows:reshape(table.unpack(shape))
-  end
+  end)
   local steps = {}
   if imputer then steps[#steps + 1] = "imputed" end
   if clip then steps[#steps + 1] = "clipped to the fences" end
@@ -224,16 +227,35 @@ local function negative_bias(init)
   return type(value) == "number" and value < 0 and value or nil
 end
 
+-- Whether the report being repaired holds `code` at warning or error.
+local function reported(st, code)
+  for _, f in ipairs(st.report:get(code)) do
+    if f.severity ~= "info" then return true end
+  end
+  return false
+end
+
+-- Whether the inputs get the scaler (unscaled_features reported, the training x given):
+-- what the probe measured on the raw inputs then changes with them.
+local function inputs_scaled(st)
+  return reported(st, "unscaled_features") and training_inputs(st) ~= nil
+end
+
 handlers.dead_relu = function(f, st)
   local names = named_layers(f)
   if #names == 0 then return false, "the finding names no layer" end
+  -- inputs far from unit scale kill rectifier units (their offsets push pre-activations
+  -- below zero, their huge first steps throw units there): with the inputs scaled by
+  -- unscaled_features' repair the units' cause is gone, and relu stays (a healthy relu
+  -- net on the same data, scaled, keeps its units)
+  local by_scale = inputs_scaled(st)
   local done, biases = {}, {}
   for _, name in ipairs(names) do
     local layer = st.by_name[name]
     if not layer then return false, ("no layer named '%s' in the model"):format(name) end
     local act = layer.config.activation
     if act ~= "relu" then return false, ("layer '%s' has activation %s, not relu"):format(name, tostring(act)) end
-    layer.config.activation = "leaky_relu"
+    if not by_scale then layer.config.activation = "leaky_relu" end
     done[#done + 1] = name
     -- the units' cause of death, when it is the bias they start with
     local value = negative_bias(layer.config.bias_initializer)
@@ -242,7 +264,10 @@ handlers.dead_relu = function(f, st)
       biases[#biases + 1] = ("%s (Constant %g)"):format(name, value)
     end
   end
-  local what = ("activation relu -> leaky_relu in %s"):format(table.concat(done, ", "))
+  local what = by_scale
+    and ("the inputs scaled (unscaled_features' StandardScaler, result.scaler): %s keep relu"):format(
+      table.concat(done, ", "))
+    or ("activation relu -> leaky_relu in %s"):format(table.concat(done, ", "))
   if #biases > 0 then what = what .. "; bias_initializer -> zeros in " .. table.concat(biases, ", ") end
   return true, what
 end
@@ -282,14 +307,6 @@ local function match_initializers(st, names)
   return changed, kept
 end
 
--- Whether the report being repaired holds `code` at warning or error.
-local function reported(st, code)
-  for _, f in ipairs(st.report:get(code)) do
-    if f.severity ~= "info" then return true end
-  end
-  return false
-end
-
 -- A gradient grown or shrunk through depth comes from the per-layer gain, which the kernels'
 -- scale sets: the named layers get the initializer of their activation.
 handlers.exploding_gradients = function(f, st)
@@ -327,7 +344,7 @@ handlers.saturation = function(f, st)
   if #changed > 0 then changes[1] = "kernel_initializer " .. table.concat(changed, ", ") end
   -- inputs far from unit scale saturate the first layer whatever its initializer: the
   -- scaler unscaled_features' repair fits is this finding's repair too
-  if reported(st, "unscaled_features") then
+  if inputs_scaled(st) then
     changes[#changes + 1] = "the inputs scaled (unscaled_features' StandardScaler, result.scaler)"
   end
   if #changes == 0 then

@@ -6,6 +6,8 @@
 -- documented in docs/doctor.md. Every check adds its findings with report:add(finding);
 -- report:has(code), tostring(report), report:write_html(path) and report:repair(...) read
 -- them. Internal layout: findings in the order added; sorted views made when asked.
+local at_user_line = require "lurn.at_user_line"
+
 local Report = {}
 Report.__index = Report
 
@@ -148,5 +150,9 @@ end
 -- applied (repair.lua). Both loaded when first called.
 function Report:write_html(path, opts) return require("lurn.doctor.report_html").write(self, path, opts) end
 function Report:repair(build_or_model, opts) return require("lurn.doctor.repair").repair(self, build_or_model, opts) end
+
+-- The methods a user calls report their argument errors at the user's line, however they
+-- are called (a tail call, a call from a builder inside repair).
+for _, name in ipairs{"has", "get", "write_html", "repair"} do Report[name] = at_user_line(Report[name]) end
 
 return Report

@@ -28,17 +28,26 @@ local function describe(v)
   return type(v)
 end
 
+-- A value as a message shows it: numbers, booleans and nil as they are, a string quoted
+-- and called one (epochs = "10" is not 10), anything else by its type.
+local function shown(v)
+  if type(v) == "string" then return ("the string %q"):format(v) end
+  if v == nil or type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  return describe(v)
+end
+runs.shown = shown
+
 --- A positive whole number, or an error naming the option.
 function runs.count(who, key, v)
   if math.type(v) ~= "integer" or v < 1 then
-    fail("%s: %s must be a positive integer, got %s", who, key, tostring(v))
+    fail("%s: %s must be a positive integer, got %s", who, key, shown(v))
   end
   return v
 end
 
 --- A finite number > 0, or an error naming the option.
 function runs.positive(who, key, v)
-  if not finite(v) or v <= 0 then fail("%s: %s must be a finite number > 0, got %s", who, key, tostring(v)) end
+  if not finite(v) or v <= 0 then fail("%s: %s must be a finite number > 0, got %s", who, key, shown(v)) end
   return v
 end
 

@@ -232,9 +232,9 @@ return function(kit)
     {name = "breast_cancer_noisy", code = "label_noise", epochs = 8, build = on("breast_cancer", flipped(0.05, 2), ELU_24)},
     {name = "fashion_noisy", code = "label_noise", data_only = true, epochs = 5,
      build = from(fashion(2000), flipped(0.2, 10, pixels), DEEP, {batch_size = 32})},
-    -- a fifth of wine's training labels wrong, spread over its two other classes: missed
-    -- (docs/doctor.md, label_noise, "Limits"): each wrong label's class holds a tenth of
-    -- every neighbourhood, which the check reads as class overlap
+    -- a fifth of wine's training labels wrong, spread over its two other classes: each
+    -- wrong label's class holds a tenth of every neighbourhood (the background the check
+    -- reads from the data; a fixed chance share read it as class overlap)
     {name = "wine_noisy", code = "label_noise", data_only = true, build = on("wine", flipped(0.2, 3))},
 
     -- label_encoding_mismatch
