@@ -78,9 +78,14 @@ describe("the lessons as doctor cases", function()
     local l = {name = "broken_doctor", title = "t", run = function() return {tables = {}} end, doctor = function()
       return {{name = "fails", expect = "lr_too_high", build = function() error("no data") end},
               {name = "data only", fixed = true, data_only = true, build = function()
-                local labels = {}
-                for i = 1, 40 do labels[i] = i % 2 end
-                return nil, lurn.randn(40, 3), lurn.tensor(labels)
+                -- two classes apart along the first feature: labels unrelated to x would
+                -- rightly be reported as label noise
+                local x, labels = lurn.randn(40, 3), {}
+                for i = 1, 40 do
+                  labels[i] = i % 2
+                  x:set(i, 1, x:get(i, 1) + (labels[i] == 1 and 4 or -4))
+                end
+                return nil, x, lurn.tensor(labels)
               end}}
     end}
     local s = lesson.run(l, {mode = "tiny", out = out, seed = 1})

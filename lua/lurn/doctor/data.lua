@@ -744,19 +744,26 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
     share = next_share
   end
   if suspects == 0 then return end
-  report:add{code = "label_noise", severity = share >= NOISE_SHARE and "warning" or "info",
+  -- with clean labels a contradicted sample sits where classes overlap, and passes the test
+  -- (its own class no more common than the background) with probability at most its size:
+  -- the suspects are then at most Binomial(contradicted, 1 / NOISE_TEST). Fewer than that
+  -- makes likely (a few samples: one suspect among 4 contradicted) is no evidence of noise.
+  local chance = binomial_tail(contradicted, 1 / NOISE_TEST, math.ceil(suspects - 1e-9))
+  local significant = chance < 1 / NOISE_TEST
+  report:add{code = "label_noise", severity = share >= NOISE_SHARE and significant and "warning" or "info",
     evidence = {estimated_share = share, suspects = suspects, checked = m, contradicted = contradicted,
                 explained_by_overlap = contradicted - suspects, background_share = background, reach = reach,
-                classes = classes, k = KNN_K, k_wide = widest,
+                classes = classes, k = KNN_K, k_wide = widest, chance = chance,
                 per_class = per_class_values(select(2, class_counts(codes)), by_class),
                 per_class_label = "suspect labels"},
     message = ("about %.1f%% of the labels look wrong: %.0f of %d samples checked carry a label that another "
       .. "outnumbers among their %d nearest neighbours and that is no more common among their nearest (up to %d: "
-      .. "half the class) than "
+      .. "a third of the class) than "
       .. "labels flipped at that rate put everywhere (%.2g%% of each foreign class), and such flips can be seen "
       .. "for %.0f%% of them (the rest land on a class present nearby); %.0f more contradicted samples sit where "
       .. "classes overlap"):format(100 * share, suspects, m, KNN_K, widest, 100 * background, 100 * reach,
-      contradicted - suspects),
+      contradicted - suspects) .. (significant and "" or ("; with clean labels as many suspects come by chance "
+      .. "%.0f%% of the time, so this is no evidence yet"):format(100 * chance)),
     fix = "lurn.experiments.label_noise_check(build, x, y)  -- lists the suspects to relabel or drop"}
 end
 
