@@ -234,7 +234,7 @@ local function second_half(points)
 end
 
 -- Whether the user's rate left the training loss above the constant-prediction loss
--- (`floor`) by more than the noise, while a tenth of it did better: a model with an output
+-- (`floor`) by more than the noise, while a lower one (rates[2]) did better: a model with an output
 -- bias reaches the floor by learning the biases alone, so a loss held above it is the steps
 -- throwing the weights past the minimum, whatever the loss started at. The user's loss is
 -- the larger of its value after the short runs' steps and its level over the second half of
@@ -254,7 +254,7 @@ local function lr_findings(report, base, rates, loss0, losses)
   local tol = RATE_NOISE * loss0
   local d1 = finite(l1) and loss0 - l1 or -math.huge
   local d_low = finite(l_low) and loss0 - l_low or nil
-  local evidence = {learning_rate = lr, initial_loss = loss0, loss = l1, loss_at_tenth = l_low,
+  local evidence = {learning_rate = lr, initial_loss = loss0, loss = l1, lower_rate = low, loss_at_lower_rate = l_low,
                     loss_at_10x = losses[3], steps = base.short_steps}
   local half = base.half
   local worst = above_floor(base.floor, l1, half, l_low)
@@ -264,20 +264,20 @@ local function lr_findings(report, base, rates, loss0, losses)
     evidence.suggested_lr = low  -- what report:repair sets
     report:add{code = "lr_too_high", severity = "error", evidence = evidence,
                message = ("at learning_rate %g the training loss is %.4g after %d steps%s, above %.4g, the loss of "
-                 .. "predicting the labels' frequencies without looking at x, while a tenth of the rate brought it "
+                 .. "predicting the labels' frequencies without looking at x, while learning_rate %g brought it "
                  .. "to %.4g: the steps overshoot"):format(lr, l1, base.short_steps,
                  half and (" (%.4g on average over steps %d to %d)"):format(half.level, half.from, half.to) or "",
-                 base.floor, l_low),
+                 base.floor, low, l_low),
                fix = ("learning_rate = %g (lurn.experiments.lr_range_test suggests one)"):format(low)}
     return
   end
   if (not finite(l1) or d1 < -tol or (d_low and d_low > d1 + tol)) and d_low and d_low > 0 then
     local diverged = not finite(l1) or d1 < -tol
     report:add{code = "lr_too_high", severity = diverged and "error" or "warning", evidence = evidence,
-               message = (diverged and "at learning_rate %g the loss went from %.4g to %.4g in %d steps, while a tenth "
-                 .. "of the rate brought it to %.4g: the steps overshoot" or "at learning_rate %g the loss went from %.4g "
-                 .. "to %.4g in %d steps, but a tenth of the rate brought it lower, to %.4g: the steps oscillate"):format(
-                 lr, loss0, l1, base.short_steps, l_low),
+               message = (diverged and "at learning_rate %g the loss went from %.4g to %.4g in %d steps, while "
+                 .. "learning_rate %g brought it to %.4g: the steps overshoot" or "at learning_rate %g the loss went from "
+                 .. "%.4g to %.4g in %d steps, but learning_rate %g brought it lower, to %.4g: the steps oscillate"):format(
+                 lr, loss0, l1, base.short_steps, low, l_low),
                fix = ("learning_rate = %g (lurn.experiments.lr_range_test suggests one)"):format(low)}
     evidence.suggested_lr = low  -- what report:repair sets
     return
@@ -390,6 +390,7 @@ local function diagnose(model, x, y, opts)
   local out_name = start_rows[#start_rows] and start_rows[#start_rows].name
   training.activations(report, start_rows, out_name, "at initialization")
   training.depth(report, start_rows, "at initialization")
+  local exploding_at_start = report:has("exploding_gradients")
 
   -- 1. the user's rate for the probe's epochs (or its share of the budget), with statistics
   -- and validation checkpoints, and its training loss after the first `short` steps
@@ -398,7 +399,10 @@ local function diagnose(model, x, y, opts)
                                                        class_weight = opts.class_weight,
                                                        mark = short, deadline = started + 0.6 * budget})
   local nan_step = rest.nan_step
-  local marked = rest.mark_loss and short or rest.steps
+  -- a loss that became non-finite stays so: the user's rate is compared over `short` steps
+  -- however early that happened; unless the gradients were exploding at initialization:
+  -- then the weights, not the rate, make the first steps huge (exploding_gradients' fix)
+  local marked = (rest.mark_loss or (nan_step and not exploding_at_start)) and short or rest.steps
   probe.short_steps = marked
   local base = {short_steps = marked}
   -- the loss of predicting the labels' frequencies: the level a model that learned nothing from x reaches
@@ -406,7 +410,8 @@ local function diagnose(model, x, y, opts)
   local half = not nan_step and second_half(rest.points) or nil
   base.floor, base.half = floor, half
   local losses, rates = {rest.mark_loss or (nan_step and 0 / 0) or rest.points[#rest.points].train}, {lr}
-  -- 2. a tenth of the rate, and ten times it (again while that made no progress), for as many steps
+  -- 2. a tenth of the rate (lower again while that diverged too), and ten times it (again while
+  -- that made no progress), for as many steps
   if not scheduled and marked >= 10 then
     local function try(i, rate)
       random.manual_seed(seed + i)
@@ -417,6 +422,13 @@ local function diagnose(model, x, y, opts)
     end
     try(2, lr / 10)
     local tol = RATE_NOISE * loss0
+    -- the tenth diverged too (non-finite, or the loss went up): a decade lower again, up to
+    -- a thousandth, so that the rate the finding suggests is one that trains
+    for k = 2, 3 do
+      local l = losses[2]
+      if (finite(l) and l <= loss0 + tol) or core.clock() > deadline - 0.2 * budget then break end
+      try(2, lr / 10 ^ k)
+    end
     for k = 1, 3 do
       try(2 + k, lr * 10 ^ k)
       local l = losses[2 + k]
@@ -426,13 +438,23 @@ local function diagnose(model, x, y, opts)
     lr_findings(report, base, rates, loss0, losses)
     -- a rate off by more than a decade: the range test's suggestion (steepest descent of
     -- the smoothed loss, lurn.experiments.lr_range_test) on a copy, when the budget allows
+    -- The suggestion is taken within the decades the short runs placed the rate in: from a
+    -- tenth of the lower rate that trained up to the user's (too high), or from the user's
+    -- up to ten times the higher rate that trained (too low); outside them the runs measured
+    -- the loss already (a rate ten times below one that trains is in the regime where
+    -- progress shrinks with the rate, lr_too_low's own reading; rates above the user's
+    -- diverge), and the rate that trained in the short runs stands.
     local f = report:get("lr_too_high")[1] or report:get("lr_too_low")[1]
     if f and core.clock() < deadline - 0.3 * budget then
+      local trained = f.evidence.suggested_lr
+      local min_lr, max_lr = trained / 1000, lr
+      if f.code == "lr_too_low" then min_lr, max_lr = lr, trained * 1000 end
       local ok, test = pcall(require("lurn.experiments").lr_range_test, function()
         return copy(make, user_weights, lr)
       end, train.x, train.y, {steps = math.min(200, math.max(50, marked)), batch_size = batch_size, seed = seed})
-      if ok and test.suggested_lr then
-        f.evidence.suggested_lr, f.evidence.range_test_lr = test.suggested_lr, test.suggested_lr
+      if ok and test.suggested_lr then f.evidence.range_test_lr = test.suggested_lr end
+      if ok and test.suggested_lr and test.suggested_lr >= min_lr and test.suggested_lr <= max_lr then
+        f.evidence.suggested_lr = test.suggested_lr
         f.fix = ("learning_rate = %.3g (the range test's steepest descent of the loss)"):format(test.suggested_lr)
       end
     end
