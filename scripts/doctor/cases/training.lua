@@ -72,9 +72,9 @@ return function(kit)
 
     -- nan_loss: plain SGD at rates where a step throws the logits to infinity
     {name = "wine_sgd_nan", code = "nan_loss",
-     build = on("wine", kit.scaled, {activation = "tanh", init = "glorot_uniform", optimizer = sgd(1000)})},
+     build = on("wine", kit.scaled, {units = 32, optimizer = sgd(200)})},
     {name = "wine_sgd_nan_lowered", healthy = true, twin_of = "wine_sgd_nan",
-     build = on("wine", kit.scaled, {activation = "tanh", init = "glorot_uniform", optimizer = sgd(0.1)})},
+     build = on("wine", kit.scaled, {units = 32, optimizer = sgd(0.1)})},
     {name = "breast_cancer_sgd_nan", code = "nan_loss", epochs = 8,
      build = on("breast_cancer", kit.scaled, {hidden = stack({64, 64}, "relu"), optimizer = sgd(50)})},
     {name = "breast_cancer_sgd_nan_lowered", healthy = true, twin_of = "breast_cancer_sgd_nan", epochs = 8,
@@ -82,9 +82,9 @@ return function(kit)
 
     -- overfitting: wide relu stacks on few rows, trained long
     {name = "fashion_wide_few_rows", code = "overfitting",
-     build = from(fashion(300), pixels, {hidden = stack({256, 256}, "relu"), lr = 0.001})},
+     build = from(fashion(2000), pixels, {hidden = stack({256, 256}, "relu"), lr = 0.001})},
     {name = "fashion_wide_dropout", healthy = true, twin_of = "fashion_wide_few_rows",
-     build = from(fashion(300), pixels, {hidden = dropped({256, 256}, 0.5), lr = 0.001})},
+     build = from(fashion(2000), pixels, {hidden = dropped({256, 256}, 0.5), lr = 0.001})},
     {name = "breast_cancer_wide_long", code = "overfitting",
      build = on("breast_cancer", kit.scaled, {hidden = stack({128, 128}, "relu"), lr = 0.01})},
     {name = "breast_cancer_wide_dropout", healthy = true, twin_of = "breast_cancer_wide_long",
@@ -92,9 +92,9 @@ return function(kit)
 
     -- underfitting: an L2 penalty so strong that the weights stay near zero
     {name = "penguins_l2_too_strong", code = "underfitting",
-     build = from(penguins, imputed, {hidden = penalized({16}, 1.0)})},
+     build = from(penguins, imputed, {hidden = penalized({16}, 10.0), optimizer = sgd(0.01)})},
     {name = "penguins_l2_weak", healthy = true, twin_of = "penguins_l2_too_strong",
-     build = from(penguins, imputed, {hidden = penalized({16}, 1e-4)})},
+     build = from(penguins, imputed, {hidden = penalized({16}, 1e-4), optimizer = sgd(0.01)})},
     {name = "fashion_l2_too_strong", code = "underfitting", epochs = 5,
      build = from(fashion(2000), pixels, {hidden = penalized({64, 64}, 1.0), optimizer = sgd(0.1)})},
     {name = "fashion_l2_weak", healthy = true, twin_of = "fashion_l2_too_strong", epochs = 5,
