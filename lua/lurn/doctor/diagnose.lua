@@ -312,13 +312,17 @@ end
 
 -- underfitting: the training loss held, over the second half of the probe, at UNDERFIT_SHARE
 -- or more of the constant-prediction loss `floor`, and had levelled off there: the line
--- through the second half's checkpoints falls by no more than RATE_NOISE of the floor. A
--- loss still falling has not shown where it ends: the probe was too short to tell.
+-- through the second half's checkpoints falls by no more than RATE_NOISE of the floor, over
+-- an epoch or SHORT_STEPS at least. A loss still falling has not shown where it ends: the
+-- probe was too short to tell.
 local function underfitting(report, model, points, floor, half, steps_per_epoch)
   local last = points[#points]
   if not (floor and floor > 0 and half and last and finite(last.train)) then return end
   if report:has("lr_too_low") or report:has("lr_too_high") then return end
   if half.level < UNDERFIT_SHARE * floor or half.drop > RATE_NOISE * floor then return end
+  -- flat over enough steps for the loss to move: an epoch (every sample seen), or the
+  -- short runs' SHORT_STEPS, by which the rate findings judge movement, if fewer
+  if half.to - half.from < math.min(steps_per_epoch, SHORT_STEPS) then return end
   local regularized = regularized_layers(model)
   local evidence = {train_loss = last.train, level = half.level, constant_prediction_loss = floor,
                     share = half.level / floor, drop = half.drop, second_half = {half.from, half.to},
