@@ -271,8 +271,13 @@ local function lr_findings(report, base, rates, loss0, losses)
                fix = ("learning_rate = %g (lurn.experiments.lr_range_test suggests one)"):format(low)}
     return
   end
-  if (not finite(l1) or d1 < -tol or (d_low and d_low > d1 + tol)) and d_low and d_low > 0 then
+  -- oscillating: the lower rate ended below the user's loss at the same step, or below its
+  -- level over the probe's second half (its mean, after at least as many steps: a single
+  -- point of a bouncing curve can fall low by chance)
+  local d_level = (half and finite(half.level)) and loss0 - half.level or d1
+  if (not finite(l1) or d1 < -tol or (d_low and d_low > math.min(d1, d_level) + tol)) and d_low and d_low > 0 then
     local diverged = not finite(l1) or d1 < -tol
+    if not diverged and d_low <= d1 + tol then evidence.level_second_half = half.level end
     report:add{code = "lr_too_high", severity = diverged and "error" or "warning", evidence = evidence,
                message = (diverged and "at learning_rate %g the loss went from %.4g to %.4g in %d steps, while "
                  .. "learning_rate %g brought it to %.4g: the steps overshoot" or "at learning_rate %g the loss went from "
