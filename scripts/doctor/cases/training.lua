@@ -70,17 +70,20 @@ return function(kit)
     {name = "fashion_adam_lr_raised", healthy = true, twin_of = "fashion_adam_lr_too_low", epochs = 5,
      build = from(fashion(2000), pixels, {units = 128, optimizer = adam(1e-3)})},
 
-    -- nan_loss: plain SGD at rates where a step throws the logits to infinity
+    -- nan_loss: plain SGD at rates where a step throws the weights and logits to infinity;
+    -- the twins train at a rate below the one lr_too_high suggests
     {name = "wine_sgd_nan", code = "nan_loss",
      build = on("wine", kit.scaled, {units = 32, optimizer = sgd(200)})},
     {name = "wine_sgd_nan_lowered", healthy = true, twin_of = "wine_sgd_nan",
      build = on("wine", kit.scaled, {units = 32, optimizer = sgd(0.1)})},
     {name = "breast_cancer_sgd_nan", code = "nan_loss", epochs = 8,
-     build = on("breast_cancer", kit.scaled, {hidden = stack({64, 64}, "relu"), optimizer = sgd(50)})},
+     build = on("breast_cancer", kit.scaled, {hidden = stack({64, 64}, "relu"), optimizer = sgd(500)})},
     {name = "breast_cancer_sgd_nan_lowered", healthy = true, twin_of = "breast_cancer_sgd_nan", epochs = 8,
      build = on("breast_cancer", kit.scaled, {hidden = stack({64, 64}, "relu"), optimizer = sgd(0.01)})},
 
-    -- overfitting: wide relu stacks on few rows, trained long
+    -- overfitting: wide relu stacks on few rows, trained long (40 epochs). The twins drop
+    -- units (Dropout, the finding's fix); on breast cancer at Adam's 0.01, Dropout(0.5) still
+    -- lets the validation loss turn up on two of four splits tried (seeds 3 and 11), 0.7 on one
     {name = "fashion_wide_few_rows", code = "overfitting",
      build = from(fashion(2000), pixels, {hidden = stack({256, 256}, "relu"), lr = 0.001})},
     {name = "fashion_wide_dropout", healthy = true, twin_of = "fashion_wide_few_rows",
@@ -88,7 +91,7 @@ return function(kit)
     {name = "breast_cancer_wide_long", code = "overfitting",
      build = on("breast_cancer", kit.scaled, {hidden = stack({128, 128}, "relu"), lr = 0.01})},
     {name = "breast_cancer_wide_dropout", healthy = true, twin_of = "breast_cancer_wide_long",
-     build = on("breast_cancer", kit.scaled, {hidden = dropped({128, 128}, 0.5), lr = 0.01})},
+     build = on("breast_cancer", kit.scaled, {hidden = dropped({128, 128}, 0.7), lr = 0.01})},
 
     -- underfitting: an L2 penalty so strong that the weights stay near zero
     {name = "penguins_l2_too_strong", code = "underfitting",
