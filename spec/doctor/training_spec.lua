@@ -106,6 +106,22 @@ describe("lurn.doctor.diagnose", function()
       local repaired = r:repair(m, {x = x, y = y})
       assert.is_true(repaired.optimizer.learning_rate < 5)
     end)
+    it("a loss that overflows within the first steps still gets a rate that trains", function()
+      -- SGD at 500 on breast cancer: NaN within a few steps, before the short runs' 10; a
+      -- tenth (50) overflows too, so the rate goes down a decade at a time
+      local x, y = shipped("breast_cancer")
+      x = lurn.preprocessing.StandardScaler():fit_transform(x)
+      lurn.manual_seed(7)
+      local m = mlp(30, 2, {hidden = 64, depth = 2, init = "he_normal", lr = 500})
+      local r = lurn.doctor.diagnose(m, x, y, {epochs = 8, batch_size = 16})
+      local high, nan = r:get("lr_too_high")[1], r:get("nan_loss")[1]
+      assert.is_truthy(high and nan)
+      local ev = high.evidence
+      assert.is_true(ev.lower_rate < 50 and ev.loss_at_lower_rate < ev.initial_loss)
+      -- the suggestion stays within three decades below the rate that trained, below the user's
+      assert.is_true(ev.suggested_lr >= ev.lower_rate / 1000 and ev.suggested_lr < 500)
+      assert.equal(ev.suggested_lr, nan.evidence.suggested_lr)
+    end)
     it("nan_loss and lr_too_high suggest one rate", function()
       local x, y = line_data(400)
       local r = lurn.doctor.diagnose(mlp(2, 2, {lr = 50}), x, y, QUICK)
