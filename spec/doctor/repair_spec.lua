@@ -182,12 +182,28 @@ describe("report:repair", function()
   end)
 
   it("lists what it cannot repair and ignores notes", function()
-    local r = report_of({code = "overfitting"}, {code = "label_noise"},
+    local r = report_of({code = "underfitting"}, {code = "label_noise"},
       {code = "class_imbalance", severity = "info", evidence = {class_counts = {5, 5}}})
     local _, result = r:repair(model())
     assert.same({}, result.repaired)
-    assert.same({"label_noise", "overfitting"}, codes(result.not_repaired))
+    assert.same({"label_noise", "underfitting"}, codes(result.not_repaired))
     for _, e in ipairs(result.not_repaired) do assert.is_string(e.why) end
+  end)
+
+  it("stops an overfitting fit early and weakens the penalty of an underfitting model's regularized layers", function()
+    local _, result = report_of({code = "overfitting"}):repair(model())
+    assert.same({"overfitting"}, codes(result.repaired))
+    local es = result.fit_opts.callbacks[1]
+    assert.equal("val_loss", es.monitor)
+    assert.is_true(es.restore_best_weights)
+    lurn.manual_seed(1)
+    local m = lurn.Sequential{L.Dense(8, {input_shape = {4}, activation = "relu", name = "penalized",
+                                          kernel_regularizer = lurn.regularizers.l2(1.0)}),
+                              L.Dense(3, {activation = "softmax"})}
+    m:compile{optimizer = "sgd", loss = "sparse_categorical_crossentropy"}
+    local fixed, res = report_of({code = "underfitting", evidence = {regularized_layers = {"penalized"}}}):repair(m)
+    assert.same({"underfitting"}, codes(res.repaired))
+    assert.near(1e-4, fixed:get_config().layers[1].config.kernel_regularizer.config.l2, 1e-12)
   end)
 
   describe("gradient and activation findings", function()

@@ -85,6 +85,53 @@ describe("lurn.doctor.diagnose", function()
     end)
   end)
 
+  -- a shipped data set: x (features), y (the target column)
+  local function shipped(name)
+    local df = lurn.data.read_csv((os.getenv("LURN_SOURCE_DIR") or ".") .. "/examples/data/" .. name .. ".csv")
+    local cols = {}
+    for _, c in ipairs(df.columns) do if c ~= "target" then cols[#cols + 1] = c end end
+    return df:to_tensor{columns = cols}, df:column("target")
+  end
+
+  describe("lr_too_high from a loss above the constant prediction's", function()
+    it("SGD at 5 on raw wine ends above the loss of predicting the frequencies: the rate, and repair lowers it", function()
+      local x, y = shipped("wine")
+      lurn.manual_seed(7)
+      local m = mlp(13, 3, {lr = 5, init = "he_normal"})
+      local r = lurn.doctor.diagnose(m, x, y, {epochs = 10, batch_size = 16})
+      assert.is_true(r:has("lr_too_high"))
+      assert.is_false(r:has("underfitting"))
+      local ev = r:get("lr_too_high")[1].evidence
+      assert.is_true(math.max(ev.loss, ev.level_second_half) > ev.constant_prediction_loss)
+      local repaired = r:repair(m, {x = x, y = y})
+      assert.is_true(repaired.optimizer.learning_rate < 5)
+    end)
+    it("a loss that overflows within the first steps still gets a rate that trains", function()
+      -- SGD at 500 on breast cancer: NaN within a few steps, before the short runs' 10; a
+      -- tenth (50) overflows too, so the rate goes down a decade at a time
+      local x, y = shipped("breast_cancer")
+      x = lurn.preprocessing.StandardScaler():fit_transform(x)
+      lurn.manual_seed(7)
+      local m = mlp(30, 2, {hidden = 64, depth = 2, init = "he_normal", lr = 500})
+      local r = lurn.doctor.diagnose(m, x, y, {epochs = 8, batch_size = 16})
+      local high, nan = r:get("lr_too_high")[1], r:get("nan_loss")[1]
+      assert.is_truthy(high and nan)
+      local ev = high.evidence
+      assert.is_true(ev.lower_rate < 50 and ev.loss_at_lower_rate < ev.initial_loss)
+      -- the suggestion stays within three decades below the rate that trained, below the user's
+      assert.is_true(ev.suggested_lr >= ev.lower_rate / 1000 and ev.suggested_lr < 500)
+      assert.equal(ev.suggested_lr, nan.evidence.suggested_lr)
+    end)
+    it("nan_loss and lr_too_high suggest one rate", function()
+      local x, y = line_data(400)
+      local r = lurn.doctor.diagnose(mlp(2, 2, {lr = 50}), x, y, QUICK)
+      local high, nan = r:get("lr_too_high")[1], r:get("nan_loss")[1]
+      assert.is_truthy(high and nan)
+      assert.equal(high.evidence.suggested_lr, nan.evidence.suggested_lr)
+      assert.matches(("%.3g"):format(high.evidence.suggested_lr), nan.fix, 1, true)
+    end)
+  end)
+
   describe("lr_too_low", function()
     it("SGD at 1e-5", function()
       local x, y = line_data(400)
@@ -208,6 +255,34 @@ describe("lurn.doctor.diagnose", function()
       -- the fixed twin: a hidden relu layer
       local fixed = mlp(2, 2, {hidden = 32, optimizer = lurn.optimizers.Adam{learning_rate = 0.01}})
       assert.same({}, serious(lurn.doctor.diagnose(fixed, x, y, {epochs = 20, batch_size = 16})))
+    end)
+    it("a loss near the constant prediction's but still falling is not underfitting: the probe was short", function()
+      -- breast cancer with one malignant tumour in ten: the constant loss is low (0.3), and
+      -- Adam at 1e-3 is still on its way down to it and below after 10 epochs
+      local x, y = shipped("breast_cancer")
+      local keep, seen = {}, 0
+      for i = 1, y:size(1) do
+        if y:get(i) ~= 0 then keep[#keep + 1] = i else
+          seen = seen + 1
+          if seen % 10 == 0 then keep[#keep + 1] = i end
+        end
+      end
+      local t = lurn.tensor(keep)
+      x = lurn.preprocessing.StandardScaler():fit_transform(x:index(1, t):contiguous())
+      y = y:index(1, t):contiguous()
+      lurn.manual_seed(7)
+      local m = mlp(30, 2, {optimizer = lurn.optimizers.Adam{learning_rate = 0.001}})
+      local r = lurn.doctor.diagnose(m, x, y, {epochs = 10, batch_size = 32})
+      assert.is_false(r:has("underfitting"))
+      -- the linear model on XOR levels off: what the evidence says was measured
+      lurn.manual_seed(6)
+      local xx = lurn.randn{400, 2}
+      local xy = (xx:select(2, 1) * xx:select(2, 2)):gt(0)
+      local lin = lurn.Sequential{L.Dense(2, {input_shape = {2}, activation = "softmax"})}
+      lin:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "sparse_categorical_crossentropy"}
+      local ev = lurn.doctor.diagnose(lin, xx, xy, QUICK):get("underfitting")[1].evidence
+      assert.is_true(ev.drop <= 0.05 * ev.constant_prediction_loss)
+      assert.is_true(ev.share >= 0.9 and ev.second_half[2] > ev.second_half[1])
     end)
   end)
 

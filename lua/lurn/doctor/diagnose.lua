@@ -23,6 +23,7 @@ local finite = training.finite
 local EVAL_ROWS = 1024     -- rows the probe's losses and statistics are measured on
 local SHORT_STEPS = 200    -- steps of the three runs that place the learning rate
 local RATE_NOISE = 0.05    -- share of the initial loss two short runs must differ by to count
+local UNDERFIT_SHARE = 0.9 -- training loss at 90% of the constant-prediction loss: under a tenth learned
 
 local function fail(fmt, ...) error(fmt:format(...), 0) end
 
@@ -212,21 +213,77 @@ local function run(model, train, eval_train, eval_val, o)
   return out
 end
 
+-- The training loss over the second half of a run's checkpoints (the last half of its
+-- steps): its mean (the level the run holds, SGD's bouncing averaged out) and the drop of
+-- the least-squares line through it from the half's first step to its last (how much the
+-- loss was still falling) -> {level =, drop =, from =, to =, count =} or nil.
+local function second_half(points)
+  local last = points[#points]
+  if not last then return nil end
+  local xs, ys = {}, {}
+  for _, p in ipairs(points) do
+    if p.step >= last.step / 2 and finite(p.train) then xs[#xs + 1], ys[#ys + 1] = p.step, p.train end
+  end
+  local n = #xs
+  if n < 2 then return nil end
+  local mx, my = 0, 0
+  for i = 1, n do mx, my = mx + xs[i] / n, my + ys[i] / n end
+  local sxy, sxx = 0, 0
+  for i = 1, n do sxy, sxx = sxy + (xs[i] - mx) * (ys[i] - my), sxx + (xs[i] - mx) ^ 2 end
+  local slope = sxx > 0 and sxy / sxx or 0
+  return {level = my, drop = -slope * (xs[n] - xs[1]), from = xs[1], to = xs[n], count = n}
+end
+
+-- Whether the user's rate left the training loss above the constant-prediction loss
+-- (`floor`) by more than the noise, while a lower one (rates[2]) did better: a model with an output
+-- bias reaches the floor by learning the biases alone, so a loss held above it is the steps
+-- throwing the weights past the minimum, whatever the loss started at. The user's loss is
+-- the larger of its value after the short runs' steps and its level over the second half of
+-- the probe (after at least as many steps as the tenth had: the comparison favours the
+-- user's rate). -> that loss, or nil.
+local function above_floor(floor, l1, half, l_low)
+  if not (floor and floor > 0 and finite(l1) and finite(l_low)) then return nil end
+  local worst = half and math.max(l1, half.level) or l1
+  local tol = RATE_NOISE * floor
+  if worst > floor + tol and l_low < worst - tol then return worst end
+  return nil
+end
+
 local function lr_findings(report, base, rates, loss0, losses)
   local lr, low = rates[1], rates[2]
   local l1, l_low = losses[1], losses[2]
   local tol = RATE_NOISE * loss0
   local d1 = finite(l1) and loss0 - l1 or -math.huge
   local d_low = finite(l_low) and loss0 - l_low or nil
-  local evidence = {learning_rate = lr, initial_loss = loss0, loss = l1, loss_at_tenth = l_low,
+  local evidence = {learning_rate = lr, initial_loss = loss0, loss = l1, lower_rate = low, loss_at_lower_rate = l_low,
                     loss_at_10x = losses[3], steps = base.short_steps}
-  if (not finite(l1) or d1 < -tol or (d_low and d_low > d1 + tol)) and d_low and d_low > 0 then
+  local half = base.half
+  local worst = above_floor(base.floor, l1, half, l_low)
+  if worst then
+    evidence.constant_prediction_loss = base.floor
+    evidence.level_second_half, evidence.second_half = half and half.level, half and {half.from, half.to}
+    evidence.suggested_lr = low  -- what report:repair sets
+    report:add{code = "lr_too_high", severity = "error", evidence = evidence,
+               message = ("at learning_rate %g the training loss is %.4g after %d steps%s, above %.4g, the loss of "
+                 .. "predicting the labels' frequencies without looking at x, while learning_rate %g brought it "
+                 .. "to %.4g: the steps overshoot"):format(lr, l1, base.short_steps,
+                 half and (" (%.4g on average over steps %d to %d)"):format(half.level, half.from, half.to) or "",
+                 base.floor, low, l_low),
+               fix = ("learning_rate = %g (lurn.experiments.lr_range_test suggests one)"):format(low)}
+    return
+  end
+  -- oscillating: the lower rate ended below the user's loss at the same step, or below its
+  -- level over the probe's second half (its mean, after at least as many steps: a single
+  -- point of a bouncing curve can fall low by chance)
+  local d_level = (half and finite(half.level)) and loss0 - half.level or d1
+  if (not finite(l1) or d1 < -tol or (d_low and d_low > math.min(d1, d_level) + tol)) and d_low and d_low > 0 then
     local diverged = not finite(l1) or d1 < -tol
+    if not diverged and d_low <= d1 + tol then evidence.level_second_half = half.level end
     report:add{code = "lr_too_high", severity = diverged and "error" or "warning", evidence = evidence,
-               message = (diverged and "at learning_rate %g the loss went from %.4g to %.4g in %d steps, while a tenth "
-                 .. "of the rate brought it to %.4g: the steps overshoot" or "at learning_rate %g the loss went from %.4g "
-                 .. "to %.4g in %d steps, but a tenth of the rate brought it lower, to %.4g: the steps oscillate"):format(
-                 lr, loss0, l1, base.short_steps, l_low),
+               message = (diverged and "at learning_rate %g the loss went from %.4g to %.4g in %d steps, while "
+                 .. "learning_rate %g brought it to %.4g: the steps overshoot" or "at learning_rate %g the loss went from "
+                 .. "%.4g to %.4g in %d steps, but learning_rate %g brought it lower, to %.4g: the steps oscillate"):format(
+                 lr, loss0, l1, base.short_steps, low, l_low),
                fix = ("learning_rate = %g (lurn.experiments.lr_range_test suggests one)"):format(low)}
     evidence.suggested_lr = low  -- what report:repair sets
     return
@@ -245,6 +302,52 @@ local function lr_findings(report, base, rates, loss0, losses)
       return
     end
   end
+end
+
+-- The hidden layers that carry a kernel or bias regularizer (names), from the model's config.
+local function regularized_layers(model)
+  local ok, config = pcall(model.get_config, model)
+  local names = {}
+  if not ok or type(config) ~= "table" then return names end
+  for _, l in ipairs(config.layers or {}) do
+    local c = l.config or {}
+    if c.kernel_regularizer ~= nil or c.bias_regularizer ~= nil then names[#names + 1] = c.name end
+  end
+  return names
+end
+
+-- underfitting: the training loss held, over the second half of the probe, at UNDERFIT_SHARE
+-- or more of the constant-prediction loss `floor`, and had levelled off there: the line
+-- through the second half's checkpoints falls by no more than RATE_NOISE of the floor, over
+-- an epoch or SHORT_STEPS at least. A loss still falling has not shown where it ends: the
+-- probe was too short to tell.
+local function underfitting(report, model, points, floor, half, steps_per_epoch)
+  local last = points[#points]
+  if not (floor and floor > 0 and half and last and finite(last.train)) then return end
+  if report:has("lr_too_low") or report:has("lr_too_high") then return end
+  if half.level < UNDERFIT_SHARE * floor or half.drop > RATE_NOISE * floor then return end
+  -- flat over enough steps for the loss to move: an epoch (every sample seen), or the
+  -- short runs' SHORT_STEPS, by which the rate findings judge movement, if fewer
+  if half.to - half.from < math.min(steps_per_epoch, SHORT_STEPS) then return end
+  local regularized = regularized_layers(model)
+  local evidence = {train_loss = last.train, level = half.level, constant_prediction_loss = floor,
+                    share = half.level / floor, drop = half.drop, second_half = {half.from, half.to},
+                    steps = last.step, epochs = last.step / steps_per_epoch}
+  if #regularized > 0 then evidence.layers, evidence.regularized_layers = regularized, regularized end
+  -- the curves the page plots
+  local train, val, steps = {}, {}, {}
+  for i, p in ipairs(points) do train[i], val[i], steps[i] = p.train, p.val or 0 / 0, p.step end
+  evidence.loss_curve, evidence.val_loss_curve, evidence.loss_steps = train, val, steps
+  evidence.baseline_loss, evidence.baseline_label = floor, "predicting the label frequencies"
+  report:add{code = "underfitting", severity = "warning", evidence = evidence,
+             message = ("over steps %d to %d of the probe (%.3g epochs in all) the training loss held at %.4g on "
+               .. "average, %.0f%% of %.4g, the loss of predicting the labels' frequencies without looking at x, "
+               .. "and it had levelled off (it fell by %.3g over those steps): the model learns next to nothing "
+               .. "from x"):format(half.from, half.to, evidence.epochs, half.level, 100 * evidence.share, floor,
+               half.drop),
+             fix = (#regularized > 0 and ("weaker regularization on %s (kernel_regularizer = "
+               .. "lurn.regularizers.l2(1e-4) or none), "):format(table.concat(regularized, ", ")) or "")
+               .. "more capacity (wider or more hidden layers with activation = \"relu\"), or scaled inputs"}
 end
 
 local function diagnose(model, x, y, opts)
@@ -302,6 +405,7 @@ local function diagnose(model, x, y, opts)
   local out_name = start_rows[#start_rows] and start_rows[#start_rows].name
   training.activations(report, start_rows, out_name, "at initialization")
   training.depth(report, start_rows, "at initialization")
+  local exploding_at_start = report:has("exploding_gradients")
 
   -- 1. the user's rate for the probe's epochs (or its share of the budget), with statistics
   -- and validation checkpoints, and its training loss after the first `short` steps
@@ -310,11 +414,19 @@ local function diagnose(model, x, y, opts)
                                                        class_weight = opts.class_weight,
                                                        mark = short, deadline = started + 0.6 * budget})
   local nan_step = rest.nan_step
-  local marked = rest.mark_loss and short or rest.steps
+  -- a loss that became non-finite stays so: the user's rate is compared over `short` steps
+  -- however early that happened; unless the gradients were exploding at initialization:
+  -- then the weights, not the rate, make the first steps huge (exploding_gradients' fix)
+  local marked = (rest.mark_loss or (nan_step and not exploding_at_start)) and short or rest.steps
   probe.short_steps = marked
   local base = {short_steps = marked}
+  -- the loss of predicting the labels' frequencies: the level a model that learned nothing from x reaches
+  local floor = constant_loss(main.loss, eval_train.y)
+  local half = not nan_step and second_half(rest.points) or nil
+  base.floor, base.half = floor, half
   local losses, rates = {rest.mark_loss or (nan_step and 0 / 0) or rest.points[#rest.points].train}, {lr}
-  -- 2. a tenth of the rate, and ten times it (again while that made no progress), for as many steps
+  -- 2. a tenth of the rate (lower again while that diverged too), and ten times it (again while
+  -- that made no progress), for as many steps
   if not scheduled and marked >= 10 then
     local curves = {table.move(rest.batch_losses, 1, marked, 1, {})}  -- each rate's loss per step (the page)
     local function try(i, rate)
@@ -327,6 +439,13 @@ local function diagnose(model, x, y, opts)
     end
     try(2, lr / 10)
     local tol = RATE_NOISE * loss0
+    -- the tenth diverged too (non-finite, or the loss went up): a decade lower again, up to
+    -- a thousandth, so that the rate the finding suggests is one that trains
+    for k = 2, 3 do
+      local l = losses[2]
+      if (finite(l) and l <= loss0 + tol) or core.clock() > deadline - 0.2 * budget then break end
+      try(2, lr / 10 ^ k)
+    end
     for k = 1, 3 do
       try(2 + k, lr * 10 ^ k)
       local l = losses[2 + k]
@@ -336,6 +455,12 @@ local function diagnose(model, x, y, opts)
     lr_findings(report, base, rates, loss0, losses)
     -- a rate off by more than a decade: the range test's suggestion (steepest descent of
     -- the smoothed loss, lurn.experiments.lr_range_test) on a copy, when the budget allows
+    -- The suggestion is taken within the decades the short runs placed the rate in: from a
+    -- tenth of the lower rate that trained up to the user's (too high), or from the user's
+    -- up to ten times the higher rate that trained (too low); outside them the runs measured
+    -- the loss already (a rate ten times below one that trains is in the regime where
+    -- progress shrinks with the rate, lr_too_low's own reading; rates above the user's
+    -- diverge), and the rate that trained in the short runs stands.
     local f = report:get("lr_too_high")[1] or report:get("lr_too_low")[1]
     if f then
       f.evidence.lr_curve = {lr = table.move(rates, 1, #rates, 1, {}), loss = table.move(losses, 1, #losses, 1, {})}
@@ -343,21 +468,29 @@ local function diagnose(model, x, y, opts)
       for i, c in ipairs(curves) do f.evidence.rate_curves[i] = {learning_rate = rates[i], loss = c} end
     end
     if f and core.clock() < deadline - 0.3 * budget then
+      local trained = f.evidence.suggested_lr
+      local min_lr, max_lr = trained / 1000, lr
+      if f.code == "lr_too_low" then min_lr, max_lr = lr, trained * 1000 end
       local ok, test = pcall(require("lurn.experiments").lr_range_test, function()
         return copy(make, user_weights, lr)
       end, train.x, train.y, {steps = math.min(200, math.max(50, marked)), batch_size = batch_size, seed = seed})
-      if ok and test.suggested_lr then
-        f.evidence.suggested_lr, f.evidence.range_test_lr = test.suggested_lr, test.suggested_lr
+      if ok and test.suggested_lr then f.evidence.range_test_lr = test.suggested_lr end
+      if ok and test.suggested_lr and test.suggested_lr >= min_lr and test.suggested_lr <= max_lr then
+        f.evidence.suggested_lr = test.suggested_lr
         f.fix = ("learning_rate = %.3g (the range test's steepest descent of the loss)"):format(test.suggested_lr)
       end
     end
   end
   probe.points, probe.steps = rest.points, rest.steps
   if nan_step then
+    -- one rate in the report: lr_too_high's (the range test's, else a tenth), which repair sets
+    local high = report:get("lr_too_high")[1]
+    local suggested = high and high.evidence.suggested_lr or nil
     report:add{code = "nan_loss", severity = "error",
-               evidence = {step = nan_step, learning_rate = lr, loss_curve = rest.batch_losses, loss_x_label = "step"},
+               evidence = {step = nan_step, learning_rate = lr, suggested_lr = suggested, loss_curve = rest.batch_losses,
+                           loss_x_label = "step"},
                message = ("the training loss became NaN or infinite at step %d of the probe"):format(nan_step),
-               fix = report:has("lr_too_high") and ("learning_rate = %g"):format(lr / 10)
+               fix = suggested and ("learning_rate = %.3g (as lr_too_high says)"):format(suggested)
                  or "a lower learning_rate, clipnorm = 1.0 in the optimizer, and scaled inputs"}
   end
   for _, rows in ipairs(rest.stats) do training.depth(report, rows, "during the probe") end
@@ -371,23 +504,7 @@ local function diagnose(model, x, y, opts)
     local pts = {}
     for _, p in ipairs(rest.points) do if p.val then pts[#pts + 1] = p end end
     training.overfitting(report, pts)
-    -- underfitting: the model does no better than predicting the labels' frequencies
-    local floor = constant_loss(main.loss, eval_train.y)
-    local final = rest.points[#rest.points].train
-    local blamed = report:has("lr_too_low") or report:has("lr_too_high")
-    if floor and floor > 0 and finite(final) and not blamed and final >= 0.9 * floor then
-      local train, val, steps = {}, {}, {}  -- the curves the page plots
-      for i, p in ipairs(rest.points) do train[i], val[i], steps[i] = p.train, p.val or 0 / 0, p.step end
-      report:add{code = "underfitting", severity = "warning",
-                 evidence = {train_loss = final, constant_prediction_loss = floor, steps = probe.steps,
-                             loss_curve = train, val_loss_curve = val, loss_steps = steps, baseline_loss = floor,
-                             baseline_label = "predicting the label frequencies"},
-                 message = ("after %d steps the training loss is %.4g, no better than %.4g, the loss of predicting the "
-                   .. "labels' frequencies without looking at x: the model fits nothing of the training data"):format(
-                   probe.steps, final, floor),
-                 fix = "more capacity (wider or more hidden layers with activation = \"relu\"), scaled inputs, "
-                   .. "or more epochs"}
-    end
+    underfitting(report, main, rest.points, floor, half, steps_per_epoch)
   end
   end)
   core.set_num_threads(threads)

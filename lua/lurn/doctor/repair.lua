@@ -220,6 +220,30 @@ end
 handlers.lr_too_high = function(f, st) return learning_rate_change(f, st, 0.1) end
 handlers.lr_too_low = function(f, st) return learning_rate_change(f, st, 10) end
 
+-- underfitting with regularized layers named (evidence.layers): their penalties set to
+-- l2(1e-4), what the finding's fix says; without such layers capacity is a design choice.
+handlers.underfitting = function(f, st)
+  local names = type(f.evidence.regularized_layers) == "table" and f.evidence.regularized_layers or {}
+  if #names == 0 then return false, "give the model more capacity or train longer (a design choice)" end
+  for _, name in ipairs(names) do
+    local layer = st.by_name[name]
+    if not layer then return false, ("no layer named '%s' in the model"):format(name) end
+    layer.config.kernel_regularizer = {class_name = "L1L2", config = {l1 = 0, l2 = 1e-4}}
+    layer.config.bias_regularizer = nil
+  end
+  return true, ("the regularizers of %s -> l2(1e-4)"):format(table.concat(names, ", "))
+end
+
+-- overfitting: EarlyStopping on the validation loss, the best weights restored (the first
+-- of the finding's fixes; Dropout or L2 change the model's design).
+handlers.overfitting = function(_, st)
+  local callbacks = require("lurn.training.callbacks")
+  st.result.fit_opts.callbacks = {callbacks.EarlyStopping{monitor = "val_loss", patience = 3,
+                                                          restore_best_weights = true}}
+  st.result.notes[#st.result.notes + 1] = "give fit callbacks = result.fit_opts.callbacks (and validation data)"
+  return true, "EarlyStopping{monitor = \"val_loss\", patience = 3, restore_best_weights = true}"
+end
+
 -- A bias initializer that starts every unit below zero: a negative Constant.
 local function negative_bias(init)
   local value = type(init) == "table" and (init.class_name == "Constant" or init.class_name == "constant")
@@ -522,8 +546,6 @@ local WHY_NOT = {
   train_test_overlap = "remove the duplicated rows from one of the splits",
   label_noise = "check the suspect labels named in the evidence",
   nan_loss = "find the cause among the other findings (learning rate, data)",
-  overfitting = "regularize (dropout, l2), use more data or stop earlier (EarlyStopping)",
-  underfitting = "give the model more capacity or train longer",
 }
 
 -- The edits applied to a new model built from `model`'s config -> a compiled model.
