@@ -307,6 +307,42 @@ describe("lurn.doctor.check_data", function()
     end)
   end)
 
+  describe("label_noise, where neighbours cannot tell flips from what x lacks", function()
+    it("leaves out samples whose features a sample of another label has exactly (penguins' islands)", function()
+      -- species from the island and the sex alone, one-hot: six distinct rows, and islands
+      -- that hold two species each; the labels are right, x does not determine them
+      local df = lurn.data.read_csv("examples/data/penguins.csv")
+      local island, sex, species = df:column("island"), df:column("sex"), df:column("species")
+      local keep_i, keep_s, keep_y = {}, {}, {}
+      for i = 1, #species do
+        if island[i] and sex[i] and species[i] then
+          keep_i[#keep_i + 1], keep_s[#keep_s + 1], keep_y[#keep_y + 1] = island[i], sex[i], species[i]
+        end
+      end
+      local x = lurn.preprocessing.OneHotEncoder():fit_transform{keep_i, keep_s}
+      local y = lurn.preprocessing.LabelEncoder():fit_transform(keep_y)
+      local f = check(x, y, {loss = SPARSE}):get("label_noise")[1]
+      assert(not f or f.severity == "info", "label_noise on exact ties: " .. tostring(f and f.message))
+    end)
+
+    it("does not read a rare class that a larger one overlaps as flipped labels", function()
+      -- 30 of 1000 samples, shifted 0.7 standard deviations in 5 dimensions: inside the large
+      -- class's cloud, as shirts are among T-shirts, pullovers and coats; every label right
+      lurn.manual_seed(3)
+      local x, y = lurn.randn{1000, 5}, lurn.zeros{1000}
+      for i = 33, 1000, 33 do
+        y:set(i, 1)
+        x:select(1, i):add_(0.7)
+      end
+      local r = check(x, y)
+      assert(not r:has("label_noise", "warning"), tostring(r))
+      -- flipped labels of the large classes are still found beside such a class
+      local x2, y2 = blobs(1200, 10, 4, 10)
+      local noisy = copy_flip(y2, 0.1, 4, 1)
+      assert.truthy(check(x2, noisy):has("label_noise", "warning"))
+    end)
+  end)
+
   describe("label_encoding_mismatch", function()
     it("finds one-hot labels with a sparse loss; class numbers pass", function()
       local x, y = csv("iris", "target")

@@ -676,73 +676,117 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
   end
   local queries = sub:index(1, core.tensor(picks))
   local pos = core.kneighbors(sub, widest + 1, queries):totable()
-  -- each sample's count of every class c among its width[c] nearest; contradicted ones noted
-  local rows, contradicted = {}, 0
+  -- each sample's count of every class c among its width[c] nearest; contradicted ones noted.
+  -- A contradicted sample whose features another sample of another label has exactly is left
+  -- out (ambiguous): x does not tell its label apart (categories alone, as islands do not
+  -- tell penguin species), and a flip cannot be told from what x lacks
+  local rows, contradicted, ambiguous = {}, 0, 0
+  local function same_x(i, p) return sub:select(1, i):ne(sub:select(1, p)):sum() == 0 end
   for qi, i in ipairs(picks) do
-    local own, near, counts, seen = lab[i], {}, {}, 0
+    local own, near, counts, seen, nearest = lab[i], {}, {}, 0, {}
     for _, p in ipairs(pos[qi]) do
       p = math.tointeger(p)
       if p ~= i and seen < widest then
         seen = seen + 1
         local c = lab[p]
-        if seen <= KNN_K then near[c] = (near[c] or 0) + 1 end
+        if seen <= KNN_K then near[c], nearest[seen] = (near[c] or 0) + 1, p end
         if seen <= width[c] then counts[c] = (counts[c] or 0) + 1 end
       end
     end
     local top, major = 0, own
     for c, count in pairs(near) do if count > top or (count == top and c == own) then top, major = count, c end end
-    rows[qi] = {own = own, counts = counts, major = major, contradicted = major ~= own}
-    if major ~= own then contradicted = contradicted + 1 end
+    local tied = false
+    if major ~= own then
+      for _, p in ipairs(nearest) do
+        if lab[p] ~= own and same_x(i, p) then tied = true; break end
+      end
+    end
+    if tied then
+      ambiguous = ambiguous + 1
+    else
+      rows[#rows + 1] = {own = own, counts = counts, major = major, contradicted = major ~= own}
+      if major ~= own then contradicted = contradicted + 1 end
+    end
+  end
+  -- r, suspects, b, reach and the suspects by class of the rows: the largest fixed point
+  -- of r -> the estimate under b = r / (K - 1), from the contradicted share down
+  local function estimate(rows_, contradicted_)
+    local m_ = #rows_
+    local share, suspects, background, reach = math.min(contradicted_ / m_, (classes - 1) / classes), 0, 0, 1
+    local by_class = {}  -- the suspects' weights by their class
+    for _ = 1, 100 do
+      background = share / (classes - 1)
+      -- the test of a class's count among w places against the background, of size exactly
+      -- 1 in NOISE_TEST (the count at the edge counted in part, so that the estimate moves
+      -- smoothly with the background): -> the weight of a count as "no more than background"
+      local tests, within = {}, {}
+      for c, w in pairs(width) do
+        if not tests[w] then
+          local alpha, l = 1 / NOISE_TEST, 0
+          while binomial_tail(w, background, l + 1) >= alpha do l = l + 1 end
+          local above = binomial_tail(w, background, l + 1)
+          local at = binomial_tail(w, background, l) - above
+          tests[w] = {limit = l, edge = at > 0 and 1 - (alpha - above) / at or 1}
+        end
+        within[c] = tests[w]
+      end
+      local function weight(c, k)
+        local t = within[c]
+        if k < t.limit then return 1 end
+        return k == t.limit and t.edge or 0
+      end
+      -- suspects; and reach: the mean share of the foreign classes a flip could land on that
+      -- are absent (within the background) around a sample: a flip to a class present there
+      -- cannot be told from overlap (every class absent, corrected for the few present
+      -- around a sample: many classes cost no more than few)
+      local all_absent = 0
+      for c in pairs(per_class) do all_absent = all_absent + weight(c, 0) end
+      local count, absent = 0, 0
+      by_class = {}
+      for _, row in ipairs(rows_) do
+        if row.contradicted then
+          local w = weight(row.own, row.counts[row.own] or 0)
+          count, by_class[row.own] = count + w, (by_class[row.own] or 0) + w
+        end
+        local a = all_absent - weight(row.major, 0)
+        for c, k in pairs(row.counts) do
+          if c ~= row.major then a = a + weight(c, k) - weight(c, 0) end
+        end
+        absent = absent + a / (classes - 1)
+      end
+      suspects, reach = count, absent / m_
+      local next_share = reach > 0 and math.min(count / m_ / reach, (classes - 1) / classes) or 0
+      if next_share >= share then break end
+      share = next_share
+    end
+    return share, suspects, background, reach, by_class
   end
   if contradicted == 0 then return end
-  local share, suspects, background, reach = math.min(contradicted / m, (classes - 1) / classes), 0, 0, 1
-  local by_class = {}  -- the suspects' weights by their class
-  for _ = 1, 100 do
-    background = share / (classes - 1)
-    -- the test of a class's count among w places against the background, of size exactly
-    -- 1 in NOISE_TEST (the count at the edge counted in part, so that the estimate moves
-    -- smoothly with the background): -> the weight of a count as "no more than background"
-    local tests, within = {}, {}
-    for c, w in pairs(width) do
-      if not tests[w] then
-        local alpha, l = 1 / NOISE_TEST, 0
-        while binomial_tail(w, background, l + 1) >= alpha do l = l + 1 end
-        local above = binomial_tail(w, background, l + 1)
-        local at = binomial_tail(w, background, l) - above
-        tests[w] = {limit = l, edge = at > 0 and 1 - (alpha - above) / at or 1}
-      end
-      within[c] = tests[w]
-    end
-    local function weight(c, k)
-      local t = within[c]
-      if k < t.limit then return 1 end
-      return k == t.limit and t.edge or 0
-    end
-    -- suspects; and reach: the mean share of the foreign classes a flip could land on that
-    -- are absent (within the background) around a sample: a flip to a class present there
-    -- cannot be told from overlap
-    -- (every class absent, corrected for the few present around a sample: many classes cost
-    -- no more than few)
-    local all_absent = 0
-    for c in pairs(per_class) do all_absent = all_absent + weight(c, 0) end
-    local count, absent = 0, 0
-    by_class = {}
-    for _, row in ipairs(rows) do
-      if row.contradicted then
-        local w = weight(row.own, row.counts[row.own] or 0)
-        count, by_class[row.own] = count + w, (by_class[row.own] or 0) + w
-      end
-      local a = all_absent - weight(row.major, 0)
-      for c, k in pairs(row.counts) do
-        if c ~= row.major then a = a + weight(c, k) - weight(c, 0) end
-      end
-      absent = absent + a / (classes - 1)
-    end
-    suspects, reach = count, absent / m
-    local next_share = reach > 0 and math.min(count / m / reach, (classes - 1) / classes) or 0
-    if next_share >= share then break end
-    share = next_share
+  local share, suspects, background, reach, by_class = estimate(rows, contradicted)
+  -- a class most of whose samples read as flips: a class smaller than the flips random noise
+  -- would send into it, or one that x does not separate from a larger one it overlaps (a
+  -- rare class among similar ones: shirts among 39 times as many tops). Neighbours cannot
+  -- tell the two apart, so such a class is left out and the rest estimated again.
+  local checked_in = {}
+  for _, row in ipairs(rows) do checked_in[row.own] = (checked_in[row.own] or 0) + 1 end
+  local unresolved, left_out = {}, {}
+  for c, w in pairs(by_class) do
+    if w > 0.5 * checked_in[c] then unresolved[c] = true; left_out[#left_out + 1] = c end
   end
+  if #left_out > 0 then
+    table.sort(left_out)
+    local kept, again = {}, 0
+    for _, row in ipairs(rows) do
+      if not unresolved[row.own] then
+        kept[#kept + 1] = row
+        if row.contradicted then again = again + 1 end
+      end
+    end
+    rows, contradicted = kept, again
+    if contradicted == 0 or #rows == 0 then return end
+    share, suspects, background, reach, by_class = estimate(rows, contradicted)
+  end
+  m = #rows
   if suspects == 0 then return end
   -- with clean labels a contradicted sample sits where classes overlap, and passes the test
   -- (its own class no more common than the background) with probability at most its size:
@@ -753,7 +797,8 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
   report:add{code = "label_noise", severity = share >= NOISE_SHARE and significant and "warning" or "info",
     evidence = {estimated_share = share, suspects = suspects, checked = m, contradicted = contradicted,
                 explained_by_overlap = contradicted - suspects, background_share = background, reach = reach,
-                classes = classes, k = KNN_K, k_wide = widest, chance = chance,
+                classes = classes, k = KNN_K, k_wide = widest, chance = chance, ambiguous = ambiguous,
+                unresolved_classes = left_out,
                 per_class = per_class_values(select(2, class_counts(codes)), by_class),
                 per_class_label = "suspect labels"},
     message = ("about %.1f%% of the labels look wrong: %.0f of %d samples checked carry a label that another "
@@ -762,7 +807,10 @@ local function check_label_noise(report, x, codes, scaled, stats, cols)
       .. "labels flipped at that rate put everywhere (%.2g%% of each foreign class), and such flips can be seen "
       .. "for %.0f%% of them (the rest land on a class present nearby); %.0f more contradicted samples sit where "
       .. "classes overlap"):format(100 * share, suspects, m, KNN_K, widest, 100 * background, 100 * reach,
-      contradicted - suspects) .. (significant and "" or ("; with clean labels as many suspects come by chance "
+      contradicted - suspects) .. (ambiguous > 0 and ("; %d more share their features exactly with a sample of "
+      .. "another label, which x cannot tell apart: left out"):format(ambiguous) or "") .. (#left_out > 0
+      and ("; class(es) %s left out: most of their samples read as flips, which neighbours cannot tell from a class "
+      .. "that x does not separate from a larger one"):format(list_text(left_out)) or "") .. (significant and "" or ("; with clean labels as many suspects come by chance "
       .. "%.0f%% of the time, so this is no evidence yet"):format(100 * chance)),
     fix = "lurn.experiments.label_noise_check(build, x, y)  -- lists the suspects to relabel or drop"}
 end
