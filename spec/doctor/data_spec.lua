@@ -145,6 +145,23 @@ describe("lurn.doctor.check_data", function()
       local keep = lurn.tensor{1, 2, 4}
       assert_clean(check(xt:index(2, keep), yt, {validation_data = {xv:index(2, keep), yv}}))
     end)
+    it("only notes a constant feature whose variation elsewhere adds too little to matter", function()
+      -- a blank border pixel, faint in two validation images: its untrained weight adds a
+      -- millionth of the pre-activations' variance there
+      local x, y = blobs(300, 50, 3, 4)
+      local xt, xv = x:narrow(1, 1, 200):clone(), x:narrow(1, 201, 100):clone()
+      local yt, yv = y:narrow(1, 1, 200), y:narrow(1, 201, 100)
+      xt:select(2, 7):fill(0)
+      xv:select(2, 7):fill(0)
+      xv:set(3, 7, 0.05); xv:set(9, 7, 0.02)
+      local f = check(xt, yt, {validation_data = {xv, yv}}):get("constant_feature")[1]
+      assert.are.equal("info", f.severity)
+      assert.are.same({7}, f.evidence.varying_elsewhere)
+      assert.is_true(f.evidence.added_variance_share < 1e-4)
+      -- the same column varying as much as the others: a warning
+      xv:select(2, 7):copy(x:narrow(1, 201, 100):select(2, 8))
+      assert.are.equal("warning", check(xt, yt, {validation_data = {xv, yv}}):get("constant_feature")[1].severity)
+    end)
   end)
 
   describe("outliers", function()

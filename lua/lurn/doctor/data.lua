@@ -30,6 +30,7 @@ local SCALE_HIGH = 10        -- unscaled: the input's RMS an order of magnitude 
 local SCALE_LOW = 0.01       -- ... or two orders below it
 local FAR_OUT = 3            -- outliers: Tukey's far-out fences, Q1 - 3 IQR and Q3 + 3 IQR
 local STD_INFLATION = 3      -- outliers: the std with the far-out values over the std without them
+local UNTRAINED_SHARE = 0.01 -- constant_feature: untrained weights adding 1% of the variance elsewhere
 local RARE_SHARE = 0.01      -- outliers: far-out values are rare, at most 1 in 100 samples
 local IMBALANCE_RATIO = 10   -- class_imbalance: largest / smallest class
 local OVERLAP_SHARE = 0.01   -- train_test_overlap: a warning from 1 point of the evaluated split
@@ -183,20 +184,38 @@ local function check_constant(report, stats, categorical, d, others)
   end
   local vary_list = {}
   for _, j in ipairs(cols) do if varying[j] then vary_list[#vary_list + 1] = j end end
+  -- how much that moves them: a unit's pre-activation sums w_k x_k over the features with
+  -- weights drawn alike, so its variance over the samples is about sigma_w^2 times the sum
+  -- of the features' variances; an untrained weight adds sigma_w^2 times the mean square of
+  -- (x_j - the training value) in the other split. Their ratio is the share of variance the
+  -- untrained weights add there; from UNTRAINED_SHARE (1%: a tenth of the spread) it
+  -- matters. A border pixel faint in a few validation images adds far less.
+  local total_var = 0
+  for j = 1, d do total_var = total_var + stats.var[j] end
+  local added = 0
+  for _, o in ipairs(others) do
+    local sum = 0
+    for _, j in ipairs(vary_list) do
+      if o.stats.count[j] > 0 then sum = sum + o.stats.var[j] + (o.stats.mean[j] - stats.min[j]) ^ 2 end
+    end
+    added = math.max(added, total_var > 0 and sum / total_var or math.huge)
+  end
   local all = #cols == d
-  local severity = (all or #vary_list > 0) and "warning" or "info"
+  local severity = (all or added >= UNTRAINED_SHARE) and "warning" or "info"
   local msg = ("%d of %d feature(s) hold one value in every training sample (column(s) %s): they carry no "
     .. "information"):format(
     #cols, d, list_text(cols))
   if all then msg = msg .. "; every feature is constant, so nothing can be learned from x" end
   if #vary_list > 0 then
     msg = msg .. ("; column(s) %s vary in the validation or test data, where their untrained weights move the "
-      .. "predictions"):format(list_text(vary_list))
+      .. "pre-activations (adding %.2g%% to their variance%s)"):format(list_text(vary_list), 100 * added,
+      added >= UNTRAINED_SHARE and "" or ": too little to matter")
   end
   local std = {}
   for j = 1, d do std[j] = math.sqrt(stats.var[j]) end
   report:add{code = "constant_feature", severity = severity,
     evidence = {columns = ints(cols), column_count = #cols, feature_count = d, varying_elsewhere = ints(vary_list),
+                added_variance_share = #vary_list > 0 and added or nil,
                 per_feature = per_feature(std), per_feature_label = "std"},
     message = msg,
     fix = keep_fix(cols, d)}
