@@ -286,6 +286,33 @@ describe("lurn.doctor.diagnose", function()
     end)
   end)
 
+  it("measures the probe's training loss and its baseline weighted, under class_weight, as fit trains", function()
+    -- one class in ten, weighted ten to one: the model trained so predicts the rare class
+    -- more often, as it should; its unweighted loss would sit above the unweighted
+    -- baseline and read as underfitting
+    local x, y = line_data(440, 5)
+    local keep = {}
+    for i = 1, 440 do
+      if y:get(i) == 0 or i % 10 == 0 then keep[#keep + 1] = i end
+    end
+    local t = lurn.tensor(keep)
+    x, y = x:index(1, t):contiguous(), y:index(1, t):contiguous()
+    local cw = {[0] = 1, [1] = 10}
+    lurn.manual_seed(3)
+    local m = mlp(2, 2, {optimizer = lurn.optimizers.Adam{learning_rate = 0.01}})
+    local r = lurn.doctor.diagnose(m, x, y, {epochs = 10, batch_size = 16, class_weight = cw})
+    assert.is_false(r:has("underfitting"))
+    -- the probe's first loss is the weighted one (evaluate with each sample's class weight),
+    -- on the rows it trains on (all of them: no validation data given, a fifth held out)
+    assert.is_true(r.probe.initial_loss > 0)
+    local w = {}
+    for i = 1, y:size(1) do w[i] = cw[math.tointeger(y:get(i))] end
+    local weighted = m:evaluate(x, y, {sample_weight = lurn.tensor(w), verbose = 0}).loss
+    local plain = m:evaluate(x, y, {verbose = 0}).loss
+    -- the held-out fifth differs from the whole: the weighted reading is nearer
+    assert.is_true(math.abs(r.probe.initial_loss - weighted) < math.abs(r.probe.initial_loss - plain))
+  end)
+
   it("turns what fit would refuse into findings", function()
     local x, y = line_data(100)
     x:set(3, 1, 0 / 0)

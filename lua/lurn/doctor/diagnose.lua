@@ -116,22 +116,39 @@ end
 
 -- The loss of always predicting the training labels' frequencies (or mean): what a model
 -- that learned nothing from x reaches; nil for losses it is not defined for here.
-local function constant_loss(loss, y)
+-- Under class_weight (w_c per class) both sides are weighted as fit weighs the loss (a
+-- sample's loss times its class's weight, averaged over the samples): the best constant
+-- then predicts p_c in proportion to w_c n_c, and its loss is sum_c w_c n_c (-log p_c) / n.
+-- Unweighted, a model trained under balanced weights predicts the rare classes more often,
+-- as it should, and its loss sits above the unweighted baseline.
+local function constant_loss(loss, y, class_weight)
   local kind = loss.kind
-  if kind == "sparse_categorical_crossentropy" or kind == "categorical_crossentropy" then
-    local labels = runs.labels(y)
+  local function weight(c) return class_weight and class_weight[math.tointeger(c) or c] or 1 end
+  if kind == "sparse_categorical_crossentropy" or kind == "categorical_crossentropy"
+    or kind == "binary_crossentropy" then
+    local labels = kind == "binary_crossentropy" and y:reshape(y:numel()) or runs.labels(y)
     local counts, n = {}, labels:size(1)
     for i = 1, n do
       local c = labels:get(i)
       counts[c] = (counts[c] or 0) + 1
     end
+    if kind == "binary_crossentropy" then
+      -- y may hold soft targets: p is their (weighted) mean
+      local w0, w1 = weight(0), weight(1)
+      local ones = y:sum()
+      local mass1, mass0 = w1 * ones, w0 * (n - ones)
+      if mass1 <= 0 or mass0 <= 0 then return 0 end
+      local p = mass1 / (mass0 + mass1)
+      return -(mass1 * math.log(p) + mass0 * math.log(1 - p)) / n
+    end
+    local total = 0
+    for c, k in pairs(counts) do total = total + weight(c) * k end
     local h = 0
-    for _, c in pairs(counts) do h = h - c / n * math.log(c / n) end
+    for c, k in pairs(counts) do
+      local wk = weight(c) * k
+      if wk > 0 then h = h - wk / n * math.log(wk / total) end
+    end
     return h
-  elseif kind == "binary_crossentropy" then
-    local p = y:mean()
-    if p <= 0 or p >= 1 then return 0 end
-    return -(p * math.log(p) + (1 - p) * math.log(1 - p))
   elseif kind == "mean_squared_error" then
     local m = y:mean()
     return ((y - m) * (y - m)):mean()
@@ -153,18 +170,32 @@ local function probe_data(x, y, opts)
     train = {x = runs.rows(x, table.move(order, held + 1, n, 1, {})), y = runs.rows(y, table.move(order, held + 1, n, 1, {}))}
     val = {x = runs.rows(x, table.move(order, 1, held, 1, {})), y = runs.rows(y, table.move(order, 1, held, 1, {}))}
   end
-  local function subset(part)
+  -- the measured subsets; the training one weighted as the probe trains under class_weight
+  -- (loss_on), the validation one not (Keras weighs validation losses only by weights given
+  -- with the validation data)
+  local function subset(part, cw)
     local m = part.x:size(1)
-    if m <= EVAL_ROWS then return part end
-    local pos = table.move(core.randperm(m, "list"), 1, EVAL_ROWS, 1, {})
-    return {x = runs.rows(part.x, pos), y = runs.rows(part.y, pos)}
+    local out = part
+    if m > EVAL_ROWS then
+      local pos = table.move(core.randperm(m, "list"), 1, EVAL_ROWS, 1, {})
+      out = {x = runs.rows(part.x, pos), y = runs.rows(part.y, pos)}
+    end
+    if cw then
+      local labels, w = runs.labels(out.y), {}
+      for i = 1, labels:size(1) do
+        local c = math.tointeger(labels:get(i))
+        w[i] = cw[c] or 1
+      end
+      out = {x = out.x, y = out.y, w = core.tensor(w)}
+    end
+    return out
   end
-  return train, subset(train), subset(val)
+  return train, subset(train, opts.class_weight), subset(val)
 end
 
 local function loss_on(model, part, batch_size)
   local ok, s = pcall(model.evaluate, model, part.x, part.y, {batch_size = math.max(batch_size, 256), verbose = 0,
-                                                             allow_nonfinite = true})
+                                                             allow_nonfinite = true, sample_weight = part.w})
   if not ok then return 0 / 0 end
   return s.loss
 end
@@ -421,7 +452,7 @@ local function diagnose(model, x, y, opts)
   probe.short_steps = marked
   local base = {short_steps = marked}
   -- the loss of predicting the labels' frequencies: the level a model that learned nothing from x reaches
-  local floor = constant_loss(main.loss, eval_train.y)
+  local floor = constant_loss(main.loss, eval_train.y, opts.class_weight)
   local half = not nan_step and second_half(rest.points) or nil
   base.floor, base.half = floor, half
   local losses, rates = {rest.mark_loss or (nan_step and 0 / 0) or rest.points[#rest.points].train}, {lr}
