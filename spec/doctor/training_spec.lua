@@ -313,6 +313,27 @@ describe("lurn.doctor.diagnose", function()
     assert.is_true(math.abs(r.probe.initial_loss - weighted) < math.abs(r.probe.initial_loss - plain))
   end)
 
+  it("reads overfitting as a trend: a validation loss that only wobbles is not one", function()
+    local checks = require "lurn.doctor.training_checks"
+    local Report = require "lurn.doctor.report"
+    local function curve(val)
+      local points = {}
+      for i, v in ipairs(val) do points[i] = {step = i * 10, train = 1 / i, val = v} end
+      return points
+    end
+    -- swings between checkpoints as large as the last one's rise (a class-weighted model's)
+    local wobble = {1.0, 0.30, 0.12, 0.40, 0.15, 0.45, 0.12, 0.38, 0.14, 0.42, 0.13, 0.45}
+    local r = Report.new()
+    checks.overfitting(r, curve(wobble))
+    assert.is_false(r:has("overfitting"))
+    -- a rise that stays: the last checkpoints well above the lowest, beyond the wobble
+    local rising = {1.0, 0.40, 0.20, 0.15, 0.14, 0.16, 0.20, 0.24, 0.28, 0.33, 0.37, 0.42}
+    r = Report.new()
+    checks.overfitting(r, curve(rising))
+    assert.is_true(r:has("overfitting"))
+    assert.equal(3, r:get("overfitting")[1].evidence.window)
+  end)
+
   it("turns what fit would refuse into findings", function()
     local x, y = line_data(100)
     x:set(3, 1, 0 / 0)

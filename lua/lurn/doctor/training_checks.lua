@@ -226,26 +226,57 @@ end
 function training.overfitting(report, points, tolerance)
   tolerance = tolerance or 0.1
   if #points < 3 then return end
-  local best, at
-  for i, p in ipairs(points) do
-    if finite(p.val) and (best == nil or p.val < best) then best, at = p.val, i end
+  for _, p in ipairs(points) do
+    if not (finite(p.val) and finite(p.train)) then return end
   end
-  local last = points[#points]
-  if not best or at == #points or not finite(last.val) or not finite(last.train) then return end
-  local rise, gained = last.val - best, (finite(points[1].val) and points[1].val or best) - best
-  if rise > tolerance * gained and rise > 0.02 * best and last.train < points[at].train then
+  -- a trend, not a wobble: with enough checkpoints (6 or more) each is read as the mean of
+  -- a window of 3 (its neighbours), and the last as the mean of the last 3; the rise must
+  -- also exceed twice the checkpoints' own noise, from the median step between neighbours
+  -- (a class-weighted model's validation loss swings 0.1 to 1.4 between checkpoints)
+  local n = #points
+  local w = n >= 6 and 3 or 1
+  local function mean(key, from, to)
+    local s = 0
+    for i = from, to do s = s + points[i][key] end
+    return s / (to - from + 1)
+  end
+  local function smooth(key, i)
+    local h = (w - 1) // 2
+    local from, to = math.max(1, i - h), math.min(n, i + h)
+    return mean(key, from, to)
+  end
+  local best, at
+  for i = 1, n - w + 1 do
+    local v = smooth("val", i)
+    if best == nil or v < best then best, at = v, i end
+  end
+  local last_val, last_train = mean("val", n - w + 1, n), mean("train", n - w + 1, n)
+  if at >= n - w + 1 then return end
+  local noise = 0
+  if n >= 6 then
+    local steps = {}
+    for i = 2, n do steps[#steps + 1] = math.abs(points[i].val - points[i - 1].val) end
+    table.sort(steps)
+    -- a step between neighbours has sqrt(2) times one point's noise; a mean of w points
+    -- 1/sqrt(w) of it; two such means differ by sqrt(2/w) of it
+    noise = 2 * steps[(#steps + 1) // 2] / math.sqrt(2) * math.sqrt(2 / w)
+  end
+  local rise, gained = last_val - best, smooth("val", 1) - best
+  local last = {val = last_val, train = last_train}
+  if rise > tolerance * gained and rise > 0.02 * best and rise > noise and last.train < smooth("train", at) then
     local train, val, steps = {}, {}, {}
     for i, p in ipairs(points) do
       train[i], val[i], steps[i] = p.train or 0 / 0, p.val or 0 / 0, p.epoch or p.step or i
     end
     report:add{code = "overfitting", severity = "warning",
                evidence = {best_val_loss = best, best_at = points[at].step or at, final_val_loss = last.val,
-                           train_loss_at_best = points[at].train, final_train_loss = last.train,
+                           train_loss_at_best = smooth("train", at), final_train_loss = last.train, window = w,
+                           checkpoint_noise = noise,
                            loss_curve = train, val_loss_curve = val, loss_steps = steps,
                            loss_x_label = points[1].epoch and "epoch" or "step"},
                message = ("the validation loss rose from %.4g to %.4g while the training loss fell from %.4g to %.4g: "
                  .. "the model learns the training samples rather than the task"):format(best, last.val,
-                 points[at].train, last.train),
+                 smooth("train", at), last.train),
                fix = "callbacks = {lurn.callbacks.EarlyStopping{monitor = \"val_loss\", patience = 3, "
                  .. "restore_best_weights = true}}, Dropout(0.3), kernel_regularizer = lurn.regularizers.l2(1e-4), "
                  .. "or more data"}
