@@ -41,6 +41,14 @@ local function mlp(features, classes, opts)
                    loss = "sparse_categorical_crossentropy"}
 end
 
+-- a shipped data set: x (features), y (the target column)
+local function shipped(name)
+  local df = lurn.data.read_csv((os.getenv("LURN_SOURCE_DIR") or ".") .. "/examples/data/" .. name .. ".csv")
+  local cols = {}
+  for _, c in ipairs(df.columns) do if c ~= "target" then cols[#cols + 1] = c end end
+  return df:to_tensor{columns = cols}, df:column("target")
+end
+
 local QUICK = {epochs = 5, batch_size = 16, budget_seconds = 10}
 
 describe("lurn.doctor.diagnose", function()
@@ -84,14 +92,6 @@ describe("lurn.doctor.diagnose", function()
       assert.is_true(r:get("lr_too_high")[1].evidence.suggested_lr < 5)
     end)
   end)
-
-  -- a shipped data set: x (features), y (the target column)
-  local function shipped(name)
-    local df = lurn.data.read_csv((os.getenv("LURN_SOURCE_DIR") or ".") .. "/examples/data/" .. name .. ".csv")
-    local cols = {}
-    for _, c in ipairs(df.columns) do if c ~= "target" then cols[#cols + 1] = c end end
-    return df:to_tensor{columns = cols}, df:column("target")
-  end
 
   describe("lr_too_high from a loss above the constant prediction's", function()
     it("SGD at 5 on raw wine ends above the loss of predicting the frequencies: the rate, and repair lowers it", function()
@@ -370,6 +370,26 @@ describe("lurn.doctor.Monitor", function()
     local mon = lurn.doctor.Monitor{every = 5, warn = false}
     mlp(2, 2, {lr = 50}):fit(x, y, {epochs = 5, batch_size = 16, verbose = 0, callbacks = {mon}})
     assert.is_true(mon.report:has("nan_loss") or mon.report:has("lr_too_high"))
+  end)
+
+  it("reports a loss that blows up within the first epoch, measured from the untrained model's", function()
+    -- Adam at 2 on scaled wine: the first epoch's mean is about 50 times the first batch's
+    -- loss; a one-epoch fit has no later epoch to compare with the first
+    local x, y = shipped("wine")
+    x = lurn.preprocessing.StandardScaler():fit_transform(x)
+    lurn.manual_seed(7)
+    local m = mlp(13, 3, {hidden = 32, optimizer = lurn.optimizers.Adam{learning_rate = 2.0}})
+    local mon = lurn.doctor.Monitor{every = 5, warn = false}
+    m:fit(x, y, {epochs = 1, batch_size = 16, verbose = 0, callbacks = {mon}})
+    local f = mon.report:get("lr_too_high")[1]
+    assert.truthy(f, tostring(mon.report))
+    assert.matches("first batch", f.message, 1, true)
+    -- the same at Adam 0.01 stays quiet
+    lurn.manual_seed(7)
+    local ok = mlp(13, 3, {hidden = 32, optimizer = lurn.optimizers.Adam{learning_rate = 0.01}})
+    local quiet = lurn.doctor.Monitor{every = 5, warn = false}
+    ok:fit(x, y, {epochs = 3, batch_size = 16, verbose = 0, callbacks = {quiet}})
+    assert.same({}, serious(quiet.report))
   end)
 
   it("refuses unknown options at the caller's line", function()

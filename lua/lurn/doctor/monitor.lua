@@ -18,8 +18,12 @@ local Callback = callbacks.Callback
 
 local Monitor = class(Callback)
 
--- The loss diverges when its running mean over an epoch rises above the first one seen by
--- this factor: training made the model worse than it started (a rise, not noise).
+-- The loss diverges when its mean over an epoch rises above where it started by this
+-- factor: training made the model worse than it started (a rise, not noise). Where it
+-- started: the first batch's loss (the untrained weights', computed before the first
+-- update) for the first epoch, the first epoch's mean after: a rate far too high blows the
+-- loss up within the first epoch, whose mean then holds the blow-up (wine at Adam 2: 52,
+-- from 1.1).
 local DIVERGE = 1.5
 
 function Monitor.new(opts)
@@ -37,7 +41,7 @@ end
 
 function Monitor:on_train_begin()
   self.report = Report.new()
-  self.stats, self.epochs, self._first_loss, self._warned = {}, {}, nil, false
+  self.stats, self.epochs, self._first_loss, self._initial_loss, self._warned = {}, {}, nil, nil, false
   -- the losses per epoch (and batch) so far, shared by the loss findings' evidence (their plot)
   self._loss_curve, self._val_loss_curve, self._batch_loss_curve = {}, {}, {}
   self._batches = 0
@@ -70,14 +74,16 @@ function Monitor:_loss(loss, where)
     end
     return
   end
-  if self._first_loss == nil then self._first_loss = loss return end
-  if loss > DIVERGE * self._first_loss and not self.report:has("lr_too_high") then
+  local base = self._first_loss or self._initial_loss
+  if self._first_loss == nil then self._first_loss = loss end
+  if base and loss > DIVERGE * base and not self.report:has("lr_too_high") then
     local lr = self.model.optimizer and self.model.optimizer.learning_rate
     self:_warn(self.report:add{code = "lr_too_high", severity = "warning",
-                               evidence = {first_loss = self._first_loss, loss = loss, learning_rate = lr,
+                               evidence = {first_loss = base, loss = loss, learning_rate = lr,
                                            loss_curve = self._loss_curve, val_loss_curve = self._val_loss_curve},
-                               message = ("the training loss diverges: %.4g, up from %.4g"):format(loss,
-                                 self._first_loss),
+                               message = ("the training loss diverges: %.4g over epoch %d, up from %.4g %s"):format(
+                                 loss, (self._epoch or 0) + 1, base, base == self._initial_loss
+                                 and "on the first batch (the untrained model)" or "over the first epoch"),
                                fix = type(lr) == "number" and ("learning_rate = %g"):format(lr / 10)
                                  or "a lower learning_rate"})
   end
@@ -113,6 +119,7 @@ function Monitor:on_train_batch_end(batch, logs)
   end
   if logs and logs.loss ~= nil then
     self._batch_loss_curve[#self._batch_loss_curve + 1] = logs.loss
+    if self._initial_loss == nil and finite(logs.loss) then self._initial_loss = logs.loss end
     if not finite(logs.loss) then self:_loss(logs.loss, batch + 1) end
   end
 end
