@@ -179,6 +179,20 @@ static int l_build(lua_State *L) {
 /* A view of a model buffer, valid until the next call on the model. */
 static void push_view(lua_State *L, const lurn_tensor *t) { l_pushtensor(L, lurn_tensor_view(t)); }
 
+lurn_model *lurn_lua_tomodel(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  int pushed = 0;
+  if (lua_istable(L, idx)) { /* a lurn model object: its C model is its _core */
+    lua_getfield(L, idx, "_core");
+    idx = lua_gettop(L);
+    pushed = 1;
+  }
+  model_box *b = luaL_testudata(L, idx, LURN_MODEL_MT);
+  lurn_model *m = b ? b->m : NULL;
+  if (pushed) lua_pop(L, 1);
+  return m;
+}
+
 /* m:forward(x[, training]) -> output (a view of the model's buffer) */
 static int l_forward(lua_State *L) {
   lua_settop(L, 3); /* absent arguments as nil: pins go above them */

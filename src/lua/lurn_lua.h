@@ -23,6 +23,14 @@ int luaopen_lurn_core(lua_State *L);
  * with the message on the stack. */
 int lurn_open(lua_State *L);
 
+/* The C model behind the lurn model at idx (a model object, lurn.Sequential or functional,
+ * or its C userdata), or NULL when idx holds neither or the model is closed. For a host
+ * that builds or loads a model in Lua once and then predicts from C with no Lua call
+ * (lurn_model_predict, lurn/model.h). The pointer is the Lua object's: valid while that
+ * object is reachable (keep a reference, in a global or the registry) and not rebuilt. */
+struct lurn_model;
+struct lurn_model *lurn_lua_tomodel(lua_State *L, int idx);
+
 #ifdef __cplusplus
 }
 #endif

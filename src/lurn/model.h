@@ -24,6 +24,16 @@ lurn_status lurn_model_build(lurn_model *m, int ndim, const int64_t *in_shape, l
 /* Runs the layers on x (N, in_shape...). *out points into the model's buffers: valid
  * until the next call. */
 lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out);
+/* For a host application that predicts (examples/embed/host.c): n samples in, their outputs
+ * out, in inference mode (Dropout off, BatchNormalization's moving statistics), no Lua and,
+ * after the first call at a batch as large, no allocation. x holds n * lurn_model_input_size
+ * floats, row-major as the model's input (batch, in_shape...); out must hold out_len >= n *
+ * lurn_model_output_size floats (a functional model's several outputs packed side by side,
+ * as model:predict packs them). Fails on a model not built, too small an out, or a NaN or
+ * infinite value in x. A model lurn's Lua side made comes from lurn_lua_tomodel (lurn_lua.h). */
+lurn_status lurn_model_predict(lurn_model *m, const float *x, int64_t n, float *out, int64_t out_len);
+int64_t lurn_model_input_size(const lurn_model *m);   /* values per sample; 0 before the build */
+int64_t lurn_model_output_size(const lurn_model *m);  /* outputs per sample; 0 before the build */
 /* The mask (N, steps) the output of the last forward carried (Embedding(mask_zero) or
  * Masking upstream, every layer after them keeping the steps), or NULL: the one the loss
  * left the padded steps out by. Owned by a layer: valid until the next call. */

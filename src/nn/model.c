@@ -47,6 +47,7 @@ struct lurn_model {
   float *before_update;  /* made by the first recorded update */
   double *update_sums;   /* per row: squared update, squared weights before it */
   int update_is_last;    /* the rows' update_ratio is of the last update made */
+  lurn_tensor *predict_in; /* lurn_model_predict's copy of the host's samples, reused */
 };
 
 lurn_model *lurn_model_new(void) {
@@ -88,6 +89,7 @@ void lurn_model_free(lurn_model *m) {
   free(m->out);
   free(m->dout);
   free_train_arrays(m);
+  lurn_tensor_free(m->predict_in);
   free(m);
 }
 
@@ -322,6 +324,49 @@ static lurn_status model_loss(lurn_model *m, const lurn_loss *loss, const lurn_t
 }
 
 const lurn_tensor *lurn_model_output_mask(const lurn_model *m) { return m->out_mask; }
+
+/* Values per sample: the product of a shape without its batch axis. */
+static int64_t per_sample(int ndim, const int64_t *shape) {
+  int64_t size = 1;
+  for (int i = 0; i < ndim; i++) size *= shape[i];
+  return size;
+}
+
+int64_t lurn_model_input_size(const lurn_model *m) {
+  return m->built ? per_sample(m->in_ndim, m->in_shape) : 0;
+}
+
+int64_t lurn_model_output_size(const lurn_model *m) {
+  if (!m->built || m->n == 0) return 0;
+  const lurn_layer *top = m->layers[m->n - 1];
+  return per_sample(top->out_ndim, top->out_shape);
+}
+
+lurn_status lurn_model_predict(lurn_model *m, const float *x, int64_t n, float *out, int64_t out_len) {
+  if (!m || !m->built) return lurn_fail(LURN_EINVAL, "predict: the model is not built");
+  if (!x || !out) return lurn_fail(LURN_EINVAL, "predict: x and out must not be NULL");
+  if (n < 1) return lurn_fail(LURN_EINVAL, "predict: n must be at least 1, got %lld", (long long)n);
+  const int64_t in = lurn_model_input_size(m), per_out = lurn_model_output_size(m);
+  if (n > INT64_MAX / in || n > INT64_MAX / per_out)
+    return lurn_fail(LURN_EINVAL, "predict: %lld samples are too many", (long long)n);
+  if (out_len < n * per_out)
+    return lurn_fail(LURN_EINVAL, "predict: out holds %lld floats, %lld samples' outputs need %lld",
+                     (long long)out_len, (long long)n, (long long)(n * per_out));
+  int64_t bad = lurn_first_nonfinite(x, n * in);
+  if (bad >= 0)
+    return lurn_fail(LURN_EINVAL, "predict: x holds %g at sample %lld, value %lld (1-based): the outputs would be "
+                     "NaN", (double)x[bad], (long long)(bad / in + 1), (long long)(bad % in + 1));
+  int64_t shape[LURN_MAX_DIMS + 1];
+  shape[0] = n;
+  memcpy(shape + 1, m->in_shape, sizeof(int64_t) * (size_t)m->in_ndim);
+  lurn_status st = lurn_buffer_ensure(&m->predict_in, m->in_ndim + 1, shape);
+  if (st) return st;
+  memcpy(lurn_tensor_data(m->predict_in), x, sizeof(float) * (size_t)(n * in));
+  const lurn_tensor *y;
+  if ((st = lurn_model_forward(m, m->predict_in, 0, &y))) return st;
+  memcpy(out, lurn_tensor_data(y), sizeof(float) * (size_t)(n * per_out));
+  return LURN_OK;
+}
 
 lurn_status lurn_model_forward(lurn_model *m, const lurn_tensor *x, int training, const lurn_tensor **out) {
   lurn_status st = begin_run(m);
