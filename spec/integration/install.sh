@@ -108,7 +108,11 @@ printf '#include <lurn.h>\nint main(void) { lurn_tensor *t = lurn_tensor_zeros(1
 '  int ok = t && lurn_tensor_numel(t) == 3; lurn_tensor_free(t); return !ok; }\n' >c_api.c
 quiet cc -Wall -Werror -o c_api c_api.c "${cflags[@]}" "${libs[@]}" -Wl,-rpath,"$libdir"
 ./c_api || fail "a program of the installed C API failed"
-expect "host linked with liblurn.so" "sum = 20, shape = (2, 2)" "$(./host_shared)"
+# The host checks its own predictions (C's against Lua's) and exits 1 when they differ; its
+# first line is the snippet's result.
+host_out=$(./host_shared) || fail "host linked with liblurn.so failed:
+$host_out"
+expect "host linked with liblurn.so" "sum = 20, shape = (2, 2)" "${host_out%%$'\n'*}"
 # Static: liblurn_lua.a and liblurn.a, with what pkg-config --static says they need.
 read -ra libs <<<"$(pkg-config --static --libs lurn)"
 static=()
@@ -120,6 +124,8 @@ for l in "${libs[@]}"; do
 done
 quiet cc -o host_static host.c "${cflags[@]}" "${static[@]}"
 ldd host_static | grep -q liblurn && fail "host_static still needs liblurn.so"
-expect "host linked with liblurn.a" "sum = 20, shape = (2, 2)" "$(./host_static)"
+host_out=$(./host_static) || fail "host linked with liblurn.a failed:
+$host_out"
+expect "host linked with liblurn.a" "sum = 20, shape = (2, 2)" "${host_out%%$'\n'*}"
 
 echo "ok: lurn runs from its build tree and from the install prefix; the embedding host builds against the install"

@@ -251,6 +251,21 @@ describe("Pooling errors", function()
 end)
 
 describe("max pooling and NaN", function()
+  it("gives a model's predictions (no offsets kept) as its training forward gives them", function()
+    for _, channels in ipairs{35, 16, 3} do  -- registers and a tail, registers alone, the tail alone
+      local m = lurn.Sequential{L.MaxPooling2D(2, {padding = "same", input_shape = {5, 7, channels}}), L.Flatten()}
+      local x = lurn.randn{3, 5, 7, channels}
+      local trained = m._core:forward(x, true):clone()
+      assert.equal(0, (trained - m:predict(x)):abs():max())
+      assert.equal(0, (trained - m(x)):abs():max())
+    end
+    -- a layer's own inference forward keeps them: input gradients in inference mode
+    local layer = built(L.MaxPooling2D(2), {2, 4, 1})
+    local x = image{{1, 5, 2, 0}, {3, -1, 7, 6}}
+    local y = layer._core:forward(x, false)
+    assert.same({0, 10, 0, 0, 0, 0, 20, 0}, flat(layer._core:backward(x, y, lurn.tensor{10, 20}:reshape{1, 1, 2, 1})))
+  end)
+
   it("passes a NaN on wherever it stands in the window, as PyTorch (vector and scalar channels)", function()
     local lurn = require "lurn"
     local L = lurn.layers

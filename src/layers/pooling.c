@@ -99,21 +99,48 @@ static void max_window16(const float *img, const lurn_conv_geom *g, int64_t h0, 
   memcpy(arg + ch, &at, sizeof at);
 }
 
-/* Output row i of one image: the max of each window and the offset it came from. */
+/* The max over the window of channels [ch, ch + 16) alone: a forward no backward follows
+ * (l->forward_only: predict, evaluate) keeps no offsets. One sample through the seeds' CNN's first pooling (26x26x64), one
+ * thread: 68 us with the offsets, ? us without (docs/benchmarks.md, "Single predictions"). */
+static void max_window16_value(const float *img, const lurn_conv_geom *g, int64_t h0, int64_t h1, int64_t w0,
+                               int64_t w1, int32_t ch, float *out) {
+  const int32_t c = (int32_t)g->c;
+  f32x16 best;
+  memcpy(&best, img + (h0 * g->w + w0) * c + ch, sizeof best);
+  for (int64_t ih = h0; ih < h1; ih++)
+    for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
+      f32x16 v;
+      memcpy(&v, img + (ih * g->w + iw) * c + ch, sizeof v);
+      const i32x16 take = (v > best) | (v != v);  /* as max_window16: a NaN wins and stays */
+      best = (f32x16)(((i32x16)v & take) | ((i32x16)best & ~take));
+    }
+  memcpy(out + ch, &best, sizeof best);
+}
+
+/* Output row i of one image: the max of each window and, when arg is not NULL, the offset
+ * it came from. */
 static void max_row(const lurn_conv_geom *g, const float *img, int64_t i, float *out, int32_t *arg) {
   const int32_t c = (int32_t)g->c, vector_end = c / 16 * 16;
-  for (int64_t j = 0; j < g->ow; j++, out += c, arg += c) {
+  int32_t unused[16];  /* the tail's offsets when none are kept */
+  for (int64_t j = 0; j < g->ow; j++, out += c, arg = arg ? arg + c : NULL) {
     int64_t h0, h1, w0, w1;
     clip(g, i, j, &h0, &h1, &w0, &w1);
-    for (int32_t ch = 0; ch < vector_end; ch += 16) max_window16(img, g, h0, h1, w0, w1, ch, out, arg);
+    for (int32_t ch = 0; ch < vector_end; ch += 16) {
+      if (arg)
+        max_window16(img, g, h0, h1, w0, w1, ch, out, arg);
+      else
+        max_window16_value(img, g, h0, h1, w0, w1, ch, out);
+    }
+    if (vector_end == c) continue;
+    int32_t *tail = arg ? arg + vector_end : unused;  /* the offsets of channels vector_end.. */
     const int32_t first = (int32_t)((h0 * g->w + w0) * c);
-    for (int32_t ch = vector_end; ch < c; ch++) out[ch] = img[first + ch], arg[ch] = first + ch;
-    for (int64_t ih = h0; ih < h1 && vector_end < c; ih++)
+    for (int32_t ch = vector_end; ch < c; ch++) out[ch] = img[first + ch], tail[ch - vector_end] = first + ch;
+    for (int64_t ih = h0; ih < h1; ih++)
       for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
         const int32_t off = (int32_t)((ih * g->w + iw) * c);
         for (int32_t ch = vector_end; ch < c; ch++)
           if (img[off + ch] > out[ch] || img[off + ch] != img[off + ch])
-            out[ch] = img[off + ch], arg[ch] = off + ch;
+            out[ch] = img[off + ch], tail[ch - vector_end] = off + ch;
       }
   }
 }
@@ -167,24 +194,24 @@ static lurn_status pool2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
   lurn_status st = lurn_layer_check_batch(l, x);
   if (st) return st;
   const int64_t n = x->shape[0], rows = n * g->oh, image = g->h * g->w * g->c, row = g->ow * g->c;
-  const int max = p->c.kind == LURN_POOL_MAX;
-  if (max && rows * row > p->argmax_cap) {
+  const int max = p->c.kind == LURN_POOL_MAX, keep = !l->forward_only;  /* the offsets, for backward */
+  if (max && keep && rows * row > p->argmax_cap) {
     int32_t *a = realloc(p->argmax, sizeof(int32_t) * (size_t)(rows * row));
     if (!a) return lurn_fail(LURN_ENOMEM, "out of memory");
     p->argmax = a, p->argmax_cap = rows * row;
   }
   const float *in = lurn_tensor_data(x);
   float *out = lurn_tensor_data(y);
-  int32_t *arg = p->argmax;
+  int32_t *arg = keep ? p->argmax : NULL;
 #pragma omp parallel for if ((double)n * g->oh * row * g->kh * g->kw > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float *img = in + r / g->oh * image;
     if (max)
-      max_row(g, img, r % g->oh, out + r * row, arg + r * row);
+      max_row(g, img, r % g->oh, out + r * row, arg ? arg + r * row : NULL);
     else
       average_row(g, img, r % g->oh, out + r * row);
   }
-  p->argmax_n = n;
+  p->argmax_n = keep ? n : -1;
   return LURN_OK;
 }
 

@@ -117,6 +117,11 @@ struct lurn_layer {
    * NULL: set by whoever runs the layer before its forward and backward (see
    * lurn_mask_rule); a layer whose rule reads it honours it in both. */
   const lurn_tensor *mask;
+  /* 1 while a model runs an inference forward that no backward follows (predict,
+   * evaluate): a layer may then skip what only backward reads (max pooling's offsets).
+   * Set by the model around its own forward; 0 otherwise (a layer run alone, or inside a
+   * container: backward may follow an inference forward there, for input gradients). */
+  int forward_only;
   /* Keras' trainable = false, already combined with the containers around the layer (set
    * by its owner): the model's optimizer leaves its parameters alone, and a
    * BatchNormalization runs in inference mode (moving statistics, not updated). */

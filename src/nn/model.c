@@ -284,7 +284,10 @@ static lurn_status forward(lurn_model *m, const lurn_tensor *x, int training, in
     if ((st = layer_buffers(m, i, batch, with_grad))) return st;
     l->preactivation = NULL;
     if ((st = lurn_layer_take_mask(l, mask))) return st;
-    if ((st = l->ops->forward(l, in, m->out[i], training))) return st;
+    l->forward_only = !with_grad;
+    st = l->ops->forward(l, in, m->out[i], training);
+    l->forward_only = 0;
+    if (st) return st;
     mask = lurn_layer_mask_out(l, mask);
     if ((st = lurn_layer_forward_done(l, m->out[i]))) return st;
     if (batch > 0 && (l->activity_regularizer.l1 != 0 || l->activity_regularizer.l2 != 0))
