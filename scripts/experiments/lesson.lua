@@ -239,9 +239,9 @@ function lesson.run(l, opts)
   end
   if type(section) ~= "table" then error(("lesson %s: run(ctx) returned %s, not a section table"):format(l.name, type(section)), 0) end
   if l.doctor then
-    local threads = lurn.get_num_threads()
+    local threads, mode = lurn.get_num_threads()
     local rows, t = lesson.doctor(l, ctx)
-    lurn.set_num_threads(threads)
+    lurn.set_num_threads(mode == "auto" and "auto" or threads)
     section.tables = section.tables or {}
     section.tables[#section.tables + 1] = t
     section.doctor = rows

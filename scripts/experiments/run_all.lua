@@ -123,10 +123,10 @@ local function run_one(name, title, opts)
     ok, l = false, ("%s returned the lesson '%s': a lesson's name is its file's"):format(path, tostring(l.name))
   end
   if not ok then return {name = name, title = title, status = "error", error = l, seconds = lurn.clock() - started} end
-  local threads = lurn.get_num_threads()
+  local threads, mode = lurn.get_num_threads()
   local ran, section = xpcall(lesson.run, traceback, l, {mode = opts.mode, out = opts.out, seed = opts.seed,
                                                           doctor_only = opts.doctor_only})
-  lurn.set_num_threads(threads)  -- a lesson may pin the thread count for its numbers
+  lurn.set_num_threads(mode == "auto" and "auto" or threads)  -- a lesson may pin the thread count for its numbers
   if not ran then
     return {name = name, title = l.title or title, status = "error", error = section, seconds = lurn.clock() - started}
   end

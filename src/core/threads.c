@@ -6,29 +6,106 @@
  * count it asked for and leaves the share of the missing threads undone (a 100x100 product
  * of ones summed to half its value, measured with OMP_DYNAMIC=true), and loops split by
  * thread number would do the same. So lurn turns dynamic adjustment off and never asks for
- * more threads than the limit: a region then gets the threads it asked for. */
+ * more threads than the limit: a region then gets the threads it asked for.
+ *
+ * A busy machine. OpenMP's threads wait for each other by spinning (libgomp reads its wait
+ * policy once, when it loads, before lurn can choose). When another program holds a core,
+ * a team with a thread on that core waits at every barrier for a time slice the kernel gives
+ * the other program: a two-thread MLP epoch on 2 cores with one held ran 1.4 times slower
+ * than one thread (up to 20 times in this project's notes). Unless the user fixed the count
+ * (lurn_set_num_threads(n), n >= 1), lurn_threads_adapt, called where a model run starts,
+ * reads every ADAPT_PERIOD how much CPU time other programs took (the machine's busy time
+ * in /proc/stat less this process's own) and gives the pool the cores they left: all of
+ * them on a quiet machine. A fixed count is never changed, so that a seeded run repeats bit
+ * for bit (a different thread count may sum in another order). */
+#include <math.h>
 #include <omp.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lurn.h"
 
-static int num_threads = 0; /* 0: not set yet, use OpenMP's default */
+#define ADAPT_PERIOD 0.1 /* seconds between two readings: /proc/stat costs about 20 us */
+
+static int fixed = 0;   /* the user's count, or 0: automatic */
+static int current = 0; /* the automatic count now; 0 before the first use */
 
 static int within_limit(int n) {
   int limit = omp_get_thread_limit();
   return limit > 0 && n > limit ? limit : n;
 }
 
-void lurn_set_num_threads(int n) {
-  if (n < 1) n = 1;
-  num_threads = within_limit(n);
+/* The automatic count on a quiet machine: OpenMP's default (OMP_NUM_THREADS or the cores),
+ * read once. */
+static int default_count(void) {
+  static int n = 0;
+  if (!n) n = within_limit(omp_get_max_threads());
+  return n;
+}
+
+static void use(int n) {
   omp_set_dynamic(0);
-  omp_set_num_threads(num_threads);
+  if (omp_get_max_threads() != n) omp_set_num_threads(n);
+}
+
+void lurn_set_num_threads(int n) {
+  if (n < 1) { /* automatic again */
+    fixed = 0;
+    current = default_count();
+  } else {
+    fixed = within_limit(n);
+  }
+  use(fixed ? fixed : current);
 }
 
 int lurn_get_num_threads(void) {
   if (omp_get_dynamic()) omp_set_dynamic(0);
-  if (num_threads) return num_threads;
-  int n = within_limit(omp_get_max_threads());
-  if (n != omp_get_max_threads()) omp_set_num_threads(n);
-  return n;
+  if (fixed) return fixed;
+  if (!current) use(current = default_count());
+  return current;
+}
+
+int lurn_num_threads_fixed(void) { return fixed != 0; }
+
+int lurn_threads_choose(int want, int cores, double others) {
+  int free_cores = cores - (int)floor(others + 0.5); /* a core counts as taken from half of it */
+  int n = want < free_cores ? want : free_cores;
+  return n < 1 ? 1 : n;
+}
+
+/* The machine's busy CPU time, in seconds, from /proc/stat's first line; -1 where there is
+ * none (not Linux). */
+static double machine_busy_seconds(void) {
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f) return -1;
+  unsigned long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  int got = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait, &irq,
+                   &softirq, &steal);
+  fclose(f);
+  long hz = sysconf(_SC_CLK_TCK);
+  if (got < 4 || hz <= 0) return -1;
+  return (double)(user + nice + sys + irq + softirq + steal) / (double)hz;
+}
+
+static double process_seconds(void) {
+  struct timespec t;
+  if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)) return -1;
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+void lurn_threads_adapt(void) {
+  static double last_wall = -1, last_busy, last_own;
+  if (fixed || omp_in_parallel()) return;
+  double now = lurn_clock();
+  if (last_wall >= 0 && now - last_wall < ADAPT_PERIOD) return;
+  double busy = machine_busy_seconds(), own = process_seconds();
+  if (busy < 0 || own < 0) return;
+  if (last_wall >= 0) {
+    double wall = now - last_wall;
+    double others = ((busy - last_busy) - (own - last_own)) / wall;
+    int n = lurn_threads_choose(default_count(), omp_get_num_procs(), others < 0 ? 0 : others);
+    if (n != lurn_get_num_threads()) use(current = n);
+  }
+  last_wall = now, last_busy = busy, last_own = own;
 }

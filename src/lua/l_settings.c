@@ -17,16 +17,24 @@ static int l_manual_seed(lua_State *L) {
   return 0;
 }
 
+/* set_num_threads(n) fixes the count; set_num_threads("auto") makes it automatic again */
 static int l_set_num_threads(lua_State *L) {
-  lua_Integer n = luaL_checkinteger(L, 1);
-  luaL_argcheck(L, n >= 1 && n <= 4096, 1, "thread count must be between 1 and 4096");
+  if (lua_type(L, 1) == LUA_TSTRING && strcmp(lua_tostring(L, 1), "auto") == 0) {
+    lurn_set_num_threads(0);
+    return 0;
+  }
+  int isnum = 0;
+  lua_Integer n = lua_tointegerx(L, 1, &isnum);
+  luaL_argcheck(L, isnum && n >= 1 && n <= 4096, 1, "thread count must be an integer between 1 and 4096, or \"auto\"");
   lurn_set_num_threads((int)n);
   return 0;
 }
 
+/* get_num_threads() -> the count now, and "fixed" or "auto" */
 static int l_get_num_threads(lua_State *L) {
   lua_pushinteger(L, lurn_get_num_threads());
-  return 1;
+  lua_pushstring(L, lurn_num_threads_fixed() ? "fixed" : "auto");
+  return 2;
 }
 
 static int l_clock(lua_State *L) {

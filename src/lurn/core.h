@@ -39,8 +39,19 @@ void lurn_manual_seed(uint64_t seed);
 void lurn_randperm(int64_t *index, int64_t n, lurn_rng *r);
 
 /* ---- process settings -------------------------------------------------------- */
+/* The threads lurn runs on. n >= 1 fixes the count (a seeded run then repeats bit for bit);
+ * n = 0 makes it automatic again (the default): every core on a quiet machine, the cores
+ * other programs leave when they hold some (lurn_threads_adapt). */
 void lurn_set_num_threads(int n);  /* OpenMP and OpenBLAS together */
-int lurn_get_num_threads(void);
+int lurn_get_num_threads(void);    /* the count now */
+int lurn_num_threads_fixed(void);  /* 1 when the user fixed it */
+/* Automatic count only: reads, at most every 0.1 s, the CPU time other programs took since
+ * the last reading and gives lurn's pool the cores they left. Called where a model run
+ * starts; a no-op inside a parallel region or with a fixed count. */
+void lurn_threads_adapt(void);
+/* The rule: `want` threads (the quiet machine's count) on `cores`, when other programs kept
+ * `others` cores busy on average: a core counts as taken from half of it; at least 1. */
+int lurn_threads_choose(int want, int cores, double others);
 double lurn_clock(void);           /* monotonic wall-clock seconds */
 
 #ifdef __cplusplus

@@ -134,6 +134,7 @@ static lurn_status begin_run(lurn_model *m) {
     }
   }
   m->running = 1;
+  lurn_threads_adapt();  /* the automatic thread count follows the machine's load */
   return LURN_OK;
 }
 

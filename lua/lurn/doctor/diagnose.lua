@@ -406,7 +406,7 @@ local function diagnose(model, x, y, opts)
   local user_weights = model:get_weights()
   -- one thread: the probe's batches are small, and a second thread mostly waits (and
   -- competes with whatever else runs); the user's setting comes back at the end
-  local threads = core.get_num_threads()
+  local threads, mode = core.get_num_threads()
   core.set_num_threads(1)
   local ok, err = pcall(function()
   local seed = opts.seed or 0
@@ -538,7 +538,7 @@ local function diagnose(model, x, y, opts)
     underfitting(report, main, rest.points, floor, half, steps_per_epoch)
   end
   end)
-  core.set_num_threads(threads)
+  core.set_num_threads(mode == "auto" and "auto" or threads)
   if not ok then error(err, 0) end
   report.probe.seconds = core.clock() - started
   return report

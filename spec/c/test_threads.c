@@ -1,0 +1,70 @@
+/* The thread count: a fixed count stays; the automatic one gives lurn's pool the cores other
+ * programs leave (lurn_threads_choose's rule, and a spinning child process taking a core),
+ * and comes back when they are free again. Run alone (RUN_SERIAL): other tests' load would
+ * count as other programs'. */
+#include <omp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "lurn.h"
+
+static void the_rule(void) {
+  CHECK(lurn_threads_choose(2, 2, 0.0) == 2);
+  CHECK(lurn_threads_choose(2, 2, 0.3) == 2);   /* less than half a core: still free */
+  CHECK(lurn_threads_choose(2, 2, 0.6) == 1);
+  CHECK(lurn_threads_choose(2, 2, 1.9) == 1);   /* never fewer than one */
+  CHECK(lurn_threads_choose(16, 16, 3.0) == 13);
+  CHECK(lurn_threads_choose(4, 16, 3.0) == 4);  /* OMP_NUM_THREADS=4 on a machine with room */
+}
+
+static void sleep_s(double s) {
+  struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+  nanosleep(&t, NULL);
+}
+
+/* Calls adapt over `seconds` (every 20 ms), returns the count at the end. */
+static int adapted_over(double seconds) {
+  for (double waited = 0; waited < seconds; waited += 0.02) {
+    lurn_threads_adapt();
+    sleep_s(0.02);
+  }
+  lurn_threads_adapt();
+  return lurn_get_num_threads();
+}
+
+static void follows_the_machine_unless_fixed(void) {
+  lurn_set_num_threads(0);
+  CHECK(!lurn_num_threads_fixed());
+  const int quiet = lurn_get_num_threads();
+  if (omp_get_num_procs() < 2 || quiet < 2) {
+    printf("(one core or one thread: the busy case is not tested here)\n");
+    return;
+  }
+  pid_t spinner = fork();
+  if (spinner == 0) {
+    for (volatile unsigned long i = 0;; i++) {
+    }
+  }
+  CHECK(spinner > 0);
+  int busy = adapted_over(0.5);
+  CHECK(busy < quiet);
+  /* a fixed count is the user's: never changed */
+  lurn_set_num_threads(quiet);
+  CHECK(lurn_num_threads_fixed() && adapted_over(0.3) == quiet);
+  kill(spinner, SIGKILL);
+  waitpid(spinner, NULL, 0);
+  lurn_set_num_threads(0);
+  int back = quiet;
+  for (int tries = 0; tries < 10 && (back = adapted_over(0.3)) != quiet; tries++) {
+  }
+  CHECK(back == quiet);
+}
+
+int main(void) {
+  RUN(the_rule);
+  RUN(follows_the_machine_unless_fixed);
+  return check_summary();
+}
