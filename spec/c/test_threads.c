@@ -4,6 +4,7 @@
  * count as other programs'. */
 #include <omp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,33 @@ static void the_rule(void) {
 static void sleep_s(double s) {
   struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
   nanosleep(&t, NULL);
+}
+
+/* The cores other programs keep busy now, over half a second: the machine's busy time from
+ * /proc/stat's first line less this process's; 0 where it cannot be read. */
+static double busy_seconds(void) {
+  FILE *f = fopen("/proc/stat", "r");
+  unsigned long long v[8] = {0};
+  int got = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                       &v[6], &v[7])
+              : 0;
+  if (f) fclose(f);
+  if (got < 4) return -1;
+  return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double own_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static double others_now(void) {
+  double b0 = busy_seconds(), o0 = own_seconds();
+  sleep_s(0.5);
+  double b1 = busy_seconds(), o1 = own_seconds();
+  if (b0 < 0 || b1 < 0) return 0;
+  return ((b1 - b0) - (o1 - o0)) / 0.5;
 }
 
 /* Calls adapt over `seconds` (every 20 ms), returns the count at the end. */
@@ -59,6 +87,12 @@ static void follows_the_machine_unless_fixed(void) {
   lurn_set_num_threads(0);
   int back = quiet;
   for (int tries = 0; tries < 10 && (back = adapted_over(0.3)) != quiet; tries++) {
+  }
+  /* back to every core, unless something else keeps the machine busy now (a test cannot
+   * own the machine): then that load is what the count follows */
+  if (back != quiet && others_now() >= 0.5) {
+    printf("(the machine is busy with other work: the return to %d threads is not checked)\n", quiet);
+    return;
   }
   CHECK(back == quiet);
 }

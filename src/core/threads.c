@@ -14,12 +14,15 @@
  * the other program: a two-thread MLP epoch on 2 cores with one held ran 1.4 times slower
  * than one thread (up to 20 times in this project's notes). Unless the user fixed the count
  * (lurn_set_num_threads(n), n >= 1), lurn_threads_adapt, called where a model run starts,
- * reads every ADAPT_PERIOD how much CPU time other programs took (the machine's busy time
- * in /proc/stat less this process's own) and gives the pool the cores they left: all of
+ * reads every ADAPT_PERIOD how much CPU time other programs took on the CPUs lurn may run on
+ * (their busy time in /proc/stat less this process's own) and gives the pool the cores they
+ * left: all of
  * them on a quiet machine. A fixed count is never changed, so that a seeded run repeats bit
  * for bit (a different thread count may sum in another order). */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_ISSET */
 #include <math.h>
 #include <omp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,18 +77,32 @@ int lurn_threads_choose(int want, int cores, double others) {
   return n < 1 ? 1 : n;
 }
 
-/* The machine's busy CPU time, in seconds, from /proc/stat's first line; -1 where there is
- * none (not Linux). */
+/* The busy CPU time, in seconds, of the CPUs this process may run on (its affinity: a
+ * container pinned to 2 of a host's 64 CPUs must not count the load on the other 62), from
+ * /proc/stat's per-CPU lines; -1 where there is none (not Linux). */
 static double machine_busy_seconds(void) {
+  cpu_set_t mine;
+  int have_mask = sched_getaffinity(0, sizeof mine, &mine) == 0;
   FILE *f = fopen("/proc/stat", "r");
   if (!f) return -1;
-  unsigned long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  int got = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait, &irq,
-                   &softirq, &steal);
+  char line[512];
+  unsigned long long total = 0;
+  int seen = 0;
+  while (fgets(line, sizeof line, f)) {
+    unsigned cpu;
+    unsigned long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    if (line[0] != 'c' || line[1] != 'p' || line[2] != 'u') break; /* the cpu lines come first */
+    if (sscanf(line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &user, &nice, &sys, &idle, &iowait,
+               &irq, &softirq, &steal) < 5)
+      continue; /* the first line, all CPUs together */
+    if (have_mask && (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &mine))) continue;
+    total += user + nice + sys + irq + softirq + steal;
+    seen++;
+  }
   fclose(f);
   long hz = sysconf(_SC_CLK_TCK);
-  if (got < 4 || hz <= 0) return -1;
-  return (double)(user + nice + sys + irq + softirq + steal) / (double)hz;
+  if (!seen || hz <= 0) return -1;
+  return (double)total / (double)hz;
 }
 
 static double process_seconds(void) {
