@@ -4,6 +4,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "kernels/dispatch.h"
 #include "optim.h"
 
 /* Moments of weights whose gradient stays 0 (e.g. inputs that are always 0) decay
@@ -14,7 +15,7 @@ static inline float flush(float x) { return fabsf(x) < FLT_MIN ? 0.0f : x; }
 /* One loop per variant, with restrict, so that each vectorises. The if clause names
  * `parallel`: unqualified, it would also switch off simd for small layers (OpenMP 5),
  * and their scalar loop was a quarter of the seeds' MLP's Adam time. */
-static void adam(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
+LURN_CLONES static void adam(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
                  float b1, float b2, float alpha, float eps) {
 #pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
   for (int64_t i = 0; i < n; i++) {
@@ -26,7 +27,7 @@ static void adam(float *restrict w, const float *restrict g, float *restrict m, 
   }
 }
 
-static void amsgrad(float *restrict w, const float *restrict g, float *restrict m, float *restrict v,
+LURN_CLONES static void amsgrad(float *restrict w, const float *restrict g, float *restrict m, float *restrict v,
                     float *restrict vhat, int64_t n, float b1, float b2, float alpha, float eps) {
 #pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
   for (int64_t i = 0; i < n; i++) {
