@@ -8,24 +8,9 @@ local lurn = require "lurn"
 local json = require "lurn.models.json"
 local lesson = require "lesson"
 local report = require "report"
+local helpers = require "helpers.lessons"
 
-local globals = package.loaded._G
-
-local function load_lesson(name)
-  globals.LESSON_LOADING = true
-  local ok, l = pcall(dofile, "scripts/experiments/" .. name .. ".lua")
-  globals.LESSON_LOADING = nil
-  assert(ok, l)
-  return l
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local load_lesson, read = helpers.load_lesson, helpers.read
 
 local VERDICTS = {found = true, missed = true, clean = true, ["false alarm"] = true, ["no code expected"] = true,
                   failed = true}

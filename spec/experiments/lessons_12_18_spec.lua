@@ -53,21 +53,8 @@ local CHECKS = {
   end,
 }
 
-local function load(name)
-  rawset(_G, "LESSON_LOADING", true)
-  local ok, l = pcall(dofile, ("scripts/experiments/%s.lua"):format(name))
-  rawset(_G, "LESSON_LOADING", nil)
-  assert(ok, l)
-  return l
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local helpers = require "helpers.lessons"
+local load, read = helpers.load_lesson, helpers.read
 
 describe("lessons 12 to 18 in tiny mode", function()
   local tmp = os.tmpname()

@@ -6,26 +6,8 @@ package.path = "scripts/experiments/?.lua;" .. package.path
 local lurn = require "lurn"
 local json = require "lurn.models.json"
 local lesson = require "lesson"
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
--- busted runs a spec in an environment of its own: the flag goes into the globals the
--- lesson files see
-local globals = package.loaded._G
-
-local function load_lesson(name)
-  globals.LESSON_LOADING = true
-  local ok, l = pcall(dofile, "scripts/experiments/" .. name .. ".lua")
-  globals.LESSON_LOADING = nil
-  assert(ok, l)
-  return l
-end
+local helpers = require "helpers.lessons"
+local load_lesson, read = helpers.load_lesson, helpers.read
 
 local out = os.tmpname()
 os.remove(out)

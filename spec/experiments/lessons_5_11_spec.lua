@@ -11,13 +11,7 @@ local tiny = require "helpers.tiny_data"
 local LESSONS = {"lr_sweep", "optimizers", "capacity", "initialization", "dying_relu", "saturation",
                  "overfitting"}
 
-local function load(name)
-  _G.LESSON_LOADING = true
-  local ok, l = pcall(dofile, "scripts/experiments/" .. name .. ".lua")
-  _G.LESSON_LOADING = nil
-  assert(ok, l)
-  return l
-end
+local load = require("helpers.lessons").load_lesson
 
 local function read(path)
   local f = assert(io.open(path))

@@ -6,17 +6,10 @@
 -- (spec/integration/report_browser.sh opens the real report in a browser.)
 package.path = "scripts/experiments/?.lua;" .. package.path
 local report = require "report"
+local read = require("helpers.lessons").read
 
 local source = os.getenv("LURN_SOURCE_DIR") or "."
 local lurn_cmd = (os.getenv("LURN_BUILD_DIR") or "build") .. "/lurn"
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 local function write(path, text)
   local f = assert(io.open(path, "w"))
