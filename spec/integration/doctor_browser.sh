@@ -18,8 +18,8 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 [[ -x $lurn ]] || fail "no executable $lurn"
-browser=$(command -v chromium || command -v chromium-browser) ||
-  fail "chromium is not installed (scripts/setup installs Debian's chromium)"
+# chrome and check_page (the caller defines check_script, below)
+source "$src/spec/helpers/browser_check.bash"
 
 cat >"$work/wine.lua" <<EOF
 local lurn = require "lurn"
@@ -52,11 +52,6 @@ grep -q "^-- fit 2 at .*wine.lua:" "$work/run.log" || fail "the printed report h
 plotted="lr_too_high lr_too_low nan_loss overfitting underfitting exploding_gradients vanishing_gradients dead_relu"
 plotted+=" saturation unscaled_features outliers missing_values constant_feature class_imbalance split_missing_class"
 plotted+=" label_noise"
-
-chrome() {
-  timeout 120 "$browser" --headless --no-sandbox --disable-gpu --no-first-run --disable-dev-shm-usage \
-    --user-data-dir="$work/profile" --enable-logging=stderr --v=0 "$@"
-}
 
 check_script() {
   cat <<EOF
@@ -92,31 +87,6 @@ window.addEventListener("load", function () {
 });
 </script>
 EOF
-}
-
-# check_page HTML -> the problems found, one a line; status 1 when there are any.
-check_page() {
-  local file=$1 copy=$work/check-$RANDOM.html
-  [[ -f $work/check.js.html ]] || check_script >"$work/check.js.html"
-  awk -v script="$work/check.js.html" '
-    !done && /<head>/ {
-      i = index($0, "<head>"); print substr($0, 1, i + 5)
-      while ((getline line < script) > 0) print line
-      print substr($0, i + 6); done = 1; next
-    }
-    { print }' "$file" >"$copy"
-  grep -q "lurnErrors" "$copy" || { echo "CHECK-NOT-INSERTED (no <head> in $file)"; return 1; }
-  chrome --dump-dom "file://$copy" >"$copy.dom" 2>"$copy.log"
-  if ! grep -q "LURNCHECK-END" "$copy.dom"; then
-    echo "CHECK-DID-NOT-RUN (chromium: $(tail -3 "$copy.log" | tr '\n' ' '))"
-    return 1
-  fi
-  local problems
-  problems=$(sed -n '/LURNCHECK-BEGIN/,/LURNCHECK-END/p' "$copy.dom" | sed '1d;$d' | head -40)
-  problems+=$(grep -o 'Uncaught[^"]*' "$copy.log" | sed 's/^/CONSOLE /')
-  [[ -z $problems ]] && return 0
-  echo "$problems"
-  return 1
 }
 
 problems=$(check_page "$page") || fail "the page has problems:
