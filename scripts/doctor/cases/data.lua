@@ -3,6 +3,7 @@
 -- data sets and architectures; a twin is the broken case with the fault removed (same data
 -- set, same architecture), and must be really healthy: it goes through diagnose.
 return function(kit)
+  local imputed, one_hot, fashion = kit.imputed, kit.one_hot, kit.fashion_rows
   local lurn = rawget(_G, "lurn") or require "lurn"
   local on, from, scale, stack = kit.on, kit.from, kit.scale, kit.stack
 
@@ -59,15 +60,6 @@ return function(kit)
       end
       return xt, yt, xv, yv
     end
-  end
-
-  -- The missing values filled with the training columns' means (SimpleImputer's default
-  -- strategy), then scaled: what the repair does, and the usual fix.
-  local function imputed(xt, yt, xv, yv)
-    local imp = lurn.preprocessing.SimpleImputer{strategy = "mean"}
-    imp:fit(xt)
-    local a, b = scale(imp:transform(xt), imp:transform(xv))
-    return a, yt, b, yv
   end
 
   -- A unit mistake in `rows_` training rows: features 1..`features` entered `factor` times
@@ -135,14 +127,6 @@ return function(kit)
     end
   end
 
-  -- The labels one-hot (both splits), after scaling.
-  local function one_hot(classes)
-    return function(xt, yt, xv, yv)
-      xt, xv = scale(xt, xv)
-      return xt, lurn.utils.to_categorical(yt, classes), xv, lurn.utils.to_categorical(yv, classes)
-    end
-  end
-
   -- The labels numbered from 1 (as R's factors and UCI's files number classes), after
   -- `prepare`.
   local function from_one(prepare)
@@ -152,7 +136,6 @@ return function(kit)
     end
   end
 
-  local function fashion(n) return function() return kit.fashion(n) end end
 
   -- ---- the architectures ----------------------------------------------------------------
   local TANH_2 = {hidden = stack({32, 16}, "tanh")}           -- two tanh layers

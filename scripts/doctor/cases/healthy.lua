@@ -1,18 +1,11 @@
 --- The corpus's healthy models, one or more on every shipped data set (examples/data/, and
 -- Fashion-MNIST): no warning or error may come of them (docs/doctor.md, "The corpus").
 return function(kit)
+  local imputed = kit.imputed
   local lurn = rawget(_G, "lurn") or require "lurn"
   local L = kit.L
   local on, from = kit.on, kit.from
   local P = lurn.preprocessing
-
-  -- Penguins: the two unmeasured birds' gaps filled with the training means, then scaled.
-  local function imputed(xt, yt, xv, yv)
-    local imp = P.SimpleImputer{strategy = "mean"}
-    imp:fit(xt)
-    local a, b = kit.scale(imp:transform(xt), imp:transform(xv))
-    return a, yt, b, yv
-  end
 
   -- The Seattle weather normals (8759 hours of pressure, temperature, wind): the temperature
   -- 6 hours after a day of readings (every 2nd hour, 36 values), by an MLP regressor; the

@@ -109,6 +109,33 @@ function kit.fashion(n)
   return x:narrow(1, 1, n):reshape(n, 784):contiguous(), y:narrow(1, 1, n):contiguous()
 end
 
+-- ---- prepare steps and loaders the case files share ------------------------------------
+
+--- Missing values filled with the training columns' means (SimpleImputer's default
+-- strategy), then scaled: what the repair of missing_values does, and the usual fix
+-- (penguins' two unmeasured birds).
+function kit.imputed(xt, yt, xv, yv)
+  local imp = lurn.preprocessing.SimpleImputer{strategy = "mean"}
+  imp:fit(xt)
+  local a, b = kit.scale(imp:transform(xt), imp:transform(xv))
+  return a, yt, b, yv
+end
+
+--- Grey levels 0..255 divided by 255 (Fashion-MNIST as the seeds scale it).
+function kit.pixels(xt, yt, xv, yv) return xt / 255, yt, xv / 255, yv end
+
+--- The labels one-hot for `classes` classes (both splits), after scaling: what
+-- binary_crossentropy on a softmax and categorical_crossentropy read.
+function kit.one_hot(classes)
+  return function(xt, yt, xv, yv)
+    xt, xv = kit.scale(xt, xv)
+    return xt, lurn.utils.to_categorical(yt, classes), xv, lurn.utils.to_categorical(yv, classes)
+  end
+end
+
+--- A loader of the first n Fashion-MNIST training images, for kit.from.
+function kit.fashion_rows(n) return function() return kit.fashion(n) end end
+
 --- As kit.on, for any data: load() -> x, y (every row). fit_opts may also hold split
 -- (function(x, y) -> xt, yt, xv, yv, in place of the stratified split).
 function kit.from(load, prepare, model_opts, fit_opts)

@@ -4,30 +4,12 @@
 -- the fault removed the way the finding's fix says (same data, same architecture
 -- otherwise), and goes through diagnose like any healthy model.
 return function(kit)
+  local imputed, pixels, one_hot, fashion = kit.imputed, kit.pixels, kit.one_hot, kit.fashion_rows
   local lurn = rawget(_G, "lurn") or require "lurn"
   local on, from, scale, stack = kit.on, kit.from, kit.scale, kit.stack
 
   -- ---- prepare steps ------------------------------------------------------------------
 
-  -- The labels one-hot (both splits), after scaling: what binary_crossentropy on a softmax
-  -- and categorical_crossentropy read (one value per class and sample).
-  local function one_hot(classes)
-    return function(xt, yt, xv, yv)
-      xt, xv = scale(xt, xv)
-      return xt, lurn.utils.to_categorical(yt, classes), xv, lurn.utils.to_categorical(yv, classes)
-    end
-  end
-
-  -- Penguins' two unmeasured birds filled with the training columns' means, then scaled.
-  local function imputed(xt, yt, xv, yv)
-    local imp = lurn.preprocessing.SimpleImputer{strategy = "mean"}
-    imp:fit(xt)
-    local a, b = scale(imp:transform(xt), imp:transform(xv))
-    return a, yt, b, yv
-  end
-
-  local function pixels(xt, yt, xv, yv) return xt / 255, yt, xv / 255, yv end
-  local function fashion(n) return function() return kit.fashion(n) end end
   local IMAGES = {batch_size = 32}
 
   local function constant(value) return lurn.initializers.Constant{value = value} end

@@ -2,6 +2,7 @@
 -- the code the probe must find, and its fixed twin (docs/doctor.md, "The corpus"). Each
 -- twin is its broken case with the fault removed the way the finding's fix says.
 return function(kit)
+  local imputed, pixels, fashion = kit.imputed, kit.pixels, kit.fashion_rows
   local lurn = rawget(_G, "lurn") or require "lurn"
   local L = kit.L
   local on, from, stack = kit.on, kit.from, kit.stack
@@ -9,17 +10,8 @@ return function(kit)
   local function adam(rate) return lurn.optimizers.Adam{learning_rate = rate} end
   local function rmsprop(rate) return lurn.optimizers.RMSprop{learning_rate = rate} end
 
-  -- Penguins: the two unmeasured birds' gaps filled with the training means, then scaled.
-  local function penguins() return kit.penguins() end
-  local function imputed(xt, yt, xv, yv)
-    local imp = lurn.preprocessing.SimpleImputer{strategy = "mean"}
-    imp:fit(xt)
-    local a, b = kit.scale(imp:transform(xt), imp:transform(xv))
-    return a, yt, b, yv
-  end
-  -- The first n Fashion-MNIST images, pixels divided by 255.
-  local function fashion(n) return function() return kit.fashion(n) end end
-  local function pixels(xt, yt, xv, yv) return xt / 255, yt, xv / 255, yv end
+  -- Penguins: the four measurements (two birds unmeasured: kit.imputed fills them).
+  local penguins = kit.penguins
 
   -- Hidden relu layers of `widths` with an L2 penalty of `l2` on their kernels.
   local function penalized(widths, l2)
