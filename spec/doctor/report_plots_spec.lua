@@ -4,6 +4,8 @@
 -- of every kind holds one drawn figure per plot, none left as a note.
 local lurn = require "lurn"
 local L = lurn.layers
+local models = require "helpers.doctor_models"
+local mlp = models.mlp
 local report_html = require "lurn.doctor.report_html"
 local training = require "lurn.doctor.training_checks"
 
@@ -22,26 +24,7 @@ local function blobs(n, d, k, seed)
   return x, y
 end
 
-local function wine()
-  local df = lurn.data.read_csv("examples/data/wine.csv")
-  local cols = {}
-  for _, c in ipairs(df.columns) do if c ~= "target" then cols[#cols + 1] = c end end
-  return df:to_tensor{columns = cols}, df:column("target")
-end
-
-local function mlp(features, classes, opts)
-  opts = opts or {}
-  local layers = {L.Dense(opts.hidden or 16, {input_shape = {features}, activation = opts.act or "relu",
-                                              kernel_initializer = opts.init, bias_initializer = opts.bias})}
-  for _ = 2, opts.depth or 1 do
-    layers[#layers + 1] = L.Dense(opts.hidden or 16, {activation = opts.act or "relu", kernel_initializer = opts.init,
-                                                      bias_initializer = opts.bias})
-  end
-  layers[#layers + 1] = L.Dense(classes, {activation = "softmax"})
-  local m = lurn.Sequential(layers)
-  return m:compile{optimizer = opts.optimizer or lurn.optimizers.SGD{learning_rate = opts.lr or 0.1},
-                   loss = "sparse_categorical_crossentropy"}
-end
+local function wine() return models.shipped("wine") end
 
 local QUICK = {epochs = 5, batch_size = 16, budget_seconds = 10}
 

@@ -3,6 +3,8 @@
 -- error; the user's model is never changed; bad arguments fail at the caller's line.
 local lurn = require "lurn"
 local L = lurn.layers
+local models = require "helpers.doctor_models"
+local mlp, shipped = models.mlp, models.shipped
 
 local function serious(report)
   local out = {}
@@ -25,28 +27,6 @@ local function blobs(n, seed)
   local x = lurn.randn{n, 4}
   local a, b = x:select(2, 1) + x:select(2, 2), x:select(2, 3) - x:select(2, 4)
   return x, a:gt(0) + b:gt(0)
-end
-
-local function mlp(features, classes, opts)
-  opts = opts or {}
-  local layers = {L.Dense(opts.hidden or 16, {input_shape = {features}, activation = opts.act or "relu",
-                                              kernel_initializer = opts.init, bias_initializer = opts.bias})}
-  for _ = 2, opts.depth or 1 do
-    layers[#layers + 1] = L.Dense(opts.hidden or 16, {activation = opts.act or "relu", kernel_initializer = opts.init,
-                                                      bias_initializer = opts.bias})
-  end
-  layers[#layers + 1] = L.Dense(classes, {activation = "softmax", kernel_initializer = opts.out_init})
-  local m = lurn.Sequential(layers)
-  return m:compile{optimizer = opts.optimizer or lurn.optimizers.SGD{learning_rate = opts.lr or 0.1},
-                   loss = "sparse_categorical_crossentropy"}
-end
-
--- a shipped data set: x (features), y (the target column)
-local function shipped(name)
-  local df = lurn.data.read_csv((os.getenv("LURN_SOURCE_DIR") or ".") .. "/examples/data/" .. name .. ".csv")
-  local cols = {}
-  for _, c in ipairs(df.columns) do if c ~= "target" then cols[#cols + 1] = c end end
-  return df:to_tensor{columns = cols}, df:column("target")
 end
 
 local QUICK = {epochs = 5, batch_size = 16, budget_seconds = 10}
