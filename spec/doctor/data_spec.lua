@@ -409,6 +409,18 @@ describe("lurn.doctor.check_data", function()
       assert_broken(check(x, y, {loss = "binary_crossentropy"}), "label_encoding_mismatch")
       local shifted = y + 1
       assert_broken(check(x, shifted, {loss = SPARSE, num_classes = 3}), "label_encoding_mismatch")
+      -- labels numbered 1..C: the fix is the labels, not another layer on top of the output
+      local fix = check(x, shifted, {loss = SPARSE, num_classes = 3}):get("label_encoding_mismatch")[1].fix
+      assert.matches("^y = y %- 1", fix)
+      assert.is_nil(fix:find("model:add", 1, true))
+    end)
+    it("refuses class weights fit would refuse, naming the entry", function()
+      local x, y = csv("iris", "target")
+      local ok, err = pcall(check, x, y, {class_weight = {[0] = "big"}})
+      assert.is_false(ok)
+      assert.matches('got %[0%] = the string "big"', err)
+      assert.is_false((pcall(check, x, y, {class_weight = {[0] = 0 / 0}})))
+      assert.is_false((pcall(check, x, y, {class_weight = {[-1] = 2}})))
     end)
   end)
 

@@ -102,7 +102,10 @@ describe("report:repair", function()
     local x = lurn.randn(50, 2, 3)
     x:set(4, 1, 2, 0 / 0)
     local r = report_of({code = "missing_values", severity = "error", evidence = {data = "x"}})
-    local _, result = r:repair(model(), {x = x})
+    -- a model that takes (2, 3) samples: repair refuses x a model cannot take
+    local m = lurn.Sequential{L.Flatten{input_shape = {2, 3}}, L.Dense(3, {activation = "softmax"})}
+    m:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy"}
+    local _, result = r:repair(m, {x = x})
     assert.is_nil(result.scaler)
     local z = result.transform(x)
     assert.same({50, 2, 3}, z:shape())
@@ -133,6 +136,23 @@ describe("report:repair", function()
     local _, res = report_of({code = "label_encoding_mismatch", severity = "error",
       evidence = {label_min = -1, label_max = 1, output_width = 3}}):repair(model(), {y = lurn.tensor{-1, 0, 1}})
     assert.same({"label_encoding_mismatch"}, codes(res.not_repaired))
+  end)
+
+  it("refuses x that is no tensor or not the model's input, a seed that is no integer, a builder that returns no model", function()
+    local r = report_of({code = "unscaled_features"})
+    local cases = {
+      {{x = "abc"}, "x must be a tensor"},
+      {{x = lurn.zeros{3, 9}}, "does not match the model's input shape"},
+      {{seed = "x"}, 'seed must be an integer, got the string "x"'},
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = pcall(r.repair, r, model(), c[1])
+      assert.is_false(ok)
+      assert.matches(c[2], err, 1, true)
+    end
+    local ok, err = pcall(r.repair, r, function() return 5 end)
+    assert.is_false(ok)
+    assert.matches("the builder must return a compiled lurn model, got number", err, 1, true)
   end)
 
   it("lists unscaled_features as not repaired without the training inputs", function()

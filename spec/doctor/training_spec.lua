@@ -352,6 +352,23 @@ describe("lurn.doctor.Monitor", function()
     assert.is_true(mon.report:has("nan_loss") or mon.report:has("lr_too_high"))
   end)
 
+  it("says NaN (with the epoch) and gives nan_loss lr_too_high's rate when both are found", function()
+    local x, y = shipped("wine")
+    x = lurn.preprocessing.StandardScaler():fit_transform(x)
+    lurn.manual_seed(7)
+    local mon = lurn.doctor.Monitor{every = 5, warn = false}
+    mlp(13, 3, {hidden = 32, lr = 200}):fit(x, y, {epochs = 4, batch_size = 16, verbose = 0, callbacks = {mon}})
+    local nan = mon.report:get("nan_loss")[1]
+    assert.truthy(nan, tostring(mon.report))
+    assert.is_nil(nan.message:find("-nan", 1, true))
+    assert.matches("at epoch %d+, batch %d+", nan.message)
+    local high = mon.report:get("lr_too_high")[1]
+    if high then
+      assert.equal(high.fix, nan.fix)
+      assert.equal(high.evidence.suggested_lr, nan.evidence.suggested_lr)
+    end
+  end)
+
   it("reports a loss that blows up within the first epoch, measured from the untrained model's", function()
     -- Adam at 2 on scaled wine: the first epoch's mean is about 50 times the first batch's
     -- loss; a one-epoch fit has no later epoch to compare with the first

@@ -366,7 +366,8 @@ local function check_encoding(report, lab, kind, width, what)
       report:add{code = "label_encoding_mismatch", severity = "error",
         evidence = {split = what, label_width = lab.width, output_width = width},
         message = ("%s are one-hot rows of %d columns but the model's output has %d"):format(what, lab.width, width),
-        fix = ("model:add(lurn.layers.Dense(%d, {activation = \"softmax\"}))  -- one unit a class"):format(lab.width)}
+        fix = ("lurn.layers.Dense(%d, {activation = \"softmax\"})  -- as the model's last layer, in place of the one "
+        .. "there: one unit a class"):format(lab.width)}
     end
     if not (kind == nil and width and lab.kind == "sparse") then return end
   end
@@ -408,7 +409,8 @@ local function check_encoding(report, lab, kind, width, what)
     report:add{code = "label_encoding_mismatch", severity = "error",
       evidence = {split = what, label_width = lab.width, output_width = width},
       message = ("%s are one-hot rows of %d columns but the model's output has %d"):format(what, lab.width, width),
-      fix = ("model:add(lurn.layers.Dense(%d, {activation = \"softmax\"}))  -- one unit a class"):format(lab.width)}
+      fix = ("lurn.layers.Dense(%d, {activation = \"softmax\"})  -- as the model's last layer, in place of the one "
+        .. "there: one unit a class"):format(lab.width)}
     return
   end
   if lab.kind == "sparse" and (SPARSE[kind] or kind == nil) then
@@ -418,9 +420,12 @@ local function check_encoding(report, lab, kind, width, what)
         evidence = {split = what, label_min = lab.min, label_max = lab.max, output_width = width or -1},
         message = ("%s run from %g to %g%s: sparse labels are whole class numbers 0..%s"):format(what, lab.min,
           lab.max, lab.whole and "" or " with fractions", hi and tostring(hi) or "C-1"),
-        fix = (hi and lab.max > hi and lab.min >= 0 and lab.whole)
-          and ("model:add(lurn.layers.Dense(%d, {activation = \"softmax\"}))  -- one unit a class"):format(
-            math.tointeger(lab.max + 1))
+        fix = (hi and lab.min == 1 and lab.whole and lab.max == hi + 1)
+          and "y = y - 1  -- labels numbered from 1 (as R and UCI number classes): lurn's are 0..C-1 (the same for "
+            .. "the validation and test labels)"
+          or (hi and lab.max > hi and lab.min >= 0 and lab.whole)
+          and ("lurn.layers.Dense(%d, {activation = \"softmax\"})  -- as the model's last layer, in place of the one "
+            .. "there: one unit a class number"):format(math.tointeger(lab.max + 1))
           or "y = lurn.preprocessing.LabelEncoder():fit_transform(y)  -- class numbers 0..C-1"}
     end
   end
@@ -867,8 +872,15 @@ local function check_data(x, y, opts)
   if opts.sample_weight ~= nil and not (core.is_tensor(opts.sample_weight) and opts.sample_weight:numel() == n) then
     fail(("check_data: sample_weight must be a tensor of %d weights"):format(n))
   end
-  if opts.class_weight ~= nil and type(opts.class_weight) ~= "table" then
-    fail("check_data: class_weight must be a table {[class] = weight}")
+  if opts.class_weight ~= nil then
+    if type(opts.class_weight) ~= "table" then fail("check_data: class_weight must be a table {[class] = weight}") end
+    -- as fit reads it (lua/lurn/models/model.lua): 0-based class numbers to finite numbers
+    for k, v in pairs(opts.class_weight) do
+      if math.type(k) ~= "integer" or k < 0 or type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge then
+        fail(("check_data: class_weight must map 0-based class numbers to finite numbers, got [%s] = %s"):format(
+          tostring(k), type(v) == "string" and ("the string %q"):format(v) or tostring(v)))
+      end
+    end
   end
   local kind, width = loss_and_width(opts)
 

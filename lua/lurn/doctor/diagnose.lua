@@ -87,9 +87,9 @@ local function fit_refusals(report, model, x, y, vd)
         clean = false
         if not report:has("missing_values") then
           report:add{code = "missing_values", severity = "error",
-                     evidence = {data = part[1], first_position = pos, value = tostring(v)},
+                     evidence = {data = part[1], first_position = pos, value = training.shown(v)},
                      message = ("%s holds %s (first at flat position %d): fit refuses it, and a NaN input turns the "
-                       .. "weights into NaN"):format(part[1], tostring(v), pos),
+                       .. "weights into NaN"):format(part[1], training.shown(v), pos),
                      fix = "drop or impute the rows (lurn.preprocessing.SimpleImputer{strategy = \"mean\"})"}
         end
       end
@@ -426,9 +426,9 @@ local function diagnose(model, x, y, opts)
   local loss0 = loss_on(main, eval_train, batch_size)
   probe.initial_loss = loss0
   if not finite(loss0) then
-    report:add{code = "nan_loss", severity = "error", evidence = {initial_loss = tostring(loss0)},
+    report:add{code = "nan_loss", severity = "error", evidence = {initial_loss = training.shown(loss0)},
                message = ("the untrained model's loss is already %s: the output or the loss produce it before any "
-                 .. "step"):format(tostring(loss0)),
+                 .. "step"):format(training.shown(loss0)),
                fix = "check the output activation and the loss (from_logits), and the weights' initializers"}
     return report
   end

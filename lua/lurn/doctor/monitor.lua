@@ -63,14 +63,25 @@ function Monitor:_warn(finding)
   end
 end
 
+-- One rate in the report: nan_loss takes lr_too_high's fix and suggested rate when both are
+-- there, whichever came first (as diagnose's report does).
+function Monitor:_one_rate()
+  local nan, high = self.report:get("nan_loss")[1], self.report:get("lr_too_high")[1]
+  if nan and high then nan.fix, nan.evidence.suggested_lr = high.fix, high.evidence.suggested_lr end
+end
+
 function Monitor:_loss(loss, where)
   if not finite(loss) then
     if not self.report:has("nan_loss") then
-      self:_warn(self.report:add{code = "nan_loss", severity = "error",
-                                 evidence = {epoch = (self._epoch or 0) + 1, batch = where, loss = tostring(loss),
-                                             loss_curve = self._batch_loss_curve, loss_x_label = "batch"},
-                                 message = ("the training loss became %s at batch %d"):format(tostring(loss), where),
-                                 fix = "a lower learning_rate, clipnorm = 1.0 in the optimizer, and scaled inputs"})
+      local epoch = (self._epoch or 0) + 1
+      self.report:add{code = "nan_loss", severity = "error",
+                      evidence = {epoch = epoch, batch = where, loss = training.shown(loss),
+                                  loss_curve = self._batch_loss_curve, loss_x_label = "batch"},
+                      message = ("the training loss became %s at epoch %d, batch %d"):format(training.shown(loss), epoch,
+                        where),
+                      fix = "a lower learning_rate, clipnorm = 1.0 in the optimizer, and scaled inputs"}
+      self:_one_rate()
+      self:_warn(self.report:get("nan_loss")[1])
     end
     return
   end
@@ -86,6 +97,8 @@ function Monitor:_loss(loss, where)
                                  and "on the first batch (the untrained model)" or "over the first epoch"),
                                fix = type(lr) == "number" and ("learning_rate = %g"):format(lr / 10)
                                  or "a lower learning_rate"})
+    if type(lr) == "number" then self.report:get("lr_too_high")[1].evidence.suggested_lr = lr / 10 end
+    self:_one_rate()
   end
 end
 

@@ -595,10 +595,38 @@ end
 
 --- The repair of a report's findings on a compiled model, or on a builder (a function
 -- returning a compiled model): see the top of this file.
+-- The model a builder returned, or an error saying what it returned.
+local function built(model)
+  if not is_model(model) then
+    error(("%s: the builder must return a compiled lurn model, got %s"):format(WHO,
+      core.is_tensor(model) and "a tensor" or type(model)), 0)
+  end
+  return model
+end
+
+-- opts.x and opts.y: tensors, x of the model's input (as fit takes it); seed an integer.
+local function check_opts(model, opts)
+  for _, k in ipairs{"x", "y"} do
+    if opts[k] ~= nil and not core.is_tensor(opts[k]) then
+      error(("%s: %s must be a tensor (the training %s), got %s"):format(WHO, k, k == "x" and "inputs" or "labels",
+        type(opts[k])), 0)
+    end
+  end
+  if opts.x ~= nil then
+    local ok, err = pcall(model._check_x, model, opts.x, WHO .. ": x")
+    if not ok then error((tostring(err):gsub("^[^\n]-:%d+: ", "")), 0) end
+  end
+  if opts.seed ~= nil and math.type(opts.seed) ~= "integer" then
+    error(("%s: seed must be an integer, got %s"):format(WHO, type(opts.seed) == "string"
+      and ("the string %q"):format(opts.seed) or tostring(opts.seed)), 0)
+  end
+end
+
 function repair.repair(report, build_or_model, opts)
   options.check(opts, {"x", "y", "seed"}, WHO, 2)
   opts = opts or {}
   if is_model(build_or_model) then
+    check_opts(build_or_model, opts)
     local st = plan(report, build_or_model, opts)
     if opts.seed then require("lurn.random").manual_seed(opts.seed) end
     return rebuild(build_or_model, st), st.result
@@ -607,13 +635,15 @@ function repair.repair(report, build_or_model, opts)
     error(WHO .. ": give a compiled model or a function that returns one, got " .. type(build_or_model), 2)
   end
   -- a builder: the plan made once on a model it builds, applied to every model it builds
-  local st = plan(report, build_or_model(), opts)
+  local first = built(build_or_model())
+  check_opts(first, opts)
+  local st = plan(report, first, opts)
   local result = st.result
-  local builder = function(...)
-    local model = build_or_model(...)
+  local builder = at_user_line(function(...)
+    local model = built(build_or_model(...))
     local again = plan(report, model, opts, true)  -- the input steps are fitted once, in result
     return rebuild(model, again)
-  end
+  end)
   return builder, result
 end
 

@@ -389,11 +389,12 @@ end
 --- report:write_html(path [, {title =, plots = true}]) -> path.
 function html.write(report, path, opts)
   if type(path) ~= "string" or path == "" then error("write_html: path must be a file name, got " .. type(path), 2) end
+  require("lurn.options").check(opts, {"title", "plots", "groups"}, "write_html", 2)
   local page = html.render(report, opts)
-  local f, err = io.open(path, "wb")
-  if not f then error("write_html: cannot write " .. tostring(err), 2) end
-  f:write(page)
-  f:close()
+  -- in one step (a temporary file, fsync, rename: src/io/atomic_file.c): an old page stays
+  -- whole if the write fails
+  local ok, err = pcall(require("lurn.core").write_file, path, page)
+  if not ok then error("write_html: cannot write " .. tostring(err):gsub("^[^\n]-:%d+: ", ""), 2) end
   return path
 end
 

@@ -8,6 +8,15 @@ local training = {}
 local function finite(v) return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge end
 training.finite = finite
 
+--- A number for a message, the non-finite ones as people write them ("NaN", not the C
+-- library's "-nan").
+function training.shown(v)
+  if v ~= v then return "NaN" end
+  if v == math.huge then return "infinity" end
+  if v == -math.huge then return "-infinity" end
+  return tostring(v)
+end
+
 -- Rectifiers: a unit whose output is 0 for every sample gets no gradient (relu'(x) = 0 for x < 0).
 training.DEAD_SHARE = 0.5        -- half of a layer's units lost: dead_relu (warning); all: error
 training.SATURATED_SHARE = 0.5   -- half of a layer's outputs where the slope is below 1/50: saturation
