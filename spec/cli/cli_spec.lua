@@ -188,7 +188,7 @@ describe("lurn options", function()
   it("--version and -v print the version and exit 0", function()
     for _, option in ipairs({ "--version", "-v" }) do
       local out, _, status = lurn({ option })
-      assert.matches("^lurn %d+%.%d+%.%d+ %(Lua 5%.4%.%d+%)\n$", out)
+      assert.matches("^lurn %d+%.%d+%.%d+ %(Lua 5%.4%.%d+; kernels: %l[%w]*%)\n$", out)
       assert.equal(0, status)
     end
   end)

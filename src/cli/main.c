@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
       print_usage(stdout);
       return 0;
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
-      printf("lurn %s (%s)\n", LURN_VERSION, LUA_RELEASE);
+      printf("lurn %s (%s; kernels: %s)\n", LURN_VERSION, LUA_RELEASE, lurn_cpu_kernels());
       return 0;
     } else if (strcmp(a, "-i") == 0) {
       interactive = 1;

@@ -5,11 +5,12 @@
  *
  * Output rows (image, oh) run in parallel; each window is walked channels innermost, so
  * every tap is a contiguous run of C floats. Max pooling keeps, per output element, the
- * offset of the input it took, and backward adds dy there. */
+ * offset of the input it took, and backward adds dy there. Its row is compiled once per
+ * instruction set (src/kernels/isa/max_pool_row.c) and the CPU's copy is called. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/im2col.h"
+#include "kernels/pool_rows.h"
 #include "lurn.h"
 #include "lurn/layer_impl.h"
 #include "tensor/tensor_internal.h"
@@ -59,98 +60,12 @@ static lurn_status pool2d_build(lurn_layer *l, lurn_rng *rng) {
   return LURN_OK;
 }
 
-/* The part of window (i, j) inside the image: rows [*h0, *h1), columns [*w0, *w1). */
-static void clip(const lurn_conv_geom *g, int64_t i, int64_t j, int64_t *h0, int64_t *h1, int64_t *w0,
-                 int64_t *w1) {
-  int64_t top = i * g->sh - g->pad_top, left = j * g->sw - g->pad_left;
-  *h0 = max64(top, 0), *h1 = min64(top + g->kh, g->h);
-  *w0 = max64(left, 0), *w1 = min64(left + g->kw, g->w);
-}
-
-/* 16 channels at a time in registers (GCC/Clang vector extensions: one AVX-512 register,
- * or what the target has). Written with compares and bit blends, not `if`: compiled from
- * a plain loop, each tap's update became a masked store behind a data-dependent branch
- * that mispredicted about half the time, and max pooling was the seeds' CNN's costliest
- * pass after the convolutions. */
-typedef float f32x16 __attribute__((vector_size(64)));
-typedef int32_t i32x16 __attribute__((vector_size(64)));
-
-/* The max over the window [h0, h1) x [w0, w1) of channels [ch, ch + 16), and its offset. */
-static void max_window16(const float *img, const lurn_conv_geom *g, int64_t h0, int64_t h1, int64_t w0, int64_t w1,
-                         int32_t ch, float *out, int32_t *arg) {
-  const int32_t c = (int32_t)g->c;
-  const i32x16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-  const int32_t first = (int32_t)((h0 * g->w + w0) * c) + ch;
-  f32x16 best;
-  memcpy(&best, img + first, sizeof best);
-  i32x16 at = lane + first;
-  for (int64_t ih = h0; ih < h1; ih++)
-    for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
-      const int32_t off = (int32_t)((ih * g->w + iw) * c) + ch;
-      f32x16 v;
-      memcpy(&v, img + off, sizeof v);
-      /* all ones where v wins; a NaN wins and then stays (v > NaN is false), so a NaN in
-       * the window is the max wherever it is, as in PyTorch (not only when it comes first) */
-      const i32x16 take = (v > best) | (v != v);
-      best = (f32x16)(((i32x16)v & take) | ((i32x16)best & ~take));
-      at = ((lane + off) & take) | (at & ~take);
-    }
-  memcpy(out + ch, &best, sizeof best);
-  memcpy(arg + ch, &at, sizeof at);
-}
-
-/* The max over the window of channels [ch, ch + 16) alone: a forward no backward follows
- * (l->forward_only: predict, evaluate) keeps no offsets. One sample through the seeds' CNN's first pooling (26x26x64), one
- * thread: 68 us with the offsets, ? us without (docs/benchmarks.md, "Single predictions"). */
-static void max_window16_value(const float *img, const lurn_conv_geom *g, int64_t h0, int64_t h1, int64_t w0,
-                               int64_t w1, int32_t ch, float *out) {
-  const int32_t c = (int32_t)g->c;
-  f32x16 best;
-  memcpy(&best, img + (h0 * g->w + w0) * c + ch, sizeof best);
-  for (int64_t ih = h0; ih < h1; ih++)
-    for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
-      f32x16 v;
-      memcpy(&v, img + (ih * g->w + iw) * c + ch, sizeof v);
-      const i32x16 take = (v > best) | (v != v);  /* as max_window16: a NaN wins and stays */
-      best = (f32x16)(((i32x16)v & take) | ((i32x16)best & ~take));
-    }
-  memcpy(out + ch, &best, sizeof best);
-}
-
-/* Output row i of one image: the max of each window and, when arg is not NULL, the offset
- * it came from. */
-static void max_row(const lurn_conv_geom *g, const float *img, int64_t i, float *out, int32_t *arg) {
-  const int32_t c = (int32_t)g->c, vector_end = c / 16 * 16;
-  int32_t unused[16];  /* the tail's offsets when none are kept */
-  for (int64_t j = 0; j < g->ow; j++, out += c, arg = arg ? arg + c : NULL) {
-    int64_t h0, h1, w0, w1;
-    clip(g, i, j, &h0, &h1, &w0, &w1);
-    for (int32_t ch = 0; ch < vector_end; ch += 16) {
-      if (arg)
-        max_window16(img, g, h0, h1, w0, w1, ch, out, arg);
-      else
-        max_window16_value(img, g, h0, h1, w0, w1, ch, out);
-    }
-    if (vector_end == c) continue;
-    int32_t *tail = arg ? arg + vector_end : unused;  /* the offsets of channels vector_end.. */
-    const int32_t first = (int32_t)((h0 * g->w + w0) * c);
-    for (int32_t ch = vector_end; ch < c; ch++) out[ch] = img[first + ch], tail[ch - vector_end] = first + ch;
-    for (int64_t ih = h0; ih < h1; ih++)
-      for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
-        const int32_t off = (int32_t)((ih * g->w + iw) * c);
-        for (int32_t ch = vector_end; ch < c; ch++)
-          if (img[off + ch] > out[ch] || img[off + ch] != img[off + ch])
-            out[ch] = img[off + ch], tail[ch - vector_end] = off + ch;
-      }
-  }
-}
-
 /* Output row i of one image: the mean of each window's elements inside the image. */
 static void average_row(const lurn_conv_geom *g, const float *img, int64_t i, float *out) {
   const int64_t c = g->c;
   for (int64_t j = 0; j < g->ow; j++, out += c) {
     int64_t h0, h1, w0, w1;
-    clip(g, i, j, &h0, &h1, &w0, &w1);
+    lurn_pool_clip(g, i, j, &h0, &h1, &w0, &w1);
     memset(out, 0, sizeof(float) * (size_t)c);
     for (int64_t ih = h0; ih < h1; ih++)
       for (int64_t iw = w0; iw < w1; iw++) {
@@ -167,7 +82,7 @@ static void average_row_backward(const lurn_conv_geom *g, const float *dy, int64
   const int64_t c = g->c;
   for (int64_t j = 0; j < g->ow; j++, dy += c) {
     int64_t h0, h1, w0, w1;
-    clip(g, i, j, &h0, &h1, &w0, &w1);
+    lurn_pool_clip(g, i, j, &h0, &h1, &w0, &w1);
     float scale = 1.0f / (float)((h1 - h0) * (w1 - w0));
     for (int64_t ih = h0; ih < h1; ih++)
       for (int64_t iw = w0; iw < w1; iw++) {
@@ -203,6 +118,7 @@ static lurn_status pool2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
   const float *in = lurn_tensor_data(x);
   float *out = lurn_tensor_data(y);
   int32_t *arg = keep ? p->argmax : NULL;
+  lurn_max_pool_row_fn *max_row = LURN_ISA_PICK(lurn_max_pool_row);
 #pragma omp parallel for if ((double)n * g->oh * row * g->kh * g->kw > LURN_PARALLEL_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float *img = in + r / g->oh * image;

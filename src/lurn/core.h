@@ -53,6 +53,9 @@ void lurn_threads_adapt(void);
  * `others` cores busy on average: a core counts as taken from half of it; at least 1. */
 int lurn_threads_choose(int want, int cores, double others);
 double lurn_clock(void);           /* monotonic wall-clock seconds */
+/* The instruction set lurn's own kernels run on this CPU: "avx512", "avx2" or "baseline"
+ * (src/kernels/cpu.h); `lurn --version` prints it. */
+const char *lurn_cpu_kernels(void);
 
 #ifdef __cplusplus
 }
