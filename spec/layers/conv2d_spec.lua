@@ -204,6 +204,18 @@ describe("Conv2D", function()
     end
   end)
 
+  it("predicts one or two samples (im2col and one product) as it predicts them in a batch (oneDNN)", function()
+    local model = lurn.Sequential{lurn.layers.Conv2D(24, 3, {activation = "relu", input_shape = {11, 11, 5}}),
+      lurn.layers.Conv2D(10, 3, {padding = "same", strides = 2})}
+    local x = lurn.randn{6, 11, 11, 5}
+    local want = flat(model(x))
+    for _, n in ipairs{1, 2} do
+      local got = flat(model(x:narrow(1, 1, n)))
+      assert_all_close(got, {table.unpack(want, 1, #got)}, 1e-5)
+      assert_all_close(flat(model:predict(x:narrow(1, 1, n))), got, 0)
+    end
+  end)
+
   it("back-propagates through a Sequential model with pooling and Dense layers", function()
     local model = lurn.Sequential{
       lurn.layers.Conv2D(3, 3, {activation = "tanh", padding = "same", input_shape = {6, 5, 2},
