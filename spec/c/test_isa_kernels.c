@@ -2,7 +2,8 @@
  * can run gives the baseline copy's numbers bit for bit, and the baseline copy gives the
  * reference's. Max pooling's row against a scalar loop of the same rule (the first
  * largest value wins; a NaN wins and stays), with ties, NaNs, channel counts that leave a
- * tail and "same" padding; Adam's and AMSGrad's update from the same state, long enough to
+ * tail and "same" padding; its backward over windows that do not overlap against the
+ * scatter it replaces (-0 included); Adam's and AMSGrad's update from the same state, long enough to
  * run in parallel, with moments that flush to zero. spec/integration/baseline_cpu.sh runs
  * this program on an emulated CPU without AVX, where only the baseline copy runs. */
 #include <stdlib.h>
@@ -17,14 +18,17 @@ typedef struct {
   const char *name;
   lurn_isa isa;
   lurn_max_pool_row_fn *max_row;
+  lurn_max_pool_row_backward_fn *max_row_backward;
   lurn_adam_step_fn *adam;
 } copy;
 
 static const copy COPIES[] = {
-    {"baseline", LURN_ISA_BASELINE, lurn_max_pool_row_baseline, lurn_adam_step_baseline},
+    {"baseline", LURN_ISA_BASELINE, lurn_max_pool_row_baseline, lurn_max_pool_row_backward_baseline,
+     lurn_adam_step_baseline},
 #ifdef LURN_ISA_DISPATCH
-    {"avx2", LURN_ISA_AVX2, lurn_max_pool_row_avx2, lurn_adam_step_avx2},
-    {"avx512", LURN_ISA_AVX512, lurn_max_pool_row_avx512, lurn_adam_step_avx512},
+    {"avx2", LURN_ISA_AVX2, lurn_max_pool_row_avx2, lurn_max_pool_row_backward_avx2, lurn_adam_step_avx2},
+    {"avx512", LURN_ISA_AVX512, lurn_max_pool_row_avx512, lurn_max_pool_row_backward_avx512,
+     lurn_adam_step_avx512},
 #endif
 };
 #define NCOPIES (int)(sizeof COPIES / sizeof COPIES[0])
@@ -51,11 +55,16 @@ static void reference_row(const lurn_conv_geom *g, const float *img, int64_t i, 
     }
 }
 
+/* h, w, c, window, stride, same: tails after the vectors, padding, overlapping windows
+ * (forward only), windows that tile the image and windows that leave rows out */
+static const int64_t SHAPES[][6] = {{7, 7, 37, 3, 2, 1}, {26, 26, 64, 2, 2, 0}, {5, 6, 16, 3, 1, 1},
+                                    {4, 4, 5, 2, 2, 0},  {9, 9, 33, 3, 3, 0},   {3, 8, 48, 3, 2, 1},
+                                    {11, 11, 128, 2, 2, 0}, {7, 9, 20, 2, 3, 1}};
+#define NSHAPES (sizeof SHAPES / sizeof SHAPES[0])
+
 static void max_pool_rows_agree(void) {
-  /* h, w, c, window, stride, same */
-  const int64_t shapes[][6] = {{7, 7, 37, 3, 2, 1}, {26, 26, 64, 2, 2, 0}, {5, 6, 16, 3, 1, 1},
-                               {4, 4, 5, 2, 2, 0},  {9, 9, 33, 3, 3, 0},   {3, 8, 48, 3, 2, 1}};
-  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+  const int64_t(*shapes)[6] = SHAPES;
+  for (size_t s = 0; s < NSHAPES; s++) {
     lurn_conv_geom g = {.h = shapes[s][0], .w = shapes[s][1], .c = shapes[s][2], .kh = shapes[s][3],
                         .kw = shapes[s][3], .sh = shapes[s][4], .sw = shapes[s][4], .dh = 1, .dw = 1};
     CHECK(lurn_conv_geom_init(&g, (int)shapes[s][5], "test", "pool") == LURN_OK);
@@ -80,6 +89,51 @@ static void max_pool_rows_agree(void) {
       }
     }
     free(img), free(want), free(got), free(want_arg), free(got_arg);
+  }
+}
+
+/* Backward over windows that do not overlap: each input of a window gets dy (times relu's
+ * 0/1 gradient) where the forward's offset points at it and 0 elsewhere; inputs in no
+ * window keep what they held. */
+static void max_pool_backward_rows_agree(void) {
+  for (size_t s = 0; s < NSHAPES; s++) {
+    lurn_conv_geom g = {.h = SHAPES[s][0], .w = SHAPES[s][1], .c = SHAPES[s][2], .kh = SHAPES[s][3],
+                        .kw = SHAPES[s][3], .sh = SHAPES[s][4], .sw = SHAPES[s][4], .dh = 1, .dw = 1};
+    CHECK(lurn_conv_geom_init(&g, (int)SHAPES[s][5], "test", "pool") == LURN_OK);
+    if (g.kh > g.sh || g.kw > g.sw) continue; /* overlapping windows scatter in pooling.c */
+    const int64_t image = g.h * g.w * g.c, row = g.ow * g.c;
+    float *img = malloc(sizeof(float) * (size_t)image), *out = malloc(sizeof(float) * (size_t)row),
+          *dy = malloc(sizeof(float) * (size_t)row), *relu_y = malloc(sizeof(float) * (size_t)row),
+          *want = malloc(sizeof(float) * (size_t)image), *got = malloc(sizeof(float) * (size_t)image);
+    int32_t *arg = malloc(sizeof(int32_t) * (size_t)row);
+    for (int64_t e = 0; e < image; e++) img[e] = (float)((int)(next() % 7) - 3) / 4;
+    for (int64_t i = 0; i < g.oh; i++) {
+      reference_row(&g, img, i, out, arg);
+      for (int64_t e = 0; e < row; e++) {
+        dy[e] = next() % 13 == 0 ? -0.0f : ((float)next() / 4294967296.0f - 0.5f);
+        relu_y[e] = (float)((int)(next() % 3) - 1);
+      }
+      for (int relu = 0; relu < 2; relu++) {
+        for (int64_t e = 0; e < image; e++) want[e] = 7; /* inputs in no window keep it */
+        for (int64_t j = 0; j < g.ow; j++) { /* the scatter onto zeros that the copies replace */
+          int64_t h0, h1, w0, w1;
+          lurn_pool_clip(&g, i, j, &h0, &h1, &w0, &w1);
+          for (int64_t ih = h0; ih < h1; ih++)
+            for (int64_t iw = w0; iw < w1; iw++)
+              for (int64_t ch = 0; ch < g.c; ch++) want[(ih * g.w + iw) * g.c + ch] = 0;
+        }
+        for (int64_t e = 0; e < row; e++) want[arg[e]] += (relu ? (relu_y[e] > 0 ? 1.0f : 0.0f) : 1.0f) * dy[e];
+        for (int k = 0; k < NCOPIES; k++) {
+          if (COPIES[k].isa > lurn_cpu_isa()) continue;
+          for (int64_t e = 0; e < image; e++) got[e] = 7;
+          COPIES[k].max_row_backward(&g, dy, arg, relu ? relu_y : NULL, i, got);
+          int same = !memcmp(got, want, sizeof(float) * (size_t)image);
+          if (!same) fprintf(stderr, "%s backward: shape %zu, row %lld, relu %d\n", COPIES[k].name, s, (long long)i, relu);
+          CHECK(same);
+        }
+      }
+    }
+    free(img), free(out), free(dy), free(relu_y), free(want), free(got), free(arg);
   }
 }
 
@@ -126,6 +180,7 @@ int main(void) {
   for (int threads = 1; threads <= 2; threads++) {
     lurn_set_num_threads(threads);
     RUN(max_pool_rows_agree);
+    RUN(max_pool_backward_rows_agree);
     RUN(adam_steps_agree);
   }
   RUN(the_cpu_is_named);

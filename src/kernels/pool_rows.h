@@ -21,4 +21,11 @@ static inline void lurn_pool_clip(const lurn_conv_geom *g, int64_t i, int64_t j,
 typedef void lurn_max_pool_row_fn(const lurn_conv_geom *g, const float *img, int64_t i, float *out, int32_t *arg);
 LURN_ISA_DECLARE(lurn_max_pool_row_fn, lurn_max_pool_row);
 
+/* Backward of output row i where windows do not overlap: writes each input of a window
+ * of the row into img (the image's dx): dy (times relu's 0/1 gradient at y when relu_y is
+ * not NULL) where arg says it was the max, 0 elsewhere. Inputs in no window are untouched. */
+typedef void lurn_max_pool_row_backward_fn(const lurn_conv_geom *g, const float *dy, const int32_t *arg,
+                                           const float *relu_y, int64_t i, float *img);
+LURN_ISA_DECLARE(lurn_max_pool_row_backward_fn, lurn_max_pool_row_backward);
+
 #endif

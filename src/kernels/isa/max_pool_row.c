@@ -87,3 +87,28 @@ void LURN_ISA_NAME(lurn_max_pool_row)(const lurn_conv_geom *g, const float *img,
       }
   }
 }
+
+/* Backward of output row i when windows do not overlap: every input inside a window gets
+ * dy where it was the max and 0 elsewhere, written (not added) window by window; inputs
+ * outside every window are left as they are (the caller clears them). Each input is written
+ * once, in order, where a scatter of dy onto a cleared dx touched the band twice and at
+ * random. relu_y: relu's gradient of the layer below is applied, as a 0 or 1 factor. */
+void LURN_ISA_NAME(lurn_max_pool_row_backward)(const lurn_conv_geom *g, const float *dy, const int32_t *arg,
+                                               const float *relu_y, int64_t i, float *img) {
+  const int32_t c = (int32_t)g->c;
+  for (int64_t j = 0; j < g->ow; j++, dy += c, arg += c, relu_y = relu_y ? relu_y + c : NULL) {
+    int64_t h0, h1, w0, w1;
+    lurn_pool_clip(g, i, j, &h0, &h1, &w0, &w1);
+    for (int64_t ih = h0; ih < h1; ih++)
+      for (int64_t iw = w0; iw < w1; iw++) {
+        const int32_t off = (int32_t)((ih * g->w + iw) * c);
+        float *dx = img + off;
+        /* 0 + ...: what the scatter onto zeros gave, -0 included */
+        if (relu_y)
+          for (int32_t ch = 0; ch < c; ch++)
+            dx[ch] = arg[ch] == off + ch ? 0.0f + (relu_y[ch] > 0 ? 1.0f : 0.0f) * dy[ch] : 0.0f;
+        else
+          for (int32_t ch = 0; ch < c; ch++) dx[ch] = arg[ch] == off + ch ? 0.0f + dy[ch] : 0.0f;
+      }
+  }
+}
