@@ -8,6 +8,7 @@
 --   build/lurn scripts/benchmarks/busy.lua [--batches 300] [--rounds 2] [--seed 42]
 -- A figure is the time of `batches` training batches of 32 (after 20 untimed), the best of
 -- `rounds`; the prediction's, the median of 2000 calls of model(x) on one image.
+-- scripts/bench: once (it chooses its own thread counts)
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/lib/?.lua;" .. package.path
 local lurn = lurn or require "lurn"
 local harness = require "harness"
