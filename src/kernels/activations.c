@@ -73,25 +73,27 @@ static inline float derivative(lurn_activation act, float alpha, float z, float 
   }
 }
 
-static void softmax_rows(const float *z, float *a, int64_t rows, int64_t cols) {
-#pragma omp parallel for if (rows * cols > LURN_PARALLEL_MIN) schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const float *zr = z + r * cols;
-    float *ar = a + r * cols;
-    float m = zr[0];
-    for (int64_t c = 1; c < cols; c++) m = zr[c] > m ? zr[c] : m; /* a NaN anywhere makes the sum NaN */
-    float s = 0;
-    for (int64_t c = 0; c < cols; c++) s += (ar[c] = expf(zr[c] - m));
-    float inv = 1.0f / s;
-    for (int64_t c = 0; c < cols; c++) ar[c] *= inv;
-  }
+static void softmax_row(const float *zr, float *ar, int64_t cols) {
+  float m = zr[0];
+  for (int64_t c = 1; c < cols; c++) m = zr[c] > m ? zr[c] : m; /* a NaN anywhere makes the sum NaN */
+  float s = 0;
+  for (int64_t c = 0; c < cols; c++) s += (ar[c] = expf(zr[c] - m));
+  float inv = 1.0f / s;
+  for (int64_t c = 0; c < cols; c++) ar[c] *= inv;
+}
+
+static void softmax_backward_row(const float *ar, const float *dar, float *dzr, int64_t cols) {
+  float dot = 0;
+  for (int64_t c = 0; c < cols; c++) dot += ar[c] * dar[c];
+  for (int64_t c = 0; c < cols; c++) dzr[c] = ar[c] * (dar[c] - dot);
 }
 
 void lurn_activation_forward(lurn_activation act, float alpha, const float *z, float *a, int64_t rows,
                              int64_t cols) {
   int64_t n = rows * cols;
+  const int big = n > LURN_PARALLEL_MIN;
   if (act == LURN_ACT_SOFTMAX) {
-    softmax_rows(z, a, rows, cols);
+    LURN_FOR(big, r, rows, softmax_row(z + r * cols, a + r * cols, cols));
     return;
   }
   if (act == LURN_ACT_LINEAR) {
@@ -99,26 +101,18 @@ void lurn_activation_forward(lurn_activation act, float alpha, const float *z, f
     return;
   }
   if (act == LURN_ACT_RELU) {  /* the common case, as its own loop so that it vectorises */
-#pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)
-    for (int64_t i = 0; i < n; i++) a[i] = z[i] > 0 || z[i] != z[i] ? z[i] : 0.0f;
+    LURN_FOR(big, i, n, a[i] = z[i] > 0 || z[i] != z[i] ? z[i] : 0.0f);
     return;
   }
-#pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)
-  for (int64_t i = 0; i < n; i++) a[i] = elementwise(act, alpha, z[i]);
+  LURN_FOR(big, i, n, a[i] = elementwise(act, alpha, z[i]));
 }
 
 void lurn_activation_backward(lurn_activation act, float alpha, const float *z, const float *a,
                               const float *da, float *dz, int64_t rows, int64_t cols) {
   int64_t n = rows * cols;
+  const int big = n > LURN_PARALLEL_MIN;
   if (act == LURN_ACT_SOFTMAX) {
-#pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-      const float *ar = a + r * cols, *dar = da + r * cols;
-      float *dzr = dz + r * cols;
-      float dot = 0;
-      for (int64_t c = 0; c < cols; c++) dot += ar[c] * dar[c];
-      for (int64_t c = 0; c < cols; c++) dzr[c] = ar[c] * (dar[c] - dot);
-    }
+    LURN_FOR(big, r, rows, softmax_backward_row(a + r * cols, da + r * cols, dz + r * cols, cols));
     return;
   }
   if (act == LURN_ACT_LINEAR) {
@@ -126,10 +120,8 @@ void lurn_activation_backward(lurn_activation act, float alpha, const float *z, 
     return;
   }
   if (act == LURN_ACT_RELU) {
-#pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)
-    for (int64_t i = 0; i < n; i++) dz[i] = (z[i] > 0 ? 1.0f : 0.0f) * da[i];
+    LURN_FOR(big, i, n, dz[i] = (z[i] > 0 ? 1.0f : 0.0f) * da[i]);
     return;
   }
-#pragma omp parallel for if (n > LURN_PARALLEL_MIN) schedule(static)
-  for (int64_t i = 0; i < n; i++) dz[i] = derivative(act, alpha, z[i], a[i]) * da[i];
+  LURN_FOR(big, i, n, dz[i] = derivative(act, alpha, z[i], a[i]) * da[i]);
 }

@@ -44,8 +44,7 @@ static lurn_status dense_forward(lurn_layer *l, const lurn_tensor *x, lurn_tenso
   }
   const float *bias = d->c.use_bias ? lurn_tensor_data(l->params[1]) : NULL;
   if (bias) { /* start from the bias so that sgemm accumulates onto it (beta = 1) */
-#pragma omp parallel for if (rows * units > LURN_PARALLEL_MIN) schedule(static)
-    for (int64_t r = 0; r < rows; r++) memcpy(out + r * units, bias, sizeof(float) * (size_t)units);
+    LURN_FOR(rows * units > LURN_PARALLEL_MIN, r, rows, memcpy(out + r * units, bias, sizeof(float) * (size_t)units));
   }
   if (rows > 0)
     lurn_sgemm(0, 0, rows, units, in, 1.0f, lurn_tensor_data(x), in, lurn_tensor_data(l->params[0]), units,

@@ -20,4 +20,23 @@ int64_t lurn_tensor_storage_size(const lurn_tensor *t);
 /* Elementwise loops of more than this many elements run on OpenMP threads. */
 #define LURN_PARALLEL_MIN 32768
 
+/* for (int64_t i = 0; i < n; i++) body, split across lurn's threads when `big`, a plain
+ * loop when not. `#pragma omp parallel for if (big)` alone is not enough on the small
+ * batches of a single prediction: libgomp starts a team of one for a false `if`, about
+ * 300 ns (it allocates the team; 10^6 empty regions in a C loop, this project's machine),
+ * and a prediction of the seeds' MLP went through six such regions. The body is compiled
+ * twice. */
+#define LURN_FOR(big, i, n, ...)                                                              \
+  do {                                                                                      \
+    if (big) {                                                                              \
+      _Pragma("omp parallel for schedule(static)") for (int64_t i = 0; i < (n); i++) {     \
+        __VA_ARGS__;                                                                        \
+      }                                                                                     \
+    } else {                                                                                \
+      for (int64_t i = 0; i < (n); i++) {                                                   \
+        __VA_ARGS__;                                                                        \
+      }                                                                                     \
+    }                                                                                       \
+  } while (0)
+
 #endif
