@@ -82,6 +82,12 @@ describe("views", function()
     assert.same({3, 2}, t:reshape{-1, 2}:shape())
   end)
 
+  it("returns a packed tensor itself from contiguous, as PyTorch does", function()
+    local t = lurn.arange(6):reshape(2, 3)
+    assert.is_true(rawequal(t, t:contiguous()))
+    assert.is_false(rawequal(t:t(), t:t():contiguous()))
+  end)
+
   it("copies with contiguous and copy", function()
     local t = lurn.arange(6):reshape(2, 3):t()
     local c = t:contiguous()

@@ -364,8 +364,15 @@ static int l_gc(lua_State *L) {
 
 /* ---- copies and views -------------------------------------------------------------- */
 
+/* The tensor itself when it is packed already (as PyTorch's contiguous()): no new view to
+ * allocate on every predict. */
 static int l_contiguous(lua_State *L) {
-  l_pushtensor(L, lurn_tensor_contiguous(l_checktensor(L, 1)));
+  lurn_tensor *t = l_checktensor(L, 1);
+  if (lurn_tensor_is_contiguous(t)) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  l_pushtensor(L, lurn_tensor_contiguous(t));
   return 1;
 }
 

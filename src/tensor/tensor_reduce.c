@@ -109,8 +109,12 @@ lurn_tensor *lurn_reduce_dim(lurn_reduce_op op, const lurn_tensor *t, int dim, i
  * large tensors; only a tensor that has a non-finite value is scanned again for where. */
 int64_t lurn_first_nonfinite(const float *x, int64_t n) {
   int bad = 0;
-#pragma omp parallel for reduction(| : bad) if (n > LURN_PARALLEL_MIN) schedule(static)
-  for (int64_t i = 0; i < n; i++) bad |= !(fabsf(x[i]) <= FLT_MAX);
+  if (n > LURN_PARALLEL_MIN) { /* not an if clause: a false one still starts a team (LURN_FOR) */
+#pragma omp parallel for reduction(| : bad) schedule(static)
+    for (int64_t i = 0; i < n; i++) bad |= !(fabsf(x[i]) <= FLT_MAX);
+  } else {
+    for (int64_t i = 0; i < n; i++) bad |= !(fabsf(x[i]) <= FLT_MAX);
+  }
   if (!bad) return -1;
   for (int64_t i = 0; i < n; i++)
     if (!(fabsf(x[i]) <= FLT_MAX)) return i;

@@ -576,6 +576,11 @@ function Model:predict(x, opts)
   x = x:contiguous()
   check_finite(opts, "predict", "x", x)
   local n = x:size(1)
+  if n <= batch_size and n > 0 then  -- one batch, as model(x): no copy, no interrupt to watch between batches
+    local out = self._core:forward(x):clone()
+    if self._io then return multi_io.unpack_outputs(self, out) end
+    return out
+  end
   local out_shape = {n}
   for _, s in ipairs(self._packed_output_shape or self.output_shape) do out_shape[#out_shape + 1] = s end
   local out = core.zeros(out_shape)
