@@ -24,5 +24,4 @@ describe("threads per rank", function()
     assert.equal(3, threads_with("OMP_NUM_THREADS=3 OMPI_COMM_WORLD_LOCAL_SIZE=2"))
     assert.equal(cores, threads_with("OMPI_COMM_WORLD_LOCAL_SIZE=two"))
   end)
-
 end)
