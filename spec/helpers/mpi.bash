@@ -1,9 +1,10 @@
 # Sourced by spec/integration/mpi_*.sh: lurn under `mpirun -np 2` on this machine, in a
-# container as root. Sets $lurn and $work (removed at exit), exits 0 with SKIP when lurn
-# was built without MPI or mpirun is missing, and defines run_mpi NP SCRIPT [ARGS...]:
-# the job's status, stdout in $work/out, stderr in $work/err, ended after 60 s.
+# container as root. Sets $build_dir, $lurn and $work (removed at exit), exits 0 with SKIP
+# when lurn was built without MPI or mpirun is missing, and defines run_mpi NP SCRIPT
+# [ARGS...]: the job's status, stdout in $work/out, stderr in $work/err, ended after 60 s.
 set -u
-lurn=$(cd "$1" && pwd)/lurn
+build_dir=$(cd "$1" && pwd)
+lurn=$build_dir/lurn
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 [[ -x $lurn ]] || { echo "FAIL: no executable $lurn"; exit 1; }
