@@ -1,6 +1,6 @@
 # Sourced by spec/integration/mpi_*.sh: lurn under `mpirun -np 2` on this machine, in a
-# container as root. Sets $build_dir, $lurn and $work (removed at exit), exits 0 with SKIP
-# when lurn was built without MPI or mpirun is missing, and defines run_mpi NP SCRIPT
+# container as root. Sets $build_dir, $lurn and $work (removed at exit), exits 77 (ctest's
+# SKIP_RETURN_CODE for them) when lurn was built without MPI or mpirun is missing, and defines run_mpi NP SCRIPT
 # [ARGS...]: the job's status, stdout in $work/out, stderr in $work/err, ended after 60 s.
 set -u
 build_dir=$(cd "$1" && pwd)
@@ -10,9 +10,9 @@ trap 'rm -rf "$work"' EXIT
 [[ -x $lurn ]] || { echo "FAIL: no executable $lurn"; exit 1; }
 if ! "$lurn" -e 'os.exit(lurn.distributed.built() and 0 or 1)'; then
   echo "SKIP: lurn was built without MPI (libopenmpi-dev; docs/distributed.md)"
-  exit 0
+  exit 77
 fi
-command -v mpirun >/dev/null || { echo "SKIP: no mpirun (openmpi-bin)"; exit 0; }
+command -v mpirun >/dev/null || { echo "SKIP: no mpirun (openmpi-bin)"; exit 77; }
 
 # A container: no cross-memory attach between processes, more ranks than cores allowed,
 # root allowed; threads not bound to one core each, so that lurn shares the cores itself.
