@@ -43,6 +43,11 @@ lurn.clock = core.clock
 
 lurn.datasets = require "lurn.datasets"
 
+-- Processes of one job (docs/distributed.md): a script started by mpirun joins the job
+-- here, so that every rank knows its rank before the script's first line runs.
+lurn.distributed = require "lurn.distributed"
+lurn.distributed.init()
+
 -- Models and their parts, with Keras names.
 lurn.layers = require "lurn.layers"
 lurn.activations = require "lurn.activations"

@@ -21,6 +21,15 @@ static void the_rule(void) {
   CHECK(lurn_threads_choose(4, 16, 3.0) == 4);  /* OMP_NUM_THREADS=4 on a machine with room */
 }
 
+/* mpirun -np N on one machine: the cores shared, never fewer than one each. */
+static void ranks_share_the_cores(void) {
+  CHECK(lurn_threads_share(16, 1) == 16);
+  CHECK(lurn_threads_share(16, 2) == 8);
+  CHECK(lurn_threads_share(16, 3) == 5);
+  CHECK(lurn_threads_share(2, 4) == 1);
+  CHECK(lurn_threads_share(8, 0) == 8);
+}
+
 static void sleep_s(double s) {
   struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
   nanosleep(&t, NULL);
@@ -99,6 +108,7 @@ static void follows_the_machine_unless_fixed(void) {
 
 int main(void) {
   RUN(the_rule);
+  RUN(ranks_share_the_cores);
   RUN(follows_the_machine_unless_fixed);
   return check_summary();
 }

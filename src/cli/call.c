@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "dist/dist.h"
 
 const char *cli_progname = "lurn";
 
@@ -54,7 +55,12 @@ int cli_docall(lua_State *L, int nargs, int nresults) {
 void cli_report(lua_State *L, int status) {
   if (status == LUA_OK) return;
   const char *msg = lua_tostring(L, -1);
-  fprintf(stderr, "%s: %s\n", cli_progname, msg ? msg : "(error object is not a string)");
+  msg = msg ? msg : "(error object is not a string)";
+  /* under mpirun every rank writes to the same terminal: say whose error it is */
+  if (lurn_dist_size() > 1)
+    fprintf(stderr, "%s: rank %d of %d: %s\n", cli_progname, lurn_dist_rank(), lurn_dist_size(), msg);
+  else
+    fprintf(stderr, "%s: %s\n", cli_progname, msg);
   fflush(stderr);
   lua_pop(L, 1);
 }

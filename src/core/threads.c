@@ -17,13 +17,16 @@
  * reads every ADAPT_PERIOD how much CPU time other programs took on the CPUs lurn may run on
  * (their busy time in /proc/stat less this process's own) and gives the pool the cores they
  * left: all of
- * them on a quiet machine. A fixed count is never changed, so that a seeded run repeats bit
- * for bit (a different thread count may sum in another order). */
+ * them on a quiet machine, shared between the ranks of an MPI job on this machine (mpirun -np
+ * N: the cores / N each, so that N ranks do not oversubscribe them). A fixed count is never
+ * changed, so that a seeded run repeats bit for bit (a different thread count may sum in
+ * another order). */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_ISSET */
 #include <math.h>
 #include <omp.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,11 +42,27 @@ static int within_limit(int n) {
   return limit > 0 && n > limit ? limit : n;
 }
 
+int lurn_threads_share(int cores, int processes) {
+  int n = processes > 1 ? cores / processes : cores;
+  return n < 1 ? 1 : n;
+}
+
+/* The processes of an MPI job on this machine (Open MPI's mpirun sets
+ * OMPI_COMM_WORLD_LOCAL_SIZE), when they share its cores: 1 when OMP_NUM_THREADS already
+ * says how many threads each takes, or without mpirun. */
+static int processes_here(void) {
+  const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  if (!local || getenv("OMP_NUM_THREADS")) return 1;
+  char *end;
+  long n = strtol(local, &end, 10);
+  return end != local && *end == '\0' && n >= 1 && n <= 65536 ? (int)n : 1;
+}
+
 /* The automatic count on a quiet machine: OpenMP's default (OMP_NUM_THREADS or the cores),
- * read once. */
+ * shared between the ranks of an MPI job on this machine; read once. */
 static int default_count(void) {
   static int n = 0;
-  if (!n) n = within_limit(omp_get_max_threads());
+  if (!n) n = within_limit(lurn_threads_share(omp_get_max_threads(), processes_here()));
   return n;
 }
 

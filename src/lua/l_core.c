@@ -21,5 +21,6 @@ int luaopen_lurn_core(lua_State *L) {
   l_interrupt_register(L);
   l_metrics_register(L);
   l_model_file_register(L);
+  l_distributed_register(L);
   return 1;
 }

@@ -64,5 +64,6 @@ void l_augment_register(lua_State *L);  /* image augmentation */
 void l_interrupt_register(lua_State *L); /* Ctrl-C during fit, evaluate, predict */
 void l_metrics_register(lua_State *L);   /* scikit-learn's classification metrics */
 void l_model_file_register(lua_State *L); /* model files: sections and tensor lists */
+void l_distributed_register(lua_State *L); /* processes of one job over MPI (src/dist/) */
 
 #endif

@@ -52,6 +52,9 @@ void lurn_threads_adapt(void);
 /* The rule: `want` threads (the quiet machine's count) on `cores`, when other programs kept
  * `others` cores busy on average: a core counts as taken from half of it; at least 1. */
 int lurn_threads_choose(int want, int cores, double others);
+/* Under mpirun with `processes` ranks on this machine (OMPI_COMM_WORLD_LOCAL_SIZE) and no
+ * OMP_NUM_THREADS, the automatic count starts from cores / processes (at least 1) each. */
+int lurn_threads_share(int cores, int processes);
 double lurn_clock(void);           /* monotonic wall-clock seconds */
 /* The instruction set lurn's own kernels run on this CPU: "avx512", "avx2" or "baseline"
  * (src/kernels/cpu.h); `lurn --version` prints it. */
