@@ -34,6 +34,21 @@ function options.check(opts, known, where, level, more)
   if opts == nil then return end
   if type(opts) ~= "table" then error(("%s: options must be a table, got %s"):format(where, type(opts)), level) end
   more = more or {}
+  -- the common case first, without building the set (predict on one sample checks its
+  -- options on every call): every key a name of the list
+  local all_known = true
+  for k in pairs(opts) do
+    local found = false
+    if type(k) == "string" then
+      if known[k] == true then found = true else
+        for _, name in ipairs(known) do
+          if name == k then found = true; break end
+        end
+      end
+    end
+    if not found then all_known = false; break end
+  end
+  if all_known then return end
   local known_set, names = name_set(known)
   local bad
   for k in pairs(opts) do
