@@ -1,0 +1,168 @@
+/* Data-parallel training (issue 21): the same model in every process of an MPI job
+ * (src/dist/dist.h), each process running forward and backward on its shard of every
+ * global batch. A step sums the shards' gradients, each weighted by its share of the
+ * global batch (n_r / B), with one all-reduce on one flat buffer, so that every process
+ * holds the gradient of the global batch's mean loss and applies the same update.
+ *
+ * The all-reduce runs after backward, not in chunks inside it (lurn_model_on_grads_ready
+ * could start one as each layer completes): dist.h's all-reduce blocks and MPI runs
+ * FUNNELED (one thread talks to MPI), so a chunk reduced inside backward would wait for
+ * the other processes' backward at that layer instead of overlapping with this one's;
+ * overlap needs a non-blocking all-reduce, which dist.h does not offer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist/dist.h"
+#include "lurn.h"
+#include "lurn/layer_impl.h"
+
+struct lurn_data_parallel {
+  float *flat; /* one value per trainable (or, for broadcasts, every) parameter value */
+  int64_t cap;
+  lurn_model_weight *weights;
+  int nweights_cap;
+};
+
+lurn_data_parallel *lurn_data_parallel_new(void) {
+  lurn_data_parallel *dp = calloc(1, sizeof *dp);
+  if (!dp) lurn_fail(LURN_ENOMEM, "out of memory");
+  return dp;
+}
+
+void lurn_data_parallel_free(lurn_data_parallel *dp) {
+  if (!dp) return;
+  free(dp->flat);
+  free(dp->weights);
+  free(dp);
+}
+
+/* The model's weights into dp->weights (grown when the model has more); returns the count
+ * or -1 when out of memory. */
+static int list_weights(lurn_data_parallel *dp, const lurn_model *m) {
+  int n = lurn_model_weights(m, NULL, 0);
+  if (n > dp->nweights_cap) {
+    lurn_model_weight *w = realloc(dp->weights, sizeof *w * (size_t)n);
+    if (!w) return lurn_fail(LURN_ENOMEM, "data-parallel step: out of memory"), -1;
+    dp->weights = w;
+    dp->nweights_cap = n;
+  }
+  return lurn_model_weights(m, dp->weights, n);
+}
+
+static lurn_status ensure_flat(lurn_data_parallel *dp, int64_t n) {
+  if (n <= dp->cap) return LURN_OK;
+  float *flat = realloc(dp->flat, sizeof(float) * (size_t)n);
+  if (!flat) return lurn_fail(LURN_ENOMEM, "data-parallel step: out of memory for %lld gradient values", (long long)n);
+  dp->flat = flat;
+  dp->cap = n;
+  return LURN_OK;
+}
+
+/* Whether weight w is a statistic training moves but no gradient trains (Batch-
+ * Normalization's moving mean and variance), not a frozen layer's weight. */
+static int is_statistic(const lurn_model_weight *w) {
+  for (int p = 0; p < w->layer->nparams; p++)
+    if (w->layer->params[p] == w->param) return !w->layer->trainable[p];
+  return 0;
+}
+
+typedef enum { TRAINABLE, EVERY, STATISTICS } weight_set;
+
+static int in_set(const lurn_model_weight *w, weight_set set) {
+  return set == EVERY || (set == TRAINABLE ? w->trainable : is_statistic(w));
+}
+
+/* Copies the chosen tensors (gradients or parameters) of the set into dp->flat, each
+ * value times scale; returns the count of values in *count. */
+static lurn_status pack(lurn_data_parallel *dp, int nw, weight_set set, int grads, float scale, int64_t *count) {
+  int64_t total = 0;
+  for (int i = 0; i < nw; i++)
+    if (in_set(&dp->weights[i], set)) total += lurn_tensor_numel(dp->weights[i].param);
+  lurn_status st = ensure_flat(dp, total ? total : 1);
+  if (st) return st;
+  float *at = dp->flat;
+  for (int i = 0; i < nw; i++) {
+    if (!in_set(&dp->weights[i], set)) continue;
+    lurn_tensor *t = grads ? dp->weights[i].grad : dp->weights[i].param;
+    int64_t n = lurn_tensor_numel(t);
+    const float *src = lurn_tensor_data(t);
+    if (scale == 1.0f) memcpy(at, src, sizeof(float) * (size_t)n);
+    else
+      for (int64_t j = 0; j < n; j++) at[j] = src[j] * scale;
+    at += n;
+  }
+  *count = total;
+  return LURN_OK;
+}
+
+/* The reverse of pack: dp->flat back into the tensors, each value times scale. */
+static void unpack(lurn_data_parallel *dp, int nw, weight_set set, int grads, float scale) {
+  const float *at = dp->flat;
+  for (int i = 0; i < nw; i++) {
+    if (!in_set(&dp->weights[i], set)) continue;
+    lurn_tensor *t = grads ? dp->weights[i].grad : dp->weights[i].param;
+    int64_t n = lurn_tensor_numel(t);
+    float *dst = lurn_tensor_data(t);
+    if (scale == 1.0f) memcpy(dst, at, sizeof(float) * (size_t)n);
+    else
+      for (int64_t j = 0; j < n; j++) dst[j] = at[j] * scale;
+    at += n;
+  }
+}
+
+static lurn_status check_built(const lurn_model *m, const char *what) {
+  if (lurn_model_input_size(m) == 0) return lurn_fail(LURN_EINVAL, "%s: the model is not built", what);
+  return LURN_OK;
+}
+
+lurn_status lurn_data_parallel_step(lurn_data_parallel *dp, lurn_model *m, const lurn_loss *loss,
+                                    lurn_optimizer *opt, const lurn_tensor *x, const lurn_tensor *y,
+                                    const float *sample_weight, int64_t global_batch, double *loss_value,
+                                    double *global_loss, const lurn_tensor **pred) {
+  lurn_status st = check_built(m, "data-parallel step");
+  if (st) return st;
+  int64_t local = x->shape[0];
+  if (global_batch < 1 || local > global_batch)
+    return lurn_fail(LURN_EINVAL, "data-parallel step: a shard of %lld samples in a global batch of %lld",
+                     (long long)local, (long long)global_batch);
+  int nw = list_weights(dp, m);
+  if (nw < 0) return LURN_ENOMEM;
+  *loss_value = 0;
+  *pred = NULL;
+  /* a shard with no sample (a global batch smaller than the job) adds nothing */
+  if (local > 0 && (st = lurn_model_compute_gradients(m, loss, x, y, sample_weight, loss_value, pred))) return st;
+  const float share = (float)((double)local / (double)global_batch);
+  int64_t count;
+  if ((st = pack(dp, nw, TRAINABLE, 1, share, &count))) return st;
+  if (local == 0) memset(dp->flat, 0, sizeof(float) * (size_t)count);
+  if ((st = lurn_dist_allreduce_sum_f32(dp->flat, count))) return st;
+  unpack(dp, nw, TRAINABLE, 1, 1.0f);
+  *global_loss = local > 0 ? *loss_value * (double)local / (double)global_batch : 0;
+  if ((st = lurn_dist_allreduce_sum_f64(global_loss, 1))) return st;
+  return lurn_model_apply_gradients(m, opt, NULL, 0);
+}
+
+lurn_status lurn_data_parallel_broadcast_weights(lurn_data_parallel *dp, lurn_model *m, int root) {
+  lurn_status st = check_built(m, "broadcast of the weights");
+  if (st) return st;
+  int nw = list_weights(dp, m);
+  if (nw < 0) return LURN_ENOMEM;
+  int64_t count;
+  if ((st = pack(dp, nw, EVERY, 0, 1.0f, &count))) return st;
+  if ((st = lurn_dist_broadcast(dp->flat, (int64_t)sizeof(float) * count, root))) return st;
+  unpack(dp, nw, EVERY, 0, 1.0f);
+  return LURN_OK;
+}
+
+lurn_status lurn_data_parallel_average_statistics(lurn_data_parallel *dp, lurn_model *m) {
+  lurn_status st = check_built(m, "average of the statistics");
+  if (st) return st;
+  int nw = list_weights(dp, m);
+  if (nw < 0) return LURN_ENOMEM;
+  int64_t count;
+  if ((st = pack(dp, nw, STATISTICS, 0, 1.0f, &count))) return st;
+  if (count == 0) return LURN_OK;
+  if ((st = lurn_dist_allreduce_sum_f32(dp->flat, count))) return st;
+  unpack(dp, nw, STATISTICS, 0, (float)(1.0 / lurn_dist_size()));
+  return LURN_OK;
+}
