@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Data-parallel fit (issue 21) under `mpirun -np 2` on this machine: a model without
+# BatchNormalization or Dropout (Conv2D, Dense, Adam) trained with global batch B in two
+# processes gives the weights and the logs of one process with batch B, to float
+# rounding, with batches the two processes shard unevenly (B = 7: 4 + 3) and a last batch
+# of one sample (one process's shard empty); both ranks end with the same weights and
+# logs, bit for bit; only rank 0 prints and writes (the progress bar, a CSV log); the same
+# seed gives the same bytes on a second run. Skipped (exit 0) when lurn was built without
+# Open MPI or mpirun is missing.
+#
+# Tolerance 1e-5 (absolute, on weights of order 0.1-1 and on the logged numbers): the two
+# runs sum the same float32 gradients in another order (each process's shard mean times
+# its share n_r / B, then the sum over the processes, against one mean over the whole
+# batch), which changes the last bits of each step's gradient (about 1e-7 relative); a
+# dozen Adam steps carry that into the weights without growing it past 1e-6 here.
+# Usage: bash spec/integration/mpi_fit_equivalence.sh BUILD_DIR SOURCE_DIR
+set -u
+
+lurn=$(cd "$1" && pwd)/lurn
+[[ -x $lurn ]] || { echo "FAIL: no executable $lurn"; exit 1; }
+if ! "$lurn" -e 'os.exit(require("lurn.distributed").built() and 0 or 1)' >/dev/null 2>&1; then
+  echo "SKIP: lurn was built without Open MPI (libopenmpi-dev): no data-parallel fit to test"
+  exit 0
+fi
+command -v mpirun >/dev/null || { echo "SKIP: no mpirun (openmpi-bin)"; exit 0; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+# the container: root, shared memory without CMA, one thread per process (a fixed count)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+mpi=(timeout 60 mpirun --allow-run-as-root --oversubscribe -np 2)
+
+fail() {
+  echo "FAIL: $*"
+  for f in "$work"/*.out "$work"/*.err; do [[ -f $f ]] && { echo "---- $f ----"; cat "$f"; }; done
+  exit 1
+}
+
+# 37 samples, validation_split 0.2: 29 train (batches 7, 7, 7, 7, 1), 8 validate.
+cat >train.lua <<'EOF'
+local dist = require "lurn.distributed"
+local L = lurn.layers
+local tag = arg[1]
+lurn.manual_seed(42)
+local n = 37
+local x = lurn.randn{n, 6, 6, 1}
+local labels = {}
+for i = 1, n do labels[i] = (i * 7) % 3 end
+local y = lurn.tensor(labels)
+local model = lurn.Sequential{
+  L.Conv2D(4, 3, {activation = "relu", input_shape = {6, 6, 1}}),
+  L.Flatten(),
+  L.Dense(8, {activation = "relu"}),
+  L.Dense(3, {activation = "softmax"}),
+}
+model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "sparse_categorical_crossentropy",
+              metrics = {"accuracy"}}
+local h = model:fit(x, y, {epochs = 3, batch_size = 7, verbose = 2, validation_split = 0.2,
+                           callbacks = {lurn.callbacks.CSVLogger(("log_%s_rank%d.csv"):format(tag, dist.rank()))}})
+local out = assert(io.open(("result_%s_rank%d.txt"):format(tag, dist.rank()), "w"))
+for _, w in ipairs(model:get_weights()) do
+  for _, v in ipairs(w:reshape{w:numel()}:totable()) do out:write(("w %.9g\n"):format(v)) end
+end
+for _, k in ipairs{"loss", "accuracy", "val_loss", "val_accuracy"} do
+  for e, v in ipairs(h.history[k]) do out:write(("%s%d %.9g\n"):format(k, e, v)) end
+end
+out:close()
+EOF
+
+"$lurn" train.lua one >one.out 2>one.err || fail "one process failed"
+"${mpi[@]}" "$lurn" train.lua two >two.out 2>two.err || fail "mpirun -np 2 failed"
+"${mpi[@]}" "$lurn" train.lua again >again.out 2>again.err || fail "the second mpirun -np 2 failed"
+
+cmp -s result_two_rank0.txt result_two_rank1.txt || fail "the two ranks ended with other weights or logs"
+cmp -s result_two_rank0.txt result_again_rank0.txt || fail "a second run with the same seed gave other bytes"
+awk 'NR == FNR { a[FNR] = $2; k[FNR] = $1; next }
+     { if (k[FNR] != $1) { print "line " FNR ": " k[FNR] " against " $1; bad = 1; exit }
+       d = a[FNR] - $2; if (d < 0) d = -d; if (d > m) m = d }
+     END { if (bad) exit 1; print "largest difference from one process: " m; exit !(m <= 1e-5) }' \
+  result_one_rank0.txt result_two_rank0.txt || fail "two processes differ from one by more than 1e-5"
+
+epochs=$(grep -c "^Epoch 1/3" two.out)
+[[ $epochs == 1 ]] || fail "'Epoch 1/3' printed $epochs times under two processes (rank 0 alone prints)"
+[[ -f log_two_rank0.csv && ! -e log_two_rank1.csv ]] || fail "rank 1 wrote its CSV log (rank 0 alone writes)"
+cmp -s <(cut -d, -f2- log_one_rank0.csv | head -1) <(cut -d, -f2- log_two_rank0.csv | head -1) ||
+  fail "the CSV log's columns differ from one process's"
+echo "PASS: two processes match one (within 1e-5), both ranks and both runs bit for bit, rank 0 alone printed and wrote"

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Faults in a data-parallel fit (issue 21) under `mpirun -np 2`: one rank that fails to
+# read its data, one that raises an error inside fit, one that is killed (SIGKILL) in the
+# middle of fit. Each time every rank ends, well within `timeout 60` (never a hang in a
+# collective), with a non-zero status, and for an error a message that names the rank and
+# the cause. Skipped (exit 0) when lurn was built without Open MPI or mpirun is missing.
+# Usage: bash spec/integration/mpi_fit_fault.sh BUILD_DIR SOURCE_DIR
+set -u
+
+lurn=$(cd "$1" && pwd)/lurn
+[[ -x $lurn ]] || { echo "FAIL: no executable $lurn"; exit 1; }
+if ! "$lurn" -e 'os.exit(require("lurn.distributed").built() and 0 or 1)' >/dev/null 2>&1; then
+  echo "SKIP: lurn was built without Open MPI (libopenmpi-dev): no data-parallel fit to test"
+  exit 0
+fi
+command -v mpirun >/dev/null || { echo "SKIP: no mpirun (openmpi-bin)"; exit 0; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+
+fail() {
+  echo "FAIL: $*"
+  echo "---- stdout ----"; cat out
+  echo "---- stderr ----"; cat err
+  exit 1
+}
+
+# train.lua FAULT: a long fit (1000 epochs) that rank 1 breaks as FAULT says.
+cat >train.lua <<'EOF'
+local dist = require "lurn.distributed"
+local fault = arg[1]
+lurn.manual_seed(1)
+local x, y = lurn.randn{64, 4}, lurn.randn{64, 1}
+if fault == "read" and dist.rank() == 1 then x = lurn.data.read_csv("missing/train.csv") end
+local model = lurn.Sequential{lurn.layers.Dense(1, {input_shape = {4}})}
+model:compile{optimizer = "adam", loss = "mse"}
+local breaker = lurn.callbacks.LambdaCallback{on_epoch_end = function(epoch)
+  if dist.rank() ~= 1 or epoch < 2 then return end
+  if fault == "raise" then error("the disk of rank 1 is full") end
+  if fault == "kill" then
+    local pid = io.open("/proc/self/stat"):read("n")
+    os.execute("kill -9 " .. math.tointeger(pid))
+  end
+end}
+model:fit(x, y, {epochs = 1000, batch_size = 8, verbose = 0, callbacks = {breaker}})
+print("rank " .. dist.rank() .. " finished")
+EOF
+
+# run FAULT WHAT...: mpirun ends with a non-zero status before the timeout, its stderr
+# holding each WHAT.
+run() {
+  local fault=$1
+  shift
+  timeout 60 mpirun --allow-run-as-root --oversubscribe -np 2 "$lurn" train.lua "$fault" >out 2>err
+  local rc=$?
+  ((rc == 124)) && fail "$fault: still running after 60 s (a rank hangs)"
+  ((rc != 0)) || fail "$fault: mpirun exited with status 0"
+  grep -q "finished" out && fail "$fault: a rank finished its fit"
+  for what in "$@"; do grep -q -- "$what" err || fail "$fault: stderr does not say '$what'"; done
+  echo "ok: $fault (status $rc)"
+}
+
+run read "rank 1 of 2" "missing/train.csv"
+run raise "rank 1 of 2" "the disk of rank 1 is full"
+run kill
+echo "PASS: a rank that fails to read, raises or dies ends every rank, the error naming the rank"
