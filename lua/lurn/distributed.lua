@@ -37,13 +37,14 @@ function distributed.allreduce(t) return core.dist_allreduce(t) end
 --- broadcast(t [, root]) -> t, which becomes root's t (root 0 by default).
 function distributed.broadcast(t, root) return core.dist_broadcast(t, root) end
 
-local WHO = "lurn.distributed.map"
-
 -- A message as one line of a report: the error object as text, its traceback left out.
 local function message_of(err)
-  if type(err) == "string" then return err end
-  local ok, text = pcall(tostring, err)
-  return ok and type(text) == "string" and text or ("(error object is a %s value)"):format(type(err))
+  if type(err) == "string" or type(err) == "number" then return tostring(err) end
+  if (getmetatable(err) or {}).__tostring then
+    local ok, text = pcall(tostring, err)
+    if ok and type(text) == "string" then return text end
+  end
+  return ("(error object is a %s value)"):format(type(err))
 end
 
 -- fn(config, i) run here: the JSON text of {i =, value =} or of {i =, error =}. A result
@@ -59,20 +60,18 @@ local function run_one(fn, config, i, rank, size)
   return json.encode{i = i, error = err}, err
 end
 
---- map(configs, fn) -> on rank 0, the list of fn(configs[i], i) for every i, in the list's
--- order; nil on the other ranks. Rank r runs i = r + 1, r + 1 + size(), ... with its own
--- threads; the results travel as plain data (numbers, strings, booleans, tables of them;
--- never code), in one process too, so that a script gives the same results under any
--- number of ranks. A rank stops its share at its first error; when fn fails on any rank,
--- every rank raises an error once all have finished, rank 0's naming each failed config
--- with its rank and message.
-function distributed.map(configs, fn)
+local function check_map(who, configs, fn)
   if type(configs) ~= "table" then
-    error(("%s: configs must be a list, got %s"):format(WHO, type(configs)), 2)
+    error(("%s: configs must be a list, got %s"):format(who, type(configs)), 3)
   end
   if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
-    error(("%s: fn must be a function(config, i), got %s"):format(WHO, type(fn)), 2)
+    error(("%s: fn must be a function(config, i), got %s"):format(who, type(fn)), 3)
   end
+end
+
+-- map's work: rank 0 gets the results (a list, holes where fn returned nil), the other
+-- ranks nil; an error at `level` on every rank when fn failed on any.
+local function map_to_main(who, configs, fn, level)
   local rank, size, n = core.dist_rank(), core.dist_size(), #configs
   local parts, mine = {}, nil
   for i = rank + 1, n, size do
@@ -84,7 +83,7 @@ function distributed.map(configs, fn)
   local failed = core.dist_allreduce(core.tensor{mine and 1 or 0}):item()
   if rank ~= 0 then
     if failed > 0 then
-      error(("%s: %s"):format(WHO, mine or ("%d rank(s) failed; rank 0 reports their errors"):format(failed)), 2)
+      error(("%s: %s"):format(who, mine or ("%d rank(s) failed; rank 0 reports their errors"):format(failed)), level)
     end
     return nil
   end
@@ -98,12 +97,42 @@ function distributed.map(configs, fn)
     table.sort(errors, function(a, b) return a.i < b.i end)
     local lines = {}
     for k, e in ipairs(errors) do lines[k] = e.error end
-    error(("%s: %s"):format(WHO, table.concat(lines, "\n")), 2)
+    error(("%s: %s"):format(who, table.concat(lines, "\n")), level)
   end
   return results
 end
 
+--- map(configs, fn) -> on rank 0, the list of fn(configs[i], i) for every i, in the list's
+-- order; nil on the other ranks. Rank r runs i = r + 1, r + 1 + size(), ... with its own
+-- threads; the results travel as plain data (numbers, strings, booleans, tables of them;
+-- never code), in one process too, so that a script gives the same results under any
+-- number of ranks. A rank stops its share at its first error; when fn fails on any rank,
+-- every rank raises an error once all have finished, rank 0's naming each failed config
+-- with its rank and message.
+function distributed.map(configs, fn)
+  check_map("lurn.distributed.map", configs, fn)
+  local results = map_to_main("lurn.distributed.map", configs, fn, 3)  -- not a tail call: level 3 is the caller
+  return results
+end
+
+--- map_all(configs, fn) -> map's list on every rank (rank 0 sends it to the others), for
+-- code that goes on the same way on every rank after the map.
+function distributed.map_all(configs, fn)
+  local who = "lurn.distributed.map_all"
+  check_map(who, configs, fn)
+  local results = map_to_main(who, configs, fn, 3)
+  if core.dist_size() == 1 then return results end
+  local entries = {}
+  if results then
+    for i = 1, #configs do entries[#entries + 1] = {i = i, value = results[i]} end
+  end
+  local text = core.dist_broadcast_string(results and json.encode(entries) or "", 0)
+  results = {}
+  for _, entry in ipairs(json.decode(text)) do results[entry.i] = entry.value end
+  return results
+end
+
 for name, f in pairs(distributed) do
-  if name ~= "map" then distributed[name] = at_user_line(f) end
+  if name ~= "map" and name ~= "map_all" then distributed[name] = at_user_line(f) end
 end
 return distributed

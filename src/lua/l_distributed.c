@@ -5,6 +5,7 @@
  *   dist_allreduce(t)                 t (contiguous) becomes the sum over the ranks
  *   dist_broadcast(t, root)           t (contiguous) becomes root's
  *   dist_gather(s, root) -> list|nil  every rank's string, in rank order, on root
+ *   dist_broadcast_string(s, root) -> root's string on every rank (s: anything elsewhere)
  *   dist_abort(code, message)         ends every rank of the job */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,7 +40,8 @@ static int l_dist_barrier(lua_State *L) {
 
 /* The tensor at idx, which a collective writes in place: its own elements, packed. */
 static lurn_tensor *in_place_tensor(lua_State *L, int idx, const char *what) {
-  lurn_tensor *t = l_checktensor(L, idx);
+  lurn_tensor *t = l_totensor(L, idx);
+  if (!t) luaL_error(L, "%s: the first argument must be a tensor, got %s", what, luaL_typename(L, idx));
   if (!lurn_tensor_is_contiguous(t))
     luaL_error(L, "%s writes the tensor in place: give a contiguous one (t:contiguous(), then use that copy)",
                what);
@@ -110,6 +112,26 @@ static int l_dist_gather(lua_State *L) {
   return 1;
 }
 
+static int l_dist_broadcast_string(lua_State *L) {
+  int root = check_root(L, 2, "broadcast_string");
+  size_t len = 0;
+  const char *s = lurn_dist_rank() == root ? luaL_checklstring(L, 1, &len) : NULL;
+  int64_t n = (int64_t)len;
+  l_check(L, lurn_dist_broadcast(&n, sizeof n, root));
+  if (n < 0 || (uint64_t)n > (uint64_t)SIZE_MAX / 2)
+    luaL_error(L, "broadcast_string: a length of %I", (lua_Integer)n);
+  if (s) {
+    l_check(L, lurn_dist_broadcast((void *)s, n, root)); /* root only reads it */
+    lua_pushvalue(L, 1);
+    return 1;
+  }
+  luaL_Buffer b;
+  char *buf = luaL_buffinitsize(L, &b, (size_t)n);
+  l_check(L, lurn_dist_broadcast(buf, n, root));
+  luaL_pushresultsize(&b, (size_t)n);
+  return 1;
+}
+
 static int l_dist_abort(lua_State *L) {
   lua_Integer code = luaL_checkinteger(L, 1);
   const char *message = luaL_checkstring(L, 2);
@@ -119,11 +141,19 @@ static int l_dist_abort(lua_State *L) {
 }
 
 static const luaL_Reg dist_functions[] = {
-    {"dist_built", l_dist_built},         {"dist_init", l_dist_init},
-    {"dist_rank", l_dist_rank},           {"dist_size", l_dist_size},
-    {"dist_barrier", l_dist_barrier},     {"dist_allreduce", l_dist_allreduce},
-    {"dist_broadcast", l_dist_broadcast}, {"dist_gather", l_dist_gather},
-    {"dist_abort", l_dist_abort},         {NULL, NULL},
+    {"dist_built", l_dist_built},
+    {"dist_init", l_dist_init},
+    {"dist_rank", l_dist_rank},
+    {"dist_size", l_dist_size},
+    {"dist_barrier", l_dist_barrier},
+    {"dist_allreduce", l_dist_allreduce},
+    {"dist_broadcast", l_dist_broadcast},
+    {"dist_gather", l_dist_gather},
+    {"dist_broadcast_string", l_dist_broadcast_string},
+    {"dist_abort", l_dist_abort},
+    {NULL, NULL},
 };
 
-void l_distributed_register(lua_State *L) { luaL_setfuncs(L, dist_functions, 0); }
+void l_distributed_register(lua_State *L) {
+  luaL_setfuncs(L, dist_functions, 0);
+}

@@ -89,23 +89,26 @@ local function lr_sweep(build, x, y, opts)
   local factor = opts.diverge_factor == nil and 2 or runs.positive(WHO, "diverge_factor", opts.diverge_factor)
   local make = runs.maker(WHO, build)
   local train, val = runs.split(WHO, x, y, opts)
-  local result = {rates = rates, optimizers = {}, runs = {}, diverge_factor = factor}
+  local result = {rates = rates, optimizers = {}, diverge_factor = factor}
+  local points = {}
   for _, o in ipairs(opt_list) do
-    for i, rate in ipairs(rates) do
-      local model = runs.fresh(make, opts.seed)
-      model = runs.recompile(WHO, model, o.spec or model.optimizer, rate)
-      local label = o.label or model.optimizer.class_name
-      if i == 1 then result.optimizers[#result.optimizers + 1] = label end
-      local record = runs.fit(model, train, val, opts)
-      record.optimizer, record.learning_rate = label, rate
-      record.diverged = runs.divergence(record, factor)
-      result.runs[#result.runs + 1] = record
-      runs.say(opts, "%s: %s at %s: best val_loss %s%s", WHO, label, report.number(rate),
-        report.number(record.best_val_loss), record.diverged and (" (diverged: " .. record.diverged .. ")") or "")
-      if not record.diverged and record.best_val_loss
-        and (result.best == nil or record.best_val_loss < result.best.best_val_loss) then
-        result.best = record
-      end
+    for i, rate in ipairs(rates) do points[#points + 1] = {o = o, first = i == 1, rate = rate} end
+  end
+  result.runs = runs.each(points, function(p)
+    local model = runs.fresh(make, opts.seed)
+    model = runs.recompile(WHO, model, p.o.spec or model.optimizer, p.rate)
+    local record = runs.fit(model, train, val, opts)
+    record.optimizer, record.learning_rate = p.o.label or model.optimizer.class_name, p.rate
+    record.diverged = runs.divergence(record, factor)
+    runs.say(opts, "%s: %s at %s: best val_loss %s%s", WHO, record.optimizer, report.number(p.rate),
+      report.number(record.best_val_loss), record.diverged and (" (diverged: " .. record.diverged .. ")") or "")
+    return record
+  end)
+  for k, record in ipairs(result.runs) do
+    if points[k].first then result.optimizers[#result.optimizers + 1] = record.optimizer end
+    if not record.diverged and record.best_val_loss
+      and (result.best == nil or record.best_val_loss < result.best.best_val_loss) then
+      result.best = record
     end
   end
 

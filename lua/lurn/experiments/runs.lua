@@ -9,6 +9,7 @@ local optimizers = require "lurn.optimizers"
 local initializers = require "lurn.initializers"
 local regularizers = require "lurn.regularizers"
 local model_selection = require "lurn.model_selection"
+local distributed = require "lurn.distributed"
 
 local runs = {}
 
@@ -403,9 +404,20 @@ function runs.train_variant(who, make, entry, train, val, opts)
   return record, model
 end
 
---- Prints a line when verbose > 0.
+--- Prints a line when verbose > 0 (on rank 0 only, under mpirun).
 function runs.say(opts, fmt, ...)
-  if opts.verbose and opts.verbose > 0 then print(fmt:format(...)) end
+  if opts.verbose and opts.verbose > 0 and distributed.is_main() then print(fmt:format(...)) end
+end
+
+--- The experiment's independent runs: fn(item, i) for every item of list -> their records,
+-- in the list's order. One after the other in one process; under mpirun spread over the
+-- ranks (lurn.distributed.map_all), every rank getting every record as plain data, so
+-- that the experiment goes on the same way everywhere (rank 0 alone prints and plots).
+function runs.each(list, fn)
+  if distributed.size() > 1 then return distributed.map_all(list, fn) end
+  local out = {}
+  for i, item in ipairs(list) do out[i] = fn(item, i) end
+  return out
 end
 
 return runs

@@ -6,19 +6,17 @@ local report = require "lurn.experiments.report"
 
 local variants = {}
 
---- Trains each entry (runs.train_variant) in order -> the records, with the models'
--- parameter counts (params).
+--- Trains each entry (runs.train_variant; spread over the ranks under mpirun, runs.each)
+-- -> the records in order, with the models' parameter counts (params).
 function variants.train(who, make, entries, train, val, opts)
-  local records = {}
-  for i, entry in ipairs(entries) do
+  return runs.each(entries, function(entry)
     local record, model = runs.train_variant(who, make, entry, train, val, opts)
     record.params = model:count_params()
     record.diverged = runs.divergence(record, opts.diverge_factor or 2)
-    records[i] = record
     runs.say(opts, "%s: %s: best val_loss %s%s", who, tostring(entry.name), report.number(record.best_val_loss),
       record.diverged and (" (diverged: " .. record.diverged .. ")") or "")
-  end
-  return records
+    return record
+  end)
 end
 
 local function sorted_by_best(records)
