@@ -14,29 +14,9 @@
 # batch), which changes the last bits of each step's gradient (about 1e-7 relative); a
 # dozen Adam steps carry that into the weights without growing it past 1e-6 here.
 # Usage: bash spec/integration/mpi_fit_equivalence.sh BUILD_DIR SOURCE_DIR
-set -u
-
-lurn=$(cd "$1" && pwd)/lurn
-[[ -x $lurn ]] || { echo "FAIL: no executable $lurn"; exit 1; }
-if ! "$lurn" -e 'os.exit(require("lurn.distributed").built() and 0 or 1)' >/dev/null 2>&1; then
-  echo "SKIP: lurn was built without Open MPI (libopenmpi-dev): no data-parallel fit to test"
-  exit 0
-fi
-command -v mpirun >/dev/null || { echo "SKIP: no mpirun (openmpi-bin)"; exit 0; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/../helpers/mpi.bash"
 cd "$work" || exit 1
-# the container: root, shared memory without CMA, one thread per process (a fixed count)
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-mpi=(timeout 60 mpirun --allow-run-as-root --oversubscribe -np 2)
-
-fail() {
-  echo "FAIL: $*"
-  for f in "$work"/*.out "$work"/*.err; do [[ -f $f ]] && { echo "---- $f ----"; cat "$f"; }; done
-  exit 1
-}
+export OMP_NUM_THREADS=1 # a fixed thread count: the same seed then gives the same bits
 
 # 37 samples, validation_split 0.2: 29 train (batches 7, 7, 7, 7, 1), 8 validate.
 cat >train.lua <<'EOF'
@@ -69,9 +49,11 @@ end
 out:close()
 EOF
 
-"$lurn" train.lua one >one.out 2>one.err || fail "one process failed"
-"${mpi[@]}" "$lurn" train.lua two >two.out 2>two.err || fail "mpirun -np 2 failed"
-"${mpi[@]}" "$lurn" train.lua again >again.out 2>again.err || fail "the second mpirun -np 2 failed"
+"$lurn" train.lua one >out 2>err || fail "one process failed"
+cp out one.out
+run_mpi 2 train.lua two || fail "mpirun -np 2 failed"
+cp out two.out
+run_mpi 2 train.lua again || fail "the second mpirun -np 2 failed"
 
 cmp -s result_two_rank0.txt result_two_rank1.txt || fail "the two ranks ended with other weights or logs"
 cmp -s result_two_rank0.txt result_again_rank0.txt || fail "a second run with the same seed gave other bytes"

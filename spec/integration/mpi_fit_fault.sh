@@ -5,28 +5,9 @@
 # collective), with a non-zero status, and for an error a message that names the rank and
 # the cause. Skipped (exit 0) when lurn was built without Open MPI or mpirun is missing.
 # Usage: bash spec/integration/mpi_fit_fault.sh BUILD_DIR SOURCE_DIR
-set -u
-
-lurn=$(cd "$1" && pwd)/lurn
-[[ -x $lurn ]] || { echo "FAIL: no executable $lurn"; exit 1; }
-if ! "$lurn" -e 'os.exit(require("lurn.distributed").built() and 0 or 1)' >/dev/null 2>&1; then
-  echo "SKIP: lurn was built without Open MPI (libopenmpi-dev): no data-parallel fit to test"
-  exit 0
-fi
-command -v mpirun >/dev/null || { echo "SKIP: no mpirun (openmpi-bin)"; exit 0; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/../helpers/mpi.bash"
 cd "$work" || exit 1
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-
-fail() {
-  echo "FAIL: $*"
-  echo "---- stdout ----"; cat out
-  echo "---- stderr ----"; cat err
-  exit 1
-}
+export OMP_NUM_THREADS=1 # a fixed thread count: the same seed then gives the same bits
 
 # train.lua FAULT: a long fit (1000 epochs) that rank 1 breaks as FAULT says.
 cat >train.lua <<'EOF'
@@ -54,7 +35,7 @@ EOF
 run() {
   local fault=$1
   shift
-  timeout 60 mpirun --allow-run-as-root --oversubscribe -np 2 "$lurn" train.lua "$fault" >out 2>err
+  run_mpi 2 train.lua "$fault"
   local rc=$?
   ((rc == 124)) && fail "$fault: still running after 60 s (a rank hangs)"
   ((rc != 0)) || fail "$fault: mpirun exited with status 0"

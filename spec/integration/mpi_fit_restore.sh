@@ -8,29 +8,9 @@
 # with the weights of the uninterrupted job, bit for bit. Skipped (exit 0) when lurn was
 # built without Open MPI or mpirun is missing.
 # Usage: bash spec/integration/mpi_fit_restore.sh BUILD_DIR SOURCE_DIR
-set -u
-
-lurn=$(cd "$1" && pwd)/lurn
-[[ -x $lurn ]] || { echo "FAIL: no executable $lurn"; exit 1; }
-if ! "$lurn" -e 'os.exit(require("lurn.distributed").built() and 0 or 1)' >/dev/null 2>&1; then
-  echo "SKIP: lurn was built without Open MPI (libopenmpi-dev): no data-parallel fit to test"
-  exit 0
-fi
-command -v mpirun >/dev/null || { echo "SKIP: no mpirun (openmpi-bin)"; exit 0; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/../helpers/mpi.bash"
 cd "$work" || exit 1
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-mpi=(timeout 60 mpirun --allow-run-as-root --oversubscribe -np 2 "$lurn" train.lua)
-
-fail() {
-  echo "FAIL: $*"
-  echo "---- stdout ----"; cat out
-  echo "---- stderr ----"; cat err
-  exit 1
-}
+export OMP_NUM_THREADS=1 # a fixed thread count: the same seed then gives the same bits
 
 # train.lua TAG [EPOCH]: 5 epochs, a backup in backup_TAG... (the folder named by the
 # first word of TAG), rank 1 failing at the end of EPOCH (0-based) when given.
@@ -70,16 +50,16 @@ end
 out:close()
 EOF
 
-"${mpi[@]}" whole >out 2>err || fail "the job failed"
+run_mpi 2 train.lua whole || fail "the job failed"
 cmp -s weights_whole_rank0.txt weights_whole_rank1.txt || fail "the ranks ended with other weights"
 cmp -s logs_whole_rank0.txt logs_whole_rank1.txt || fail "the ranks logged other numbers"
-"${mpi[@]}" wholeagain >out 2>err || fail "the second job failed"
+run_mpi 2 train.lua wholeagain || fail "the second job failed"
 cmp -s weights_whole_rank0.txt weights_wholeagain_rank0.txt || fail "a rerun with the same seed gave other weights"
 
-"${mpi[@]}" cut 2 >out 2>err && fail "the job that rank 1 breaks ended with status 0"
+run_mpi 2 train.lua cut 2 && fail "the job that rank 1 breaks ended with status 0"
 grep -q "rank 1 fails at epoch 2" err || fail "the error of rank 1 is not on stderr"
 [[ -f backup_cut/backup.lurn ]] || fail "no backup left by the job that failed"
-"${mpi[@]}" cut >out 2>err || fail "the job started again failed"
+run_mpi 2 train.lua cut || fail "the job started again failed"
 cmp -s weights_whole_rank0.txt weights_cut_rank0.txt || fail "the resumed job ended with other weights than the whole one"
 cmp -s weights_cut_rank0.txt weights_cut_rank1.txt || fail "the resumed ranks ended with other weights"
 [[ ! -e backup_cut/backup.lurn ]] || fail "the finished job left its backup"
