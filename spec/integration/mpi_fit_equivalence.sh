@@ -14,9 +14,7 @@
 # batch), which changes the last bits of each step's gradient (about 1e-7 relative); a
 # dozen Adam steps carry that into the weights without growing it past 1e-6 here.
 # Usage: bash spec/integration/mpi_fit_equivalence.sh BUILD_DIR SOURCE_DIR
-source "$(dirname "$0")/../helpers/mpi.bash"
-cd "$work" || exit 1
-export OMP_NUM_THREADS=1 # a fixed thread count: the same seed then gives the same bits
+source "$(dirname "$0")/../helpers/mpi_fit.bash"
 
 # 37 samples, validation_split 0.2: 29 train (batches 7, 7, 7, 7, 1), 8 validate.
 cat >train.lua <<'EOF'

@@ -5,9 +5,7 @@
 # collective), with a non-zero status, and for an error a message that names the rank and
 # the cause. Skipped (exit 0) when lurn was built without Open MPI or mpirun is missing.
 # Usage: bash spec/integration/mpi_fit_fault.sh BUILD_DIR SOURCE_DIR
-source "$(dirname "$0")/../helpers/mpi.bash"
-cd "$work" || exit 1
-export OMP_NUM_THREADS=1 # a fixed thread count: the same seed then gives the same bits
+source "$(dirname "$0")/../helpers/mpi_fit.bash"
 
 # train.lua FAULT: a long fit (1000 epochs) that rank 1 breaks as FAULT says.
 cat >train.lua <<'EOF'

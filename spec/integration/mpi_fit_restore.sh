@@ -8,9 +8,7 @@
 # with the weights of the uninterrupted job, bit for bit. Skipped (exit 0) when lurn was
 # built without Open MPI or mpirun is missing.
 # Usage: bash spec/integration/mpi_fit_restore.sh BUILD_DIR SOURCE_DIR
-source "$(dirname "$0")/../helpers/mpi.bash"
-cd "$work" || exit 1
-export OMP_NUM_THREADS=1 # a fixed thread count: the same seed then gives the same bits
+source "$(dirname "$0")/../helpers/mpi_fit.bash"
 
 # train.lua TAG [EPOCH]: 5 epochs, a backup in backup_TAG... (the folder named by the
 # first word of TAG), rank 1 failing at the end of EPOCH (0-based) when given.

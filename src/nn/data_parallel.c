@@ -142,26 +142,30 @@ lurn_status lurn_data_parallel_step(lurn_data_parallel *dp, lurn_model *m, const
   return lurn_model_apply_gradients(m, opt, NULL, 0);
 }
 
-lurn_status lurn_data_parallel_broadcast_weights(lurn_data_parallel *dp, lurn_model *m, int root) {
-  lurn_status st = check_built(m, "broadcast of the weights");
+/* The parameters of the set (not gradients), as they are, into dp->flat: what the
+ * collectives on weights start from. */
+static lurn_status pack_params(lurn_data_parallel *dp, lurn_model *m, const char *what, weight_set set, int *nw,
+                               int64_t *count) {
+  lurn_status st = check_built(m, what);
   if (st) return st;
-  int nw = list_weights(dp, m);
-  if (nw < 0) return LURN_ENOMEM;
+  if ((*nw = list_weights(dp, m)) < 0) return LURN_ENOMEM;
+  return pack(dp, *nw, set, 0, 1.0f, count);
+}
+
+lurn_status lurn_data_parallel_broadcast_weights(lurn_data_parallel *dp, lurn_model *m, int root) {
+  int nw;
   int64_t count;
-  if ((st = pack(dp, nw, EVERY, 0, 1.0f, &count))) return st;
-  if ((st = lurn_dist_broadcast(dp->flat, (int64_t)sizeof(float) * count, root))) return st;
+  lurn_status st = pack_params(dp, m, "broadcast of the weights", EVERY, &nw, &count);
+  if (st || (st = lurn_dist_broadcast(dp->flat, (int64_t)sizeof(float) * count, root))) return st;
   unpack(dp, nw, EVERY, 0, 1.0f);
   return LURN_OK;
 }
 
 lurn_status lurn_data_parallel_average_statistics(lurn_data_parallel *dp, lurn_model *m) {
-  lurn_status st = check_built(m, "average of the statistics");
-  if (st) return st;
-  int nw = list_weights(dp, m);
-  if (nw < 0) return LURN_ENOMEM;
+  int nw;
   int64_t count;
-  if ((st = pack(dp, nw, STATISTICS, 0, 1.0f, &count))) return st;
-  if (count == 0) return LURN_OK;
+  lurn_status st = pack_params(dp, m, "average of the statistics", STATISTICS, &nw, &count);
+  if (st || count == 0) return st; /* the same model everywhere: every rank returns here alike */
   if ((st = lurn_dist_allreduce_sum_f32(dp->flat, count))) return st;
   unpack(dp, nw, STATISTICS, 0, (float)(1.0 / lurn_dist_size()));
   return LURN_OK;
