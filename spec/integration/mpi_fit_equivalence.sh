@@ -5,7 +5,7 @@
 # rounding, with batches the two processes shard unevenly (B = 7: 4 + 3) and a last batch
 # of one sample (one process's shard empty); both ranks end with the same weights and
 # logs, bit for bit; only rank 0 prints and writes (the progress bar, a CSV log); the same
-# seed gives the same bytes on a second run. Skipped (exit 0) when lurn was built without
+# seed gives the same bytes on a second run; a fit rank 0 runs alone (run_alone) ends. Skipped (exit 0) when lurn was built without
 # Open MPI or mpirun is missing.
 #
 # Tolerance 1e-5 (absolute, on weights of order 0.1-1 and on the logged numbers): the two
@@ -45,6 +45,8 @@ for _, k in ipairs{"loss", "accuracy", "val_loss", "val_accuracy"} do
   for e, v in ipairs(h.history[k]) do out:write(("%s%d %.9g\n"):format(k, e, v)) end
 end
 out:close()
+-- a fit that rank 0 runs by itself (a hang without run_alone: rank 1 never joins)
+if dist.is_main() then dist.run_alone(function() model:fit(x, y, {epochs = 1, verbose = 0}) end) end
 EOF
 
 "$lurn" train.lua one >out 2>err || fail "one process failed"

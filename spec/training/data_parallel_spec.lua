@@ -107,6 +107,20 @@ describe("data-parallel fit", function()
     end
   end)
 
+  it("runs a function alone (fit then trains on this rank only), giving back its values and errors", function()
+    local dist = lurn.distributed
+    assert.is_false(dist._alone())
+    local a, b = dist.run_alone(function(x, y)
+      assert.is_true(dist._alone())
+      assert.is_nil(data_parallel.job())
+      return x + 1, y
+    end, 1, "b")
+    assert.are.same({2, "b"}, {a, b})
+    assert.has_error(function() dist.run_alone(function() error("inside", 0) end) end, "inside")
+    assert.is_false(dist._alone())
+    assert.has_error(function() dist.run_alone(3) end, "lurn.distributed.run_alone: fn must be a function, got number")
+  end)
+
   it("draws each rank's own stream, the shared generator going on as if nothing was drawn", function()
     lurn.manual_seed(3)
     local expected = lurn.rand{2}:totable()

@@ -13,11 +13,11 @@ local metrics = require "lurn.metrics"
 
 local data_parallel = {}
 
---- The job fit runs in: {rank =, size =} when there are several processes, or nil.
+--- The job fit runs in: {rank =, size =} when there are several processes, or nil, also
+-- inside lurn.distributed.run_alone and map's configs (each rank trains its own model).
 function data_parallel.job()
   local dist = require "lurn.distributed"
-  dist.init()
-  if dist.size() <= 1 then return nil end
+  if dist.size() <= 1 or dist._alone() then return nil end
   return {rank = dist.rank(), size = dist.size()}
 end
 
