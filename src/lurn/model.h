@@ -93,6 +93,10 @@ lurn_status lurn_data_parallel_step(lurn_data_parallel *dp, lurn_model *m, const
                                     lurn_optimizer *opt, const lurn_tensor *x, const lurn_tensor *y,
                                     const float *sample_weight, int64_t global_batch, double *loss_value,
                                     double *global_loss, const lurn_tensor **pred);
+/* Marks every layer of m (those inside containers too) as running in a data-parallel step
+ * (on) or not; returns how many of them sum over the processes (syncs_batch in
+ * lurn/layer_impl.h: BatchNormalization{synchronized}), or -1 when out of memory. */
+int lurn_model_set_data_parallel(lurn_model *m, int on);
 /* Every parameter (statistics too) of root's model into every process's. */
 lurn_status lurn_data_parallel_broadcast_weights(lurn_data_parallel *dp, lurn_model *m, int root);
 /* The statistics no gradient trains (BatchNormalization's moving mean and variance, moved

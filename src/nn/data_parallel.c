@@ -129,8 +129,14 @@ lurn_status lurn_data_parallel_step(lurn_data_parallel *dp, lurn_model *m, const
   if (nw < 0) return LURN_ENOMEM;
   *loss_value = 0;
   *pred = NULL;
-  /* a shard with no sample (a global batch smaller than the job) adds nothing */
-  if (local > 0 && (st = lurn_model_compute_gradients(m, loss, x, y, sample_weight, loss_value, pred))) return st;
+  /* a shard with no sample (a global batch smaller than the job) adds nothing, but runs
+   * when a layer sums over the processes, to join those sums */
+  int synced = lurn_model_set_data_parallel(m, 1);
+  if (synced < 0) return LURN_ENOMEM;
+  if (local > 0 || synced) st = lurn_model_compute_gradients(m, loss, x, y, sample_weight, loss_value, pred);
+  lurn_model_set_data_parallel(m, 0);
+  if (st) return st;
+  if (local == 0) *pred = NULL;
   const float share = (float)((double)local / (double)global_batch);
   int64_t count;
   if ((st = pack(dp, nw, TRAINABLE, 1, share, &count))) return st;
