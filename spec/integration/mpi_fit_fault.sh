@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Faults in a data-parallel fit (issue 21) under `mpirun -np 2`: one rank that fails to
 # read its data, one that raises an error inside fit, one that is killed (SIGKILL) in the
-# middle of fit. Each time every rank ends, well within `timeout 60` (never a hang in a
+# middle of fit, one that gives fit other data (50 samples where rank 0 has 64). Each time every rank ends, well within `timeout 60` (never a hang in a
 # collective), with a non-zero status, and for an error a message that names the rank and
 # the cause. Skipped (exit 0) when lurn was built without Open MPI or mpirun is missing.
 # Usage: bash spec/integration/mpi_fit_fault.sh BUILD_DIR SOURCE_DIR
@@ -14,6 +14,7 @@ local fault = arg[1]
 lurn.manual_seed(1)
 local x, y = lurn.randn{64, 4}, lurn.randn{64, 1}
 if fault == "read" and dist.rank() == 1 then x = lurn.data.read_csv("missing/train.csv") end
+if fault == "size" and dist.rank() == 1 then x, y = x:narrow(1, 1, 50):contiguous(), y:narrow(1, 1, 50):contiguous() end
 local model = lurn.Sequential{lurn.layers.Dense(1, {input_shape = {4}})}
 model:compile{optimizer = "adam", loss = "mse"}
 local breaker = lurn.callbacks.LambdaCallback{on_epoch_end = function(epoch)
@@ -45,4 +46,5 @@ run() {
 run read "rank 1 of 2" "missing/train.csv"
 run raise "rank 1 of 2" "the disk of rank 1 is full"
 run kill
-echo "PASS: a rank that fails to read, raises or dies ends every rank, the error naming the rank"
+run size "has samples = " "every rank must call fit with the same data"
+echo "PASS: a rank that fails to read, raises, dies or has other data ends every rank, the error naming the rank"

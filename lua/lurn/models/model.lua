@@ -422,7 +422,12 @@ function Model:fit(x, y, opts)
 
   -- a fit that ended in an error may have left a LayerStats recording: start without
   if self._core then self._core:record_stats(false) end
-  if job then self._core:broadcast_weights(0) end  -- every process starts from rank 0's weights
+  if job then
+    data_parallel.check_same(job, "fit", {samples = x:size(1), validation_samples = val and val[1]:size(1) or 0,
+                                          batch_size = batch_size, epochs = epochs,
+                                          initial_epoch = opts.initial_epoch or 0})
+    self._core:broadcast_weights(0)  -- every process starts from rank 0's weights
+  end
   call_callbacks(run_cbs, "on_train_begin", {})
   -- a loaded model's saved random state; the epoch a BackupAndRestore callback restored
   local first_epoch = self:_resume(opts.initial_epoch or 0)

@@ -21,6 +21,26 @@ function data_parallel.job()
   return {rank = dist.rank(), size = dist.size()}
 end
 
+--- Every rank must run the same fit on the same data (each then takes its own shard of
+-- every batch): the counts in `values` ({name = number}, e.g. the training samples) are
+-- compared over the ranks, and a rank whose count is not the ranks' mean raises an error
+-- naming it (ranks that differ cannot all match the mean, so one raises, and mpirun ends
+-- the job). what: the caller's name, for the message.
+function data_parallel.check_same(job, what, values)
+  local names, numbers = {}, {}
+  for name, v in pairs(values) do names[#names + 1] = name end
+  table.sort(names)
+  for i, name in ipairs(names) do numbers[i] = values[name] end
+  local total = core.allreduce_numbers(numbers)
+  for i, name in ipairs(names) do
+    if total[i] ~= numbers[i] * job.size then
+      error(("%s under %d processes: rank %d has %s = %s, but the ranks do not all have the same (mean %s): every "
+        .. "rank must call fit with the same data and options (each takes its own shard of every batch)"):format(
+        what, job.size, job.rank, name, tostring(numbers[i]), tostring(total[i] / job.size)), 0)
+    end
+  end
+end
+
 --- Whether this process prints and writes files for a model being fit: always, but in a
 -- data-parallel fit (model._job, set by fit under several processes) on rank 0 alone.
 function data_parallel.is_main(model)
