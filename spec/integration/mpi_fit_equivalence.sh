@@ -6,7 +6,8 @@
 # of one sample (one process's shard empty); both ranks end with the same weights and
 # logs, bit for bit; only rank 0 prints and writes (the progress bar, a CSV log); the same
 # seed gives the same bytes on a second run; a fit rank 0 runs alone (run_alone) ends;
-# with BatchNormalization{synchronized = true} two processes match one too. Skipped (exit 0) when lurn was built without
+# with BatchNormalization{synchronized = true}, and with a sequence output whose padded
+# steps a mask leaves out, two processes match one too. Skipped (exit 0) when lurn was built without
 # Open MPI or mpirun is missing.
 #
 # Tolerance 1e-5 (absolute, on weights of order 0.1-1 and on the logged numbers): the two
@@ -91,5 +92,35 @@ cmp -s <(cut -d, -f2- log_one_rank0.csv | head -1) <(cut -d, -f2- log_two_rank0.
 run_mpi 2 train.lua synctwo || fail "mpirun -np 2 failed (synchronized)"
 cmp -s result_synctwo_rank0.txt result_synctwo_rank1.txt || fail "synchronized: the ranks ended with other weights"
 close result_syncone_rank0.txt result_synctwo_rank0.txt || fail "synchronized: two processes differ from one"
+
+# A sequence output with padded steps (Masking): the loss is the mean over the real steps,
+# so each shard weighs by its real steps, not its samples (0.04 apart from one process
+# when it weighed by samples)
+cat >masked.lua <<'EOF'
+local dist = require "lurn.distributed"
+local L = lurn.layers
+lurn.manual_seed(9)
+local n, steps = 23, 5
+local x, y = lurn.randn{n, steps, 2}, lurn.randn{n, steps, 1}
+for i = 1, n do  -- sample i: 1 + (i * 3) % steps real steps, then padding
+  for t = 2 + (i * 3) % steps, steps do x:narrow(1, i, 1):narrow(2, t, 1):fill(0) end
+end
+local model = lurn.Sequential{
+  L.Masking{mask_value = 0, input_shape = {steps, 2}},
+  L.SimpleRNN(4, {return_sequences = true}),
+  L.TimeDistributed(L.Dense(1)),
+}
+model:compile{optimizer = lurn.optimizers.SGD{learning_rate = 0.1}, loss = "mse"}
+local h = model:fit(x, y, {epochs = 3, batch_size = 5, verbose = 0})
+local out = assert(io.open(("result_%s_rank%d.txt"):format(arg[1], dist.rank()), "w"))
+for _, w in ipairs(model:get_weights()) do
+  for _, v in ipairs(w:reshape{w:numel()}:totable()) do out:write(("w %.9g\n"):format(v)) end
+end
+for e, v in ipairs(h.history.loss) do out:write(("loss%d %.9g\n"):format(e, v)) end
+out:close()
+EOF
+"$lurn" masked.lua maskone >out 2>err || fail "one process failed (masked)"
+run_mpi 2 masked.lua masktwo || fail "mpirun -np 2 failed (masked)"
+close result_maskone_rank0.txt result_masktwo_rank0.txt || fail "masked: two processes differ from one"
 
 echo "PASS: two processes match one (within 1e-5), both ranks and both runs bit for bit, rank 0 alone printed and wrote"

@@ -1,8 +1,9 @@
 /* Data-parallel training (issue 21): the same model in every process of an MPI job
  * (src/dist/dist.h), each process running forward and backward on its shard of every
  * global batch. A step sums the shards' gradients, each weighted by its share of the
- * global batch (n_r / B), with one all-reduce on one flat buffer, so that every process
- * holds the gradient of the global batch's mean loss and applies the same update.
+ * global batch (n_r / B; of its real steps when the output carries a mask), with one
+ * all-reduce on one flat buffer, so that every process holds the gradient of the global
+ * batch's mean loss and applies the same update.
  *
  * The all-reduce runs after backward, not in chunks inside it (lurn_model_on_grads_ready
  * could start one as each layer completes): dist.h's all-reduce blocks and MPI runs
@@ -115,6 +116,18 @@ static lurn_status check_built(const lurn_model *m, const char *what) {
   return LURN_OK;
 }
 
+/* How much a shard of `local` samples weighs in the global batch's mean loss, after its
+ * forward: its samples, or when the output carries a mask (padded steps) its real steps,
+ * which its loss is the mean over (a model of several outputs, one mask each: its samples). */
+static double shard_weight(const lurn_model *m, const lurn_loss *loss, int64_t local) {
+  const lurn_tensor *mask = loss->noutputs ? NULL : lurn_model_output_mask(m);
+  if (local == 0 || !mask) return (double)local;
+  const float *v = lurn_tensor_data(mask);
+  int64_t n = lurn_tensor_numel(mask), real = 0;
+  for (int64_t i = 0; i < n; i++) real += v[i] != 0;
+  return (double)real;
+}
+
 lurn_status lurn_data_parallel_step(lurn_data_parallel *dp, lurn_model *m, const lurn_loss *loss,
                                     lurn_optimizer *opt, const lurn_tensor *x, const lurn_tensor *y,
                                     const float *sample_weight, int64_t global_batch, double *loss_value,
@@ -137,14 +150,17 @@ lurn_status lurn_data_parallel_step(lurn_data_parallel *dp, lurn_model *m, const
   lurn_model_set_data_parallel(m, 0);
   if (st) return st;
   if (local == 0) *pred = NULL;
-  const float share = (float)((double)local / (double)global_batch);
+  /* the shards' weights in the global mean and the global loss, in one small sum */
+  double sums[2] = {local > 0 ? shard_weight(m, loss, local) : 0, 0};
+  sums[1] = sums[0] * *loss_value;
+  if ((st = lurn_dist_allreduce_sum_f64(sums, 2))) return st;
+  *global_loss = sums[0] > 0 ? sums[1] / sums[0] : 0;
+  const float share = sums[0] > 0 ? (float)(shard_weight(m, loss, local) / sums[0]) : 0.0f;
   int64_t count;
   if ((st = pack(dp, nw, TRAINABLE, 1, share, &count))) return st;
   if (local == 0) memset(dp->flat, 0, sizeof(float) * (size_t)count);
   if ((st = lurn_dist_allreduce_sum_f32(dp->flat, count))) return st;
   unpack(dp, nw, TRAINABLE, 1, 1.0f);
-  *global_loss = local > 0 ? *loss_value * (double)local / (double)global_batch : 0;
-  if ((st = lurn_dist_allreduce_sum_f64(global_loss, 1))) return st;
   return lurn_model_apply_gradients(m, opt, NULL, 0);
 }
 

@@ -440,15 +440,16 @@ function Model:fit(x, y, opts)
       call_callbacks(run_cbs, "on_train_batch_begin", b - 1, {})
       self.optimizer:_apply_schedule()
       -- self._core, not a local: a generator's first batch may build the model
-      local value, pred, global
-      if job then  -- this process's shard; global: the global batch's loss, the same everywhere
-        value, pred, global = self._core:data_parallel_step(loss, opt, xb, yb, wb,
-                                                            data_parallel.global_size(x:size(1), batch_size, b))
+      local value, pred
+      if job then
+        -- this process's shard; value: the global batch's loss, the same everywhere (the
+        -- running loss sums it times each shard's size: one process's, whatever the masks)
+        pred, value = select(2, self._core:data_parallel_step(loss, opt, xb, yb, wb,
+                                                              data_parallel.global_size(x:size(1), batch_size, b)))
       else
         value, pred = self._core:train_step(loss, opt, xb, yb, wb)
-        global = value
       end
-      if global ~= global or global == math.huge or global == -math.huge then nan_at = b end
+      if value ~= value or value == math.huge or value == -math.huge then nan_at = b end
       return value, pred, pred and self._core:output_mask()
     end
     -- the epoch ends after a batch with a NaN loss, or when a callback sets stop_training
