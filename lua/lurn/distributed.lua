@@ -74,6 +74,7 @@ local function run_one(fn, config, i, rank, size)
   alone = alone + 1
   local ok, value = pcall(fn, config, i)
   alone = alone - 1
+  if ok and value == nil then return ('{"i":%d}'):format(i), nil end  -- a hole in the list, as in a loop
   if ok then
     local encoded, text = pcall(json.encode, value, ("the result of config %d"):format(i))
     if encoded then return ('{"i":%d,"value":%s}'):format(i, text), nil end
@@ -126,15 +127,16 @@ local function map_to_main(who, configs, fn, level)
 end
 
 --- map(configs, fn) -> on rank 0, the list of fn(configs[i], i) for every i, in the list's
--- order; nil on the other ranks. Rank r runs i = r + 1, r + 1 + size(), ... with its own
--- threads; the results travel as plain data (numbers, strings, booleans, tables of them;
--- never code), in one process too, so that a script gives the same results under any
--- number of ranks. A rank stops its share at its first error; when fn fails on any rank,
--- every rank raises an error once all have finished, rank 0's naming each failed config
--- with its rank and message.
+-- order (nil where fn returned nothing); nil on the other ranks. Rank r runs i = r + 1,
+-- r + 1 + size(), ... with its own threads; the results travel as plain data (numbers,
+-- strings, booleans, tables of them; never code), in one process too, so that a script
+-- gives the same results under any number of ranks. A rank stops its share at its first
+-- error; when fn fails on any rank, every rank raises an error once all have finished,
+-- rank 0's naming each failed config with its rank and message.
 function distributed.map(configs, fn)
   check_map("lurn.distributed.map", configs, fn)
-  local results = map_to_main("lurn.distributed.map", configs, fn, 3)  -- not a tail call: level 3 is the caller
+  -- not a tail call, so that level 3 is map's caller
+  local results = map_to_main("lurn.distributed.map", configs, fn, 3)
   return results
 end
 

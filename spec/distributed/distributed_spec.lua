@@ -51,6 +51,8 @@ describe("lurn.distributed in one process", function()
       return {name = c, i = i, nested = {x = 0.1, big = 2 ^ 60, int = 7, ok = true, nan = 0 / 0}}
     end) and got)
     assert.same({}, d.map({}, function() error("never called") end))
+    local holes = d.map({1, 2, 3}, function(c) if c ~= 2 then return c end end)
+    assert.same({[1] = 1, [3] = 3}, holes)
   end)
 
   it("gives the same results as values copied through plain data, never objects", function()

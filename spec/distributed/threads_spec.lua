@@ -3,8 +3,9 @@
 -- takes. Run through the lurn command with the variable set (no job is started: that
 -- takes OMPI_COMM_WORLD_SIZE too).
 local function threads_with(env)
-  local cmd = ("env -u OMP_NUM_THREADS -u OMPI_COMM_WORLD_LOCAL_SIZE %s '%s/lurn' -e 'io.write((lurn.get_num_threads()))'"):format(env,
-    assert(os.getenv("LURN_BUILD_DIR"), "LURN_BUILD_DIR"))
+  local lurn_command = assert(os.getenv("LURN_BUILD_DIR"), "LURN_BUILD_DIR") .. "/lurn"
+  local cmd = ("env -u OMP_NUM_THREADS -u OMPI_COMM_WORLD_LOCAL_SIZE %s '%s' -e 'io.write((lurn.get_num_threads()))'")
+    :format(env, lurn_command)
   local p = assert(io.popen(cmd))
   local out = p:read("a")
   p:close()

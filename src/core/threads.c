@@ -18,8 +18,9 @@
  * (their busy time in /proc/stat less this process's own) and gives the pool the cores they
  * left: all of
  * them on a quiet machine, shared between the ranks of an MPI job on this machine (mpirun -np
- * N: the cores / N each, so that N ranks do not oversubscribe them). A fixed count is never changed, so that a seeded run repeats bit
- * for bit (a different thread count may sum in another order). */
+ * N: the cores / N each, so that N ranks do not oversubscribe them). A fixed count is never
+ * changed, so that a seeded run repeats bit for bit (a different thread count may sum in
+ * another order). */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_ISSET */
 #include <math.h>
 #include <omp.h>

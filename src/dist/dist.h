@@ -18,7 +18,9 @@
 int lurn_dist_built(void);
 
 /* Starts MPI once (MPI_Init_thread, MPI_THREAD_FUNNELED) when the process was started by
- * mpirun; later calls, and calls without mpirun, do nothing. MPI_Finalize runs at exit. */
+ * mpirun; later calls, and calls without mpirun, do nothing. MPI_Finalize runs at exit when
+ * the exit status is 0; a process that exits with another status skips it (it would wait
+ * for ranks that are still busy), and mpirun, seeing the status, ends the other ranks. */
 lurn_status lurn_dist_init(void);
 
 int lurn_dist_rank(void); /* 0 .. size - 1; 0 before lurn_dist_init or without MPI */
@@ -27,7 +29,9 @@ int lurn_dist_size(void); /* processes in the job; 1 before lurn_dist_init or wi
 lurn_status lurn_dist_barrier(void);
 
 /* In place, element by element over every rank: buf becomes the sum of every rank's buf.
- * n must be the same on every rank. */
+ * n must be the same on every rank. Every collective first agrees on its counts and root with
+ * one small all-reduce: ranks that disagree, or a rank whose own arguments are bad, give
+ * every rank an error (no hang), and the ranks can go on talking afterwards. */
 lurn_status lurn_dist_allreduce_sum_f32(float *buf, int64_t n);
 lurn_status lurn_dist_allreduce_sum_f64(double *buf, int64_t n);
 

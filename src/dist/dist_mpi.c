@@ -86,9 +86,10 @@ lurn_status lurn_dist_barrier(void) {
 static lurn_status agree(const char *what, int64_t count, int root, lurn_status mine) {
   char own[512];
   if (mine) snprintf(own, sizeof own, "%s", lurn_last_error());
+  if (mine) count = 0, root = 0; /* a bad count (INT64_MIN) could not be negated */
   int64_t v[5] = {count, -count, root, -(int64_t)root, mine != LURN_OK};
   int err = MPI_Allreduce(MPI_IN_PLACE, v, 5, MPI_INT64_T, MPI_MAX, comm);
-  if (err != MPI_SUCCESS) return mpi_failed(what, err);
+  if (err != MPI_SUCCESS) return mpi_failed("MPI_Allreduce", err);
   if (mine) return lurn_fail(mine, "%s", own);
   if (v[4])
     return lurn_fail(LURN_EINVAL,
