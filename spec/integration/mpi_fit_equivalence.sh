@@ -7,8 +7,8 @@
 # logs, bit for bit; only rank 0 prints and writes (the progress bar, a CSV log); the same
 # seed gives the same bytes on a second run; a fit rank 0 runs alone (run_alone) ends;
 # with BatchNormalization{synchronized = true}, and with a sequence output whose padded
-# steps a mask leaves out, two processes match one too. Skipped (exit 0) when lurn was built without
-# Open MPI or mpirun is missing.
+# steps a mask leaves out, two processes match one too. Skipped (77, ctest's
+# SKIP_RETURN_CODE) when lurn was built without Open MPI or mpirun is missing.
 #
 # Tolerance 1e-5 (absolute, on weights of order 0.1-1 and on the logged numbers): the two
 # runs sum the same float32 gradients in another order (each process's shard mean times

@@ -5,8 +5,8 @@
 # averaged over the ranks after every epoch) and the same logs, bit for bit; a rerun with
 # the same seed gives the same bytes; a job that a rank's error ends at epoch 3, started
 # again, resumes from the last backup (written by rank 0, read by every rank) and ends
-# with the weights of the uninterrupted job, bit for bit. Skipped (exit 0) when lurn was
-# built without Open MPI or mpirun is missing.
+# with the weights of the uninterrupted job, bit for bit. Skipped (77, ctest's
+# SKIP_RETURN_CODE) when lurn was built without Open MPI or mpirun is missing.
 # Usage: bash spec/integration/mpi_fit_restore.sh BUILD_DIR SOURCE_DIR
 source "$(dirname "$0")/../helpers/mpi_fit.bash"
 
