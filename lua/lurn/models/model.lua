@@ -426,7 +426,8 @@ function Model:fit(x, y, opts)
     data_parallel.check_same(job, "fit", {samples = x:size(1), validation_samples = val and val[1]:size(1) or 0,
                                           batch_size = batch_size, epochs = epochs,
                                           initial_epoch = opts.initial_epoch or 0})
-    self._core:broadcast_weights(0)  -- every process starts from rank 0's weights
+    self._core:broadcast_weights(0)  -- every process starts from rank 0's weights and generator
+    data_parallel.share_random_state()
   end
   call_callbacks(run_cbs, "on_train_begin", {})
   -- a loaded model's saved random state; the epoch a BackupAndRestore callback restored

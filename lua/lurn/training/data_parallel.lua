@@ -41,6 +41,12 @@ function data_parallel.check_same(job, what, values)
   end
 end
 
+--- Rank 0's random generator into every rank's: the shuffled order of every epoch is then
+-- the same everywhere even when a rank drew numbers of its own before fit.
+function data_parallel.share_random_state()
+  core.set_rng_state(core.dist_broadcast_string(core.rng_state(), 0))
+end
+
 --- Whether this process prints and writes files for a model being fit: always, but in a
 -- data-parallel fit (model._job, set by fit under several processes) on rank 0 alone.
 function data_parallel.is_main(model)
