@@ -71,6 +71,9 @@ static lurn_status sync_sums(lurn_layer *l, batchnorm *b, int64_t ch, int64_t ro
   if (st) return st;
   *count = acc[2 * ch];
   b->share = acc[2 * ch + 1] > 0 ? (double)rows / acc[2 * ch + 1] : 0;
+  if (acc[2 * ch + 1] == 0)
+    return lurn_fail(LURN_EINVAL, "%s '%s': a global batch of no sample: no batch statistics", l->ops->type,
+                     l->name);
   if (*count == 0)
     return lurn_fail(LURN_EINVAL,
                      "%s '%s': every step of this global batch is padding (its mask is all 0): no batch "
