@@ -5,8 +5,7 @@
  *   dist_allreduce(t)                 t (contiguous) becomes the sum over the ranks
  *   dist_broadcast(t, root)           t (contiguous) becomes root's
  *   dist_gather(s, root) -> list|nil  every rank's string, in rank order, on root
- *   dist_broadcast_string(s, root) -> root's string on every rank (s: anything elsewhere)
- *   dist_abort(code, message)         ends every rank of the job */
+ *   dist_broadcast_string(s, root) -> root's string on every rank (s: anything elsewhere) */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -132,14 +131,6 @@ static int l_dist_broadcast_string(lua_State *L) {
   return 1;
 }
 
-static int l_dist_abort(lua_State *L) {
-  lua_Integer code = luaL_checkinteger(L, 1);
-  const char *message = luaL_checkstring(L, 2);
-  luaL_argcheck(L, code >= 1 && code <= 255, 1, "an exit status is 1 .. 255");
-  lurn_dist_abort((int)code, message);
-  return 0;
-}
-
 static const luaL_Reg dist_functions[] = {
     {"dist_built", l_dist_built},
     {"dist_init", l_dist_init},
@@ -150,7 +141,6 @@ static const luaL_Reg dist_functions[] = {
     {"dist_broadcast", l_dist_broadcast},
     {"dist_gather", l_dist_gather},
     {"dist_broadcast_string", l_dist_broadcast_string},
-    {"dist_abort", l_dist_abort},
     {NULL, NULL},
 };
 
