@@ -14,12 +14,20 @@
 static lurn_model *model_with_norm(int synchronized) {
   lurn_initializer he = {.kind = LURN_INIT_HE_NORMAL, .seeded = 1, .seed = 21};
   lurn_initializer zeros = {.kind = LURN_INIT_ZEROS}, ones = {.kind = LURN_INIT_ONES};
-  lurn_dense_config hidden = {.units = 6, .activation = LURN_ACT_LINEAR, .use_bias = 1,
-                              .kernel_initializer = he, .bias_initializer = zeros};
+  lurn_dense_config hidden = {.units = 6,
+                              .activation = LURN_ACT_LINEAR,
+                              .use_bias = 1,
+                              .kernel_initializer = he,
+                              .bias_initializer = zeros};
   lurn_dense_config out = hidden;
   out.units = 3;
-  lurn_batchnorm_config norm = {.momentum = 0.9f, .epsilon = 1e-3f, .center = 1, .scale = 1,
-                                .beta_initializer = zeros, .gamma_initializer = ones, .synchronized = synchronized};
+  lurn_batchnorm_config norm = {.momentum = 0.9f,
+                                .epsilon = 1e-3f,
+                                .center = 1,
+                                .scale = 1,
+                                .beta_initializer = zeros,
+                                .gamma_initializer = ones,
+                                .synchronized = synchronized};
   lurn_layer *layers[3] = {lurn_dense_new(&hidden), lurn_batchnorm_new(&norm), lurn_dense_new(&out)};
   lurn_model *m = lurn_model_new();
   for (int i = 0; i < 3; i++) {
@@ -59,8 +67,8 @@ static void the_step_of_the_whole_batch_is_train_step_bit_for_bit(void) {
   lurn_data_parallel *dp = lurn_data_parallel_new();
   lurn_tensor *x, *y;
   samples(7, &x, &y);
-  lurn_optimizer_config c = {.kind = LURN_OPT_ADAM, .learning_rate = 0.01f, .beta_1 = 0.9f, .beta_2 = 0.999f,
-                             .epsilon = 1e-7f};
+  lurn_optimizer_config c = {
+      .kind = LURN_OPT_ADAM, .learning_rate = 0.01f, .beta_1 = 0.9f, .beta_2 = 0.999f, .epsilon = 1e-7f};
   lurn_optimizer *oa = lurn_optimizer_new(&c), *ob = lurn_optimizer_new(&c);
   lurn_loss mse = {.kind = LURN_LOSS_MEAN_SQUARED_ERROR};
   for (int step = 0; step < 3; step++) {

@@ -37,7 +37,7 @@ typedef struct {
   double count;         /* the rows those statistics were over (M) */
   int synced;           /* whether they were summed over the processes (synchronized) */
   double share;         /* then this process's share of the global rows */
-  double *acc; /* 2 * channels + 2 accumulators, allocated at build */
+  double *acc;          /* 2 * channels + 2 accumulators, allocated at build */
 } batchnorm;
 
 enum { GAMMA, BETA, MOVING_MEAN, MOVING_VAR };
@@ -55,7 +55,8 @@ static lurn_status bn_build(lurn_layer *l, lurn_rng *rng) {
   if (!b->c.scale) lurn_tensor_fill(l->params[GAMMA], 1.0f);
   if (!b->c.center) lurn_tensor_fill(l->params[BETA], 0.0f);
   if (!(b->inv_std = lurn_tensor_zeros(1, &ch))) return LURN_ENOMEM;
-  if (!(b->acc = malloc(sizeof(double) * (2 * (size_t)ch + 2)))) return lurn_fail(LURN_ENOMEM, "out of memory");
+  if (!(b->acc = malloc(sizeof(double) * (2 * (size_t)ch + 2))))
+    return lurn_fail(LURN_ENOMEM, "out of memory");
   l->out_ndim = l->in_ndim;
   memcpy(l->out_shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
   return LURN_OK;

@@ -36,4 +36,6 @@ static const luaL_Reg data_parallel_functions[] = {
     {NULL, NULL},
 };
 
-void l_data_parallel_register(lua_State *L) { luaL_setfuncs(L, data_parallel_functions, 0); }
+void l_data_parallel_register(lua_State *L) {
+  luaL_setfuncs(L, data_parallel_functions, 0);
+}

@@ -53,7 +53,8 @@ static int list_weights(lurn_data_parallel *dp, const lurn_model *m) {
 static lurn_status ensure_flat(lurn_data_parallel *dp, int64_t n) {
   if (n <= dp->cap) return LURN_OK;
   float *flat = realloc(dp->flat, sizeof(float) * (size_t)n);
-  if (!flat) return lurn_fail(LURN_ENOMEM, "data-parallel step: out of memory for %lld gradient values", (long long)n);
+  if (!flat)
+    return lurn_fail(LURN_ENOMEM, "data-parallel step: out of memory for %lld gradient values", (long long)n);
   dp->flat = flat;
   dp->cap = n;
   return LURN_OK;
@@ -75,7 +76,8 @@ static int in_set(const lurn_model_weight *w, weight_set set) {
 
 /* Copies the chosen tensors (gradients or parameters) of the set into dp->flat, each
  * value times scale; returns the count of values in *count. */
-static lurn_status pack(lurn_data_parallel *dp, int nw, weight_set set, int grads, float scale, int64_t *count) {
+static lurn_status pack(lurn_data_parallel *dp, int nw, weight_set set, int grads, float scale,
+                        int64_t *count) {
   int64_t total = 0;
   for (int i = 0; i < nw; i++)
     if (in_set(&dp->weights[i], set)) total += lurn_tensor_numel(dp->weights[i].param);
@@ -87,7 +89,8 @@ static lurn_status pack(lurn_data_parallel *dp, int nw, weight_set set, int grad
     lurn_tensor *t = grads ? dp->weights[i].grad : dp->weights[i].param;
     int64_t n = lurn_tensor_numel(t);
     const float *src = lurn_tensor_data(t);
-    if (scale == 1.0f) memcpy(at, src, sizeof(float) * (size_t)n);
+    if (scale == 1.0f)
+      memcpy(at, src, sizeof(float) * (size_t)n);
     else
       for (int64_t j = 0; j < n; j++) at[j] = src[j] * scale;
     at += n;
@@ -104,7 +107,8 @@ static void unpack(lurn_data_parallel *dp, int nw, weight_set set, int grads, fl
     lurn_tensor *t = grads ? dp->weights[i].grad : dp->weights[i].param;
     int64_t n = lurn_tensor_numel(t);
     float *dst = lurn_tensor_data(t);
-    if (scale == 1.0f) memcpy(dst, at, sizeof(float) * (size_t)n);
+    if (scale == 1.0f)
+      memcpy(dst, at, sizeof(float) * (size_t)n);
     else
       for (int64_t j = 0; j < n; j++) dst[j] = at[j] * scale;
     at += n;
@@ -166,8 +170,8 @@ lurn_status lurn_data_parallel_step(lurn_data_parallel *dp, lurn_model *m, const
 
 /* The parameters of the set (not gradients), as they are, into dp->flat: what the
  * collectives on weights start from. */
-static lurn_status pack_params(lurn_data_parallel *dp, lurn_model *m, const char *what, weight_set set, int *nw,
-                               int64_t *count) {
+static lurn_status pack_params(lurn_data_parallel *dp, lurn_model *m, const char *what, weight_set set,
+                               int *nw, int64_t *count) {
   lurn_status st = check_built(m, what);
   if (st) return st;
   if ((*nw = list_weights(dp, m)) < 0) return LURN_ENOMEM;
