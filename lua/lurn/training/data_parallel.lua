@@ -28,7 +28,7 @@ end
 -- the job). what: the caller's name, for the message.
 function data_parallel.check_same(job, what, values)
   local names, numbers = {}, {}
-  for name, v in pairs(values) do names[#names + 1] = name end
+  for name in pairs(values) do names[#names + 1] = name end
   table.sort(names)
   for i, name in ipairs(names) do numbers[i] = values[name] end
   local total = core.allreduce_numbers(numbers)
