@@ -7,8 +7,9 @@
 # logs, bit for bit; only rank 0 prints and writes (the progress bar, a CSV log); the same
 # seed gives the same bytes on a second run, even when rank 1 draws numbers of its own
 # before fit (fit takes rank 0's generator); a fit rank 0 runs alone (run_alone) ends;
-# with BatchNormalization{synchronized = true}, and with a sequence output whose padded
-# steps a mask leaves out, two processes match one too. Skipped (77, ctest's
+# with BatchNormalization{synchronized = true}, with a sequence output whose padded steps
+# a mask leaves out, and with a model of two inputs and two outputs, sample weights and an
+# EarlyStopping, two processes match one too. Skipped (77, ctest's
 # SKIP_RETURN_CODE) when lurn was built without Open MPI or mpirun is missing.
 #
 # Tolerance 1e-5 (absolute, on weights of order 0.1-1 and on the logged numbers): the two
@@ -75,12 +76,14 @@ run_mpi 2 train.lua again || fail "the second mpirun -np 2 failed"
 cmp -s result_two_rank0.txt result_two_rank1.txt || fail "the two ranks ended with other weights or logs"
 cmp -s result_two_rank0.txt result_again_rank0.txt ||
   fail "a second run with the same seed (rank 1 drawing numbers of its own before fit) gave other bytes"
-# close A B: the weights and logs of A and B within 1e-5 of each other
+# close A B: the weights and logs of A and B, line by line, within 1e-5 of each other
 close() {
-  awk 'NR == FNR { a[FNR] = $2; k[FNR] = $1; next }
+  awk 'NR == FNR { a[FNR] = $2; k[FNR] = $1; lines = FNR; next }
        { if (k[FNR] != $1) { print "line " FNR ": " k[FNR] " against " $1; bad = 1; exit }
          d = a[FNR] - $2; if (d < 0) d = -d; if (d > m) m = d }
-       END { if (bad) exit 1; print "largest difference from one process: " m; exit !(m <= 1e-5) }' "$1" "$2"
+       END { if (bad) exit 1
+             if (FNR != lines) { print lines " lines against " FNR; exit 1 }
+             print "largest difference from one process: " m; exit !(m <= 1e-5) }' "$1" "$2"
 }
 close result_one_rank0.txt result_two_rank0.txt || fail "two processes differ from one by more than 1e-5"
 
@@ -126,5 +129,41 @@ EOF
 "$lurn" masked.lua maskone >out 2>err || fail "one process failed (masked)"
 run_mpi 2 masked.lua masktwo || fail "mpirun -np 2 failed (masked)"
 close result_maskone_rank0.txt result_masktwo_rank0.txt || fail "masked: two processes differ from one"
+
+# Two inputs and two outputs, per-output losses, weights and metrics, sample weights, a
+# validation tail and an EarlyStopping that stops both ranks at the same epoch
+cat >multi.lua <<'EOF'
+local dist = require "lurn.distributed"
+local L = lurn.layers
+lurn.manual_seed(3)
+local n = 41
+local a_in, b_in = lurn.Input{shape = {4}, name = "a"}, lurn.Input{shape = {3}, name = "b"}
+local h = L.Concatenate()({L.Dense(6, {activation = "relu"})(a_in), b_in})
+local model = lurn.Model{inputs = {a_in, b_in}, outputs = {L.Dense(3, {activation = "softmax", name = "label"})(h),
+                                                           L.Dense(1, {name = "score"})(h)}}
+model:compile{optimizer = lurn.optimizers.SGD{learning_rate = 0.05},
+              loss = {label = "sparse_categorical_crossentropy", score = "mse"}, loss_weights = {label = 1, score = 0.5},
+              metrics = {label = {"accuracy"}, score = {"mae"}}}
+local labels = {}
+for i = 1, n do labels[i] = (i * 5) % 3 end
+local h = model:fit({lurn.randn{n, 4}, lurn.randn{n, 3}}, {lurn.tensor(labels), lurn.randn{n, 1}},
+                    {epochs = 6, batch_size = 6, verbose = 0, validation_split = 0.25, sample_weight = lurn.rand{n} + 0.5,
+                     callbacks = {lurn.callbacks.EarlyStopping{monitor = "val_loss", patience = 1}}})
+local out = assert(io.open(("result_%s_rank%d.txt"):format(arg[1], dist.rank()), "w"))
+for _, w in ipairs(model:get_weights()) do
+  for _, v in ipairs(w:reshape{w:numel()}:totable()) do out:write(("w %.9g\n"):format(v)) end
+end
+local keys = {}
+for k in pairs(h.history) do keys[#keys + 1] = k end
+table.sort(keys)
+for _, k in ipairs(keys) do
+  for e, v in ipairs(h.history[k]) do out:write(("%s%d %.9g\n"):format(k, e, v)) end
+end
+out:close()
+EOF
+"$lurn" multi.lua multione >out 2>err || fail "one process failed (two outputs)"
+run_mpi 2 multi.lua multitwo || fail "mpirun -np 2 failed (two outputs)"
+cmp -s result_multitwo_rank0.txt result_multitwo_rank1.txt || fail "two outputs: the ranks ended with other weights or logs"
+close result_multione_rank0.txt result_multitwo_rank0.txt || fail "two outputs: two processes differ from one"
 
 echo "PASS: two processes match one (within 1e-5), both ranks and both runs bit for bit, rank 0 alone printed and wrote"
