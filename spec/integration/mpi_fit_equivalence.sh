@@ -8,8 +8,9 @@
 # seed gives the same bytes on a second run, even when rank 1 draws numbers of its own
 # before fit (fit takes rank 0's generator); a fit rank 0 runs alone (run_alone) ends;
 # with BatchNormalization{synchronized = true}, with a sequence output whose padded steps
-# a mask leaves out, and with a model of two inputs and two outputs, sample weights and an
-# EarlyStopping, two processes match one too. Skipped (77, ctest's
+# a mask leaves out, with a model of two inputs and two outputs, sample weights and an
+# EarlyStopping, and with a generator on each rank giving its part of every batch, two
+# processes match one too. Skipped (77, ctest's
 # SKIP_RETURN_CODE) when lurn was built without Open MPI or mpirun is missing.
 #
 # Tolerance 1e-5 (absolute, on weights of order 0.1-1 and on the logged numbers): the two
@@ -165,5 +166,44 @@ EOF
 run_mpi 2 multi.lua multitwo || fail "mpirun -np 2 failed (two outputs)"
 cmp -s result_multitwo_rank0.txt result_multitwo_rank1.txt || fail "two outputs: the ranks ended with other weights or logs"
 close result_multione_rank0.txt result_multitwo_rank0.txt || fail "two outputs: two processes differ from one"
+
+# A generator on each rank giving that rank's part of every global batch (Horovod's way):
+# the same weights as one process whose generator gives the whole batches; a rank whose
+# generator ends early ends the epoch for both
+cat >gen.lua <<'EOF'
+local dist = require "lurn.distributed"
+local tag, rank, size = arg[1], dist.rank(), dist.size()
+lurn.manual_seed(8)
+local n, batch = 30, 7 -- 5 global batches: 7, 7, 7, 7, 2
+local x, y = lurn.randn{n, 5}, lurn.randn{n, 2}
+local b, calls = 0, 0
+local function part() -- this rank's contiguous part of global batch b (all of it in one process)
+  calls = calls + 1
+  if tag == "genshort" and rank == 1 and calls == 8 then return nil end -- ends in epoch 2
+  b = b % 5 + 1
+  local start = (b - 1) * batch + 1
+  local whole = math.min(batch, n - start + 1)
+  local base, extra = whole // size, whole % size
+  local first, count = start + rank * base + math.min(rank, extra), base + (rank < extra and 1 or 0)
+  return x:narrow(1, first, count), y:narrow(1, first, count)
+end
+local model = lurn.Sequential{lurn.layers.Dense(4, {activation = "relu", input_shape = {5}}), lurn.layers.Dense(2)}
+model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "mse", metrics = {"mae"}}
+local h = model:fit(part, {epochs = 3, steps_per_epoch = 5, verbose = 0})
+local out = assert(io.open(("result_%s_rank%d.txt"):format(tag, rank), "w"))
+for _, w in ipairs(model:get_weights()) do
+  for _, v in ipairs(w:reshape{w:numel()}:totable()) do out:write(("w %.9g\n"):format(v)) end
+end
+for _, k in ipairs{"loss", "mae"} do
+  for e, v in ipairs(h.history[k]) do out:write(("%s%d %.9g\n"):format(k, e, v)) end
+end
+out:close()
+EOF
+"$lurn" gen.lua genone >out 2>err || fail "one process failed (generator)"
+run_mpi 2 gen.lua gentwo || fail "mpirun -np 2 failed (generator)"
+cmp -s result_gentwo_rank0.txt result_gentwo_rank1.txt || fail "generator: the ranks ended with other weights or logs"
+close result_genone_rank0.txt result_gentwo_rank0.txt || fail "generator: two processes differ from one"
+run_mpi 2 gen.lua genshort || fail "mpirun -np 2 failed (a generator that ends early on rank 1)"
+cmp -s result_genshort_rank0.txt result_genshort_rank1.txt || fail "generator ending early: the ranks differ"
 
 echo "PASS: two processes match one (within 1e-5), both ranks and both runs bit for bit, rank 0 alone printed and wrote"

@@ -79,13 +79,20 @@ describe("data-parallel fit", function()
     for i = 1, #before do assert.are.equal(0, (before[i] - after[i]):abs():max()) end
   end)
 
-  it("refuses a global batch that is not positive, at the caller's line", function()
-    lurn.manual_seed(5)
-    local m = lurn.Sequential{L.Dense(2, {input_shape = {3}})}
-    m:compile{optimizer = "sgd", loss = "mse"}
+  it("takes a global batch of 0 as the sum of the shards, and refuses a negative one", function()
+    local function stepped(global)
+      lurn.manual_seed(5)
+      local m = lurn.Sequential{L.Dense(2, {input_shape = {3}})}
+      m:compile{optimizer = "sgd", loss = "mse"}
+      lurn.manual_seed(6)
+      m._core:data_parallel_step(m.loss, m.optimizer._c, lurn.randn{4, 3}, lurn.randn{4, 2}, nil, global)
+      return m
+    end
+    same_weights(stepped(4), stepped(0))
+    local m = stepped(4)
     assert.has_error(function()
-      m._core:data_parallel_step(m.loss, m.optimizer._c, lurn.randn{2, 3}, lurn.randn{2, 2}, nil, 0)
-    end, "bad argument #6 to 'data_parallel_step' (the global batch size must be positive)")
+      m._core:data_parallel_step(m.loss, m.optimizer._c, lurn.randn{2, 3}, lurn.randn{2, 2}, nil, -1)
+    end, "bad argument #6 to 'data_parallel_step' (the global batch size must not be negative (0: the sum of the shards))")
   end)
 
   it("gives every metric's state out and back unchanged, and logs in one process as the plain loop", function()

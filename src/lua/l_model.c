@@ -219,11 +219,11 @@ static lurn_data_parallel *data_parallel_of(lua_State *L, int idx) {
   return b->dp;
 }
 
-/* A training step: train_step, or with global_batch > 0 the data-parallel step of this
- * process's shard (lurn_data_parallel_step). */
-static int run_train_step(lua_State *L, int64_t global_batch) {
+/* A training step: train_step, or with data_parallel the data-parallel step of this
+ * process's shard of a global batch of global_batch samples (lurn_data_parallel_step). */
+static int run_train_step(lua_State *L, int data_parallel, int64_t global_batch) {
   check_model(L, 1);
-  lurn_data_parallel *dp = global_batch > 0 ? data_parallel_of(L, 1) : NULL;
+  lurn_data_parallel *dp = data_parallel ? data_parallel_of(L, 1) : NULL;
   loss_arg loss_space;
   const lurn_loss *loss = check_loss(L, 2, &loss_space);
   l_checkoptimizer(L, 3);
@@ -255,18 +255,19 @@ static int run_train_step(lua_State *L, int64_t global_batch) {
 /* m:train_step(loss, optimizer, x, y[, sample_weight]) -> loss value, predictions view */
 static int l_train_step(lua_State *L) {
   lua_settop(L, 6); /* absent arguments as nil: pins go above them */
-  return run_train_step(L, 0);
+  return run_train_step(L, 0, 0);
 }
 
-/* m:data_parallel_step(loss, optimizer, x, y, sample_weight | nil, global_batch) -> this
+/* m:data_parallel_step(loss, optimizer, x, y, sample_weight | nil, global_batch (0: the
+ * sum of the shards)) -> this
  * shard's loss, a view of its predictions (nil for an empty shard), the global batch's
  * loss: the step of one process of a data-parallel job on its shard of a global batch. */
 static int l_data_parallel_step(lua_State *L) {
   lua_settop(L, 7);
   lua_Integer global = luaL_checkinteger(L, 7);
-  luaL_argcheck(L, global >= 1, 7, "the global batch size must be positive");
+  luaL_argcheck(L, global >= 0, 7, "the global batch size must not be negative (0: the sum of the shards)");
   lua_settop(L, 6); /* pins go above the arguments */
-  return run_train_step(L, (int64_t)global);
+  return run_train_step(L, 1, (int64_t)global);
 }
 
 /* m:broadcast_weights(root): every parameter of root's model into this process's. */

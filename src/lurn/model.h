@@ -84,9 +84,10 @@ typedef struct lurn_data_parallel lurn_data_parallel;
 lurn_data_parallel *lurn_data_parallel_new(void);
 void lurn_data_parallel_free(lurn_data_parallel *dp);
 /* One step on this process's shard x (local samples, possibly 0) of a global batch of
- * global_batch samples: forward and backward on the shard, the trainable gradients times
- * the shard's share of the batch (local / global_batch; when the output carries a mask, of
- * the batch's real steps) summed over every process with one all-reduce on one flat buffer,
+ * global_batch samples (0: unknown here, the sum of the shards, e.g. each process's own
+ * generator's batch): forward and backward on the shard, the trainable gradients times
+ * the shard's share of the batch (local / the sum of the shards; when the output carries a
+ * mask, of the batch's real steps) summed over every process with one all-reduce on one flat buffer,
  * then the optimizer update, the same in every process. *loss_value: the shard's loss (0
  * for an empty shard); *global_loss: the global batch's (the shards' weighted the same
  * way), the same in every process; *pred: the shard's predictions, NULL for an empty one. */

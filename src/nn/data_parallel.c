@@ -139,7 +139,7 @@ lurn_status lurn_data_parallel_step(lurn_data_parallel *dp, lurn_model *m, const
   lurn_status st = check_built(m, "data-parallel step");
   if (st) return st;
   int64_t local = x->shape[0];
-  if (global_batch < 1 || local > global_batch)
+  if (global_batch < 0 || (global_batch > 0 && local > global_batch))
     return lurn_fail(LURN_EINVAL, "data-parallel step: a shard of %lld samples in a global batch of %lld",
                      (long long)local, (long long)global_batch);
   int nw = list_weights(dp, m);

@@ -313,12 +313,9 @@ function Model:fit(x, y, opts)
   if self._io and opts.class_weight ~= nil and #self._io.outputs > 1 then
     error("fit: class_weight is only supported for models with a single output (as Keras): give sample_weight", 2)
   end
-  -- several processes (mpirun): each trains on its shard of every global batch
+  -- several processes (mpirun): each trains on its shard of every global batch (of tensors)
+  -- or on the batches of its own generator
   local job = data_parallel.job()
-  if job and generator then
-    error(("fit: under %d processes fit takes x and y tensors (each process takes its shard of every batch), "
-      .. "not a generator"):format(job.size), 2)
-  end
   self._job = job
 
   local w, val
@@ -422,11 +419,21 @@ function Model:fit(x, y, opts)
 
   -- a fit that ended in an error may have left a LayerStats recording: start without
   if self._core then self._core:record_stats(false) end
+  -- every process starts from rank 0's weights (a generator's first batch may build the
+  -- model: then) and random generator
+  local weights_shared = false
+  local function share_weights()
+    if job and not weights_shared and self._core then
+      self._core:broadcast_weights(0)
+      weights_shared = true
+    end
+  end
   if job then
-    data_parallel.check_same(job, "fit", {samples = x:size(1), validation_samples = val and val[1]:size(1) or 0,
-                                          batch_size = batch_size, epochs = epochs,
-                                          initial_epoch = opts.initial_epoch or 0})
-    self._core:broadcast_weights(0)  -- every process starts from rank 0's weights and generator
+    data_parallel.check_same(job, "fit", {samples = not generator and x:size(1) or nil,
+                                          steps_per_epoch = generator and steps_per_epoch or nil,
+                                          validation_samples = val and val[1]:size(1) or 0, batch_size = batch_size,
+                                          epochs = epochs, initial_epoch = opts.initial_epoch or 0})
+    share_weights()
     data_parallel.share_random_state()
   end
   call_callbacks(run_cbs, "on_train_begin", {})
@@ -444,9 +451,10 @@ function Model:fit(x, y, opts)
       local value, pred
       if job then
         -- this process's shard; value: the global batch's loss, the same everywhere (the
-        -- running loss sums it times each shard's size: one process's, whatever the masks)
-        pred, value = select(2, self._core:data_parallel_step(loss, opt, xb, yb, wb,
-                                                              data_parallel.global_size(x:size(1), batch_size, b)))
+        -- running loss sums it times each shard's size: one process's, whatever the masks);
+        -- a generator's global batch is the sum of the processes' batches (0: unknown here)
+        local global = generator and 0 or data_parallel.global_size(x:size(1), batch_size, b)
+        pred, value = select(2, self._core:data_parallel_step(loss, opt, xb, yb, wb, global))
       else
         value, pred = self._core:train_step(loss, opt, xb, yb, wb)
       end
@@ -463,9 +471,12 @@ function Model:fit(x, y, opts)
       check_number_positive(n_steps, "steps_per_epoch", "fit (with a generator)")
       local function next_batch(b)
         local xb, yb, wb = x()
+        -- under several processes, an epoch ends for all when one's generator ends
+        if job and not data_parallel.all_have(job, xb ~= nil) then return nil end
         if xb == nil then return nil end
         xb, yb = self:_x(xb, "fit (a generator's batch)"), self:_y(yb, "fit (a generator's batch)")
         check_x(self, xb, "fit")
+        share_weights()
         local what = ("fit (batch %d from the generator)"):format(b)
         check_finite(opts, what, "x", xb)
         check_finite(opts, what, "y", yb)
@@ -473,10 +484,17 @@ function Model:fit(x, y, opts)
         if opts.class_weight ~= nil then wb = sample_weights(self, yb:contiguous(), opts.class_weight, wb, xb:size(1)) end
         return xb:contiguous(), yb:contiguous(), wb
       end
-      logs, steps = loop.run(next_batch, n_steps, step, metric_list, function(b, l)
+      local function on_batch(b, l)
         call_callbacks(run_cbs, "on_train_batch_end", b - 1, l)
         check_interrupt(interrupt, "fit", epoch, b)
-      end, stop)
+      end
+      if job then  -- each process its own generator's batches, its own Dropout stream
+        logs, steps = data_parallel.with_rank_stream(job, loop.run, next_batch, n_steps, step, metric_list,
+                                                     on_batch, stop, data_parallel.reduce_logs)
+        if self._core then self._core:average_statistics() end
+      else
+        logs, steps = loop.run(next_batch, n_steps, step, metric_list, on_batch, stop)
+      end
     else
       local n = x:size(1)
       -- a list of integers: a float32 tensor would repeat positions past 2^24 samples

@@ -78,6 +78,12 @@ function data_parallel.shard_batches(job, x, y, w, batch_size, order)
   return next_batch, math.ceil(n / batch_size)
 end
 
+--- Whether every process has a batch (has: this one's): a generator's epoch ends for all
+-- when one's ends, the others' batches of that step left out.
+function data_parallel.all_have(job, has)
+  return core.allreduce_numbers{has and 1 or 0}[1] == job.size
+end
+
 --- The global size of batch b of an epoch over n samples.
 function data_parallel.global_size(n, batch_size, b)
   return math.min(batch_size, n - (b - 1) * batch_size)
