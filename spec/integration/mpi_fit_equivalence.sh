@@ -21,6 +21,25 @@
 # Usage: bash spec/integration/mpi_fit_equivalence.sh BUILD_DIR SOURCE_DIR
 source "$(dirname "$0")/../helpers/mpi_fit.bash"
 
+# save.lua: save(model, history, tag) writes result_TAG_rankR.txt, "name value" lines:
+# every weight, then each logged value of each epoch (keys sorted)
+cat >save.lua <<'EOF'
+local dist = require "lurn.distributed"
+return function(model, history, tag)
+  local out = assert(io.open(("result_%s_rank%d.txt"):format(tag, dist.rank()), "w"))
+  for _, w in ipairs(model:get_weights()) do
+    for _, v in ipairs(w:reshape{w:numel()}:totable()) do out:write(("w %.9g\n"):format(v)) end
+  end
+  local keys = {}
+  for k in pairs(history.history) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    for e, v in ipairs(history.history[k]) do out:write(("%s%d %.9g\n"):format(k, e, v)) end
+  end
+  out:close()
+end
+EOF
+
 # 37 samples, validation_split 0.2: 29 train (batches 7, 7, 7, 7, 1), 8 validate.
 cat >train.lua <<'EOF'
 local dist = require "lurn.distributed"
@@ -56,14 +75,7 @@ model:compile{optimizer = optimizer, loss = "sparse_categorical_crossentropy", m
 if tag == "again" and dist.rank() == 1 then lurn.randn{5} end
 local h = model:fit(x, y, {epochs = 3, batch_size = 7, verbose = 2, validation_split = 0.2,
                            callbacks = {lurn.callbacks.CSVLogger(("log_%s_rank%d.csv"):format(tag, dist.rank()))}})
-local out = assert(io.open(("result_%s_rank%d.txt"):format(tag, dist.rank()), "w"))
-for _, w in ipairs(model:get_weights()) do
-  for _, v in ipairs(w:reshape{w:numel()}:totable()) do out:write(("w %.9g\n"):format(v)) end
-end
-for _, k in ipairs{"loss", "accuracy", "val_loss", "val_accuracy"} do
-  for e, v in ipairs(h.history[k]) do out:write(("%s%d %.9g\n"):format(k, e, v)) end
-end
-out:close()
+dofile("save.lua")(model, h, tag)
 -- a fit that rank 0 runs by itself (a hang without run_alone: rank 1 never joins)
 if dist.is_main() then dist.run_alone(function() model:fit(x, y, {epochs = 1, verbose = 0}) end) end
 EOF
@@ -105,7 +117,6 @@ close result_syncone_rank0.txt result_synctwo_rank0.txt || fail "synchronized: t
 # so each shard weighs by its real steps, not its samples (0.04 apart from one process
 # when it weighed by samples)
 cat >masked.lua <<'EOF'
-local dist = require "lurn.distributed"
 local L = lurn.layers
 lurn.manual_seed(9)
 local n, steps = 23, 5
@@ -120,12 +131,7 @@ local model = lurn.Sequential{
 }
 model:compile{optimizer = lurn.optimizers.SGD{learning_rate = 0.1}, loss = "mse"}
 local h = model:fit(x, y, {epochs = 3, batch_size = 5, verbose = 0})
-local out = assert(io.open(("result_%s_rank%d.txt"):format(arg[1], dist.rank()), "w"))
-for _, w in ipairs(model:get_weights()) do
-  for _, v in ipairs(w:reshape{w:numel()}:totable()) do out:write(("w %.9g\n"):format(v)) end
-end
-for e, v in ipairs(h.history.loss) do out:write(("loss%d %.9g\n"):format(e, v)) end
-out:close()
+dofile("save.lua")(model, h, arg[1])
 EOF
 "$lurn" masked.lua maskone >out 2>err || fail "one process failed (masked)"
 run_mpi 2 masked.lua masktwo || fail "mpirun -np 2 failed (masked)"
@@ -134,7 +140,6 @@ close result_maskone_rank0.txt result_masktwo_rank0.txt || fail "masked: two pro
 # Two inputs and two outputs, per-output losses, weights and metrics, sample weights, a
 # validation tail and an EarlyStopping that stops both ranks at the same epoch
 cat >multi.lua <<'EOF'
-local dist = require "lurn.distributed"
 local L = lurn.layers
 lurn.manual_seed(3)
 local n = 41
@@ -150,17 +155,7 @@ for i = 1, n do labels[i] = (i * 5) % 3 end
 local h = model:fit({lurn.randn{n, 4}, lurn.randn{n, 3}}, {lurn.tensor(labels), lurn.randn{n, 1}},
                     {epochs = 6, batch_size = 6, verbose = 0, validation_split = 0.25, sample_weight = lurn.rand{n} + 0.5,
                      callbacks = {lurn.callbacks.EarlyStopping{monitor = "val_loss", patience = 1}}})
-local out = assert(io.open(("result_%s_rank%d.txt"):format(arg[1], dist.rank()), "w"))
-for _, w in ipairs(model:get_weights()) do
-  for _, v in ipairs(w:reshape{w:numel()}:totable()) do out:write(("w %.9g\n"):format(v)) end
-end
-local keys = {}
-for k in pairs(h.history) do keys[#keys + 1] = k end
-table.sort(keys)
-for _, k in ipairs(keys) do
-  for e, v in ipairs(h.history[k]) do out:write(("%s%d %.9g\n"):format(k, e, v)) end
-end
-out:close()
+dofile("save.lua")(model, h, arg[1])
 EOF
 "$lurn" multi.lua multione >out 2>err || fail "one process failed (two outputs)"
 run_mpi 2 multi.lua multitwo || fail "mpirun -np 2 failed (two outputs)"
@@ -190,14 +185,7 @@ end
 local model = lurn.Sequential{lurn.layers.Dense(4, {activation = "relu", input_shape = {5}}), lurn.layers.Dense(2)}
 model:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.01}, loss = "mse", metrics = {"mae"}}
 local h = model:fit(part, {epochs = 3, steps_per_epoch = 5, verbose = 0})
-local out = assert(io.open(("result_%s_rank%d.txt"):format(tag, rank), "w"))
-for _, w in ipairs(model:get_weights()) do
-  for _, v in ipairs(w:reshape{w:numel()}:totable()) do out:write(("w %.9g\n"):format(v)) end
-end
-for _, k in ipairs{"loss", "mae"} do
-  for e, v in ipairs(h.history[k]) do out:write(("%s%d %.9g\n"):format(k, e, v)) end
-end
-out:close()
+dofile("save.lua")(model, h, tag)
 EOF
 "$lurn" gen.lua genone >out 2>err || fail "one process failed (generator)"
 run_mpi 2 gen.lua gentwo || fail "mpirun -np 2 failed (generator)"
