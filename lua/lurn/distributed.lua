@@ -47,10 +47,33 @@ local function message_of(err)
   return ("(error object is a %s value)"):format(type(err))
 end
 
--- fn(config, i) run here: the JSON text of {i =, value =} or of {i =, error =}. A result
--- that is not plain data is that config's error, in one process as in N.
+-- Calls of fn now running on this rank by itself (run_alone, map's configs): a model:fit
+-- inside one trains here alone, not as one data-parallel fit of every rank.
+local alone = 0
+
+--- run_alone(fn, ...) -> fn(...): fn runs on this rank by itself: a model:fit inside it
+-- trains on this rank's data alone instead of as one data-parallel fit of every rank (map
+-- runs each config so). Collectives called inside fn are still the whole job's.
+function distributed.run_alone(fn, ...)
+  if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
+    error(("lurn.distributed.run_alone: fn must be a function, got %s"):format(type(fn)), 2)
+  end
+  alone = alone + 1
+  local result = table.pack(pcall(fn, ...))
+  alone = alone - 1
+  if not result[1] then error(result[2], 0) end
+  return table.unpack(result, 2, result.n)
+end
+
+--- Internal: whether this rank runs on its own now (inside run_alone or map's fn): fit's test.
+function distributed._alone() return alone > 0 end
+
+-- fn(config, i) run here, alone: the JSON text of {i =, value =} or of {i =, error =}. A
+-- result that is not plain data is that config's error, in one process as in N.
 local function run_one(fn, config, i, rank, size)
+  alone = alone + 1
   local ok, value = pcall(fn, config, i)
+  alone = alone - 1
   if ok and value == nil then return ('{"i":%d}'):format(i), nil end  -- a hole in the list, as in a loop
   if ok then
     local encoded, text = pcall(json.encode, value, ("the result of config %d"):format(i))

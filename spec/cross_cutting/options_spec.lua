@@ -106,7 +106,7 @@ describe("options", function()
       assert.error_matches(function() L.BatchNormalization{momentun = 0.5} end,
         "BatchNormalization: unknown option 'momentun' %(known: axis, beta_initializer, beta_regularizer, center, "
           .. "dtype, epsilon, gamma_initializer, gamma_regularizer, input_dim, input_shape, momentum, name, scale, "
-          .. "trainable%)")
+          .. "synchronized, trainable%)")
       assert.error_matches(function() L.Dense(2, {3}) end, "Dense: unknown option %[1%] %(known: ")
     end)
 

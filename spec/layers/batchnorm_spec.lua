@@ -1,5 +1,6 @@
 -- BatchNormalization: batch statistics in training, moving statistics in inference,
--- Keras' momentum update and weight order, gradients against finite differences.
+-- Keras' momentum update and weight order, gradients against finite differences; the
+-- synchronized option (its effect under mpirun: spec/integration/mpi_fit_equivalence.sh).
 local lurn = require "lurn"
 local gradcheck = require "helpers.gradcheck"
 local L = lurn.layers
@@ -83,7 +84,26 @@ describe("BatchNormalization", function()
     assert.same({0, 0, 0, 0}, w[2]:totable())  -- beta stays 0 with center = false
   end)
 
+  it("synchronized (Keras 2.12) trains in one process exactly as without, and keeps it in its config", function()
+    local function fit(synchronized)
+      lurn.manual_seed(4)
+      local m = lurn.Sequential{L.Dense(4, {input_shape = {3}}), L.BatchNormalization{synchronized = synchronized},
+                                L.Dense(1)}
+      m:compile{optimizer = "adam", loss = "mse"}
+      m:fit(lurn.randn{20, 3}, lurn.randn{20, 1}, {epochs = 2, batch_size = 6, verbose = 0})
+      return m
+    end
+    local a, b = fit(false), fit(true)
+    local wa, wb = a:get_weights(), b:get_weights()
+    for i = 1, #wa do assert.equal(0, (wa[i] - wb[i]):abs():max()) end
+    local cfg = b.layers[2]:get_config()
+    assert.is_true(cfg.synchronized)
+    assert.is_false(a.layers[2]:get_config().synchronized)
+    assert.is_true(lurn.layers.deserialize(lurn.layers.serialize(b.layers[2])).synchronized)
+  end)
+
   it("rejects bad options", function()
+    assert.error_matches(function() L.BatchNormalization{synchronized = 1} end, "synchronized must be true or false")
     assert.error_matches(function() L.BatchNormalization{axis = 1} end, "axis = %-1")
     assert.error_matches(function() L.BatchNormalization{momentum = "x"} end, "momentum must be a number")
     local bn = L.BatchNormalization{momentum = 2}

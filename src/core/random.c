@@ -67,6 +67,15 @@ void lurn_rng_jump(lurn_rng *r) {
   r->s[3] = s3;
 }
 
+/* r's next number (r itself left as it is) seeds out, then index jumps: processes that
+ * share r (the same seed) get independent streams, one per index, and a new family each
+ * time r has moved on. */
+void lurn_rng_split(const lurn_rng *r, int index, lurn_rng *out) {
+  lurn_rng next = *r;
+  lurn_rng_seed(out, lurn_rng_next(&next));
+  for (int i = 0; i < index; i++) lurn_rng_jump(out);
+}
+
 /* The process-wide generator, seeded with 0 until lurn_manual_seed is called. */
 static lurn_rng global_rng = {{0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL, 1}};
 

@@ -13,11 +13,17 @@
  *   dx_r = gamma * inv_std * (dy_r - m_r / M * (sum(dy) + xhat_r * sum(dy * xhat)))
  * the sums over every row, padded ones too (their outputs depend on mean and var). A
  * batch with no real step is an error (Keras 2 gives NaN statistics).
+ * synchronized (Keras 2.12's SyncBatchNormalization): in a data-parallel step the sums
+ * above run over every process's shard (M the global count), so the statistics are the
+ * global batch's; each process's dy is its shard's mean loss's, share = R_r / R of the
+ * global rows times the global loss's, so the sums of dy are weighted by share before they
+ * are added up, and divided by it again for this process's dx.
  * Parameters in Keras order: gamma, beta (trainable), moving_mean, moving_variance. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist/dist.h"
 #include "lurn.h"
 #include "lurn/layer_impl.h"
 #include "tensor/tensor_internal.h"
@@ -29,7 +35,9 @@ typedef struct {
   int batch_stats;      /* whether the last forward used batch statistics */
   int masked;           /* whether the last training forward's statistics were over a mask */
   double count;         /* the rows those statistics were over (M) */
-  double *acc; /* 2 * channels accumulators, allocated at build */
+  int synced;           /* whether they were summed over the processes (synchronized) */
+  double share;         /* then this process's share of the global rows */
+  double *acc;          /* 2 * channels + 2 accumulators, allocated at build */
 } batchnorm;
 
 enum { GAMMA, BETA, MOVING_MEAN, MOVING_VAR };
@@ -47,9 +55,31 @@ static lurn_status bn_build(lurn_layer *l, lurn_rng *rng) {
   if (!b->c.scale) lurn_tensor_fill(l->params[GAMMA], 1.0f);
   if (!b->c.center) lurn_tensor_fill(l->params[BETA], 0.0f);
   if (!(b->inv_std = lurn_tensor_zeros(1, &ch))) return LURN_ENOMEM;
-  if (!(b->acc = malloc(sizeof(double) * 2 * (size_t)(ch ? ch : 1)))) return lurn_fail(LURN_ENOMEM, "out of memory");
+  if (!(b->acc = malloc(sizeof(double) * (2 * (size_t)ch + 2))))
+    return lurn_fail(LURN_ENOMEM, "out of memory");
   l->out_ndim = l->in_ndim;
   memcpy(l->out_shape, l->in_shape, sizeof(int64_t) * l->in_ndim);
+  return LURN_OK;
+}
+
+/* synchronized: the per-channel sums (acc[0, ch)), the count of real rows and of all rows
+ * summed over the processes; *count becomes the global count, b->share this process's. */
+static lurn_status sync_sums(lurn_layer *l, batchnorm *b, int64_t ch, int64_t rows, double *count) {
+  double *acc = b->acc;
+  acc[2 * ch] = *count;
+  acc[2 * ch + 1] = (double)rows;
+  lurn_status st = lurn_dist_allreduce_sum_f64(acc, 2 * ch + 2); /* acc[ch, 2 ch): zeros yet */
+  if (st) return st;
+  *count = acc[2 * ch];
+  b->share = acc[2 * ch + 1] > 0 ? (double)rows / acc[2 * ch + 1] : 0;
+  if (acc[2 * ch + 1] == 0)
+    return lurn_fail(LURN_EINVAL, "%s '%s': a global batch of no sample: no batch statistics", l->ops->type,
+                     l->name);
+  if (*count == 0)
+    return lurn_fail(LURN_EINVAL,
+                     "%s '%s': every step of this global batch is padding (its mask is all 0): no batch "
+                     "statistics (Keras 2 gives NaN); leave the empty sequences out of the data",
+                     l->ops->type, l->name);
   return LURN_OK;
 }
 
@@ -60,7 +90,8 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
   float *out = lurn_tensor_data(y), *inv = lurn_tensor_data(b->inv_std);
   const float *gamma = lurn_tensor_data(l->params[GAMMA]), *beta = lurn_tensor_data(l->params[BETA]);
   float *mm = lurn_tensor_data(l->params[MOVING_MEAN]), *mv = lurn_tensor_data(l->params[MOVING_VAR]);
-  b->batch_stats = training && rows > 0 && !l->frozen; /* frozen: inference mode, as Keras 2 */
+  int sync = b->c.synchronized && l->data_parallel; /* an empty shard joins the sums too */
+  b->batch_stats = training && (rows > 0 || sync) && !l->frozen; /* frozen: inference mode, as Keras 2 */
   if (!b->batch_stats) {
     for (int64_t c = 0; c < ch; c++) inv[c] = 1.0f / sqrtf(mv[c] + b->c.epsilon);
 #pragma omp parallel for if (rows * ch > LURN_PARALLEL_MIN) schedule(static)
@@ -78,7 +109,7 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
                        l->ops->type, l->name, lurn_shape_str(l->mask, a, sizeof a), lurn_shape_str(x, s2, sizeof s2));
     count = 0;
     for (int64_t r = 0; r < rows; r++) count += mask[r] != 0;
-    if (count == 0) /* checked before the moving statistics change */
+    if (count == 0 && !sync) /* checked before the moving statistics change */
       return lurn_fail(LURN_EINVAL,
                        "%s '%s': every step of this batch is padding (its mask is all 0): no batch statistics "
                        "(Keras 2 gives NaN); leave the empty sequences out of the data",
@@ -87,13 +118,15 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
   lurn_status st = lurn_buffer_ensure(&b->xhat, x->ndim, x->shape);
   if (st) return st;
   b->masked = mask != NULL;
-  b->count = count;
+  b->synced = sync;
   double *sum = b->acc, *sq = b->acc + ch;
-  memset(sum, 0, sizeof(double) * 2 * (size_t)ch);
+  memset(sum, 0, sizeof(double) * (2 * (size_t)ch + 2));
   /* mean first, then the centred sum of squares: no cancellation for large means */
   for (int64_t r = 0; r < rows; r++)
     if (!mask || mask[r] != 0)
       for (int64_t c = 0; c < ch; c++) sum[c] += in[r * ch + c];
+  if (sync && (st = sync_sums(l, b, ch, rows, &count))) return st;
+  b->count = count;
   for (int64_t c = 0; c < ch; c++) sum[c] /= count;
   for (int64_t r = 0; r < rows; r++)
     if (!mask || mask[r] != 0)
@@ -101,6 +134,7 @@ static lurn_status bn_forward(lurn_layer *l, const lurn_tensor *x, lurn_tensor *
         double d = in[r * ch + c] - sum[c];
         sq[c] += d * d;
       }
+  if (sync && (st = lurn_dist_allreduce_sum_f64(sq, ch))) return st;
   float mom = b->c.momentum;
   for (int64_t c = 0; c < ch; c++) {
     double var = sq[c] / count;
@@ -160,6 +194,12 @@ static lurn_status bn_backward(lurn_layer *l, const lurn_tensor *x, const lurn_t
     dbeta[c] = b->c.center ? (float)sg[c] : 0.0f;
     dgamma[c] = b->c.scale ? (float)sgx[c] : 0.0f;
   }
+  if (b->synced) { /* the global loss's sums, in this process's scale (see the top) */
+    for (int64_t c = 0; c < 2 * ch; c++) sg[c] *= b->share;
+    lurn_status st = lurn_dist_allreduce_sum_f64(sg, 2 * ch);
+    if (st) return st;
+    for (int64_t c = 0; c < 2 * ch; c++) sg[c] = b->share > 0 ? sg[c] / b->share : 0;
+  }
   if (dx) {
     /* dx = gamma * inv_std / M * (M * dy - sum(dy) - xhat * sum(dy * xhat)); a padded
      * row (mask 0) took no part in the statistics: its dx is gamma * inv_std * dy */
@@ -207,5 +247,6 @@ lurn_layer *lurn_batchnorm_new(const lurn_batchnorm_config *c) {
   b->c = *c;
   lurn_layer *l = lurn_layer_alloc(&batchnorm_ops, b);
   if (!l) free(b);
+  else l->syncs_batch = c->synchronized != 0;
   return l;
 }

@@ -13,6 +13,7 @@ int luaopen_lurn_core(lua_State *L) {
   l_lambda_register(L);
   l_graph_register(L);
   l_model_register(L);
+  l_data_parallel_register(L);
   l_idx_register(L);
   l_csv_register(L);
   l_preprocessing_register(L);

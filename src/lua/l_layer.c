@@ -151,7 +151,8 @@ static int l_recurrent_layer(lua_State *L) {
   return l_pushlayer(L, make[kind](&c), 0);
 }
 
-/* core.batchnorm_layer{momentum=, epsilon=, center=, scale=, beta_initializer=, gamma_initializer=} */
+/* core.batchnorm_layer{momentum=, epsilon=, center=, scale=, beta_initializer=, gamma_initializer=,
+ * synchronized=} */
 static int l_batchnorm_layer(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lurn_batchnorm_config c = {0};
@@ -161,6 +162,7 @@ static int l_batchnorm_layer(lua_State *L) {
   c.scale = opt_bool(L, 1, "scale", 1);
   c.beta_initializer = check_initializer(L, 1, "beta_initializer");
   c.gamma_initializer = check_initializer(L, 1, "gamma_initializer");
+  c.synchronized = opt_bool(L, 1, "synchronized", 0);
   return l_pushlayer(L, lurn_batchnorm_new(&c), 0);
 }
 

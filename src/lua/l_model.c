@@ -8,6 +8,7 @@
  * (l_pin), and marks the model and the optimizer in use, so that Lua code run inside
  * can close none of them under it (__gc refuses; a nested call on the same model gets
  * the C core's "model is running" error). */
+#include <limits.h>
 #include <string.h>
 
 #include "core/checked.h"
@@ -22,6 +23,7 @@ void l_done_with_optimizer(lua_State *L, int idx);
 
 typedef struct {
   lurn_model *m;
+  lurn_data_parallel *dp; /* the data-parallel step's buffers, or NULL */
   int in_use; /* C calls on the model now running (Lua may run inside them) */
 } model_box;
 
@@ -145,6 +147,7 @@ static void check_batches(lua_State *L, const lurn_tensor *x, const lurn_tensor 
 static int l_model_new(lua_State *L) {
   model_box *b = lua_newuserdatauv(L, sizeof *b, 1);
   b->m = NULL;
+  b->dp = NULL;
   b->in_use = 0;
   luaL_setmetatable(L, LURN_MODEL_MT);
   b->m = lurn_model_new();
@@ -209,10 +212,18 @@ static int l_forward(lua_State *L) {
   return 1;
 }
 
-/* m:train_step(loss, optimizer, x, y[, sample_weight]) -> loss value, predictions view */
-static int l_train_step(lua_State *L) {
-  lua_settop(L, 6); /* absent arguments as nil: pins go above them */
+/* The model's data-parallel state (its flat buffer), made on first use. */
+static lurn_data_parallel *data_parallel_of(lua_State *L, int idx) {
+  model_box *b = check_box(L, idx);
+  if (!b->dp && !(b->dp = lurn_data_parallel_new())) luaL_error(L, "%s", lurn_last_error());
+  return b->dp;
+}
+
+/* A training step: train_step, or with data_parallel the data-parallel step of this
+ * process's shard of a global batch of global_batch samples (lurn_data_parallel_step). */
+static int run_train_step(lua_State *L, int data_parallel, int64_t global_batch) {
   check_model(L, 1);
+  lurn_data_parallel *dp = data_parallel ? data_parallel_of(L, 1) : NULL;
   loss_arg loss_space;
   const lurn_loss *loss = check_loss(L, 2, &loss_space);
   l_checkoptimizer(L, 3);
@@ -224,18 +235,62 @@ static int l_train_step(lua_State *L) {
   l_checkoptimizer(L, 3);
   lurn_model *m = use_model(L, 1);
   lurn_optimizer *o = l_use_optimizer(L, 3);
-  double value;
+  double value, global = 0;
   const lurn_tensor *pred;
-  lurn_status st = lurn_model_train_step(m, loss, o, x, y, w, &value, &pred);
+  lurn_status st = dp ? lurn_data_parallel_step(dp, m, loss, o, x, y, w, global_batch, &value, &global, &pred)
+                      : lurn_model_train_step(m, loss, o, x, y, w, &value, &pred);
   if (!st) {
     set_output_values(L, 2, loss);
     lua_pushnumber(L, value);
-    push_view(L, pred);
+    if (pred) push_view(L, pred);
+    else lua_pushnil(L);
+    if (dp) lua_pushnumber(L, global);
   }
   l_done_with_optimizer(L, 3);
   done_with(L, 1);
   l_check(L, st);
-  return 2;
+  return dp ? 3 : 2;
+}
+
+/* m:train_step(loss, optimizer, x, y[, sample_weight]) -> loss value, predictions view */
+static int l_train_step(lua_State *L) {
+  lua_settop(L, 6); /* absent arguments as nil: pins go above them */
+  return run_train_step(L, 0, 0);
+}
+
+/* m:data_parallel_step(loss, optimizer, x, y, sample_weight | nil, global_batch (0: the
+ * sum of the shards)) -> this
+ * shard's loss, a view of its predictions (nil for an empty shard), the global batch's
+ * loss: the step of one process of a data-parallel job on its shard of a global batch. */
+static int l_data_parallel_step(lua_State *L) {
+  lua_settop(L, 7);
+  lua_Integer global = luaL_checkinteger(L, 7);
+  luaL_argcheck(L, global >= 0, 7, "the global batch size must not be negative (0: the sum of the shards)");
+  lua_settop(L, 6); /* pins go above the arguments */
+  return run_train_step(L, 1, (int64_t)global);
+}
+
+/* m:broadcast_weights(root): every parameter of root's model into this process's. */
+static int l_broadcast_weights(lua_State *L) {
+  lurn_data_parallel *dp = data_parallel_of(L, 1);
+  lua_Integer root = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, root >= 0 && root < INT_MAX, 2, "not a rank");
+  lurn_model *m = use_model(L, 1);
+  lurn_status st = lurn_data_parallel_broadcast_weights(dp, m, (int)root);
+  done_with(L, 1);
+  l_check(L, st);
+  return 0;
+}
+
+/* m:average_statistics(): BatchNormalization's moving statistics averaged over the
+ * processes of the job. */
+static int l_average_statistics(lua_State *L) {
+  lurn_data_parallel *dp = data_parallel_of(L, 1);
+  lurn_model *m = use_model(L, 1);
+  lurn_status st = lurn_data_parallel_average_statistics(dp, m);
+  done_with(L, 1);
+  l_check(L, st);
+  return 0;
 }
 
 /* A step that computes a loss over a batch (sample_weight optional) and returns it with a
@@ -447,7 +502,9 @@ static int l_model_gc(lua_State *L) {
   model_box *b = luaL_checkudata(L, 1, LURN_MODEL_MT);
   if (b->in_use) return luaL_error(L, "cannot close a model while it is running");
   lurn_model_free(b->m);
+  lurn_data_parallel_free(b->dp);
   b->m = NULL;
+  b->dp = NULL;
   return 0;
 }
 
@@ -540,6 +597,9 @@ static const luaL_Reg model_methods[] = {
     {"build", l_build},
     {"forward", l_forward},
     {"train_step", l_train_step},
+    {"data_parallel_step", l_data_parallel_step},
+    {"broadcast_weights", l_broadcast_weights},
+    {"average_statistics", l_average_statistics},
     {"test_step", l_test_step},
     {"gradients", l_gradients},
     {"compute_gradients", l_compute_gradients},

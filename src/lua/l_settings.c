@@ -76,7 +76,22 @@ static int l_set_rng_state(lua_State *L) {
   return 0;
 }
 
+/* core.rank_stream(rank) -> the shared state: the process generator (the same in every
+ * process of a job) becomes stream `rank` of the family its next number seeds
+ * (lurn_rng_split); the state returned is the one it had, which every process shares, for
+ * core.set_rng_state once the rank's own draws are done. */
+static int l_rank_stream(lua_State *L) {
+  lua_Integer rank = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, rank >= 0 && rank < INT_MAX, 1, "not a rank");
+  lurn_rng stream;
+  lurn_rng_split(lurn_rng_global(), (int)rank, &stream);
+  l_rng_state(L); /* pushes the shared state */
+  *lurn_rng_global() = stream;
+  return 1;
+}
+
 static const luaL_Reg settings_functions[] = {
+    {"rank_stream", l_rank_stream},
     {"rng_state", l_rng_state},
     {"set_rng_state", l_set_rng_state},
     {"isatty", l_isatty},

@@ -46,6 +46,7 @@ void l_npy_register(lua_State *L);
 void l_file_register(lua_State *L);        /* write_file: a Lua string saved atomically */
 void l_layer_register(lua_State *L);       /* lurn.Layer */
 void l_model_register(lua_State *L);       /* lurn.Model, lurn.Optimizer, losses, metrics */
+void l_data_parallel_register(lua_State *L); /* sums over the processes of a job for fit */
 void l_optimizer_register(lua_State *L);
 
 lurn_layer *l_checklayer(lua_State *L, int idx);

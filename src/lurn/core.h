@@ -33,6 +33,10 @@ void lurn_rng_fill_u32(lurn_rng *r, uint32_t *out, int64_t n);
 double lurn_rng_uniform(lurn_rng *r);  /* [0, 1) */
 double lurn_rng_normal(lurn_rng *r);   /* mean 0, stddev 1 */
 void lurn_rng_jump(lurn_rng *r);       /* advance 2^128 steps: an independent stream */
+/* Stream `index` of the family r's next number seeds, r left as it is: the processes of a
+ * job that share r each take their own index (their rank), e.g. for Dropout in
+ * data-parallel fit, while r goes on the same in all of them. */
+void lurn_rng_split(const lurn_rng *r, int index, lurn_rng *out);
 lurn_rng *lurn_rng_global(void);
 void lurn_manual_seed(uint64_t seed);
 /* A random permutation of 0..n-1 (Fisher-Yates) into index. */

@@ -126,6 +126,12 @@ struct lurn_layer {
    * by its owner): the model's optimizer leaves its parameters alone, and a
    * BatchNormalization runs in inference mode (moving statistics, not updated). */
   int frozen;
+  /* Data-parallel training (src/nn/data_parallel.c): syncs_batch, set by the layer, says
+   * that its forward and backward sum over the processes of the job in a data-parallel
+   * step (BatchNormalization{synchronized}: statistics of the global batch); the step sets
+   * data_parallel on every layer for its run, and runs such a model even on an empty shard,
+   * so that every process joins each of those sums. */
+  int syncs_batch, data_parallel;
   char name[64];
   /* References: its creator's, plus one per container (model, Residual, Graph) that runs
    * it, so that a container never runs a freed layer whatever order its owners free in. */

@@ -104,6 +104,9 @@ typedef struct lurn_batchnorm_config {
   float momentum, epsilon;  /* Keras: 0.99, 0.001 */
   int center, scale;        /* train beta / gamma */
   lurn_initializer beta_initializer, gamma_initializer;
+  /* Keras 2.12's synchronized: in a data-parallel step (src/nn/data_parallel.c) the batch
+   * statistics are the global batch's, summed over the processes; elsewhere no effect */
+  int synchronized;
 } lurn_batchnorm_config;
 lurn_layer *lurn_batchnorm_new(const lurn_batchnorm_config *c);
 

@@ -75,6 +75,37 @@ typedef struct lurn_model_weight {
 } lurn_model_weight;
 int lurn_model_weights(const lurn_model *m, lurn_model_weight *out, int max);
 
+/* ---- data-parallel training (issue 21) ------------------------------------------------ */
+/* The same model in every process of an MPI job (src/dist/dist.h), each training on its
+ * shard of every global batch; without MPI, one process and these are plain steps. A
+ * lurn_data_parallel holds the flat buffer the collectives run on, sized on first use and
+ * reused. */
+typedef struct lurn_data_parallel lurn_data_parallel;
+lurn_data_parallel *lurn_data_parallel_new(void);
+void lurn_data_parallel_free(lurn_data_parallel *dp);
+/* One step on this process's shard x (local samples, possibly 0) of a global batch of
+ * global_batch samples (0: unknown here, the sum of the shards, e.g. each process's own
+ * generator's batch): forward and backward on the shard, the trainable gradients times
+ * the shard's share of the batch (local / the sum of the shards; when the output carries a
+ * mask, of the batch's real steps) summed over every process with one all-reduce on one flat buffer,
+ * then the optimizer update, the same in every process. *loss_value: the shard's loss (0
+ * for an empty shard); *global_loss: the global batch's (the shards' weighted the same
+ * way), the same in every process; *pred: the shard's predictions, NULL for an empty one. */
+lurn_status lurn_data_parallel_step(lurn_data_parallel *dp, lurn_model *m, const lurn_loss *loss,
+                                    lurn_optimizer *opt, const lurn_tensor *x, const lurn_tensor *y,
+                                    const float *sample_weight, int64_t global_batch, double *loss_value,
+                                    double *global_loss, const lurn_tensor **pred);
+/* Marks every layer of m (those inside containers too) as running in a data-parallel step
+ * (on) or not; returns how many of them sum over the processes (syncs_batch in
+ * lurn/layer_impl.h: BatchNormalization{synchronized}), or -1 when out of memory. */
+int lurn_model_set_data_parallel(lurn_model *m, int on);
+/* Every parameter (statistics too) of root's model into every process's. */
+lurn_status lurn_data_parallel_broadcast_weights(lurn_data_parallel *dp, lurn_model *m, int root);
+/* The statistics no gradient trains (BatchNormalization's moving mean and variance, moved
+ * by each process's shards) averaged over the processes, so that every process evaluates
+ * with the same model. */
+lurn_status lurn_data_parallel_average_statistics(lurn_data_parallel *dp, lurn_model *m);
+
 /* ---- per-layer statistics ------------------------------------------------------------ */
 /* Which values of a row apply (has): a layer without trainable parameters has no norms,
  * only rectifiers and Lambda layers count dead units, only sigmoid, tanh and softmax

@@ -495,6 +495,22 @@ static lurn_status forward_backward(lurn_model *m, const lurn_loss *loss, const 
 
 void lurn_model_record_stats(lurn_model *m, int on) { m->recording = on != 0; }
 
+int lurn_model_set_data_parallel(lurn_model *m, int on) {
+  int synced = 0;
+  for (int i = 0; i < m->n; i++) {
+    int k = leaf_layers(m->layers[i], NULL, 0);
+    lurn_layer *small[16], **leaves = k <= 16 ? small : malloc(sizeof *leaves * (size_t)k);
+    if (!leaves) return lurn_fail(LURN_ENOMEM, "out of memory"), -1;
+    leaf_layers(m->layers[i], leaves, 0);
+    for (int j = 0; j < k; j++) {
+      leaves[j]->data_parallel = on != 0;
+      synced += leaves[j]->syncs_batch;
+    }
+    if (leaves != small) free(leaves);
+  }
+  return synced;
+}
+
 int lurn_model_layer_stats(const lurn_model *m, lurn_layer_stats *out, int max) {
   for (int k = 0; k < m->nstats && k < max; k++) {
     out[k] = m->stats[k];

@@ -1,7 +1,9 @@
 --- BatchNormalization{momentum = 0.99, epsilon = 0.001, center = true, scale = true,
 -- beta_initializer = "zeros", gamma_initializer = "ones", beta_regularizer,
--- gamma_regularizer}: normalises the last dimension (channels) with batch statistics in
--- training and moving statistics in evaluate/predict, as Keras (axis = -1).
+-- gamma_regularizer, synchronized = false}: normalises the last dimension (channels) with
+-- batch statistics in training and moving statistics in evaluate/predict, as Keras (axis =
+-- -1). synchronized (Keras 2.12): in a data-parallel fit under mpirun, the statistics of
+-- the global batch (summed over the processes) instead of each process's shard's.
 -- get_weights: gamma, beta, moving_mean, moving_variance.
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
@@ -9,10 +11,9 @@ local initializers = require "lurn.initializers"
 
 local BatchNormalization = Layer._define("BatchNormalization")
 BatchNormalization._options = {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
-  "gamma_initializer", "beta_regularizer", "gamma_regularizer"}
+  "gamma_initializer", "beta_regularizer", "gamma_regularizer", "synchronized"}
 BatchNormalization._unsupported_options = {"moving_mean_initializer", "moving_variance_initializer", "beta_constraint",
-  "gamma_constraint", "renorm", "renorm_clipping", "renorm_momentum", "fused", "virtual_batch_size", "adjustment",
-  "synchronized"}
+  "gamma_constraint", "renorm", "renorm_clipping", "renorm_momentum", "fused", "virtual_batch_size", "adjustment"}
 
 function BatchNormalization._new(opts)
   opts = opts or {}
@@ -27,6 +28,10 @@ function BatchNormalization._new(opts)
   end
   self.momentum = opts.momentum or 0.99
   self.epsilon = opts.epsilon or 0.001
+  if opts.synchronized ~= nil and type(opts.synchronized) ~= "boolean" then
+    error(("BatchNormalization: synchronized must be true or false, got %s"):format(tostring(opts.synchronized)), 2)
+  end
+  self.synchronized = opts.synchronized == true
   self.center = opts.center ~= false
   self.scale = opts.scale ~= false
   self.beta_initializer = initializers.get(opts.beta_initializer or "zeros")
@@ -39,7 +44,7 @@ end
 function BatchNormalization:_create()
   return core.batchnorm_layer{momentum = self.momentum, epsilon = self.epsilon, center = self.center,
                               scale = self.scale, beta_initializer = self.beta_initializer,
-                              gamma_initializer = self.gamma_initializer}
+                              gamma_initializer = self.gamma_initializer, synchronized = self.synchronized}
 end
 
 function BatchNormalization:get_config()
@@ -47,6 +52,7 @@ function BatchNormalization:get_config()
   cfg.axis, cfg.momentum, cfg.epsilon, cfg.center, cfg.scale = -1, self.momentum, self.epsilon, self.center, self.scale
   cfg.beta_initializer = initializers.serialize(self.beta_initializer)
   cfg.gamma_initializer = initializers.serialize(self.gamma_initializer)
+  cfg.synchronized = self.synchronized
   self:_regularizer_config(cfg, {"gamma_regularizer", "beta_regularizer"})
   return cfg
 end

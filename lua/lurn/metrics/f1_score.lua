@@ -53,6 +53,15 @@ function F1Score:update(pred, y, sw)
   for i = 1, #batch do c[i] = c[i] + batch[i] end
 end
 
+-- tp, fp, fn, support per class (zeros before the first batch: the same length in every process)
+function F1Score:_state()
+  if self.counts then return table.move(self.counts, 1, #self.counts, 1, {}) end
+  local zeros = {}
+  for i = 1, 4 * (self.num_classes or 1) do zeros[i] = 0 end
+  return zeros
+end
+function F1Score:_set_state(s) self.counts = s end
+
 local function divide_no_nan(a, b) return b ~= 0 and a / b or 0 end
 
 local function f1(tp, fp, fn)

@@ -25,6 +25,8 @@ function Metric:update(pred, y, sw)
   self.num, self.den = self.num + num, self.den + den
 end
 function Metric:result() return self.den > 0 and self.num / self.den or 0 end
+function Metric:_state() return {self.num, self.den} end
+function Metric:_set_state(s) self.num, self.den = s[1], s[2] end
 
 -- Precision, recall and AUC from confusion counts at thresholds.
 local Confusion = setmetatable({}, {__index = Metric})
@@ -41,6 +43,8 @@ function Confusion:update(pred, y, sw)
   core.metric_confusion(pred, y, self.thresholds, self.counts, sw)
 end
 function Confusion:result() return self.compute(self.counts:totable()) end
+function Confusion:_state() return self.counts:reshape{self.counts:numel()}:totable() end
+function Confusion:_set_state(s) self.counts = lurn_tensor(s):reshape{#self.thresholds, 4} end
 
 local function ratio(a, b) return b > 0 and a / b or 0 end
 
@@ -152,6 +156,17 @@ function metrics._update(list, pred, y, sw, mask)
   end
   for _, m in ipairs(list) do m:update(pred, y, sw) end
 end
+
+--- A metric's state as a list of numbers that add up over batches (and over the processes
+-- of a data-parallel fit, which sums them), and the state back from such a list.
+function metrics._state(m)
+  if not m._state then
+    error(("fit under several processes: the metric '%s' has no state to sum over them (_state)"):format(
+      tostring(m.name)), 0)
+  end
+  return m:_state()
+end
+function metrics._set_state(m, s) m:_set_state(s) end
 
 --- The log keys of a metric: its name, or one key per entry for a metric whose result is a
 -- list (F1Score without average: f1_score_0, f1_score_1, ...).

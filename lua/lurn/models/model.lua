@@ -14,6 +14,7 @@ local Progbar = require "lurn.training.progbar"
 local at_user_line = require "lurn.at_user_line"
 local layer_stats = require "lurn.training.layer_stats"
 local loop = require "lurn.training.epoch"
+local data_parallel = require "lurn.training.data_parallel"
 local symbolic = require "lurn.symbolic"
 local options = require "lurn.options"
 local shapes = require "lurn.shape"
@@ -312,6 +313,10 @@ function Model:fit(x, y, opts)
   if self._io and opts.class_weight ~= nil and #self._io.outputs > 1 then
     error("fit: class_weight is only supported for models with a single output (as Keras): give sample_weight", 2)
   end
+  -- several processes (mpirun): each trains on its shard of every global batch (of tensors)
+  -- or on the batches of its own generator
+  local job = data_parallel.job()
+  self._job = job
 
   local w, val
   if not generator then
@@ -379,6 +384,14 @@ function Model:fit(x, y, opts)
     table.insert(cbs, 1, callbacks_lib.ProgbarLogger.new{count_mode = "steps"})
   end
   cbs[#cbs + 1] = history  -- last, as Keras: it records the keys other callbacks add to the logs
+  -- in a data-parallel fit, the callbacks that only print or write run on rank 0 alone
+  local run_cbs = cbs
+  if job and job.rank ~= 0 then
+    run_cbs = {}
+    for _, cb in ipairs(cbs) do
+      if not cb._main_only then run_cbs[#run_cbs + 1] = cb end
+    end
+  end
   local metric_list = self:_new_metrics()
   local all_keys = metric_keys(metric_list)
   if val then
@@ -406,21 +419,47 @@ function Model:fit(x, y, opts)
 
   -- a fit that ended in an error may have left a LayerStats recording: start without
   if self._core then self._core:record_stats(false) end
-  call_callbacks(cbs, "on_train_begin", {})
+  -- every process starts from rank 0's weights (a generator's first batch may build the
+  -- model: then) and random generator
+  local weights_shared = false
+  local function share_weights()
+    if job and not weights_shared and self._core then
+      self._core:broadcast_weights(0)
+      weights_shared = true
+    end
+  end
+  if job then
+    data_parallel.check_same(job, "fit", {samples = not generator and x:size(1) or nil,
+                                          steps_per_epoch = generator and steps_per_epoch or nil,
+                                          validation_samples = val and val[1]:size(1) or 0, batch_size = batch_size,
+                                          epochs = epochs, initial_epoch = opts.initial_epoch or 0})
+    share_weights()
+    data_parallel.share_random_state()
+  end
+  call_callbacks(run_cbs, "on_train_begin", {})
   -- a loaded model's saved random state; the epoch a BackupAndRestore callback restored
   local first_epoch = self:_resume(opts.initial_epoch or 0)
   local interrupt <close> = core.watch_interrupt()
   for epoch = first_epoch, epochs - 1 do
     for _, m in ipairs(metric_list) do m:reset() end
-    call_callbacks(cbs, "on_epoch_begin", epoch, {})
+    call_callbacks(run_cbs, "on_epoch_begin", epoch, {})
     local nan_at
     local function step(xb, yb, wb, b)
-      call_callbacks(cbs, "on_train_batch_begin", b - 1, {})
+      call_callbacks(run_cbs, "on_train_batch_begin", b - 1, {})
       self.optimizer:_apply_schedule()
       -- self._core, not a local: a generator's first batch may build the model
-      local value, pred = self._core:train_step(loss, opt, xb, yb, wb)
+      local value, pred
+      if job then
+        -- this process's shard; value: the global batch's loss, the same everywhere (the
+        -- running loss sums it times each shard's size: one process's, whatever the masks);
+        -- a generator's global batch is the sum of the processes' batches (0: unknown here)
+        local global = generator and 0 or data_parallel.global_size(x:size(1), batch_size, b)
+        pred, value = select(2, self._core:data_parallel_step(loss, opt, xb, yb, wb, global))
+      else
+        value, pred = self._core:train_step(loss, opt, xb, yb, wb)
+      end
       if value ~= value or value == math.huge or value == -math.huge then nan_at = b end
-      return value, pred, self._core:output_mask()
+      return value, pred, pred and self._core:output_mask()
     end
     -- the epoch ends after a batch with a NaN loss, or when a callback sets stop_training
     -- (Keras 2 checks it after every batch)
@@ -432,9 +471,12 @@ function Model:fit(x, y, opts)
       check_number_positive(n_steps, "steps_per_epoch", "fit (with a generator)")
       local function next_batch(b)
         local xb, yb, wb = x()
+        -- under several processes, an epoch ends for all when one's generator ends
+        if job and not data_parallel.all_have(job, xb ~= nil) then return nil end
         if xb == nil then return nil end
         xb, yb = self:_x(xb, "fit (a generator's batch)"), self:_y(yb, "fit (a generator's batch)")
         check_x(self, xb, "fit")
+        share_weights()
         local what = ("fit (batch %d from the generator)"):format(b)
         check_finite(opts, what, "x", xb)
         check_finite(opts, what, "y", yb)
@@ -442,37 +484,53 @@ function Model:fit(x, y, opts)
         if opts.class_weight ~= nil then wb = sample_weights(self, yb:contiguous(), opts.class_weight, wb, xb:size(1)) end
         return xb:contiguous(), yb:contiguous(), wb
       end
-      logs, steps = loop.run(next_batch, n_steps, step, metric_list, function(b, l)
-        call_callbacks(cbs, "on_train_batch_end", b - 1, l)
+      local function on_batch(b, l)
+        call_callbacks(run_cbs, "on_train_batch_end", b - 1, l)
         check_interrupt(interrupt, "fit", epoch, b)
-      end, stop)
+      end
+      if job then  -- each process its own generator's batches, its own Dropout stream
+        logs, steps = data_parallel.with_rank_stream(job, loop.run, next_batch, n_steps, step, metric_list,
+                                                     on_batch, stop, data_parallel.reduce_logs)
+        if self._core then self._core:average_statistics() end
+      else
+        logs, steps = loop.run(next_batch, n_steps, step, metric_list, on_batch, stop)
+      end
     else
       local n = x:size(1)
       -- a list of integers: a float32 tensor would repeat positions past 2^24 samples
       local order = opts.shuffle ~= false and core.randperm(n, "list") or nil
-      local next_batch, n_batches = loop.tensor_batches(x, y, w, batch_size, order)
-      logs, steps = loop.run(next_batch, n_batches, step, metric_list, function(b, l)
-        call_callbacks(cbs, "on_train_batch_end", b - 1, l)
+      local function on_batch(b, l)
+        call_callbacks(run_cbs, "on_train_batch_end", b - 1, l)
         check_interrupt(interrupt, "fit", epoch, b)
-      end, stop)
+      end
+      if job then  -- the same order everywhere, this process's shards, its own Dropout stream
+        local next_batch, n_batches = data_parallel.shard_batches(job, x, y, w, batch_size, order)
+        logs, steps = data_parallel.with_rank_stream(job, loop.run, next_batch, n_batches, step, metric_list,
+                                                     on_batch, stop, data_parallel.reduce_logs)
+        self._core:average_statistics()  -- BatchNormalization's moving statistics, the same everywhere
+      else
+        local next_batch, n_batches = loop.tensor_batches(x, y, w, batch_size, order)
+        logs, steps = loop.run(next_batch, n_batches, step, metric_list, on_batch, stop)
+      end
     end
     if nan_at then
       local msg = nan_error(epoch + 1, nan_at)
-      io.stderr:write("lurn: ", msg, "\n")
+      if not job or job.rank == 0 then io.stderr:write("lurn: ", msg, "\n") end
       history.nan = {epoch = epoch, batch = nan_at - 1, message = msg}
       self.stop_training = true
     end
     if val and not nan_at then
       local scores = evaluate_packed(self, val[1], val[2], {batch_size = opts.validation_batch_size or batch_size, verbose = 0,
-                                                    sample_weight = val[3], allow_nonfinite = true})  -- checked above
+                                                    sample_weight = val[3], allow_nonfinite = true,  -- checked above
+                                                    _job = job})
       for k, v in pairs(scores) do logs["val_" .. k] = v end
     end
-    call_callbacks(cbs, "on_epoch_end", epoch, logs)
-    call_callbacks(cbs, "_after_epoch_end", epoch, logs)  -- once all have seen the epoch end (BackupAndRestore)
+    call_callbacks(run_cbs, "on_epoch_end", epoch, logs)
+    call_callbacks(run_cbs, "_after_epoch_end", epoch, logs)  -- once all have seen the epoch end (BackupAndRestore)
     check_interrupt(interrupt, "fit", epoch, steps or 0)  -- Ctrl-C during validation
     if self.stop_training then break end
   end
-  call_callbacks(cbs, "on_train_end", {})
+  call_callbacks(run_cbs, "on_train_end", {})
   return history
 end
 
@@ -553,14 +611,23 @@ function evaluate_packed(self, x, y, opts)
   local bar = Progbar.new(math.ceil(n / batch_size), verbose)
   local keys = metric_keys(metric_list)
   local interrupt <close> = core.watch_interrupt()
-  local next_batch, steps = loop.tensor_batches(x, y, w, batch_size)
+  -- fit's validation in a data-parallel fit (opts._job): each process its shards, the
+  -- logs summed over the processes
+  local job = opts._job
+  local next_batch, steps
+  if job then
+    next_batch, steps = data_parallel.shard_batches(job, x, y, w, batch_size)
+  else
+    next_batch, steps = loop.tensor_batches(x, y, w, batch_size)
+  end
   local logs = loop.run(next_batch, steps, function(xb, yb, wb)
+    if job and xb:size(1) == 0 then return 0, nil, nil end
     local value, pred = c:test_step(loss, xb:contiguous(), yb:contiguous(), wb and wb:contiguous())
     return value, pred, c:output_mask()
   end, metric_list, function(b, l)
     bar:update(b, keys, l)
     check_interrupt(interrupt, "evaluate", nil, b)
-  end)
+  end, nil, job and data_parallel.reduce_logs)
   bar:finish(steps, keys, logs)
   return logs
 end

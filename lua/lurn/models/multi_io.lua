@@ -247,6 +247,8 @@ OutputMetric.__index = OutputMetric
 
 function OutputMetric:reset() self.inner:reset() end
 function OutputMetric:result() return self.inner:result() end
+function OutputMetric:_state() return metrics_lib._state(self.inner) end
+function OutputMetric:_set_state(s) metrics_lib._set_state(self.inner, s) end
 function OutputMetric:log_keys()
   local keys = {}
   for i, key in ipairs(metrics_lib._log_keys(self.inner)) do keys[i] = self.prefix .. key end
@@ -269,6 +271,8 @@ local OutputLoss = {}
 OutputLoss.__index = OutputLoss
 function OutputLoss:reset() self.num, self.den = 0, 0 end
 function OutputLoss:result() return self.den > 0 and self.num / self.den or 0 end
+function OutputLoss:_state() return {self.num, self.den} end
+function OutputLoss:_set_state(s) self.num, self.den = s[1], s[2] end
 function OutputLoss:update(pred)
   local n = pred:size(1)
   self.num, self.den = self.num + self.entry.value * n, self.den + n

@@ -12,11 +12,22 @@ local at_user_line = require "lurn.at_user_line"
 local layer_stats = require "lurn.training.layer_stats"
 local auto_mode = require("lurn.training.monitor").auto_mode
 local Progbar = require "lurn.training.progbar"
+local data_parallel = require "lurn.training.data_parallel"
 
 local callbacks = {}
 
 local Callback = class()
 callbacks.Callback = Callback
+
+-- In a data-parallel fit rank 0 alone prints and writes files: the callbacks that only
+-- print or write (_main_only: the progress bar, checkpoints, CSV logs, LayerStats) run on
+-- rank 0 alone, the others everywhere, saying what they do on rank 0 only.
+local function say(cb, text)
+  if data_parallel.is_main(cb.model) then print(text) end
+end
+local function warn(cb, text)
+  if data_parallel.is_main(cb.model) then io.stderr:write(text) end
+end
 
 -- The methods fit calls, and Keras' others.
 local HOOKS = {"on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
@@ -136,7 +147,7 @@ function EarlyStopping:on_epoch_end(epoch, logs)
     local keys = {}
     for k in pairs(logs) do keys[#keys + 1] = k end
     table.sort(keys)
-    io.stderr:write(("EarlyStopping: metric '%s' is not available (available: %s)\n"):format(
+    warn(self, ("EarlyStopping: metric '%s' is not available (available: %s)\n"):format(
       self.monitor, table.concat(keys, ", ")))
     return
   end
@@ -152,7 +163,7 @@ function EarlyStopping:on_epoch_end(epoch, logs)
     self.stopped_epoch = epoch
     self.model.stop_training = true
     if self.restore_best_weights and self.best_weights then
-      if self.verbose > 0 then print(("Restoring model weights from the end of the best epoch: %d."):format(self.best_epoch + 1)) end
+      if self.verbose > 0 then say(self, ("Restoring model weights from the end of the best epoch: %d."):format(self.best_epoch + 1)) end
       self.model:set_weights(self.best_weights)
     end
   end
@@ -160,7 +171,7 @@ end
 
 function EarlyStopping:on_train_end()
   if self.stopped_epoch > 0 and self.verbose > 0 then
-    print(("Epoch %d: early stopping"):format(self.stopped_epoch + 1))
+    say(self, ("Epoch %d: early stopping"):format(self.stopped_epoch + 1))
   end
 end
 
@@ -189,7 +200,7 @@ function callbacks.LearningRateScheduler(schedule, opts)
     local lr = schedule(epoch, self.model.optimizer.learning_rate)
     if type(lr) ~= "number" then error("LearningRateScheduler: the schedule must return a number", 0) end
     self.model.optimizer.learning_rate = lr
-    if verbose > 0 then print(("Epoch %d: LearningRateScheduler setting learning rate to %g."):format(epoch + 1, lr)) end
+    if verbose > 0 then say(self, ("Epoch %d: LearningRateScheduler setting learning rate to %g."):format(epoch + 1, lr)) end
   end
   -- Keras 2 logs the rate as "lr" (Keras 3 renamed it learning_rate)
   function cb:on_epoch_end(_, logs) logs.lr = self.model.optimizer.learning_rate end
@@ -203,6 +214,7 @@ end
 -- forward, raw gradients and update), before validation runs; other batches pay nothing.
 local LayerStats = class(Callback)
 callbacks.LayerStats = LayerStats
+LayerStats._main_only = true
 
 function LayerStats.new(opts)
   options.check(opts, {"every", "file"}, "LayerStats", 2)
@@ -422,7 +434,7 @@ function ReduceLROnPlateau:on_epoch_end(epoch, logs)
   logs.lr = optimizer.learning_rate
   local current = logs[self.monitor]
   if current == nil then
-    io.stderr:write(("ReduceLROnPlateau: learning rate reduction is conditioned on metric '%s' which is not "
+    warn(self, ("ReduceLROnPlateau: learning rate reduction is conditioned on metric '%s' which is not "
       .. "available (available: %s)\n"):format(self.monitor, table.concat(sorted_keys(logs), ", ")))
     return
   end
@@ -440,7 +452,7 @@ function ReduceLROnPlateau:on_epoch_end(epoch, logs)
         local new = math.max(old * self.factor, self.min_lr)
         optimizer.learning_rate = new
         if self.verbose > 0 then
-          print(("Epoch %d: ReduceLROnPlateau reducing learning rate to %s."):format(epoch + 1, python_float(f32(new))))
+          say(self, ("Epoch %d: ReduceLROnPlateau reducing learning rate to %s."):format(epoch + 1, python_float(f32(new))))
         end
         self.cooldown_counter, self.wait = self.cooldown, 0
       end
@@ -479,6 +491,7 @@ end
 -- flushed after each row, closed at its end.
 local CSVLogger = class(Callback)
 callbacks.CSVLogger = CSVLogger
+CSVLogger._main_only = true
 
 function CSVLogger.new(filename, opts)
   if type(filename) == "table" and opts == nil then filename, opts = filename.filename, filename end
@@ -569,6 +582,7 @@ end
 local ProgbarLogger = class(Callback)
 callbacks.ProgbarLogger = ProgbarLogger
 ProgbarLogger._is_progbar_logger = true  -- fit's test, true in subclasses too
+ProgbarLogger._main_only = true
 
 function ProgbarLogger.new(opts)
   if type(opts) == "string" then opts = {count_mode = opts} end

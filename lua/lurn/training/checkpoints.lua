@@ -13,6 +13,7 @@ local checkpoints = {}
 
 local callbacks = require "lurn.training.callbacks"
 local auto_mode = require("lurn.training.monitor").auto_mode
+local data_parallel = require "lurn.training.data_parallel"
 
 local function base() return callbacks.Callback end
 
@@ -96,6 +97,7 @@ end
 
 local ModelCheckpoint = class()
 checkpoints.ModelCheckpoint = ModelCheckpoint
+ModelCheckpoint._main_only = true  -- in a data-parallel fit, rank 0 alone writes (data_parallel.is_main)
 
 local CHECKPOINT_OPTIONS = {"monitor", "verbose", "save_best_only", "save_weights_only", "mode", "save_freq",
                             "initial_value_threshold"}
@@ -284,9 +286,10 @@ end
 
 --- A backup there: the model's weights, optimizer and random state come back, fit starts
 -- at the epoch after the backup's, and the other callbacks' states come back at the first
--- epoch's start (after their own on_train_begin has reset them).
+-- epoch's start (after their own on_train_begin has reset them). In a data-parallel fit
+-- every process reads the backup and rank 0 alone writes it.
 function BackupAndRestore:on_train_begin()
-  make_directories(self.backup_dir)
+  if data_parallel.is_main(self.model) then make_directories(self.backup_dir) end
   self._pending = nil
   local f = io.open(self:_path(), "rb")
   if not f then return end
@@ -315,7 +318,7 @@ function BackupAndRestore:on_epoch_begin()
     local kept = pending[i]
     if type(kept) == "table" and kept.kind == kind_of(cb) and type(kept.state) == "table" then
       checkpoints.set_state(cb, kept.state)
-    elseif type(kept) == "table" then
+    elseif type(kept) == "table" and data_parallel.is_main(self.model) then
       io.stderr:write(("BackupAndRestore: the backup kept a %s's state as callback %d, but this fit has a %s there: "
         .. "it starts afresh\n"):format(tostring(kept.kind), i, kind_of(cb)))
     end
@@ -334,13 +337,13 @@ end
 -- of the list, and an epoch whose end failed is not a finished one (a run started again
 -- does it again).
 function BackupAndRestore:_after_epoch_end(epoch)
-  write_backup(self, epoch, states_of(others(self)))
+  if data_parallel.is_main(self.model) then write_backup(self, epoch, states_of(others(self))) end
 end
 
 --- A run that ends (finished, or stopped by a callback) removes its backup, as Keras; one
 -- that is killed or fails keeps it for the next start.
 function BackupAndRestore:on_train_end()
-  if self.delete_checkpoint then os.remove(self:_path()) end
+  if self.delete_checkpoint and data_parallel.is_main(self.model) then os.remove(self:_path()) end
 end
 
 -- ---- registration --------------------------------------------------------------------------------

@@ -39,8 +39,10 @@ end
 
 --- Runs up to n_batches batches from next_batch (which may end them early by returning
 -- nil) through step; stop() (optional) ends the pass after a batch. Returns the logs and
--- the number of batches run.
-function epoch.run(next_batch, n_batches, step, metric_list, on_batch, stop)
+-- the number of batches run. reduce (optional: data-parallel fit's, which sums over the
+-- processes) writes the logs from the running loss sum and sample count instead; a step
+-- on a shard with no sample returns no predictions.
+function epoch.run(next_batch, n_batches, step, metric_list, on_batch, stop, reduce)
   local loss_sum, seen, logs, done = 0, 0, {}, 0
   for b = 1, n_batches do
     local xb, yb, wb = next_batch(b)
@@ -48,9 +50,13 @@ function epoch.run(next_batch, n_batches, step, metric_list, on_batch, stop)
     local loss, pred, mask = step(xb, yb, wb, b)
     local size = xb:size(1)
     loss_sum, seen = loss_sum + loss * size, seen + size
-    metrics._update(metric_list, pred, yb, wb, mask)
-    logs.loss = loss_sum / seen
-    for _, m in ipairs(metric_list) do metrics._write_log(m, logs) end
+    if pred then metrics._update(metric_list, pred, yb, wb, mask) end
+    if reduce then
+      reduce(metric_list, logs, loss_sum, seen)
+    else
+      logs.loss = loss_sum / seen
+      for _, m in ipairs(metric_list) do metrics._write_log(m, logs) end
+    end
     done = b
     if on_batch then on_batch(b, logs) end
     if stop and stop() then break end
