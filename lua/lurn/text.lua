@@ -18,6 +18,15 @@ function text.thousands(n)
   return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
 end
 
+--- A value as a message shows it: numbers, booleans and nil as they are, a string quoted
+-- and called one (units = "8" is not 8), a tensor as "a tensor", anything else by its type.
+function text.shown(v)
+  if type(v) == "string" then return ("the string %q"):format(v) end
+  if v == nil or type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  if require("lurn.core").is_tensor(v) then return "a tensor" end
+  return "a " .. type(v)
+end
+
 --- A caught error's text without the "file:line: " that error() put in front.
 function text.message(err)
   return (tostring(err):gsub("^[^\n]-:%d+: ", "", 1))

@@ -82,6 +82,9 @@ describe("Dense", function()
   it("rejects bad units, activations and input shapes with clear messages", function()
     assert.error_matches(function() lurn.layers.Dense(0) end, "units must be a positive integer")
     assert.error_matches(function() lurn.layers.Dense(2.5) end, "units must be a positive integer")
+    -- a number in a string is named as one, not shown as if it were the number
+    assert.error_matches(function() lurn.layers.Dense("8") end, 'units must be a positive integer, got the string "8"',
+                         nil, true)
     assert.error_matches(function() lurn.layers.Dense(2, {activation = "swishy"}) end,
       "unknown activation 'swishy'")
     local d = lurn.layers.Dense(2)

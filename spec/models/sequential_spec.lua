@@ -362,6 +362,8 @@ describe("Sequential errors", function()
     model:compile{optimizer = "sgd", loss = "mse"}
     local x, y = lurn.zeros{4, 2}, lurn.zeros{4, 1}
     assert.error_matches(function() model:fit(x, y, {epochs = 0, verbose = 0}) end, "epochs must be a positive integer")
+    assert.error_matches(function() model:fit(x, y, {epochs = "3", verbose = 0}) end,
+      'epochs must be a positive integer, got the string "3"', nil, true)
     assert.error_matches(function() model:fit(x, y, {batch_size = 2.5, verbose = 0}) end,
       "batch_size must be a positive integer")
     assert.error_matches(function() model:fit(x, y, {validation_split = 1, verbose = 0}) end,

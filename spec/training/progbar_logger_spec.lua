@@ -100,7 +100,7 @@ describe("fit's progress bar (ProgbarLogger)", function()
     local lines, res = captured(function() return {pcall(m.fit, m, gen, {epochs = 1})} end)
     assert.same({}, lines)
     assert.is_false(res[1])
-    assert.equal(("%s:%d: fit (with a generator): steps_per_epoch must be a positive integer"):format(
+    assert.equal(("%s:%d: fit (with a generator): steps_per_epoch must be a positive integer, got nil"):format(
       debug.getinfo(1, "S").short_src, line), res[2])
   end)
 

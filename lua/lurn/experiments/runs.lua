@@ -29,13 +29,8 @@ local function describe(v)
   return type(v)
 end
 
--- A value as a message shows it: numbers, booleans and nil as they are, a string quoted
--- and called one (epochs = "10" is not 10), anything else by its type.
-local function shown(v)
-  if type(v) == "string" then return ("the string %q"):format(v) end
-  if v == nil or type(v) == "number" or type(v) == "boolean" then return tostring(v) end
-  return describe(v)
-end
+-- A value as a message shows it (epochs = "10" is not 10): lurn.text's rule.
+local shown = require("lurn.text").shown
 runs.shown = shown
 
 --- A positive whole number, or an error naming the option.

@@ -13,6 +13,7 @@
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local conv2d = require("lurn.layers.conv2d").Conv2D
+local text = require "lurn.text"
 
 local Conv1D = Layer._define("Conv1D")
 Conv1D._options = {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",
@@ -34,7 +35,7 @@ function Conv1D._new(filters, kernel_size, opts)
   end
   opts = opts or {}
   if math.type(filters) ~= "integer" or filters < 1 then
-    error(("Conv1D: filters must be a positive integer, got %s"):format(tostring(filters)), 2)
+    error(("Conv1D: filters must be a positive integer, got %s"):format(text.shown(filters)), 2)
   end
   if kernel_size == nil then error("Conv1D: kernel_size is required, e.g. Conv1D(32, 3)", 2) end
   conv2d._data_format(opts.data_format, "Conv1D", 2)

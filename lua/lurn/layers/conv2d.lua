@@ -8,6 +8,7 @@
 -- kernel_size, strides and dilation_rate are a number or a pair {height, width}.
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
+local text = require "lurn.text"
 
 local Conv2D = Layer._define("Conv2D")
 Conv2D._options = {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",
@@ -50,7 +51,7 @@ function Conv2D._new(filters, kernel_size, opts)
   end
   opts = opts or {}
   if math.type(filters) ~= "integer" or filters < 1 then
-    error(("Conv2D: filters must be a positive integer, got %s"):format(tostring(filters)), 2)
+    error(("Conv2D: filters must be a positive integer, got %s"):format(text.shown(filters)), 2)
   end
   if kernel_size == nil then error("Conv2D: kernel_size is required, e.g. Conv2D(32, 3)", 2) end
   Conv2D._data_format(opts.data_format, "Conv2D", 2)

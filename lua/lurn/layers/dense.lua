@@ -3,6 +3,7 @@
 -- ("zeros"), kernel_regularizer, bias_regularizer, activity_regularizer, input_shape.
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
+local text = require "lurn.text"
 
 local Dense = Layer._define("Dense")
 Dense._options = {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
@@ -13,7 +14,7 @@ function Dense._new(units, opts)
   if type(units) == "table" and opts == nil then units, opts = units.units, units end
   opts = opts or {}
   if math.type(units) ~= "integer" or units < 1 then
-    error(("Dense: units must be a positive integer, got %s"):format(tostring(units)), 2)
+    error(("Dense: units must be a positive integer, got %s"):format(text.shown(units)), 2)
   end
   local self = Layer.setup(setmetatable({}, Dense), opts)
   self.units = units

@@ -11,6 +11,7 @@
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local conv2d = require("lurn.layers.conv2d").Conv2D
+local text = require "lurn.text"
 
 local DepthwiseConv2D = Layer._define("DepthwiseConv2D")
 DepthwiseConv2D._options = {"kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate",
@@ -45,7 +46,7 @@ function DepthwiseConv2D._new(kernel_size, opts)
   conv2d._data_format(opts.data_format, name, 2)
   local m = opts.depth_multiplier or 1
   if math.type(m) ~= "integer" or m < 1 then
-    error(("DepthwiseConv2D: depth_multiplier must be a positive integer, got %s"):format(tostring(m)), 2)
+    error(("DepthwiseConv2D: depth_multiplier must be a positive integer, got %s"):format(text.shown(m)), 2)
   end
   local self = Layer.setup(setmetatable({}, DepthwiseConv2D), opts)
   self.kernel_size = conv2d._pair(kernel_size, "kernel_size", name, 2)

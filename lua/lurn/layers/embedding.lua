@@ -12,6 +12,7 @@
 local core = require "lurn.core"
 local Layer = require "lurn.layers.layer"
 local initializers = require "lurn.initializers"
+local text = require "lurn.text"
 
 local Embedding = Layer._define("Embedding")
 Embedding._options = {"input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer",
@@ -20,7 +21,7 @@ Embedding._unsupported_options = {"embeddings_constraint", "sparse"}
 
 local function positive(v, what)
   if math.type(v) ~= "integer" or v < 1 then
-    error(("Embedding: %s must be a positive integer, got %s"):format(what, tostring(v)), 3)
+    error(("Embedding: %s must be a positive integer, got %s"):format(what, text.shown(v)), 3)
   end
   return v
 end

@@ -25,6 +25,7 @@ local Layer = require "lurn.layers.layer"
 local initializers = require "lurn.initializers"
 local rnn_states = require "lurn.rnn_states"
 local at_user_line = require "lurn.at_user_line"
+local text = require "lurn.text"
 
 -- The activations the cells take (their derivative follows from their output).
 local CELL_ACTIVATIONS = {tanh = true, sigmoid = true, relu = true, softsign = true, linear = true}
@@ -74,7 +75,7 @@ local function new(cls, units, opts)
   opts = opts or {}
   local who = cls.class_name
   if math.type(units) ~= "integer" or units < 1 then
-    error(("%s: units must be a positive integer, got %s"):format(who, tostring(units)), 3)
+    error(("%s: units must be a positive integer, got %s"):format(who, text.shown(units)), 3)
   end
   local self = Layer.setup(setmetatable({}, cls), opts)
   for key, spec in pairs(DEFAULT_ONLY) do

@@ -272,7 +272,9 @@ local function split_tail(fraction, x, y, w)
 end
 
 local function check_number_positive(v, name, what)
-  if math.type(v) ~= "integer" or v < 1 then error(("%s: %s must be a positive integer"):format(what, name), 3) end
+  if math.type(v) ~= "integer" or v < 1 then
+    error(("%s: %s must be a positive integer, got %s"):format(what, name, text.shown(v)), 3)
+  end
 end
 
 -- Ctrl-C while fit/evaluate/predict run (core.watch_interrupt) only sets a flag; the
