@@ -215,6 +215,11 @@ describe("Normalizer", function()
 end)
 
 describe("SimpleImputer", function()
+  it("shows its NaN missing_values as scikit-learn does, nan (not the C library's -nan)", function()
+    assert.equal("SimpleImputer{keep_empty_features = false, missing_values = nan, strategy = 'mean'} (not fitted)",
+                 tostring(P.SimpleImputer()))
+  end)
+
   it("fills with the mean, the median or the most frequent value, as scikit-learn", function()
     local mean = P.SimpleImputer():fit(X())
     assert_close({3.2, 0.8, 0.5}, mean.statistics_)

@@ -59,9 +59,10 @@ end
 -- A default of "no value" (nil cannot be stored in the defaults table).
 base.NONE = setmetatable({}, {__tostring = function() return "none" end})
 
--- An option value as Lua source would write it: 'text', {1, 2}, {{'a', 'b'}}.
+-- An option value as Lua source would write it: 'text', {1, 2}, {{'a', 'b'}}; NaN as nan.
 local function show(v)
   if type(v) == "string" then return "'" .. v .. "'" end
+  if v ~= v then return "nan" end  -- as scikit-learn shows it; the C library may print "-nan"
   if type(v) ~= "table" or core.is_tensor(v) then return tostring(v) end
   local items = {}
   for i, x in ipairs(v) do items[i] = show(x) end
