@@ -82,6 +82,19 @@ describe("views", function()
     assert.same({3, 2}, t:reshape{-1, 2}:shape())
   end)
 
+  it("explains t[i] and t[i] = v (numpy's indexing) at the user's line, and keeps unknown names nil", function()
+    local t = lurn.zeros{3, 3}
+    local line = debug.getinfo(1, "l").currentline + 1
+    local ok, err = pcall(function() t[3][2] = 1 end)
+    assert.is_false(ok)
+    assert.matches(":" .. line .. ": a tensor's elements are not read with t[i]: use t:get(i, j, ...) and t:set(", err,
+                   1, true)
+    ok, err = pcall(function() t[3] = 1 end)
+    assert.is_false(ok)
+    assert.matches("not assigned with t[i]", err, 1, true)
+    assert.is_nil(t.no_such_method)
+  end)
+
   it("returns a packed tensor itself from contiguous, as PyTorch does", function()
     local t = lurn.arange(6):reshape(2, 3)
     assert.is_true(rawequal(t, t:contiguous()))

@@ -674,10 +674,37 @@ static int l_is_tensor(lua_State *L) {
   return 1;
 }
 
+/* t[i] and t[i] = v, which numpy and PyTorch users write: an error that says how lurn reads
+ * and writes elements, at the user's line, instead of Lua's "attempt to index a nil value".
+ * Other unknown keys stay nil (a missing method is Lua's own error). */
+static int index_hint(lua_State *L, int assigning) {
+  luaL_where(L, 1);
+  lua_pushfstring(L, "%sa tensor's elements are not %s with t[i]: use t:get(i, j, ...) and t:set(i, j, ..., v) "
+                  "(positions 1-based), or t:select(1, i) for the i-th row",
+                  lua_tostring(L, -1), assigning ? "assigned" : "read");
+  return lua_error(L);
+}
+
+static int l_missing_method(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TNUMBER) return index_hint(L, 0);
+  return 0;
+}
+
+static int l_newindex(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TNUMBER) return index_hint(L, 1);
+  return luaL_error(L, "a tensor has no fields to set ('%s'); its methods are read-only", luaL_tolstring(L, 2, NULL));
+}
+
 void l_tensor_register(lua_State *L) {
   luaL_newmetatable(L, LURN_TENSOR_MT);
   luaL_setfuncs(L, tensor_meta, 0);
+  lua_pushcfunction(L, l_newindex);
+  lua_setfield(L, -2, "__newindex");
   luaL_newlib(L, tensor_methods);
+  lua_newtable(L); /* the methods' own metatable: t[i] explained */
+  lua_pushcfunction(L, l_missing_method);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
   lua_setfield(L, -2, "__index");
   lua_pushliteral(L, "lurn.Tensor");
   lua_setfield(L, -2, "__name");
