@@ -9,6 +9,8 @@
 -- run goes on. Progress on stderr. Exit status 1 when a lesson failed (the report is
 -- written all the same), 2 on bad arguments. --doctor runs only the lessons' doctor cases
 -- (lesson.lua): their tables and the report's summary of them.
+-- Under `mpirun -np N build/lurn scripts/experiments/run_all.lua ...` lesson k runs on rank
+-- (k - 1) % N and rank 0 writes the report (docs/distributed.md, "The lessons' report").
 package.path = "scripts/experiments/?.lua;" .. package.path
 local lurn = require "lurn"
 local lesson = require "lesson"
