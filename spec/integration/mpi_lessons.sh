@@ -10,7 +10,9 @@
 source "$(dirname "$0")/../helpers/mpi.bash"
 source_dir=$(cd "$2" && pwd)
 export OMP_NUM_THREADS=1
-lessons=(--tiny --only scaling,imbalance,label_noise)
+# two lessons whose sections hold no timings and no doctor cases (diagnose's probe stops at
+# a time budget, so its findings may vary with the machine's load)
+lessons=(--tiny --only tokenization,lr_schedule)
 
 # run_all runs from a folder holding scripts/ and examples/ (the lessons' data)
 for dir in "$work" "$work/P" "$work/A" "$work/B"; do
@@ -34,13 +36,13 @@ normal() {
 (cd "$work/P/reports" && find . -type f | sort) >"$work/one.files"
 (cd "$work/reports" && find . -type f | sort) >"$work/two.files"
 cmp -s "$work/one.files" "$work/two.files" || fail "other files: $(diff "$work/one.files" "$work/two.files")"
-grep -q '^./imbalance/results.json$' "$work/one.files" || fail "no lesson ran: $(cat "$work/one.files")"
+grep -q '^./lr_schedule/results.json$' "$work/one.files" || fail "no lesson ran: $(cat "$work/one.files")"
 while read -r file; do
   cmp -s <(normal "$work/P/reports/$file") <(normal "$work/reports/$file") ||
     fail "$file differs: $(diff <(normal "$work/P/reports/$file") <(normal "$work/reports/$file") | head -20)"
 done <"$work/one.files"
 
-# two folders, as two machines: rank 0 in A, rank 1 (imbalance, lesson 2 of 3) in B
+# two folders, as two machines: rank 0 in A, rank 1 (lr_schedule, lesson 2 of 2) in B
 (timeout 60 mpirun --allow-run-as-root --oversubscribe --bind-to none \
   -np 1 -wdir "$work/A" "$lurn" scripts/experiments/run_all.lua "${lessons[@]}" --out reports : \
   -np 1 -wdir "$work/B" "$lurn" scripts/experiments/run_all.lua "${lessons[@]}" --out reports \
@@ -48,7 +50,7 @@ done <"$work/one.files"
 (cd "$work/A/reports" && find . -type f | sort) >"$work/A.files"
 cmp -s "$work/one.files" "$work/A.files" || fail "rank 0's folder: $(diff "$work/one.files" "$work/A.files")"
 [[ $(cd "$work/B/reports" && find . -type f -name 'report.*') == "" ]] || fail "rank 1 wrote a report"
-[[ $(ls "$work/B/reports") == imbalance ]] || fail "rank 1 ran $(ls "$work/B/reports")"
+[[ $(ls "$work/B/reports") == lr_schedule ]] || fail "rank 1 ran $(ls "$work/B/reports")"
 while read -r file; do
   cmp -s <(normal "$work/P/reports/$file") <(normal "$work/A/reports/$file") || fail "A/reports/$file differs from one process's"
 done <"$work/one.files"
