@@ -9,6 +9,8 @@
 -- run goes on. Progress on stderr. Exit status 1 when a lesson failed (the report is
 -- written all the same), 2 on bad arguments. --doctor runs only the lessons' doctor cases
 -- (lesson.lua): their tables and the report's summary of them.
+-- Under `mpirun -np N build/lurn scripts/experiments/run_all.lua ...` lesson k runs on rank
+-- (k - 1) % N and rank 0 writes the report (docs/distributed.md, "The lessons' report").
 package.path = "scripts/experiments/?.lua;" .. package.path
 local lurn = require "lurn"
 local lesson = require "lesson"
@@ -133,6 +135,64 @@ local function run_one(name, title, opts)
   return {name = name, title = l.title or title, status = "ok", section = section, seconds = section.seconds}
 end
 
+-- Lesson k of n run and its progress told on stderr -> its entry.
+local function run_entry(k, n, l, opts, started)
+  local name, title = l[1], l[2]
+  io.stderr:write(("[%d/%d] %s (%s mode), %s elapsed\n"):format(k, n, name, opts.mode,
+    report.seconds_text(lurn.clock() - started)))
+  local e = run_one(name, title, opts)
+  if e.status == "missing" then
+    io.stderr:write(("[%d/%d] %s: no scripts/experiments/%s.lua yet (reported as missing)\n"):format(k, n, name, name))
+  elseif e.status == "error" then
+    io.stderr:write(("[%d/%d] %s FAILED after %s:\n%s\n"):format(k, n, name, report.seconds_text(e.seconds), e.error))
+  else
+    io.stderr:write(("[%d/%d] %s done in %s\n"):format(k, n, name, report.seconds_text(e.seconds)))
+  end
+  return e
+end
+
+-- The files a lesson wrote into its folder (section.md, results.json, plots), as
+-- {path =, bytes =} each, for rank 0 to write where the lesson ran on another machine.
+local function folder_files(dir)
+  local list = {}
+  local p = io.popen("find '" .. dir:gsub("'", "'\\''") .. "' -type f 2>/dev/null")
+  for path in p:lines() do
+    local f = io.open(path, "rb")
+    if f then
+      list[#list + 1] = {path = path, bytes = f:read("a")}
+      f:close()
+    end
+  end
+  p:close()
+  return list
+end
+
+local function write_files(files)
+  for _, file in ipairs(files or {}) do
+    lesson.mkdir(file.path:match("^(.*)/[^/]*$") or ".")
+    local f = assert(io.open(file.path, "wb"))
+    f:write(file.bytes)
+    f:close()
+  end
+end
+
+-- Under mpirun: lesson k on rank (k - 1) % N, its fits on that rank alone (each lesson is
+-- independent); rank 0 gets every entry, with the files of the lessons run elsewhere,
+-- and writes them (the ranks may be on other machines, with other disks); the other
+-- ranks get nil.
+local function spread(chosen, opts, started)
+  local entries = lurn.distributed.map(chosen, function(l, k)
+    local e = run_entry(k, #chosen, l, opts, started)
+    if not lurn.distributed.is_main() then e.files = folder_files(opts.out .. "/" .. l[1]) end
+    return e
+  end)
+  for _, e in ipairs(entries or {}) do
+    write_files(e.files)
+    e.files = nil
+  end
+  return entries
+end
+
 local function main(args)
   local opts = parse(args)
   if opts.list then
@@ -145,24 +205,23 @@ local function main(args)
     if not opts.only or opts.only[l[1]] then chosen[#chosen + 1] = l end
   end
   local started = lurn.clock()
-  local entries, failed = {}, 0
-  for k, l in ipairs(chosen) do
-    local name, title = l[1], l[2]
-    io.stderr:write(("[%d/%d] %s (%s mode), %s elapsed\n"):format(k, #chosen, name, opts.mode,
-      report.seconds_text(lurn.clock() - started)))
-    local e = run_one(name, title, opts)
-    entries[k] = e
-    if e.status == "missing" then
-      io.stderr:write(("[%d/%d] %s: no scripts/experiments/%s.lua yet (reported as missing)\n"):format(k, #chosen, name, name))
-    elseif e.status == "error" then
-      failed = failed + 1
-      io.stderr:write(("[%d/%d] %s FAILED after %s:\n%s\n"):format(k, #chosen, name, report.seconds_text(e.seconds), e.error))
-    else
-      io.stderr:write(("[%d/%d] %s done in %s\n"):format(k, #chosen, name, report.seconds_text(e.seconds)))
-    end
+  local entries = {}
+  if lurn.distributed.size() > 1 then
+    entries = spread(chosen, opts, started)
+    if not entries then return true end  -- not rank 0: rank 0 writes the report
+  else
+    for k, l in ipairs(chosen) do entries[k] = run_entry(k, #chosen, l, opts, started) end
+  end
+  local failed = 0
+  for _, e in ipairs(entries) do
+    if e.status == "error" then failed = failed + 1 end
   end
   local info = {mode = opts.mode, out = opts.out, command = command_line(args), date = os.date("%Y-%m-%d %H:%M:%S %Z"),
                 machine = machine(), seconds = lurn.clock() - started}
+  if lurn.distributed.size() > 1 then
+    info.machine = ("%s; %d ranks (mpirun; lesson k on rank (k - 1) %% %d)"):format(info.machine,
+      lurn.distributed.size(), lurn.distributed.size())
+  end
   report.write(entries, info)
   io.stderr:write(("report: %s/report.html and %s/report.md (%d lesson(s) run, %d failed, %d missing; %s)\n"):format(
     opts.out, opts.out, info.counts.ok, info.counts.error, info.counts.missing, report.seconds_text(info.seconds)))

@@ -31,6 +31,19 @@ local function counts_text(c, classes)
   return table.concat(parts, ", ")
 end
 
+-- A table keyed by class 0..classes-1 as a list (1-based), and back.
+local function by_position(t, classes)
+  local list = {}
+  for c = 0, classes - 1 do list[c + 1] = t[c] end
+  return list
+end
+
+local function by_class(list)
+  local t = {}
+  for i, v in ipairs(list) do t[i - 1] = v end
+  return t
+end
+
 -- y rebuilt from resampled labels, in the form the model was given (one-hot rows, (N, 1)
 -- or (N)).
 local function as_targets(labels, like, classes)
@@ -174,16 +187,22 @@ local function imbalance_check(build, x, y, opts)
   end
   result.minority, result.majority = minority, majority
   result.majority_share = (result.validation_counts[majority] or 0) / val.x:size(1)
-  for _, strategy in ipairs(strategies) do
+  -- the strategies' runs, spread over the ranks under mpirun: their tables keyed by class
+  -- (from 0) travel as lists (plain data) and are keyed by class again here
+  result.runs = runs.each(strategies, function(strategy)
     local part, class_weight = resampled(strategy, train, train_labels, classes, opts)
     local record, model = runs.train_variant(WHO, make, {name = strategy, class_weight = class_weight}, part, val, opts)
     local s = scores(model, val, val_labels, classes, opts.batch_size)
     for k, v in pairs(s) do record[k] = v end
-    record.train_counts = counts(runs.labels(part.y), classes)
-    record.class_weight = class_weight
-    result.runs[#result.runs + 1] = record
+    record.train_counts = by_position(counts(runs.labels(part.y), classes), classes)
+    record.class_weight = class_weight and by_position(class_weight, classes)
     runs.say(opts, "%s: %s: minority recall %s, macro F1 %s", WHO, strategy, report.number(s.recall[minority + 1]),
       report.number(s.macro_f1))
+    return record
+  end)
+  for _, record in ipairs(result.runs) do
+    record.train_counts = by_class(record.train_counts)
+    record.class_weight = record.class_weight and by_class(record.class_weight)
   end
   local rows = {}
   for _, r in ipairs(result.runs) do

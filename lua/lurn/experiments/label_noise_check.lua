@@ -118,28 +118,36 @@ local function label_noise_check(build, x, y, opts)
     val = {x = opts.validation_data[1]:contiguous(), y = opts.validation_data[2]:contiguous()}
   end
   local result = {cv = opts.cv, runs = {}}
-  local losses, predicted, confidence
+  -- the folds' runs (one run without cv) spread over the ranks under mpirun: each gives
+  -- its record and the losses of the samples it scored, as lists (plain data)
+  local parts = {{}}
   if opts.cv then
-    losses = core.zeros{n}
-    local folds = model_selection.KFold{n_splits = opts.cv, shuffle = true, random_state = opts.seed}:split(x)
-    for k, fold in ipairs(folds) do
-      local tr, te = fold[1], fold[2]
-      local model, record = fit(make, opts, {x = runs.rows(x, tr), y = runs.rows(y, tr)}, val)
-      result.runs[k] = record
-      local l, p, c = sample_losses(model, runs.rows(x, te), runs.rows(y, te), opts.batch_size)
-      if p and not predicted then predicted, confidence = core.zeros{n}, core.zeros{n} end
-      local at = te:totable()
-      local lt, pt, ct = l:totable(), p and p:totable(), c and c:totable()
-      for i, pos in ipairs(at) do
-        losses:set(pos, lt[i])
-        if pt then predicted:set(pos, pt[i]); confidence:set(pos, ct[i]) end
-      end
-      runs.say(opts, "%s: fold %d of %d", WHO, k, opts.cv)
+    parts = {}
+    for k, fold in ipairs(model_selection.KFold{n_splits = opts.cv, shuffle = true, random_state = opts.seed}:split(x)) do
+      parts[k] = {train = fold[1]:totable(), scored = fold[2]:totable()}
     end
-  else
-    local model, record = fit(make, opts, {x = x, y = y}, val)
-    result.runs[1] = record
-    losses, predicted, confidence = sample_losses(model, x, y, opts.batch_size)
+  end
+  local scored = runs.each(parts, function(part, k)
+    local tr, te = {x = x, y = y}, {x = x, y = y}
+    if part.train then
+      tr = {x = runs.rows(x, part.train), y = runs.rows(y, part.train)}
+      te = {x = runs.rows(x, part.scored), y = runs.rows(y, part.scored)}
+    end
+    local model, record = fit(make, opts, tr, val)
+    local l, p, c = sample_losses(model, te.x, te.y, opts.batch_size)
+    if opts.cv then runs.say(opts, "%s: fold %d of %d", WHO, k, opts.cv) end
+    return {record = record, losses = l:totable(), predicted = p and p:totable(), confidence = c and c:totable()}
+  end)
+  local losses, predicted, confidence = core.zeros{n}, nil, nil
+  for k, part in ipairs(parts) do
+    local got = scored[k]
+    result.runs[k] = got.record
+    if got.predicted and not predicted then predicted, confidence = core.zeros{n}, core.zeros{n} end
+    for i, v in ipairs(got.losses) do
+      local pos = part.scored and part.scored[i] or i
+      losses:set(pos, v)
+      if got.predicted then predicted:set(pos, got.predicted[i]); confidence:set(pos, got.confidence[i]) end
+    end
   end
   result.history = result.runs[1].history
   result.classifier = predicted ~= nil

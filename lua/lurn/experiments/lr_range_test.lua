@@ -59,40 +59,20 @@ local function conclude(result)
   return out
 end
 
-local function lr_range_test(build, x, y, opts)
-  opts = runs.options(WHO, opts, nil, KNOWN)
-  local min_lr = runs.positive(WHO, "min_lr", opts.min_lr or 1e-7)
-  local max_lr = runs.positive(WHO, "max_lr", opts.max_lr or 10)
-  if max_lr <= min_lr then
-    error(("%s: max_lr (%s) must be above min_lr (%s)"):format(WHO, report.number(max_lr), report.number(min_lr)), 0)
-  end
-  local smoothing = opts.smoothing == nil and 0.98 or opts.smoothing
-  if not runs.finite(smoothing) or smoothing < 0 or smoothing >= 1 then
-    error(("%s: smoothing must be a number in [0, 1), got %s"):format(WHO, tostring(smoothing)), 0)
-  end
-  local factor = runs.positive(WHO, "diverge_factor", opts.diverge_factor or 4)
-  local skip_start = opts.skip_start == nil and 10 or opts.skip_start
-  if math.type(skip_start) ~= "integer" or skip_start < 0 then
-    error(("%s: skip_start must be a whole number >= 0, got %s"):format(WHO, tostring(skip_start)), 0)
-  end
-  runs.check_data(WHO, x, y)
-  x, y = x:contiguous(), y:contiguous()
-  local n, batch_size = x:size(1), opts.batch_size
-  local steps = opts.steps or math.ceil(n / batch_size)
-  runs.count(WHO, "steps", steps)
-  if steps < 3 then
-    error(("%s: needs at least 3 steps (batches) to find a slope, got %d: give steps = or a smaller batch_size"):format(
-      WHO, steps), 0)
-  end
-  local model = runs.fresh(runs.maker(WHO, build), opts.seed)
+-- The test's run: one model from `seed`, a batch per step at a growing rate, stopped at
+-- divergence; t = {min_lr =, max_lr =, steps =, smoothing =, factor =} -> plain data
+-- {rates =, losses =, smoothed =, lowest =, lowest_at =, diverged_at =, divergence =, optimizer =}.
+local function range_run(make, x, y, opts, t)
+  local model = runs.fresh(make, opts.seed)
+  local min_lr, max_lr, smoothing, factor = t.min_lr, t.max_lr, t.smoothing, t.factor
   model = runs.recompile(WHO, model, opts.optimizer or model.optimizer, min_lr)
-
+  local n, batch_size = x:size(1), opts.batch_size
   local rates, losses, smoothed = {}, {}, {}
   local order, at = core.randperm(n, "list"), 0
   local avg, lowest, lowest_at = 0, math.huge, nil
   local result = {}
-  for i = 1, steps do
-    local rate = min_lr * (max_lr / min_lr) ^ ((i - 1) / (steps - 1))
+  for i = 1, t.steps do
+    local rate = min_lr * (max_lr / min_lr) ^ ((i - 1) / (t.steps - 1))
     model.optimizer.learning_rate = rate
     -- the next batch of the shuffled order; a new order when the data runs out
     if at + batch_size > n and at > 0 then order, at = core.randperm(n, "list"), 0 end
@@ -115,13 +95,50 @@ local function lr_range_test(build, x, y, opts)
     end
     if s < lowest then lowest, lowest_at = s, i end
   end
+  return {rates = rates, losses = losses, smoothed = smoothed, lowest = lowest, lowest_at = lowest_at,
+          diverged_at = result.diverged_at, divergence = result.divergence, optimizer = model.optimizer.class_name}
+end
+
+local function lr_range_test(build, x, y, opts)
+  opts = runs.options(WHO, opts, nil, KNOWN)
+  local min_lr = runs.positive(WHO, "min_lr", opts.min_lr or 1e-7)
+  local max_lr = runs.positive(WHO, "max_lr", opts.max_lr or 10)
+  if max_lr <= min_lr then
+    error(("%s: max_lr (%s) must be above min_lr (%s)"):format(WHO, report.number(max_lr), report.number(min_lr)), 0)
+  end
+  local smoothing = opts.smoothing == nil and 0.98 or opts.smoothing
+  if not runs.finite(smoothing) or smoothing < 0 or smoothing >= 1 then
+    error(("%s: smoothing must be a number in [0, 1), got %s"):format(WHO, tostring(smoothing)), 0)
+  end
+  local factor = runs.positive(WHO, "diverge_factor", opts.diverge_factor or 4)
+  local skip_start = opts.skip_start == nil and 10 or opts.skip_start
+  if math.type(skip_start) ~= "integer" or skip_start < 0 then
+    error(("%s: skip_start must be a whole number >= 0, got %s"):format(WHO, tostring(skip_start)), 0)
+  end
+  runs.check_data(WHO, x, y)
+  x, y = x:contiguous(), y:contiguous()
+  local batch_size = opts.batch_size
+  local steps = opts.steps or math.ceil(x:size(1) / batch_size)
+  runs.count(WHO, "steps", steps)
+  if steps < 3 then
+    error(("%s: needs at least 3 steps (batches) to find a slope, got %d: give steps = or a smaller batch_size"):format(
+      WHO, steps), 0)
+  end
+  local make = runs.maker(WHO, build)
+  -- one sequential run: under mpirun rank 0 trains (runs.each of one item) and every rank
+  -- gets its plain numbers
+  local run = runs.each({{min_lr = min_lr, max_lr = max_lr, steps = steps, smoothing = smoothing, factor = factor}},
+    function(t) return range_run(make, x, y, opts, t) end)[1]
+  local rates, losses, smoothed = run.rates, run.losses, run.smoothed
+  local lowest, lowest_at = run.lowest, run.lowest_at
+  local result = {diverged_at = run.diverged_at, divergence = run.divergence}
   runs.say(opts, "%s: %d steps from %s to %s", WHO, #rates, report.number(min_lr), report.number(rates[#rates]))
   result.curve = {learning_rates = rates, losses = losses, smoothed = smoothed}
   result.lowest_loss, result.lowest_loss_lr = lowest_at and lowest, lowest_at and rates[lowest_at]
   if lowest_at then
     result.suggested_lr, result.suggested_step, result.slope = suggest(rates, smoothed, lowest_at, skip_start)
   end
-  result.optimizer = model.optimizer.class_name
+  result.optimizer = run.optimizer
   result.skip_start = skip_start
 
   local rows = {{"start", rates[1], smoothed[1]}}

@@ -3,7 +3,7 @@
 -- folder `plots` as PNG, SVG, or, where gnuplot is missing, as gnuplot scripts (.gp) that
 -- hold the numbers. Internal (lurn.experiments is the surface).
 local plot = require "lurn.plot"
-local distributed = require "lurn.distributed"
+local runs = require "lurn.experiments.runs"
 
 local report = {}
 
@@ -76,7 +76,7 @@ function report.plotter(who, opts)
   local format = opts.plot_format
   local files = {}
   local function draw(name, kind, data, plot_opts)
-    if not opts.plots or not distributed.is_main() then return nil end  -- rank 0 alone writes files
+    if not opts.plots or not runs.writes() then return nil end  -- rank 0 (or a rank on its own) writes files
     local dir = opts.plots:gsub("/+$", "")
     plot_opts = plot_opts or {}
     local function try(ext)

@@ -399,17 +399,39 @@ function runs.train_variant(who, make, entry, train, val, opts)
   return record, model
 end
 
+--- Whether the experiment runs on this rank by itself: in one process, or inside
+-- lurn.distributed.run_alone or map's fn (a lesson of run_all on its rank, one config of
+-- the user's own sweep): then its runs stay here, and this rank prints and plots.
+function runs.alone() return distributed.size() == 1 or distributed._alone() end
+
+-- Runs of runs.each now in progress on this rank as its share of a spread experiment.
+local spreading = 0
+
+--- Whether this process prints and writes the experiment's plots: rank 0 of the job, or
+-- any rank that runs the experiment by itself (not as its share of runs.each's runs).
+function runs.writes() return distributed.is_main() or (distributed._alone() and spreading == 0) end
+
 --- Prints a line when verbose > 0 (on rank 0 only, under mpirun).
 function runs.say(opts, fmt, ...)
-  if opts.verbose and opts.verbose > 0 and distributed.is_main() then print(fmt:format(...)) end
+  if opts.verbose and opts.verbose > 0 and runs.writes() then print(fmt:format(...)) end
 end
 
 --- The experiment's independent runs: fn(item, i) for every item of list -> their records,
--- in the list's order. One after the other in one process; under mpirun spread over the
--- ranks (lurn.distributed.map_all), every rank getting every record as plain data, so
--- that the experiment goes on the same way everywhere (rank 0 alone prints and plots).
+-- in the list's order. One after the other in one process (or on a rank running the
+-- experiment alone); under mpirun spread over the ranks (lurn.distributed.map_all), every
+-- rank getting every record as plain data, so that the experiment goes on the same way
+-- everywhere (rank 0 alone prints and plots). A list of one item is a run that cannot be
+-- split: rank 0 runs it and sends its record to the others.
 function runs.each(list, fn)
-  if distributed.size() > 1 then return distributed.map_all(list, fn) end
+  if not runs.alone() then
+    return distributed.map_all(list, function(item, i)
+      spreading = spreading + 1
+      local ok, record = pcall(fn, item, i)
+      spreading = spreading - 1
+      if not ok then error(record, 0) end
+      return record
+    end)
+  end
   local out = {}
   for i, item in ipairs(list) do out[i] = fn(item, i) end
   return out
