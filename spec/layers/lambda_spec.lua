@@ -103,7 +103,7 @@ describe("Lambda", function()
     local bad = lurn.Sequential{L.Dense(2, {input_shape = {2}}), L.Lambda(function(x) return x:argmax(2, true) end)}
     bad:compile{optimizer = "sgd", loss = "mse"}
     assert.error_matches(function()
-      bad:fit(lurn.zeros{2, 2}, lurn.zeros{2, 2}, {verbose = 0})
+      bad:fit(lurn.zeros{2, 2}, lurn.zeros{2, 1}, {verbose = 0})
     end, "'argmax' is not differentiable")
   end)
 end)

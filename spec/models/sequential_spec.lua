@@ -332,7 +332,12 @@ describe("Sequential errors", function()
     local model = mlp()
     model:compile{optimizer = "sgd", loss = "mse"}
     assert.error_matches(function() model:fit(lurn.zeros{4, 2}, lurn.zeros{4, 3}, quiet) end,
-      "targets of shape %(4, 3%) do not match predictions of shape %(4, 1%)")
+      "y of shape %(4, 3%) does not fit the model's output %(None, 1%) under mean_squared_error")
+    -- the data's shape, not a batch's: (100,) against two softmax units under binary_crossentropy
+    local two = lurn.Sequential{lurn.layers.Dense(2, {activation = "softmax", input_shape = {2}})}
+    two:compile{optimizer = "sgd", loss = "binary_crossentropy"}
+    assert.error_matches(function() two:fit(lurn.zeros{100, 2}, lurn.zeros{100}, quiet) end,
+      "y of shape (100,) does not fit the model's output (None, 2) under binary_crossentropy", nil, true)
   end)
 
   it("unknown activation, optimizer, loss and metric names", function()

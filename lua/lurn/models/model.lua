@@ -563,9 +563,31 @@ end
 -- data before it trains a copy). Errors at the caller's caller.
 function Model:_check_x(x, what) check_x(self, x, what) end
 
+-- y's values per sample against the output's, for the losses that take one target per
+-- output value: checked on the data before training, so that the message names the data's
+-- shape (the loss itself sees a batch: "targets of shape (32,)").
+local function check_target_shape(self, y, what)
+  local per_y, per_out = 1, 1
+  for i = 2, y:dim() do per_y = per_y * y:size(i) end
+  for _, s in ipairs(self.output_shape or {}) do
+    if math.type(s) ~= "integer" or s < 1 then return end  -- a size known only per batch
+    per_out = per_out * s
+  end
+  if per_y == per_out then return end
+  local hint = ""
+  if self.loss.kind == "binary_crossentropy" and per_y == 1 then
+    hint = ("; binary_crossentropy wants one output (Dense(1, {activation = \"sigmoid\"})), or keep the %d "
+      .. "units with sparse_categorical_crossentropy and y of class numbers"):format(per_out)
+  elseif self.loss.kind == "categorical_crossentropy" and per_y == 1 then
+    hint = "; for y of class numbers use sparse_categorical_crossentropy, or one-hot encode y with to_categorical"
+  end
+  error(("%s: y of shape %s does not fit the model's output %s under %s (one target per output value)%s"):format(
+    what, shape_text(y:shape()), batch_shape_text(self.output_shape), self.loss.kind, hint), 3)
+end
+
 function Model:_check_labels(y, what)
   if self._io then return multi_io.check_labels(self, y, what, check_label_values) end
-  if self.loss.kind ~= "sparse_categorical_crossentropy" then return end
+  if self.loss.kind ~= "sparse_categorical_crossentropy" then return check_target_shape(self, y, what) end
   check_label_values(y, self.output_shape[#self.output_shape], what)
 end
 
