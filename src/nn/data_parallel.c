@@ -17,7 +17,8 @@
  * instead of hanging) and sum their shards' weights, which the share needs (one tiny
  * blocking all-reduce each, a step; their cost is in docs/benchmarks.md). Weights no report
  * covered, and every weight of a shard that ran no backward (empty: zeros), are packed and
- * their chunks started after backward; the update waits for every chunk.
+ * their chunks started after backward; the update waits for every chunk. The step holds
+ * the model's grads_ready hook for its backward and removes it after.
  *
  * The same bits as the all-reduce after backward (LURN_DP_OVERLAP=0, a switch for tests
  * and diagnosis, read once): the same share times the same gradient, summed over the same
