@@ -1,9 +1,9 @@
 /* src/dist/dist.h. As one process (ctest, no mpirun), in both builds: rank 0 of 1, the
  * collectives leave their buffers as they are, gather copies, and bad arguments are
  * errors naming the rank. Under mpirun (spec/integration/mpi_collectives.sh, 2 ranks or
- * more): sums, broadcasts and an uneven gather, and ranks that disagree on a count or a
- * root, or one rank's bad arguments, give every rank an error instead of a hang, after
- * which the ranks still talk. */
+ * more): sums (two non-blocking ones in flight at once too), broadcasts and an uneven
+ * gather, and ranks that disagree on a count or a root, or one rank's bad arguments, give
+ * every rank an error instead of a hang, after which the ranks still talk. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,18 @@ static void collectives_leave_buffers(void) {
   CHECK(lurn_dist_allreduce_sum_f32(NULL, 0) == LURN_OK);
   CHECK(lurn_dist_broadcast(f, sizeof f, 0) == LURN_OK);
   CHECK(f[2] == 3);
+}
+
+static void a_request_leaves_its_buffer(void) {
+  float f[2] = {1, 2};
+  lurn_dist_request req = {.active = 1};
+  CHECK(lurn_dist_agree("test", 2) == LURN_OK);
+  CHECK(lurn_dist_iallreduce_sum_f32(f, 2, &req) == LURN_OK);
+  CHECK(lurn_dist_wait(&req) == LURN_OK && !req.active);
+  CHECK(f[0] == 1 && f[1] == 2);
+  CHECK(lurn_dist_wait(&req) == LURN_OK); /* a zeroed request: nothing to wait for */
+  CHECK(lurn_dist_iallreduce_sum_f32(NULL, 2, &req) == LURN_EINVAL);
+  CHECK(strstr(lurn_last_error(), "rank 0 of 1: iallreduce") != NULL);
 }
 
 static void gather_copies(void) {
@@ -79,6 +91,22 @@ static void ranks_sum_and_broadcast(void) {
   CHECK(b[0] == n - 1 && b[1] == 100 + n - 1);
 }
 
+/* Two sums in flight at once, waited for in the other order; then a count the ranks
+ * disagree on is an error on every rank. */
+static void requests_sum_while_in_flight(void) {
+  int r = lurn_dist_rank(), n = lurn_dist_size();
+  float a[3] = {1, 2, (float)r}, b[1] = {(float)(r + 1)};
+  lurn_dist_request ra, rb;
+  CHECK(lurn_dist_agree("test", 4) == LURN_OK);
+  CHECK(lurn_dist_iallreduce_sum_f32(a, 3, &ra) == LURN_OK && ra.active);
+  CHECK(lurn_dist_iallreduce_sum_f32(b, 1, &rb) == LURN_OK);
+  CHECK(lurn_dist_wait(&rb) == LURN_OK && lurn_dist_wait(&ra) == LURN_OK && !ra.active);
+  CHECK(a[0] == (float)n && a[1] == 2.0f * (float)n && a[2] == (float)(n * (n - 1) / 2));
+  CHECK(b[0] == (float)(n * (n + 1) / 2));
+  CHECK(lurn_dist_agree("test", 4 + r) == LURN_EINVAL);
+  CHECK(strstr(lurn_last_error(), "every rank must give the same") != NULL);
+}
+
 /* Rank r gives r + 1 bytes of 'a' + r, gathered on the last rank. */
 static void uneven_gather(void) {
   int r = lurn_dist_rank(), n = lurn_dist_size(), root = n - 1;
@@ -121,10 +149,12 @@ int main(void) {
   if (lurn_dist_size() == 1) {
     RUN(one_process);
     RUN(collectives_leave_buffers);
+    RUN(a_request_leaves_its_buffer);
     RUN(gather_copies);
     RUN(bad_arguments_are_errors);
   } else if (lurn_dist_size() <= 64) {
     RUN(ranks_sum_and_broadcast);
+    RUN(requests_sum_while_in_flight);
     RUN(uneven_gather);
     RUN(disagreements_are_errors_on_every_rank);
   }

@@ -56,11 +56,11 @@ EOT
 [[ $out == "$expected" ]] || fail "expected:
 $expected"
 
-# The C API beneath (src/dist/dist.h) in a job of 2: spec/c/test_dist checks sums,
-# broadcasts, an uneven gather and ranks that disagree.
+# The C API beneath (src/dist/dist.h) in a job of 2: spec/c/test_dist checks sums (blocking
+# and non-blocking), broadcasts, an uneven gather and ranks that disagree.
 if [[ -x $build_dir/spec/test_dist ]]; then
   (cd "$work" && timeout 60 mpirun --allow-run-as-root --oversubscribe -np 2 "$build_dir/spec/test_dist" >"$work/out" 2>"$work/err") \
     || fail "spec/c/test_dist under 2 ranks: status $?"
-  [[ $(grep -c "^ok   " "$work/out") == 6 ]] || fail "spec/c/test_dist: not every check ran on both ranks"
+  [[ $(grep -c "^ok   " "$work/out") == 8 ]] || fail "spec/c/test_dist: not every check ran on both ranks"
 fi
 echo "ok: rank, size, barrier, allreduce, broadcast, map, map_all, the thread share and the C API under 2 ranks"

@@ -35,6 +35,27 @@ lurn_status lurn_dist_barrier(void);
 lurn_status lurn_dist_allreduce_sum_f32(float *buf, int64_t n);
 lurn_status lurn_dist_allreduce_sum_f64(double *buf, int64_t n);
 
+/* A non-blocking all-reduce in flight (lurn_dist_iallreduce_sum_f32), until lurn_dist_wait.
+ * Zeroed ({0}) it is no request, and waiting on it does nothing. */
+typedef struct lurn_dist_request {
+  int active;
+  unsigned char handle[16]; /* the MPI_Request, kept opaque so that this header needs no mpi.h */
+} lurn_dist_request;
+
+/* Every rank gives count; ranks that give different counts all get an error (no hang).
+ * What the blocking collectives do first, for a caller that then starts non-blocking ones,
+ * which cannot agree on their counts themselves without waiting for every rank. */
+lurn_status lurn_dist_agree(const char *what, int64_t count);
+
+/* Starts buf's sum over every rank, in place, and returns: buf belongs to MPI until
+ * lurn_dist_wait(req) returns (neither read nor write it). n at most INT_MAX. Every rank
+ * must start the same requests, of the same n, in the same order, interleaved with the
+ * same blocking collectives; it does not check (see lurn_dist_agree). Only the thread that
+ * started MPI may call it (MPI_THREAD_FUNNELED). Without MPI, buf stays as it is. */
+lurn_status lurn_dist_iallreduce_sum_f32(float *buf, int64_t n, lurn_dist_request *req);
+/* Waits for req to complete and zeroes it; an error names the rank. */
+lurn_status lurn_dist_wait(lurn_dist_request *req);
+
 /* In place: every rank's buf becomes root's (bytes the same on every rank). */
 lurn_status lurn_dist_broadcast(void *buf, int64_t bytes, int root);
 

@@ -131,6 +131,37 @@ lurn_status lurn_dist_allreduce_sum_f64(double *buf, int64_t n) {
   return allreduce_sum(buf, n, MPI_DOUBLE, sizeof *buf);
 }
 
+lurn_status lurn_dist_agree(const char *what, int64_t count) {
+  return comm == MPI_COMM_NULL ? LURN_OK : agree(what, count, 0, LURN_OK);
+}
+
+_Static_assert(sizeof(MPI_Request) <= sizeof(((lurn_dist_request *)0)->handle),
+               "MPI_Request fits the handle");
+
+lurn_status lurn_dist_iallreduce_sum_f32(float *buf, int64_t n, lurn_dist_request *req) {
+  *req = (lurn_dist_request){0};
+  lurn_status st = dist_check_buffer("iallreduce", buf, n, my_rank, n_ranks);
+  if (st || comm == MPI_COMM_NULL) return st;
+  if (n > INT_MAX)
+    return lurn_fail(LURN_EINVAL, "rank %d of %d: iallreduce of %lld values: at most %d in one request",
+                     my_rank, n_ranks, (long long)n, INT_MAX);
+  MPI_Request r;
+  int err = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, comm, &r);
+  if (err != MPI_SUCCESS) return mpi_failed("MPI_Iallreduce", err);
+  memcpy(req->handle, &r, sizeof r);
+  req->active = 1;
+  return LURN_OK;
+}
+
+lurn_status lurn_dist_wait(lurn_dist_request *req) {
+  if (!req->active) return LURN_OK;
+  MPI_Request r;
+  memcpy(&r, req->handle, sizeof r);
+  *req = (lurn_dist_request){0};
+  int err = MPI_Wait(&r, MPI_STATUS_IGNORE);
+  return err == MPI_SUCCESS ? LURN_OK : mpi_failed("MPI_Wait", err);
+}
+
 lurn_status lurn_dist_broadcast(void *buf, int64_t bytes, int root) {
   lurn_status mine = dist_check_buffer("broadcast", buf, bytes, my_rank, n_ranks);
   if (!mine) mine = dist_check_root("broadcast", root, my_rank, n_ranks);
