@@ -62,6 +62,15 @@ describe("lurn.experiments.lr_sweep", function()
     tiny.remove_dir(dir)
   end)
 
+  it("makes a plots folder that is missing, before training, as Keras makes a checkpoint's", function()
+    local dir = tiny.temp_dir()
+    local nested = dir .. "/plots/sweep"
+    local r = lurn.experiments.lr_sweep(build, x, y, {rates = {0.1}, epochs = 1, plots = nested, plot_format = "gp"})
+    assert.equal(2, #r.plots)
+    for _, file in ipairs(r.plots) do assert.is_true(tiny.exists(file), file) end
+    tiny.remove_dir(dir)
+  end)
+
   it("refuses bad options with an error at the caller's line", function()
     local function err(...)
       local ok, e = pcall(lurn.experiments.lr_sweep, ...)

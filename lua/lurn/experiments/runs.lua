@@ -71,6 +71,11 @@ function runs.options(who, opts, extra, known)
   if out.plots ~= nil and (type(out.plots) ~= "string" or out.plots == "") then
     fail("%s: plots must be the path of a folder to write the plots into, got %s", who, describe(out.plots))
   end
+  -- made now, not found missing when the plots are written after every run has trained
+  if out.plots ~= nil and runs.writes() then
+    local ok, err = pcall(require("lurn.paths").make_directories, out.plots)
+    if not ok then fail("%s: plots: cannot make the folder %s: %s", who, out.plots, require("lurn.text").message(err)) end
+  end
   if out.plot_format ~= "png" and out.plot_format ~= "svg" and out.plot_format ~= "gp" then
     fail("%s: plot_format must be 'png', 'svg' or 'gp', got %s", who, tostring(out.plot_format))
   end

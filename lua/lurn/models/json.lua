@@ -67,8 +67,9 @@ local function encode(v, out, path, depth)
       out[#out + 1] = "}"
     end
   else
-    error(("%s is %s, which plain data cannot hold"):format(path,
-      t == "table" and "an object (a table with a metatable)" or ("a " .. t)), 0)
+    local what = t == "table" and "an object (a table with a metatable)" or ("a " .. t)
+    if t == "userdata" and require("lurn.core").is_tensor(v) then what = "a tensor (t:totable() gives its numbers)" end
+    error(("%s is %s, which plain data cannot hold"):format(path, what), 0)
   end
 end
 

@@ -25,16 +25,7 @@ local function resolve_mode(who, mode, monitor)
   return mode
 end
 
--- Makes the directory `dir` and those above it that are missing (as Keras makes a
--- checkpoint's folders).
-local function make_directories(dir)
-  local at = dir:sub(1, 1) == "/" and "/" or ""
-  for part in dir:gmatch("[^/]+") do
-    at = at .. part
-    core.make_directory(at)
-    at = at .. "/"
-  end
-end
+local make_directories = require("lurn.paths").make_directories
 
 -- ---- the file path's placeholders ------------------------------------------------------------
 
