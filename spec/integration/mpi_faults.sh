@@ -41,6 +41,17 @@ ended $? "a Lua error on rank 1"
 grep -q "rank 1 of 2: lua_error.lua:2: rank one cannot read its data" "$work/err" || fail "the error does not name rank 1"
 grep -q "passed the barrier" "$work/out" && fail "rank 0 passed a barrier rank 1 never reached"
 
+# a collective's own error names the rank once, not again in front of the position
+cat >"$work/mismatch.lua" <<'LUA'
+local d = lurn.distributed
+d.allreduce(lurn.zeros(d.rank() == 0 and 10 or 12))
+LUA
+run_mpi 2 mismatch.lua
+ended $? "allreduce of different sizes"
+grep -q "lurn: mismatch.lua:2: rank 1 of 2: allreduce of 12, but the ranks give counts from 10 to 12" "$work/err" \
+  || fail "the size mismatch's error does not name rank 1 after the user's line"
+grep -q "rank 1 of 2: mismatch.lua:2: rank 1 of 2" "$work/err" && fail "the rank is named twice"
+
 cat >"$work/killed.lua" <<'LUA'
 local d = lurn.distributed
 d.barrier()

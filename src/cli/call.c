@@ -4,6 +4,7 @@
 #include <lauxlib.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "dist/dist.h"
@@ -56,9 +57,14 @@ void cli_report(lua_State *L, int status) {
   if (status == LUA_OK) return;
   const char *msg = lua_tostring(L, -1);
   msg = msg ? msg : "(error object is not a string)";
-  /* under mpirun every rank writes to the same terminal: say whose error it is */
-  if (lurn_dist_size() > 1)
-    fprintf(stderr, "%s: rank %d of %d: %s\n", cli_progname, lurn_dist_rank(), lurn_dist_size(), msg);
+  /* under mpirun every rank writes to the same terminal: say whose error it is, unless the
+   * message already begins so after its "file:line: " (lurn's collectives name the rank) */
+  char rank[64];
+  snprintf(rank, sizeof rank, "rank %d of %d: ", lurn_dist_rank(), lurn_dist_size());
+  const char *after = strstr(msg, ": ");
+  int named = strncmp(msg, rank, strlen(rank)) == 0 || (after && strncmp(after + 2, rank, strlen(rank)) == 0);
+  if (lurn_dist_size() > 1 && !named)
+    fprintf(stderr, "%s: %s%s\n", cli_progname, rank, msg);
   else
     fprintf(stderr, "%s: %s\n", cli_progname, msg);
   fflush(stderr);
