@@ -117,6 +117,25 @@ print("after")
     assert.truthy(err:find("in local 'outer'", 1, true), err)
   end)
 
+  it("shows the user's frames under a lurn error, not lurn's own files (LURN_TRACEBACK=full shows them)", function()
+    local path = script([[
+local function train()
+  local m = lurn.Sequential{lurn.layers.Dense(2, {input_shape = {3}})}
+  m:compile{optimizer = "sgd", loss = "mse"}
+  m:fit(lurn.randn(4, 3), lurn.randn(4, 3), {verbose = 0})
+end
+train()
+]])
+    local _, err, status = lurn({ path })
+    assert.equal(1, status)
+    assert.truthy(err:find(path .. ":4: fit: y of shape (4, 3)", 1, true), err)
+    assert.truthy(err:find("in local 'train'", 1, true), err)
+    assert.falsy(err:find("lua/lurn/", 1, true), err)
+    assert.falsy(err:find("in function 'error'", 1, true), err)
+    _, err = run_program("env", { "LURN_TRACEBACK=full", lurn_exe, path })
+    assert.truthy(err:find("lua/lurn/", 1, true), err)
+  end)
+
   it("exits with status 1 on a syntax error or a missing script", function()
     local _, err, status = lurn({ script("x = = 1") })
     assert.equal(1, status)

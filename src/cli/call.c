@@ -4,6 +4,7 @@
 #include <lauxlib.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -11,6 +12,21 @@
 
 const char *cli_progname = "lurn";
 
+/* A frame of the traceback inside lurn's own Lua files (lua/lurn/..., installed under
+ * lua/5.4/lurn/...) or the C function error() itself: noise below a message that
+ * at_user_line already put at the user's line. */
+static int own_frame(const char *line, size_t len) {
+  static const char *const marks[] = {"lua/lurn/", "lua/5.4/lurn/", "[C]: in function 'error'"};
+  for (size_t m = 0; m < sizeof marks / sizeof marks[0]; m++) {
+    size_t k = strlen(marks[m]);
+    for (size_t i = 0; i + k <= len; i++)
+      if (memcmp(line + i, marks[m], k) == 0) return 1;
+  }
+  return 0;
+}
+
+/* The message and the traceback of the user's own frames; LURN_TRACEBACK=full shows every
+ * frame (lurn's developers). */
 static int msghandler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (!msg) {
@@ -18,6 +34,23 @@ static int msghandler(lua_State *L) {
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
   luaL_traceback(L, L, msg, 1);
+  const char *full = getenv("LURN_TRACEBACK");
+  if (full && strcmp(full, "full") == 0) return 1;
+  const char *text = lua_tostring(L, -1), *frames = strstr(text, "\nstack traceback:\n");
+  if (!frames) return 1;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, text, (size_t)(frames - text) + strlen("\nstack traceback:"));
+  for (const char *line = frames + strlen("\nstack traceback:\n"); *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    if (!own_frame(line, len)) {
+      luaL_addchar(&b, '\n');
+      luaL_addlstring(&b, line, len);
+    }
+    line += len + (end ? 1 : 0);
+  }
+  luaL_pushresult(&b);
   return 1;
 }
 
