@@ -13,7 +13,7 @@ package.path = (arg[0]:match("^(.*)/") or ".") .. "/lib/?.lua;" .. package.path
 local lurn = lurn or require "lurn"
 local harness = require "harness"
 local seed_cnn = require "seed_cnn"
-local L = lurn.layers
+local seed_mlp = require "seed_mlp"
 
 local o = harness.options {batches = 300, rounds = 2, seed = 42, reps = 1, warmup = 0}
 lurn.set_num_threads("auto")  -- harness.options fixed it
@@ -22,25 +22,14 @@ local n = math.min(x_train:size(1), 32 * (o.batches + 20))
 local images = x_train:narrow(1, 1, n):contiguous():div(255)
 local labels = y_train:narrow(1, 1, n):contiguous()
 
-local function mlp()
-  local m = lurn.Sequential{L.Dense(256, {activation = "relu", input_shape = {784}}), L.Dropout(0.25),
-                            L.Dense(128, {activation = "relu"}), L.Dropout(0.25), L.Dense(10, {activation = "softmax"})}
-  return m:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.001}, loss = "sparse_categorical_crossentropy"}
-end
 local MODELS = {
-  {name = "mlp", build = mlp, x = images:reshape(n, 784)},
+  {name = "mlp", build = seed_mlp, x = images:reshape(n, 784)},
   {name = "cnn", build = seed_cnn, x = images:reshape(n, 28, 28, 1)},
 }
 
 local function train_seconds(spec, threads)
   lurn.set_num_threads(threads)
-  lurn.manual_seed(o.seed)
-  local m = spec.build()
-  m:fit(spec.x:narrow(1, 1, 640), labels:narrow(1, 1, 640), {epochs = 1, batch_size = 32, verbose = 0})
-  local x, y = spec.x:narrow(1, 641, n - 640), labels:narrow(1, 641, n - 640)
-  local t = lurn.clock()
-  m:fit(x, y, {epochs = 1, batch_size = 32, verbose = 0, shuffle = false})
-  return lurn.clock() - t, m
+  return harness.fit_seconds(spec.build, spec.x, labels, (n - 640) // 32, o.seed)
 end
 
 local function predict_us(model, x)

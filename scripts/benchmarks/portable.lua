@@ -12,7 +12,7 @@ package.path = (arg[0]:match("^(.*)/") or ".") .. "/lib/?.lua;" .. package.path
 local lurn = lurn or require "lurn"
 local harness = require "harness"
 local seed_cnn = require "seed_cnn"
-local L = lurn.layers
+local seed_mlp = require "seed_mlp"
 
 local o = harness.options {batches = 0, rounds = 3, seed = 42, reps = 1, warmup = 0, model = "both", child = 0}
 local BATCHES = {mlp = 1500, cnn = 300}  -- when --batches is not given
@@ -21,25 +21,14 @@ local n = math.min(x_train:size(1), 32 * (math.max(o.batches, BATCHES.mlp, BATCH
 local images = x_train:narrow(1, 1, n):contiguous():div(255)
 local labels = y_train:narrow(1, 1, n):contiguous()
 
-local function mlp()
-  local m = lurn.Sequential{L.Dense(256, {activation = "relu", input_shape = {784}}), L.Dropout(0.25),
-                            L.Dense(128, {activation = "relu"}), L.Dropout(0.25), L.Dense(10, {activation = "softmax"})}
-  return m:compile{optimizer = lurn.optimizers.Adam{learning_rate = 0.001}, loss = "sparse_categorical_crossentropy"}
-end
-local MODELS = {mlp = {build = mlp, x = images:reshape(n, 784)}, cnn = {build = seed_cnn, x = images:reshape(n, 28, 28, 1)}}
+local MODELS = {mlp = {build = seed_mlp, x = images:reshape(n, 784)}, cnn = {build = seed_cnn, x = images:reshape(n, 28, 28, 1)}}
 
 local function batches(name)
   return o.batches > 0 and o.batches or BATCHES[name]
 end
 
 local function train_seconds(name)
-  local spec, count = MODELS[name], 32 * batches(name)
-  lurn.manual_seed(o.seed)
-  local m = spec.build()
-  m:fit(spec.x:narrow(1, 1, 640), labels:narrow(1, 1, 640), {epochs = 1, batch_size = 32, verbose = 0})
-  local t = lurn.clock()
-  m:fit(spec.x:narrow(1, 641, count), labels:narrow(1, 641, count), {epochs = 1, batch_size = 32, verbose = 0, shuffle = false})
-  return lurn.clock() - t
+  return (harness.fit_seconds(MODELS[name].build, MODELS[name].x, labels, batches(name), o.seed))
 end
 
 -- A round in the native build: this script again, one model, one round, its seconds on stdout.

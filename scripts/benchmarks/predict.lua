@@ -14,22 +14,15 @@ package.path = (arg[0]:match("^(.*)/") or ".") .. "/lib/?.lua;" .. package.path
 local lurn = lurn or require "lurn"
 local harness = require "harness"
 local seed_cnn = require "seed_cnn"
-local L = lurn.layers
+local seed_mlp = require "seed_mlp"
 
 local TARGET = 0.5
 local o = harness.options {inner = 200, seed = 42}
 lurn.manual_seed(o.seed)
 
-local function mlp()
-  local m = lurn.Sequential{
-    L.Dense(256, {activation = "relu", input_shape = {784}}), L.Dropout(0.25),
-    L.Dense(128, {activation = "relu"}), L.Dropout(0.25), L.Dense(10, {activation = "softmax"}),
-  }
-  return m:compile{optimizer = "adam", loss = "sparse_categorical_crossentropy"}
-end
 
 local MODELS = {
-  {name = "mlp", build = mlp, x = lurn.rand(1, 784)},
+  {name = "mlp", build = seed_mlp, x = lurn.rand(1, 784)},
   {name = "cnn", build = seed_cnn, x = lurn.rand(1, 28, 28, 1)},
 }
 

@@ -37,3 +37,9 @@ fail() {
   echo "---- stderr ----"; cat "$work/err"
   exit 1
 }
+
+# same_file A B WHAT: fails, naming WHAT and the first differing JSON fields, unless the
+# files $work/A and $work/B are equal byte for byte.
+same_file() {
+  cmp -s "$work/$1" "$work/$2" || fail "$3: $(diff <(tr ',' '\n' <"$work/$1") <(tr ',' '\n' <"$work/$2") | head -20)"
+}

@@ -67,11 +67,8 @@ LUA
 mkdir -p "$work/plots1" "$work/plots2"
 (cd "$work" && timeout 120 "$lurn" experiments.lua one.json "$work/plots1" >"$work/out1" 2>"$work/err") || fail "one process"
 run_mpi 2 experiments.lua two.json "$work/plots2" || fail "two ranks: status $?"
-same() {
-  cmp -s "$work/$1" "$work/$2" || fail "$2 differs from $1: $(diff <(tr ',' '\n' <"$work/$1") <(tr ',' '\n' <"$work/$2") | head -20)"
-}
-same one.json.full.0 two.json.full.0
-same one.json.numbers.0 two.json.numbers.1
+same_file one.json.full.0 two.json.full.0 "two.json.full.0 differs from one.json.full.0"
+same_file one.json.numbers.0 two.json.numbers.1 "two.json.numbers.1 differs from one.json.numbers.0"
 [[ $(ls "$work/plots1") == "$(ls "$work/plots2")" && -n $(ls "$work/plots2") ]] || fail "the plots differ: $(ls "$work/plots1") / $(ls "$work/plots2")"
 # verbose lines: rank 0 prints the range test's line once, and its share of the spread
 # runs (strategies and folds 1 and 3), where one process prints every one

@@ -152,6 +152,23 @@ function harness.torch(name, o, extra)
 end
 
 --- Prints the result line: fields is a list of {key, value} pairs, in order.
+--- The seconds `batches` training batches of 32 take (the samples of x, y after the first
+-- 640, in order) on a model build() makes under `seed`, after an untimed warm-up fit of
+-- those first 640 (20 batches); sync, when given, runs just before and just after the timed
+-- fit (a barrier across ranks). Returns the seconds and the trained model.
+function harness.fit_seconds(build, x, y, batches, seed, sync)
+  lurn.manual_seed(seed)
+  local model = build()
+  model:fit(x:narrow(1, 1, 640), y:narrow(1, 1, 640), {epochs = 1, batch_size = 32, verbose = 0})
+  local count = 32 * batches
+  local xs, ys = x:narrow(1, 641, count), y:narrow(1, 641, count)
+  if sync then sync() end
+  local t = lurn.clock()
+  model:fit(xs, ys, {epochs = 1, batch_size = 32, verbose = 0, shuffle = false})
+  if sync then sync() end
+  return lurn.clock() - t, model
+end
+
 function harness.result(name, threads, fields)
   local parts = {"result", "bench=" .. name, "threads=" .. threads}
   for _, kv in ipairs(fields) do
