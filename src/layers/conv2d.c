@@ -137,14 +137,15 @@ static lurn_status conv2d_forward(lurn_layer *l, const lurn_tensor *x, lurn_tens
   lurn_status st = check_batch(l, x);
   if (st) return st;
   const int64_t k = d->g.kh * d->g.kw * d->g.c, rows = x->shape[0] * d->g.oh * d->g.ow;
-  int dnnl = 0;
-  if (d->dnnl && rows > 0 && (st = lurn_dnnl_conv_prepare(d->dnnl, x->shape[0], &dnnl))) return st;
   /* One or two samples that no backward follows (a host's single prediction): im2col and
    * one sgemm beat oneDNN's primitive, which is made for batches. The seeds' CNN, forward,
    * per sample (docs/benchmarks.md, "Single predictions"): 1 thread, N = 1: 207 -> 119 us,
    * N = 2: 132 -> 110 us, N = 4: 86 against 107 us, so 4 stays on oneDNN; 2 threads, N = 1:
-   * 130 -> 69 us, N = 2: 92 -> 64 us. */
-  if (dnnl && l->forward_only && x->shape[0] <= 2) dnnl = 0;
+   * 130 -> 69 us, N = 2: 92 -> 64 us. Decided before oneDNN prepares primitives for this
+   * batch size, which predictions between training batches would otherwise rebuild. */
+  const int single = l->forward_only && x->shape[0] <= 2;
+  int dnnl = 0;
+  if (d->dnnl && rows > 0 && !single && (st = lurn_dnnl_conv_prepare(d->dnnl, x->shape[0], &dnnl))) return st;
   if (dnnl && lurn_dnnl_conv_fuses_relu(d->dnnl)) {
     if (finite_inputs(l, x)) { /* relu in the same pass: z is never formed */
       l->preactivation = NULL;
